@@ -1,0 +1,94 @@
+# difftrace build. `make` builds build/difftrace; `make test` runs every tier;
+# `make demo` traces the demo platform. See README.md.
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+ARCH     := $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
+BUILD    := build
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CXX      ?= g++
+PYTHON   ?= /usr/bin/python3
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -mcpu=v3 \
+              -Ivmlinux/$(ARCH) -Iinclude -Ibpf -Wall -Wno-unused-function
+CXXFLAGS   ?= -O2 -g
+CXXFLAGS   += -std=c++20 -Wall -Wextra -MMD -MP -Iinclude -Iuser -I$(BUILD) \
+              $(shell pkg-config --cflags spdlog)
+LDLIBS     := -lbpf -lelf -lz $(shell pkg-config --libs spdlog) -lpcap -lyaml-cpp -pthread
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+SKELS      := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+BPF_DEPS   := $(wildcard bpf/lib/*.h include/*.h)
+
+USER_SRCS  := $(shell find user -name '*.cpp' ! -path user/main.cpp | sort)
+USER_OBJS  := $(USER_SRCS:%.cpp=$(BUILD)/obj/%.o)
+UNIT_SRCS  := $(wildcard tests/unit/*.cpp)
+UNIT_OBJS  := $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o)
+BPFT_SRCS  := $(wildcard tests/bpf/*.cpp)
+BPFT_OBJS  := $(BPFT_SRCS:%.cpp=$(BUILD)/obj/%.o)
+
+.PHONY: all deps test unit-test bpf-test e2e-test demo platform-up platform-down bench clean fmt vmlinux
+
+all: $(BUILD)/difftrace
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_DEPS) | $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+
+# Every user object may include a skeleton: build them all first.
+$(BUILD)/obj/%.o: %.cpp | $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/difftrace: $(BUILD)/obj/user/main.o $(USER_OBJS)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(USER_OBJS)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/bpf-tests: $(BPFT_OBJS) $(USER_OBJS)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/bpf:
+	@mkdir -p $@
+
+# The test tiers: unit (no privileges), bpf (root, real kernel), e2e (root,
+# real servers and clients). scripts/run-tests.sh prints one closing line.
+test: deps all $(BUILD)/unit-tests $(BUILD)/bpf-tests
+	@scripts/run-tests.sh
+
+unit-test: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+bpf-test: all $(BUILD)/bpf-tests
+	$(BUILD)/bpf-tests
+
+e2e-test: all
+	$(PYTHON) -m pytest -q tests/e2e
+
+demo: deps all
+	@scripts/demo.sh
+
+platform-up:
+	@scripts/platform/up.sh
+
+platform-down:
+	@scripts/platform/down.sh
+
+vmlinux:
+	scripts/gen-vmlinux.sh
+
+fmt:
+	clang-format -i $$(find user tests -name '*.cpp' -o -name '*.h' | grep -v fixtures)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: GPL-2.0
+/* HTTP/1.x span capture from syscall tracepoints.
+ *
+ * Enter hooks remember where a targeted thread's send/receive buffer is;
+ * exit hooks copy the first HTTP_WIN bytes the syscall moved and feed them
+ * to the shared boundary logic (include/http1_boundary.h), which tells when
+ * an exchange is complete; then a span event goes to the ring buffer.
+ * Connection state is keyed by (tgid, fd); close, accept and connect renew
+ * it, and a changed socket behind the same fd is noticed at the next request.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_tracing.h>
+
+#include "capture.h"
+#include "lib/targets.bpf.h"
+#include "lib/sock.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define DT_EINPROGRESS 115
+#define DT_CLONE_THREAD 0x00010000
+
+enum io_kind {
+	IO_BUF = 0,      /* read/write/recvfrom/sendto: one buffer */
+	IO_IOV = 1,      /* readv/writev: iovec array */
+	IO_MSG = 2,      /* recvmsg/sendmsg: msghdr */
+	IO_SENDFILE = 3, /* sendfile: bytes only */
+	IO_CONNECT = 4,
+};
+
+/* What an enter hook leaves for its exit hook, per thread. */
+struct io_args {
+	__u64 ptr;
+	__u64 ts;
+	__u32 fd;
+	__u8 kind;
+	__u8 dir;
+	__u8 _pad[2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DT_MAX_INFLIGHT_IO);
+	__type(key, __u64);
+	__type(value, struct io_args);
+} inflight_io SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DT_MAX_CONNS);
+	__type(key, __u64);
+	__type(value, struct dt_conn);
+} conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct http_window);
+} windows SEC(".maps");
+
+/* Zeroed template for new connections: too big for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dt_conn);
+} conn_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, DT_RINGBUF_BYTES);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DT_C_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+__u64 next_conn_id = 0;
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &which);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline __u64 conn_key(__u64 pid_tgid, __u32 fd)
+{
+	return (pid_tgid & 0xffffffff00000000ULL) | fd;
+}
+
+static __always_inline struct dt_conn *new_conn(__u64 key, struct sock *sk)
+{
+	__u32 zero = 0;
+	struct dt_conn *c = bpf_map_lookup_elem(&conn_scratch, &zero);
+	if (!c)
+		return 0;
+	__builtin_memset(c, 0, sizeof(*c));
+	tuple_of_sock(sk, &c->tuple);
+	c->sock = (__u64)sk;
+	c->conn_id = __sync_fetch_and_add(&next_conn_id, 1) + 1;
+	if (bpf_map_update_elem(&conns, &key, c, BPF_ANY)) {
+		count(DT_C_CONN_MAP_FULL);
+		return 0;
+	}
+	count(DT_C_CONNS_TRACKED);
+	return bpf_map_lookup_elem(&conns, &key);
+}
+
+static __always_inline void emit(struct dt_conn *c, __u32 tgid, __u8 end_reason)
+{
+	struct http_exchange *x = &c->x;
+	struct dt_span_event *e;
+
+	count(DT_C_SPANS_SEEN);
+	if (x->req.hdr_lost || x->resp.hdr_lost)
+		count(DT_C_HDR_LOST);
+	if (x->phase == HTTP_PHASE_REQUEST)
+		count(DT_C_UNANSWERED);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(DT_C_RINGBUF_LOST);
+		return;
+	}
+	e->start_ns = x->start_ns;
+	e->end_ns = x->end_ns > x->start_ns ? x->end_ns : x->req_end_ns;
+	e->req_bytes = x->req.total_bytes;
+	e->resp_bytes = x->resp.total_bytes;
+	e->conn_id = c->conn_id;
+	e->pid = tgid;
+	e->tid = c->tid;
+	e->status = x->phase == HTTP_PHASE_RESPONSE ? x->status : 0;
+	e->kind = x->role == HTTP_ROLE_SERVER ? DT_SPAN_SERVER : DT_SPAN_CLIENT;
+	e->method = x->method;
+	e->flags = 0;
+	if (x->phase == HTTP_PHASE_REQUEST)
+		e->flags |= DT_SPAN_F_NO_RESPONSE;
+	if (x->phase == HTTP_PHASE_RESPONSE && !x->resp.complete)
+		e->flags |= DT_SPAN_F_CLOSE_DELIMITED;
+	if (x->req.hdr_lost || x->resp.hdr_lost)
+		e->flags |= DT_SPAN_F_HDR_LOST;
+	if (x->path_len >= HTTP_PATH_MAX - 1)
+		e->flags |= DT_SPAN_F_PATH_TRUNCATED;
+	e->end_reason = end_reason;
+	e->path_len = x->path_len;
+	e->ctx_kind = x->ctx.kind;
+	__builtin_memset(e->_pad, 0, sizeof(e->_pad));
+	__builtin_memset(e->_pad2, 0, sizeof(e->_pad2));
+	__builtin_memcpy(&e->tuple, &c->tuple, sizeof(e->tuple));
+	__builtin_memcpy(e->trace_id, x->ctx.trace_id, sizeof(e->trace_id));
+	__builtin_memcpy(e->parent_id, x->ctx.parent_id, sizeof(e->parent_id));
+	__builtin_memcpy(e->trace_flags, x->ctx.flags, sizeof(e->trace_flags));
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	__builtin_memcpy(e->path, x->path, sizeof(e->path));
+	bpf_ringbuf_submit(e, 0);
+	count(DT_C_SPANS_REPORTED);
+}
+
+static __always_inline void save_io(void *ctx, __u32 fd, __u64 ptr, __u8 kind, __u8 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct io_args a = {};
+
+	if (!is_target(id))
+		return;
+	a.ptr = ptr;
+	a.fd = fd;
+	a.kind = kind;
+	a.dir = dir;
+	a.ts = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&inflight_io, &id, &a, BPF_ANY))
+		count(DT_C_IO_MAP_FULL);
+}
+
+/* First buffer of an iovec array: its address and length. */
+static __always_inline int first_iov(__u64 iov_ptr, __u64 *base, __u64 *len)
+{
+	struct iovec v = {};
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)iov_ptr))
+		return -1;
+	*base = (__u64)v.iov_base;
+	*len = v.iov_len;
+	return 0;
+}
+
+/* The last bytes of data scattered over an iovec array of total length ret. */
+static __always_inline void tail_of_iov(__u64 iov_ptr, __u64 ret, struct http_chunk *ch)
+{
+	__u64 seen = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < 8; i++) {
+		struct iovec v = {};
+		__u64 end_in_seg, n;
+		if (bpf_probe_read_user(&v, sizeof(v), (void *)(iov_ptr + i * sizeof(v))))
+			return;
+		if (seen + v.iov_len < ret) {
+			seen += v.iov_len;
+			continue;
+		}
+		end_in_seg = ret - seen;
+		n = end_in_seg < HTTP_TAIL ? end_in_seg : HTTP_TAIL;
+		if (n == HTTP_TAIL &&
+		    !bpf_probe_read_user(ch->tail, HTTP_TAIL,
+					 (__u8 *)v.iov_base + end_in_seg - HTTP_TAIL))
+			ch->tail_len = HTTP_TAIL;
+		return;
+	}
+}
+
+static __always_inline void on_data(struct io_args *a, __u64 id, __u64 ret)
+{
+	__u32 zero = 0, tgid = id >> 32;
+	__u64 key = conn_key(id, a->fd);
+	__u64 base = a->ptr, first_len = ret, iov_ptr = 0, now;
+	struct http_window *w;
+	struct http_chunk ch = {};
+	struct dt_conn *c;
+	__u32 win_len;
+	int act, kind;
+	__u8 was_idle;
+
+	w = bpf_map_lookup_elem(&windows, &zero);
+	if (!w)
+		return;
+	if (a->kind == IO_IOV) {
+		iov_ptr = a->ptr;
+	} else if (a->kind == IO_MSG) {
+		struct user_msghdr m = {};
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)a->ptr))
+			return;
+		iov_ptr = (__u64)m.msg_iov;
+	}
+	if (iov_ptr) {
+		if (first_iov(iov_ptr, &base, &first_len))
+			return;
+		if (first_len > ret)
+			first_len = ret;
+	}
+	if (a->kind == IO_SENDFILE)
+		first_len = 0;
+
+	win_len = first_len < HTTP_WIN ? (__u32)first_len : HTTP_WIN;
+	barrier_var(win_len);
+	if (win_len > HTTP_WIN)
+		return;
+	if (win_len && bpf_probe_read_user(w->data, win_len, (void *)base))
+		return;
+	ch.win = w;
+	ch.win_len = win_len;
+	ch.total_len = ret;
+	kind = http_classify(w, win_len);
+
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c) {
+		/* Only a request start makes an untracked socket worth state. */
+		struct sock *sk;
+		if (kind != HTTP_START_REQUEST)
+			return;
+		sk = tcp_sock_of_fd(a->fd);
+		if (!sk)
+			return;
+		c = new_conn(key, sk);
+		if (!c)
+			return;
+	} else if (c->x.phase == HTTP_PHASE_IDLE && kind == HTTP_START_REQUEST) {
+		/* The fd may now name another socket (dup2 over it, a missed close). */
+		struct sock *sk = tcp_sock_of_fd(a->fd);
+		if (!sk)
+			return;
+		if ((__u64)sk != c->sock) {
+			c = new_conn(key, sk);
+			if (!c)
+				return;
+		}
+	}
+	count(DT_C_IO_CALLS);
+
+	if (ret == win_len)
+		http_tail_from_window(&ch);
+	else if (iov_ptr)
+		tail_of_iov(iov_ptr, ret, &ch);
+	else if (a->kind == IO_BUF &&
+		 !bpf_probe_read_user(ch.tail, HTTP_TAIL, (void *)(base + ret - HTTP_TAIL)))
+		ch.tail_len = HTTP_TAIL;
+
+	now = bpf_ktime_get_ns();
+	was_idle = c->x.phase == HTTP_PHASE_IDLE;
+	act = http_on_data(&c->x, a->dir, &ch, a->ts, now);
+	if (act == HTTP_ACT_EMIT_RETRY) {
+		emit(c, tgid, DT_END_NEXT);
+		http_exchange_reset(&c->x);
+		was_idle = 1;
+		act = http_on_data(&c->x, a->dir, &ch, a->ts, now);
+	}
+	if (was_idle && c->x.phase == HTTP_PHASE_REQUEST)
+		c->tid = (__u32)id;
+	if (act == HTTP_ACT_EMIT) {
+		emit(c, tgid, DT_END_COMPLETE);
+		http_exchange_reset(&c->x);
+	} else if (act == HTTP_ACT_IGNORED) {
+		count(DT_C_NON_HTTP);
+	}
+}
+
+/* A reader saw end of file: a response without a length ends here. */
+static __always_inline void on_eof(struct io_args *a, __u64 id)
+{
+	__u64 key = conn_key(id, a->fd);
+	struct dt_conn *c = bpf_map_lookup_elem(&conns, &key);
+
+	if (!c || c->x.phase != HTTP_PHASE_RESPONSE || c->x.role != HTTP_ROLE_CLIENT)
+		return;
+	if (http_on_close(&c->x, bpf_ktime_get_ns()) == HTTP_ACT_EMIT)
+		emit(c, id >> 32, DT_END_CLOSE);
+	http_exchange_reset(&c->x);
+}
+
+static __always_inline int io_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct io_args *p = bpf_map_lookup_elem(&inflight_io, &id);
+	struct io_args a;
+
+	if (!p)
+		return 0;
+	a = *p;
+	bpf_map_delete_elem(&inflight_io, &id);
+	if (ret > 0)
+		on_data(&a, id, (__u64)ret);
+	else if (ret == 0 && a.dir == HTTP_DIR_INGRESS)
+		on_eof(&a, id);
+	return 0;
+}
+
+#define ARG(ctx, n) ((ctx)->args[n])
+
+#define IO_ENTER(name, kind, dir)                                              \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                            \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx)                \
+	{                                                                      \
+		save_io(ctx, (__u32)ARG(ctx, 0), (__u64)ARG(ctx, 1), kind, dir); \
+		return 0;                                                      \
+	}                                                                      \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                             \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)                  \
+	{                                                                      \
+		return io_exit(ctx->ret);                                      \
+	}
+
+IO_ENTER(read, IO_BUF, HTTP_DIR_INGRESS)
+IO_ENTER(recvfrom, IO_BUF, HTTP_DIR_INGRESS)
+IO_ENTER(readv, IO_IOV, HTTP_DIR_INGRESS)
+IO_ENTER(recvmsg, IO_MSG, HTTP_DIR_INGRESS)
+IO_ENTER(write, IO_BUF, HTTP_DIR_EGRESS)
+IO_ENTER(sendto, IO_BUF, HTTP_DIR_EGRESS)
+IO_ENTER(writev, IO_IOV, HTTP_DIR_EGRESS)
+IO_ENTER(sendmsg, IO_MSG, HTTP_DIR_EGRESS)
+/* sendfile(out_fd, in_fd, ...): only the byte count of out_fd matters. */
+IO_ENTER(sendfile64, IO_SENDFILE, HTTP_DIR_EGRESS)
+
+static __always_inline void track_new_fd(long fd)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sock *sk;
+
+	if (fd < 0 || !is_target(id))
+		return;
+	sk = tcp_sock_of_fd((__u32)fd);
+	if (sk)
+		new_conn(conn_key(id, (__u32)fd), sk);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	track_new_fd(ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	track_new_fd(ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	save_io(ctx, (__u32)ARG(ctx, 0), 0, IO_CONNECT, HTTP_DIR_EGRESS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct io_args *p = bpf_map_lookup_elem(&inflight_io, &id);
+	__u32 fd;
+
+	if (!p)
+		return 0;
+	fd = p->fd;
+	bpf_map_delete_elem(&inflight_io, &id);
+	if (ctx->ret == 0 || ctx->ret == -DT_EINPROGRESS) {
+		struct sock *sk = tcp_sock_of_fd(fd);
+		if (sk)
+			new_conn(conn_key(id, fd), sk);
+	}
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 key;
+	struct dt_conn *c;
+
+	if (!is_target(id))
+		return 0;
+	key = conn_key(id, (__u32)ARG(ctx, 0));
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return 0;
+	if (http_on_close(&c->x, bpf_ktime_get_ns()) == HTTP_ACT_EMIT)
+		emit(c, id >> 32, DT_END_CLOSE);
+	bpf_map_delete_elem(&conns, &key);
+	return 0;
+}
+
+/* Processes forked by a --pid target are targets too. */
+SEC("tracepoint/task/task_newtask")
+int on_newtask(struct trace_event_raw_task_newtask *ctx)
+{
+	__u32 parent = bpf_get_current_pid_tgid() >> 32;
+	__u32 child = ctx->pid;
+	__u8 one = 1;
+
+	if (!use_pid_targets || (ctx->clone_flags & DT_CLONE_THREAD))
+		return 0;
+	if (bpf_map_lookup_elem(&target_pids, &parent))
+		bpf_map_update_elem(&target_pids, &child, &one, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int on_process_exit(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+
+	if (use_pid_targets && (__u32)id == tgid)
+		bpf_map_delete_elem(&target_pids, &tgid);
+	return 0;
+}

@@ -1,0 +1,69 @@
+/* From a file descriptor of the current process to its TCP socket and the
+ * connection's endpoints, with CO-RE reads so one object fits many kernels. */
+#ifndef DIFFTRACE_SOCK_BPF_H
+#define DIFFTRACE_SOCK_BPF_H
+
+#define DT_AF_INET 2
+#define DT_AF_INET6 10
+#define DT_S_IFMT 00170000
+#define DT_S_IFSOCK 0140000
+#define DT_IPPROTO_TCP 6
+
+/* The struct sock behind fd when fd is a TCP socket over IPv4/IPv6, else 0. */
+static __always_inline struct sock *tcp_sock_of_fd(__u32 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct files_struct *files = BPF_CORE_READ(task, files);
+	struct fdtable *fdt;
+	struct file **fds;
+	struct file *f = 0;
+	struct socket *so;
+	struct sock *sk;
+	__u16 family, proto;
+	umode_t mode;
+
+	if (!files)
+		return 0;
+	fdt = BPF_CORE_READ(files, fdt);
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return 0;
+	mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & DT_S_IFMT) != DT_S_IFSOCK)
+		return 0;
+	so = (struct socket *)BPF_CORE_READ(f, private_data);
+	if (!so)
+		return 0;
+	sk = BPF_CORE_READ(so, sk);
+	if (!sk)
+		return 0;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != DT_AF_INET && family != DT_AF_INET6)
+		return 0;
+	proto = BPF_CORE_READ(sk, sk_protocol);
+	if (proto != DT_IPPROTO_TCP)
+		return 0;
+	return sk;
+}
+
+static __always_inline void tuple_of_sock(struct sock *sk, struct dt_tuple *t)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	t->family = family;
+	t->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	t->peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == DT_AF_INET) {
+		__u32 l = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 p = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(t->local_addr, &l, 4);
+		__builtin_memcpy(t->peer_addr, &p, 4);
+	} else {
+		BPF_CORE_READ_INTO(t->local_addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(t->peer_addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+}
+
+#endif

@@ -1,0 +1,101 @@
+/* Types shared by bpf/capture.bpf.c and the user side: the span event the
+ * capture program sends through its ring buffer, its counters and limits.
+ * Plain C; sizes and offsets are checked by static_assert in user/capture/. */
+#ifndef DIFFTRACE_CAPTURE_H
+#define DIFFTRACE_CAPTURE_H
+
+#include "http1_boundary.h"
+
+#define DT_COMM_LEN 16
+
+/* Map sizes (max entries). */
+#define DT_MAX_CONNS 65536
+#define DT_MAX_INFLIGHT_IO 16384
+#define DT_MAX_TARGET_PIDS 8192
+#define DT_MAX_TARGET_COMMS 64
+#define DT_MAX_TARGET_CGROUPS 256
+#define DT_RINGBUF_BYTES (8u << 20)
+
+enum dt_span_kind {
+	DT_SPAN_SERVER = 1,
+	DT_SPAN_CLIENT = 2,
+};
+
+enum dt_span_flags {
+	DT_SPAN_F_NO_RESPONSE = 1 << 0,     /* closed before any response */
+	DT_SPAN_F_CLOSE_DELIMITED = 1 << 1, /* response length unknown: ended by close/next */
+	DT_SPAN_F_HDR_LOST = 1 << 2,        /* headers longer than the window */
+	DT_SPAN_F_PATH_TRUNCATED = 1 << 3,
+};
+
+/* Why a span was closed. */
+enum dt_span_end {
+	DT_END_COMPLETE = 0,  /* response complete by its length or last chunk */
+	DT_END_CLOSE = 1,     /* connection closed (or EOF read) */
+	DT_END_NEXT = 2,      /* next request began on the connection */
+};
+
+/* Local and peer endpoints of a TCP connection (network byte order addresses,
+ * host byte order ports). IPv4 addresses use the first 4 bytes. */
+struct dt_tuple {
+	__u8 local_addr[16];
+	__u8 peer_addr[16];
+	__u16 local_port;
+	__u16 peer_port;
+	__u16 family;         /* AF_INET or AF_INET6 */
+	__u16 _pad;
+};
+
+/* One span, sent from the kernel when an exchange completes. Times are
+ * CLOCK_MONOTONIC ns (bpf_ktime_get_ns); user space converts them. */
+struct dt_span_event {
+	__u64 start_ns;
+	__u64 end_ns;
+	__u64 req_bytes;
+	__u64 resp_bytes;
+	__u64 conn_id;        /* unique per traced connection in this run */
+	__u32 pid;            /* tgid */
+	__u32 tid;            /* thread that moved the request */
+	__u16 status;         /* 0: no response */
+	__u8 kind;            /* enum dt_span_kind */
+	__u8 method;          /* enum http_method */
+	__u8 flags;           /* enum dt_span_flags */
+	__u8 end_reason;      /* enum dt_span_end */
+	__u8 path_len;
+	__u8 ctx_kind;        /* enum http_trace_ctx_kind */
+	__u8 _pad[8];
+	struct dt_tuple tuple;
+	char trace_id[32];    /* request's trace context as header text */
+	char parent_id[16];
+	char trace_flags[2];
+	__u8 _pad2[6];
+	char comm[DT_COMM_LEN];
+	char path[HTTP_PATH_MAX];
+};
+
+/* Kernel-side counters (per-CPU array index). */
+enum dt_counter {
+	DT_C_IO_CALLS = 0,      /* traced send/receive syscalls with data */
+	DT_C_CONNS_TRACKED,     /* connections that got state */
+	DT_C_SPANS_SEEN,        /* exchanges the kernel closed */
+	DT_C_SPANS_REPORTED,    /* span events written to the ring buffer */
+	DT_C_RINGBUF_LOST,      /* span events the ring buffer had no room for */
+	DT_C_NON_HTTP,          /* data on a tracked connection that was not HTTP */
+	DT_C_HDR_LOST,          /* messages whose headers passed the window */
+	DT_C_UNANSWERED,        /* requests closed without a response */
+	DT_C_IO_MAP_FULL,       /* syscalls not followed: in-flight map full */
+	DT_C_CONN_MAP_FULL,     /* connections not followed: conn map full */
+	DT_C_MAX,
+};
+
+/* Connection state in the kernel, keyed by (tgid << 32 | fd). */
+struct dt_conn {
+	struct http_exchange x;
+	struct dt_tuple tuple;
+	__u64 conn_id;
+	__u64 sock;           /* struct sock address, to notice fd reuse */
+	__u32 tid;            /* thread that moved the request's first bytes */
+	__u32 _pad;
+};
+
+#endif /* DIFFTRACE_CAPTURE_H */

@@ -1,0 +1,701 @@
+/* HTTP/1.x message boundary detection, shared by the BPF capture program,
+ * the host replay and the unit tests: the very same code decides, on both
+ * sides, where a request or response starts and ends.
+ *
+ * Model: a connection carries one request/response exchange at a time (no
+ * pipelining). Each send/receive syscall hands us its data as a bounded
+ * "window" (the first HTTP_WIN bytes it moved), its total length, and its
+ * last bytes (the "tail"). From these we find the start line, the few headers
+ * we need (Content-Length, Transfer-Encoding, traceparent, B3), and count body
+ * bytes until the message is complete:
+ *   - Content-Length: complete when that many body bytes have moved;
+ *   - chunked: complete when a syscall's data ends with the zero-size chunk;
+ *   - no length (HTTP/1.0 style): complete when the connection closes or the
+ *     next request starts;
+ *   - HEAD requests and 1xx/204/304 responses carry no body.
+ * Only the window is ever read; bytes past it are only counted. Headers that
+ * lie past the window are not seen (counted as hdr_lost), and the message then
+ * ends on close or on the next request.
+ *
+ * Everything is plain C with fixed-size buffers and masked indexes so that the
+ * BPF verifier accepts it; loops over bytes go through bpf_loop() in the
+ * kernel and a plain loop on the host (HT_LOOP below).
+ */
+#ifndef DIFFTRACE_HTTP1_BOUNDARY_H
+#define DIFFTRACE_HTTP1_BOUNDARY_H
+
+#ifdef __bpf__
+/* vmlinux.h and bpf_helpers.h are included by the BPF program first. */
+#define HT_INLINE static __always_inline
+/* Heavy parsers get a stack frame of their own (BPF-to-BPF call). */
+#define HT_NOINLINE static __noinline
+/* A global function is verified once on its own, not at every call site. */
+#define HT_GLOBAL __noinline
+#define HT_LOOP(n, cb, ctx) bpf_loop((n), (cb), (ctx), 0)
+#define HT_COPY(dst, src, n) bpf_probe_read_kernel((dst), (n), (src))
+#else
+#include <linux/types.h>
+#include <string.h>
+#define HT_INLINE static inline
+#define HT_NOINLINE static inline
+#define HT_GLOBAL static inline
+typedef long (*ht_loop_cb)(__u32 index, void *ctx);
+static inline long ht_host_loop(__u32 n, ht_loop_cb cb, void *ctx)
+{
+	__u32 i;
+	for (i = 0; i < n; i++)
+		if (cb(i, ctx))
+			return (long)i + 1;
+	return (long)n;
+}
+#define HT_LOOP(n, cb, ctx) ht_host_loop((n), (cb), (ctx))
+#define HT_COPY(dst, src, n) memcpy((dst), (src), (n))
+#endif
+
+/* Bytes of each syscall's data that are copied and parsed (power of two). */
+#define HTTP_WIN 1024
+#define HTTP_WIN_MASK (HTTP_WIN - 1)
+/* Request target kept per span, NUL included. */
+#define HTTP_PATH_MAX 128
+#define HTTP_PATH_MASK (HTTP_PATH_MAX - 1)
+/* Last bytes of each syscall's data, enough for "\r\n0\r\n\r\n". */
+#define HTTP_TAIL 8
+
+/* The window has HTTP_PATH_MAX bytes of slack so that a path can be copied
+ * from any masked offset without a bounds check per byte. */
+struct http_window {
+	__u8 data[HTTP_WIN + HTTP_PATH_MAX];
+};
+
+enum http_method {
+	HTTP_METHOD_NONE = 0,
+	HTTP_METHOD_GET,
+	HTTP_METHOD_POST,
+	HTTP_METHOD_PUT,
+	HTTP_METHOD_DELETE,
+	HTTP_METHOD_HEAD,
+	HTTP_METHOD_PATCH,
+	HTTP_METHOD_OPTIONS,
+	HTTP_METHOD_CONNECT,
+	HTTP_METHOD_TRACE,
+};
+
+enum http_start_kind {
+	HTTP_START_NONE = 0,  /* not the start of an HTTP/1.x message */
+	HTTP_START_REQUEST,
+	HTTP_START_RESPONSE,
+};
+
+enum http_trace_ctx_kind {
+	HTTP_CTX_NONE = 0,
+	HTTP_CTX_W3C = 1,     /* traceparent */
+	HTTP_CTX_B3 = 2,      /* X-B3-TraceId / X-B3-SpanId or b3 */
+};
+
+/* Trace context carried by a request, as the header's text: the kernel
+ * only checks its shape and copies it (decoding hex there costs the verifier
+ * too much); user space decodes and validates it (http1_trace_ctx.h). A
+ * 64-bit B3 trace id is left-padded with '0' to 32 characters. */
+struct http_trace_ctx {
+	char trace_id[32];    /* hex text */
+	char parent_id[16];   /* hex text: the caller's span id */
+	char flags[2];        /* traceparent flags, hex text; B3: "01" */
+	__u8 kind;            /* enum http_trace_ctx_kind */
+	__u8 has_b3_trace;    /* B3 multi-header: both ids seen => kind B3 */
+	__u8 has_b3_span;
+	__u8 _pad[3];
+};
+
+/* One message (request or response) in flight, in one direction. */
+struct http_msg {
+	__u64 content_length;
+	__u64 body_seen;      /* body bytes moved so far */
+	__u64 total_bytes;    /* all bytes moved, headers included */
+	__u8 active;
+	__u8 in_start_line;   /* still inside the request/status line */
+	__u8 hdr_done;        /* blank line after headers seen */
+	__u8 hdr_lost;        /* headers continued past what we could read */
+	__u8 has_cl;
+	__u8 chunked;
+	__u8 no_body;         /* HEAD, 1xx, 204, 304 */
+	__u8 at_line_start;   /* last byte scanned was '\n' */
+	__u8 skip_line;       /* current line began in bytes we did not see */
+	__u8 complete;
+	__u8 invalid;         /* start line had bytes no HTTP message has */
+	__u8 _pad[5];
+};
+
+enum http_role {
+	HTTP_ROLE_UNKNOWN = 0,
+	HTTP_ROLE_SERVER = 1, /* reads requests, writes responses */
+	HTTP_ROLE_CLIENT = 2, /* writes requests, reads responses */
+};
+
+enum http_dir {
+	HTTP_DIR_INGRESS = 0, /* data the process received */
+	HTTP_DIR_EGRESS = 1,  /* data the process sent */
+};
+
+enum http_phase {
+	HTTP_PHASE_IDLE = 0,
+	HTTP_PHASE_REQUEST = 1,  /* request started, no response yet */
+	HTTP_PHASE_RESPONSE = 2, /* response started, not complete */
+};
+
+/* Per-connection exchange state: what becomes a span. */
+struct http_exchange {
+	__u64 start_ns;
+	__u64 end_ns;          /* last byte of the response moved (so far) */
+	__u64 req_end_ns;      /* last byte of the request moved (so far) */
+	__u64 resp_start_ns;
+	struct http_msg req;
+	struct http_msg resp;
+	struct http_trace_ctx ctx;
+	__u16 status;
+	__u8 role;             /* enum http_role */
+	__u8 phase;            /* enum http_phase */
+	__u8 method;           /* enum http_method */
+	__u8 path_len;
+	__u8 _pad[2];
+	char path[HTTP_PATH_MAX];
+};
+
+/* What http_on_data asks the caller to do. */
+enum http_action {
+	HTTP_ACT_NONE = 0,
+	HTTP_ACT_EMIT = 1,          /* exchange complete: emit it, then reset */
+	HTTP_ACT_EMIT_RETRY = 2,    /* previous exchange ended by this data:
+	                               emit it, reset, feed the same data again */
+	HTTP_ACT_IGNORED = 3,       /* data was not HTTP where HTTP was expected */
+};
+
+/* A bounded view of one syscall's data. */
+struct http_chunk {
+	const struct http_window *win;
+	__u32 win_len;        /* valid bytes in win (<= HTTP_WIN) */
+	__u32 tail_len;       /* valid bytes in tail */
+	__u64 total_len;      /* all bytes the syscall moved */
+	__u8 tail[HTTP_TAIL]; /* last tail_len bytes of the data */
+};
+
+HT_INLINE __u8 ht_byte(const struct http_window *w, __u32 i)
+{
+	return w->data[i & HTTP_WIN_MASK];
+}
+
+HT_INLINE __u8 ht_lower(__u8 c)
+{
+	return (c >= 'A' && c <= 'Z') ? (__u8)(c + 32) : c;
+}
+
+/* Case-insensitive compare of the window at off with a lowercase literal. */
+#define HT_MATCH_CI(w, off, lit) ht_match_ci((w), (off), (lit), sizeof(lit) - 1)
+HT_INLINE int ht_match_ci(const struct http_window *w, __u32 off, const char *lit, __u32 n)
+{
+	__u32 k;
+#pragma clang loop unroll(disable)
+	for (k = 0; k < 24; k++) {
+		if (k >= n)
+			break;
+		if (ht_lower(ht_byte(w, off + k)) != (__u8)lit[k])
+			return 0;
+	}
+	return 1;
+}
+
+HT_INLINE int ht_match(const struct http_window *w, __u32 off, const char *lit, __u32 n)
+{
+	__u32 k;
+#pragma clang loop unroll(disable)
+	for (k = 0; k < 12; k++) {
+		if (k >= n)
+			break;
+		if (ht_byte(w, off + k) != (__u8)lit[k])
+			return 0;
+	}
+	return 1;
+}
+#define HT_MATCH(w, off, lit) ht_match((w), (off), (lit), sizeof(lit) - 1)
+
+/* Method at the window start; *len gets the method's length (no space). */
+HT_INLINE int ht_method(const struct http_window *w, __u32 n, __u32 *len)
+{
+	if (n >= 4 && HT_MATCH(w, 0, "GET ")) { *len = 3; return HTTP_METHOD_GET; }
+	if (n >= 5 && HT_MATCH(w, 0, "POST ")) { *len = 4; return HTTP_METHOD_POST; }
+	if (n >= 4 && HT_MATCH(w, 0, "PUT ")) { *len = 3; return HTTP_METHOD_PUT; }
+	if (n >= 5 && HT_MATCH(w, 0, "HEAD ")) { *len = 4; return HTTP_METHOD_HEAD; }
+	if (n >= 7 && HT_MATCH(w, 0, "DELETE ")) { *len = 6; return HTTP_METHOD_DELETE; }
+	if (n >= 6 && HT_MATCH(w, 0, "PATCH ")) { *len = 5; return HTTP_METHOD_PATCH; }
+	if (n >= 8 && HT_MATCH(w, 0, "OPTIONS ")) { *len = 7; return HTTP_METHOD_OPTIONS; }
+	if (n >= 8 && HT_MATCH(w, 0, "CONNECT ")) { *len = 7; return HTTP_METHOD_CONNECT; }
+	if (n >= 6 && HT_MATCH(w, 0, "TRACE ")) { *len = 5; return HTTP_METHOD_TRACE; }
+	return HTTP_METHOD_NONE;
+}
+
+HT_INLINE int ht_is_digit(__u8 c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* "HTTP/1.x NNN" at the window start: returns the status or 0. */
+HT_INLINE __u16 ht_status(const struct http_window *w, __u32 n)
+{
+	__u8 a, b, c, after;
+	if (n < 12 || !HT_MATCH(w, 0, "HTTP/1."))
+		return 0;
+	if ((ht_byte(w, 7) != '0' && ht_byte(w, 7) != '1') || ht_byte(w, 8) != ' ')
+		return 0;
+	a = ht_byte(w, 9);
+	b = ht_byte(w, 10);
+	c = ht_byte(w, 11);
+	if (!ht_is_digit(a) || !ht_is_digit(b) || !ht_is_digit(c) || a < '1' || a > '5')
+		return 0;
+	if (n > 12) {
+		after = ht_byte(w, 12);
+		if (after != ' ' && after != '\r' && after != '\n')
+			return 0;
+	}
+	return (__u16)((a - '0') * 100 + (b - '0') * 10 + (c - '0'));
+}
+
+/* Classifies the start of a syscall's data. */
+HT_INLINE int http_classify(const struct http_window *w, __u32 n)
+{
+	__u32 mlen = 0;
+	if (ht_method(w, n, &mlen) != HTTP_METHOD_NONE) {
+		__u8 t = ht_byte(w, mlen + 1);
+		/* origin-form "/", asterisk-form "*", absolute-form "http://",
+		 * or an authority for CONNECT. */
+		if (n > mlen + 1 && (t == '/' || t == '*' || ht_lower(t) == 'h' || ht_is_digit(t)))
+			return HTTP_START_REQUEST;
+		return HTTP_START_NONE;
+	}
+	if (ht_status(w, n))
+		return HTTP_START_RESPONSE;
+	return HTTP_START_NONE;
+}
+
+/* Skips up to 8 spaces/tabs after a header's colon. */
+HT_INLINE __u32 ht_skip_ows(const struct http_window *w, __u32 off, __u32 end)
+{
+	__u32 k;
+#pragma clang loop unroll(disable)
+	for (k = 0; k < 8; k++) {
+		__u8 c;
+		if (off >= end)
+			break;
+		c = ht_byte(w, off);
+		if (c != ' ' && c != '\t')
+			break;
+		off++;
+	}
+	return off;
+}
+
+/* Copies n bytes of the window at off (n is a constant <= HTTP_PATH_MAX). */
+#define HT_TEXT(w, off, dst, n) HT_COPY((dst), &(w)->data[(off) & HTTP_WIN_MASK], (n))
+
+/* traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags> */
+HT_NOINLINE void ht_parse_traceparent(const struct http_window *w, __u32 v, __u32 end,
+				      struct http_trace_ctx *ctx)
+{
+	if (end < v + 55)
+		return;
+	if (ht_byte(w, v + 2) != '-' || ht_byte(w, v + 35) != '-' || ht_byte(w, v + 52) != '-')
+		return;
+	/* traceparent wins over B3 when both are present */
+	HT_TEXT(w, v + 3, ctx->trace_id, 32);
+	HT_TEXT(w, v + 36, ctx->parent_id, 16);
+	HT_TEXT(w, v + 53, ctx->flags, 2);
+	ctx->kind = HTTP_CTX_W3C;
+}
+
+/* A B3 trace id of 32 or 16 hex digits, value [v, end) or followed by '-'. */
+HT_INLINE int ht_b3_trace_len(const struct http_window *w, __u32 v, __u32 end)
+{
+	if (end >= v + 32 && (end == v + 32 || ht_byte(w, v + 32) == '-'))
+		return 32;
+	if (end >= v + 16 && (end == v + 16 || ht_byte(w, v + 16) == '-'))
+		return 16;
+	return 0;
+}
+
+HT_INLINE void ht_b3_trace_text(const struct http_window *w, __u32 v, int n,
+				struct http_trace_ctx *ctx)
+{
+	if (n == 32) {
+		HT_TEXT(w, v, ctx->trace_id, 32);
+	} else {
+		__builtin_memset(ctx->trace_id, '0', 16);
+		HT_TEXT(w, v, ctx->trace_id + 16, 16);
+	}
+	ctx->has_b3_trace = 1;
+}
+
+HT_INLINE void ht_b3_settle(struct http_trace_ctx *ctx)
+{
+	if (ctx->kind != HTTP_CTX_W3C && ctx->has_b3_trace && ctx->has_b3_span) {
+		ctx->kind = HTTP_CTX_B3;
+		ctx->flags[0] = '0';
+		ctx->flags[1] = '1';
+	}
+}
+
+/* b3: {traceid}-{spanid}[-{sampled}[-{parentspanid}]] */
+HT_NOINLINE void ht_parse_b3_single(const struct http_window *w, __u32 v, __u32 end,
+				    struct http_trace_ctx *ctx)
+{
+	int n;
+	if (ctx->kind == HTTP_CTX_W3C)
+		return;
+	n = ht_b3_trace_len(w, v, end);
+	if (!n || end < v + n + 17 || ht_byte(w, v + n) != '-')
+		return;
+	ht_b3_trace_text(w, v, n, ctx);
+	HT_TEXT(w, v + n + 1, ctx->parent_id, 16);
+	ctx->has_b3_span = 1;
+	ht_b3_settle(ctx);
+}
+
+/* Up to 19 decimal digits. */
+HT_INLINE int ht_parse_u64(const struct http_window *w, __u32 v, __u32 end, __u64 *out)
+{
+	__u64 val = 0;
+	__u32 k, digits = 0;
+#pragma clang loop unroll(disable)
+	for (k = 0; k < 19; k++) {
+		__u8 c;
+		if (v + k >= end)
+			break;
+		c = ht_byte(w, v + k);
+		if (!ht_is_digit(c))
+			break;
+		val = val * 10 + (c - '0');
+		digits++;
+	}
+	if (!digits)
+		return 0;
+	*out = val;
+	return 1;
+}
+
+/* Looks at one complete header line [start, end) ('\r' excluded) of a message. */
+HT_NOINLINE void ht_header_line(const struct http_window *w, __u32 start, __u32 end,
+			      struct http_msg *m, struct http_trace_ctx *ctx)
+{
+	__u8 first = ht_lower(ht_byte(w, start));
+	__u32 len = end - start;
+
+	if (first == 'c' && len > 15 && HT_MATCH_CI(w, start, "content-length:")) {
+		__u64 cl;
+		if (ht_parse_u64(w, ht_skip_ows(w, start + 15, end), end, &cl)) {
+			m->content_length = cl;
+			m->has_cl = 1;
+		}
+	} else if (first == 't') {
+		if (len > 18 && HT_MATCH_CI(w, start, "transfer-encoding:")) {
+			/* "chunked" is the last coding whenever it applies. */
+			if (len >= 25 && HT_MATCH_CI(w, end - 7, "chunked"))
+				m->chunked = 1;
+		} else if (ctx && len > 12 && HT_MATCH_CI(w, start, "traceparent:")) {
+			ht_parse_traceparent(w, ht_skip_ows(w, start + 12, end), end, ctx);
+		}
+	} else if (first == 'x' && ctx && len > 12 && HT_MATCH_CI(w, start, "x-b3-")) {
+		if (ctx->kind == HTTP_CTX_W3C)
+			return;
+		if (len > 13 && HT_MATCH_CI(w, start + 5, "traceid:")) {
+			__u32 v = ht_skip_ows(w, start + 13, end);
+			int n = ht_b3_trace_len(w, v, end);
+			if (n)
+				ht_b3_trace_text(w, v, n, ctx);
+		} else if (HT_MATCH_CI(w, start + 5, "spanid:")) {
+			__u32 v = ht_skip_ows(w, start + 12, end);
+			if (end >= v + 16) {
+				HT_TEXT(w, v, ctx->parent_id, 16);
+				ctx->has_b3_span = 1;
+			}
+		}
+		ht_b3_settle(ctx);
+	} else if (first == 'b' && ctx && len > 3 && HT_MATCH_CI(w, start, "b3:")) {
+		ht_parse_b3_single(w, ht_skip_ows(w, start + 3, end), end, ctx);
+	}
+}
+
+/* State of one scan over a window, shared with the per-byte callback. */
+struct ht_scan {
+	const struct http_window *win;
+	struct http_msg *msg;
+	struct http_trace_ctx *ctx;   /* NULL for responses */
+	__u32 len;                    /* bytes of the window to scan */
+	__u32 line_start;
+	__u32 hdr_end;                /* offset just past the blank line */
+	__u32 target_start;           /* request target's first byte, 0 if none */
+	__u32 target_end;             /* first byte after the target, 0 if unseen */
+};
+
+static long ht_scan_byte(__u32 i, void *vctx)
+{
+	struct ht_scan *s = (struct ht_scan *)vctx;
+	struct http_msg *m = s->msg;
+	__u32 end;
+	__u8 c;
+
+	if (i >= s->len)
+		return 1;
+	c = ht_byte(s->win, i);
+	if (c != '\n') {
+		if (m->in_start_line) {
+			/* A start line holds only printable ASCII: anything else
+			 * means this is not HTTP after all. */
+			if (c != '\r' && (c < 0x20 || c > 0x7e)) {
+				m->invalid = 1;
+				return 1;
+			}
+			if ((c == ' ' || c == '\r') && s->target_start && !s->target_end &&
+			    i >= s->target_start)
+				s->target_end = i;
+		}
+		m->at_line_start = 0;
+		return 0;
+	}
+	end = i;
+	if (end > s->line_start && ht_byte(s->win, end - 1) == '\r')
+		end--;
+	if (m->in_start_line) {
+		m->in_start_line = 0;
+		if (s->target_start && !s->target_end)
+			s->target_end = end;
+	} else if (m->skip_line) {
+		m->skip_line = 0;
+	} else if (end == s->line_start) {
+		m->hdr_done = 1;
+		s->hdr_end = i + 1;
+		m->at_line_start = 1;
+		return 1;
+	} else {
+		ht_header_line(s->win, s->line_start, end, m, s->ctx);
+	}
+	s->line_start = i + 1;
+	m->at_line_start = 1;
+	return 0;
+}
+
+/* Does the data end with the last chunk ("0\r\n\r\n")? */
+HT_INLINE int ht_ends_chunked(const struct http_chunk *ch)
+{
+	__u32 n = ch->tail_len;
+	const __u8 *t = ch->tail;
+	if (n < 5 || n > HTTP_TAIL)
+		return 0;
+	if (t[n - 5] != '0' || t[n - 4] != '\r' || t[n - 3] != '\n' || t[n - 2] != '\r' ||
+	    t[n - 1] != '\n')
+		return 0;
+	/* The zero chunk follows the previous chunk's CRLF, or starts the data. */
+	if (ch->total_len == 5)
+		return 1;
+	return n >= 7 && t[n - 7] == '\r' && t[n - 6] == '\n';
+}
+
+/* In and out of one window scan (a struct of scalars, as a global BPF
+ * function's pointer arguments must be). */
+struct ht_scan_io {
+	__u32 len;           /* in: bytes of the window to scan */
+	__u32 target_start;  /* in: request target's first byte, 0 if none */
+	__u32 target_end;    /* out */
+	__u32 hdr_end;       /* out: offset just past the blank line, 0 if unseen */
+};
+
+/* Scans a window's start line and headers into m (and ctx for requests). */
+HT_GLOBAL int ht_scan_window(const struct http_window *w, struct http_msg *m,
+			     struct http_trace_ctx *ctx, struct ht_scan_io *io)
+{
+	struct ht_scan s = {};
+	if (!w || !m || !io)
+		return 0;
+	s.win = w;
+	s.msg = m;
+	s.ctx = ctx;
+	s.len = io->len < HTTP_WIN ? io->len : HTTP_WIN;
+	s.target_start = io->target_start;
+	HT_LOOP(s.len, ht_scan_byte, &s);
+	io->target_end = s.target_end;
+	io->hdr_end = s.hdr_end;
+	return 0;
+}
+
+/* Feeds one syscall's data to a message that has started. For a request
+ * (target_start > 0) the target's end is returned in *target_end. */
+HT_INLINE void ht_msg_feed(struct http_msg *m, const struct http_chunk *ch,
+			   struct http_trace_ctx *ctx, __u32 target_start, __u32 *target_end)
+{
+	__u64 body;
+	m->total_bytes += ch->total_len;
+	if (!m->hdr_done) {
+		struct ht_scan_io io = {};
+		if (m->hdr_lost)
+			return; /* length unknown: ends on close or next message */
+		io.len = ch->win_len;
+		io.target_start = target_start;
+		/* A line cut by the previous syscall boundary cannot be read whole. */
+		if (!m->at_line_start && !m->in_start_line)
+			m->skip_line = 1;
+		ht_scan_window(ch->win, m, ctx, &io);
+		if (target_end)
+			*target_end = io.target_end;
+		if (m->invalid)
+			return;
+		if (!m->hdr_done) {
+			if (ch->total_len > ch->win_len)
+				m->hdr_lost = 1; /* the rest of these headers was not read */
+			return;
+		}
+		body = ch->total_len - io.hdr_end;
+	} else {
+		body = ch->total_len;
+	}
+	m->body_seen += body;
+	if (m->no_body)
+		m->complete = 1;
+	else if (m->chunked)
+		m->complete = ht_ends_chunked(ch);
+	else if (m->has_cl)
+		m->complete = m->body_seen >= m->content_length;
+}
+
+HT_INLINE void ht_msg_begin(struct http_msg *m)
+{
+	__builtin_memset(m, 0, sizeof(*m));
+	m->active = 1;
+	m->in_start_line = 1;
+}
+
+/* Forgets the exchange but not the connection's role. */
+HT_INLINE void http_exchange_reset(struct http_exchange *x)
+{
+	__u8 role = x->role;
+	__builtin_memset(x, 0, sizeof(*x));
+	x->role = role;
+}
+
+HT_INLINE int ht_begin_request(struct http_exchange *x, const struct http_chunk *ch, __u64 ts)
+{
+	__u32 mlen = 0, target_end = 0, start, n;
+	http_exchange_reset(x);
+	x->method = (__u8)ht_method(ch->win, ch->win_len, &mlen);
+	x->phase = HTTP_PHASE_REQUEST;
+	x->start_ns = ts;
+	x->req_end_ns = ts;
+	ht_msg_begin(&x->req);
+	/* Requests without Content-Length or chunked coding have no body. */
+	start = mlen + 1;
+	ht_msg_feed(&x->req, ch, &x->ctx, start, &target_end);
+	if (x->req.invalid)
+		return 0;
+	if (!target_end)
+		target_end = ch->win_len < HTTP_WIN ? ch->win_len : HTTP_WIN;
+	n = target_end > start ? target_end - start : 0;
+	if (n > HTTP_PATH_MAX - 1)
+		n = HTTP_PATH_MAX - 1;
+	HT_COPY(x->path, &ch->win->data[start & HTTP_WIN_MASK], HTTP_PATH_MAX - 1);
+	x->path_len = (__u8)n;
+	x->path[n & HTTP_PATH_MASK] = 0;
+	return 1;
+}
+
+HT_INLINE void ht_begin_response(struct http_exchange *x, __u16 status, __u64 ts)
+{
+	x->status = status;
+	x->phase = HTTP_PHASE_RESPONSE;
+	x->resp_start_ns = ts;
+	ht_msg_begin(&x->resp);
+	if (x->method == HTTP_METHOD_HEAD || status == 204 || status == 304)
+		x->resp.no_body = 1;
+}
+
+/* One syscall moved data on a connection. ts_enter/ts_exit are the
+ * syscall's entry and exit times: a server's span starts when its read
+ * returns the request and a client's when its write begins; both end when
+ * the last response byte has moved. */
+HT_INLINE int http_on_data(struct http_exchange *x, int dir, const struct http_chunk *ch,
+			   __u64 ts_enter, __u64 ts_exit)
+{
+	int kind = http_classify(ch->win, ch->win_len);
+	int req_dir;
+	__u16 status;
+
+	if (x->role == HTTP_ROLE_UNKNOWN) {
+		if (kind != HTTP_START_REQUEST)
+			return HTTP_ACT_IGNORED;
+		x->role = dir == HTTP_DIR_INGRESS ? HTTP_ROLE_SERVER : HTTP_ROLE_CLIENT;
+	}
+	req_dir = x->role == HTTP_ROLE_SERVER ? HTTP_DIR_INGRESS : HTTP_DIR_EGRESS;
+
+	if (dir == req_dir) {
+		if (x->phase == HTTP_PHASE_REQUEST) {
+			ht_msg_feed(&x->req, ch, &x->ctx, 0, 0);
+			x->req_end_ns = ts_exit;
+			return HTTP_ACT_NONE;
+		}
+		if (kind != HTTP_START_REQUEST)
+			return HTTP_ACT_IGNORED;
+		if (x->phase == HTTP_PHASE_RESPONSE)
+			return HTTP_ACT_EMIT_RETRY; /* a response of unknown length ended */
+		if (!ht_begin_request(x, ch, dir == HTTP_DIR_INGRESS ? ts_exit : ts_enter)) {
+			http_exchange_reset(x);
+			return HTTP_ACT_IGNORED;
+		}
+		x->req_end_ns = ts_exit;
+		return HTTP_ACT_NONE;
+	}
+
+	/* response direction */
+	if (x->phase == HTTP_PHASE_IDLE)
+		return HTTP_ACT_IGNORED;
+	if (x->phase == HTTP_PHASE_REQUEST) {
+		status = kind == HTTP_START_RESPONSE ? ht_status(ch->win, ch->win_len) : 0;
+		if (!status)
+			return HTTP_ACT_IGNORED;
+		if (status < 200)
+			return HTTP_ACT_NONE; /* interim (100 Continue): the final one follows */
+		ht_begin_response(x, status, dir == HTTP_DIR_INGRESS ? ts_exit : ts_enter);
+	}
+	ht_msg_feed(&x->resp, ch, 0, 0, 0);
+	x->end_ns = ts_exit;
+	if (x->resp.invalid) {
+		http_exchange_reset(x);
+		return HTTP_ACT_IGNORED;
+	}
+	return x->resp.complete ? HTTP_ACT_EMIT : HTTP_ACT_NONE;
+}
+
+/* The connection closed (or its reader saw end of file). A response without
+ * a length ends here; a request without any response is emitted unanswered
+ * (status 0) so that it is not lost. */
+HT_INLINE int http_on_close(struct http_exchange *x, __u64 ts)
+{
+	if (x->phase == HTTP_PHASE_RESPONSE)
+		return HTTP_ACT_EMIT;
+	if (x->phase == HTTP_PHASE_REQUEST) {
+		x->end_ns = ts;
+		return HTTP_ACT_EMIT;
+	}
+	return HTTP_ACT_NONE;
+}
+
+/* Fills a chunk's tail from its window when the window holds all the data. */
+HT_INLINE void http_tail_from_window(struct http_chunk *ch)
+{
+	__u32 n, k;
+	if (ch->total_len != ch->win_len || ch->win_len == 0)
+		return;
+	n = ch->win_len < HTTP_TAIL ? ch->win_len : HTTP_TAIL;
+#pragma clang loop unroll(disable)
+	for (k = 0; k < HTTP_TAIL; k++) {
+		if (k >= n)
+			break;
+		ch->tail[k] = ht_byte(ch->win, ch->win_len - n + k);
+	}
+	ch->tail_len = n;
+}
+
+#endif /* DIFFTRACE_HTTP1_BOUNDARY_H */

@@ -16,6 +16,11 @@
 #define DT_MAX_TARGET_CGROUPS 256
 #define DT_RINGBUF_BYTES (8u << 20)
 
+/* Syscalls whose data is parsed: bpf/capture.bpf.c has an enter program
+ * for each (enter_<name>) and one exit program (exit_data) for all. */
+#define DT_DATA_SYSCALLS "read", "recvfrom", "readv", "recvmsg", "write", "sendto", \
+	"writev", "sendmsg", "sendfile64"
+
 enum dt_span_kind {
 	DT_SPAN_SERVER = 1,
 	DT_SPAN_CLIENT = 2,

@@ -1,0 +1,140 @@
+#include "bpf/capture_program.h"
+
+#include <bpf/bpf.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "capture.skel.h"
+#include "error.h"
+
+namespace difftrace::bpf {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Without these the tool captures nothing useful: a failure is fatal.
+const std::set<std::string> kRequired = {
+    "enter_read", "enter_write", "enter_close", "exit_data",
+};
+const char* const kDataSyscalls[] = {DT_DATA_SYSCALLS};
+
+// "tracepoint/syscalls/sys_enter_read" -> does this kernel have that event?
+bool tracepoint_exists(const std::string& section) {
+  const std::string prefix = "tracepoint/";
+  if (section.rfind(prefix, 0) != 0) return true;
+  std::string rel = section.substr(prefix.size());
+  for (const char* root : {"/sys/kernel/debug/tracing/events/", "/sys/kernel/tracing/events/"})
+    if (fs::exists(std::string(root) + rel)) return true;
+  return false;
+}
+
+[[noreturn]] void fail(const std::string& step, int err) {
+  throw FatalError(ExitCode::kEnvironment, errno_message(step, err));
+}
+
+}  // namespace
+
+void CaptureProgram::SkelDeleter::operator()(capture* s) const { capture__destroy(s); }
+
+CaptureProgram::CaptureProgram(const targets::TargetSet& targets) {
+  capture* raw = capture__open();
+  if (!raw) fail("opening the capture BPF object", errno);
+  skel_.reset(raw);
+
+  skel_->rodata->self_tgid = static_cast<__u32>(getpid());
+  skel_->rodata->trace_all = targets.all;
+  skel_->rodata->use_pid_targets = !targets.pids.empty();
+  skel_->rodata->use_comm_targets = !targets.comms.empty();
+  skel_->rodata->use_cgroup_targets = !targets.cgroup_ids.empty();
+
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    std::string name = bpf_program__name(prog);
+    if (tracepoint_exists(bpf_program__section_name(prog))) continue;
+    if (kRequired.count(name))
+      throw FatalError(ExitCode::kEnvironment,
+                       std::string("this kernel has no tracepoint ") +
+                           bpf_program__section_name(prog) + ", which difftrace needs");
+    bpf_program__set_autoload(prog, false);
+    skipped_.push_back(name);
+  }
+
+  if (int err = capture__load(skel_.get()))
+    fail("loading the capture BPF programs into the kernel (run with --verbose for the "
+         "verifier log)",
+         err);
+  fill_target_maps(targets);
+}
+
+CaptureProgram::~CaptureProgram() = default;
+
+void CaptureProgram::fill_target_maps(const targets::TargetSet& targets) {
+  __u8 one = 1;
+  for (pid_t pid : targets.pids) {
+    __u32 key = static_cast<__u32>(pid);
+    if (bpf_map__update_elem(skel_->maps.target_pids, &key, sizeof key, &one, sizeof one, 0))
+      fail("adding pid " + std::to_string(pid) + " to the target map", errno);
+  }
+  for (const auto& comm : targets.comms) {
+    char key[DT_COMM_LEN] = {};
+    std::memcpy(key, comm.data(), std::min(comm.size(), sizeof key - 1));
+    if (bpf_map__update_elem(skel_->maps.target_comms, key, sizeof key, &one, sizeof one, 0))
+      fail("adding comm " + comm + " to the target map", errno);
+  }
+  for (auto id : targets.cgroup_ids) {
+    __u64 key = id;
+    if (bpf_map__update_elem(skel_->maps.target_cgroups, &key, sizeof key, &one, sizeof one, 0))
+      fail("adding a cgroup to the target map", errno);
+  }
+}
+
+void CaptureProgram::attach() {
+  // exit_data serves every data syscall: one link per tracepoint.
+  for (const char* sc : kDataSyscalls) {
+    std::string event = std::string("sys_exit_") + sc;
+    if (!tracepoint_exists("tracepoint/syscalls/" + event)) {
+      skipped_.push_back("exit_data@" + event);
+      continue;
+    }
+    bpf_link* link =
+        bpf_program__attach_tracepoint(skel_->progs.exit_data, "syscalls", event.c_str());
+    if (!link) fail("attaching exit_data to " + event, errno);
+    links_.emplace_back(link);
+  }
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    if (!bpf_program__autoload(prog) || prog == skel_->progs.exit_data) continue;
+    std::string name = bpf_program__name(prog);
+    bpf_link* link = bpf_program__attach(prog);
+    if (!link) {
+      int err = errno;
+      if (kRequired.count(name)) fail("attaching " + name, err);
+      spdlog::warn("not attached: {} ({})", name, std::strerror(err));
+      skipped_.push_back(name);
+      continue;
+    }
+    links_.emplace_back(link);
+  }
+  spdlog::debug("attached {} programs, skipped {}", links_.size(), skipped_.size());
+}
+
+int CaptureProgram::events_fd() const { return bpf_map__fd(skel_->maps.events); }
+
+KernelCounters CaptureProgram::read_counters() const {
+  KernelCounters total{};
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return total;
+  std::vector<__u64> per_cpu(static_cast<std::size_t>(ncpu));
+  for (__u32 i = 0; i < DT_C_MAX; i++) {
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.counters), &i, per_cpu.data())) continue;
+    for (auto v : per_cpu) total[i] += v;
+  }
+  return total;
+}
+
+}  // namespace difftrace::bpf

@@ -1,0 +1,51 @@
+// The loaded capture program (bpf/capture.bpf.c): opened, configured with the
+// targets, loaded and attached; destroying it detaches every link and frees
+// every map.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bpf/links.h"
+#include "capture.h"
+#include "targets/target_set.h"
+
+struct capture;  // generated skeleton
+
+namespace difftrace::bpf {
+
+using KernelCounters = std::array<std::uint64_t, DT_C_MAX>;
+
+class CaptureProgram {
+ public:
+  // Throws FatalError(kEnvironment) with the failing step and errno.
+  explicit CaptureProgram(const targets::TargetSet& targets);
+  ~CaptureProgram();
+  CaptureProgram(const CaptureProgram&) = delete;
+  CaptureProgram& operator=(const CaptureProgram&) = delete;
+
+  // Attaches every loaded program; throws if a required one fails.
+  void attach();
+  void detach() { links_.clear(); }
+
+  int events_fd() const;
+  KernelCounters read_counters() const;
+  // Names of programs left out because this kernel lacks their hook.
+  const std::vector<std::string>& skipped() const { return skipped_; }
+  std::size_t attached_count() const { return links_.size(); }
+
+ private:
+  void fill_target_maps(const targets::TargetSet& targets);
+
+  struct SkelDeleter {
+    void operator()(capture* s) const;
+  };
+  std::unique_ptr<capture, SkelDeleter> skel_;
+  std::vector<LinkPtr> links_;
+  std::vector<std::string> skipped_;
+};
+
+}  // namespace difftrace::bpf

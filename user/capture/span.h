@@ -1,0 +1,64 @@
+// A span as difftrace exports it: one HTTP request/response exchange seen at
+// one process, SERVER (the process answered it) or CLIENT (it sent it).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace difftrace::capture {
+
+using TraceId = std::array<std::uint8_t, 16>;
+using SpanId = std::array<std::uint8_t, 8>;
+
+enum class SpanKind { kServer, kClient };
+
+struct Endpoint {
+  std::string address;
+  std::uint16_t port = 0;
+};
+
+struct Span {
+  TraceId trace_id{};
+  SpanId span_id{};
+  std::optional<SpanId> parent_span_id;
+  bool trace_from_header = false;  // trace id came from traceparent/B3
+  SpanKind kind = SpanKind::kServer;
+  std::string method;
+  std::string path;
+  int status = 0;  // 0: no response
+  std::uint64_t start_unix_ns = 0;
+  std::uint64_t end_unix_ns = 0;
+  std::uint32_t pid = 0;
+  std::uint32_t tid = 0;
+  std::string comm;
+  std::string service_name;
+  Endpoint local;
+  Endpoint peer;
+  std::uint64_t request_bytes = 0;
+  std::uint64_t response_bytes = 0;
+  std::uint64_t conn_id = 0;
+  std::uint8_t flags = 0;       // dt_span_flags
+  std::uint8_t end_reason = 0;  // dt_span_end
+  std::string decision = "full";
+
+  std::uint64_t duration_ns() const {
+    return end_unix_ns > start_unix_ns ? end_unix_ns - start_unix_ns : 0;
+  }
+  // OpenTelemetry HTTP conventions: 5xx is an error for both kinds, 4xx only
+  // for clients; no response at all is an error too.
+  bool is_error() const {
+    return status == 0 || status >= 500 || (kind == SpanKind::kClient && status >= 400);
+  }
+  const Endpoint& server() const { return kind == SpanKind::kServer ? local : peer; }
+  const Endpoint& client() const { return kind == SpanKind::kServer ? peer : local; }
+};
+
+std::string to_hex(const std::uint8_t* bytes, std::size_t n);
+template <std::size_t N>
+std::string to_hex(const std::array<std::uint8_t, N>& a) {
+  return to_hex(a.data(), N);
+}
+
+}  // namespace difftrace::capture

@@ -1,0 +1,101 @@
+#include "capture/span_decoder.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "capture/trace_context.h"
+
+namespace difftrace::capture {
+
+static_assert(sizeof(dt_span_event) % 8 == 0, "ring buffer records are 8-byte aligned");
+static_assert(offsetof(dt_span_event, tuple) % 8 == 0);
+static_assert(sizeof(http_trace_ctx) == 56);
+
+const char* method_name(int method) {
+  switch (method) {
+    case HTTP_METHOD_GET: return "GET";
+    case HTTP_METHOD_POST: return "POST";
+    case HTTP_METHOD_PUT: return "PUT";
+    case HTTP_METHOD_DELETE: return "DELETE";
+    case HTTP_METHOD_HEAD: return "HEAD";
+    case HTTP_METHOD_PATCH: return "PATCH";
+    case HTTP_METHOD_OPTIONS: return "OPTIONS";
+    case HTTP_METHOD_CONNECT: return "CONNECT";
+    case HTTP_METHOD_TRACE: return "TRACE";
+    default: return "UNKNOWN";
+  }
+}
+
+std::string address_text(int family, const std::uint8_t (&addr)[16]) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (family == AF_INET) {
+    inet_ntop(AF_INET, addr, buf, sizeof buf);
+  } else {
+    // IPv4-mapped IPv6 (::ffff:a.b.c.d) reads better as IPv4.
+    static const std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(addr, mapped, 12) == 0)
+      inet_ntop(AF_INET, addr + 12, buf, sizeof buf);
+    else
+      inet_ntop(AF_INET6, addr, buf, sizeof buf);
+  }
+  return buf;
+}
+
+SpanId SpanDecoder::new_span_id() {
+  SpanId id{};
+  do {
+    std::uint64_t v = rng_();
+    std::memcpy(id.data(), &v, id.size());
+  } while (id == SpanId{});
+  return id;
+}
+
+TraceId SpanDecoder::new_trace_id() {
+  TraceId id{};
+  do {
+    for (std::size_t i = 0; i < id.size(); i += 8) {
+      std::uint64_t v = rng_();
+      std::memcpy(id.data() + i, &v, 8);
+    }
+  } while (id == TraceId{});
+  return id;
+}
+
+Span SpanDecoder::decode(const dt_span_event& ev) {
+  Span s;
+  s.kind = ev.kind == DT_SPAN_CLIENT ? SpanKind::kClient : SpanKind::kServer;
+  s.method = method_name(ev.method);
+  s.path.assign(ev.path, strnlen(ev.path, std::min<std::size_t>(ev.path_len, HTTP_PATH_MAX - 1)));
+  s.status = ev.status;
+  s.start_unix_ns = clock_.from_monotonic(ev.start_ns);
+  s.end_unix_ns = clock_.from_monotonic(ev.end_ns);
+  s.pid = ev.pid;
+  s.tid = ev.tid;
+  s.comm.assign(ev.comm, strnlen(ev.comm, sizeof ev.comm));
+  s.service_name = s.comm;
+  s.local = {address_text(ev.tuple.family, ev.tuple.local_addr), ev.tuple.local_port};
+  s.peer = {address_text(ev.tuple.family, ev.tuple.peer_addr), ev.tuple.peer_port};
+  s.request_bytes = ev.req_bytes;
+  s.response_bytes = ev.resp_bytes;
+  s.conn_id = ev.conn_id;
+  s.flags = ev.flags;
+  s.end_reason = ev.end_reason;
+  s.span_id = new_span_id();
+
+  auto ctx = decode_trace_context(ev.ctx_kind, ev.trace_id, ev.parent_id, ev.trace_flags);
+  if (ev.ctx_kind != HTTP_CTX_NONE && !ctx) invalid_ctx_++;
+  if (ctx) {
+    s.trace_id = ctx->trace_id;
+    s.trace_from_header = true;
+    // The caller's span is this SERVER span's parent. A CLIENT span's
+    // outgoing header names whoever the process forwarded it for, which is
+    // not provably this span's parent: that link is left to the assembler.
+    if (s.kind == SpanKind::kServer) s.parent_span_id = ctx->parent_id;
+  } else {
+    s.trace_id = new_trace_id();
+  }
+  return s;
+}
+
+}  // namespace difftrace::capture

@@ -1,0 +1,31 @@
+// Turns the kernel's struct dt_span_event into a Span: wall-clock times,
+// addresses as text, trace ids from the request's headers or fresh ones.
+#pragma once
+
+#include <random>
+
+#include "capture.h"
+#include "capture/clock.h"
+#include "capture/span.h"
+
+namespace difftrace::capture {
+
+class SpanDecoder {
+ public:
+  explicit SpanDecoder(const WallClock& clock) : clock_(clock), rng_(std::random_device{}()) {}
+  Span decode(const dt_span_event& ev);
+  std::uint64_t invalid_trace_contexts() const { return invalid_ctx_; }
+
+  SpanId new_span_id();
+  TraceId new_trace_id();
+
+ private:
+  const WallClock& clock_;
+  std::mt19937_64 rng_;
+  std::uint64_t invalid_ctx_ = 0;
+};
+
+const char* method_name(int method);
+std::string address_text(int family, const std::uint8_t (&addr)[16]);
+
+}  // namespace difftrace::capture

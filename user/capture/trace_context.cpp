@@ -1,0 +1,52 @@
+#include "capture/trace_context.h"
+
+#include "http1_boundary.h"
+
+namespace difftrace::capture {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+template <std::size_t N>
+bool decode_hex(const char* text, std::array<std::uint8_t, N>& out) {
+  bool any = false;
+  for (std::size_t i = 0; i < N; i++) {
+    int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+    any |= out[i] != 0;
+  }
+  return any;  // all-zero ids are invalid in both W3C and B3
+}
+
+}  // namespace
+
+std::string to_hex(const std::uint8_t* bytes, std::size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string s(2 * n, '0');
+  for (std::size_t i = 0; i < n; i++) {
+    s[2 * i] = digits[bytes[i] >> 4];
+    s[2 * i + 1] = digits[bytes[i] & 15];
+  }
+  return s;
+}
+
+std::optional<TraceContext> decode_trace_context(int kind, const char (&trace_id)[32],
+                                                 const char (&parent_id)[16],
+                                                 const char (&flags)[2]) {
+  if (kind != HTTP_CTX_W3C && kind != HTTP_CTX_B3) return std::nullopt;
+  TraceContext ctx;
+  if (!decode_hex(trace_id, ctx.trace_id) || !decode_hex(parent_id, ctx.parent_id))
+    return std::nullopt;
+  int hi = hex_value(flags[0]), lo = hex_value(flags[1]);
+  if (hi < 0 || lo < 0) return std::nullopt;
+  ctx.sampled = lo & 1;
+  return ctx;
+}
+
+}  // namespace difftrace::capture

@@ -1,0 +1,120 @@
+#include "cli/trace_command.h"
+
+#include <CLI/CLI.hpp>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cerrno>
+#include <fstream>
+
+#include "bpf/capture_program.h"
+#include "capture/clock.h"
+#include "capture/collector.h"
+#include "env/environment.h"
+#include "error.h"
+#include "export/exporter.h"
+#include "stats/run_stats.h"
+
+namespace difftrace::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop = true; }
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: let poll return at once
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+void touch(const std::string& path) {
+  std::ofstream f(path);
+  if (!f) throw FatalError(ExitCode::kUsage, errno_message("--ready-file " + path, errno));
+}
+
+void export_all(std::vector<std::unique_ptr<exporters::Exporter>>& exporters,
+                stats::RunStats& stats, std::vector<capture::Span> spans) {
+  if (spans.empty()) return;
+  for (const auto& s : spans) stats.add(s);
+  for (auto& e : exporters) e->export_spans(spans);
+}
+
+}  // namespace
+
+void add_trace_command(CLI::App& app, TraceOptions& opts) {
+  auto* cmd = app.add_subcommand("trace", "Capture HTTP spans from running processes");
+  cmd->add_option("--pid", opts.pids, "Trace this process and the processes it forks (repeatable)");
+  cmd->add_option("--comm", opts.comms, "Trace processes whose kernel comm is NAME (repeatable)");
+  cmd->add_option("--cgroup", opts.cgroups,
+                  "Trace processes in this cgroup v2 directory (repeatable)");
+  cmd->add_flag("--all", opts.all, "Trace every process");
+  cmd->add_option("--duration", opts.duration_s, "Stop after S seconds (default: until SIGINT)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--export", opts.exports,
+                  "Where spans go: console (default), otlp-json:PATH (repeatable)");
+  cmd->add_option("--stats-json", opts.stats_json, "Write the run's counters as JSON on exit");
+  cmd->add_option("--ready-file", opts.ready_file,
+                  "Create this file once every probe is attached");
+}
+
+int run_trace(const TraceOptions& opts) {
+  // Bad input first, so it is reported the same with or without privileges.
+  std::vector<pid_t> pids(opts.pids.begin(), opts.pids.end());
+  auto targets = targets::resolve(pids, opts.comms, opts.cgroups, opts.all);
+  std::vector<std::unique_ptr<exporters::Exporter>> exporters;
+  for (const auto& spec : opts.exports.empty() ? std::vector<std::string>{"console"} : opts.exports)
+    exporters.push_back(exporters::make_exporter(spec));
+  if (!opts.stats_json.empty()) stats::check_writable(opts.stats_json, "--stats-json");
+
+  env::require_privileges();
+  env::require_btf();
+  env::ensure_tracefs();
+
+  capture::WallClock clock;
+  capture::SpanDecoder decoder(clock);
+  bpf::CaptureProgram program(targets);
+  capture::Collector collector(program.events_fd(), decoder);
+  install_signal_handlers();
+  program.attach();
+  if (!program.skipped().empty())
+    spdlog::info("hooks this kernel lacks, left out: {}", fmt::join(program.skipped(), ", "));
+  if (!opts.ready_file.empty()) touch(opts.ready_file);
+  spdlog::info("tracing ({} probes attached){}", program.attached_count(),
+               opts.duration_s > 0 ? fmt::format(" for {}s", opts.duration_s) : "; Ctrl-C stops");
+
+  stats::RunStats stats;
+  const std::uint64_t deadline =
+      opts.duration_s > 0
+          ? capture::WallClock::monotonic_now_ns() +
+                static_cast<std::uint64_t>(opts.duration_s * 1e9)
+          : 0;
+  while (!g_stop) {
+    collector.poll(100);
+    export_all(exporters, stats, collector.take());
+    if (deadline && capture::WallClock::monotonic_now_ns() >= deadline) break;
+  }
+
+  // Stop the probes first so that nothing arrives after the last drain.
+  program.detach();
+  collector.drain();
+  export_all(exporters, stats, collector.take());
+  for (auto& e : exporters) e->flush();
+
+  stats.set_kernel(program.read_counters());
+  stats.add_user_counter("invalid_trace_context", decoder.invalid_trace_contexts());
+  stats.add_user_counter("malformed_events", collector.malformed());
+  std::uint64_t exported = exporters.empty() ? 0 : exporters.front()->spans_exported();
+  stats.add_user_counter("spans_exported", exported);
+  const auto& k = stats.kernel();
+  spdlog::info("done: {} spans seen, {} reported, {} lost in the ring buffer, {} exported",
+               k[DT_C_SPANS_SEEN], k[DT_C_SPANS_REPORTED], k[DT_C_RINGBUF_LOST], exported);
+  if (!opts.stats_json.empty()) stats::write_json_file(opts.stats_json, stats.to_json());
+  return static_cast<int>(ExitCode::kOk);
+}
+
+}  // namespace difftrace::cli

@@ -1,0 +1,29 @@
+// `difftrace trace`: capture spans from live processes until --duration
+// passes or SIGINT/SIGTERM arrives, then flush and report.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace difftrace::cli {
+
+struct TraceOptions {
+  std::vector<int> pids;
+  std::vector<std::string> comms;
+  std::vector<std::string> cgroups;
+  bool all = false;
+  double duration_s = 0;  // 0: until a signal
+  std::vector<std::string> exports;
+  std::string stats_json;
+  std::string ready_file;
+};
+
+void add_trace_command(CLI::App& app, TraceOptions& opts);
+// Returns the process exit code; throws FatalError on failure.
+int run_trace(const TraceOptions& opts);
+
+}  // namespace difftrace::cli

@@ -1,0 +1,86 @@
+#include "env/environment.h"
+
+#include <bpf/libbpf.h>
+#include <linux/capability.h>
+#include <spdlog/spdlog.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "error.h"
+
+namespace difftrace::env {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool has_capability(int cap) {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (syscall(SYS_capget, &hdr, data) != 0) return false;
+  return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
+  char buf[1024];
+  vsnprintf(buf, sizeof buf, fmt, args);
+  std::string line(buf);
+  while (!line.empty() && line.back() == '\n') line.pop_back();
+  if (level == LIBBPF_WARN)
+    spdlog::debug("libbpf: {}", line);
+  else
+    spdlog::trace("libbpf: {}", line);
+  return 0;
+}
+
+}  // namespace
+
+void require_privileges() {
+  if (geteuid() == 0) return;
+  bool caps = has_capability(CAP_BPF) && has_capability(CAP_PERFMON) &&
+              has_capability(CAP_SYS_RESOURCE);
+  if (!caps)
+    throw FatalError(ExitCode::kEnvironment,
+                     "difftrace trace needs root (or CAP_BPF, CAP_PERFMON and "
+                     "CAP_SYS_RESOURCE) to load BPF programs: run it with sudo");
+}
+
+void require_btf() {
+  if (!fs::exists("/sys/kernel/btf/vmlinux"))
+    throw FatalError(ExitCode::kEnvironment,
+                     "kernel BTF not found at /sys/kernel/btf/vmlinux: difftrace needs a "
+                     "kernel built with CONFIG_DEBUG_INFO_BTF=y");
+}
+
+void ensure_tracefs() {
+  // libbpf reads tracepoint ids from debugfs' tracing dir when it exists,
+  // else from tracefs: either one with events/ will do.
+  if (fs::exists("/sys/kernel/debug/tracing/events/syscalls") ||
+      fs::exists("/sys/kernel/tracing/events/syscalls"))
+    return;
+  if (fs::exists("/sys/kernel/debug/tracing"))
+    throw FatalError(ExitCode::kEnvironment,
+                     "/sys/kernel/debug/tracing has no syscall events: the kernel "
+                     "lacks CONFIG_FTRACE_SYSCALLS");
+  if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nullptr) != 0)
+    throw FatalError(ExitCode::kEnvironment,
+                     errno_message("tracefs not mounted at /sys/kernel/tracing and "
+                                   "mounting it failed (mount -t tracefs nodev "
+                                   "/sys/kernel/tracing)",
+                                   errno));
+  spdlog::info("mounted tracefs at /sys/kernel/tracing");
+  if (!fs::exists("/sys/kernel/tracing/events/syscalls"))
+    throw FatalError(ExitCode::kEnvironment,
+                     "tracefs has no syscall events: the kernel lacks "
+                     "CONFIG_FTRACE_SYSCALLS");
+}
+
+void route_libbpf_logs() { libbpf_set_print(libbpf_print); }
+
+}  // namespace difftrace::env

@@ -1,0 +1,34 @@
+#include "export/otlp_json_file_exporter.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "error.h"
+#include "export/otlp_json.h"
+
+namespace difftrace::exporters {
+
+OtlpJsonFileExporter::OtlpJsonFileExporter(const std::string& path) : path_(path) {
+  file_ = std::fopen(path.c_str(), "w");
+  if (!file_) throw FatalError(ExitCode::kUsage, errno_message("--export otlp-json:" + path, errno));
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  host_name_ = host;
+}
+
+OtlpJsonFileExporter::~OtlpJsonFileExporter() {
+  if (file_) std::fclose(file_);
+}
+
+void OtlpJsonFileExporter::export_spans(const std::vector<capture::Span>& spans) {
+  if (spans.empty()) return;
+  std::string line = to_otlp_request(spans, host_name_).dump();
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), file_);
+  exported_ += spans.size();
+}
+
+void OtlpJsonFileExporter::flush() { std::fflush(file_); }
+
+}  // namespace difftrace::exporters

@@ -1,0 +1,95 @@
+#include "stats/run_stats.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+
+#include "error.h"
+
+namespace difftrace::stats {
+namespace {
+
+const char* counter_name(int c) {
+  switch (c) {
+    case DT_C_IO_CALLS: return "io_calls";
+    case DT_C_CONNS_TRACKED: return "connections_tracked";
+    case DT_C_SPANS_SEEN: return "spans_seen";
+    case DT_C_SPANS_REPORTED: return "spans_reported";
+    case DT_C_RINGBUF_LOST: return "ringbuf_lost";
+    case DT_C_NON_HTTP: return "non_http_data";
+    case DT_C_HDR_LOST: return "headers_past_window";
+    case DT_C_UNANSWERED: return "requests_unanswered";
+    case DT_C_IO_MAP_FULL: return "io_map_full";
+    case DT_C_CONN_MAP_FULL: return "conn_map_full";
+    default: return "unknown";
+  }
+}
+
+std::uint64_t quantile(std::vector<std::uint64_t> v, double q) {
+  if (v.empty()) return 0;
+  std::size_t i = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v.end());
+  return v[i];
+}
+
+}  // namespace
+
+void RunStats::add(const capture::Span& s) {
+  received_++;
+  auto& e = endpoints_[{s.service_name, s.kind == capture::SpanKind::kServer ? "server" : "client",
+                        s.method, s.path}];
+  e.count++;
+  if (s.is_error()) e.errors++;
+  if (e.samples_ns.size() < kMaxSamples) {
+    e.samples_ns.push_back(s.duration_ns());
+  } else {
+    rng_state_ = rng_state_ * 6364136223846793005ull + 1442695040888963407ull;
+    std::uint64_t j = (rng_state_ >> 17) % e.count;
+    if (j < kMaxSamples) e.samples_ns[j] = s.duration_ns();
+  }
+}
+
+nlohmann::json RunStats::to_json() const {
+  nlohmann::json j;
+  for (int c = 0; c < DT_C_MAX; c++) j[counter_name(c)] = kernel_[c];
+  // Until the filter lands every span the kernel closes is reported.
+  std::uint64_t seen = kernel_[DT_C_SPANS_SEEN];
+  std::uint64_t reported = kernel_[DT_C_SPANS_REPORTED];
+  j["spans_dropped"] = seen - std::min(seen, reported + kernel_[DT_C_RINGBUF_LOST]);
+  j["spans_recovered_exact"] = 0;
+  j["spans_estimated"] = 0;
+  j["spans_received"] = received_;
+  for (const auto& [name, v] : user_) j[name] = v;
+  nlohmann::json eps = nlohmann::json::array();
+  for (const auto& [key, e] : endpoints_) {
+    const auto& [service, kind, method, path] = key;
+    eps.push_back({{"service", service},
+                   {"kind", kind},
+                   {"method", method},
+                   {"path", path},
+                   {"count", e.count},
+                   {"errors", e.errors},
+                   {"p50_ns", quantile(e.samples_ns, 0.50)},
+                   {"p90_ns", quantile(e.samples_ns, 0.90)},
+                   {"p99_ns", quantile(e.samples_ns, 0.99)}});
+  }
+  j["endpoints"] = eps;
+  return j;
+}
+
+void check_writable(const std::string& path, const std::string& flag) {
+  std::FILE* f = std::fopen(path.c_str(), "a");
+  if (!f) throw FatalError(ExitCode::kUsage, errno_message(flag + " " + path, errno));
+  std::fclose(f);
+}
+
+void write_json_file(const std::string& path, const nlohmann::json& j) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) throw FatalError(ExitCode::kUsage, errno_message("writing " + path, errno));
+  std::string text = j.dump(2);
+  text += '\n';
+  std::fwrite(text.data(), 1, text.size(), f);
+  std::fclose(f);
+}
+
+}  // namespace difftrace::stats

@@ -1,0 +1,50 @@
+// Counters of one run, written by --stats-json: the kernel's counters and,
+// per endpoint (service, kind, method, path), the span count and latency
+// quantiles of the spans the kernel reported.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "bpf/capture_program.h"
+#include "capture/span.h"
+
+namespace difftrace::stats {
+
+class RunStats {
+ public:
+  void add(const capture::Span& s);
+  void set_kernel(const bpf::KernelCounters& k) { kernel_ = k; }
+  void add_user_counter(const std::string& name, std::uint64_t v) { user_[name] += v; }
+
+  const bpf::KernelCounters& kernel() const { return kernel_; }
+  std::uint64_t spans_received() const { return received_; }
+  nlohmann::json to_json() const;
+
+ private:
+  // Latency samples kept per endpoint for quantiles; older ones are replaced
+  // at random past this bound (reservoir), so memory stays bounded.
+  static constexpr std::size_t kMaxSamples = 4096;
+  struct Endpoint {
+    std::uint64_t count = 0;
+    std::uint64_t errors = 0;
+    std::vector<std::uint64_t> samples_ns;
+  };
+  using Key = std::tuple<std::string, std::string, std::string, std::string>;
+  std::map<Key, Endpoint> endpoints_;
+  bpf::KernelCounters kernel_{};
+  std::map<std::string, std::uint64_t> user_;
+  std::uint64_t received_ = 0;
+  std::uint64_t rng_state_ = 0x9e3779b97f4a7c15ull;
+};
+
+// Writes JSON to path (truncating); throws FatalError(kUsage) if it cannot.
+void write_json_file(const std::string& path, const nlohmann::json& j);
+// Checks now that path can be written, so a bad path fails before tracing.
+void check_writable(const std::string& path, const std::string& flag);
+
+}  // namespace difftrace::stats

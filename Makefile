@@ -13,7 +13,7 @@ PYTHON   ?= /usr/bin/python3
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -mcpu=v3 \
               -Ivmlinux/$(ARCH) -Iinclude -Ibpf -Wall -Wno-unused-function
 CXXFLAGS   ?= -O2 -g
-CXXFLAGS   += -std=c++20 -Wall -Wextra -MMD -MP -Iinclude -Iuser -I$(BUILD) \
+CXXFLAGS   += -std=c++20 -Wall -Wextra -MMD -MP -Iinclude -Iuser -Itests -I$(BUILD) \
               $(shell pkg-config --cflags spdlog)
 LDLIBS     := -lbpf -lelf -lz $(shell pkg-config --libs spdlog) -lpcap -lyaml-cpp -pthread
 
@@ -24,9 +24,10 @@ BPF_DEPS   := $(wildcard bpf/lib/*.h include/*.h)
 
 USER_SRCS  := $(shell find user -name '*.cpp' ! -path user/main.cpp | sort)
 USER_OBJS  := $(USER_SRCS:%.cpp=$(BUILD)/obj/%.o)
-UNIT_SRCS  := $(wildcard tests/unit/*.cpp)
+COMMON_SRCS:= $(wildcard tests/common/*.cpp)
+UNIT_SRCS  := $(wildcard tests/unit/*.cpp) $(COMMON_SRCS)
 UNIT_OBJS  := $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o)
-BPFT_SRCS  := $(wildcard tests/bpf/*.cpp)
+BPFT_SRCS  := $(wildcard tests/bpf/*.cpp) $(COMMON_SRCS)
 BPFT_OBJS  := $(BPFT_SRCS:%.cpp=$(BUILD)/obj/%.o)
 
 .PHONY: all deps test unit-test bpf-test e2e-test demo platform-up platform-down bench clean fmt vmlinux

@@ -70,6 +70,14 @@ struct {
 	__type(value, struct dt_conn);
 } conn_scratch SEC(".maps");
 
+/* Where a finished exchange is copied before it is sent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct http_exchange);
+} done_scratch SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, DT_RINGBUF_BYTES);
@@ -114,9 +122,9 @@ static __always_inline struct dt_conn *new_conn(__u64 key, struct sock *sk)
 	return bpf_map_lookup_elem(&conns, &key);
 }
 
-static __always_inline void emit(struct dt_conn *c, __u32 tgid, __u8 end_reason)
+/* Sends a finished exchange of connection c as a span event. */
+static __always_inline void emit(const struct dt_conn *c, const struct http_exchange *x, __u32 tgid)
 {
-	struct http_exchange *x = &c->x;
 	struct dt_span_event *e;
 
 	count(DT_C_SPANS_SEEN);
@@ -148,7 +156,7 @@ static __always_inline void emit(struct dt_conn *c, __u32 tgid, __u8 end_reason)
 		e->flags |= DT_SPAN_F_HDR_LOST;
 	if (x->path_len >= HTTP_PATH_MAX - 1)
 		e->flags |= DT_SPAN_F_PATH_TRUNCATED;
-	e->end_reason = end_reason;
+	e->end_reason = x->end_reason;
 	e->path_len = x->path_len;
 	e->ctx_kind = x->ctx.kind;
 	__builtin_memset(e->_pad, 0, sizeof(e->_pad));
@@ -224,9 +232,10 @@ static __always_inline void on_data(struct io_args *a, __u64 id, __u64 ret)
 	struct http_window *w;
 	struct http_chunk ch = {};
 	struct dt_conn *c;
+	struct http_exchange *done;
 	__u32 win_len;
-	int act, kind;
-	__u8 was_idle;
+	__u64 prev_start;
+	int res, kind;
 
 	w = bpf_map_lookup_elem(&windows, &zero);
 	if (!w)
@@ -292,23 +301,18 @@ static __always_inline void on_data(struct io_args *a, __u64 id, __u64 ret)
 		 !bpf_probe_read_user(ch.tail, HTTP_TAIL, (void *)(base + ret - HTTP_TAIL)))
 		ch.tail_len = HTTP_TAIL;
 
+	done = bpf_map_lookup_elem(&done_scratch, &zero);
+	if (!done)
+		return;
 	now = bpf_ktime_get_ns();
-	was_idle = c->x.phase == HTTP_PHASE_IDLE;
-	act = http_on_data(&c->x, a->dir, &ch, a->ts, now);
-	if (act == HTTP_ACT_EMIT_RETRY) {
-		emit(c, tgid, DT_END_NEXT);
-		http_exchange_reset(&c->x);
-		was_idle = 1;
-		act = http_on_data(&c->x, a->dir, &ch, a->ts, now);
-	}
-	if (was_idle && c->x.phase == HTTP_PHASE_REQUEST)
-		c->tid = (__u32)id;
-	if (act == HTTP_ACT_EMIT) {
-		emit(c, tgid, DT_END_COMPLETE);
-		http_exchange_reset(&c->x);
-	} else if (act == HTTP_ACT_IGNORED) {
+	prev_start = c->x.start_ns;
+	res = http_feed(&c->x, a->dir, &ch, a->ts, now, done);
+	if (c->x.phase == HTTP_PHASE_REQUEST && c->x.start_ns != prev_start)
+		c->tid = (__u32)id; /* the thread that took the new request */
+	if (res == HTTP_FEED_DONE)
+		emit(c, done, tgid);
+	else if (res == HTTP_FEED_IGNORED)
 		count(DT_C_NON_HTTP);
-	}
 }
 
 /* A reader saw end of file: a response without a length ends here. */
@@ -316,12 +320,14 @@ static __always_inline void on_eof(struct io_args *a, __u64 id)
 {
 	__u64 key = conn_key(id, a->fd);
 	struct dt_conn *c = bpf_map_lookup_elem(&conns, &key);
+	struct http_exchange *done;
+	__u32 zero = 0;
 
 	if (!c || c->x.phase != HTTP_PHASE_RESPONSE || c->x.role != HTTP_ROLE_CLIENT)
 		return;
-	if (http_on_close(&c->x, bpf_ktime_get_ns()) == HTTP_ACT_EMIT)
-		emit(c, id >> 32, DT_END_CLOSE);
-	http_exchange_reset(&c->x);
+	done = bpf_map_lookup_elem(&done_scratch, &zero);
+	if (done && http_close(&c->x, bpf_ktime_get_ns(), done) == HTTP_FEED_DONE)
+		emit(c, done, id >> 32);
 }
 
 static __always_inline int io_exit(long ret)
@@ -427,8 +433,10 @@ SEC("tracepoint/syscalls/sys_enter_close")
 int enter_close(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u64 key;
+	struct http_exchange *done;
 	struct dt_conn *c;
+	__u32 zero = 0;
+	__u64 key;
 
 	if (!is_target(id))
 		return 0;
@@ -436,8 +444,9 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c)
 		return 0;
-	if (http_on_close(&c->x, bpf_ktime_get_ns()) == HTTP_ACT_EMIT)
-		emit(c, id >> 32, DT_END_CLOSE);
+	done = bpf_map_lookup_elem(&done_scratch, &zero);
+	if (done && http_close(&c->x, bpf_ktime_get_ns(), done) == HTTP_FEED_DONE)
+		emit(c, done, id >> 32);
 	bpf_map_delete_elem(&conns, &key);
 	return 0;
 }

@@ -33,13 +33,6 @@ enum dt_span_flags {
 	DT_SPAN_F_PATH_TRUNCATED = 1 << 3,
 };
 
-/* Why a span was closed. */
-enum dt_span_end {
-	DT_END_COMPLETE = 0,  /* response complete by its length or last chunk */
-	DT_END_CLOSE = 1,     /* connection closed (or EOF read) */
-	DT_END_NEXT = 2,      /* next request began on the connection */
-};
-
 /* Local and peer endpoints of a TCP connection (network byte order addresses,
  * host byte order ports). IPv4 addresses use the first 4 bytes. */
 struct dt_tuple {
@@ -65,7 +58,7 @@ struct dt_span_event {
 	__u8 kind;            /* enum dt_span_kind */
 	__u8 method;          /* enum http_method */
 	__u8 flags;           /* enum dt_span_flags */
-	__u8 end_reason;      /* enum dt_span_end */
+	__u8 end_reason;      /* enum http_end */
 	__u8 path_len;
 	__u8 ctx_kind;        /* enum http_trace_ctx_kind */
 	__u8 _pad[8];

@@ -29,6 +29,8 @@
 #define HT_INLINE static __always_inline
 /* Heavy parsers get a stack frame of their own (BPF-to-BPF call). */
 #define HT_NOINLINE static __noinline
+/* Rolled loops keep programs small; the verifier walks them in bounds. */
+#define HT_NO_UNROLL _Pragma("clang loop unroll(disable)")
 /* A global function is verified once on its own, not at every call site. */
 #define HT_GLOBAL __noinline
 #define HT_LOOP(n, cb, ctx) bpf_loop((n), (cb), (ctx), 0)
@@ -39,6 +41,7 @@
 #define HT_INLINE static inline
 #define HT_NOINLINE static inline
 #define HT_GLOBAL static inline
+#define HT_NO_UNROLL
 typedef long (*ht_loop_cb)(__u32 index, void *ctx);
 static inline long ht_host_loop(__u32 n, ht_loop_cb cb, void *ctx)
 {
@@ -156,8 +159,23 @@ struct http_exchange {
 	__u8 phase;            /* enum http_phase */
 	__u8 method;           /* enum http_method */
 	__u8 path_len;
-	__u8 _pad[2];
+	__u8 end_reason;       /* enum http_end, set when the exchange finishes */
+	__u8 _pad[1];
 	char path[HTTP_PATH_MAX];
+};
+
+/* Why an exchange finished. */
+enum http_end {
+	HTTP_END_COMPLETE = 0, /* response complete by its length or last chunk */
+	HTTP_END_CLOSE = 1,    /* connection closed, or its reader saw EOF */
+	HTTP_END_NEXT = 2,     /* the next request began on the connection */
+};
+
+/* What http_feed and http_close report. */
+enum http_feed_result {
+	HTTP_FEED_NONE = 0,    /* nothing finished */
+	HTTP_FEED_DONE = 1,    /* an exchange finished: it was copied to *done */
+	HTTP_FEED_IGNORED = 2, /* the data was not HTTP where HTTP was expected */
 };
 
 /* What http_on_data asks the caller to do. */
@@ -193,7 +211,7 @@ HT_INLINE __u8 ht_lower(__u8 c)
 HT_INLINE int ht_match_ci(const struct http_window *w, __u32 off, const char *lit, __u32 n)
 {
 	__u32 k;
-#pragma clang loop unroll(disable)
+	HT_NO_UNROLL
 	for (k = 0; k < 24; k++) {
 		if (k >= n)
 			break;
@@ -206,7 +224,7 @@ HT_INLINE int ht_match_ci(const struct http_window *w, __u32 off, const char *li
 HT_INLINE int ht_match(const struct http_window *w, __u32 off, const char *lit, __u32 n)
 {
 	__u32 k;
-#pragma clang loop unroll(disable)
+	HT_NO_UNROLL
 	for (k = 0; k < 12; k++) {
 		if (k >= n)
 			break;
@@ -262,11 +280,17 @@ HT_INLINE __u16 ht_status(const struct http_window *w, __u32 n)
 HT_INLINE int http_classify(const struct http_window *w, __u32 n)
 {
 	__u32 mlen = 0;
-	if (ht_method(w, n, &mlen) != HTTP_METHOD_NONE) {
+	int method = ht_method(w, n, &mlen);
+	if (method != HTTP_METHOD_NONE) {
 		__u8 t = ht_byte(w, mlen + 1);
-		/* origin-form "/", asterisk-form "*", absolute-form "http://",
-		 * or an authority for CONNECT. */
-		if (n > mlen + 1 && (t == '/' || t == '*' || ht_lower(t) == 'h' || ht_is_digit(t)))
+		__u8 l = ht_lower(t);
+		if (n <= mlen + 1)
+			return HTTP_START_NONE;
+		/* origin-form "/", asterisk-form "*", absolute-form "http://" */
+		if (t == '/' || t == '*' || l == 'h')
+			return HTTP_START_REQUEST;
+		/* authority-form "host:port", CONNECT only */
+		if (method == HTTP_METHOD_CONNECT && ((l >= 'a' && l <= 'z') || ht_is_digit(t)))
 			return HTTP_START_REQUEST;
 		return HTTP_START_NONE;
 	}
@@ -279,7 +303,7 @@ HT_INLINE int http_classify(const struct http_window *w, __u32 n)
 HT_INLINE __u32 ht_skip_ows(const struct http_window *w, __u32 off, __u32 end)
 {
 	__u32 k;
-#pragma clang loop unroll(disable)
+	HT_NO_UNROLL
 	for (k = 0; k < 8; k++) {
 		__u8 c;
 		if (off >= end)
@@ -362,7 +386,7 @@ HT_INLINE int ht_parse_u64(const struct http_window *w, __u32 v, __u32 end, __u6
 {
 	__u64 val = 0;
 	__u32 k, digits = 0;
-#pragma clang loop unroll(disable)
+	HT_NO_UNROLL
 	for (k = 0; k < 19; k++) {
 		__u8 c;
 		if (v + k >= end)
@@ -620,10 +644,10 @@ HT_INLINE int http_on_data(struct http_exchange *x, int dir, const struct http_c
 			   __u64 ts_enter, __u64 ts_exit)
 {
 	int kind = http_classify(ch->win, ch->win_len);
-	int req_dir;
+	int req_dir, role_known = x->role != HTTP_ROLE_UNKNOWN;
 	__u16 status;
 
-	if (x->role == HTTP_ROLE_UNKNOWN) {
+	if (!role_known) {
 		if (kind != HTTP_START_REQUEST)
 			return HTTP_ACT_IGNORED;
 		x->role = dir == HTTP_DIR_INGRESS ? HTTP_ROLE_SERVER : HTTP_ROLE_CLIENT;
@@ -642,6 +666,8 @@ HT_INLINE int http_on_data(struct http_exchange *x, int dir, const struct http_c
 			return HTTP_ACT_EMIT_RETRY; /* a response of unknown length ended */
 		if (!ht_begin_request(x, ch, dir == HTTP_DIR_INGRESS ? ts_exit : ts_enter)) {
 			http_exchange_reset(x);
+			if (!role_known)
+				x->role = HTTP_ROLE_UNKNOWN; /* it only looked like HTTP */
 			return HTTP_ACT_IGNORED;
 		}
 		x->req_end_ns = ts_exit;
@@ -682,6 +708,44 @@ HT_INLINE int http_on_close(struct http_exchange *x, __u64 ts)
 	return HTTP_ACT_NONE;
 }
 
+HT_INLINE void ht_finish(struct http_exchange *x, struct http_exchange *done, __u8 reason)
+{
+	HT_COPY(done, x, sizeof(*x));
+	done->end_reason = reason;
+	http_exchange_reset(x);
+}
+
+/* Feeds one syscall's data to a connection's exchange. When that finishes an
+ * exchange, it is copied to *done and the connection's state is reset (and a
+ * request that ended a previous unknown-length response is started). */
+HT_INLINE int http_feed(struct http_exchange *x, int dir, const struct http_chunk *ch,
+			__u64 ts_enter, __u64 ts_exit, struct http_exchange *done)
+{
+	int act = http_on_data(x, dir, ch, ts_enter, ts_exit);
+	if (act == HTTP_ACT_EMIT_RETRY) {
+		ht_finish(x, done, HTTP_END_NEXT);
+		/* This data starts a request: it cannot finish one too. */
+		http_on_data(x, dir, ch, ts_enter, ts_exit);
+		return HTTP_FEED_DONE;
+	}
+	if (act == HTTP_ACT_EMIT) {
+		ht_finish(x, done, HTTP_END_COMPLETE);
+		return HTTP_FEED_DONE;
+	}
+	return act == HTTP_ACT_IGNORED ? HTTP_FEED_IGNORED : HTTP_FEED_NONE;
+}
+
+/* The connection closed, or its reader saw end of file. */
+HT_INLINE int http_close(struct http_exchange *x, __u64 ts, struct http_exchange *done)
+{
+	if (http_on_close(x, ts) == HTTP_ACT_EMIT) {
+		ht_finish(x, done, HTTP_END_CLOSE);
+		return HTTP_FEED_DONE;
+	}
+	http_exchange_reset(x);
+	return HTTP_FEED_NONE;
+}
+
 /* Fills a chunk's tail from its window when the window holds all the data. */
 HT_INLINE void http_tail_from_window(struct http_chunk *ch)
 {
@@ -689,7 +753,7 @@ HT_INLINE void http_tail_from_window(struct http_chunk *ch)
 	if (ch->total_len != ch->win_len || ch->win_len == 0)
 		return;
 	n = ch->win_len < HTTP_TAIL ? ch->win_len : HTTP_TAIL;
-#pragma clang loop unroll(disable)
+	HT_NO_UNROLL
 	for (k = 0; k < HTTP_TAIL; k++) {
 		if (k >= n)
 			break;

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Test entry for the HTTP boundary logic: runs one step (http_feed or
+ * http_close, the functions capture.bpf.c calls) on the state held in a map.
+ * Only tests load it, through BPF_PROG_TEST_RUN. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "http_test.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dt_http_test_step);
+} steps SEC(".maps");
+
+SEC("syscall")
+int http_test_step(void *ctx)
+{
+	__u32 zero = 0;
+	struct dt_http_test_step *s = bpf_map_lookup_elem(&steps, &zero);
+	struct http_chunk ch = {};
+
+	if (!s)
+		return 1;
+	if (s->op == DT_HTTP_TEST_CLOSE) {
+		s->result = (__u8)http_close(&s->x, s->ts_exit, &s->done);
+		return 0;
+	}
+	ch.win = &s->win;
+	ch.win_len = s->win_len < HTTP_WIN ? s->win_len : HTTP_WIN;
+	ch.total_len = s->total_len;
+	ch.tail_len = s->tail_len < HTTP_TAIL ? s->tail_len : HTTP_TAIL;
+	__builtin_memcpy(ch.tail, s->tail, HTTP_TAIL);
+	s->result = (__u8)http_feed(&s->x, s->dir, &ch, s->ts_enter, s->ts_exit, &s->done);
+	return 0;
+}

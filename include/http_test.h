@@ -1,0 +1,31 @@
+/* Types shared by bpf/http_test.bpf.c and tests/bpf: one step of a boundary
+ * case, run in the kernel through BPF_PROG_TEST_RUN so that the kernel's
+ * decisions can be compared with the host's on the same cases. */
+#ifndef DIFFTRACE_HTTP_TEST_H
+#define DIFFTRACE_HTTP_TEST_H
+
+#include "http1_boundary.h"
+
+enum dt_http_test_op {
+	DT_HTTP_TEST_FEED = 0,
+	DT_HTTP_TEST_CLOSE = 1,
+};
+
+/* The single entry of the test program's array map: input and output. */
+struct dt_http_test_step {
+	struct http_exchange x;    /* connection state, in and out */
+	struct http_exchange done; /* out: a finished exchange */
+	struct http_window win;    /* in: the syscall's window */
+	__u64 total_len;
+	__u64 ts_enter;
+	__u64 ts_exit;
+	__u32 win_len;
+	__u32 tail_len;
+	__u8 tail[HTTP_TAIL];
+	__u8 dir;                  /* enum http_dir */
+	__u8 op;                   /* enum dt_http_test_op */
+	__u8 result;               /* out: enum http_feed_result */
+	__u8 _pad[5];
+};
+
+#endif

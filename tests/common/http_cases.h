@@ -1,0 +1,80 @@
+// Table-driven HTTP/1.x boundary cases: raw wire bytes as a connection's
+// syscalls saw them, and the exchanges that must come out. Run on the host
+// (tests/unit) and in the kernel through BPF_PROG_TEST_RUN (tests/bpf).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "http1_boundary.h"
+
+namespace difftrace::testing {
+
+struct Step {
+  int dir = HTTP_DIR_INGRESS;  // HTTP_DIR_INGRESS: the traced process read it
+  std::string data;            // empty with close=true: the connection closed
+  bool close = false;
+};
+
+struct Expected {
+  int role = HTTP_ROLE_SERVER;
+  std::string method;
+  std::string path;
+  int status = 0;
+  int end_reason = HTTP_END_COMPLETE;
+  int ctx_kind = HTTP_CTX_NONE;
+  std::string trace_id;  // hex text as the kernel copies it
+  std::string parent_id;
+  std::uint64_t req_bytes = 0;   // 0: not checked
+  std::uint64_t resp_bytes = 0;  // 0: not checked
+  bool hdr_lost = false;
+};
+
+struct Case {
+  std::string name;
+  std::vector<Step> steps;
+  std::vector<Expected> expected;  // in the order they finish
+  int ignored = 0;                 // steps reported as not HTTP
+};
+
+const std::vector<Case>& http_cases();
+
+// One step's input, as a syscall hands it to the boundary logic.
+struct StepInput {
+  http_window win{};
+  std::uint32_t win_len = 0;
+  std::uint64_t total_len = 0;
+  std::uint8_t tail[HTTP_TAIL]{};
+  std::uint32_t tail_len = 0;
+};
+StepInput make_input(const std::string& data);
+
+// Something that runs http_feed/http_close: the host code or the kernel.
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  virtual int feed(http_exchange& x, int dir, const StepInput& in, std::uint64_t t0,
+                   std::uint64_t t1, http_exchange& done) = 0;
+  virtual int close(http_exchange& x, std::uint64_t t, http_exchange& done) = 0;
+};
+
+class HostDriver : public Driver {
+ public:
+  int feed(http_exchange& x, int dir, const StepInput& in, std::uint64_t t0, std::uint64_t t1,
+           http_exchange& done) override;
+  int close(http_exchange& x, std::uint64_t t, http_exchange& done) override;
+};
+
+struct CaseResult {
+  std::vector<http_exchange> finished;
+  std::vector<http_exchange> states;  // connection state after every step
+  int ignored = 0;
+};
+
+CaseResult run_case(const Case& c, Driver& d);
+// Empty when the result matches the case; else what differs, readable.
+std::string check_case(const Case& c, const CaseResult& r);
+
+}  // namespace difftrace::testing

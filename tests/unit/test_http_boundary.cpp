@@ -1,0 +1,96 @@
+// The HTTP/1.x boundary logic of include/http1_boundary.h, compiled on the
+// host: every case of the shared table, plus the pieces on their own.
+#include <catch2/catch.hpp>
+#include <cstring>
+
+#include "common/http_cases.h"
+
+using namespace difftrace::testing;
+
+TEST_CASE("every boundary case gives the expected exchanges on the host", "[http]") {
+  HostDriver host;
+  for (const auto& c : http_cases()) {
+    SECTION(c.name) {
+      auto r = run_case(c, host);
+      INFO(c.name);
+      CHECK(check_case(c, r) == "");
+    }
+  }
+}
+
+namespace {
+int classify(const std::string& s) {
+  auto in = make_input(s);
+  return http_classify(&in.win, in.win_len);
+}
+}  // namespace
+
+TEST_CASE("the start of a message is classified from its first bytes", "[http]") {
+  struct Row {
+    const char* bytes;
+    int kind;
+  };
+  const Row rows[] = {
+      {"GET / HTTP/1.1\r\n", HTTP_START_REQUEST},
+      {"POST /x HTTP/1.1\r\n", HTTP_START_REQUEST},
+      {"DELETE /x HTTP/1.1\r\n", HTTP_START_REQUEST},
+      {"OPTIONS * HTTP/1.1\r\n", HTTP_START_REQUEST},
+      {"GET http://a/b HTTP/1.1\r\n", HTTP_START_REQUEST},
+      {"CONNECT example.com:443 HTTP/1.1\r\n", HTTP_START_REQUEST},
+      {"HTTP/1.1 200 OK\r\n", HTTP_START_RESPONSE},
+      {"HTTP/1.0 503 Service Unavailable\r\n", HTTP_START_RESPONSE},
+      {"HTTP/1.1 200\r\n", HTTP_START_RESPONSE},
+      {"get / HTTP/1.1\r\n", HTTP_START_NONE},  // methods are case-sensitive
+      {"GET", HTTP_START_NONE},
+      {"GETX / HTTP/1.1", HTTP_START_NONE},
+      {"GET  / HTTP/1.1", HTTP_START_NONE},
+      {"HTTP/2.0 200 OK\r\n", HTTP_START_NONE},
+      {"HTTP/1.1 099 Low\r\n", HTTP_START_NONE},
+      {"HTTP/1.1 600 High\r\n", HTTP_START_NONE},
+      {"HTTP/1.1 20x OK\r\n", HTTP_START_NONE},
+      {"HTTP/1.1 2000 OK\r\n", HTTP_START_NONE},
+      {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", HTTP_START_NONE},  // HTTP/2 preface
+      {"", HTTP_START_NONE},
+  };
+  for (const auto& row : rows) {
+    INFO(row.bytes);
+    CHECK(classify(row.bytes) == row.kind);
+  }
+}
+
+TEST_CASE("chunked end is recognised only as a whole zero chunk", "[http]") {
+  struct Row {
+    std::string data;
+    bool ends;
+  };
+  const Row rows[] = {
+      {"0\r\n\r\n", true},
+      {"abc\r\n0\r\n\r\n", true},
+      {"0\r\n\r\nX", false},
+      {"10\r\n\r\n", false},  // "10" is not the zero chunk
+      {"\r\n\r\n", false},
+      {"x0\r\n\r\n", false},
+  };
+  for (const auto& row : rows) {
+    auto in = make_input(row.data);
+    http_chunk ch{};
+    ch.win = &in.win;
+    ch.win_len = in.win_len;
+    ch.total_len = in.total_len;
+    ch.tail_len = in.tail_len;
+    std::memcpy(ch.tail, in.tail, HTTP_TAIL);
+    INFO(row.data);
+    CHECK(bool(ht_ends_chunked(&ch)) == row.ends);
+  }
+}
+
+TEST_CASE("a chunk's tail comes from its window when the window holds it all", "[http]") {
+  auto in = make_input("HTTP/1.1 200 OK\r\n\r\n0\r\n\r\n");
+  http_chunk ch{};
+  ch.win = &in.win;
+  ch.win_len = in.win_len;
+  ch.total_len = in.total_len;
+  http_tail_from_window(&ch);
+  REQUIRE(ch.tail_len == HTTP_TAIL);
+  CHECK(std::string(reinterpret_cast<char*>(ch.tail), HTTP_TAIL) == "\n\r\n0\r\n\r\n");
+}

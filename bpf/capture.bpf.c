@@ -166,7 +166,7 @@ static __always_inline void emit(const struct dt_conn *c, const struct http_exch
 	__builtin_memcpy(e->parent_id, x->ctx.parent_id, sizeof(e->parent_id));
 	__builtin_memcpy(e->trace_flags, x->ctx.flags, sizeof(e->trace_flags));
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	__builtin_memcpy(e->path, x->path, sizeof(e->path));
+	__builtin_memcpy(e->path, x->path, sizeof(e->path)); /* first HTTP_PATH_MAX */
 	bpf_ringbuf_submit(e, 0);
 	count(DT_C_SPANS_REPORTED);
 }

@@ -160,8 +160,10 @@ struct http_exchange {
 	__u8 method;           /* enum http_method */
 	__u8 path_len;
 	__u8 end_reason;       /* enum http_end, set when the exchange finishes */
-	__u8 _pad[1];
-	char path[HTTP_PATH_MAX];
+	__u8 path_open;        /* the target went on past the first read */
+	/* The target, NUL terminated within HTTP_PATH_MAX; the second half is
+	 * room for appending a fixed-size copy at any offset of the first. */
+	char path[HTTP_PATH_MAX * 2];
 };
 
 /* Why an exchange finished. */
@@ -453,8 +455,10 @@ struct ht_scan {
 	__u32 len;                    /* bytes of the window to scan */
 	__u32 line_start;
 	__u32 hdr_end;                /* offset just past the blank line */
-	__u32 target_start;           /* request target's first byte, 0 if none */
-	__u32 target_end;             /* first byte after the target, 0 if unseen */
+	__u32 target_start;           /* request target's first byte */
+	__u32 target_end;             /* first byte after the target */
+	__u32 want_target;            /* look for the target's end */
+	__u32 target_found;
 };
 
 static long ht_scan_byte(__u32 i, void *vctx)
@@ -475,9 +479,11 @@ static long ht_scan_byte(__u32 i, void *vctx)
 				m->invalid = 1;
 				return 1;
 			}
-			if ((c == ' ' || c == '\r') && s->target_start && !s->target_end &&
-			    i >= s->target_start)
+			if ((c == ' ' || c == '\r') && s->want_target && !s->target_found &&
+			    i >= s->target_start) {
 				s->target_end = i;
+				s->target_found = 1;
+			}
 		}
 		m->at_line_start = 0;
 		return 0;
@@ -487,8 +493,10 @@ static long ht_scan_byte(__u32 i, void *vctx)
 		end--;
 	if (m->in_start_line) {
 		m->in_start_line = 0;
-		if (s->target_start && !s->target_end)
+		if (s->want_target && !s->target_found) {
 			s->target_end = end;
+			s->target_found = 1;
+		}
 	} else if (m->skip_line) {
 		m->skip_line = 0;
 	} else if (end == s->line_start) {
@@ -524,8 +532,10 @@ HT_INLINE int ht_ends_chunked(const struct http_chunk *ch)
  * function's pointer arguments must be). */
 struct ht_scan_io {
 	__u32 len;           /* in: bytes of the window to scan */
-	__u32 target_start;  /* in: request target's first byte, 0 if none */
-	__u32 target_end;    /* out */
+	__u32 want_target;   /* in: find where the request target ends */
+	__u32 target_start;  /* in: request target's first byte */
+	__u32 target_end;    /* out: first byte after it, if target_found */
+	__u32 target_found;  /* out */
 	__u32 hdr_end;       /* out: offset just past the blank line, 0 if unseen */
 };
 
@@ -541,16 +551,18 @@ HT_GLOBAL int ht_scan_window(const struct http_window *w, struct http_msg *m,
 	s.ctx = ctx;
 	s.len = io->len < HTTP_WIN ? io->len : HTTP_WIN;
 	s.target_start = io->target_start;
+	s.want_target = io->want_target;
 	HT_LOOP(s.len, ht_scan_byte, &s);
 	io->target_end = s.target_end;
+	io->target_found = s.target_found;
 	io->hdr_end = s.hdr_end;
 	return 0;
 }
 
-/* Feeds one syscall's data to a message that has started. For a request
- * (target_start > 0) the target's end is returned in *target_end. */
+/* Feeds one syscall's data to a message that has started. With a target
+ * query (requests), io says where the request target ends in this data. */
 HT_INLINE void ht_msg_feed(struct http_msg *m, const struct http_chunk *ch,
-			   struct http_trace_ctx *ctx, __u32 target_start, __u32 *target_end)
+			   struct http_trace_ctx *ctx, struct ht_scan_io *target)
 {
 	__u64 body;
 	m->total_bytes += ch->total_len;
@@ -559,13 +571,18 @@ HT_INLINE void ht_msg_feed(struct http_msg *m, const struct http_chunk *ch,
 		if (m->hdr_lost)
 			return; /* length unknown: ends on close or next message */
 		io.len = ch->win_len;
-		io.target_start = target_start;
+		if (target) {
+			io.want_target = target->want_target;
+			io.target_start = target->target_start;
+		}
 		/* A line cut by the previous syscall boundary cannot be read whole. */
 		if (!m->at_line_start && !m->in_start_line)
 			m->skip_line = 1;
 		ht_scan_window(ch->win, m, ctx, &io);
-		if (target_end)
-			*target_end = io.target_end;
+		if (target) {
+			target->target_end = io.target_end;
+			target->target_found = io.target_found;
+		}
 		if (m->invalid)
 			return;
 		if (!m->hdr_done) {
@@ -601,29 +618,65 @@ HT_INLINE void http_exchange_reset(struct http_exchange *x)
 	x->role = role;
 }
 
+/* Appends the request target's bytes [start, end) of this window to the
+ * path, which keeps at most HTTP_PATH_MAX - 1 of them. */
+HT_INLINE void ht_path_append(struct http_exchange *x, const struct http_chunk *ch,
+			      __u32 start, __u32 end)
+{
+	__u32 have = x->path_len & HTTP_PATH_MASK, n;
+	n = end > start ? end - start : 0;
+	if (n > HTTP_PATH_MAX - 1 - have)
+		n = HTTP_PATH_MAX - 1 - have;
+	HT_COPY(&x->path[have], &ch->win->data[start & HTTP_WIN_MASK], HTTP_PATH_MAX - 1);
+	have += n;
+	x->path_len = (__u8)have;
+	x->path[have & HTTP_PATH_MASK] = 0;
+}
+
+/* Where the target ends in this data; the whole window when the data
+ * stopped inside it (then the next read goes on with it). */
+HT_INLINE __u32 ht_target_end(struct http_exchange *x, const struct http_chunk *ch,
+			      const struct ht_scan_io *io)
+{
+	__u32 win = ch->win_len < HTTP_WIN ? ch->win_len : HTTP_WIN;
+	if (io->target_found)
+		return io->target_end;
+	/* Still inside the start line at the end of all of this data. */
+	x->path_open = x->req.in_start_line && ch->total_len == ch->win_len;
+	return win;
+}
+
 HT_INLINE int ht_begin_request(struct http_exchange *x, const struct http_chunk *ch, __u64 ts)
 {
-	__u32 mlen = 0, target_end = 0, start, n;
+	struct ht_scan_io target = {};
+	__u32 mlen = 0;
 	http_exchange_reset(x);
 	x->method = (__u8)ht_method(ch->win, ch->win_len, &mlen);
 	x->phase = HTTP_PHASE_REQUEST;
 	x->start_ns = ts;
 	x->req_end_ns = ts;
 	ht_msg_begin(&x->req);
-	/* Requests without Content-Length or chunked coding have no body. */
-	start = mlen + 1;
-	ht_msg_feed(&x->req, ch, &x->ctx, start, &target_end);
+	target.want_target = 1;
+	target.target_start = mlen + 1;
+	ht_msg_feed(&x->req, ch, &x->ctx, &target);
 	if (x->req.invalid)
 		return 0;
-	if (!target_end)
-		target_end = ch->win_len < HTTP_WIN ? ch->win_len : HTTP_WIN;
-	n = target_end > start ? target_end - start : 0;
-	if (n > HTTP_PATH_MAX - 1)
-		n = HTTP_PATH_MAX - 1;
-	HT_COPY(x->path, &ch->win->data[start & HTTP_WIN_MASK], HTTP_PATH_MAX - 1);
-	x->path_len = (__u8)n;
-	x->path[n & HTTP_PATH_MASK] = 0;
+	ht_path_append(x, ch, mlen + 1, ht_target_end(x, ch, &target));
 	return 1;
+}
+
+/* More of a request: its target may go on from the previous read. */
+HT_INLINE void ht_continue_request(struct http_exchange *x, const struct http_chunk *ch)
+{
+	struct ht_scan_io target = {};
+	if (!x->path_open) {
+		ht_msg_feed(&x->req, ch, &x->ctx, 0);
+		return;
+	}
+	x->path_open = 0;
+	target.want_target = 1;
+	ht_msg_feed(&x->req, ch, &x->ctx, &target);
+	ht_path_append(x, ch, 0, ht_target_end(x, ch, &target));
 }
 
 HT_INLINE void ht_begin_response(struct http_exchange *x, __u16 status, __u64 ts)
@@ -656,7 +709,7 @@ HT_INLINE int http_on_data(struct http_exchange *x, int dir, const struct http_c
 
 	if (dir == req_dir) {
 		if (x->phase == HTTP_PHASE_REQUEST) {
-			ht_msg_feed(&x->req, ch, &x->ctx, 0, 0);
+			ht_continue_request(x, ch);
 			x->req_end_ns = ts_exit;
 			return HTTP_ACT_NONE;
 		}
@@ -685,7 +738,7 @@ HT_INLINE int http_on_data(struct http_exchange *x, int dir, const struct http_c
 			return HTTP_ACT_NONE; /* interim (100 Continue): the final one follows */
 		ht_begin_response(x, status, dir == HTTP_DIR_INGRESS ? ts_exit : ts_enter);
 	}
-	ht_msg_feed(&x->resp, ch, 0, 0, 0);
+	ht_msg_feed(&x->resp, ch, 0, 0);
 	x->end_ns = ts_exit;
 	if (x->resp.invalid) {
 		http_exchange_reset(x);

@@ -75,6 +75,17 @@ std::vector<Case> build_cases() {
                    {in(get("/a")), out(resp(200, "a")), in(get("/b")), out(resp(404, "", "Not Found")),
                     in(get("/c")), out(resp(500, "boom", "Internal Server Error"))},
                    {server("GET", "/a", 200), server("GET", "/b", 404), server("GET", "/c", 500)}});
+  cases.push_back({"request target cut by the read boundary goes on in the next read",
+                   {in("GET /byt"), in("es/10 HTTP/1.1\r\nHost: x\r\n\r\n"), out(resp(200, "x"))},
+                   {server("GET", "/bytes/10", 200)}});
+  cases.push_back({"request target cut just before the space",
+                   {in("GET /a"), in(" HTTP/1.1\r\n\r\n"), out(resp(200, ""))},
+                   {server("GET", "/a", 200)}});
+  cases.push_back({"a long cut target is kept up to 127 bytes",
+                   {in("GET /" + std::string(100, 'p')),
+                    in(std::string(50, 'q') + " HTTP/1.1\r\n\r\n"), out(resp(200, ""))},
+                   {server("GET", ("/" + std::string(100, 'p') + std::string(50, 'q')).substr(0, 127),
+                           200)}});
   cases.push_back(
       {"request split across three reads, mid-line, trace header in the second",
        {in("GET /split HTTP/1.1\r\nHost: lo"),

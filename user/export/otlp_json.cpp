@@ -26,7 +26,8 @@ json span_json(const capture::Span& s) {
       str_attr("client.address", s.client().address),
       int_attr("client.port", s.client().port),
       int_attr("thread.id", s.tid),
-      int_attr("http.request.body.size", static_cast<std::int64_t>(s.request_bytes)),
+      // Whole messages as they crossed the socket, headers included.
+      int_attr("http.request.size", static_cast<std::int64_t>(s.request_bytes)),
       int_attr("http.response.size", static_cast<std::int64_t>(s.response_bytes)),
       str_attr("difftrace.decision", s.decision),
   });

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -23,6 +25,35 @@ std::string cgroup2_root() {
     if (statfs(p, &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC) return p;
   }
   return "";
+}
+
+// Parent pid of pid from /proc/PID/stat ("pid (comm) state ppid ..."; comm
+// may hold spaces and parentheses, so parse after the last ')').
+pid_t parent_of(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  char state = 0;
+  int ppid = 0;
+  if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) != 2) return 0;
+  return ppid;
+}
+
+// Processes already forked by a target (nginx workers, say) are targets too;
+// the kernel adds the ones forked from now on.
+void add_descendants(std::vector<pid_t>& pids) {
+  std::vector<std::pair<pid_t, pid_t>> all;  // (pid, ppid)
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    pid_t pid = std::stoi(name);
+    all.emplace_back(pid, parent_of(pid));
+  }
+  for (std::size_t i = 0; i < pids.size(); i++)
+    for (const auto& [pid, ppid] : all)
+      if (ppid == pids[i] && std::find(pids.begin(), pids.end(), pid) == pids.end())
+        pids.push_back(pid);
 }
 
 }  // namespace
@@ -56,6 +87,7 @@ TargetSet resolve(const std::vector<pid_t>& pids, const std::vector<std::string>
       throw FatalError(ExitCode::kUsage, "--pid " + std::to_string(pid) + ": no such process");
     t.pids.push_back(pid);
   }
+  if (!t.pids.empty()) add_descendants(t.pids);
   for (const auto& c : comms) {
     if (c.empty() || c.size() > 15)
       throw FatalError(ExitCode::kUsage,

@@ -1,0 +1,255 @@
+"""Robustness tier: garbage on traced sockets, bad input, environment errors, leaks. See
+conftest.py. Error contract: exactly one non-empty stderr line, exit 2 for usage / bad input,
+exit 1 for environment problems."""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import capture_helpers as ch
+
+
+def _tls_client_hello():
+    body = (b"\x03\x03" + os.urandom(32) + b"\x00" + b"\x00\x04\x13\x01\x13\x02" + b"\x01\x00"
+            + b"\x00\x0b" + b"\x00\x00\x00\x07\x00\x05\x00\x00\x02dt")
+    hs = b"\x01" + len(body).to_bytes(3, "big") + body
+    return b"\x16\x03\x01" + len(hs).to_bytes(2, "big") + hs
+
+
+GARBAGE = {
+    "random-4k": os.urandom(4096),
+    "hello-line": b"HELLO\r\n",
+    "tls-client-hello": _tls_client_hello(),
+    "ssh-banner": b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n",
+    "zeros": b"\x00" * 200,
+    "response-looking": b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    "http2-preface": b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    "lone-GET": b"GET",
+    "random-1m": os.urandom(1 << 20),
+    "binary-then-newlines": os.urandom(300) + b"\r\n\r\n" + os.urandom(300),
+}
+
+
+def _echo(port, payload, pieces=1):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        step = max(1, -(-len(payload) // pieces))
+        for off in range(0, len(payload), step):
+            s.sendall(payload[off:off + step])
+            if pieces > 1:
+                time.sleep(0.002)
+        s.shutdown(socket.SHUT_WR)
+        got = b""
+        while True:
+            d = s.recv(1 << 16)
+            if not d:
+                break
+            got += d
+    return got
+
+
+def _one_error_line(tr):
+    lines = [l for l in tr.stderr().splitlines() if l.strip()]
+    assert len(lines) == 1, "want exactly one stderr line, got %d:\n%s" % (
+        len(lines), "\n".join(lines[:20]))
+    return lines[0]
+
+
+def _exit_code(tr, timeout=30):
+    try:
+        tr.rc = tr.proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("tracer did not exit within %ss on bad input\n%s" % (timeout,
+                                                                                tr.diag()))
+    return tr.rc
+
+
+def _unheld_new_bpf(before_progs, before_maps):
+    """BPF programs/maps that appeared since `before` and are held by no process fd (pinned
+    or otherwise leaked). Freed objects can linger briefly, so poll up to 5 s."""
+    deadline = time.monotonic() + 5
+    while True:
+        progs, maps = ch.bpf_ids("prog"), ch.bpf_ids("map")
+        held_p, held_m = ch.all_bpf_holders()
+        lp = {i: n for i, n in progs.items() if i not in before_progs and i not in held_p}
+        lm = {i: n for i, n in maps.items() if i not in before_maps and i not in held_m}
+        if not (lp or lm) or time.monotonic() > deadline:
+            return lp, lm
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def bpf_before():
+    return set(ch.bpf_ids("prog")), set(ch.bpf_ids("map"))
+
+
+def _assert_no_leak(bpf_before, what):
+    lp, lm = _unheld_new_bpf(*bpf_before)
+    assert not (lp or lm), "%s left BPF objects nobody holds: progs %s maps %s" % (what, lp, lm)
+
+
+def test_capture_garbage_and_non_http_give_no_spans(echoserver, pyserver, start_tracer,
+                                                    workdir):
+    """Random bytes, non-HTTP lines, a TLS ClientHello, an SSH banner, an HTTP/2 preface...
+    into a traced TCP echo server: no spans there, tracer exits 0; HTTP to a pyserver traced
+    by the same tracer still gives its spans (so capture was on)."""
+    es = echoserver()
+    srv = pyserver()
+    tr = start_tracer(["--pid", str(es.pid), "--pid", str(srv.pid)])
+    for name, payload in GARBAGE.items():
+        for pieces in (1, 3):
+            got = _echo(es.port, payload, pieces)
+            assert got == payload, "harness: echo of %s came back different" % name
+    reqs = [{"method": "GET", "path": "/bytes/%d/%s" % (n, ch.uid())} for n in (1, 1000)]
+    recs = ch.run_pyclient(workdir, srv.port, ch.conns_for(reqs, True))
+    tr.stop_ok()
+    on_echo = [(s["kind"], s["name"], s["status"]) for s in tr.spans if s["pid"] == es.pid]
+    assert not on_echo, "spans invented from non-HTTP traffic on the echo server: %s\n%s" % (
+        on_echo[:20], tr.diag())
+    ch.assert_spans_match(tr, recs, srv.pids, what="HTTP next to the garbage")
+
+
+def _missing_pid():
+    with open("/proc/sys/kernel/pid_max") as f:
+        pid = int(f.read()) - 7
+    while os.path.exists("/proc/%d" % pid):
+        pid -= 1
+    return pid
+
+
+def test_capture_bad_input_nonexistent_pid(start_tracer, bpf_before):
+    pid = _missing_pid()
+    tr = start_tracer(["--pid", str(pid)], extra=["--duration", "3"], wait_ready=False)
+    rc = _exit_code(tr)
+    line = _one_error_line(tr)
+    assert rc == 2, "nonexistent --pid %d: exit %s, want 2 (%s)" % (pid, rc, line)
+    assert str(pid) in line, "the error line should name the pid: %r" % line
+    assert not os.path.exists(tr.ready), "ready file written although nothing was attached"
+    _assert_no_leak(bpf_before, "exit on a nonexistent pid")
+
+
+@pytest.mark.parametrize("args", [["--bogus-option"], ["--duration", "-1"],
+                                  ["--export", "nosuchexporter:x"]],
+                         ids=["unknown-option", "negative-duration", "unknown-exporter"])
+def test_capture_bad_input_usage(start_tracer, pyserver, args, bpf_before):
+    srv = pyserver()
+    tr = start_tracer(["--pid", str(srv.pid)], extra=args, wait_ready=False)
+    rc = _exit_code(tr)
+    line = _one_error_line(tr)
+    assert rc == 2, "%s: exit %s, want 2 (%s)" % (" ".join(args), rc, line)
+    _assert_no_leak(bpf_before, "a usage error")
+
+
+@pytest.fixture
+def readonly_dir(workdir):
+    d = os.path.join(workdir, "ro")
+    os.makedirs(d)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", d], check=True)
+    yield d
+    subprocess.run(["umount", d], check=False)
+
+
+@pytest.mark.parametrize("where", ["proc", "readonly-mount", "missing-dir"])
+def test_capture_bad_input_unwritable_export(start_tracer, readonly_dir, pyserver, where,
+                                             bpf_before):
+    path = {"proc": "/proc/1/nonexistent/out.jsonl",
+            "readonly-mount": os.path.join(readonly_dir, "out.jsonl"),
+            "missing-dir": "/nonexistent-difftrace-dir/sub/out.jsonl"}[where]
+    srv = pyserver()
+    tr = start_tracer(["--pid", str(srv.pid)], extra=["--export", "otlp-json:" + path,
+                                                      "--duration", "3"], wait_ready=False)
+    rc = _exit_code(tr)
+    line = _one_error_line(tr)
+    assert rc == 2, "unwritable export %s: exit %s, want 2 (%s)" % (path, rc, line)
+    assert path in line or os.path.dirname(path) in line, \
+        "the error line should name the path: %r" % line
+    _assert_no_leak(bpf_before, "exit on an unwritable export path")
+
+
+def test_capture_env_not_root(difftrace_bin, procs, workdir):
+    """As uid/gid 65534 with no capabilities: exit 1, one line that says what is missing."""
+    d = tempfile.mkdtemp(prefix="dt-nonroot-", dir="/tmp")
+    try:
+        os.chmod(d, 0o777)
+        setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                   "--inh-caps=-all"]
+        probe = subprocess.run(setpriv + ["test", "-x", difftrace_bin])
+        assert probe.returncode == 0, "harness: %s is not executable by uid 65534" \
+            % difftrace_bin
+        tr = ch.Tracer(procs, d, ["--comm", "dt-none"], extra=["--duration", "2"],
+                       prefix=setpriv)
+        tr.start(wait_ready=False)
+        rc = _exit_code(tr)
+        line = _one_error_line(tr)
+        assert rc == 1, "not root: exit %s, want 1 (%s)" % (rc, line)
+        assert re.search(r"root|privilege|permission|CAP_|capabilit", line, re.I), \
+            "the error should say root/capabilities are needed: %r" % line
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_capture_env_tracefs_unmounted(start_tracer, pyserver, workdir):
+    """tracefs (and debugfs) unmounted, in a private mount namespace so that nothing else on
+    the machine is disturbed and the host's mounts are untouched afterwards: the tracer
+    either mounts tracefs itself (or does not need it) and captures, or exits 1 with one
+    line that names what is missing."""
+    def tracing_mounts():
+        with open("/proc/self/mountinfo") as f:
+            return sorted(l.split()[4] for l in f if " - tracefs " in l or " - debugfs " in l)
+    host_before = tracing_mounts()
+    mark = os.path.join(workdir, "ns-state")
+    script = ("for m in /sys/kernel/debug/tracing /sys/kernel/tracing /sys/kernel/debug; do "
+              "umount -l $m 2>/dev/null; done; "
+              "if grep -qE ' - (tracefs|debugfs) ' /proc/self/mountinfo; then echo mounted; "
+              "else echo unmounted; fi > %s; exec \"$@\"" % mark)
+    srv = pyserver()
+    tr = start_tracer(["--pid", str(srv.pid)], wait_ready=False,
+                      prefix=["unshare", "--mount", "--propagation", "private", "--",
+                              "sh", "-c", script, "sh"])
+    ch.wait_for(lambda: os.path.exists(tr.ready) or tr.proc.poll() is not None, 30,
+                "the tracer to get ready or exit", diag=tr.diag)
+    with open(mark) as f:
+        assert f.read().strip() == "unmounted", "harness: could not unmount tracefs/debugfs"
+    if os.path.exists(tr.ready):
+        reqs = [{"method": "GET", "path": "/status/%d/%s" % (c, ch.uid())} for c in (200, 500)]
+        recs = ch.run_pyclient(workdir, srv.port, ch.conns_for(reqs, True))
+        tr.stop_ok()
+        ch.assert_spans_match(tr, recs, srv.pids, what="tracefs was unmounted at start")
+    else:
+        rc = _exit_code(tr)
+        line = _one_error_line(tr)
+        assert rc == 1, "tracefs unmounted: exit %s, want 1 (environment) (%s)" % (rc, line)
+        assert re.search(r"tracefs|/sys/kernel/tracing|debugfs", line), \
+            "the error should name tracefs: %r" % line
+    assert tracing_mounts() == host_before, "the host's tracefs/debugfs mounts changed"
+
+
+def test_capture_no_bpf_objects_leaked(start_tracer, pyserver, workdir, bpf_before):
+    """The programs and maps the tracer holds while running are all gone after it exits
+    (SIGINT), and nothing new without an owner (e.g. pinned) is left behind."""
+    srv = pyserver()
+    tr = start_tracer(["--pid", str(srv.pid)])
+    progs, maps = ch.bpf_fds_of(tr.pid)
+    assert progs and maps, "the running tracer holds no BPF prog/map fds? progs=%s maps=%s" % (
+        progs, maps)
+    names = ch.bpf_ids("prog")
+    ours = sorted({names.get(i, "?") for i in progs})
+    recs = ch.run_pyclient(workdir, srv.port, ch.conns_for(
+        [{"method": "GET", "path": "/bytes/5/%s" % ch.uid()}], True))
+    tr.stop_ok()
+    deadline = time.monotonic() + 5
+    while True:
+        left_p = progs & set(ch.bpf_ids("prog"))
+        left_m = maps & set(ch.bpf_ids("map"))
+        if not (left_p or left_m) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert not (left_p or left_m), "after exit still loaded: progs %s maps %s (tracer progs: %s)" \
+        % (sorted(left_p), sorted(left_m), ours)
+    _assert_no_leak(bpf_before, "a normal run")
+    ch.assert_spans_match(tr, recs, srv.pids)

@@ -193,6 +193,24 @@ def test_capture_env_not_root(difftrace_bin, procs, workdir):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_capture_env_bpf_refused(difftrace_bin, procs, workdir, bpf_before):
+    """The bpf() syscall refused (seccomp, as where BPF is disabled): exit 1, one line that
+    says loading failed and why, nothing left behind."""
+    tool = os.path.join(workdir, "no_bpf")
+    src = os.path.join(os.path.dirname(__file__), "tools", "no_bpf.c")
+    cc = subprocess.run(["gcc", "-O2", "-o", tool, src], capture_output=True, text=True)
+    assert cc.returncode == 0, "harness: building no_bpf failed: %s" % cc.stderr
+    tr = ch.Tracer(procs, workdir, ["--comm", "dt-none"], extra=["--duration", "2"],
+                   prefix=[tool])
+    tr.start(wait_ready=False)
+    rc = _exit_code(tr)
+    line = _one_error_line(tr)
+    assert rc == 1, "bpf() refused: exit %s, want 1 (%s)" % (rc, line)
+    assert re.search(r"BPF", line) and re.search(r"not permitted", line, re.I), \
+        "the error should say BPF loading was not permitted: %r" % line
+    _assert_no_leak(bpf_before, "exit when bpf() is refused")
+
+
 def test_capture_env_tracefs_unmounted(start_tracer, pyserver, workdir):
     """tracefs (and debugfs) unmounted, in a private mount namespace so that nothing else on
     the machine is disturbed and the host's mounts are untouched afterwards: the tracer

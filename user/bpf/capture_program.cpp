@@ -64,10 +64,16 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets) {
     skipped_.push_back(name);
   }
 
-  if (int err = capture__load(skel_.get()))
+  if (int err = capture__load(skel_.get())) {
+    if (err == -EPERM || err == EPERM)
+      throw FatalError(ExitCode::kEnvironment,
+                       "loading the capture BPF programs into the kernel: Operation not "
+                       "permitted (BPF refused: a container or seccomp sandbox without BPF, "
+                       "kernel lockdown, or missing CAP_BPF/CAP_SYS_ADMIN)");
     fail("loading the capture BPF programs into the kernel (run with --verbose for the "
          "verifier log)",
          err);
+  }
   fill_target_maps(targets);
 }
 

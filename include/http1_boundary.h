@@ -35,6 +35,7 @@
 #define HT_GLOBAL __noinline
 #define HT_LOOP(n, cb, ctx) bpf_loop((n), (cb), (ctx), 0)
 #define HT_COPY(dst, src, n) bpf_probe_read_kernel((dst), (n), (src))
+#define HT_LOAD64(w, off) (*(const __u64 *)&(w)->data[(off) & (HTTP_WIN_MASK & ~7u)])
 #else
 #include <linux/types.h>
 #include <string.h>
@@ -53,6 +54,13 @@ static inline long ht_host_loop(__u32 n, ht_loop_cb cb, void *ctx)
 }
 #define HT_LOOP(n, cb, ctx) ht_host_loop((n), (cb), (ctx))
 #define HT_COPY(dst, src, n) memcpy((dst), (src), (n))
+static inline __u64 ht_host_load64(const __u8 *p)
+{
+	__u64 v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+#define HT_LOAD64(w, off) ht_host_load64(&(w)->data[(off) & (HTTP_WIN_MASK & ~7u)])
 #endif
 
 /* Bytes of each syscall's data that are copied and parsed (power of two). */
@@ -65,10 +73,15 @@ static inline long ht_host_loop(__u32 n, ht_loop_cb cb, void *ctx)
 #define HTTP_TAIL 8
 
 /* The window has HTTP_PATH_MAX bytes of slack so that a path can be copied
- * from any masked offset without a bounds check per byte. */
+ * from any masked offset without a bounds check per byte. It is 8-byte
+ * aligned so that headers can be scanned a word at a time. */
 struct http_window {
 	__u8 data[HTTP_WIN + HTTP_PATH_MAX];
-};
+} __attribute__((aligned(8)));
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the word-at-a-time header scan assumes a little-endian machine"
+#endif
 
 enum http_method {
 	HTTP_METHOD_NONE = 0,
@@ -459,36 +472,16 @@ struct ht_scan {
 	__u32 target_end;             /* first byte after the target */
 	__u32 want_target;            /* look for the target's end */
 	__u32 target_found;
+	__u32 pos;                    /* next byte to look at */
 };
 
-static long ht_scan_byte(__u32 i, void *vctx)
+/* A '\n' at i ends the line [s->line_start, i). Returns 1 at the blank line
+ * that ends the headers. */
+HT_INLINE long ht_scan_newline(struct ht_scan *s, __u32 i)
 {
-	struct ht_scan *s = (struct ht_scan *)vctx;
 	struct http_msg *m = s->msg;
-	__u32 end;
-	__u8 c;
+	__u32 end = i;
 
-	if (i >= s->len)
-		return 1;
-	c = ht_byte(s->win, i);
-	if (c != '\n') {
-		if (m->in_start_line) {
-			/* A start line holds only printable ASCII: anything else
-			 * means this is not HTTP after all. */
-			if (c != '\r' && (c < 0x20 || c > 0x7e)) {
-				m->invalid = 1;
-				return 1;
-			}
-			if ((c == ' ' || c == '\r') && s->want_target && !s->target_found &&
-			    i >= s->target_start) {
-				s->target_end = i;
-				s->target_found = 1;
-			}
-		}
-		m->at_line_start = 0;
-		return 0;
-	}
-	end = i;
 	if (end > s->line_start && ht_byte(s->win, end - 1) == '\r')
 		end--;
 	if (m->in_start_line) {
@@ -510,6 +503,66 @@ static long ht_scan_byte(__u32 i, void *vctx)
 	s->line_start = i + 1;
 	m->at_line_start = 1;
 	return 0;
+}
+
+/* Index (0-7) of the lowest byte whose high bit is set in a word that has
+ * only byte high bits set: multiply the isolated bit into a table. */
+HT_INLINE __u32 ht_lowest_byte(__u64 t)
+{
+	__u64 low = t & (~t + 1);
+	return (__u32)(((low >> 7) * 0x0001020304050607ULL) >> 56);
+}
+
+/* One step of the scan at s->pos. The start line goes byte by byte (it is
+ * checked and holds the target); after it only newlines matter, so headers
+ * go an aligned word at a time, which keeps the number of steps (bpf_loop
+ * iterations) near bytes / 8 + lines. */
+static long ht_scan_step(__u32 unused, void *vctx)
+{
+	struct ht_scan *s = (struct ht_scan *)vctx;
+	struct http_msg *m = s->msg;
+	__u32 i = s->pos, base, k;
+	__u64 word, t;
+	__u8 c;
+
+	(void)unused;
+	if (i >= s->len)
+		return 1;
+	if (m->in_start_line) {
+		s->pos = i + 1;
+		c = ht_byte(s->win, i);
+		if (c == '\n')
+			return ht_scan_newline(s, i);
+		/* A start line holds only printable ASCII: anything else means
+		 * this is not HTTP after all. */
+		if (c != '\r' && (c < 0x20 || c > 0x7e)) {
+			m->invalid = 1;
+			return 1;
+		}
+		if ((c == ' ' || c == '\r') && s->want_target && !s->target_found &&
+		    i >= s->target_start) {
+			s->target_end = i;
+			s->target_found = 1;
+		}
+		m->at_line_start = 0;
+		return 0;
+	}
+	base = i & ~7u;
+	word = HT_LOAD64(s->win, base);
+	/* high bit of each byte that is '\n' (exact for the lowest one) */
+	word ^= 0x0a0a0a0a0a0a0a0aULL;
+	t = (word - 0x0101010101010101ULL) & ~word & 0x8080808080808080ULL;
+	t &= ~0ULL << ((i - base) * 8);              /* bytes before i are done */
+	if (s->len - base < 8)
+		t &= (1ULL << ((s->len - base) * 8)) - 1; /* bytes past the data */
+	if (!t) {
+		s->pos = base + 8;
+		m->at_line_start = 0;
+		return 0;
+	}
+	k = base + ht_lowest_byte(t);
+	s->pos = k + 1;
+	return ht_scan_newline(s, k);
 }
 
 /* Does the data end with the last chunk ("0\r\n\r\n")? */
@@ -552,7 +605,7 @@ HT_GLOBAL int ht_scan_window(const struct http_window *w, struct http_msg *m,
 	s.len = io->len < HTTP_WIN ? io->len : HTTP_WIN;
 	s.target_start = io->target_start;
 	s.want_target = io->want_target;
-	HT_LOOP(s.len, ht_scan_byte, &s);
+	HT_LOOP(s.len, ht_scan_step, &s);
 	io->target_end = s.target_end;
 	io->target_found = s.target_found;
 	io->hdr_end = s.hdr_end;

@@ -237,6 +237,39 @@ std::vector<Case> build_cases() {
                    {in(get("/bad-status")), out("HTTP/1.1 9xx Nope\r\n\r\n"), out(resp(200, "ok"))},
                    {server("GET", "/bad-status", 200)},
                    1});
+  // The header scan reads aligned 8-byte words: slide every line through all
+  // word offsets, and end the data at every offset too.
+  for (int pad = 0; pad < 16; pad++) {
+    std::string r = "HTTP/1.1 200 OK\r\nX-Pad: " + std::string(static_cast<std::size_t>(pad), 'x') +
+                    "\r\nContent-Length: 3\r\n\r\nabc";
+    std::string req = "GET /pad/" + std::to_string(pad) + std::string(static_cast<std::size_t>(pad), 'q') +
+                      " HTTP/1.1\r\nA: " + std::string(static_cast<std::size_t>(pad), 'a') + "\r\n\r\n";
+    cases.push_back({"newlines at every word offset, pad " + std::to_string(pad),
+                     {in(req), out(r)},
+                     {with_bytes(server("GET", req.substr(4, req.find(' ', 4) - 4), 200), req.size(),
+                                 r.size())}});
+    // Headers cut into small unaligned pieces, one write each (the first write
+    // holds the status line: a response is recognised from its first write).
+    const std::size_t status_line = std::string("HTTP/1.1 200 OK\r\n").size();
+    std::vector<Step> steps = {in(req), out(r.substr(0, status_line))};
+    for (std::size_t off = status_line; off < r.size(); off += static_cast<std::size_t>(pad % 7 + 1))
+      steps.push_back(out(r.substr(off, static_cast<std::size_t>(pad % 7 + 1))));
+    // A header line cut between syscalls is not read (README, known gaps):
+    // Content-Length is missed, so the response ends when the connection closes.
+    steps.push_back(closed());
+    cases.push_back({"response in " + std::to_string(pad % 7 + 1) + "-byte writes, pad " +
+                         std::to_string(pad),
+                     steps,
+                     {server("GET", req.substr(4, req.find(' ', 4) - 4), 200, HTTP_END_CLOSE)}});
+  }
+  {
+    // Headers that end exactly at the window's last byte, then the body.
+    std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Fill: ";
+    head += std::string(HTTP_WIN - head.size() - 4, 'f') + "\r\n\r\n";
+    cases.push_back({"headers end on the window's last byte",
+                     {in(get("/edge")), out(head + "12345")},
+                     {server("GET", "/edge", 200)}});
+  }
   return cases;
 }
 

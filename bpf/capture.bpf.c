@@ -167,7 +167,11 @@ static __always_inline void emit(const struct dt_conn *c, const struct http_exch
 	__builtin_memcpy(e->trace_flags, x->ctx.flags, sizeof(e->trace_flags));
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	__builtin_memcpy(e->path, x->path, sizeof(e->path)); /* first HTTP_PATH_MAX */
-	bpf_ringbuf_submit(e, 0);
+	/* Waking the reader for every span costs a context switch each; wake
+	 * it once a batch is waiting (it also drains on its poll timeout). */
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= DT_WAKEUP_BYTES
+				      ? BPF_RB_FORCE_WAKEUP
+				      : BPF_RB_NO_WAKEUP);
 	count(DT_C_SPANS_REPORTED);
 }
 

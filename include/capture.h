@@ -15,6 +15,8 @@
 #define DT_MAX_TARGET_COMMS 64
 #define DT_MAX_TARGET_CGROUPS 256
 #define DT_RINGBUF_BYTES (8u << 20)
+/* Unread span bytes that make the kernel wake the reader (~200 spans). */
+#define DT_WAKEUP_BYTES (64u << 10)
 
 /* Syscalls whose data is parsed: bpf/capture.bpf.c has an enter program
  * for each (enter_<name>) and one exit program (exit_data) for all. */

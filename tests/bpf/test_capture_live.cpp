@@ -97,11 +97,18 @@ std::vector<capture::Span> trace_child(const std::function<void()>& fn,
     REQUIRE(write(go[1], "g", 1) == 1);
     close(go[1]);
     int status = 0;
-    while (waitpid(child, &status, WNOHANG) == 0) collector.poll(50);
+    while (waitpid(child, &status, WNOHANG) == 0) {
+      collector.poll(50);
+      auto batch = collector.take();
+      spans.insert(spans.end(), batch.begin(), batch.end());
+    }
     REQUIRE(WIFEXITED(status));
     REQUIRE(WEXITSTATUS(status) == 0);
-    collector.drain();
-    spans = collector.take();
+    for (bool more = true; more;) {
+      more = collector.drain();
+      auto batch = collector.take();
+      spans.insert(spans.end(), batch.begin(), batch.end());
+    }
     if (counters) *counters = program.read_counters();
   }
   return spans;

@@ -12,22 +12,43 @@ Collector::Collector(int ringbuf_fd, SpanDecoder& decoder) : decoder_(decoder) {
   rb_.reset(rb);
 }
 
+namespace {
+// Returned by the sample callback to make libbpf stop consuming: any
+// negative value does, and poll/consume hand it back.
+constexpr int kBatchFull = -ENOBUFS;
+}  // namespace
+
 int Collector::on_event(void* ctx, void* data, size_t size) {
   auto* self = static_cast<Collector*>(ctx);
   if (size < sizeof(dt_span_event)) {
     self->malformed_++;
-    return 0;
+  } else {
+    self->pending_.push_back(self->decoder_.decode(*static_cast<const dt_span_event*>(data)));
   }
-  self->pending_.push_back(self->decoder_.decode(*static_cast<const dt_span_event*>(data)));
+  if (self->pending_.size() >= kMaxBatch) {
+    self->full_ = true;
+    return kBatchFull;
+  }
   return 0;
 }
 
-int Collector::poll(int timeout_ms) {
+void Collector::poll(int timeout_ms) {
+  full_ = false;
   int n = ring_buffer__poll(rb_.get(), timeout_ms);
-  return n == -EINTR ? 0 : n;
+  if (n < 0 && n != -EINTR && n != kBatchFull)
+    throw FatalError(ExitCode::kEnvironment, errno_message("reading the ring buffer", n));
+  // The kernel wakes us only once a batch is waiting: take what is there
+  // when the wait timed out too.
+  if (!full_) drain();
 }
 
-int Collector::drain() { return ring_buffer__consume(rb_.get()); }
+bool Collector::drain() {
+  full_ = false;
+  int n = ring_buffer__consume(rb_.get());
+  if (n < 0 && n != kBatchFull)
+    throw FatalError(ExitCode::kEnvironment, errno_message("reading the ring buffer", n));
+  return full_;
+}
 
 std::vector<Span> Collector::take() {
   std::vector<Span> out;

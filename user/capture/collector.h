@@ -14,10 +14,15 @@ class Collector {
   Collector(const Collector&) = delete;
   Collector& operator=(const Collector&) = delete;
 
-  // Waits up to timeout_ms for events; returns how many were consumed.
-  int poll(int timeout_ms);
-  // Consumes whatever is there without waiting.
-  int drain();
+  // At most this many spans are decoded before poll/drain return, so a busy
+  // ring buffer cannot keep the loop (and memory) from export and signals.
+  static constexpr std::size_t kMaxBatch = 1024;
+
+  // Waits up to timeout_ms (or until the kernel has a batch ready), then
+  // consumes up to kMaxBatch events.
+  void poll(int timeout_ms);
+  // Consumes up to kMaxBatch events without waiting; false when none were left.
+  bool drain();
   std::vector<Span> take();
   std::uint64_t malformed() const { return malformed_; }
 
@@ -27,6 +32,7 @@ class Collector {
   bpf::RingBufferPtr rb_;
   SpanDecoder& decoder_;
   std::vector<Span> pending_;
+  bool full_ = false;
   std::uint64_t malformed_ = 0;
 };
 

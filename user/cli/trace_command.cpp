@@ -101,7 +101,7 @@ int run_trace(const TraceOptions& opts) {
 
   // Stop the probes first so that nothing arrives after the last drain.
   program.detach();
-  collector.drain();
+  while (collector.drain()) export_all(exporters, stats, collector.take());
   export_all(exporters, stats, collector.take());
   for (auto& e : exporters) e->flush();
 

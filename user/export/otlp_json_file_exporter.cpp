@@ -23,9 +23,10 @@ OtlpJsonFileExporter::~OtlpJsonFileExporter() {
 
 void OtlpJsonFileExporter::export_spans(const std::vector<capture::Span>& spans) {
   if (spans.empty()) return;
-  std::string line = to_otlp_request(spans, host_name_).dump();
-  line += '\n';
-  std::fwrite(line.data(), 1, line.size(), file_);
+  buffer_.clear();
+  append_otlp_request(buffer_, spans, host_name_);
+  buffer_.push_back('\n');
+  std::fwrite(buffer_.data(), 1, buffer_.size(), file_);
   exported_ += spans.size();
 }
 

@@ -1,6 +1,8 @@
 // otlp-json:PATH: one OTLP ExportTraceServiceRequest JSON per line.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <string>
 
@@ -24,6 +26,7 @@ class OtlpJsonFileExporter : public Exporter {
   std::string path_;
   std::string host_name_;
   std::FILE* file_ = nullptr;
+  fmt::memory_buffer buffer_;  // reused across batches
   std::uint64_t exported_ = 0;
 };
 

@@ -1,0 +1,96 @@
+// The OTLP JSON encoder: parsed back with nlohmann::json, the output must have
+// the OTLP ExportTraceServiceRequest shape, the span's values, and survive
+// paths with quotes, backslashes and control bytes.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "export/otlp_json.h"
+
+using difftrace::capture::Span;
+using difftrace::capture::SpanKind;
+
+namespace {
+
+Span make_span(std::uint32_t pid, const std::string& service, const std::string& path, int status) {
+  Span s;
+  s.trace_id.fill(0xab);
+  s.span_id.fill(0x01);
+  s.kind = SpanKind::kServer;
+  s.method = "GET";
+  s.path = path;
+  s.status = status;
+  s.start_unix_ns = 1'700'000'000'000'000'000ull;
+  s.end_unix_ns = s.start_unix_ns + 1234;
+  s.pid = pid;
+  s.tid = pid + 1;
+  s.service_name = service;
+  s.local = {"127.0.0.1", 8080};
+  s.peer = {"127.0.0.1", 40000};
+  s.request_bytes = 77;
+  s.response_bytes = 99;
+  return s;
+}
+
+nlohmann::json encode(const std::vector<Span>& spans) {
+  fmt::memory_buffer b;
+  difftrace::exporters::append_otlp_request(b, spans, "host-a");
+  return nlohmann::json::parse(std::string(b.data(), b.size()));
+}
+
+std::map<std::string, nlohmann::json> attrs(const nlohmann::json& list) {
+  std::map<std::string, nlohmann::json> m;
+  for (const auto& a : list) m[a["key"]] = a["value"];
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("spans encode as an OTLP ExportTraceServiceRequest", "[otlp]") {
+  Span parent_set = make_span(10, "nginx", "/a", 200);
+  parent_set.parent_span_id = difftrace::capture::SpanId{1, 2, 3, 4, 5, 6, 7, 8};
+  auto j = encode({parent_set, make_span(20, "fn", "/b", 503), make_span(10, "nginx", "/c", 404)});
+  REQUIRE(j["resourceSpans"].size() == 2);  // one resource per process
+  const auto& nginx = j["resourceSpans"][0];
+  auto r = attrs(nginx["resource"]["attributes"]);
+  CHECK(r["service.name"]["stringValue"] == "nginx");
+  CHECK(r["process.pid"]["intValue"] == "10");
+  CHECK(r["host.name"]["stringValue"] == "host-a");
+  const auto& spans = nginx["scopeSpans"][0]["spans"];
+  REQUIRE(spans.size() == 2);
+  CHECK(nginx["scopeSpans"][0]["scope"]["name"] == "difftrace");
+  const auto& s = spans[0];
+  CHECK(s["traceId"] == std::string(32, 'a').replace(0, 32, "abababababababababababababababab"));
+  CHECK(s["spanId"] == "0101010101010101");
+  CHECK(s["parentSpanId"] == "0102030405060708");
+  CHECK(s["name"] == "GET /a");
+  CHECK(s["kind"] == 2);
+  CHECK(s["startTimeUnixNano"] == "1700000000000000000");
+  CHECK(s["endTimeUnixNano"] == "1700000000000001234");
+  auto a = attrs(s["attributes"]);
+  CHECK(a["http.request.method"]["stringValue"] == "GET");
+  CHECK(a["url.path"]["stringValue"] == "/a");
+  CHECK(a["http.response.status_code"]["intValue"] == "200");
+  CHECK(a["server.port"]["intValue"] == "8080");
+  CHECK(a["client.port"]["intValue"] == "40000");
+  CHECK(a["http.request.size"]["intValue"] == "77");
+  CHECK(a["difftrace.decision"]["stringValue"] == "full");
+  CHECK(s["status"].empty());
+  CHECK_FALSE(spans[1].contains("parentSpanId"));
+  CHECK(spans[1]["status"].empty());  // 404 is not an error for a server
+  const auto& fn = j["resourceSpans"][1]["scopeSpans"][0]["spans"][0];
+  CHECK(fn["status"]["code"] == 2);  // 5xx is
+}
+
+TEST_CASE("strings are escaped so that any path stays valid JSON", "[otlp]") {
+  std::string nasty = "/q?a=\"b\"&c=\\d\x01\x1f\x7f\xc3\xa9";
+  auto j = encode({make_span(1, "svc \"x\"", nasty, 200)});
+  const auto& span = j["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+  CHECK(attrs(span["attributes"])["url.path"]["stringValue"] == nasty);
+  CHECK(span["name"] == "GET " + nasty);
+  CHECK(attrs(j["resourceSpans"][0]["resource"]["attributes"])["service.name"]["stringValue"] ==
+        "svc \"x\"");
+}
+
+TEST_CASE("no spans give an empty request", "[otlp]") {
+  CHECK(encode({})["resourceSpans"].empty());
+}

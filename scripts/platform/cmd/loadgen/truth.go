@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"sync"
+	"time"
+)
+
+// truth is one ground-truth line: what the client sent and saw. Times are the client's
+// wall clock in Unix nanoseconds.
+type truth struct {
+	Seq               int           `json:"seq"`
+	Shape             string        `json:"shape"`
+	TraceID           *string       `json:"trace_id"`       // null without trace headers
+	ParentSpanID      *string       `json:"parent_span_id"` // the client's span id in traceparent
+	Target            string        `json:"target"`
+	Function          string        `json:"function"`
+	Path              string        `json:"path"`
+	Async             bool          `json:"async"`
+	Hops              []string      `json:"hops"` // comm names in path order
+	StartNs           int64         `json:"start_ns"`
+	EndNs             int64         `json:"end_ns"`
+	Status            int           `json:"status"` // 0 when no response
+	Error             *string       `json:"error"`  // reset, eof, timeout, refused, other, not_sent
+	Anomaly           *truthAnomaly `json:"anomaly"`
+	ExpectStatus      int           `json:"expect_status"`
+	AsyncID           string        `json:"async_id,omitempty"`
+	AsyncParentSpanID string        `json:"async_parent_span_id,omitempty"` // from traceresponse
+}
+
+type truthAnomaly struct {
+	Hop      string `json:"hop"`
+	Kind     string `json:"kind"`
+	AmountMs int64  `json:"amount_ms"`
+	Header   string `json:"header"`
+}
+
+// recorder writes truth lines as requests finish and tallies the summary.
+type recorder struct {
+	mu  sync.Mutex
+	f   *os.File
+	w   *bufio.Writer
+	enc *json.Encoder
+	s   summary
+	lat []float64 // ms, every answered request
+	ok  []float64 // ms, answered as expected without an anomaly
+}
+
+// summary is what the run did, printed at the end and optionally written as JSON.
+type summary struct {
+	Planned    int            `json:"planned"`
+	Sent       int            `json:"sent"`
+	NotSent    int            `json:"not_sent"`
+	OK         int            `json:"ok"` // 2xx
+	Status     map[string]int `json:"status"`
+	Errors     map[string]int `json:"errors"`
+	Injected   map[string]int `json:"injected"` // by hop=kind
+	Unexpected int            `json:"unexpected"`
+	Examples   []string       `json:"unexpected_examples"`
+	P50ms      float64        `json:"p50_ms"`
+	P90ms      float64        `json:"p90_ms"`
+	P99ms      float64        `json:"p99_ms"`
+	MaxMs      float64        `json:"max_ms"`
+	CleanP50ms float64        `json:"clean_p50_ms"`
+	CleanP99ms float64        `json:"clean_p99_ms"`
+	Seconds    float64        `json:"seconds"`
+	started    time.Time
+}
+
+func newRecorder(path string) (*recorder, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("ground truth: %w", err)
+	}
+	w := bufio.NewWriterSize(f, 1<<16)
+	return &recorder{f: f, w: w, enc: json.NewEncoder(w), s: summary{Status: map[string]int{},
+		Errors: map[string]int{}, Injected: map[string]int{}, started: time.Now()}}, nil
+}
+
+func (r *recorder) add(t *truth) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.enc.Encode(t)
+	s := &r.s
+	s.Planned++
+	if t.Error != nil && *t.Error == "not_sent" {
+		s.NotSent++
+		return
+	}
+	s.Sent++
+	if t.Anomaly != nil {
+		s.Injected[t.Anomaly.Hop+"="+t.Anomaly.Kind]++
+	}
+	if t.Error != nil {
+		s.Errors[*t.Error]++
+	} else {
+		s.Status[fmt.Sprint(t.Status)]++
+		if t.Status/100 == 2 {
+			s.OK++
+		}
+		ms := float64(t.EndNs-t.StartNs) / 1e6
+		r.lat = append(r.lat, ms)
+		if t.Anomaly == nil && t.Status == t.ExpectStatus {
+			r.ok = append(r.ok, ms)
+		}
+	}
+	if t.Error != nil || t.Status != t.ExpectStatus {
+		s.Unexpected++
+		if len(s.Examples) < 5 {
+			line, _ := json.Marshal(t)
+			s.Examples = append(s.Examples, string(line))
+		}
+	}
+}
+
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[int(q*float64(len(sorted)-1)+0.5)]
+}
+
+func (r *recorder) close() summary {
+	r.w.Flush()
+	r.f.Close()
+	sort.Float64s(r.lat)
+	sort.Float64s(r.ok)
+	s := r.s
+	s.P50ms, s.P90ms, s.P99ms = quantile(r.lat, .5), quantile(r.lat, .9), quantile(r.lat, .99)
+	s.MaxMs = quantile(r.lat, 1)
+	s.CleanP50ms, s.CleanP99ms = quantile(r.ok, .5), quantile(r.ok, .99)
+	s.Seconds = time.Since(s.started).Seconds()
+	return s
+}
+
+func (s summary) print(w io.Writer) {
+	fmt.Fprintf(w, "sent %d (not sent: %d) in %.1fs, ok %d, status %v, errors %v\n",
+		s.Sent, s.NotSent, s.Seconds, s.OK, s.Status, s.Errors)
+	n := 0
+	for _, v := range s.Injected {
+		n += v
+	}
+	fmt.Fprintf(w, "injected %d: %v\n", n, s.Injected)
+	fmt.Fprintf(w, "latency ms: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f  (no anomaly: p50 %.1f  p99 %.1f)\n",
+		s.P50ms, s.P90ms, s.P99ms, s.MaxMs, s.CleanP50ms, s.CleanP99ms)
+	fmt.Fprintf(w, "unexpected (not explained by an injected anomaly): %d\n", s.Unexpected)
+	for _, e := range s.Examples {
+		fmt.Fprintf(w, "  e.g. %s\n", e)
+	}
+}
+
+func (s summary) writeJSON(path string) error {
+	b, _ := json.MarshalIndent(s, "", "  ")
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,3 @@
+module difftrace/platform
+
+go 1.19

@@ -42,6 +42,15 @@ std::string address_text(int family, const std::uint8_t (&addr)[16]) {
   return buf;
 }
 
+const std::string& SpanDecoder::address_of(int family, const std::uint8_t (&addr)[16]) {
+  std::string key(reinterpret_cast<const char*>(addr), 16);
+  key.push_back(static_cast<char>(family));
+  auto it = address_cache_.find(key);
+  if (it != address_cache_.end()) return it->second;
+  if (address_cache_.size() >= 4096) address_cache_.clear();  // bounded
+  return address_cache_.emplace(std::move(key), address_text(family, addr)).first->second;
+}
+
 SpanId SpanDecoder::new_span_id() {
   SpanId id{};
   do {
@@ -74,8 +83,8 @@ Span SpanDecoder::decode(const dt_span_event& ev) {
   s.tid = ev.tid;
   s.comm.assign(ev.comm, strnlen(ev.comm, sizeof ev.comm));
   s.service_name = s.comm;
-  s.local = {address_text(ev.tuple.family, ev.tuple.local_addr), ev.tuple.local_port};
-  s.peer = {address_text(ev.tuple.family, ev.tuple.peer_addr), ev.tuple.peer_port};
+  s.local = {address_of(ev.tuple.family, ev.tuple.local_addr), ev.tuple.local_port};
+  s.peer = {address_of(ev.tuple.family, ev.tuple.peer_addr), ev.tuple.peer_port};
   s.request_bytes = ev.req_bytes;
   s.response_bytes = ev.resp_bytes;
   s.conn_id = ev.conn_id;

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <random>
+#include <string>
+#include <unordered_map>
 
 #include "capture.h"
 #include "capture/clock.h"
@@ -20,8 +22,13 @@ class SpanDecoder {
   TraceId new_trace_id();
 
  private:
+  const std::string& address_of(int family, const std::uint8_t (&addr)[16]);
+
   const WallClock& clock_;
   std::mt19937_64 rng_;
+  // Address texts seen lately: a connection's addresses repeat in every span,
+  // and formatting them was a visible share of the tracer's CPU.
+  std::unordered_map<std::string, std::string> address_cache_;
   std::uint64_t invalid_ctx_ = 0;
 };
 

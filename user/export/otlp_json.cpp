@@ -1,7 +1,6 @@
 #include "export/otlp_json.h"
 
 #include <algorithm>
-#include <iterator>
 #include <numeric>
 
 namespace difftrace::exporters {
@@ -9,9 +8,27 @@ namespace {
 
 void append(fmt::memory_buffer& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
 
+// No format strings on this path: with every span exported it is the
+// tracer's main cost, and fmt's parsing of them showed at the top of a profile.
+void append_uint(fmt::memory_buffer& out, std::uint64_t v) {
+  fmt::format_int f(v);
+  out.append(f.data(), f.data() + f.size());
+}
+
+void append_hex(fmt::memory_buffer& out, const std::uint8_t* b, std::size_t n) {
+  static const char* digits = "0123456789abcdef";
+  char text[32];
+  for (std::size_t i = 0; i < n; i++) {
+    text[2 * i] = digits[b[i] >> 4];
+    text[2 * i + 1] = digits[b[i] & 15];
+  }
+  out.push_back('"');
+  out.append(text, text + 2 * n);
+  out.push_back('"');
+}
+
 void str_attr(fmt::memory_buffer& out, std::string_view key, std::string_view value, bool first = false) {
-  if (!first) append(out, ",");
-  append(out, "{\"key\":\"");
+  append(out, first ? "{\"key\":\"" : ",{\"key\":\"");
   append(out, key);
   append(out, "\",\"value\":{\"stringValue\":");
   append_json_string(out, value);
@@ -19,40 +36,56 @@ void str_attr(fmt::memory_buffer& out, std::string_view key, std::string_view va
 }
 
 // OTLP JSON carries 64-bit integers as decimal strings.
-void int_attr(fmt::memory_buffer& out, std::string_view key, std::int64_t value) {
-  fmt::format_to(std::back_inserter(out), ",{{\"key\":\"{}\",\"value\":{{\"intValue\":\"{}\"}}}}",
-                 key, value);
+void int_attr(fmt::memory_buffer& out, std::string_view key, std::uint64_t value) {
+  append(out, ",{\"key\":\"");
+  append(out, key);
+  append(out, "\",\"value\":{\"intValue\":\"");
+  append_uint(out, value);
+  append(out, "\"}}");
 }
 
 void append_span(fmt::memory_buffer& out, const capture::Span& s) {
-  auto it = std::back_inserter(out);
-  fmt::format_to(it, "{{\"traceId\":\"{}\",\"spanId\":\"{}\"", capture::to_hex(s.trace_id),
-                 capture::to_hex(s.span_id));
-  if (s.parent_span_id)
-    fmt::format_to(it, ",\"parentSpanId\":\"{}\"", capture::to_hex(*s.parent_span_id));
+  append(out, "{\"traceId\":");
+  append_hex(out, s.trace_id.data(), s.trace_id.size());
+  append(out, ",\"spanId\":");
+  append_hex(out, s.span_id.data(), s.span_id.size());
+  if (s.parent_span_id) {
+    append(out, ",\"parentSpanId\":");
+    append_hex(out, s.parent_span_id->data(), s.parent_span_id->size());
+  }
   append(out, ",\"name\":");
   append_json_string(out, s.method + " " + s.path);
-  fmt::format_to(it, ",\"kind\":{},\"startTimeUnixNano\":\"{}\",\"endTimeUnixNano\":\"{}\"",
-                 s.kind == capture::SpanKind::kServer ? 2 : 3, s.start_unix_ns, s.end_unix_ns);
-  append(out, ",\"attributes\":[");
+  append(out, s.kind == capture::SpanKind::kServer ? ",\"kind\":2" : ",\"kind\":3");
+  append(out, ",\"startTimeUnixNano\":\"");
+  append_uint(out, s.start_unix_ns);
+  append(out, "\",\"endTimeUnixNano\":\"");
+  append_uint(out, s.end_unix_ns);
+  append(out, "\",\"attributes\":[");
   str_attr(out, "http.request.method", s.method, true);
   str_attr(out, "url.path", s.path);
-  if (s.status) int_attr(out, "http.response.status_code", s.status);
+  if (s.status) int_attr(out, "http.response.status_code", static_cast<std::uint64_t>(s.status));
   str_attr(out, "server.address", s.server().address);
   int_attr(out, "server.port", s.server().port);
   str_attr(out, "client.address", s.client().address);
   int_attr(out, "client.port", s.client().port);
   int_attr(out, "thread.id", s.tid);
   // Whole messages as they crossed the socket, headers included.
-  int_attr(out, "http.request.size", static_cast<std::int64_t>(s.request_bytes));
-  int_attr(out, "http.response.size", static_cast<std::int64_t>(s.response_bytes));
+  int_attr(out, "http.request.size", s.request_bytes);
+  int_attr(out, "http.response.size", s.response_bytes);
   str_attr(out, "difftrace.decision", s.decision);
   append(out, "],\"status\":");
-  if (s.is_error())
-    fmt::format_to(it, "{{\"code\":2,\"message\":\"{}\"}}",
-                   s.status ? "HTTP " + std::to_string(s.status) : std::string("no response"));
-  else
+  if (s.is_error()) {
+    append(out, "{\"code\":2,\"message\":\"");
+    if (s.status) {
+      append(out, "HTTP ");
+      append_uint(out, static_cast<std::uint64_t>(s.status));
+    } else {
+      append(out, "no response");
+    }
+    append(out, "\"}");
+  } else {
     append(out, "{}");
+  }
   append(out, "}");
 }
 
@@ -61,18 +94,21 @@ void append_span(fmt::memory_buffer& out, const capture::Span& s) {
 void append_json_string(fmt::memory_buffer& out, std::string_view s) {
   static const char* hex = "0123456789abcdef";
   out.push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
+  std::size_t run = 0;  // start of the bytes that need no escape
+  for (std::size_t i = 0; i < s.size(); i++) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7f) continue;
+    out.append(s.data() + run, s.data() + i);
+    run = i + 1;
     if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(ch);
-    } else if (c < 0x20 || c == 0x7f) {
-      const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      const char esc[] = {'\\', static_cast<char>(c)};
       out.append(esc, esc + sizeof esc);
     } else {
-      out.push_back(ch);
+      const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      out.append(esc, esc + sizeof esc);
     }
   }
+  out.append(s.data() + run, s.data() + s.size());
   out.push_back('"');
 }
 

@@ -36,6 +36,7 @@
 #define HT_LOOP(n, cb, ctx) bpf_loop((n), (cb), (ctx), 0)
 #define HT_COPY(dst, src, n) bpf_probe_read_kernel((dst), (n), (src))
 #define HT_LOAD64(w, off) (*(const __u64 *)&(w)->data[(off) & (HTTP_WIN_MASK & ~7u)])
+#define HT_LOAD32(w) (*(const __u32 *)&(w)->data[0])
 #else
 #include <linux/types.h>
 #include <string.h>
@@ -61,6 +62,13 @@ static inline __u64 ht_host_load64(const __u8 *p)
 	return v;
 }
 #define HT_LOAD64(w, off) ht_host_load64(&(w)->data[(off) & (HTTP_WIN_MASK & ~7u)])
+static inline __u32 ht_host_load32(const __u8 *p)
+{
+	__u32 v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+#define HT_LOAD32(w) ht_host_load32(&(w)->data[0])
 #endif
 
 /* Bytes of each syscall's data that are copied and parsed (power of two). */
@@ -250,19 +258,43 @@ HT_INLINE int ht_match(const struct http_window *w, __u32 off, const char *lit, 
 }
 #define HT_MATCH(w, off, lit) ht_match((w), (off), (lit), sizeof(lit) - 1)
 
+/* The first four bytes as a little-endian word: one load and a switch
+ * instead of trying every method string (this runs on every syscall). */
+#define HT_U32(a, b, c, d) \
+	((__u32)(__u8)(a) | (__u32)(__u8)(b) << 8 | (__u32)(__u8)(c) << 16 | (__u32)(__u8)(d) << 24)
+
 /* Method at the window start; *len gets the method's length (no space). */
 HT_INLINE int ht_method(const struct http_window *w, __u32 n, __u32 *len)
 {
-	if (n >= 4 && HT_MATCH(w, 0, "GET ")) { *len = 3; return HTTP_METHOD_GET; }
-	if (n >= 5 && HT_MATCH(w, 0, "POST ")) { *len = 4; return HTTP_METHOD_POST; }
-	if (n >= 4 && HT_MATCH(w, 0, "PUT ")) { *len = 3; return HTTP_METHOD_PUT; }
-	if (n >= 5 && HT_MATCH(w, 0, "HEAD ")) { *len = 4; return HTTP_METHOD_HEAD; }
-	if (n >= 7 && HT_MATCH(w, 0, "DELETE ")) { *len = 6; return HTTP_METHOD_DELETE; }
-	if (n >= 6 && HT_MATCH(w, 0, "PATCH ")) { *len = 5; return HTTP_METHOD_PATCH; }
-	if (n >= 8 && HT_MATCH(w, 0, "OPTIONS ")) { *len = 7; return HTTP_METHOD_OPTIONS; }
-	if (n >= 8 && HT_MATCH(w, 0, "CONNECT ")) { *len = 7; return HTTP_METHOD_CONNECT; }
-	if (n >= 6 && HT_MATCH(w, 0, "TRACE ")) { *len = 5; return HTTP_METHOD_TRACE; }
-	return HTTP_METHOD_NONE;
+	__u32 m = 0, rest = 0;
+	int method = HTTP_METHOD_NONE;
+
+	if (n < 4)
+		return HTTP_METHOD_NONE;
+	switch (HT_LOAD32(w)) {
+	case HT_U32('G', 'E', 'T', ' '): m = 3; method = HTTP_METHOD_GET; break;
+	case HT_U32('P', 'U', 'T', ' '): m = 3; method = HTTP_METHOD_PUT; break;
+	case HT_U32('P', 'O', 'S', 'T'): m = 4; method = HTTP_METHOD_POST; break;
+	case HT_U32('H', 'E', 'A', 'D'): m = 4; method = HTTP_METHOD_HEAD; break;
+	case HT_U32('D', 'E', 'L', 'E'):
+		m = 6; method = HTTP_METHOD_DELETE; rest = HT_MATCH(w, 4, "TE"); break;
+	case HT_U32('P', 'A', 'T', 'C'):
+		m = 5; method = HTTP_METHOD_PATCH; rest = HT_MATCH(w, 4, "H"); break;
+	case HT_U32('O', 'P', 'T', 'I'):
+		m = 7; method = HTTP_METHOD_OPTIONS; rest = HT_MATCH(w, 4, "ONS"); break;
+	case HT_U32('C', 'O', 'N', 'N'):
+		m = 7; method = HTTP_METHOD_CONNECT; rest = HT_MATCH(w, 4, "ECT"); break;
+	case HT_U32('T', 'R', 'A', 'C'):
+		m = 5; method = HTTP_METHOD_TRACE; rest = HT_MATCH(w, 4, "E"); break;
+	default:
+		return HTTP_METHOD_NONE;
+	}
+	if (m > 4 && !rest)
+		return HTTP_METHOD_NONE;
+	if (n < m + 1 || ht_byte(w, m) != ' ')
+		return HTTP_METHOD_NONE;
+	*len = m;
+	return method;
 }
 
 HT_INLINE int ht_is_digit(__u8 c)
@@ -274,7 +306,7 @@ HT_INLINE int ht_is_digit(__u8 c)
 HT_INLINE __u16 ht_status(const struct http_window *w, __u32 n)
 {
 	__u8 a, b, c, after;
-	if (n < 12 || !HT_MATCH(w, 0, "HTTP/1."))
+	if (n < 12 || HT_LOAD32(w) != HT_U32('H', 'T', 'T', 'P') || !HT_MATCH(w, 4, "/1."))
 		return 0;
 	if ((ht_byte(w, 7) != '0' && ht_byte(w, 7) != '1') || ht_byte(w, 8) != ' ')
 		return 0;

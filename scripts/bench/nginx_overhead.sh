@@ -53,7 +53,17 @@ run_wrk() {  # prints "requests_per_sec p50_us p99_us"
          END {print rps, us(p50), us(p99)}'
 }
 
-base=() traced=() rss=()
+# Run time of difftrace's BPF programs (ns, needs kernel.bpf_stats_enabled):
+# the CPU the probes add inside the traced processes' syscalls.
+bpf_ns() {
+  bpftool -j prog show | python3 -c '
+import json, sys
+names = ("enter_", "exit_", "on_newtask", "on_process_exit")
+print(sum(p.get("run_time_ns", 0) for p in json.load(sys.stdin)
+          if p.get("name", "").startswith(names)))'
+}
+
+base=() traced=() rss=() bpfns=()
 for r in $(seq "$ROUNDS"); do
   base+=("$(run_wrk)")
   rm -f "$dir/ready"
@@ -61,18 +71,23 @@ for r in $(seq "$ROUNDS"); do
     --stats-json "$dir/stats.json" --ready-file "$dir/ready" 2>"$dir/trace.log" &
   tracer=$!
   for _ in $(seq 300); do [ -f "$dir/ready" ] && break; sleep 0.1; done
+  sysctl -qw kernel.bpf_stats_enabled=1
+  before=$(bpf_ns)
   traced+=("$(run_wrk)")
+  bpfns+=("$(( $(bpf_ns) - before ))")
+  sysctl -qw kernel.bpf_stats_enabled=0
   rss+=("$(awk '/VmHWM/ {print $2}' "/proc/$tracer/status")")
   kill -INT "$tracer"; wait "$tracer"; tracer=
-  echo "round $r: untraced ${base[-1]} | traced ${traced[-1]} | difftrace peak RSS ${rss[-1]} KiB" >&2
+  echo "round $r: untraced ${base[-1]} | traced ${traced[-1]} | BPF ${bpfns[-1]} ns | difftrace peak RSS ${rss[-1]} KiB" >&2
 done
 
-python3 - "$OUT" "$SECS" "$CONNS" "${base[@]}" -- "${traced[@]}" -- "${rss[@]}" <<'PY'
+python3 - "$OUT" "$SECS" "$CONNS" "${base[@]}" -- "${traced[@]}" -- "${rss[@]}" -- "${bpfns[@]}" <<'PY'
 import json, statistics, sys
 out, secs, conns = sys.argv[1], sys.argv[2], sys.argv[3]
 rest = sys.argv[4:]
 i = rest.index("--"); base = rest[:i]; rest = rest[i + 1:]
-i = rest.index("--"); traced = rest[:i]; rss = [int(x) for x in rest[i + 1:]]
+i = rest.index("--"); traced = rest[:i]; rest = rest[i + 1:]
+i = rest.index("--"); rss = [int(x) for x in rest[:i]]; bpfns = [int(x) for x in rest[i + 1:]]
 def col(rows, k): return statistics.median(float(r.split()[k]) for r in rows)
 res = {
     "workload": "nginx 612-byte static file, wrk -t1 -c%s -d%ss, keep-alive" % (conns, secs),
@@ -83,6 +98,9 @@ res = {
 }
 res["throughput_ratio"] = round(res["traced"]["rps"] / res["untraced"]["rps"], 3)
 res["p50_added_us"] = round(res["traced"]["p50_us"] - res["untraced"]["p50_us"], 1)
+# BPF time per request served while traced (wrk's count: rps x seconds)
+per_req = [ns / (float(t.split()[0]) * float(secs)) for ns, t in zip(bpfns, traced)]
+res["bpf_ns_per_request"] = round(statistics.median(per_req))
 json.dump(res, open(out, "w"), indent=2)
 print(json.dumps(res, indent=2))
 PY

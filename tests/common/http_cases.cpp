@@ -290,14 +290,19 @@ StepInput make_input(const std::string& data) {
   return in;
 }
 
-int HostDriver::feed(http_exchange& x, int dir, const StepInput& in, std::uint64_t t0,
-                     std::uint64_t t1, http_exchange& done) {
+http_chunk chunk_of(const StepInput& in) {
   http_chunk ch{};
   ch.win = &in.win;
   ch.win_len = in.win_len;
   ch.total_len = in.total_len;
   ch.tail_len = in.tail_len;
   std::memcpy(ch.tail, in.tail, HTTP_TAIL);
+  return ch;
+}
+
+int HostDriver::feed(http_exchange& x, int dir, const StepInput& in, std::uint64_t t0,
+                     std::uint64_t t1, http_exchange& done) {
+  http_chunk ch = chunk_of(in);
   return http_feed(&x, dir, &ch, t0, t1, &done);
 }
 

@@ -73,12 +73,7 @@ TEST_CASE("chunked end is recognised only as a whole zero chunk", "[http]") {
   };
   for (const auto& row : rows) {
     auto in = make_input(row.data);
-    http_chunk ch{};
-    ch.win = &in.win;
-    ch.win_len = in.win_len;
-    ch.total_len = in.total_len;
-    ch.tail_len = in.tail_len;
-    std::memcpy(ch.tail, in.tail, HTTP_TAIL);
+    http_chunk ch = chunk_of(in);
     INFO(row.data);
     CHECK(bool(ht_ends_chunked(&ch)) == row.ends);
   }

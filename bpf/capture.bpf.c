@@ -137,36 +137,8 @@ static __always_inline void emit(const struct dt_conn *c, const struct http_exch
 		count(DT_C_RINGBUF_LOST);
 		return;
 	}
-	e->start_ns = x->start_ns;
-	e->end_ns = x->end_ns > x->start_ns ? x->end_ns : x->req_end_ns;
-	e->req_bytes = x->req.total_bytes;
-	e->resp_bytes = x->resp.total_bytes;
-	e->conn_id = c->conn_id;
-	e->pid = tgid;
-	e->tid = c->tid;
-	e->status = x->phase == HTTP_PHASE_RESPONSE ? x->status : 0;
-	e->kind = x->role == HTTP_ROLE_SERVER ? DT_SPAN_SERVER : DT_SPAN_CLIENT;
-	e->method = x->method;
-	e->flags = 0;
-	if (x->phase == HTTP_PHASE_REQUEST)
-		e->flags |= DT_SPAN_F_NO_RESPONSE;
-	if (x->phase == HTTP_PHASE_RESPONSE && !x->resp.complete)
-		e->flags |= DT_SPAN_F_CLOSE_DELIMITED;
-	if (x->req.hdr_lost || x->resp.hdr_lost)
-		e->flags |= DT_SPAN_F_HDR_LOST;
-	if (x->path_len >= HTTP_PATH_MAX - 1)
-		e->flags |= DT_SPAN_F_PATH_TRUNCATED;
-	e->end_reason = x->end_reason;
-	e->path_len = x->path_len;
-	e->ctx_kind = x->ctx.kind;
-	__builtin_memset(e->_pad, 0, sizeof(e->_pad));
-	__builtin_memset(e->_pad2, 0, sizeof(e->_pad2));
-	__builtin_memcpy(&e->tuple, &c->tuple, sizeof(e->tuple));
-	__builtin_memcpy(e->trace_id, x->ctx.trace_id, sizeof(e->trace_id));
-	__builtin_memcpy(e->parent_id, x->ctx.parent_id, sizeof(e->parent_id));
-	__builtin_memcpy(e->trace_flags, x->ctx.flags, sizeof(e->trace_flags));
+	dt_span_event_fill(e, x, &c->tuple, c->conn_id, tgid, c->tid);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	__builtin_memcpy(e->path, x->path, sizeof(e->path)); /* first HTTP_PATH_MAX */
 	/* Waking the reader for every span costs a context switch each; wake
 	 * it once a batch is waiting (it also drains on its poll timeout). */
 	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= DT_WAKEUP_BYTES

@@ -73,6 +73,46 @@ struct dt_span_event {
 	char path[HTTP_PATH_MAX];
 };
 
+/* Fills a span event from a finished exchange of a connection: everything
+ * but comm, which the caller sets (the kernel from the current task, replay
+ * with its own name). The one place that maps an exchange to an event, so
+ * the BPF program and `difftrace replay` cannot drift apart. */
+HT_INLINE void dt_span_event_fill(struct dt_span_event *e, const struct http_exchange *x,
+				  const struct dt_tuple *tuple, __u64 conn_id, __u32 pid,
+				  __u32 tid)
+{
+	e->start_ns = x->start_ns;
+	/* an unanswered request ends where its last byte moved, or at close */
+	e->end_ns = x->end_ns > x->start_ns ? x->end_ns : x->req_end_ns;
+	e->req_bytes = x->req.total_bytes;
+	e->resp_bytes = x->resp.total_bytes;
+	e->conn_id = conn_id;
+	e->pid = pid;
+	e->tid = tid;
+	e->status = x->phase == HTTP_PHASE_RESPONSE ? x->status : 0;
+	e->kind = x->role == HTTP_ROLE_SERVER ? DT_SPAN_SERVER : DT_SPAN_CLIENT;
+	e->method = x->method;
+	e->flags = 0;
+	if (x->phase == HTTP_PHASE_REQUEST)
+		e->flags |= DT_SPAN_F_NO_RESPONSE;
+	if (x->phase == HTTP_PHASE_RESPONSE && !x->resp.complete)
+		e->flags |= DT_SPAN_F_CLOSE_DELIMITED;
+	if (x->req.hdr_lost || x->resp.hdr_lost)
+		e->flags |= DT_SPAN_F_HDR_LOST;
+	if (x->path_len >= HTTP_PATH_MAX - 1)
+		e->flags |= DT_SPAN_F_PATH_TRUNCATED;
+	e->end_reason = x->end_reason;
+	e->path_len = x->path_len;
+	e->ctx_kind = x->ctx.kind;
+	__builtin_memset(e->_pad, 0, sizeof(e->_pad));
+	__builtin_memset(e->_pad2, 0, sizeof(e->_pad2));
+	__builtin_memcpy(&e->tuple, tuple, sizeof(e->tuple));
+	__builtin_memcpy(e->trace_id, x->ctx.trace_id, sizeof(e->trace_id));
+	__builtin_memcpy(e->parent_id, x->ctx.parent_id, sizeof(e->parent_id));
+	__builtin_memcpy(e->trace_flags, x->ctx.flags, sizeof(e->trace_flags));
+	__builtin_memcpy(e->path, x->path, sizeof(e->path)); /* first HTTP_PATH_MAX */
+}
+
 /* Kernel-side counters (per-CPU array index). */
 enum dt_counter {
 	DT_C_IO_CALLS = 0,      /* traced send/receive syscalls with data */

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 
+#include "cli/replay_command.h"
 #include "cli/trace_command.h"
 #include "env/environment.h"
 #include "error.h"
@@ -27,6 +28,8 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "Debug logging (libbpf and verifier messages too)");
   difftrace::cli::TraceOptions trace;
   difftrace::cli::add_trace_command(app, trace);
+  difftrace::cli::ReplayOptions replay;
+  difftrace::cli::add_replay_command(app, replay);
   auto* version = app.add_subcommand("version", "Print the version");
 
   try {
@@ -47,6 +50,7 @@ int main(int argc, char** argv) {
       std::printf("difftrace %s\n", DIFFTRACE_VERSION);
       return 0;
     }
+    if (app.got_subcommand("replay")) return difftrace::cli::run_replay(replay);
     return difftrace::cli::run_trace(trace);
   } catch (const difftrace::FatalError& e) {
     spdlog::error("{}", e.what());

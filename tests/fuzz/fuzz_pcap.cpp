@@ -1,8 +1,9 @@
-// Build: clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -Iuser tests/fuzz/fuzz_pcap.cpp user/replay/*.cpp -lpcap -o build/fuzz_pcap && build/fuzz_pcap -max_total_time=60 -seed_inputs=tests/fixtures/pcap/lo_http11_keepalive.pcap
+// Build: clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iuser tests/fuzz/fuzz_pcap.cpp user/replay/*.cpp user/capture/span_decoder.cpp user/capture/trace_context.cpp -lpcap -o build/fuzz_pcap && build/fuzz_pcap -max_total_time=60 -seed_inputs=tests/fixtures/pcap/lo_http11_keepalive.pcap
 //
 // libFuzzer target: arbitrary bytes as a pcap/pcapng file (fmemopen + pcap_fopen_offline),
 // through decoding and TCP reassembly with small limits so eviction, timeouts and buffer limits
-// are reached too. The first input byte also picks a link type for a direct decode_packet() call
+// are reached too; the reassembled streams go on into HttpReplay, so the HTTP/1.x boundary code
+// (include/http1_boundary.h) and the HTTP/2 detection see them. The first input byte also picks a link type for a direct decode_packet() call
 // over the rest, so every link layer decoder sees arbitrary bytes, not only the file's link type.
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "replay/capture_replay.h"
+#include "replay/http_replay.h"
 #include "replay/packet_decoder.h"
 #include "replay/pcap_source.h"
 #include "replay/tcp_reassembly.h"
@@ -18,23 +20,34 @@ namespace {
 
 using namespace difftrace::replay;
 
-// Checks the sink contract: events only between open and close, gaps and data non-empty.
+// Checks the sink contract (events only between open and close, gaps and data non-empty), then
+// hands every event on to HttpReplay.
 class CheckingSink : public StreamSink {
  public:
-  void on_open(const ConnKey&, uint64_t) override { ++open_; }
-  void on_data(const ConnKey&, Direction, uint64_t, std::span<const uint8_t> bytes) override {
+  void on_open(const ConnKey& key, uint64_t ts) override {
+    ++open_;
+    http_.on_open(key, ts);
+  }
+  void on_data(const ConnKey& key, Direction dir, uint64_t ts,
+               std::span<const uint8_t> bytes) override {
     if (open_ == 0 || bytes.empty()) __builtin_trap();
     for (uint8_t b : bytes) checksum_ += b;  // touch every byte (ASan checks the span)
+    http_.on_data(key, dir, ts, bytes);
   }
-  void on_gap(const ConnKey&, Direction, uint64_t, uint64_t bytes) override {
+  void on_gap(const ConnKey& key, Direction dir, uint64_t ts, uint64_t bytes) override {
     if (open_ == 0 || bytes == 0) __builtin_trap();
+    http_.on_gap(key, dir, ts, bytes);
   }
-  void on_close(const ConnKey&, uint64_t, CloseReason) override {
+  void on_close(const ConnKey& key, uint64_t ts, CloseReason reason) override {
     if (open_ == 0) __builtin_trap();
     --open_;
+    http_.on_close(key, ts, reason);
   }
   int64_t open_ = 0;
   uint64_t checksum_ = 0;
+  HttpReplay http_{{}, [](difftrace::capture::Span&& span) {
+                     if (span.path.size() >= HTTP_PATH_MAX) __builtin_trap();
+                   }};
 };
 
 constexpr LinkType kLinkTypes[] = {LinkType::ethernet, LinkType::linux_sll, LinkType::linux_sll2,

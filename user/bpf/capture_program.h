@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bpf/kernel_counters.h"
 #include "bpf/links.h"
 #include "capture.h"
 #include "targets/target_set.h"
@@ -16,8 +17,6 @@
 struct capture;  // generated skeleton
 
 namespace difftrace::bpf {
-
-using KernelCounters = std::array<std::uint64_t, DT_C_MAX>;
 
 class CaptureProgram {
  public:

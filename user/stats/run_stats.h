@@ -10,7 +10,7 @@
 #include <tuple>
 #include <vector>
 
-#include "bpf/capture_program.h"
+#include "bpf/kernel_counters.h"
 #include "capture/span.h"
 
 namespace difftrace::stats {

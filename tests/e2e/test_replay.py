@@ -1,0 +1,145 @@
+"""`difftrace replay` as users run it: the built binary, as an unprivileged user (nobody, through
+setpriv when the tests run as root), over every capture in tests/fixtures/pcap. Its spans, put
+through tests/fixtures/replay/spans_from_otlp.py, must equal the checked-in expected files
+exactly; HTTP/2 captures must give a not-supported count; bad files one stderr line and exit 2.
+
+    /usr/bin/python3 -m pytest -q tests/e2e/test_replay.py
+"""
+import glob
+import importlib.util
+import json
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+
+import pytest
+
+import capture_helpers as ch
+
+PCAPS = os.path.join(ch.REPO, "tests", "fixtures", "pcap")
+EXPECTED = os.path.join(ch.REPO, "tests", "fixtures", "replay")
+NOBODY = 65534
+
+_spec = importlib.util.spec_from_file_location(
+    "spans_from_otlp", os.path.join(EXPECTED, "spans_from_otlp.py"))
+spans_from_otlp = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(spans_from_otlp)
+
+
+def _captures():
+    found = glob.glob(os.path.join(PCAPS, "**", "*.pcap"), recursive=True)
+    return sorted(os.path.relpath(p, PCAPS) for p in found)
+
+
+@pytest.fixture
+def outdir():
+    """A directory nobody can write to (pytest's tmp_path is private to root)."""
+    d = tempfile.mkdtemp(prefix="difftrace-replay-")
+    os.chmod(d, 0o777)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def _binary():
+    if not os.access(ch.TRACER_BIN, os.X_OK):
+        pytest.fail("%s is missing: run `make` first (or set DIFFTRACE_BIN)" % ch.TRACER_BIN,
+                    pytrace=False)
+    return ch.TRACER_BIN
+
+
+def replay(*args):
+    """Runs `difftrace replay ARGS` without privileges; returns the CompletedProcess."""
+    cmd = [_binary(), "replay", *args]
+    if os.geteuid() == 0:
+        cmd = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups",
+               "--inh-caps=-all", *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+def _stderr_lines(proc):
+    return [l for l in proc.stderr.splitlines() if l.strip()]
+
+
+@pytest.mark.parametrize("capture", _captures())
+def test_replay_gives_the_expected_spans(capture, outdir):
+    otlp = os.path.join(outdir, "spans.json")
+    stats = os.path.join(outdir, "stats.json")
+    proc = replay(os.path.join(PCAPS, capture), "--export", "otlp-json:" + otlp,
+                  "--stats-json", stats)
+    assert proc.returncode == 0, proc.stderr
+    with open(otlp) as f:
+        got = spans_from_otlp.dump(spans_from_otlp.spans(f))
+    with open(os.path.join(EXPECTED, os.path.splitext(capture)[0] + ".spans.jsonl")) as f:
+        want = f.read()
+    assert got == want, "%s\nexpected:\n%sreplayed:\n%s" % (capture, want, got)
+    with open(stats) as f:
+        counters = json.load(f)
+    assert counters["spans_seen"] == want.count("\n")
+    assert counters["spans_exported"] == counters["spans_seen"]
+
+
+@pytest.mark.parametrize("capture", ["deepflow/grpc-service-name.pcap", "deepflow/h2c_ascii.pcap"])
+def test_http2_is_counted_not_parsed(capture, outdir):
+    stats = os.path.join(outdir, "stats.json")
+    proc = replay(os.path.join(PCAPS, capture), "--stats-json", stats)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    with open(stats) as f:
+        counters = json.load(f)
+    assert counters["http2_not_supported"] == 1
+    assert counters["spans_seen"] == 0
+    assert "1 HTTP/2 or gRPC: not supported yet" in proc.stderr
+
+
+def test_port_and_host_select_connections(outdir):
+    keepalive = os.path.join(PCAPS, "lo_http11_keepalive.pcap")
+    assert replay(keepalive, "--port", "18481", "--host", "127.0.0.1").stdout.count("SERVER") == 2
+    assert replay(keepalive, "--port", "80").stdout == ""
+    assert replay(keepalive, "--host", "::1").stdout == ""
+
+
+def _truncated(outdir, name, size):
+    path = os.path.join(outdir, name)
+    with open(os.path.join(PCAPS, "lo_http11_keepalive.pcap"), "rb") as f:
+        data = f.read(size)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def test_truncated_capture_keeps_what_was_read(outdir):
+    # 1500 bytes: the first exchange whole, the file cut inside the second one's records.
+    proc = replay(_truncated(outdir, "cut.pcap", 1500))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("SERVER") == 1
+    lines = _stderr_lines(proc)
+    assert "warning" in lines[0] and "truncated" in lines[0], lines
+
+
+@pytest.mark.parametrize("what", ["missing", "truncated-before-any-span", "garbage",
+                                  "unknown-link-type", "bad-host"])
+def test_bad_input_is_one_line_and_exit_2(what, outdir):
+    args = []
+    if what == "missing":
+        args = [os.path.join(outdir, "nothing-here.pcap")]
+    elif what == "truncated-before-any-span":
+        args = [_truncated(outdir, "cut.pcap", 700)]
+    elif what == "garbage":
+        path = os.path.join(outdir, "garbage.pcap")
+        with open(path, "wb") as f:
+            f.write(os.urandom(4096))
+        args = [path]
+    elif what == "unknown-link-type":
+        path = os.path.join(outdir, "user0.pcap")
+        with open(path, "wb") as f:  # a pcap header with link type 147 (USER0), no records
+            f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 147))
+        args = [path]
+    elif what == "bad-host":
+        args = [os.path.join(PCAPS, "lo_http11_keepalive.pcap"), "--host", "localhost"]
+    proc = replay(*args)
+    lines = _stderr_lines(proc)
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1 and "error" in lines[0], lines
+    assert proc.stdout == ""

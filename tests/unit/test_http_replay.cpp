@@ -1,0 +1,229 @@
+// [replay] HttpReplay on hand-made streams: how reassembled data, gaps and closes become spans,
+// HTTP/2 detection, and connection selection.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "replay/conn_selector.h"
+#include "replay/http2_detect.h"
+#include "replay/http_replay.h"
+#include "test_pcap_support.h"
+
+using namespace difftrace;
+using namespace difftrace::replay;
+using namespace difftrace::replay::test;
+
+namespace {
+
+constexpr auto kC2S = Direction::client_to_server;
+constexpr auto kS2C = Direction::server_to_client;
+constexpr uint64_t kMs = 1'000'000;
+
+ConnKey test_key(uint16_t server_port = 80) {
+  return {{parse_ip("10.0.0.1"), 40000}, {parse_ip("10.0.0.2"), server_port}};
+}
+
+std::span<const uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// One connection driven by hand; times in ms.
+struct Harness {
+  explicit Harness(ConnSelector selector = {})
+      : replay(std::move(selector), [this](capture::Span&& s) { spans.push_back(std::move(s)); }) {}
+  void open(uint64_t ms = 0) { replay.on_open(key, ms * kMs); }
+  void data(Direction dir, uint64_t ms, const std::string& text) {
+    replay.on_data(key, dir, ms * kMs, bytes_of(text));
+  }
+  void gap(Direction dir, uint64_t ms, uint64_t n) { replay.on_gap(key, dir, ms * kMs, n); }
+  void close(uint64_t ms, CloseReason reason) { replay.on_close(key, ms * kMs, reason); }
+  const HttpReplayCounters& counters() const { return replay.counters(); }
+
+  ConnKey key = test_key();
+  std::vector<capture::Span> spans;
+  HttpReplay replay;
+};
+
+const std::string kGet = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+const std::string kOk = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+
+}  // namespace
+
+TEST_CASE("a request and its response give a SERVER span on the wire's times", "[replay]") {
+  Harness h;
+  h.open();
+  h.data(kC2S, 10, kGet);
+  h.data(kS2C, 13, kOk);
+  h.close(20, CloseReason::fin);
+  REQUIRE(h.spans.size() == 1);
+  const auto& s = h.spans[0];
+  CHECK(s.kind == capture::SpanKind::kServer);
+  CHECK(s.method == "GET");
+  CHECK(s.path == "/a");
+  CHECK(s.status == 200);
+  CHECK(s.start_unix_ns == 10 * kMs);  // a WallClock with offset 0: capture times as they are
+  CHECK(s.end_unix_ns == 13 * kMs);
+  CHECK(s.local.address == "10.0.0.2");
+  CHECK(s.local.port == 80);
+  CHECK(s.peer.address == "10.0.0.1");
+  CHECK(s.peer.port == 40000);
+  CHECK(s.service_name == "10.0.0.2:80");
+  CHECK(s.request_bytes == kGet.size());
+  CHECK(s.response_bytes == kOk.size());
+  CHECK(h.counters().spans_seen == 1);
+  CHECK(h.counters().connections_tracked == 1);
+  CHECK(h.counters().io_calls == 2);
+}
+
+TEST_CASE("a segment longer than the window ends a chunked body by its tail", "[replay]") {
+  Harness h;
+  h.open();
+  h.data(kC2S, 1, kGet);
+  h.data(kS2C, 2, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+  // Past HTTP_WIN bytes: only the kernel's window and tail are looked at, here too.
+  h.data(kS2C, 3, "800\r\n" + std::string(2048, 'a') + "\r\n0\r\n\r\n");
+  REQUIRE(h.spans.size() == 1);
+  CHECK(h.spans[0].end_unix_ns == 3 * kMs);
+  CHECK(h.spans[0].flags == 0);
+}
+
+TEST_CASE("gaps abandon the exchange they cut, and only that one", "[replay]") {
+  Harness h;
+  h.open();
+  SECTION("in the request") {
+    h.data(kC2S, 1, "POST /a HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345");
+    h.gap(kC2S, 2, 5);
+  }
+  SECTION("in the response") {
+    h.data(kC2S, 1, kGet);
+    h.data(kS2C, 2, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12");
+    h.gap(kS2C, 3, 4);
+    h.data(kS2C, 4, "7890");  // the rest arrives, but the boundary is not known any more
+  }
+  CHECK(h.spans.empty());
+  CHECK(h.counters().exchanges_abandoned_gap == 1);
+  // The next exchange on the connection is whole again.
+  h.data(kC2S, 10, kGet);
+  h.data(kS2C, 11, kOk);
+  REQUIRE(h.spans.size() == 1);
+  CHECK(h.spans[0].start_unix_ns == 10 * kMs);
+}
+
+TEST_CASE("a gap between exchanges abandons nothing", "[replay]") {
+  Harness h;
+  h.open();
+  h.data(kC2S, 1, kGet);
+  h.data(kS2C, 2, kOk);
+  h.gap(kC2S, 3, 100);
+  CHECK(h.spans.size() == 1);
+  CHECK(h.counters().exchanges_abandoned_gap == 0);
+}
+
+TEST_CASE("closing: FIN and RST close as close() does, the capture's end does not", "[replay]") {
+  Harness h;
+  h.open();
+  h.data(kC2S, 1, kGet);
+  SECTION("RST after a request: an unanswered span, status 0, ending at the reset") {
+    h.close(5, CloseReason::reset);
+    REQUIRE(h.spans.size() == 1);
+    CHECK(h.spans[0].status == 0);
+    CHECK(h.spans[0].end_unix_ns == 5 * kMs);
+    CHECK((h.spans[0].flags & DT_SPAN_F_NO_RESPONSE) != 0);
+    CHECK(h.counters().requests_unanswered == 1);
+  }
+  SECTION("a response without a length ends at FIN, timed by its last byte") {
+    h.data(kS2C, 2, "HTTP/1.0 200 OK\r\n\r\nsome");
+    h.data(kS2C, 3, "more");
+    h.close(9, CloseReason::fin);
+    REQUIRE(h.spans.size() == 1);
+    CHECK(h.spans[0].status == 200);
+    CHECK(h.spans[0].end_unix_ns == 3 * kMs);
+    CHECK((h.spans[0].flags & DT_SPAN_F_CLOSE_DELIMITED) != 0);
+  }
+  SECTION("the capture ends mid-exchange: counted, not emitted") {
+    const auto reason = GENERATE(CloseReason::end_of_capture, CloseReason::timeout,
+                                 CloseReason::evicted);
+    h.data(kS2C, 2, "HTTP/1.0 200 OK\r\n\r\nsome");
+    h.close(9, reason);
+    CHECK(h.spans.empty());
+    CHECK(h.counters().exchanges_unfinished == 1);
+  }
+}
+
+TEST_CASE("requests sent by the side reassembly called the server swap the roles", "[replay]") {
+  Harness h;
+  h.open();
+  h.data(kS2C, 1, kGet);
+  h.data(kC2S, 2, kOk);
+  REQUIRE(h.spans.size() == 1);
+  CHECK(h.spans[0].kind == capture::SpanKind::kServer);
+  CHECK(h.spans[0].local.address == "10.0.0.1");  // the side that answered
+  CHECK(h.spans[0].service_name == "10.0.0.1:40000");
+}
+
+TEST_CASE("other protocols are counted, not turned into spans", "[replay]") {
+  Harness h;
+  h.open();
+  SECTION("HTTP/2 with its preface") {
+    h.data(kC2S, 1, std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") + std::string(9, '\0'));
+    h.data(kC2S, 2, kGet);  // never parsed once the connection is known to be HTTP/2
+    h.close(3, CloseReason::fin);
+    CHECK(h.counters().http2_not_supported == 1);
+    CHECK(h.counters().connections_non_http == 0);
+  }
+  SECTION("something else") {
+    h.data(kC2S, 1, "SSH-2.0-OpenSSH_9.2p1\r\n");
+    h.data(kS2C, 2, "SSH-2.0-OpenSSH_9.2p1\r\n");
+    h.close(3, CloseReason::fin);
+    CHECK(h.counters().connections_non_http == 1);
+    CHECK(h.counters().http2_not_supported == 0);
+  }
+  CHECK(h.spans.empty());
+  CHECK(h.counters().io_calls == 0);  // no state for them in the kernel either
+}
+
+TEST_CASE("HTTP/2 is recognized by its preface or by well-formed frame headers", "[replay]") {
+  auto frame = [](uint32_t len, uint8_t type, uint8_t flags, uint32_t stream) {
+    std::string f = {static_cast<char>(len >> 16), static_cast<char>(len >> 8),
+                     static_cast<char>(len), static_cast<char>(type), static_cast<char>(flags),
+                     static_cast<char>(stream >> 24), static_cast<char>(stream >> 16),
+                     static_cast<char>(stream >> 8), static_cast<char>(stream)};
+    return f + std::string(len, 'x');
+  };
+  CHECK(looks_like_http2(bytes_of("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")));
+  CHECK(looks_like_http2(bytes_of(frame(3, 1, 4, 1))));                       // HEADERS
+  CHECK(looks_like_http2(bytes_of(frame(6, 4, 0, 0) + frame(4, 8, 0, 0))));   // SETTINGS, WINDOW
+  CHECK(looks_like_http2(bytes_of(frame(100, 0, 0, 3).substr(0, 40))));       // DATA, cut
+  CHECK_FALSE(looks_like_http2(bytes_of(kGet)));
+  CHECK_FALSE(looks_like_http2(bytes_of(kOk)));
+  CHECK_FALSE(looks_like_http2(bytes_of(std::string(200, '\0'))));             // DATA on stream 0
+  CHECK_FALSE(looks_like_http2(bytes_of(frame(3, 1, 4, 0))));                 // HEADERS, stream 0
+  CHECK_FALSE(looks_like_http2(bytes_of(frame(7, 4, 0, 0))));                 // SETTINGS of 7
+  CHECK_FALSE(looks_like_http2(bytes_of(frame(3, 1, 4, 1) + "GET / HTTP/1.1")));  // then not a frame
+  CHECK_FALSE(looks_like_http2(bytes_of(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc", 9))));
+  CHECK_FALSE(looks_like_http2(bytes_of("PRI *")));
+}
+
+TEST_CASE("--port and --host select connections by their server side", "[replay]") {
+  ConnSelector by_port;
+  by_port.server_ports = {8080};
+  CHECK(by_port.selects(test_key(8080)));
+  CHECK_FALSE(by_port.selects(test_key(80)));
+  ConnSelector by_host;
+  by_host.server_hosts = {*parse_ip_addr("10.0.0.2")};
+  CHECK(by_host.selects(test_key()));
+  by_host.server_hosts = {*parse_ip_addr("10.0.0.1")};
+  CHECK_FALSE(by_host.selects(test_key()));
+  CHECK(parse_ip_addr("::1").has_value());
+  CHECK_FALSE(parse_ip_addr("localhost").has_value());
+  CHECK_FALSE(parse_ip_addr("10.0.0.1:80").has_value());
+
+  Harness h(by_port);
+  h.open();
+  h.data(kC2S, 1, kGet);
+  h.data(kS2C, 2, kOk);
+  h.close(3, CloseReason::fin);
+  CHECK(h.spans.empty());
+  CHECK(h.counters().connections_not_selected == 1);
+}

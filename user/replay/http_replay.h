@@ -1,0 +1,89 @@
+// HttpReplay: the StreamSink that turns reassembled TCP streams into spans with the kernel's own
+// HTTP/1.x boundary code (include/http1_boundary.h) and event filling (include/capture.h).
+//
+// Each on_data call is fed to http_feed as one syscall would be: its first HTTP_WIN bytes as the
+// window, its length, its last HTTP_TAIL bytes as the tail. Replay takes the server's point of
+// view: data towards the server is INGRESS, so spans are SERVER spans of the side that answered
+// (if the side reassembly called the client sends the first request, the roles are swapped for
+// that connection). Times are the capture's, so start is the request's first segment and end the
+// response's last segment: wire durations. pid and tid are 0, comm "replay", and the service name
+// is the server's "address:port".
+//
+// Never guessed: a gap (bytes the capture lacks) abandons the exchange in progress (counted);
+// at the end of the capture, an idle timeout or an eviction the exchange in progress is counted,
+// not emitted (the connection did not close, so neither "unanswered" nor a close-delimited end
+// is known). FIN and RST close like close() does in the kernel. HTTP/2 and gRPC connections are
+// counted as http2_not_supported and not parsed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <unordered_map>
+
+#include "capture.h"
+#include "capture/clock.h"
+#include "capture/span_decoder.h"
+#include "replay/conn_selector.h"
+#include "replay/stream_sink.h"
+
+namespace difftrace::replay {
+
+struct HttpReplayCounters {
+  // The kernel's counters, same meaning (include/capture.h, enum dt_counter).
+  uint64_t io_calls = 0;             // data callbacks fed to the boundary code
+  uint64_t connections_tracked = 0;  // connections that carried an HTTP/1.x request
+  uint64_t spans_seen = 0;           // exchanges finished (all are reported: no filter yet)
+  uint64_t non_http_data = 0;        // data on an HTTP/1.x connection that was not HTTP
+  uint64_t headers_past_window = 0;
+  uint64_t requests_unanswered = 0;  // closed (FIN/RST) without a response: status 0
+  // Replay's own.
+  uint64_t connections = 0;                // opened by reassembly
+  uint64_t connections_not_selected = 0;   // left out by --port / --host
+  uint64_t connections_non_http = 0;       // carried data, never an HTTP/1.x request
+  uint64_t http2_not_supported = 0;        // HTTP/2 or gRPC connections, not parsed yet
+  uint64_t exchanges_abandoned_gap = 0;    // the capture lacks some of their bytes
+  uint64_t exchanges_unfinished = 0;       // in progress at end of capture / timeout / eviction
+};
+
+class HttpReplay final : public StreamSink {
+ public:
+  using SpanHandler = std::function<void(capture::Span&&)>;
+
+  HttpReplay(ConnSelector selector, SpanHandler on_span);
+  HttpReplay(const HttpReplay&) = delete;  // the decoder refers to clock_
+  HttpReplay& operator=(const HttpReplay&) = delete;
+
+  void on_open(const ConnKey& key, uint64_t ts_ns) override;
+  void on_data(const ConnKey& key, Direction dir, uint64_t ts_ns,
+               std::span<const uint8_t> bytes) override;
+  void on_gap(const ConnKey& key, Direction dir, uint64_t ts_ns, uint64_t bytes) override;
+  void on_close(const ConnKey& key, uint64_t ts_ns, CloseReason reason) override;
+
+  const HttpReplayCounters& counters() const { return counters_; }
+  uint64_t invalid_trace_contexts() const { return decoder_.invalid_trace_contexts(); }
+
+ private:
+  enum class Protocol : uint8_t { unknown, http1, http2 };
+  struct Conn {
+    http_exchange x{};
+    uint64_t id = 0;
+    Protocol protocol = Protocol::unknown;
+    bool had_data = false;
+    bool swapped = false;  // the side reassembly called the server sends the requests
+  };
+
+  void emit(const ConnKey& key, const Conn& conn);
+
+  ConnSelector selector_;
+  SpanHandler on_span_;
+  std::unordered_map<ConnKey, Conn, ConnKeyHash> conns_;  // selected connections only
+  uint64_t next_conn_id_ = 1;
+  // The kernel's per-CPU scratch, here one each: the window, the finished exchange.
+  http_window window_{};
+  http_exchange done_{};
+  capture::WallClock clock_{0};  // capture times are wall-clock already
+  capture::SpanDecoder decoder_{clock_};
+  HttpReplayCounters counters_;
+};
+
+}  // namespace difftrace::replay

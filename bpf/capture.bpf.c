@@ -38,15 +38,29 @@ struct io_args {
 	__u32 fd;
 	__u8 kind;
 	__u8 dir;
-	__u8 _pad[2];
+	__u8 valid;       /* set by enter, cleared by exit */
+	__u8 _pad;
 };
 
+/* Task-local: no hashing per syscall, and freed when the thread exits. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, DT_MAX_INFLIGHT_IO);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct io_args);
 } inflight_io SEC(".maps");
+
+/* The current thread's pending syscall, taken (cleared) as it is read. */
+static __always_inline int take_io(struct io_args *out)
+{
+	struct io_args *p = bpf_task_storage_get(&inflight_io, bpf_get_current_task_btf(), 0, 0);
+
+	if (!p || !p->valid)
+		return 0;
+	*out = *p;
+	p->valid = 0;
+	return 1;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -150,17 +164,22 @@ static __always_inline void emit(const struct dt_conn *c, const struct http_exch
 static __always_inline void save_io(void *ctx, __u32 fd, __u64 ptr, __u8 kind, __u8 dir)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct io_args a = {};
+	struct io_args *a;
 
 	if (!is_target(id))
 		return;
-	a.ptr = ptr;
-	a.fd = fd;
-	a.kind = kind;
-	a.dir = dir;
-	a.ts = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&inflight_io, &id, &a, BPF_ANY))
+	a = bpf_task_storage_get(&inflight_io, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!a) {
 		count(DT_C_IO_MAP_FULL);
+		return;
+	}
+	a->ptr = ptr;
+	a->fd = fd;
+	a->kind = kind;
+	a->dir = dir;
+	a->ts = bpf_ktime_get_ns();
+	a->valid = 1;
 }
 
 /* First buffer of an iovec array: its address and length. */
@@ -256,7 +275,8 @@ static __always_inline void on_data(struct io_args *a, __u64 id, __u64 ret)
 		c = new_conn(key, sk);
 		if (!c)
 			return;
-	} else if (c->x.phase == HTTP_PHASE_IDLE && kind == HTTP_START_REQUEST) {
+	} else if (c->x.phase == HTTP_PHASE_IDLE && kind == HTTP_START_REQUEST &&
+		   a->ts - c->last_ns > DT_RECHECK_IDLE_NS) {
 		/* The fd may now name another socket (dup2 over it, a missed close). */
 		struct sock *sk = tcp_sock_of_fd(a->fd);
 		if (!sk)
@@ -281,6 +301,7 @@ static __always_inline void on_data(struct io_args *a, __u64 id, __u64 ret)
 	if (!done)
 		return;
 	now = bpf_ktime_get_ns();
+	c->last_ns = now;
 	prev_start = c->x.start_ns;
 	res = http_feed(&c->x, a->dir, &ch, a->ts, now, done);
 	if (c->x.phase == HTTP_PHASE_REQUEST && c->x.start_ns != prev_start)
@@ -309,13 +330,10 @@ static __always_inline void on_eof(struct io_args *a, __u64 id)
 static __always_inline int io_exit(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct io_args *p = bpf_map_lookup_elem(&inflight_io, &id);
 	struct io_args a;
 
-	if (!p)
+	if (!take_io(&a))
 		return 0;
-	a = *p;
-	bpf_map_delete_elem(&inflight_io, &id);
 	if (ret > 0)
 		on_data(&a, id, (__u64)ret);
 	else if (ret == 0 && a.dir == HTTP_DIR_INGRESS)
@@ -390,17 +408,14 @@ SEC("tracepoint/syscalls/sys_exit_connect")
 int exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct io_args *p = bpf_map_lookup_elem(&inflight_io, &id);
-	__u32 fd;
+	struct io_args a;
 
-	if (!p)
+	if (!take_io(&a))
 		return 0;
-	fd = p->fd;
-	bpf_map_delete_elem(&inflight_io, &id);
 	if (ctx->ret == 0 || ctx->ret == -DT_EINPROGRESS) {
-		struct sock *sk = tcp_sock_of_fd(fd);
+		struct sock *sk = tcp_sock_of_fd(a.fd);
 		if (sk)
-			new_conn(conn_key(id, fd), sk);
+			new_conn(conn_key(id, a.fd), sk);
 	}
 	return 0;
 }

@@ -10,7 +10,6 @@
 
 /* Map sizes (max entries). */
 #define DT_MAX_CONNS 65536
-#define DT_MAX_INFLIGHT_IO 16384
 #define DT_MAX_TARGET_PIDS 8192
 #define DT_MAX_TARGET_COMMS 64
 #define DT_MAX_TARGET_CGROUPS 256
@@ -123,7 +122,7 @@ enum dt_counter {
 	DT_C_NON_HTTP,          /* data on a tracked connection that was not HTTP */
 	DT_C_HDR_LOST,          /* messages whose headers passed the window */
 	DT_C_UNANSWERED,        /* requests closed without a response */
-	DT_C_IO_MAP_FULL,       /* syscalls not followed: in-flight map full */
+	DT_C_IO_MAP_FULL,       /* syscalls not followed: no task storage for them */
 	DT_C_CONN_MAP_FULL,     /* connections not followed: conn map full */
 	DT_C_MAX,
 };
@@ -134,8 +133,14 @@ struct dt_conn {
 	struct dt_tuple tuple;
 	__u64 conn_id;
 	__u64 sock;           /* struct sock address, to notice fd reuse */
+	__u64 last_ns;        /* when data last moved on the connection */
 	__u32 tid;            /* thread that moved the request's first bytes */
 	__u32 _pad;
 };
+
+/* A connection idle this long gets its socket checked again at its next
+ * request (an fd reused without a close we saw); busy keep-alive
+ * connections skip the walk from fd to socket. */
+#define DT_RECHECK_IDLE_NS 1000000000ULL
 
 #endif /* DIFFTRACE_CAPTURE_H */

@@ -695,11 +695,13 @@ HT_INLINE void ht_msg_begin(struct http_msg *m)
 	m->in_start_line = 1;
 }
 
-/* Forgets the exchange but not the connection's role. */
+/* Forgets the exchange but not the connection's role. The path needs no
+ * clearing: path_len bounds it and a new request overwrites it. */
 HT_INLINE void http_exchange_reset(struct http_exchange *x)
 {
 	__u8 role = x->role;
-	__builtin_memset(x, 0, sizeof(*x));
+	__builtin_memset(x, 0, __builtin_offsetof(struct http_exchange, path));
+	x->path[0] = 0;
 	x->role = role;
 }
 
@@ -848,7 +850,8 @@ HT_INLINE int http_on_close(struct http_exchange *x, __u64 ts)
 
 HT_INLINE void ht_finish(struct http_exchange *x, struct http_exchange *done, __u8 reason)
 {
-	HT_COPY(done, x, sizeof(*x));
+	/* everything but the path's append room */
+	HT_COPY(done, x, __builtin_offsetof(struct http_exchange, path) + HTTP_PATH_MAX);
 	done->end_reason = reason;
 	http_exchange_reset(x);
 }

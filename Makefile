@@ -57,12 +57,21 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(USER_OBJS)
 $(BUILD)/bpf-tests: $(BPFT_OBJS) $(USER_OBJS)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
+# libFuzzer target over the pcap reader, TCP reassembly and the HTTP/1.x
+# boundary code (tests/fuzz/fuzz_pcap.cpp); UB is made fatal so it counts.
+FUZZ_SRCS := tests/fuzz/fuzz_pcap.cpp $(wildcard user/replay/*.cpp) \
+             user/capture/span_decoder.cpp user/capture/trace_context.cpp
+$(BUILD)/fuzz_pcap: $(FUZZ_SRCS) $(wildcard user/replay/*.h include/*.h)
+	@mkdir -p $(BUILD)
+	clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  -Iinclude -Iuser $(FUZZ_SRCS) -lpcap -o $@
+
 $(BUILD)/bpf:
 	@mkdir -p $@
 
 # The test tiers: unit (no privileges), bpf (root, real kernel), e2e (root,
 # real servers and clients). scripts/run-tests.sh prints one closing line.
-test: deps all $(BUILD)/unit-tests $(BUILD)/bpf-tests
+test: deps all $(BUILD)/unit-tests $(BUILD)/bpf-tests $(BUILD)/fuzz_pcap
 	@scripts/run-tests.sh
 
 unit-test: $(BUILD)/unit-tests

@@ -5,11 +5,13 @@ set -euo pipefail
 
 PACKAGES=(
   # build
-  make clang llvm gcc g++ pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
+  make clang llvm libclang-rt-14-dev gcc g++ pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
   libspdlog-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev libyaml-cpp-dev
   libpcap-dev libprotobuf-dev protobuf-compiler libcurl4-openssl-dev libcpp-httplib-dev
   # tests and demo: real servers and clients
   python3 python3-pytest curl nginx-light haproxy wrk golang-go tcpdump iproute2 procps
+  # benchmarks: the bpftrace baseline (scripts/bench/bpftrace_equivalent.bt)
+  bpftrace
 )
 
 missing=()

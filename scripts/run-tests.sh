@@ -3,6 +3,8 @@
 #   unit: Catch2, no privileges (build/unit-tests)
 #   bpf:  Catch2, root, loads the real programs (build/bpf-tests)
 #   e2e:  pytest, root, real servers and clients against build/difftrace
+#   fuzz: libFuzzer over pcap reading, reassembly and HTTP parsing, for
+#         FUZZ_SECONDS (default 60), seeded with tests/fixtures/pcap
 # Counts are test cases (Catch2) and tests (pytest). Exit status: non-zero
 # if any tier failed or ran nothing.
 set -u
@@ -54,7 +56,26 @@ pytest_tier() {
   echo "== e2e: $p passed, $f failed"
 }
 
+fuzz_tier() {
+  local secs=${FUZZ_SECONDS:-60} corpus
+  echo "== fuzz: build/fuzz_pcap for ${secs}s"
+  corpus=$(mktemp -d)  # libFuzzer adds inputs to its corpus: keep fixtures untouched
+  find tests/fixtures/pcap -name '*.pcap' -exec cp {} "$corpus/" \;
+  if build/fuzz_pcap -max_total_time="$secs" -print_final_stats=1 \
+      -artifact_prefix="$logdir/" "$corpus" >"$logdir/fuzz.log" 2>&1; then
+    grep -E 'stat::number_of_executed_units|Done [0-9]+ runs' "$logdir/fuzz.log" | tail -n 2
+    passed=$((passed + 1))
+    echo "== fuzz: 1 passed, 0 failed"
+  else
+    tail -n 40 "$logdir/fuzz.log"
+    failed=$((failed + 1)); status=1
+    echo "== fuzz: 0 passed, 1 failed (a crashing input is in the log above)"
+  fi
+  rm -rf "$corpus"
+}
+
 catch2_tier unit build/unit-tests
+fuzz_tier
 if [ "$(id -u)" -ne 0 ]; then
   echo "the bpf and e2e tiers load BPF programs: run make test as root" >&2
   failed=$((failed + 1)); status=1

@@ -10,16 +10,9 @@
 #include <set>
 #include <thread>
 
-#include "env/environment.h"
+#include "bpf_environment.h"
 
 namespace difftrace::testing {
-
-inline void require_bpf_environment() {
-  REQUIRE(geteuid() == 0);  // [bpf] tests load programs: run them as root
-  env::route_libbpf_logs();
-  env::require_btf();
-  env::ensure_tracefs();
-}
 
 inline std::set<__u32> prog_ids() {
   std::set<__u32> ids;

@@ -38,8 +38,10 @@ void copy_endpoint(const Endpoint& from, __u8 (&addr)[16], __u16& port) {
 
 }  // namespace
 
-HttpReplay::HttpReplay(ConnSelector selector, SpanHandler on_span)
-    : selector_(std::move(selector)), on_span_(std::move(on_span)) {}
+HttpReplay::HttpReplay(ConnSelector selector, SpanHandler on_span, BoundaryEngine* engine)
+    : selector_(std::move(selector)),
+      on_span_(std::move(on_span)),
+      engine_(engine ? engine : &host_engine_) {}
 
 void HttpReplay::on_open(const ConnKey& key, uint64_t) {
   counters_.connections++;
@@ -74,7 +76,7 @@ void HttpReplay::on_data(const ConnKey& key, Direction dir, uint64_t ts_ns,
   const bool to_server = (dir == Direction::client_to_server) != conn.swapped;
   const int http_dir = to_server ? HTTP_DIR_INGRESS : HTTP_DIR_EGRESS;
   // A segment is captured once: it entered and left "the syscall" at the same time.
-  const int res = http_feed(&conn.x, http_dir, &ch, ts_ns, ts_ns, &done_);
+  const int res = engine_->feed(conn.x, http_dir, ch, ts_ns, ts_ns, done_);
 
   if (!tracked_before && conn.x.role == HTTP_ROLE_UNKNOWN) return;  // no state in the kernel
   if (conn.protocol == Protocol::unknown) {
@@ -108,7 +110,7 @@ void HttpReplay::on_close(const ConnKey& key, uint64_t ts_ns, CloseReason reason
     case CloseReason::fin:
     case CloseReason::reset:
     case CloseReason::reused:
-      if (http_close(&conn.x, ts_ns, &done_) == HTTP_FEED_DONE) emit(key, conn);
+      if (engine_->close(conn.x, ts_ns, done_) == HTTP_FEED_DONE) emit(key, conn);
       break;
     case CloseReason::timeout:
     case CloseReason::evicted:

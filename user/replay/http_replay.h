@@ -23,6 +23,7 @@
 #include "capture.h"
 #include "capture/clock.h"
 #include "capture/span_decoder.h"
+#include "replay/boundary_engine.h"
 #include "replay/conn_selector.h"
 #include "replay/stream_sink.h"
 
@@ -49,7 +50,8 @@ class HttpReplay final : public StreamSink {
  public:
   using SpanHandler = std::function<void(capture::Span&&)>;
 
-  HttpReplay(ConnSelector selector, SpanHandler on_span);
+  // engine runs the boundary functions; nullptr: the host's.
+  HttpReplay(ConnSelector selector, SpanHandler on_span, BoundaryEngine* engine = nullptr);
   HttpReplay(const HttpReplay&) = delete;  // the decoder refers to clock_
   HttpReplay& operator=(const HttpReplay&) = delete;
 
@@ -76,6 +78,8 @@ class HttpReplay final : public StreamSink {
 
   ConnSelector selector_;
   SpanHandler on_span_;
+  BoundaryEngine host_engine_;
+  BoundaryEngine* engine_;
   std::unordered_map<ConnKey, Conn, ConnKeyHash> conns_;  // selected connections only
   uint64_t next_conn_id_ = 1;
   // The kernel's per-CPU scratch, here one each: the window, the finished exchange.

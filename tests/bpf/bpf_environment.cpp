@@ -1,0 +1,18 @@
+#include "bpf_environment.h"
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "env/environment.h"
+
+namespace difftrace::testing {
+
+void require_bpf_environment() {
+  REQUIRE(geteuid() == 0);  // [bpf] tests load programs: run them as root
+  env::route_libbpf_logs();
+  env::require_btf();
+  env::ensure_tracefs();
+}
+
+}  // namespace difftrace::testing

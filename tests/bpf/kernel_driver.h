@@ -1,0 +1,45 @@
+// Runs the HTTP/1.x boundary functions in the kernel: each step goes through
+// the loaded test entry (bpf/http_test.bpf.c) with BPF_PROG_TEST_RUN.
+#pragma once
+
+#include <memory>
+
+#include "common/http_cases.h"
+#include "http_test.h"
+#include "replay/boundary_engine.h"
+
+struct http_test;
+
+namespace difftrace::testing {
+
+class KernelDriver : public Driver {
+ public:
+  KernelDriver();  // loads the test entry; REQUIREs success
+  ~KernelDriver() override;
+  int feed(http_exchange& x, int dir, const StepInput& in, std::uint64_t t0, std::uint64_t t1,
+           http_exchange& done) override;
+  int close(http_exchange& x, std::uint64_t t, http_exchange& done) override;
+
+ private:
+  int run(http_exchange& x, http_exchange& done);
+  struct SkelDeleter {
+    void operator()(http_test* s) const;
+  };
+  std::unique_ptr<http_test, SkelDeleter> skel_;
+  std::unique_ptr<dt_http_test_step> step_;
+};
+
+// The same, for replay: the chunks a reassembled stream gives.
+class KernelEngine : public replay::BoundaryEngine {
+ public:
+  int feed(http_exchange& x, int dir, const http_chunk& ch, std::uint64_t t0, std::uint64_t t1,
+           http_exchange& done) override;
+  int close(http_exchange& x, std::uint64_t t, http_exchange& done) override {
+    return kernel_.close(x, t, done);
+  }
+
+ private:
+  KernelDriver kernel_;
+};
+
+}  // namespace difftrace::testing

@@ -95,6 +95,17 @@ platform-down:
 vmlinux:
 	scripts/gen-vmlinux.sh
 
+# Benchmarks (BENCHMARKS.md): scripts/bench/run_all.sh writes build/bench/results.json
+# and results.md. Bench programs live in bench/ and are built only here, never by
+# `make` or `make test`.
+BENCH_BINS := $(if $(wildcard bench/ingest_bench.cpp),$(BUILD)/ingest-bench)
+
+$(BUILD)/ingest-bench: $(BUILD)/obj/bench/ingest_bench.o $(USER_OBJS)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+bench: deps all $(BENCH_BINS)
+	@scripts/bench/run_all.sh
+
 fmt:
 	clang-format -i $$(find user tests -name '*.cpp' -o -name '*.h' | grep -v fixtures)
 

@@ -1,0 +1,163 @@
+// User-space ingest bench: how many span events one core of difftrace's collector path
+// handles per second. Synthetic struct dt_span_event records (include/capture.h), as the
+// kernel writes them into the ring buffer, go through the same steps as `difftrace trace`
+// does per batch: capture::SpanDecoder::decode, stats::RunStats::add, and an exporter
+// from exporters::make_exporter (default otlp-json:/dev/null, so encoding is measured
+// and the disk is not). Not measured: libbpf's ring-buffer consume and the kernel side.
+//
+//   build/ingest-bench [--events N] [--batch N] [--export SPEC] [--cpu N] [--json PATH]
+//
+// Prints events/s over wall time and over the thread's CPU time (pinned to one core).
+#include <sched.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "capture.h"
+#include "capture/clock.h"
+#include "capture/span_decoder.h"
+#include "export/exporter.h"
+#include "stats/run_stats.h"
+
+using namespace difftrace;
+
+namespace {
+
+double now_s(clockid_t c) {
+  timespec ts{};
+  clock_gettime(c, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+// A few thousand distinct events shaped like the demo platform's: four services, a
+// handful of endpoints, SERVER and CLIENT spans, most with a W3C traceparent.
+std::vector<dt_span_event> make_events(std::size_t n) {
+  static const char* paths[] = {"/fn-hello/", "/fn-work/?cpu=2ms", "/fn-chain/", "/fn-async/",
+                                "/healthz", "/api/v1/orders/12345/items?expand=true"};
+  static const char* comms[] = {"haproxy", "activator", "queue-proxy", "fn-hello", "fn-work"};
+  const char hex[] = "0123456789abcdef";
+  std::vector<dt_span_event> out(n);
+  unsigned seed = 12345;
+  auto rnd = [&] { return seed = seed * 1103515245u + 12345u; };
+  std::uint64_t t = 1'000'000'000'000ull;
+  for (std::size_t i = 0; i < n; i++) {
+    dt_span_event& e = out[i];
+    std::memset(&e, 0, sizeof e);
+    t += 50'000 + rnd() % 100'000;
+    e.start_ns = t;
+    e.end_ns = t + 200'000 + rnd() % 5'000'000;
+    e.req_bytes = 120 + rnd() % 400;
+    e.resp_bytes = 200 + rnd() % 2000;
+    e.conn_id = 1 + rnd() % 512;
+    e.pid = 1000 + i % 5;
+    e.tid = e.pid + rnd() % 8;
+    e.status = (i % 50 == 0) ? 503 : 200;
+    e.kind = (i % 2) ? DT_SPAN_SERVER : DT_SPAN_CLIENT;
+    e.method = (i % 7 == 0) ? HTTP_METHOD_POST : HTTP_METHOD_GET;
+    e.end_reason = 0;
+    const char* p = paths[i % 6];
+    std::size_t pl = std::strlen(p);
+    std::memcpy(e.path, p, pl);
+    e.path_len = static_cast<std::uint8_t>(pl);
+    std::memcpy(e.comm, comms[i % 5], std::strlen(comms[i % 5]));
+    e.tuple.family = AF_INET;
+    std::uint8_t lo[4] = {127, 0, 0, 1};
+    std::memcpy(e.tuple.local_addr, lo, 4);
+    std::memcpy(e.tuple.peer_addr, lo, 4);
+    e.tuple.local_port = static_cast<std::uint16_t>(8080 + i % 5);
+    e.tuple.peer_port = static_cast<std::uint16_t>(40000 + rnd() % 20000);
+    if (i % 10 != 0) {  // 90% carry a traceparent
+      e.ctx_kind = HTTP_CTX_W3C;
+      for (auto& c : e.trace_id) c = hex[rnd() % 16];
+      for (auto& c : e.parent_id) c = hex[rnd() % 16];
+      e.trace_flags[0] = '0';
+      e.trace_flags[1] = '1';
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t events = 2'000'000, batch = 1024;  // batch: Collector::kMaxBatch
+  std::string spec = "otlp-json:/dev/null", json_path;
+  int cpu = -1;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    auto val = [&]() -> std::string {
+      if (i + 1 >= argc) { std::fprintf(stderr, "ingest-bench: %s needs a value\n", a.c_str()); std::exit(2); }
+      return argv[++i];
+    };
+    if (a == "--events") events = std::stoull(val());
+    else if (a == "--batch") batch = std::stoull(val());
+    else if (a == "--export") spec = val();
+    else if (a == "--cpu") cpu = std::stoi(val());
+    else if (a == "--json") json_path = val();
+    else {
+      std::fprintf(stderr, "usage: ingest-bench [--events N] [--batch N] [--export SPEC] [--cpu N] [--json PATH]\n");
+      return 2;
+    }
+  }
+  if (cpu < 0) cpu = sched_getcpu();
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof set, &set) != 0) std::perror("ingest-bench: sched_setaffinity");
+
+  const auto pool = make_events(4096);
+  capture::WallClock clock;
+  capture::SpanDecoder decoder(clock);
+  stats::RunStats stats;
+  auto exporter = exporters::make_exporter(spec);
+  std::vector<capture::Span> spans;
+  spans.reserve(batch);
+
+  auto run = [&](std::size_t n, bool do_export) {
+    std::size_t done = 0, k = 0;
+    while (done < n) {
+      spans.clear();
+      for (std::size_t j = 0; j < batch && done < n; j++, done++) {
+        spans.push_back(decoder.decode(pool[k]));
+        if (++k == pool.size()) k = 0;
+      }
+      if (do_export) {
+        for (const auto& s : spans) stats.add(s);
+        exporter->export_spans(spans);
+      }
+    }
+    if (do_export) exporter->flush();
+  };
+
+  run(std::min<std::size_t>(events / 10, 100'000), true);  // warm caches and allocators
+
+  double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+  run(events, false);
+  double w1 = now_s(CLOCK_MONOTONIC), c1 = now_s(CLOCK_THREAD_CPUTIME_ID);
+  run(events, true);
+  double w2 = now_s(CLOCK_MONOTONIC), c2 = now_s(CLOCK_THREAD_CPUTIME_ID);
+
+  nlohmann::json res = {
+      {"events", events},
+      {"batch", batch},
+      {"export", spec},
+      {"cpu", cpu},
+      {"event_bytes", sizeof(dt_span_event)},
+      {"decode_only_events_per_sec", events / (w1 - w0)},
+      {"decode_only_events_per_cpu_sec", events / (c1 - c0)},
+      {"events_per_sec", events / (w2 - w1)},
+      {"events_per_cpu_sec", events / (c2 - c1)},
+      {"ns_per_event", (w2 - w1) * 1e9 / events},
+      {"what", "SpanDecoder::decode + RunStats::add + exporter->export_spans, batches of 1024"},
+  };
+  std::printf("%s\n", res.dump(2).c_str());
+  if (!json_path.empty()) std::ofstream(json_path) << res.dump(2) << "\n";
+  return 0;
+}

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Overhead on the demo platform's request path (haproxy -> activator -> queue-proxy ->
+# function), in interleaved rounds of three modes:
+#   none       nothing attached
+#   difftrace  `difftrace trace --comm C...` on every platform comm (full capture: the
+#              in-kernel filter is not built yet, so this is what --no-filter will be)
+#   bpftrace   scripts/bench/bpftrace_equivalent.bt (same syscall tracepoints, same comms,
+#              each call timed in maps and counted per comm; no HTTP parsing)
+# Each mode, each round: the load generator at a fixed moderate rate (steady, no anomalies;
+# p50/p99 latency), then wrk at saturation against $INGRESS_URL/fn-hello/ (throughput). The
+# order of the modes rotates from round to round. Reports medians over rounds, ratios to
+# "none", the tracers' BPF run time per request (kernel.bpf_stats_enabled) and difftrace's
+# peak RSS. Writes JSON to OUT and a Markdown table to OUT with .md.
+#   usage: scripts/bench/platform_overhead.sh [ROUNDS=3] [RATE=100] [LOAD_SECS=15] [SAT_SECS=5]
+#                                             [OUT=build/bench/platform_overhead.json]
+# Starts its own platform on ports 182xx (BENCH_* to change) unless one is already up in
+# build/bench/platform, and stops it again. Needs root, build/difftrace, bpftrace, wrk.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROUNDS=${1:-3}
+RATE=${2:-100}
+LOAD_SECS=${3:-15}
+SAT_SECS=${4:-5}
+OUT=${5:-build/bench/platform_overhead.json}
+SAT_CONNS=${BENCH_SAT_CONNS:-16}
+export INGRESS_PORT=${BENCH_INGRESS_PORT:-18280} ACTIVATOR_PORT=${BENCH_ACTIVATOR_PORT:-18281}
+export QP_PORT_BASE=${BENCH_QP_PORT_BASE:-18300} FN_PORT_BASE=${BENCH_FN_PORT_BASE:-18400}
+export PLATFORM_RUN_DIR=$PWD/build/bench/platform PLATFORM_LOG_DIR=$PWD/build/bench/platform/logs
+mkdir -p "$(dirname "$OUT")" build/bench
+command -v bpftrace >/dev/null || { echo "platform_overhead: bpftrace not found; run scripts/install-deps.sh" >&2; exit 1; }
+[ -x build/difftrace ] || { echo "platform_overhead: build/difftrace missing; run make" >&2; exit 1; }
+
+dir=$(mktemp -d)
+tracer= started_platform=
+cleanup() {
+  if [ -n "$tracer" ]; then kill -INT "$tracer" 2>/dev/null; wait "$tracer" 2>/dev/null || true; fi
+  sysctl -qw kernel.bpf_stats_enabled=0 || true
+  [ -n "$started_platform" ] && scripts/platform/down.sh >/dev/null 2>&1
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+if [ ! -f "$PLATFORM_RUN_DIR/state.env" ]; then started_platform=1; fi
+scripts/platform/up.sh >/dev/null
+source "$PLATFORM_RUN_DIR/state.env"
+comm_args=()
+for c in $COMMS; do comm_args+=(--comm "$c"); done
+
+prog_ids() { bpftool -j prog show | python3 -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)))'; }
+# Sum of run_time_ns over the given program ids.
+prog_ns() {
+  bpftool -j prog show | python3 -c '
+import json, sys
+ids = set(int(x) for x in sys.argv[1:])
+print(sum(p.get("run_time_ns", 0) for p in json.load(sys.stdin) if p["id"] in ids))' "$@"
+}
+
+tracer_ids=()
+start_tracer() {  # $1 = mode
+  local before
+  before=" $(prog_ids) "
+  case $1 in
+    none) return 0 ;;
+    difftrace)
+      rm -f "$dir/ready"
+      build/difftrace trace "${comm_args[@]}" --export "otlp-json:$dir/spans.json" \
+        --stats-json "$dir/stats.json" --ready-file "$dir/ready" 2>"$dir/difftrace.log" &
+      tracer=$!
+      for _ in $(seq 300); do [ -f "$dir/ready" ] && break; sleep 0.1; done
+      [ -f "$dir/ready" ] || { echo "difftrace did not get ready:" >&2; cat "$dir/difftrace.log" >&2; exit 1; } ;;
+    bpftrace)
+      bpftrace scripts/bench/bpftrace_equivalent.bt >"$dir/bpftrace.out" 2>"$dir/bpftrace.log" &
+      tracer=$!
+      for _ in $(seq 300); do grep -q '^ready' "$dir/bpftrace.out" 2>/dev/null && break; sleep 0.1; done
+      grep -q '^ready' "$dir/bpftrace.out" || { echo "bpftrace did not get ready:" >&2; cat "$dir/bpftrace.log" >&2; exit 1; } ;;
+  esac
+  tracer_ids=()
+  local id
+  for id in $(prog_ids); do [[ $before == *" $id "* ]] || tracer_ids+=("$id"); done
+}
+stop_tracer() {
+  [ -z "$tracer" ] && return 0
+  kill -INT "$tracer"; wait "$tracer" || true; tracer=
+}
+
+run_load() {  # prints "p50_us p99_us ok sent"
+  scripts/load/run.sh --url "$INGRESS_URL" --shape steady --rate "$RATE" --duration "${LOAD_SECS}s" \
+    --anomaly-rate 0 --out "$dir/truth.jsonl" --summary "$dir/load.json" >/dev/null 2>&1
+  python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["p50_ms"]*1000, s["p99_ms"]*1000, s["ok"], s["sent"])' "$dir/load.json"
+}
+run_wrk() {  # prints "requests_per_sec p50_us p99_us requests"
+  wrk -t1 -c"$SAT_CONNS" -d"${SAT_SECS}s" --latency "$INGRESS_URL/fn-hello/" |
+    awk '/Requests\/sec/ {rps=$2} / requests in / {n=$1}
+         /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
+         function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return v*1000; if (v ~ /s$/) return v*1e6; return v }
+         END {print rps, us(p50), us(p99), n}'
+}
+
+# Warm up (Python functions, Go pools, haproxy) before the first measured round.
+wrk -t1 -c"$SAT_CONNS" -d2s "$INGRESS_URL/fn-hello/" >/dev/null
+
+modes=(none difftrace bpftrace)
+rows="$dir/rows.jsonl"
+: >"$rows"
+sysctl -qw kernel.bpf_stats_enabled=1
+for r in $(seq "$ROUNDS"); do
+  for k in 0 1 2; do
+    mode=${modes[$(( (k + r - 1) % 3 ))]}
+    start_tracer "$mode"
+    ns0=0; ((${#tracer_ids[@]})) && ns0=$(prog_ns "${tracer_ids[@]}")
+    load=$(run_load)
+    ns1=0; ((${#tracer_ids[@]})) && ns1=$(prog_ns "${tracer_ids[@]}")
+    sat=$(run_wrk)
+    ns2=0; ((${#tracer_ids[@]})) && ns2=$(prog_ns "${tracer_ids[@]}")
+    rss=0
+    [ -n "$tracer" ] && [ "$mode" = difftrace ] && rss=$(awk '/VmHWM/ {print $2}' "/proc/$tracer/status")
+    stop_tracer
+    extra='{}'
+    if [ "$mode" = difftrace ]; then
+      extra=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(json.dumps({k: s.get(k) for k in ("spans_seen","spans_reported","ringbuf_lost","io_calls")}))' "$dir/stats.json")
+    fi
+    echo "{\"round\": $r, \"mode\": \"$mode\", \"load\": \"$load\", \"sat\": \"$sat\", \"bpf_ns_load\": $((ns1 - ns0)), \"bpf_ns_sat\": $((ns2 - ns1)), \"rss_kib\": $rss, \"extra\": $extra}" >>"$rows"
+    echo "round $r $mode: load p50/p99/ok/sent ${load} | wrk rps/p50/p99/n ${sat} | BPF ns $((ns1 - ns0)) + $((ns2 - ns1))" >&2
+  done
+done
+sysctl -qw kernel.bpf_stats_enabled=0
+
+python3 - "$rows" "$OUT" "$RATE" "$LOAD_SECS" "$SAT_SECS" "$SAT_CONNS" <<'PY'
+import json, statistics, sys
+rows_path, out, rate, load_secs, sat_secs, conns = sys.argv[1:]
+rows = [json.loads(l) for l in open(rows_path)]
+med = statistics.median
+res = {
+    "workload": {
+        "moderate": "scripts/load/run.sh --shape steady --rate %s --duration %ss --anomaly-rate 0 (default mix), via haproxy ingress" % (rate, load_secs),
+        "saturation": "wrk -t1 -c%s -d%ss $INGRESS_URL/fn-hello/" % (conns, sat_secs),
+    },
+    "rounds": max(r["round"] for r in rows),
+    "modes": {},
+}
+for mode in ("none", "difftrace", "bpftrace"):
+    rs = [r for r in rows if r["mode"] == mode]
+    L = [[float(x) for x in r["load"].split()] for r in rs]
+    S = [[float(x) for x in r["sat"].split()] for r in rs]
+    m = {
+        "moderate_p50_us": round(med(x[0] for x in L), 1),
+        "moderate_p99_us": round(med(x[1] for x in L), 1),
+        "moderate_ok": int(med(x[2] for x in L)),
+        "sat_rps": round(med(x[0] for x in S), 1),
+        "sat_p50_us": round(med(x[1] for x in S), 1),
+        "sat_p99_us": round(med(x[2] for x in S), 1),
+        "per_round": [{"moderate_p50_us": x[0], "moderate_p99_us": x[1], "sat_rps": y[0]} for x, y in zip(L, S)],
+    }
+    if mode != "none":
+        # BPF run time of the tracer's own programs per request the ingress answered.
+        m["bpf_ns_per_request_moderate"] = round(med(r["bpf_ns_load"] / max(x[2], 1) for r, x in zip(rs, L)))
+        m["bpf_ns_per_request_sat"] = round(med(r["bpf_ns_sat"] / max(y[3], 1) for r, y in zip(rs, S)))
+    if mode == "difftrace":
+        m["peak_rss_kib"] = max(r["rss_kib"] for r in rs)
+        m["ringbuf_lost"] = sum(r["extra"].get("ringbuf_lost") or 0 for r in rs)
+        m["spans_reported"] = [r["extra"].get("spans_reported") for r in rs]
+    res["modes"][mode] = m
+base = res["modes"]["none"]
+for mode in ("difftrace", "bpftrace"):
+    m = res["modes"][mode]
+    m["moderate_p50_ratio"] = round(m["moderate_p50_us"] / base["moderate_p50_us"], 3)
+    m["moderate_p99_ratio"] = round(m["moderate_p99_us"] / base["moderate_p99_us"], 3)
+    m["moderate_p50_added_us"] = round(m["moderate_p50_us"] - base["moderate_p50_us"], 1)
+    m["sat_throughput_ratio"] = round(m["sat_rps"] / base["sat_rps"], 3)
+json.dump(res, open(out, "w"), indent=2)
+md = ["| platform path | p50 @%s/s (us) | p99 @%s/s (us) | p50 ratio | p99 ratio | wrk req/s | throughput ratio | BPF ns/req (sat) |" % (rate, rate),
+      "|---|---:|---:|---:|---:|---:|---:|---:|"]
+for mode in ("none", "difftrace", "bpftrace"):
+    m = res["modes"][mode]
+    md.append("| %s | %.0f | %.0f | %s | %s | %.0f | %s | %s |" % (
+        {"none": "nothing attached", "difftrace": "difftrace trace (full capture)", "bpftrace": "bpftrace equivalent"}[mode],
+        m["moderate_p50_us"], m["moderate_p99_us"], m.get("moderate_p50_ratio", "1"), m.get("moderate_p99_ratio", "1"),
+        m["sat_rps"], m.get("sat_throughput_ratio", "1"), m.get("bpf_ns_per_request_sat", "-")))
+open(out[:-5] + ".md" if out.endswith(".json") else out + ".md", "w").write("\n".join(md) + "\n")
+print("\n".join(md))
+PY

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Test entry for the HTTP boundary logic: runs one step (http_feed or
- * http_close, the functions capture.bpf.c calls) on the state held in a map.
+ * http_close, the functions capture.bpf.c calls, or dt_path_template) on the
+ * state held in a map.
  * Only tests load it, through BPF_PROG_TEST_RUN. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -25,6 +26,10 @@ int http_test_step(void *ctx)
 
 	if (!s)
 		return 1;
+	if (s->op == DT_HTTP_TEST_TEMPLATE) {
+		dt_path_template_of(s->x.path, s->x.path_len, &s->tmpl);
+		return 0;
+	}
 	if (s->op == DT_HTTP_TEST_CLOSE) {
 		s->result = (__u8)http_close(&s->x, s->ts_exit, &s->done);
 		return 0;

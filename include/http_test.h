@@ -5,10 +5,12 @@
 #define DIFFTRACE_HTTP_TEST_H
 
 #include "http1_boundary.h"
+#include "path_template.h"
 
 enum dt_http_test_op {
 	DT_HTTP_TEST_FEED = 0,
 	DT_HTTP_TEST_CLOSE = 1,
+	DT_HTTP_TEST_TEMPLATE = 2, /* dt_path_template_of x.path[0, x.path_len) into tmpl */
 };
 
 /* The single entry of the test program's array map: input and output. */
@@ -16,6 +18,7 @@ struct dt_http_test_step {
 	struct http_exchange x;    /* connection state, in and out */
 	struct http_exchange done; /* out: a finished exchange */
 	struct http_window win;    /* in: the syscall's window */
+	struct dt_path_template tmpl; /* out, for DT_HTTP_TEST_TEMPLATE */
 	__u64 total_len;
 	__u64 ts_enter;
 	__u64 ts_exit;

@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cstring>
 
 #include "http_test.skel.h"
@@ -40,6 +41,17 @@ int KernelDriver::close(http_exchange& x, std::uint64_t t, http_exchange& done) 
   step_->x = x;
   step_->ts_exit = t;
   return run(x, done);
+}
+
+std::string KernelDriver::path_template(const std::string& path) {
+  std::memset(step_.get(), 0, sizeof *step_);
+  step_->op = DT_HTTP_TEST_TEMPLATE;
+  std::size_t n = std::min<std::size_t>(path.size(), HTTP_PATH_MAX - 1);
+  std::memcpy(step_->x.path, path.data(), n);
+  step_->x.path_len = static_cast<__u8>(n);
+  http_exchange x{}, done{};
+  run(x, done);
+  return std::string(step_->tmpl.text, step_->tmpl.len);
 }
 
 int KernelDriver::run(http_exchange& x, http_exchange& done) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "common/http_cases.h"
 #include "http_test.h"
@@ -19,6 +20,8 @@ class KernelDriver : public Driver {
   int feed(http_exchange& x, int dir, const StepInput& in, std::uint64_t t0, std::uint64_t t1,
            http_exchange& done) override;
   int close(http_exchange& x, std::uint64_t t, http_exchange& done) override;
+  // dt_path_template_of run in the kernel.
+  std::string path_template(const std::string& path);
 
  private:
   int run(http_exchange& x, http_exchange& done);

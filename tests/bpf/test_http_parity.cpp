@@ -34,3 +34,13 @@ TEST_CASE("kernel and host agree on every boundary case", "[bpf][http]") {
     }
   }
 }
+
+TEST_CASE("kernel and host make the same endpoint templates", "[bpf][template]") {
+  require_bpf_environment();
+  KernelDriver kernel;
+  for (const auto& c : path_template_cases()) {
+    INFO("path: " << c.path);
+    CHECK(kernel.path_template(c.path) == c.want);
+    CHECK(kernel.path_template(c.path) == host_path_template(c.path));
+  }
+}

@@ -1,5 +1,8 @@
 #include "common/http_cases.h"
 
+#include "capture/endpoint_template.h"
+#include "path_template.h"
+
 #include <algorithm>
 #include <cstring>
 #include <sstream>
@@ -279,6 +282,35 @@ const std::vector<Case>& http_cases() {
   static const std::vector<Case> cases = build_cases();
   return cases;
 }
+
+const std::vector<TemplateCase>& path_template_cases() {
+  static const std::vector<TemplateCase> cases = {
+      {"/", "/"},
+      {"", ""},
+      {"/hello", "/hello"},
+      {"/item/17", "/item/{n}"},
+      {"/item/17/", "/item/{n}/"},
+      {"/users/42/orders/9001", "/users/{n}/orders/{n}"},
+      {"/v1/items", "/v1/items"},  // v1 is not an id
+      {"/obj/550e8400-e29b-41d4-a716-446655440000", "/obj/{id}"},
+      {"/blob/9f86d081884c7d659a2feaa0c55ad015", "/blob/{id}"},
+      {"/blob/deadbeef", "/blob/deadbeef"},      // hex but no digit: a word
+      {"/blob/abc1", "/blob/abc1"},              // too short for an id
+      {"/day/2024-01-05", "/day/{id}"},
+      {"/search?q=17&page=2", "/search"},
+      {"/a/1?x=/2", "/a/{n}"},
+      {"/frag#1", "/frag"},
+      {"*", "*"},
+      {"http://host/x/1", "http://host/x/{n}"},  // absolute-form: templated as a path
+      {"//double//slash/3", "//double//slash/{n}"},
+      {"/" + std::string(100, 'p'), ("/" + std::string(100, 'p')).substr(0, DT_TEMPLATE_MAX - 1)},
+      {"/" + std::string(70, 'q') + "/123", ("/" + std::string(70, 'q')).substr(0, DT_TEMPLATE_MAX - 1)},
+      {"/x/" + std::string(60, '7'), "/x/{n}"},
+  };
+  return cases;
+}
+
+std::string host_path_template(const std::string& path) { return capture::path_template(path); }
 
 StepInput make_input(const std::string& data) {
   StepInput in;

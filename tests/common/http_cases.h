@@ -41,6 +41,14 @@ struct Case {
 
 const std::vector<Case>& http_cases();
 
+// Request targets and the endpoint templates they must give (path_template.h).
+struct TemplateCase {
+  std::string path;
+  std::string want;
+};
+const std::vector<TemplateCase>& path_template_cases();
+std::string host_path_template(const std::string& path);
+
 // One step's input, as a syscall hands it to the boundary logic.
 struct StepInput {
   http_window win{};

@@ -89,3 +89,10 @@ TEST_CASE("a chunk's tail comes from its window when the window holds it all", "
   REQUIRE(ch.tail_len == HTTP_TAIL);
   CHECK(std::string(reinterpret_cast<char*>(ch.tail), HTTP_TAIL) == "\n\r\n0\r\n\r\n");
 }
+
+TEST_CASE("request targets collapse into bounded endpoint templates", "[http][template]") {
+  for (const auto& c : path_template_cases()) {
+    INFO("path: " << c.path);
+    CHECK(host_path_template(c.path) == c.want);
+  }
+}

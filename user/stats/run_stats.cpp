@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "capture/endpoint_template.h"
 #include "error.h"
 
 namespace difftrace::stats {
@@ -36,8 +37,9 @@ std::uint64_t quantile(std::vector<std::uint64_t> v, double q) {
 
 void RunStats::add(const capture::Span& s) {
   received_++;
+  // Keyed by template, so that ids in paths do not make endpoints unbounded.
   auto& e = endpoints_[{s.service_name, s.kind == capture::SpanKind::kServer ? "server" : "client",
-                        s.method, s.path}];
+                        s.method, capture::path_template(s.path)}];
   e.count++;
   if (s.is_error()) e.errors++;
   if (e.samples_ns.size() < kMaxSamples) {
@@ -62,11 +64,11 @@ nlohmann::json RunStats::to_json() const {
   for (const auto& [name, v] : user_) j[name] = v;
   nlohmann::json eps = nlohmann::json::array();
   for (const auto& [key, e] : endpoints_) {
-    const auto& [service, kind, method, path] = key;
+    const auto& [service, kind, method, path_template] = key;
     eps.push_back({{"service", service},
                    {"kind", kind},
                    {"method", method},
-                   {"path", path},
+                   {"template", path_template},
                    {"count", e.count},
                    {"errors", e.errors},
                    {"p50_ns", quantile(e.samples_ns, 0.50)},

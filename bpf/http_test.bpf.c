@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Test entry for the HTTP boundary logic: runs one step (http_feed or
- * http_close, the functions capture.bpf.c calls, or dt_path_template) on the
- * state held in a map.
+ * http_close, the functions capture.bpf.c calls, dt_path_template_of or
+ * dt_filter_decide) on the state held in a map.
  * Only tests load it, through BPF_PROG_TEST_RUN. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -26,6 +26,10 @@ int http_test_step(void *ctx)
 
 	if (!s)
 		return 1;
+	if (s->op == DT_HTTP_TEST_FILTER) {
+		s->filter_out = dt_filter_decide(&s->filter_in);
+		return 0;
+	}
 	if (s->op == DT_HTTP_TEST_TEMPLATE) {
 		dt_path_template_of(s->x.path, s->x.path_len, &s->tmpl);
 		return 0;

@@ -1,15 +1,18 @@
 /* Types shared by bpf/http_test.bpf.c and tests/bpf: one step of a boundary
- * case, run in the kernel through BPF_PROG_TEST_RUN so that the kernel's
- * decisions can be compared with the host's on the same cases. */
+ * case (or one endpoint template, or one filter decision), run in the kernel
+ * through BPF_PROG_TEST_RUN so that the kernel's decisions can be compared
+ * with the host's on the same cases. */
 #ifndef DIFFTRACE_HTTP_TEST_H
 #define DIFFTRACE_HTTP_TEST_H
 
 #include "http1_boundary.h"
+#include "filter_decision.h"
 #include "path_template.h"
 
 enum dt_http_test_op {
 	DT_HTTP_TEST_FEED = 0,
 	DT_HTTP_TEST_CLOSE = 1,
+	DT_HTTP_TEST_FILTER = 3,   /* dt_filter_decide(filter_in) into filter_out */
 	DT_HTTP_TEST_TEMPLATE = 2, /* dt_path_template_of x.path[0, x.path_len) into tmpl */
 };
 
@@ -19,6 +22,8 @@ struct dt_http_test_step {
 	struct http_exchange done; /* out: a finished exchange */
 	struct http_window win;    /* in: the syscall's window */
 	struct dt_path_template tmpl; /* out, for DT_HTTP_TEST_TEMPLATE */
+	struct dt_filter_input filter_in;
+	struct dt_filter_result filter_out;
 	__u64 total_len;
 	__u64 ts_enter;
 	__u64 ts_exit;

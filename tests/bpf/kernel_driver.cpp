@@ -54,6 +54,15 @@ std::string KernelDriver::path_template(const std::string& path) {
   return std::string(step_->tmpl.text, step_->tmpl.len);
 }
 
+dt_filter_result KernelDriver::filter_decide(const dt_filter_input& in) {
+  std::memset(step_.get(), 0, sizeof *step_);
+  step_->op = DT_HTTP_TEST_FILTER;
+  step_->filter_in = in;
+  http_exchange x{}, done{};
+  run(x, done);
+  return step_->filter_out;
+}
+
 int KernelDriver::run(http_exchange& x, http_exchange& done) {
   __u32 zero = 0;
   int map_fd = bpf_map__fd(skel_->maps.steps);

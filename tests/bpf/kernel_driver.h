@@ -22,6 +22,8 @@ class KernelDriver : public Driver {
   int close(http_exchange& x, std::uint64_t t, http_exchange& done) override;
   // dt_path_template_of run in the kernel.
   std::string path_template(const std::string& path);
+  // dt_filter_decide run in the kernel.
+  dt_filter_result filter_decide(const dt_filter_input& in);
 
  private:
   int run(http_exchange& x, http_exchange& done);

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "bpf_test_support.h"
+#include "common/filter_cases.h"
 #include "common/http_cases.h"
 #include "kernel_driver.h"
 
@@ -42,5 +43,19 @@ TEST_CASE("kernel and host make the same endpoint templates", "[bpf][template]")
     INFO("path: " << c.path);
     CHECK(kernel.path_template(c.path) == c.want);
     CHECK(kernel.path_template(c.path) == host_path_template(c.path));
+  }
+}
+
+TEST_CASE("kernel and host make the same filter decisions", "[bpf][filter]") {
+  require_bpf_environment();
+  KernelDriver kernel;
+  for (const auto& c : filter_cases()) {
+    INFO(c.name);
+    auto k = kernel.filter_decide(c.in);
+    auto h = dt_filter_decide(&c.in);
+    CHECK(int(k.decision) == c.decision);
+    CHECK(int(k.reason) == c.reason);
+    CHECK(k.decision == h.decision);
+    CHECK(k.reason == h.reason);
   }
 }

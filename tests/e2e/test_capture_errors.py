@@ -271,3 +271,16 @@ def test_capture_no_bpf_objects_leaked(start_tracer, pyserver, workdir, bpf_befo
         % (sorted(left_p), sorted(left_m), ours)
     _assert_no_leak(bpf_before, "a normal run")
     ch.assert_spans_match(tr, recs, srv.pids)
+
+
+def test_capture_bad_config_names_file_and_line(start_tracer, workdir, bpf_before):
+    """A config with a negative duration: exit 2, one line with FILE:LINE and the reason."""
+    cfg = os.path.join(workdir, "bad.yaml")
+    with open(cfg, "w") as f:
+        f.write("services:\n  - name: a\n    match: {comm: a}\n    latency: -5ms\n")
+    tr = start_tracer([], extra=["--config", cfg], wait_ready=False)
+    rc = _exit_code(tr)
+    line = _one_error_line(tr)
+    assert rc == 2, "bad config: exit %s, want 2 (%s)" % (rc, line)
+    assert "%s:4:" % cfg in line and "not a duration" in line, line
+    _assert_no_leak(bpf_before, "exit on a bad config")

@@ -294,3 +294,22 @@ def test_capture_pyserver_cgroup_target(pyserver, start_tracer, workdir, cgroup_
     ch.assert_spans_match(tr, recs, srv.pids, what="--cgroup " + cgroup_dir)
     stray = [(s["pid"], s["name"]) for s in tr.spans if s["pid"] != srv.pid]
     assert not stray, "spans outside the cgroup: %s\n%s" % (stray[:10], tr.diag())
+
+
+def test_capture_pyserver_config_names_services(pyserver, start_tracer, workdir):
+    """--config: the service whose match fits the process names its spans (service.name);
+    with no target flag the config's matches are the targets."""
+    srv = pyserver()
+    cfg = os.path.join(workdir, "difftrace.yaml")
+    with open(cfg, "w") as f:
+        f.write("services:\n"
+                "  - name: hello-function\n"
+                "    match: {comm: dt-pyserver}\n"
+                "    role: function\n"
+                "    latency: 50ms\n")
+    tr = start_tracer([], extra=["--config", cfg])
+    reqs = [{"method": "GET", "path": "/status/200/%s" % ch.uid()} for _ in range(3)]
+    recs = ch.run_pyclient(workdir, srv.port, ch.conns_for(reqs, True))
+    tr.stop_ok()
+    matched = ch.assert_spans_match(tr, recs, srv.pids)
+    assert {s["service"] for s in matched.values()} == {"hello-function"}, matched

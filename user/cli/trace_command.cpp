@@ -11,6 +11,8 @@
 #include "bpf/capture_program.h"
 #include "capture/clock.h"
 #include "capture/collector.h"
+#include "config/config.h"
+#include "config/service_map.h"
 #include "env/environment.h"
 #include "error.h"
 #include "export/exporter.h"
@@ -38,9 +40,13 @@ void touch(const std::string& path) {
 }
 
 void export_all(std::vector<std::unique_ptr<exporters::Exporter>>& exporters,
-                stats::RunStats& stats, std::vector<capture::Span> spans) {
+                stats::RunStats& stats, config::ServiceMap& services,
+                std::vector<capture::Span> spans) {
   if (spans.empty()) return;
-  for (const auto& s : spans) stats.add(s);
+  for (auto& s : spans) {
+    services.name(s);
+    stats.add(s);
+  }
   for (auto& e : exporters) e->export_spans(spans);
 }
 
@@ -60,15 +66,31 @@ void add_trace_command(CLI::App& app, TraceOptions& opts) {
   cmd->add_option("--stats-json", opts.stats_json, "Write the run's counters as JSON on exit");
   cmd->add_option("--ready-file", opts.ready_file,
                   "Create this file once every probe is attached");
+  cmd->add_option("--config", opts.config_file,
+                  "YAML: services (names, matches, roles, thresholds), exports; flags override");
 }
 
 int run_trace(const TraceOptions& opts) {
   // Bad input first, so it is reported the same with or without privileges.
+  config::Config cfg;
+  if (!opts.config_file.empty()) {
+    try {
+      cfg = config::load_config(opts.config_file);
+    } catch (const config::ConfigError& e) {
+      throw FatalError(ExitCode::kUsage, e.what());
+    }
+  }
   std::vector<pid_t> pids(opts.pids.begin(), opts.pids.end());
-  auto targets = targets::resolve(pids, opts.comms, opts.cgroups, opts.all);
+  const bool cli_targets = !pids.empty() || !opts.comms.empty() || !opts.cgroups.empty() || opts.all;
+  auto targets = cli_targets || cfg.services.empty()
+                     ? targets::resolve(pids, opts.comms, opts.cgroups, opts.all)
+                     : config::targets_of(cfg);
+  std::vector<std::string> specs = opts.exports;
+  if (specs.empty()) specs = cfg.exports;
+  if (specs.empty()) specs = {"console"};
   std::vector<std::unique_ptr<exporters::Exporter>> exporters;
-  for (const auto& spec : opts.exports.empty() ? std::vector<std::string>{"console"} : opts.exports)
-    exporters.push_back(exporters::make_exporter(spec));
+  for (const auto& spec : specs) exporters.push_back(exporters::make_exporter(spec));
+  config::ServiceMap services(cfg);
   if (!opts.stats_json.empty()) stats::check_writable(opts.stats_json, "--stats-json");
 
   env::require_privileges();
@@ -95,14 +117,14 @@ int run_trace(const TraceOptions& opts) {
           : 0;
   while (!g_stop) {
     collector.poll(100);
-    export_all(exporters, stats, collector.take());
+    export_all(exporters, stats, services, collector.take());
     if (deadline && capture::WallClock::monotonic_now_ns() >= deadline) break;
   }
 
   // Stop the probes first so that nothing arrives after the last drain.
   program.detach();
-  while (collector.drain()) export_all(exporters, stats, collector.take());
-  export_all(exporters, stats, collector.take());
+  while (collector.drain()) export_all(exporters, stats, services, collector.take());
+  export_all(exporters, stats, services, collector.take());
   for (auto& e : exporters) e->flush();
 
   stats.set_kernel(program.read_counters());

@@ -20,6 +20,7 @@ struct TraceOptions {
   std::vector<std::string> exports;
   std::string stats_json;
   std::string ready_file;
+  std::string config_file;
 };
 
 void add_trace_command(CLI::App& app, TraceOptions& opts);

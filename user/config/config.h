@@ -1,0 +1,79 @@
+// The --config YAML file: how processes become services, their role for the
+// filter (platform spans are filtered, function spans reported), their
+// latency thresholds, and the profiler's and keep-buffer's settings. A bad
+// file is refused whole, with the file, line and reason (ConfigError).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace difftrace::config {
+
+enum class Role { kPlatform, kFunction, kFunctionFiltered };
+
+struct Latency {
+  std::optional<std::uint64_t> static_ns;  // latency: 50ms
+  // latency: {adaptive: {quantile: 0.99, factor: 1.5}, floor: 2ms}
+  std::optional<double> quantile;
+  double factor = 1.0;
+  std::uint64_t floor_ns = 0;
+};
+
+struct Match {
+  std::vector<std::string> comms;
+  std::vector<std::string> exes;
+  std::vector<pid_t> pids;
+  std::vector<std::string> cgroups;
+  std::vector<std::uint16_t> listen_ports;
+};
+
+struct Endpoint {
+  std::string method;         // GET, POST, ...
+  std::string path_template;  // as include/path_template.h makes it
+  Latency latency;
+};
+
+struct Service {
+  std::string name;
+  Match match;
+  Role role = Role::kPlatform;
+  Latency latency;
+  bool errors_4xx = false;
+  std::vector<Endpoint> endpoints;
+};
+
+struct Profiler {
+  std::uint64_t interval_ns = 5'000'000'000ull;
+  std::uint64_t window_ns = 60'000'000'000ull;
+  std::uint32_t min_samples = 50;
+};
+
+struct Keep {
+  std::uint32_t traces = 65536;
+  std::uint32_t spans_per_trace = 16;
+};
+
+struct Config {
+  std::vector<Service> services;
+  Profiler profiler;
+  Keep keep;
+  std::vector<std::string> exports;  // the same SPECs as --export
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Throws ConfigError("FILE:LINE: reason") for anything it cannot take:
+// unknown keys, wrong types, bad durations, roles, methods or patterns.
+Config load_config(const std::string& path);
+Config parse_config(const std::string& text, const std::string& name);
+
+}  // namespace difftrace::config

@@ -26,6 +26,10 @@ int http_test_step(void *ctx)
 
 	if (!s)
 		return 1;
+	if (s->op == DT_HTTP_TEST_HIST) {
+		s->hist_bucket = dt_hist_bucket(s->hist_ns);
+		return 0;
+	}
 	if (s->op == DT_HTTP_TEST_FILTER) {
 		s->filter_out = dt_filter_decide(&s->filter_in);
 		return 0;

@@ -7,12 +7,14 @@
 
 #include "http1_boundary.h"
 #include "filter_decision.h"
+#include "latency_hist.h"
 #include "path_template.h"
 
 enum dt_http_test_op {
 	DT_HTTP_TEST_FEED = 0,
 	DT_HTTP_TEST_CLOSE = 1,
 	DT_HTTP_TEST_FILTER = 3,   /* dt_filter_decide(filter_in) into filter_out */
+	DT_HTTP_TEST_HIST = 4,     /* dt_hist_bucket(hist_ns) into hist_bucket */
 	DT_HTTP_TEST_TEMPLATE = 2, /* dt_path_template_of x.path[0, x.path_len) into tmpl */
 };
 
@@ -24,6 +26,8 @@ struct dt_http_test_step {
 	struct dt_path_template tmpl; /* out, for DT_HTTP_TEST_TEMPLATE */
 	struct dt_filter_input filter_in;
 	struct dt_filter_result filter_out;
+	__u64 hist_ns;
+	__u32 hist_bucket;
 	__u64 total_len;
 	__u64 ts_enter;
 	__u64 ts_exit;

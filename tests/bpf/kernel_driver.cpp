@@ -63,6 +63,15 @@ dt_filter_result KernelDriver::filter_decide(const dt_filter_input& in) {
   return step_->filter_out;
 }
 
+std::uint32_t KernelDriver::hist_bucket(std::uint64_t ns) {
+  std::memset(step_.get(), 0, sizeof *step_);
+  step_->op = DT_HTTP_TEST_HIST;
+  step_->hist_ns = ns;
+  http_exchange x{}, done{};
+  run(x, done);
+  return step_->hist_bucket;
+}
+
 int KernelDriver::run(http_exchange& x, http_exchange& done) {
   __u32 zero = 0;
   int map_fd = bpf_map__fd(skel_->maps.steps);

@@ -24,6 +24,8 @@ class KernelDriver : public Driver {
   std::string path_template(const std::string& path);
   // dt_filter_decide run in the kernel.
   dt_filter_result filter_decide(const dt_filter_input& in);
+  // dt_hist_bucket run in the kernel.
+  std::uint32_t hist_bucket(std::uint64_t ns);
 
  private:
   int run(http_exchange& x, http_exchange& done);

@@ -59,3 +59,15 @@ TEST_CASE("kernel and host make the same filter decisions", "[bpf][filter]") {
     CHECK(k.reason == h.reason);
   }
 }
+
+TEST_CASE("kernel and host put durations in the same histogram buckets", "[bpf][hist]") {
+  require_bpf_environment();
+  KernelDriver kernel;
+  int checked = 0;
+  for (std::uint64_t v = 0; v < (1ull << 44); v = v < 32 ? v + 1 : v + v / 3 + 1, checked++) {
+    INFO("v=" << v);
+    CHECK(kernel.hist_bucket(v) == dt_hist_bucket(v));
+  }
+  CHECK(kernel.hist_bucket(~0ull) == dt_hist_bucket(~0ull));
+  CHECK(checked > 100);
+}

@@ -1,0 +1,55 @@
+#include "profiler/latency_histogram.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace difftrace::profiler {
+namespace {
+
+// Where bucket b ends: the next bucket's start (the last one is as wide as
+// its power of two's sub-buckets).
+double bucket_high(std::uint32_t b) {
+  if (b + 1 < DT_HIST_BUCKETS) return static_cast<double>(dt_hist_bucket_low(b + 1));
+  double low = static_cast<double>(dt_hist_bucket_low(b));
+  return low * (1.0 + 1.0 / DT_HIST_SUB);
+}
+
+}  // namespace
+
+void LatencyHistogram::add_counts(std::span<const std::uint64_t> buckets) {
+  for (std::size_t i = 0; i < buckets.size(); i++) {
+    counts_[i % DT_HIST_BUCKETS] += buckets[i];
+    total_ += buckets[i];
+  }
+}
+
+std::uint64_t LatencyHistogram::quantile(double q) const {
+  if (!total_) return 0;
+  q = std::clamp(q, 0.0, 1.0);
+  // The rank as a position among total_ values spread evenly in each bucket.
+  double rank = q * static_cast<double>(total_);
+  double seen = 0;
+  for (std::uint32_t b = 0; b < DT_HIST_BUCKETS; b++) {
+    if (!counts_[b]) continue;
+    double c = static_cast<double>(counts_[b]);
+    if (seen + c >= rank) {
+      double low = static_cast<double>(dt_hist_bucket_low(b));
+      double frac = std::clamp((rank - seen) / c, 0.0, 1.0);
+      return static_cast<std::uint64_t>(std::llround(low + frac * (bucket_high(b) - low)));
+    }
+    seen += c;
+  }
+  return dt_hist_bucket_low(DT_HIST_BUCKETS - 1);
+}
+
+double LatencyHistogram::mean() const {
+  if (!total_) return 0;
+  double sum = 0;
+  for (std::uint32_t b = 0; b < DT_HIST_BUCKETS; b++)
+    if (counts_[b])
+      sum += static_cast<double>(counts_[b]) *
+             (static_cast<double>(dt_hist_bucket_low(b)) + bucket_high(b)) / 2;
+  return sum / static_cast<double>(total_);
+}
+
+}  // namespace difftrace::profiler

@@ -43,32 +43,35 @@ int KernelDriver::close(http_exchange& x, std::uint64_t t, http_exchange& done) 
   return run(x, done);
 }
 
-std::string KernelDriver::path_template(const std::string& path) {
+dt_http_test_step& KernelDriver::fresh_step(int op) {
   std::memset(step_.get(), 0, sizeof *step_);
-  step_->op = DT_HTTP_TEST_TEMPLATE;
-  std::size_t n = std::min<std::size_t>(path.size(), HTTP_PATH_MAX - 1);
-  std::memcpy(step_->x.path, path.data(), n);
-  step_->x.path_len = static_cast<__u8>(n);
+  step_->op = static_cast<__u8>(op);
+  return *step_;
+}
+
+void KernelDriver::run_stateless() {
   http_exchange x{}, done{};
   run(x, done);
+}
+
+std::string KernelDriver::path_template(const std::string& path) {
+  auto& step = fresh_step(DT_HTTP_TEST_TEMPLATE);
+  std::size_t n = std::min<std::size_t>(path.size(), HTTP_PATH_MAX - 1);
+  std::memcpy(step.x.path, path.data(), n);
+  step.x.path_len = static_cast<__u8>(n);
+  run_stateless();
   return std::string(step_->tmpl.text, step_->tmpl.len);
 }
 
 dt_filter_result KernelDriver::filter_decide(const dt_filter_input& in) {
-  std::memset(step_.get(), 0, sizeof *step_);
-  step_->op = DT_HTTP_TEST_FILTER;
-  step_->filter_in = in;
-  http_exchange x{}, done{};
-  run(x, done);
+  fresh_step(DT_HTTP_TEST_FILTER).filter_in = in;
+  run_stateless();
   return step_->filter_out;
 }
 
 std::uint32_t KernelDriver::hist_bucket(std::uint64_t ns) {
-  std::memset(step_.get(), 0, sizeof *step_);
-  step_->op = DT_HTTP_TEST_HIST;
-  step_->hist_ns = ns;
-  http_exchange x{}, done{};
-  run(x, done);
+  fresh_step(DT_HTTP_TEST_HIST).hist_ns = ns;
+  run_stateless();
   return step_->hist_bucket;
 }
 

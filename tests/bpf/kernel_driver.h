@@ -29,6 +29,9 @@ class KernelDriver : public Driver {
 
  private:
   int run(http_exchange& x, http_exchange& done);
+  // A zeroed step for op; run_stateless runs it with no connection state.
+  dt_http_test_step& fresh_step(int op);
+  void run_stateless();
   struct SkelDeleter {
     void operator()(http_test* s) const;
   };

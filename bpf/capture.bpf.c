@@ -161,7 +161,7 @@ static __always_inline void emit(const struct dt_conn *c, const struct http_exch
 	count(DT_C_SPANS_REPORTED);
 }
 
-static __always_inline void save_io(void *ctx, __u32 fd, __u64 ptr, __u8 kind, __u8 dir)
+static __always_inline void save_io(__u32 fd, __u64 ptr, __u8 kind, __u8 dir)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct io_args *a;
@@ -312,19 +312,25 @@ static __always_inline void on_data(struct io_args *a, __u64 id, __u64 ret)
 		count(DT_C_NON_HTTP);
 }
 
+/* The connection closed or its reader saw EOF: finish its exchange. */
+static __always_inline void close_exchange(struct dt_conn *c, __u32 tgid)
+{
+	__u32 zero = 0;
+	struct http_exchange *done = bpf_map_lookup_elem(&done_scratch, &zero);
+
+	if (done && http_close(&c->x, bpf_ktime_get_ns(), done) == HTTP_FEED_DONE)
+		emit(c, done, tgid);
+}
+
 /* A reader saw end of file: a response without a length ends here. */
 static __always_inline void on_eof(struct io_args *a, __u64 id)
 {
 	__u64 key = conn_key(id, a->fd);
 	struct dt_conn *c = bpf_map_lookup_elem(&conns, &key);
-	struct http_exchange *done;
-	__u32 zero = 0;
 
 	if (!c || c->x.phase != HTTP_PHASE_RESPONSE || c->x.role != HTTP_ROLE_CLIENT)
 		return;
-	done = bpf_map_lookup_elem(&done_scratch, &zero);
-	if (done && http_close(&c->x, bpf_ktime_get_ns(), done) == HTTP_FEED_DONE)
-		emit(c, done, id >> 32);
+	close_exchange(c, id >> 32);
 }
 
 static __always_inline int io_exit(long ret)
@@ -347,7 +353,7 @@ static __always_inline int io_exit(long ret)
 	SEC("tracepoint/syscalls/sys_enter_" #name)                            \
 	int enter_##name(struct trace_event_raw_sys_enter *ctx)                \
 	{                                                                      \
-		save_io(ctx, (__u32)ARG(ctx, 0), (__u64)ARG(ctx, 1), kind, dir); \
+		save_io((__u32)ARG(ctx, 0), (__u64)ARG(ctx, 1), kind, dir);      \
 		return 0;                                                      \
 	}
 
@@ -371,16 +377,21 @@ IO_ENTER(sendmsg, IO_MSG, HTTP_DIR_EGRESS)
 /* sendfile(out_fd, in_fd, ...): only the byte count of out_fd matters. */
 IO_ENTER(sendfile64, IO_SENDFILE, HTTP_DIR_EGRESS)
 
+/* A targeted thread has a new connection on fd: fresh state for it. */
+static __always_inline void track_fd(__u64 id, __u32 fd)
+{
+	struct sock *sk = tcp_sock_of_fd(fd);
+
+	if (sk)
+		new_conn(conn_key(id, fd), sk);
+}
+
 static __always_inline void track_new_fd(long fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct sock *sk;
 
-	if (fd < 0 || !is_target(id))
-		return;
-	sk = tcp_sock_of_fd((__u32)fd);
-	if (sk)
-		new_conn(conn_key(id, (__u32)fd), sk);
+	if (fd >= 0 && is_target(id))
+		track_fd(id, (__u32)fd);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")
@@ -400,7 +411,7 @@ int exit_accept(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_connect")
 int enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
-	save_io(ctx, (__u32)ARG(ctx, 0), 0, IO_CONNECT, HTTP_DIR_EGRESS);
+	save_io((__u32)ARG(ctx, 0), 0, IO_CONNECT, HTTP_DIR_EGRESS);
 	return 0;
 }
 
@@ -412,11 +423,8 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx)
 
 	if (!take_io(&a))
 		return 0;
-	if (ctx->ret == 0 || ctx->ret == -DT_EINPROGRESS) {
-		struct sock *sk = tcp_sock_of_fd(a.fd);
-		if (sk)
-			new_conn(conn_key(id, a.fd), sk);
-	}
+	if (ctx->ret == 0 || ctx->ret == -DT_EINPROGRESS)
+		track_fd(id, a.fd); /* its enter hook checked the target */
 	return 0;
 }
 
@@ -424,9 +432,7 @@ SEC("tracepoint/syscalls/sys_enter_close")
 int enter_close(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct http_exchange *done;
 	struct dt_conn *c;
-	__u32 zero = 0;
 	__u64 key;
 
 	if (!is_target(id))
@@ -435,9 +441,7 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c)
 		return 0;
-	done = bpf_map_lookup_elem(&done_scratch, &zero);
-	if (done && http_close(&c->x, bpf_ktime_get_ns(), done) == HTTP_FEED_DONE)
-		emit(c, done, id >> 32);
+	close_exchange(c, id >> 32);
 	bpf_map_delete_elem(&conns, &key);
 	return 0;
 }

@@ -135,7 +135,6 @@ struct http_msg {
 	__u64 content_length;
 	__u64 body_seen;      /* body bytes moved so far */
 	__u64 total_bytes;    /* all bytes moved, headers included */
-	__u8 active;
 	__u8 in_start_line;   /* still inside the request/status line */
 	__u8 hdr_done;        /* blank line after headers seen */
 	__u8 hdr_lost;        /* headers continued past what we could read */
@@ -146,7 +145,7 @@ struct http_msg {
 	__u8 skip_line;       /* current line began in bytes we did not see */
 	__u8 complete;
 	__u8 invalid;         /* start line had bytes no HTTP message has */
-	__u8 _pad[5];
+	__u8 _pad[6];
 };
 
 enum http_role {
@@ -171,7 +170,6 @@ struct http_exchange {
 	__u64 start_ns;
 	__u64 end_ns;          /* last byte of the response moved (so far) */
 	__u64 req_end_ns;      /* last byte of the request moved (so far) */
-	__u64 resp_start_ns;
 	struct http_msg req;
 	struct http_msg resp;
 	struct http_trace_ctx ctx;
@@ -691,7 +689,6 @@ HT_INLINE void ht_msg_feed(struct http_msg *m, const struct http_chunk *ch,
 HT_INLINE void ht_msg_begin(struct http_msg *m)
 {
 	__builtin_memset(m, 0, sizeof(*m));
-	m->active = 1;
 	m->in_start_line = 1;
 }
 
@@ -766,11 +763,10 @@ HT_INLINE void ht_continue_request(struct http_exchange *x, const struct http_ch
 	ht_path_append(x, ch, 0, ht_target_end(x, ch, &target));
 }
 
-HT_INLINE void ht_begin_response(struct http_exchange *x, __u16 status, __u64 ts)
+HT_INLINE void ht_begin_response(struct http_exchange *x, __u16 status)
 {
 	x->status = status;
 	x->phase = HTTP_PHASE_RESPONSE;
-	x->resp_start_ns = ts;
 	ht_msg_begin(&x->resp);
 	if (x->method == HTTP_METHOD_HEAD || status == 204 || status == 304)
 		x->resp.no_body = 1;
@@ -823,7 +819,7 @@ HT_INLINE int http_on_data(struct http_exchange *x, int dir, const struct http_c
 			return HTTP_ACT_IGNORED;
 		if (status < 200)
 			return HTTP_ACT_NONE; /* interim (100 Continue): the final one follows */
-		ht_begin_response(x, status, dir == HTTP_DIR_INGRESS ? ts_exit : ts_enter);
+		ht_begin_response(x, status);
 	}
 	ht_msg_feed(&x->resp, ch, 0, 0);
 	x->end_ns = ts_exit;

@@ -60,7 +60,7 @@ $(BUILD)/bpf-tests: $(BPFT_OBJS) $(USER_OBJS)
 # libFuzzer target over the pcap reader, TCP reassembly and the HTTP/1.x
 # boundary code (tests/fuzz/fuzz_pcap.cpp); UB is made fatal so it counts.
 FUZZ_SRCS := tests/fuzz/fuzz_pcap.cpp $(wildcard user/replay/*.cpp) \
-             user/capture/span_decoder.cpp user/capture/trace_context.cpp
+             user/capture/span.cpp user/capture/span_decoder.cpp user/capture/trace_context.cpp
 $(BUILD)/fuzz_pcap: $(FUZZ_SRCS) $(wildcard user/replay/*.h include/*.h)
 	@mkdir -p $(BUILD)
 	clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

@@ -55,6 +55,8 @@ struct Span {
   const Endpoint& client() const { return kind == SpanKind::kServer ? peer : local; }
 };
 
+// Lowercase hex of n bytes into out (2 * n chars, no NUL), as ids are written.
+void hex_into(char* out, const std::uint8_t* bytes, std::size_t n);
 std::string to_hex(const std::uint8_t* bytes, std::size_t n);
 template <std::size_t N>
 std::string to_hex(const std::array<std::uint8_t, N>& a) {

@@ -26,16 +26,6 @@ bool decode_hex(const char* text, std::array<std::uint8_t, N>& out) {
 
 }  // namespace
 
-std::string to_hex(const std::uint8_t* bytes, std::size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string s(2 * n, '0');
-  for (std::size_t i = 0; i < n; i++) {
-    s[2 * i] = digits[bytes[i] >> 4];
-    s[2 * i + 1] = digits[bytes[i] & 15];
-  }
-  return s;
-}
-
 std::optional<TraceContext> decode_trace_context(int kind, const char (&trace_id)[32],
                                                  const char (&parent_id)[16],
                                                  const char (&flags)[2]) {

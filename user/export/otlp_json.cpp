@@ -15,13 +15,10 @@ void append_uint(fmt::memory_buffer& out, std::uint64_t v) {
   out.append(f.data(), f.data() + f.size());
 }
 
+// An id as a JSON string, without the temporary std::string of to_hex.
 void append_hex(fmt::memory_buffer& out, const std::uint8_t* b, std::size_t n) {
-  static const char* digits = "0123456789abcdef";
   char text[32];
-  for (std::size_t i = 0; i < n; i++) {
-    text[2 * i] = digits[b[i] >> 4];
-    text[2 * i + 1] = digits[b[i] & 15];
-  }
+  capture::hex_into(text, b, n);
   out.push_back('"');
   out.append(text, text + 2 * n);
   out.push_back('"');

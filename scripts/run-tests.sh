@@ -4,7 +4,8 @@
 #   bpf:  Catch2, root, loads the real programs (build/bpf-tests)
 #   e2e:  pytest, root, real servers and clients against build/difftrace
 #   fuzz: libFuzzer over pcap reading, reassembly and HTTP parsing, for
-#         FUZZ_SECONDS (default 60), seeded with tests/fixtures/pcap
+#         FUZZ_SECONDS (default 60), seeded with tests/fixtures/pcap and
+#         tests/fuzz/regressions (inputs that crashed it once)
 # Counts are test cases (Catch2) and tests (pytest). Exit status: non-zero
 # if any tier failed or ran nothing.
 set -u
@@ -61,6 +62,7 @@ fuzz_tier() {
   echo "== fuzz: build/fuzz_pcap for ${secs}s"
   corpus=$(mktemp -d)  # libFuzzer adds inputs to its corpus: keep fixtures untouched
   find tests/fixtures/pcap -name '*.pcap' -exec cp {} "$corpus/" \;
+  cp tests/fuzz/regressions/* "$corpus/"  # inputs that once crashed it run first, every time
   if build/fuzz_pcap -max_total_time="$secs" -print_final_stats=1 \
       -artifact_prefix="$logdir/" "$corpus" >"$logdir/fuzz.log" 2>&1; then
     grep -E 'stat::number_of_executed_units|Done [0-9]+ runs' "$logdir/fuzz.log" | tail -n 2

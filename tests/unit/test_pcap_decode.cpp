@@ -166,6 +166,9 @@ TEST_CASE("packets that are not TCP segments are skipped with a reason", "[pcap]
        static_cast<uint32_t>(eth4.size()), DecodeResult::truncated_header},
       {"IPv6 extension header cut by snaplen", LinkType::raw_ip,
        first(ipv6_bytes(p6, {{0}}), 41), 200, DecodeResult::truncated_header},
+      // Found by the fuzzer: the extension header is whole but ends past the captured bytes.
+      {"IPv6 extension header ends past the snaplen", LinkType::raw_ip,
+       first(ipv6_bytes(p6, {{0}}), 44), 200, DecodeResult::truncated_header},
       {"IPv4 IHL below 5", LinkType::ethernet, with_byte(eth4, 14, 0x44), 0,
        DecodeResult::malformed},
       {"IPv4 total length beyond the frame", LinkType::ethernet,

@@ -32,8 +32,11 @@ struct Layer {
   std::span<const uint8_t> cap;
   uint64_t wire = 0;  // >= cap.size()
 
-  // The layer after the first n bytes; the caller has checked n <= cap.size().
-  Layer after(size_t n) const { return {cap.subspan(n), wire - n}; }
+  // The layer after the first n bytes (n <= wire). Past the captured bytes it is empty, so the
+  // next decoder reports a header cut by the snaplen instead of reading beyond the capture.
+  Layer after(size_t n) const {
+    return {n <= cap.size() ? cap.subspan(n) : cap.last(0), wire - n};
+  }
 };
 
 // A header of `need` bytes is missing: truncated by the snaplen, or the packet itself too short.

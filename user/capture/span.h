@@ -41,7 +41,13 @@ struct Span {
   std::uint64_t conn_id = 0;
   std::uint8_t flags = 0;       // dt_span_flags
   std::uint8_t end_reason = 0;  // dt_span_end
+  // The filter's verdict (ARCHITECTURE.md): decision is anomalous | reported | kept |
+  // estimated | full; reason why it was reported (latency | status | reset | timeout |
+  // flagged_trace | function | warmup | degraded | no_filter), empty when kept; the latency
+  // threshold it was judged against, 0 when none was known.
   std::string decision = "full";
+  std::string reason;
+  std::uint64_t threshold_ns = 0;
 
   std::uint64_t duration_ns() const {
     return end_unix_ns > start_unix_ns ? end_unix_ns - start_unix_ns : 0;

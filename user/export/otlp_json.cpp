@@ -70,6 +70,8 @@ void append_span(fmt::memory_buffer& out, const capture::Span& s) {
   int_attr(out, "http.request.size", s.request_bytes);
   int_attr(out, "http.response.size", s.response_bytes);
   str_attr(out, "difftrace.decision", s.decision);
+  if (!s.reason.empty()) str_attr(out, "difftrace.reason", s.reason);
+  if (s.threshold_ns) int_attr(out, "difftrace.threshold_ns", s.threshold_ns);
   append(out, "],\"status\":");
   if (s.is_error()) {
     append(out, "{\"code\":2,\"message\":\"");

@@ -17,6 +17,8 @@
 #include "capture.h"
 #include "lib/targets.bpf.h"
 #include "lib/sock.bpf.h"
+#include "lib/filter_maps.bpf.h"
+#include "span_filter.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -136,29 +138,61 @@ static __always_inline struct dt_conn *new_conn(__u64 key, struct sock *sk)
 	return bpf_map_lookup_elem(&conns, &key);
 }
 
-/* Sends a finished exchange of connection c as a span event. */
-static __always_inline void emit(const struct dt_conn *c, const struct http_exchange *x, __u32 tgid)
-{
-	struct dt_span_event *e;
+/* Where a span event is built and filtered before it is (maybe) sent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dt_span_event);
+} event_scratch SEC(".maps");
 
+/* Filters a finished exchange of connection c and sends it as a span event
+ * when the filter reports it. Not inlined: its two callers share one copy. */
+static __noinline void emit(const struct dt_conn *c, const struct http_exchange *x, __u32 tgid)
+{
+	__u32 zero = 0;
+	struct dt_span_event *e = bpf_map_lookup_elem(&event_scratch, &zero);
+	struct dt_filter_scratch *fs = bpf_map_lookup_elem(&filter_scratch, &zero);
+	enum dt_filter_outcome out;
+	__u64 flags;
+
+	if (!e || !fs || !c || !x)
+		return;
 	count(DT_C_SPANS_SEEN);
 	if (x->req.hdr_lost || x->resp.hdr_lost)
 		count(DT_C_HDR_LOST);
 	if (x->phase == HTTP_PHASE_REQUEST)
 		count(DT_C_UNANSWERED);
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(DT_C_RINGBUF_LOST);
-		return;
-	}
 	dt_span_event_fill(e, x, &c->tuple, c->conn_id, tgid, c->tid);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	out = dt_filter_span(0, (const struct dt_filter_settings *)&filter_settings, e,
+			     hist_epoch & 1, fs);
+	if (fs->overwritten)
+		count(DT_C_KEEP_OVERWRITTEN);
+	if (fs->hist_full)
+		count(DT_C_HIST_MAP_FULL);
+	if (out == DT_OUT_KEPT) {
+		count(DT_C_SPANS_KEPT);
+		return;
+	}
+	if (out == DT_OUT_DROPPED) {
+		count(DT_C_SPANS_DROPPED);
+		return;
+	}
 	/* Waking the reader for every span costs a context switch each; wake
 	 * it once a batch is waiting (it also drains on its poll timeout). */
-	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= DT_WAKEUP_BYTES
-				      ? BPF_RB_FORCE_WAKEUP
-				      : BPF_RB_NO_WAKEUP);
+	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= DT_WAKEUP_BYTES
+			? BPF_RB_FORCE_WAKEUP
+			: BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), flags)) {
+		count(DT_C_RINGBUF_LOST);
+		if (dt_reason_is_anomaly(e->reason))
+			count(DT_C_ANOMALIES_LOST);
+		return;
+	}
 	count(DT_C_SPANS_REPORTED);
+	if (e->reason < DT_REASON_MAX)
+		count(DT_C_REASON_FIRST + e->reason);
 }
 
 static __always_inline void save_io(__u32 fd, __u64 ptr, __u8 kind, __u8 dir)

@@ -5,6 +5,7 @@
 #define DIFFTRACE_CAPTURE_H
 
 #include "http1_boundary.h"
+#include "filter_decision.h"
 
 #define DT_COMM_LEN 16
 
@@ -62,7 +63,10 @@ struct dt_span_event {
 	__u8 end_reason;      /* enum http_end */
 	__u8 path_len;
 	__u8 ctx_kind;        /* enum http_trace_ctx_kind */
-	__u8 _pad[8];
+	__u8 decision;        /* enum dt_decision (include/span_filter.h fills these four) */
+	__u8 reason;          /* enum dt_reason */
+	__u16 service;        /* service id, 0: none matched */
+	__u32 threshold_us;   /* latency threshold judged against, 0: none */
 	struct dt_tuple tuple;
 	char trace_id[32];    /* request's trace context as header text */
 	char parent_id[16];
@@ -103,7 +107,10 @@ HT_INLINE void dt_span_event_fill(struct dt_span_event *e, const struct http_exc
 	e->end_reason = x->end_reason;
 	e->path_len = x->path_len;
 	e->ctx_kind = x->ctx.kind;
-	__builtin_memset(e->_pad, 0, sizeof(e->_pad));
+	e->decision = 1; /* DT_DECIDE_REPORT until a filter says otherwise */
+	e->reason = 0;
+	e->service = 0;
+	e->threshold_us = 0;
 	__builtin_memset(e->_pad2, 0, sizeof(e->_pad2));
 	__builtin_memcpy(&e->tuple, tuple, sizeof(e->tuple));
 	__builtin_memcpy(e->trace_id, x->ctx.trace_id, sizeof(e->trace_id));
@@ -124,7 +131,13 @@ enum dt_counter {
 	DT_C_UNANSWERED,        /* requests closed without a response */
 	DT_C_IO_MAP_FULL,       /* syscalls not followed: no task storage for them */
 	DT_C_CONN_MAP_FULL,     /* connections not followed: conn map full */
-	DT_C_MAX,
+	DT_C_SPANS_KEPT,        /* normal spans put in the keep-buffer */
+	DT_C_SPANS_DROPPED,     /* normal spans with no trace id to keep them by */
+	DT_C_KEEP_OVERWRITTEN,  /* kept spans replaced by later ones of their trace */
+	DT_C_HIST_MAP_FULL,     /* spans whose endpoint found no room for a histogram */
+	DT_C_ANOMALIES_LOST,    /* anomalous spans the ring buffer had no room for */
+	DT_C_REASON_FIRST,      /* then spans reported, by enum dt_reason */
+	DT_C_MAX = DT_C_REASON_FIRST + DT_REASON_MAX,
 };
 
 /* Connection state in the kernel, keyed by (tgid << 32 | fd). */

@@ -29,7 +29,9 @@ enum dt_decision {
 	DT_DECIDE_REPORT = 1,
 };
 
-/* Why a span is reported, most specific first (the first that applies). */
+/* Why a span is reported, most specific first (the first that applies).
+ * Anomalies are named even under --no-filter, so full tracing still marks
+ * them. */
 enum dt_reason {
 	DT_REASON_NONE = 0,          /* kept */
 	DT_REASON_NO_FILTER = 1,     /* --no-filter: everything is reported */
@@ -39,12 +41,14 @@ enum dt_reason {
 	DT_REASON_LATENCY = 5,       /* over the endpoint's threshold */
 	DT_REASON_FLAGGED_TRACE = 6, /* its trace already had an anomaly on this node */
 	DT_REASON_FUNCTION = 7,      /* a function's span, reported by role */
+	DT_REASON_WARMUP = 8,        /* its endpoint has no threshold yet: too few samples */
+	DT_REASON_DEGRADED = 9,      /* the filter's maps were full: reported, not lost */
 	DT_REASON_MAX,
 };
 
 struct dt_filter_input {
 	__u64 duration_ns;
-	__u64 threshold_ns;    /* 0: none known yet, latency not judged */
+	__u64 threshold_ns;    /* 0: latency not judged */
 	__u64 timeout_ns;      /* 0: no timeout rule */
 	__u16 status;          /* 0: no response */
 	__u8 role;             /* enum dt_role */
@@ -52,7 +56,7 @@ struct dt_filter_input {
 	__u8 closed_unanswered;/* the connection closed before any response */
 	__u8 trace_flagged;    /* the span's trace is in the flagged-trace map */
 	__u8 no_filter;
-	__u8 _pad;
+	__u8 warming;          /* no threshold known for the endpoint yet */
 };
 
 struct dt_filter_result {
@@ -64,9 +68,7 @@ FD_INLINE struct dt_filter_result dt_filter_decide(const struct dt_filter_input 
 {
 	struct dt_filter_result r = {DT_DECIDE_REPORT, DT_REASON_NONE};
 
-	if (in->no_filter)
-		r.reason = DT_REASON_NO_FILTER;
-	else if (in->closed_unanswered)
+	if (in->closed_unanswered)
 		r.reason = DT_REASON_RESET;
 	else if (in->status == 0 && in->timeout_ns && in->duration_ns >= in->timeout_ns)
 		r.reason = DT_REASON_TIMEOUT;
@@ -76,8 +78,12 @@ FD_INLINE struct dt_filter_result dt_filter_decide(const struct dt_filter_input 
 		r.reason = DT_REASON_LATENCY;
 	else if (in->trace_flagged)
 		r.reason = DT_REASON_FLAGGED_TRACE;
+	else if (in->no_filter)
+		r.reason = DT_REASON_NO_FILTER;
 	else if (in->role == DT_ROLE_FUNCTION)
 		r.reason = DT_REASON_FUNCTION;
+	else if (in->warming)
+		r.reason = DT_REASON_WARMUP;
 	else
 		r.decision = DT_DECIDE_KEEP;
 	return r;

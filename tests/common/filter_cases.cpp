@@ -71,9 +71,20 @@ const std::vector<FilterCase>& filter_cases() {
        DT_DECIDE_REPORT, DT_REASON_STATUS},
       {"--no-filter reports everything", with([](auto& i) { i.no_filter = 1; }),
        DT_DECIDE_REPORT, DT_REASON_NO_FILTER},
-      {"--no-filter names itself even for an anomaly",
+      {"--no-filter still names an anomaly",
        with([](auto& i) { i.no_filter = 1; i.status = 500; }), DT_DECIDE_REPORT,
-       DT_REASON_NO_FILTER},
+       DT_REASON_STATUS},
+      {"--no-filter names a flagged trace", with([](auto& i) { i.no_filter = 1; i.trace_flagged = 1; }),
+       DT_DECIDE_REPORT, DT_REASON_FLAGGED_TRACE},
+      {"an endpoint warming up is reported",
+       with([](auto& i) { i.warming = 1; i.threshold_ns = 0; }), DT_DECIDE_REPORT,
+       DT_REASON_WARMUP},
+      {"a function warming up is reported by role",
+       with([](auto& i) { i.warming = 1; i.role = DT_ROLE_FUNCTION; }), DT_DECIDE_REPORT,
+       DT_REASON_FUNCTION},
+      {"warming up does not hide an error",
+       with([](auto& i) { i.warming = 1; i.status = 500; }), DT_DECIDE_REPORT,
+       DT_REASON_STATUS},
   };
   return cases;
 }

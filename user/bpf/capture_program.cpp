@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <set>
 
+#include "filter_maps.h"  // types of the skeleton's rodata
 #include "capture.skel.h"
 #include "error.h"
 
@@ -42,7 +43,18 @@ bool tracepoint_exists(const std::string& section) {
 void CaptureProgram::SkelDeleter::operator()(capture* s) const { capture__destroy(s); }
 
 CaptureProgram::CaptureProgram(const targets::TargetSet& targets) {
-  capture* raw = capture__open();
+  // With --verbose, keep the whole verifier log: libbpf's default buffer
+  // holds only its start, and a rejection is explained at its end.
+  static std::vector<char> log_buf;
+  bpf_object_open_opts opts{};
+  opts.sz = sizeof opts;
+  if (spdlog::should_log(spdlog::level::debug)) {
+    log_buf.assign(256u << 20, '\0');
+    opts.kernel_log_buf = log_buf.data();
+    opts.kernel_log_size = log_buf.size();
+    opts.kernel_log_level = 1;
+  }
+  capture* raw = capture__open_opts(&opts);
   if (!raw) fail("opening the capture BPF object", errno);
   skel_.reset(raw);
 
@@ -65,6 +77,13 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets) {
   }
 
   if (int err = capture__load(skel_.get())) {
+    if (!log_buf.empty()) {
+      // The last lines say why the verifier refused.
+      std::string_view log(log_buf.data());
+      std::size_t pos = log.size();
+      for (int lines = 0; lines < 60 && pos > 0; lines++) pos = log.rfind('\n', pos - 1);
+      spdlog::debug("verifier log, last lines:\n{}", log.substr(pos == std::string_view::npos ? 0 : pos));
+    }
     if (err == -EPERM || err == EPERM)
       throw FatalError(ExitCode::kEnvironment,
                        "loading the capture BPF programs into the kernel: Operation not "

@@ -1,0 +1,68 @@
+/* The differential filter's maps (types and roles: include/filter_maps.h).
+ * Their names are the ones include/span_filter.h refers to. */
+#ifndef DIFFTRACE_FILTER_MAPS_BPF_H
+#define DIFFTRACE_FILTER_MAPS_BPF_H
+
+#include "filter_maps.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DT_MAX_SERVICE_PIDS);
+	__type(key, __u32);
+	__type(value, struct dt_service);
+} service_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DT_MAX_SERVICE_COMMS);
+	__type(key, char[DT_COMM_LEN]);
+	__type(value, struct dt_service);
+} service_comms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DT_MAX_ENDPOINTS);
+	__type(key, struct dt_endpoint_key);
+	__type(value, struct dt_threshold);
+} thresholds SEC(".maps");
+
+/* Two epochs per endpoint: the profiler reads and deletes the one the
+ * kernel stopped writing to. Entries are made on first use, not before. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 2 * DT_MAX_ENDPOINTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct dt_endpoint_key);
+	__type(value, struct dt_hist);
+} hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DT_MAX_FLAGGED);
+	__type(key, struct dt_trace_key);
+	__type(value, __u64);
+} flagged SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DT_KEEP_TRACES);
+	__type(key, struct dt_trace_key);
+	__type(value, struct dt_kept_trace);
+} keep SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dt_filter_scratch);
+} filter_scratch SEC(".maps");
+
+/* Fixed for the run; set through the skeleton's rodata before load. */
+const volatile struct dt_filter_settings filter_settings = {
+	.no_filter = 0, .default_role = DT_ROLE_FUNCTION, .keep_spans = DT_KEEP_SPANS,
+};
+
+/* Which half of hists the kernel writes; user space flips it (.bss). */
+__u8 hist_epoch = 0;
+
+#endif

@@ -1,0 +1,233 @@
+/* The differential filter, one finished span at a time: the same code runs
+ * in bpf/capture.bpf.c (on the kernel's maps) and in `difftrace replay` (on
+ * in-memory maps with the same keys and values, user/filter/host_maps.*).
+ *
+ * For a span event filled by dt_span_event_fill it
+ *   1. finds the service (by tgid, then by comm) and so the role,
+ *   2. makes the endpoint key: service, kind, method, path template,
+ *   3. looks up the endpoint's threshold (else the service's default; with
+ *      neither, the endpoint is warming up and its spans are reported),
+ *   4. looks up whether the trace is flagged, and decides (filter_decision.h),
+ *   5. flags the trace on an anomaly; counts non-anomalies into the
+ *      endpoint's histogram; keeps a normal span in the keep-buffer,
+ * and writes the decision, reason, service and threshold into the event.
+ * A map that refuses an entry turns a keep into a report (DEGRADED): a full
+ * map may cost volume, never an anomaly.
+ *
+ * The includer provides the maps: in BPF as globals named as in the struct
+ * below (DT_FMAP names them), on the host through struct dt_filter_env. */
+#ifndef DIFFTRACE_SPAN_FILTER_H
+#define DIFFTRACE_SPAN_FILTER_H
+
+#include "capture.h"
+#include "filter_maps.h"
+
+#ifdef __bpf__
+/* The maps are the program's own globals; env is unused. */
+typedef int dt_filter_env_t;
+#define DT_FMAP(env, name) ((void *)&name)
+#define DT_MAP_LOOKUP(m, k) bpf_map_lookup_elem((m), (k))
+#define DT_MAP_UPDATE(m, k, v, f) bpf_map_update_elem((m), (k), (v), (f))
+#define DT_FETCH_ADD(p, v) __sync_fetch_and_add((p), (v))
+#else
+#include <string.h>
+struct dt_host_map;
+struct dt_filter_env {
+	struct dt_host_map *service_pids, *service_comms, *thresholds, *hists, *flagged, *keep;
+};
+typedef struct dt_filter_env *dt_filter_env_t;
+#ifdef __cplusplus
+extern "C" {
+#endif
+void *dt_host_map_lookup(struct dt_host_map *m, const void *key);
+long dt_host_map_update(struct dt_host_map *m, const void *key, const void *value, __u64 flags);
+#ifdef __cplusplus
+}
+#endif
+#define DT_FMAP(env, name) ((env)->name)
+#define DT_MAP_LOOKUP(m, k) dt_host_map_lookup((m), (k))
+#define DT_MAP_UPDATE(m, k, v, f) dt_host_map_update((m), (k), (v), (f))
+#define DT_FETCH_ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#ifndef BPF_ANY
+#define BPF_ANY 0
+#define BPF_NOEXIST 1
+#endif
+#endif
+
+/* Zero the template's bytes after its end, so that keys compare by value. */
+HT_INLINE void dt_key_set_template(struct dt_endpoint_key *k, const struct dt_path_template *t)
+{
+	__u32 len = t->len;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < DT_TEMPLATE_MAX; i++)
+		k->tmpl[i] = (__u32)i < len ? t->text[i] : 0;
+}
+
+HT_INLINE void dt_kept_span_of(struct dt_kept_span *k, const struct dt_span_event *e)
+{
+	k->start_ns = e->start_ns;
+	k->end_ns = e->end_ns;
+	k->conn_id = e->conn_id;
+	k->req_bytes = e->req_bytes;
+	k->resp_bytes = e->resp_bytes;
+	k->pid = e->pid;
+	k->tid = e->tid;
+	k->status = e->status;
+	k->service = e->service;
+	k->kind = e->kind;
+	k->method = e->method;
+	k->flags = e->flags;
+	k->end_reason = e->end_reason;
+	k->path_len = e->path_len < DT_KEEP_PATH - 1 ? e->path_len : DT_KEEP_PATH - 1;
+	k->ctx_kind = e->ctx_kind;
+	__builtin_memset(k->_pad, 0, sizeof(k->_pad));
+	__builtin_memset(k->_pad2, 0, sizeof(k->_pad2));
+	__builtin_memcpy(k->parent_id, e->parent_id, sizeof(k->parent_id));
+	__builtin_memcpy(k->trace_flags, e->trace_flags, sizeof(k->trace_flags));
+	__builtin_memcpy(k->comm, e->comm, sizeof(k->comm));
+	__builtin_memcpy(k->tuple, &e->tuple, sizeof(k->tuple));
+	__builtin_memcpy(k->path, e->path, DT_KEEP_PATH);
+}
+
+/* Adds the span to its trace's kept spans; 0 on success. */
+HT_INLINE int dt_keep_span(dt_filter_env_t env, const struct dt_filter_settings *set,
+			   const struct dt_span_event *e, struct dt_filter_scratch *s)
+{
+	const struct dt_trace_key *tk = (const struct dt_trace_key *)e->trace_id;
+	struct dt_kept_trace *kt = (struct dt_kept_trace *)DT_MAP_LOOKUP(DT_FMAP(env, keep), tk);
+	__u32 n, slot;
+
+	if (!kt) {
+		s->kept.count = 1;
+		dt_kept_span_of(&s->kept.spans[0], e);
+		if (!DT_MAP_UPDATE(DT_FMAP(env, keep), tk, &s->kept, BPF_NOEXIST))
+			return 0;
+		/* another CPU made the entry first: append to it */
+		kt = (struct dt_kept_trace *)DT_MAP_LOOKUP(DT_FMAP(env, keep), tk);
+		if (!kt)
+			return -1;
+	}
+	n = DT_FETCH_ADD(&kt->count, 1);
+	slot = n % set->keep_spans;
+	if (n >= set->keep_spans)
+		s->overwritten = 1;
+	dt_kept_span_of(&kt->spans[slot & (DT_KEEP_SPANS - 1)], e);
+	return 0;
+}
+
+/* Counts a span's duration into its endpoint's histogram; 0 on success. */
+HT_INLINE int dt_count_span(dt_filter_env_t env, const struct dt_span_event *e, __u64 dur,
+			    __u8 epoch, struct dt_filter_scratch *s)
+{
+	struct dt_hist *h;
+	__u32 b = dt_hist_bucket(dur);
+
+	s->key.epoch = epoch;
+	h = (struct dt_hist *)DT_MAP_LOOKUP(DT_FMAP(env, hists), &s->key);
+	if (!h) {
+		/* s->hist is never written: it stays the zero a new endpoint starts from */
+		if (DT_MAP_UPDATE(DT_FMAP(env, hists), &s->key, &s->hist, BPF_NOEXIST)) {
+			h = (struct dt_hist *)DT_MAP_LOOKUP(DT_FMAP(env, hists), &s->key);
+			if (!h) {
+				s->hist_full = 1;
+				return -1;
+			}
+		} else {
+			h = (struct dt_hist *)DT_MAP_LOOKUP(DT_FMAP(env, hists), &s->key);
+			if (!h)
+				return -1;
+		}
+	}
+	/* per-CPU in the kernel: plain adds */
+	h->count += 1;
+	h->sum_ns += dur;
+	if (b < DT_HIST_BUCKETS)
+		h->buckets[b] += 1;
+	return 0;
+}
+
+/* Runs the filter on e (see the top of this file). */
+HT_INLINE enum dt_filter_outcome dt_filter_span(dt_filter_env_t env,
+						 const struct dt_filter_settings *set,
+						 struct dt_span_event *e, __u8 epoch,
+						 struct dt_filter_scratch *s)
+{
+	struct dt_filter_input in = {};
+	struct dt_filter_result r;
+	const struct dt_service *svc;
+	const struct dt_threshold *th;
+	__u64 dur = e->end_ns > e->start_ns ? e->end_ns - e->start_ns : 0;
+	int has_trace = e->ctx_kind != HTTP_CTX_NONE;
+
+	s->overwritten = 0;
+	s->hist_full = 0;
+	svc = (const struct dt_service *)DT_MAP_LOOKUP(DT_FMAP(env, service_pids), &e->pid);
+	if (!svc)
+		svc = (const struct dt_service *)DT_MAP_LOOKUP(DT_FMAP(env, service_comms), e->comm);
+	in.role = svc ? svc->role : set->default_role;
+	in.errors_4xx = svc ? svc->errors_4xx : 0;
+
+	__builtin_memset(&s->key, 0, sizeof(s->key));
+	s->key.service = svc ? svc->id : 0;
+	/* Warming up until a threshold is known: the service's default, or
+	 * the endpoint's own, which overrides it. (Flags rather than testing
+	 * the pointers later: the verifier refuses pointer arithmetic.) */
+	in.warming = 1;
+	th = (const struct dt_threshold *)DT_MAP_LOOKUP(DT_FMAP(env, thresholds), &s->key);
+	if (th) {
+		in.threshold_ns = th->latency_ns;
+		in.timeout_ns = th->timeout_ns;
+		in.warming = 0;
+	}
+	s->key.kind = e->kind;
+	s->key.method = e->method;
+	dt_path_template_of(e->path, e->path_len, &s->tmpl);
+	dt_key_set_template(&s->key, &s->tmpl);
+	{
+		const struct dt_threshold *eth =
+			(const struct dt_threshold *)DT_MAP_LOOKUP(DT_FMAP(env, thresholds), &s->key);
+		if (eth) {
+			in.threshold_ns = eth->latency_ns;
+			in.timeout_ns = eth->timeout_ns;
+			in.warming = 0;
+		}
+	}
+
+	in.duration_ns = dur;
+	in.status = e->status;
+	in.closed_unanswered = (e->flags & DT_SPAN_F_NO_RESPONSE) != 0;
+	in.no_filter = set->no_filter;
+	if (has_trace && DT_MAP_LOOKUP(DT_FMAP(env, flagged), e->trace_id))
+		in.trace_flagged = 1;
+	r = dt_filter_decide(&in);
+
+	e->decision = r.decision;
+	e->reason = r.reason;
+	e->service = s->key.service;
+	e->threshold_us = (__u32)(in.threshold_ns / 1000);
+
+	if (dt_reason_is_anomaly(r.reason)) {
+		if (has_trace)
+			DT_MAP_UPDATE(DT_FMAP(env, flagged), e->trace_id, &e->end_ns, BPF_ANY);
+		return DT_OUT_REPORT;
+	}
+	if (dt_count_span(env, e, dur, epoch, s) && r.decision == DT_DECIDE_KEEP) {
+		e->decision = DT_DECIDE_REPORT;
+		e->reason = DT_REASON_DEGRADED;
+		return DT_OUT_REPORT;
+	}
+	if (r.decision != DT_DECIDE_KEEP)
+		return DT_OUT_REPORT;
+	if (!has_trace || !set->keep_spans)
+		return DT_OUT_DROPPED;
+	if (dt_keep_span(env, set, e, s)) {
+		e->decision = DT_DECIDE_REPORT;
+		e->reason = DT_REASON_DEGRADED;
+		return DT_OUT_REPORT;
+	}
+	return DT_OUT_KEPT;
+}
+
+#endif /* DIFFTRACE_SPAN_FILTER_H */

@@ -32,9 +32,12 @@ services:
     match: {comm: [fn-work, fn-work2], listen_port: 9002}
     role: function
     latency: 200ms
+    timeout: 3s
     errors_4xx: true
+default_role: platform
 profiler: {interval: 5s, min_samples: 50, window: 30s}
-keep: {traces: 65536, spans_per_trace: 16}
+keep: {traces: 65536, spans_per_trace: 4}
+assembler: {wait: 500ms, max_traces: 1000}
 export: [console, {otlp-json: /tmp/spans.json}]
 )",
                         "cfg.yaml");
@@ -64,13 +67,19 @@ export: [console, {otlp-json: /tmp/spans.json}]
   CHECK(c.profiler.window_ns == 30'000'000'000u);
   CHECK(c.profiler.min_samples == 50u);
   CHECK(c.keep.traces == 65536u);
+  CHECK(c.keep.spans_per_trace == 4u);
+  CHECK(f.timeout_ns == 3'000'000'000u);
+  CHECK(c.default_role == Role::kPlatform);
+  CHECK(c.assembler.wait_ns == 500'000'000u);
+  CHECK(c.assembler.max_traces == 1000u);
   CHECK(c.exports == std::vector<std::string>{"console", "otlp-json:/tmp/spans.json"});
 }
 
 TEST_CASE("an empty file means all defaults", "[config]") {
   auto c = parse_config("", "empty.yaml");
   CHECK(c.services.empty());
-  CHECK(c.keep.spans_per_trace == 16u);
+  CHECK(c.keep.spans_per_trace == 8u);
+  CHECK(c.default_role == Role::kFunction);
 }
 
 TEST_CASE("bad configs are refused with file, line and reason", "[config]") {
@@ -111,6 +120,11 @@ TEST_CASE("bad configs are refused with file, line and reason", "[config]") {
       {"services:\n  - match: {comm: a}\n", "cfg.yaml:2", "needs a name"},
       {"keep: {traces: 0}\n", "cfg.yaml:1", "keep.traces must be a whole number"},
       {"profiler: {interval: 0s}\n", "cfg.yaml:1", "more than 0"},
+      {"keep: {spans_per_trace: 16}\n", "cfg.yaml:1", "from 1 to 8"},
+      {"default_role: gateway\n", "cfg.yaml:1", "platform, function or function-filtered"},
+      {"assembler: {wait: -1s}\n", "cfg.yaml:1", "assembler.wait"},
+      {"services:\n  - name: a\n    match: {comm: a}\n    timeout: soon\n", "cfg.yaml:4",
+       "timeout"},
       {"services: [\n  {name: a\n", "cfg.yaml:", ""},  // malformed YAML
   };
   for (const auto& row : rows) {

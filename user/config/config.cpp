@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include "filter_maps.h"  // DT_KEEP_SPANS
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -161,23 +163,26 @@ class Reader {
     return m;
   }
 
+  Role role(const YAML::Node& n, const std::string& where) const {
+    auto r = text(n, where);
+    if (r == "platform") return Role::kPlatform;
+    if (r == "function") return Role::kFunction;
+    if (r == "function-filtered") return Role::kFunctionFiltered;
+    fail(n, where + " '" + r + "': platform, function or function-filtered");
+  }
+
   Service service(const YAML::Node& n, std::size_t i) const {
     std::string where = "services[" + std::to_string(i) + "]";
-    only_keys(n, {"name", "match", "role", "latency", "errors_4xx", "endpoints"}, where);
+    only_keys(n, {"name", "match", "role", "latency", "timeout", "errors_4xx", "endpoints"}, where);
     Service s;
     if (!n["name"]) fail(n, where + " needs a name");
     s.name = text(n["name"], where + ".name");
     where = "service '" + s.name + "'";
     if (!n["match"]) fail(n, where + " needs a match");
     s.match = match(n["match"], where);
-    if (n["role"]) {
-      auto role = text(n["role"], where + ".role");
-      if (role == "platform") s.role = Role::kPlatform;
-      else if (role == "function") s.role = Role::kFunction;
-      else if (role == "function-filtered") s.role = Role::kFunctionFiltered;
-      else fail(n["role"], where + ".role '" + role + "': platform, function or function-filtered");
-    }
+    if (n["role"]) s.role = role(n["role"], where + ".role");
     if (n["latency"]) s.latency = latency(n["latency"], where);
+    if (n["timeout"]) s.timeout_ns = duration(n["timeout"], where + ".timeout");
     if (n["errors_4xx"]) s.errors_4xx = flag(n["errors_4xx"], where + ".errors_4xx");
     if (n["endpoints"]) {
       if (!n["endpoints"].IsMap()) fail(n["endpoints"], where + ".endpoints must be a mapping");
@@ -189,7 +194,9 @@ class Reader {
   Config document(const YAML::Node& root) const {
     Config c;
     if (!root || root.IsNull()) return c;  // an empty file: all defaults
-    only_keys(root, {"services", "profiler", "keep", "export"}, "the top level");
+    only_keys(root, {"services", "default_role", "profiler", "keep", "assembler", "export"},
+              "the top level");
+    if (root["default_role"]) c.default_role = role(root["default_role"], "default_role");
     if (root["services"]) {
       if (!root["services"].IsSequence()) fail(root["services"], "services must be a list");
       std::set<std::string> names;
@@ -209,9 +216,17 @@ class Reader {
     }
     if (const auto& k = root["keep"]) {
       only_keys(k, {"traces", "spans_per_trace"}, "keep");
-      if (k["traces"]) c.keep.traces = static_cast<std::uint32_t>(count(k["traces"], "keep.traces", 1u << 22));
+      if (k["traces"]) c.keep.traces = static_cast<std::uint32_t>(count(k["traces"], "keep.traces", 1u << 17));
       if (k["spans_per_trace"])
-        c.keep.spans_per_trace = static_cast<std::uint32_t>(count(k["spans_per_trace"], "keep.spans_per_trace", 256));
+        c.keep.spans_per_trace = static_cast<std::uint32_t>(
+            count(k["spans_per_trace"], "keep.spans_per_trace", DT_KEEP_SPANS));
+    }
+    if (const auto& a = root["assembler"]) {
+      only_keys(a, {"wait", "max_traces"}, "assembler");
+      if (a["wait"]) c.assembler.wait_ns = duration(a["wait"], "assembler.wait");
+      if (a["max_traces"])
+        c.assembler.max_traces = static_cast<std::uint32_t>(
+            count(a["max_traces"], "assembler.max_traces", 1u << 22));
     }
     if (const auto& e = root["export"]) {
       if (!e.IsSequence()) fail(e, "export must be a list, e.g. [console, {otlp-json: spans.json}]");

@@ -44,6 +44,7 @@ struct Service {
   Match match;
   Role role = Role::kPlatform;
   Latency latency;
+  std::uint64_t timeout_ns = 0;  // a request unanswered this long is an anomaly; 0: none
   bool errors_4xx = false;
   std::vector<Endpoint> endpoints;
 };
@@ -54,15 +55,28 @@ struct Profiler {
   std::uint32_t min_samples = 50;
 };
 
+// The in-kernel keep-buffer: traces (LRU) and the last spans kept per trace
+// (at most DT_KEEP_SPANS). Each trace takes about 1.6 KB of kernel memory.
 struct Keep {
-  std::uint32_t traces = 65536;
-  std::uint32_t spans_per_trace = 16;
+  std::uint32_t traces = 8192;
+  std::uint32_t spans_per_trace = 8;
+};
+
+// How long a trace with an anomaly waits for late spans before export, and
+// how many traces may wait at once.
+struct Assembler {
+  std::uint64_t wait_ns = 1'000'000'000ull;
+  std::uint32_t max_traces = 65536;
 };
 
 struct Config {
   std::vector<Service> services;
+  // Processes no service matches: functions by default (reported), so that
+  // nothing is filtered until the config says which processes are platform.
+  Role default_role = Role::kFunction;
   Profiler profiler;
   Keep keep;
+  Assembler assembler;
   std::vector<std::string> exports;  // the same SPECs as --export
 };
 

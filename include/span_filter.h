@@ -60,7 +60,9 @@ HT_INLINE void dt_key_set_template(struct dt_endpoint_key *k, const struct dt_pa
 	__u32 len = t->len;
 	int i;
 
+#ifdef __bpf__
 #pragma unroll
+#endif
 	for (i = 0; i < DT_TEMPLATE_MAX; i++)
 		k->tmpl[i] = (__u32)i < len ? t->text[i] : 0;
 }
@@ -118,8 +120,8 @@ HT_INLINE int dt_keep_span(dt_filter_env_t env, const struct dt_filter_settings 
 }
 
 /* Counts a span's duration into its endpoint's histogram; 0 on success. */
-HT_INLINE int dt_count_span(dt_filter_env_t env, const struct dt_span_event *e, __u64 dur,
-			    __u8 epoch, struct dt_filter_scratch *s)
+HT_INLINE int dt_count_span(dt_filter_env_t env, __u64 dur, __u8 epoch,
+			    struct dt_filter_scratch *s)
 {
 	struct dt_hist *h;
 	__u32 b = dt_hist_bucket(dur);
@@ -213,7 +215,7 @@ HT_INLINE enum dt_filter_outcome dt_filter_span(dt_filter_env_t env,
 			DT_MAP_UPDATE(DT_FMAP(env, flagged), e->trace_id, &e->end_ns, BPF_ANY);
 		return DT_OUT_REPORT;
 	}
-	if (dt_count_span(env, e, dur, epoch, s) && r.decision == DT_DECIDE_KEEP) {
+	if (dt_count_span(env, dur, epoch, s) && r.decision == DT_DECIDE_KEEP) {
 		e->decision = DT_DECIDE_REPORT;
 		e->reason = DT_REASON_DEGRADED;
 		return DT_OUT_REPORT;

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <algorithm>
 #include <set>
 
 #include "filter_maps.h"  // types of the skeleton's rodata
@@ -42,7 +43,8 @@ bool tracepoint_exists(const std::string& section) {
 
 void CaptureProgram::SkelDeleter::operator()(capture* s) const { capture__destroy(s); }
 
-CaptureProgram::CaptureProgram(const targets::TargetSet& targets) {
+CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
+                               const filter::FilterSettings& filter) {
   // With --verbose, keep the whole verifier log: libbpf's default buffer
   // holds only its start, and a rejection is explained at its end.
   static std::vector<char> log_buf;
@@ -63,6 +65,12 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets) {
   skel_->rodata->use_pid_targets = !targets.pids.empty();
   skel_->rodata->use_comm_targets = !targets.comms.empty();
   skel_->rodata->use_cgroup_targets = !targets.cgroup_ids.empty();
+  skel_->rodata->filter_settings.no_filter = filter.no_filter;
+  skel_->rodata->filter_settings.default_role = filter.default_role;
+  skel_->rodata->filter_settings.keep_spans =
+      std::min<std::uint8_t>(filter.keep_spans, DT_KEEP_SPANS);
+  if (int err = bpf_map__set_max_entries(skel_->maps.keep, std::max(1u, filter.keep_traces)))
+    fail("sizing the keep-buffer", -err);
 
   bpf_program* prog;
   bpf_object__for_each_program(prog, skel_->obj) {
@@ -149,6 +157,17 @@ void CaptureProgram::attach() {
 }
 
 int CaptureProgram::events_fd() const { return bpf_map__fd(skel_->maps.events); }
+
+int CaptureProgram::map_fd(const char* name) const {
+  bpf_map* m = bpf_object__find_map_by_name(skel_->obj, name);
+  return m ? bpf_map__fd(m) : -1;
+}
+
+std::uint8_t CaptureProgram::hist_epoch() const { return skel_->bss->hist_epoch; }
+
+void CaptureProgram::set_hist_epoch(std::uint8_t epoch) {
+  __atomic_store_n(&skel_->bss->hist_epoch, epoch, __ATOMIC_RELEASE);
+}
 
 KernelCounters CaptureProgram::read_counters() const {
   KernelCounters total{};

@@ -12,6 +12,7 @@
 #include "bpf/kernel_counters.h"
 #include "bpf/links.h"
 #include "capture.h"
+#include "filter/filter_store.h"
 #include "targets/target_set.h"
 
 struct capture;  // generated skeleton
@@ -21,7 +22,7 @@ namespace difftrace::bpf {
 class CaptureProgram {
  public:
   // Throws FatalError(kEnvironment) with the failing step and errno.
-  explicit CaptureProgram(const targets::TargetSet& targets);
+  CaptureProgram(const targets::TargetSet& targets, const filter::FilterSettings& filter = {});
   ~CaptureProgram();
   CaptureProgram(const CaptureProgram&) = delete;
   CaptureProgram& operator=(const CaptureProgram&) = delete;
@@ -31,6 +32,11 @@ class CaptureProgram {
   void detach() { links_.clear(); }
 
   int events_fd() const;
+  // A map of the program by name (bpf/lib/filter_maps.bpf.h), -1 if none.
+  int map_fd(const char* name) const;
+  // The histogram epoch the kernel writes to (.bss, read at every span).
+  std::uint8_t hist_epoch() const;
+  void set_hist_epoch(std::uint8_t epoch);
   KernelCounters read_counters() const;
   // Names of programs left out because this kernel lacks their hook.
   const std::vector<std::string>& skipped() const { return skipped_; }

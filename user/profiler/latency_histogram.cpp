@@ -52,4 +52,22 @@ double LatencyHistogram::mean() const {
   return sum / static_cast<double>(total_);
 }
 
+double LatencyHistogram::cv() const {
+  if (!total_) return 0;
+  const double m = mean();
+  if (m <= 0) return 0;
+  double var = 0;
+  for (std::uint32_t b = 0; b < DT_HIST_BUCKETS; b++) {
+    if (!counts_[b]) continue;
+    double mid = (static_cast<double>(dt_hist_bucket_low(b)) + bucket_high(b)) / 2;
+    var += static_cast<double>(counts_[b]) * (mid - m) * (mid - m);
+  }
+  return std::sqrt(var / static_cast<double>(total_)) / m;
+}
+
+void LatencyHistogram::merge(const LatencyHistogram& other) {
+  for (std::uint32_t b = 0; b < DT_HIST_BUCKETS; b++) counts_[b] += other.counts_[b];
+  total_ += other.total_;
+}
+
 }  // namespace difftrace::profiler

@@ -20,6 +20,9 @@ class LatencyHistogram {
   std::uint64_t quantile(double q) const;
   // Mean from bucket midpoints (within the buckets' 12.5%).
   double mean() const;
+  // Coefficient of variation (standard deviation / mean), from bucket midpoints; 0 if empty.
+  double cv() const;
+  void merge(const LatencyHistogram& other);
 
  private:
   std::array<std::uint64_t, DT_HIST_BUCKETS> counts_{};

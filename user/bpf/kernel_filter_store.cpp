@@ -1,0 +1,87 @@
+#include "bpf/kernel_filter_store.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "error.h"
+
+namespace difftrace::bpf {
+namespace {
+
+int must_fd(const CaptureProgram& p, const char* name) {
+  int fd = p.map_fd(name);
+  if (fd < 0) throw FatalError(ExitCode::kEnvironment, std::string("the capture program has no map ") + name);
+  return fd;
+}
+
+void update(int fd, const void* key, const void* value, const char* what) {
+  if (bpf_map_update_elem(fd, key, value, BPF_ANY))
+    spdlog::warn("could not write {} into the kernel: {}", what, std::strerror(errno));
+}
+
+}  // namespace
+
+KernelFilterStore::KernelFilterStore(CaptureProgram& program)
+    : program_(program),
+      service_pids_(must_fd(program, "service_pids")),
+      service_comms_(must_fd(program, "service_comms")),
+      thresholds_(must_fd(program, "thresholds")),
+      hists_(must_fd(program, "hists")),
+      keep_(must_fd(program, "keep")),
+      ncpu_(libbpf_num_possible_cpus()) {}
+
+void KernelFilterStore::set_service_pid(std::uint32_t pid, const dt_service& service) {
+  update(service_pids_, &pid, &service, "a service pid");
+}
+
+void KernelFilterStore::set_service_comm(const std::string& comm, const dt_service& service) {
+  char key[DT_COMM_LEN] = {};
+  std::memcpy(key, comm.data(), std::min(comm.size(), sizeof key - 1));
+  update(service_comms_, key, &service, "a service comm");
+}
+
+void KernelFilterStore::set_threshold(const dt_endpoint_key& key, const dt_threshold& threshold) {
+  update(thresholds_, &key, &threshold, "a threshold");
+}
+
+std::vector<filter::EndpointHistogram> KernelFilterStore::take_histograms() {
+  const std::uint8_t old = program_.hist_epoch() & 1;
+  program_.set_hist_epoch(old ^ 1);
+  // A span being filtered right now may still add to the old epoch: let
+  // those few finish (a filter step takes microseconds).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1));
+
+  std::vector<dt_endpoint_key> keys;
+  dt_endpoint_key key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(hists_, prev, &next) == 0) {
+    if (next.epoch == old) keys.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  std::vector<filter::EndpointHistogram> out;
+  std::vector<dt_hist> per_cpu(static_cast<std::size_t>(std::max(ncpu_, 1)));
+  for (auto& k : keys) {
+    if (bpf_map_lookup_elem(hists_, &k, per_cpu.data())) continue;
+    bpf_map_delete_elem(hists_, &k);
+    filter::EndpointHistogram h;
+    h.key = k;
+    h.key.epoch = 0;
+    for (const auto& v : per_cpu) filter::merge_into(h, v);
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+std::optional<dt_kept_trace> KernelFilterStore::take_kept(const dt_trace_key& key) {
+  dt_kept_trace t;
+  if (bpf_map_lookup_and_delete_elem(keep_, &key, &t)) return std::nullopt;
+  return t;
+}
+
+}  // namespace difftrace::bpf

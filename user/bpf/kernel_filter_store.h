@@ -1,0 +1,27 @@
+// The filter's maps in the loaded capture program (bpf/lib/filter_maps.bpf.h),
+// through their fds: services and thresholds written, histograms and kept
+// spans taken out.
+#pragma once
+
+#include "bpf/capture_program.h"
+#include "filter/filter_store.h"
+
+namespace difftrace::bpf {
+
+class KernelFilterStore : public filter::FilterStore {
+ public:
+  explicit KernelFilterStore(CaptureProgram& program);
+
+  void set_service_pid(std::uint32_t pid, const dt_service& service) override;
+  void set_service_comm(const std::string& comm, const dt_service& service) override;
+  void set_threshold(const dt_endpoint_key& key, const dt_threshold& threshold) override;
+  std::vector<filter::EndpointHistogram> take_histograms() override;
+  std::optional<dt_kept_trace> take_kept(const dt_trace_key& key) override;
+
+ private:
+  CaptureProgram& program_;
+  int service_pids_, service_comms_, thresholds_, hists_, keep_;
+  int ncpu_;
+};
+
+}  // namespace difftrace::bpf

@@ -1,0 +1,59 @@
+// The filter's maps as user space sees them (include/filter_maps.h): the
+// kernel's (bpf/kernel_filter_store.h) or replay's in-memory ones
+// (filter/host_filter_store.h). The profiler and the assembler work on this
+// interface, so live tracing and replay share them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "filter_maps.h"
+#include "profiler/latency_histogram.h"
+
+namespace difftrace::filter {
+
+// Fixed for a run: full tracing or not, the role of processes no service
+// matches, and the keep-buffer's size.
+struct FilterSettings {
+  bool no_filter = false;
+  std::uint8_t default_role = DT_ROLE_FUNCTION;
+  std::uint8_t keep_spans = DT_KEEP_SPANS;
+  std::uint32_t keep_traces = DT_KEEP_TRACES;
+};
+
+// An endpoint's histogram since the last take, merged over CPUs.
+struct EndpointHistogram {
+  dt_endpoint_key key{};  // epoch zeroed
+  std::uint64_t count = 0;
+  std::uint64_t sum_ns = 0;
+  profiler::LatencyHistogram hist;
+};
+
+class FilterStore {
+ public:
+  virtual ~FilterStore() = default;
+  virtual void set_service_pid(std::uint32_t pid, const dt_service& service) = 0;
+  virtual void set_service_comm(const std::string& comm, const dt_service& service) = 0;
+  virtual void set_threshold(const dt_endpoint_key& key, const dt_threshold& threshold) = 0;
+  // What the filter counted since the last call, taken out of the maps: the
+  // writer moves to the other epoch first, so no count is read twice.
+  virtual std::vector<EndpointHistogram> take_histograms() = 0;
+  // The kept spans of a trace, taken out of the keep-buffer (each is pulled
+  // once); nullopt when the trace kept nothing or was evicted.
+  virtual std::optional<dt_kept_trace> take_kept(const dt_trace_key& key) = 0;
+};
+
+dt_endpoint_key endpoint_key(std::uint16_t service, int kind, int method,
+                             std::string_view path_template);
+// A service's default threshold key: kind, method and template all zero.
+dt_endpoint_key service_key(std::uint16_t service);
+std::string template_of(const dt_endpoint_key& key);
+dt_trace_key trace_key(std::string_view hex_trace_id);
+
+// Adds one CPU's (or the host's) histogram value to a merged one.
+void merge_into(EndpointHistogram& into, const dt_hist& h);
+
+}  // namespace difftrace::filter

@@ -1,0 +1,150 @@
+#include "filter/host_filter_store.h"
+
+#include <cerrno>
+#include <cstring>
+#include <list>
+#include <string>
+#include <unordered_map>
+
+// A BPF hash map in memory: fixed key and value sizes, a capacity, and for
+// LRU maps eviction of the least recently used entry instead of refusal.
+struct dt_host_map {
+  struct Entry {
+    std::unique_ptr<std::uint8_t[]> value;  // stable address, as a map value's
+    std::list<std::string>::iterator order;
+  };
+  std::size_t key_size, value_size, capacity;
+  bool lru;
+  std::unordered_map<std::string, Entry> entries;
+  std::list<std::string> order;  // most recently used first
+
+  dt_host_map(std::size_t k, std::size_t v, std::size_t cap, bool is_lru)
+      : key_size(k), value_size(v), capacity(cap), lru(is_lru) {}
+
+  std::string key_of(const void* key) const {
+    return std::string(static_cast<const char*>(key), key_size);
+  }
+  void erase(const std::string& key) {
+    auto it = entries.find(key);
+    if (it == entries.end()) return;
+    order.erase(it->second.order);
+    entries.erase(it);
+  }
+};
+
+extern "C" void* dt_host_map_lookup(dt_host_map* m, const void* key) {
+  auto it = m->entries.find(m->key_of(key));
+  if (it == m->entries.end()) return nullptr;
+  if (m->lru) m->order.splice(m->order.begin(), m->order, it->second.order);
+  return it->second.value.get();
+}
+
+extern "C" long dt_host_map_update(dt_host_map* m, const void* key, const void* value,
+                                   __u64 flags) {
+  std::string k = m->key_of(key);
+  auto it = m->entries.find(k);
+  if (it != m->entries.end()) {
+    if (flags == BPF_NOEXIST) return -EEXIST;
+    std::memcpy(it->second.value.get(), value, m->value_size);
+    if (m->lru) m->order.splice(m->order.begin(), m->order, it->second.order);
+    return 0;
+  }
+  if (m->entries.size() >= m->capacity) {
+    if (!m->lru || m->order.empty()) return -E2BIG;
+    m->erase(m->order.back());
+  }
+  dt_host_map::Entry e;
+  e.value = std::make_unique<std::uint8_t[]>(m->value_size);
+  std::memcpy(e.value.get(), value, m->value_size);
+  m->order.push_front(k);
+  e.order = m->order.begin();
+  m->entries.emplace(std::move(k), std::move(e));
+  return 0;
+}
+
+namespace difftrace::filter {
+
+HostFilterStore::HostFilterStore(const FilterSettings& s)
+    : service_pids_(std::make_unique<dt_host_map>(sizeof(__u32), sizeof(dt_service),
+                                                  DT_MAX_SERVICE_PIDS, false)),
+      service_comms_(std::make_unique<dt_host_map>(DT_COMM_LEN, sizeof(dt_service),
+                                                   DT_MAX_SERVICE_COMMS, false)),
+      thresholds_(std::make_unique<dt_host_map>(sizeof(dt_endpoint_key), sizeof(dt_threshold),
+                                                DT_MAX_ENDPOINTS, false)),
+      hists_(std::make_unique<dt_host_map>(sizeof(dt_endpoint_key), sizeof(dt_hist),
+                                           2 * DT_MAX_ENDPOINTS, false)),
+      flagged_(std::make_unique<dt_host_map>(sizeof(dt_trace_key), sizeof(__u64), DT_MAX_FLAGGED,
+                                             true)),
+      keep_(std::make_unique<dt_host_map>(sizeof(dt_trace_key), sizeof(dt_kept_trace),
+                                          s.keep_traces, true)),
+      scratch_(std::make_unique<dt_filter_scratch>()) {
+  settings_.no_filter = s.no_filter;
+  settings_.default_role = s.default_role;
+  settings_.keep_spans = s.keep_spans;
+  env_ = {service_pids_.get(), service_comms_.get(), thresholds_.get(),
+          hists_.get(),        flagged_.get(),       keep_.get()};
+}
+
+HostFilterStore::~HostFilterStore() = default;
+
+dt_filter_outcome HostFilterStore::filter(dt_span_event& e) {
+  // The counting mirrors the kernel's emit (bpf/capture.bpf.c).
+  counters_[DT_C_SPANS_SEEN]++;
+  dt_filter_outcome out = dt_filter_span(&env_, &settings_, &e, epoch_, scratch_.get());
+  if (scratch_->overwritten) counters_[DT_C_KEEP_OVERWRITTEN]++;
+  if (scratch_->hist_full) counters_[DT_C_HIST_MAP_FULL]++;
+  if (out == DT_OUT_KEPT) {
+    counters_[DT_C_SPANS_KEPT]++;
+  } else if (out == DT_OUT_DROPPED) {
+    counters_[DT_C_SPANS_DROPPED]++;
+  } else {
+    counters_[DT_C_SPANS_REPORTED]++;
+    if (e.reason < DT_REASON_MAX) counters_[DT_C_REASON_FIRST + e.reason]++;
+  }
+  return out;
+}
+
+void HostFilterStore::set_service_pid(std::uint32_t pid, const dt_service& service) {
+  dt_host_map_update(service_pids_.get(), &pid, &service, BPF_ANY);
+}
+
+void HostFilterStore::set_service_comm(const std::string& comm, const dt_service& service) {
+  char key[DT_COMM_LEN] = {};
+  std::memcpy(key, comm.data(), std::min(comm.size(), sizeof key - 1));
+  dt_host_map_update(service_comms_.get(), key, &service, BPF_ANY);
+}
+
+void HostFilterStore::set_threshold(const dt_endpoint_key& key, const dt_threshold& threshold) {
+  dt_host_map_update(thresholds_.get(), &key, &threshold, BPF_ANY);
+}
+
+std::vector<EndpointHistogram> HostFilterStore::take_histograms() {
+  const std::uint8_t old = epoch_;
+  epoch_ ^= 1;
+  std::vector<EndpointHistogram> out;
+  std::vector<std::string> taken;
+  for (const auto& [k, entry] : hists_->entries) {
+    dt_endpoint_key key;
+    std::memcpy(&key, k.data(), sizeof key);
+    if (key.epoch != old) continue;
+    EndpointHistogram h;
+    key.epoch = 0;
+    h.key = key;
+    merge_into(h, *reinterpret_cast<const dt_hist*>(entry.value.get()));
+    out.push_back(std::move(h));
+    taken.push_back(k);
+  }
+  for (const auto& k : taken) hists_->erase(k);
+  return out;
+}
+
+std::optional<dt_kept_trace> HostFilterStore::take_kept(const dt_trace_key& key) {
+  auto it = keep_->entries.find(keep_->key_of(&key));
+  if (it == keep_->entries.end()) return std::nullopt;
+  dt_kept_trace t;
+  std::memcpy(&t, it->second.value.get(), sizeof t);
+  keep_->erase(it->first);
+  return t;
+}
+
+}  // namespace difftrace::filter

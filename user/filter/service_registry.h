@@ -1,0 +1,37 @@
+// The config's services as the kernel filter knows them: service i of the
+// config is id i + 1 (0 is "none matched"), with its role and 4xx rule,
+// written into the filter's service maps by comm and by pid. Pid, exe and
+// listen_port matches are resolved from /proc, again at every rescan, so
+// processes started later are found too. cgroup matches are not resolved in
+// the kernel yet: their spans are named in user space but filtered with the
+// default role.
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "config/config.h"
+#include "filter/filter_store.h"
+
+namespace difftrace::filter {
+
+dt_role kernel_role(config::Role role);
+
+class ServiceRegistry {
+ public:
+  explicit ServiceRegistry(const config::Config& config) : config_(config) {}
+  // Writes comm matches, then what rescan() writes.
+  void publish(FilterStore& store);
+  // Writes the pids that pid, exe and listen_port matches select now.
+  void rescan(FilterStore& store);
+  // The service with this id, nullptr for 0 or an unknown id.
+  const config::Service* service(std::uint16_t id) const;
+
+ private:
+  dt_service entry(std::size_t index) const;
+
+  const config::Config& config_;
+  std::set<std::pair<std::uint32_t, std::uint16_t>> published_;  // (pid, id) written
+};
+
+}  // namespace difftrace::filter

@@ -1,0 +1,135 @@
+#include "profiler/profiler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "capture/span_decoder.h"
+
+namespace difftrace::profiler {
+
+bool EndpointKeyLess::operator()(const dt_endpoint_key& a, const dt_endpoint_key& b) const {
+  return std::memcmp(&a, &b, sizeof a) < 0;
+}
+
+LatencyHistogram EndpointProfile::merged_window() const {
+  LatencyHistogram m;
+  for (const auto& h : window) m.merge(h);
+  return m;
+}
+
+config::Latency default_latency_rule() {
+  config::Latency l;
+  l.quantile = 0.99;
+  l.factor = 1.5;
+  l.floor_ns = 2'000'000;
+  return l;
+}
+
+Profiler::Profiler(const config::Config& config, const filter::ServiceRegistry& services)
+    : config_(config),
+      services_(services),
+      window_intervals_(std::max<std::size_t>(
+          1, static_cast<std::size_t>(config.profiler.window_ns / config.profiler.interval_ns))) {}
+
+config::Latency Profiler::rule_for(const dt_endpoint_key& key) const {
+  const config::Service* s = services_.service(key.service);
+  if (!s) return default_latency_rule();
+  if (key.kind == DT_SPAN_SERVER) {
+    const std::string method = capture::method_name(key.method);
+    const std::string tmpl = filter::template_of(key);
+    for (const auto& e : s->endpoints)
+      if (e.method == method && e.path_template == tmpl &&
+          (e.latency.static_ns || e.latency.quantile))
+        return e.latency;
+  }
+  if (s->latency.static_ns || s->latency.quantile) return s->latency;
+  return default_latency_rule();
+}
+
+std::uint64_t Profiler::timeout_for(std::uint16_t service) const {
+  const config::Service* s = services_.service(service);
+  return s ? s->timeout_ns : 0;
+}
+
+void Profiler::start(filter::FilterStore& store) {
+  for (std::size_t i = 0; i < config_.services.size(); i++) {
+    const auto& s = config_.services[i];
+    const auto id = static_cast<std::uint16_t>(i + 1);
+    if (s.latency.static_ns)
+      store.set_threshold(filter::service_key(id), {*s.latency.static_ns, s.timeout_ns});
+    for (const auto& e : s.endpoints) {
+      if (!e.latency.static_ns) continue;
+      int method = 0;
+      for (int m = 1; m < 16; m++)
+        if (e.method == capture::method_name(m)) method = m;
+      auto key = filter::endpoint_key(id, DT_SPAN_SERVER, method, e.path_template);
+      store.set_threshold(key, {*e.latency.static_ns, s.timeout_ns});
+      auto& p = endpoints_[key];
+      p.threshold_ns = *e.latency.static_ns;
+      p.static_threshold = true;
+    }
+  }
+}
+
+void Profiler::tick(filter::FilterStore& store) {
+  auto taken = store.take_histograms();
+  // Every known endpoint's window moves on, with or without spans.
+  for (auto& [key, p] : endpoints_) {
+    p.window.emplace_back();
+    if (p.window.size() > window_intervals_) p.window.pop_front();
+  }
+  for (auto& h : taken) {
+    auto [it, fresh] = endpoints_.try_emplace(h.key);
+    auto& p = it->second;
+    if (fresh) p.window.emplace_back();
+    p.window.back().merge(h.hist);
+    p.whole_run.merge(h.hist);
+    p.sum_ns += h.sum_ns;
+  }
+  for (auto& [key, p] : endpoints_) {
+    if (p.static_threshold) continue;
+    config::Latency rule = rule_for(key);
+    if (rule.static_ns) continue;  // the service default covers it
+    LatencyHistogram w = p.merged_window();
+    if (w.count() < config_.profiler.min_samples) continue;  // warming up
+    auto t = static_cast<std::uint64_t>(static_cast<double>(w.quantile(*rule.quantile)) * rule.factor);
+    t = std::max(t, rule.floor_ns);
+    // Small moves are not worth a map write.
+    if (p.threshold_ns && t > p.threshold_ns * 95 / 100 && t < p.threshold_ns * 105 / 100) continue;
+    store.set_threshold(key, {t, timeout_for(key.service)});
+    spdlog::debug("threshold {} {} {}: {} us", key.service, capture::method_name(key.method),
+                  filter::template_of(key), t / 1000);
+    p.threshold_ns = t;
+  }
+}
+
+const EndpointProfile* Profiler::find(const dt_endpoint_key& key) const {
+  auto it = endpoints_.find(key);
+  return it == endpoints_.end() ? nullptr : &it->second;
+}
+
+nlohmann::json Profiler::to_json() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [key, p] : endpoints_) {
+    const config::Service* s = services_.service(key.service);
+    const auto& h = p.whole_run;
+    out.push_back({{"service", s ? s->name : std::string()},
+                   {"service_id", key.service},
+                   {"kind", key.kind == DT_SPAN_CLIENT ? "client" : "server"},
+                   {"method", capture::method_name(key.method)},
+                   {"template", filter::template_of(key)},
+                   {"count", h.count()},
+                   {"p50_ns", h.quantile(0.50)},
+                   {"p90_ns", h.quantile(0.90)},
+                   {"p99_ns", h.quantile(0.99)},
+                   {"mean_ns", h.count() ? p.sum_ns / h.count() : 0},
+                   {"cv", h.cv()},
+                   {"threshold_ns", p.threshold_ns}});
+  }
+  return out;
+}
+
+}  // namespace difftrace::profiler

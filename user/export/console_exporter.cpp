@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "export/console_tree.h"
+
 namespace difftrace::exporters {
 
 std::string ConsoleExporter::format(const capture::Span& s) {
@@ -15,7 +17,12 @@ std::string ConsoleExporter::format(const capture::Span& s) {
 }
 
 void ConsoleExporter::export_spans(const std::vector<capture::Span>& spans) {
-  for (const auto& s : spans) std::fprintf(out_, "%s\n", format(s).c_str());
+  if (mode_ == Mode::kTree) {
+    const std::string trees = render_trace_trees(spans);
+    std::fwrite(trees.data(), 1, trees.size(), out_);
+  } else {
+    for (const auto& s : spans) std::fprintf(out_, "%s\n", format(s).c_str());
+  }
   exported_ += spans.size();
   std::fflush(out_);
 }

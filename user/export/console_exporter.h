@@ -1,4 +1,5 @@
-// Human-readable spans on stdout, one line each.
+// Human-readable spans on stdout: "console" prints one line per span,
+// "console:tree" each batch as indented trees, one per trace (console_tree.h).
 #pragma once
 
 #include <cstdio>
@@ -9,7 +10,9 @@ namespace difftrace::exporters {
 
 class ConsoleExporter : public Exporter {
  public:
-  explicit ConsoleExporter(std::FILE* out = stdout) : out_(out) {}
+  enum class Mode { kLines, kTree };
+  explicit ConsoleExporter(std::FILE* out = stdout, Mode mode = Mode::kLines)
+      : out_(out), mode_(mode) {}
   void export_spans(const std::vector<capture::Span>& spans) override;
   void flush() override { std::fflush(out_); }
   std::uint64_t spans_exported() const override { return exported_; }
@@ -18,6 +21,7 @@ class ConsoleExporter : public Exporter {
 
  private:
   std::FILE* out_;
+  Mode mode_;
   std::uint64_t exported_ = 0;
 };
 

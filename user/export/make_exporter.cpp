@@ -6,17 +6,25 @@
 #include "export/otlp_json_file_exporter.h"
 
 namespace difftrace::exporters {
+namespace {
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+}  // namespace
 
 std::unique_ptr<Exporter> make_exporter(const std::string& spec) {
   if (spec == "console") return std::make_unique<ConsoleExporter>();
+  if (spec == "console:tree")
+    return std::make_unique<ConsoleExporter>(stdout, ConsoleExporter::Mode::kTree);
   const std::string otlp_json = "otlp-json:";
-  if (spec.rfind(otlp_json, 0) == 0) {
+  if (starts_with(spec, otlp_json)) {
     std::string path = spec.substr(otlp_json.size());
     if (path.empty()) throw FatalError(ExitCode::kUsage, "--export otlp-json: needs a path");
     return std::make_unique<OtlpJsonFileExporter>(path);
   }
-  throw FatalError(ExitCode::kUsage, "--export " + spec +
-                                         ": unknown exporter (known: console, otlp-json:PATH)");
+  throw FatalError(ExitCode::kUsage,
+                   "--export " + spec +
+                       ": unknown exporter (known: console, console:tree, otlp-json:PATH)");
 }
 
 }  // namespace difftrace::exporters

@@ -14,16 +14,21 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -mcpu=v3 \
               -Ivmlinux/$(ARCH) -Iinclude -Ibpf -Wall -Wno-unused-function
 CXXFLAGS   ?= -O2 -g
 CXXFLAGS   += -std=c++20 -Wall -Wextra -MMD -MP -Iinclude -Iuser -Itests -I$(BUILD) \
-              $(shell pkg-config --cflags spdlog)
-LDLIBS     := -lbpf -lelf -lz $(shell pkg-config --libs spdlog) -lpcap -lyaml-cpp -pthread
+              $(shell pkg-config --cflags spdlog protobuf libcurl)
+LDLIBS     := -lbpf -lelf -lz $(shell pkg-config --libs spdlog protobuf libcurl) -lpcap -lyaml-cpp \
+              -pthread
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 SKELS      := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 BPF_DEPS   := $(wildcard bpf/lib/*.h include/*.h)
 
+# proto/X.proto -> build/X.pb.{h,cc} (protoc), linked into everything user/ is.
+PROTOS     := $(wildcard proto/*.proto)
+PROTO_HDRS := $(PROTOS:proto/%.proto=$(BUILD)/%.pb.h)
+PROTO_OBJS := $(PROTOS:proto/%.proto=$(BUILD)/obj/proto/%.pb.o)
 USER_SRCS  := $(shell find user -name '*.cpp' ! -path user/main.cpp | sort)
-USER_OBJS  := $(USER_SRCS:%.cpp=$(BUILD)/obj/%.o)
+USER_OBJS  := $(USER_SRCS:%.cpp=$(BUILD)/obj/%.o) $(PROTO_OBJS)
 COMMON_SRCS:= $(wildcard tests/common/*.cpp)
 UNIT_SRCS  := $(wildcard tests/unit/*.cpp) $(COMMON_SRCS)
 UNIT_OBJS  := $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o)
@@ -43,8 +48,16 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_DEPS) | $(BUILD)/bpf
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
 
-# Every user object may include a skeleton: build them all first.
-$(BUILD)/obj/%.o: %.cpp | $(SKELS)
+# Every user object may include a skeleton or a generated protobuf header: make them all first.
+$(BUILD)/obj/%.o: %.cpp | $(SKELS) $(PROTO_HDRS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/%.pb.h $(BUILD)/%.pb.cc: proto/%.proto
+	@mkdir -p $(BUILD)
+	protoc --proto_path=proto --cpp_out=$(BUILD) $<
+
+$(BUILD)/obj/proto/%.pb.o: $(BUILD)/%.pb.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 

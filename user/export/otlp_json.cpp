@@ -1,7 +1,7 @@
 #include "export/otlp_json.h"
 
-#include <algorithm>
-#include <numeric>
+#include "export/resource.h"
+#include "export/utf8.h"
 
 namespace difftrace::exporters {
 namespace {
@@ -96,6 +96,16 @@ void append_json_string(fmt::memory_buffer& out, std::string_view s) {
   std::size_t run = 0;  // start of the bytes that need no escape
   for (std::size_t i = 0; i < s.size(); i++) {
     auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {  // a UTF-8 sequence passes as is; a byte that starts none is U+FFFD
+      if (const std::size_t len = utf8_sequence_length(s, i)) {
+        i += len - 1;
+        continue;
+      }
+      out.append(s.data() + run, s.data() + i);
+      run = i + 1;
+      append(out, "\xef\xbf\xbd");
+      continue;
+    }
     if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7f) continue;
     out.append(s.data() + run, s.data() + i);
     run = i + 1;
@@ -113,14 +123,7 @@ void append_json_string(fmt::memory_buffer& out, std::string_view s) {
 
 void append_otlp_request(fmt::memory_buffer& out, const std::vector<capture::Span>& spans,
                          const std::string& host_name) {
-  // One resource per (process, service): order the spans so that a pid's
-  // spans are adjacent, keeping their order otherwise.
-  std::vector<std::size_t> order(spans.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return std::tie(spans[a].pid, spans[a].service_name) <
-           std::tie(spans[b].pid, spans[b].service_name);
-  });
+  const std::vector<std::size_t> order = resource_order(spans);
   append(out, "{\"resourceSpans\":[");
   for (std::size_t i = 0; i < order.size(); i++) {
     const auto& first = spans[order[i]];
@@ -132,7 +135,7 @@ void append_otlp_request(fmt::memory_buffer& out, const std::vector<capture::Spa
     append(out, "]},\"scopeSpans\":[{\"scope\":{\"name\":\"difftrace\"},\"spans\":[");
     for (std::size_t j = i; j < order.size(); j++) {
       const auto& s = spans[order[j]];
-      if (s.pid != first.pid || s.service_name != first.service_name) break;
+      if (!same_resource(s, first)) break;
       if (j > i) append(out, ",");
       append_span(out, s);
       i = j;

@@ -17,7 +17,8 @@ namespace difftrace::exporters {
 void append_otlp_request(fmt::memory_buffer& out, const std::vector<capture::Span>& spans,
                          const std::string& host_name);
 
-// JSON string escaping (quotes, backslash, control bytes; other bytes as is).
+// JSON string escaping (quotes, backslash, control bytes); UTF-8 as is, and
+// bytes that are not UTF-8 as U+FFFD (utf8.h).
 void append_json_string(fmt::memory_buffer& out, std::string_view s);
 
 }  // namespace difftrace::exporters

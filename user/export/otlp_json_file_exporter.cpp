@@ -1,20 +1,17 @@
 #include "export/otlp_json_file_exporter.h"
 
-#include <unistd.h>
-
 #include <cerrno>
 
 #include "error.h"
 #include "export/otlp_json.h"
+#include "export/resource.h"
 
 namespace difftrace::exporters {
 
 OtlpJsonFileExporter::OtlpJsonFileExporter(const std::string& path) : path_(path) {
   file_ = std::fopen(path.c_str(), "w");
   if (!file_) throw FatalError(ExitCode::kUsage, errno_message("--export otlp-json:" + path, errno));
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  host_name_ = host;
+  host_name_ = local_host_name();
 }
 
 OtlpJsonFileExporter::~OtlpJsonFileExporter() {

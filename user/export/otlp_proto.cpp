@@ -1,0 +1,101 @@
+#include "export/otlp_proto.h"
+
+#include "export/resource.h"
+#include "export/utf8.h"
+
+namespace difftrace::exporters {
+namespace {
+
+// proto3 strings must be UTF-8: a receiver refuses a request with one that is not.
+std::string utf8(const std::string& s) { return is_valid_utf8(s) ? s : valid_utf8(s); }
+
+void str_attr(google::protobuf::RepeatedPtrField<otlp::KeyValue>& attrs, const char* key,
+              const std::string& value) {
+  auto* kv = attrs.Add();
+  kv->set_key(key);
+  kv->mutable_value()->set_string_value(utf8(value));
+}
+
+void int_attr(google::protobuf::RepeatedPtrField<otlp::KeyValue>& attrs, const char* key,
+              std::uint64_t value) {
+  auto* kv = attrs.Add();
+  kv->set_key(key);
+  kv->mutable_value()->set_int_value(static_cast<std::int64_t>(value));
+}
+
+void fill_span(otlp::Span& out, const capture::Span& s) {
+  out.set_trace_id(s.trace_id.data(), s.trace_id.size());
+  out.set_span_id(s.span_id.data(), s.span_id.size());
+  if (s.parent_span_id) out.set_parent_span_id(s.parent_span_id->data(), s.parent_span_id->size());
+  out.set_name(utf8(s.method + " " + s.path));
+  out.set_kind(s.kind == capture::SpanKind::kServer ? otlp::Span::SPAN_KIND_SERVER
+                                                    : otlp::Span::SPAN_KIND_CLIENT);
+  out.set_start_time_unix_nano(s.start_unix_ns);
+  out.set_end_time_unix_nano(s.end_unix_ns);
+  auto& a = *out.mutable_attributes();
+  str_attr(a, "http.request.method", s.method);
+  str_attr(a, "url.path", s.path);
+  if (s.status) int_attr(a, "http.response.status_code", static_cast<std::uint64_t>(s.status));
+  str_attr(a, "server.address", s.server().address);
+  int_attr(a, "server.port", s.server().port);
+  str_attr(a, "client.address", s.client().address);
+  int_attr(a, "client.port", s.client().port);
+  int_attr(a, "thread.id", s.tid);
+  int_attr(a, "http.request.size", s.request_bytes);
+  int_attr(a, "http.response.size", s.response_bytes);
+  str_attr(a, "difftrace.decision", s.decision);
+  if (!s.reason.empty()) str_attr(a, "difftrace.reason", s.reason);
+  if (s.threshold_ns) int_attr(a, "difftrace.threshold_ns", s.threshold_ns);
+  if (s.is_error()) {
+    auto* st = out.mutable_status();
+    st->set_code(otlp::Status::STATUS_CODE_ERROR);
+    st->set_message(s.status ? "HTTP " + std::to_string(s.status) : "no response");
+  }
+}
+
+}  // namespace
+
+void fill_otlp_request(otlp::ExportTraceServiceRequest& req,
+                       const std::vector<capture::Span>& spans, const std::string& host_name) {
+  const std::vector<std::size_t> order = resource_order(spans);
+  otlp::ScopeSpans* scope = nullptr;
+  const capture::Span* resource_of = nullptr;
+  for (std::size_t i : order) {
+    const capture::Span& s = spans[i];
+    if (!resource_of || !same_resource(s, *resource_of)) {
+      resource_of = &s;
+      auto* rs = req.add_resource_spans();
+      auto& attrs = *rs->mutable_resource()->mutable_attributes();
+      str_attr(attrs, "service.name", s.service_name);
+      int_attr(attrs, "process.pid", s.pid);
+      str_attr(attrs, "host.name", host_name);
+      scope = rs->add_scope_spans();
+      scope->mutable_scope()->set_name("difftrace");
+    }
+    fill_span(*scope->add_spans(), s);
+  }
+}
+
+std::string encode_otlp_request(const std::vector<capture::Span>& spans,
+                                const std::string& host_name) {
+  otlp::ExportTraceServiceRequest req;
+  fill_otlp_request(req, spans, host_name);
+  return req.SerializeAsString();
+}
+
+std::uint64_t otlp_rejected_spans(const std::string& response_body) {
+  otlp::ExportTraceServiceResponse resp;
+  if (response_body.empty() || !resp.ParseFromString(response_body)) return 0;
+  const auto rejected = resp.partial_success().rejected_spans();
+  return rejected > 0 ? static_cast<std::uint64_t>(rejected) : 0;
+}
+
+HttpEncoding otlp_http_encoding(const std::string& host_name) {
+  return {"otlp-http", "application/x-protobuf",
+          [host_name](const std::vector<capture::Span>& spans) {
+            return encode_otlp_request(spans, host_name);
+          },
+          otlp_rejected_spans};
+}
+
+}  // namespace difftrace::exporters

@@ -1,0 +1,27 @@
+#include "export/resource.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <numeric>
+#include <tuple>
+
+namespace difftrace::exporters {
+
+std::vector<std::size_t> resource_order(const std::vector<capture::Span>& spans) {
+  std::vector<std::size_t> order(spans.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return std::tie(spans[a].pid, spans[a].service_name) <
+           std::tie(spans[b].pid, spans[b].service_name);
+  });
+  return order;
+}
+
+std::string local_host_name() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return host;
+}
+
+}  // namespace difftrace::exporters

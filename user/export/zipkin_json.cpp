@@ -1,0 +1,136 @@
+#include "export/zipkin_json.h"
+
+#include <arpa/inet.h>
+
+#include "export/otlp_json.h"
+
+namespace difftrace::exporters {
+namespace {
+
+void append(fmt::memory_buffer& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
+
+void append_uint(fmt::memory_buffer& out, std::uint64_t v) {
+  fmt::format_int f(v);
+  out.append(f.data(), f.data() + f.size());
+}
+
+void append_hex(fmt::memory_buffer& out, const std::uint8_t* b, std::size_t n) {
+  char text[32];
+  capture::hex_into(text, b, n);
+  out.push_back('"');
+  out.append(text, text + 2 * n);
+  out.push_back('"');
+}
+
+// "key":"value" after a comma unless first; Zipkin tags are strings only.
+void tag(fmt::memory_buffer& out, bool& first, std::string_view key, std::string_view value) {
+  if (!first) out.push_back(',');
+  first = false;
+  append_json_string(out, key);
+  out.push_back(':');
+  append_json_string(out, value);
+}
+
+void tag(fmt::memory_buffer& out, bool& first, std::string_view key, std::uint64_t value) {
+  tag(out, first, key, std::string_view(fmt::format_int(value).c_str()));
+}
+
+// {"serviceName":..,"ipv4"|"ipv6":..,"port":..}: an address that is neither
+// (it should not happen) is left out rather than sent to fail validation.
+void append_endpoint(fmt::memory_buffer& out, const capture::Endpoint& e,
+                     std::string_view service_name) {
+  bool first = true;
+  out.push_back('{');
+  auto field = [&](std::string_view key) {
+    if (!first) out.push_back(',');
+    first = false;
+    append_json_string(out, key);
+    out.push_back(':');
+  };
+  if (!service_name.empty()) {
+    field("serviceName");
+    append_json_string(out, service_name);
+  }
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, e.address.c_str(), buf) == 1) {
+    field("ipv4");
+    append_json_string(out, e.address);
+  } else if (inet_pton(AF_INET6, e.address.c_str(), buf) == 1) {
+    field("ipv6");
+    append_json_string(out, e.address);
+  }
+  if (e.port) {
+    field("port");
+    append_uint(out, e.port);
+  }
+  out.push_back('}');
+}
+
+void append_span(fmt::memory_buffer& out, const capture::Span& s, const std::string& host_name) {
+  append(out, "{\"traceId\":");
+  append_hex(out, s.trace_id.data(), s.trace_id.size());
+  append(out, ",\"id\":");
+  append_hex(out, s.span_id.data(), s.span_id.size());
+  if (s.parent_span_id) {
+    append(out, ",\"parentId\":");
+    append_hex(out, s.parent_span_id->data(), s.parent_span_id->size());
+  }
+  append(out, s.kind == capture::SpanKind::kServer ? ",\"kind\":\"SERVER\"" : ",\"kind\":\"CLIENT\"");
+  append(out, ",\"name\":");
+  append_json_string(out, s.method + " " + s.path);
+  // Microseconds; Zipkin wants a duration of at least 1.
+  append(out, ",\"timestamp\":");
+  append_uint(out, s.start_unix_ns / 1000);
+  append(out, ",\"duration\":");
+  append_uint(out, std::max<std::uint64_t>(1, (s.duration_ns() + 999) / 1000));
+  append(out, ",\"localEndpoint\":");
+  append_endpoint(out, s.local, s.service_name);
+  append(out, ",\"remoteEndpoint\":");
+  append_endpoint(out, s.peer, "");
+  append(out, ",\"tags\":{");
+  bool first = true;
+  tag(out, first, "http.method", s.method);
+  tag(out, first, "http.path", s.path);
+  if (s.status) tag(out, first, "http.status_code", static_cast<std::uint64_t>(s.status));
+  if (s.is_error()) {
+    tag(out, first, "error", s.status ? "HTTP " + std::to_string(s.status) : "no response");
+    tag(out, first, "otel.status_code", "ERROR");
+  }
+  tag(out, first, "server.address", s.server().address);
+  tag(out, first, "server.port", s.server().port);
+  tag(out, first, "client.address", s.client().address);
+  tag(out, first, "client.port", s.client().port);
+  tag(out, first, "thread.id", s.tid);
+  tag(out, first, "http.request.size", s.request_bytes);
+  tag(out, first, "http.response.size", s.response_bytes);
+  tag(out, first, "process.pid", s.pid);
+  tag(out, first, "host.name", host_name);
+  tag(out, first, "difftrace.decision", s.decision);
+  if (!s.reason.empty()) tag(out, first, "difftrace.reason", s.reason);
+  if (s.threshold_ns) tag(out, first, "difftrace.threshold_ns", s.threshold_ns);
+  append(out, "}}");
+}
+
+}  // namespace
+
+void append_zipkin_spans(fmt::memory_buffer& out, const std::vector<capture::Span>& spans,
+                         const std::string& host_name) {
+  out.push_back('[');
+  for (std::size_t i = 0; i < spans.size(); i++) {
+    if (i) out.push_back(',');
+    append_span(out, spans[i], host_name);
+  }
+  out.push_back(']');
+}
+
+HttpEncoding zipkin_encoding(const std::string& host_name) {
+  return {"zipkin", "application/json",
+          [host_name](const std::vector<capture::Span>& spans) {
+            fmt::memory_buffer b;
+            append_zipkin_spans(b, spans, host_name);
+            return std::string(b.data(), b.size());
+          },
+          {}};
+}
+
+}  // namespace difftrace::exporters

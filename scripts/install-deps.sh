@@ -10,6 +10,8 @@ PACKAGES=(
   libpcap-dev libprotobuf-dev protobuf-compiler libcurl4-openssl-dev libcpp-httplib-dev
   # tests and demo: real servers and clients
   python3 python3-pytest curl nginx-light haproxy wrk golang-go tcpdump iproute2 procps
+  # the OTLP/HTTP test receiver (tests/e2e/otlp_receiver): Node and its npm packages
+  nodejs
   # benchmarks: the bpftrace baseline (scripts/bench/bpftrace_equivalent.bt)
   bpftrace
 )
@@ -18,22 +20,32 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Some nodejs builds bring npm along; Debian's does not, npm is its own package there.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps: missing packages (${missing[*]}); run as root: sudo $0" >&2
-  exit 1
-fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# nginx and haproxy packages start system services; tests run their own instances.
-for svc in nginx haproxy; do
-  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
-    systemctl stop "$svc" || true
+if [ ${#missing[@]} -ne 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages (${missing[*]}); run as root: sudo $0" >&2
+    exit 1
   fi
-  pkill -x "$svc" 2>/dev/null || true
-done
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # nginx and haproxy packages start system services; tests run their own instances.
+  for svc in nginx haproxy; do
+    if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
+      systemctl stop "$svc" || true
+    fi
+    pkill -x "$svc" 2>/dev/null || true
+  done
+fi
+
+# The OTLP test receiver's npm packages, at the versions its package-lock.json pins; npm
+# writes node_modules/.package-lock.json, so this runs again only when the lock changes.
+receiver="$(dirname "$0")/../tests/e2e/otlp_receiver"
+if [ ! -f "$receiver/node_modules/.package-lock.json" ] ||
+   [ "$receiver/package-lock.json" -nt "$receiver/node_modules/.package-lock.json" ]; then
+  echo "install-deps: npm ci in tests/e2e/otlp_receiver"
+  (cd "$receiver" && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -6,10 +6,12 @@
  *   1. finds the service (by tgid, then by comm) and so the role,
  *   2. makes the endpoint key: service, kind, method, path template,
  *   3. looks up the endpoint's threshold (else the service's default; with
- *      neither, the endpoint is warming up and its spans are reported),
+ *      neither, or a provisional one, the endpoint is warming up and its
+ *      spans are reported),
  *   4. looks up whether the trace is flagged, and decides (filter_decision.h),
- *   5. flags the trace on an anomaly; counts non-anomalies into the
- *      endpoint's histogram; keeps a normal span in the keep-buffer,
+ *   5. flags the trace on an anomaly; counts other spans into the
+ *      endpoint's histogram (not those of flagged traces); keeps a normal
+ *      span in the keep-buffer,
  * and writes the decision, reason, service and threshold into the event.
  * A map that refuses an entry turns a keep into a report (DEGRADED): a full
  * map may cost volume, never an anomaly.
@@ -181,7 +183,7 @@ HT_INLINE enum dt_filter_outcome dt_filter_span(dt_filter_env_t env,
 	if (th) {
 		in.threshold_ns = th->latency_ns;
 		in.timeout_ns = th->timeout_ns;
-		in.warming = 0;
+		in.warming = (th->flags & DT_TH_WARMING) != 0;
 	}
 	s->key.kind = e->kind;
 	s->key.method = e->method;
@@ -193,7 +195,7 @@ HT_INLINE enum dt_filter_outcome dt_filter_span(dt_filter_env_t env,
 		if (eth) {
 			in.threshold_ns = eth->latency_ns;
 			in.timeout_ns = eth->timeout_ns;
-			in.warming = 0;
+			in.warming = (eth->flags & DT_TH_WARMING) != 0;
 		}
 	}
 
@@ -215,6 +217,10 @@ HT_INLINE enum dt_filter_outcome dt_filter_span(dt_filter_env_t env,
 			DT_MAP_UPDATE(DT_FMAP(env, flagged), e->trace_id, &e->end_ns, BPF_ANY);
 		return DT_OUT_REPORT;
 	}
+	/* A span of a flagged trace is left out of the profile: the anomaly
+	 * behind it likely slowed it too. */
+	if (r.reason == DT_REASON_FLAGGED_TRACE)
+		return DT_OUT_REPORT;
 	if (dt_count_span(env, dur, epoch, s) && r.decision == DT_DECIDE_KEEP) {
 		e->decision = DT_DECIDE_REPORT;
 		e->reason = DT_REASON_DEGRADED;

@@ -26,8 +26,9 @@ struct {
 	__type(value, struct dt_threshold);
 } thresholds SEC(".maps");
 
-/* Two epochs per endpoint: the profiler reads and deletes the one the
- * kernel stopped writing to. Entries are made on first use, not before. */
+/* Two epochs per endpoint: the profiler reads and zeroes the one the kernel
+ * stopped writing to (never deletes: user/bpf/kernel_filter_store.cpp says
+ * why). Entries are made on first use, not before. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 2 * DT_MAX_ENDPOINTS);

@@ -65,15 +65,21 @@ std::vector<filter::EndpointHistogram> KernelFilterStore::take_histograms() {
     prev = &key;
   }
   std::vector<filter::EndpointHistogram> out;
-  std::vector<dt_hist> per_cpu(static_cast<std::size_t>(std::max(ncpu_, 1)));
+  const auto ncpu = static_cast<std::size_t>(std::max(ncpu_, 1));
+  std::vector<dt_hist> per_cpu(ncpu);
+  const std::vector<dt_hist> zeros(ncpu);
   for (auto& k : keys) {
     if (bpf_map_lookup_elem(hists_, &k, per_cpu.data())) continue;
-    bpf_map_delete_elem(hists_, &k);
+    // Zeroed on every CPU, never deleted: an element the kernel makes gets
+    // only its own CPU's value, and the other CPUs' come from recycled
+    // memory when elements were freed before (not zeroed with
+    // BPF_F_NO_PREALLOC). Entries stay bounded by the map's size.
+    bpf_map_update_elem(hists_, &k, zeros.data(), BPF_EXIST);
     filter::EndpointHistogram h;
     h.key = k;
     h.key.epoch = 0;
     for (const auto& v : per_cpu) filter::merge_into(h, v);
-    out.push_back(std::move(h));
+    if (h.count) out.push_back(std::move(h));
   }
   return out;
 }

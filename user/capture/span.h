@@ -48,6 +48,9 @@ struct Span {
   std::string decision = "full";
   std::string reason;
   std::uint64_t threshold_ns = 0;
+  std::uint16_t service_id = 0;  // the kernel filter's service (0: none matched)
+
+  bool is_anomalous() const { return decision == "anomalous"; }
 
   std::uint64_t duration_ns() const {
     return end_unix_ns > start_unix_ns ? end_unix_ns - start_unix_ns : 0;

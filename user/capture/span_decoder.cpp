@@ -27,6 +27,35 @@ const char* method_name(int method) {
   }
 }
 
+int method_number(const std::string& name) {
+  for (int m = 1; m < 16; m++)
+    if (name == method_name(m)) return m;
+  return HTTP_METHOD_NONE;
+}
+
+const char* reason_name(int reason) {
+  switch (reason) {
+    case DT_REASON_NO_FILTER: return "no_filter";
+    case DT_REASON_RESET: return "reset";
+    case DT_REASON_TIMEOUT: return "timeout";
+    case DT_REASON_STATUS: return "status";
+    case DT_REASON_LATENCY: return "latency";
+    case DT_REASON_FLAGGED_TRACE: return "flagged_trace";
+    case DT_REASON_FUNCTION: return "function";
+    case DT_REASON_WARMUP: return "warmup";
+    case DT_REASON_DEGRADED: return "degraded";
+    default: return "";
+  }
+}
+
+const char* decision_name(int decision, int reason) {
+  if (decision == DT_DECIDE_KEEP) return "kept";
+  if (dt_reason_is_anomaly(static_cast<__u8>(reason))) return "anomalous";
+  // No filter ran (reason none) or it was told not to: full tracing.
+  if (reason == DT_REASON_NO_FILTER || reason == DT_REASON_NONE) return "full";
+  return "reported";
+}
+
 std::string address_text(int family, const std::uint8_t (&addr)[16]) {
   char buf[INET6_ADDRSTRLEN] = {};
   if (family == AF_INET) {
@@ -91,6 +120,10 @@ Span SpanDecoder::decode(const dt_span_event& ev) {
   s.flags = ev.flags;
   s.end_reason = ev.end_reason;
   s.span_id = new_span_id();
+  s.decision = decision_name(ev.decision, ev.reason);
+  s.reason = reason_name(ev.reason);
+  s.threshold_ns = std::uint64_t{ev.threshold_us} * 1000;
+  s.service_id = ev.service;
 
   auto ctx = decode_trace_context(ev.ctx_kind, ev.trace_id, ev.parent_id, ev.trace_flags);
   if (ev.ctx_kind != HTTP_CTX_NONE && !ctx) invalid_ctx_++;

@@ -33,6 +33,11 @@ class SpanDecoder {
 };
 
 const char* method_name(int method);
+// enum http_method of a name, HTTP_METHOD_NONE for others.
+int method_number(const std::string& name);
+// The filter's verdict as exported: decision and reason names.
+const char* decision_name(int decision, int reason);
+const char* reason_name(int reason);
 std::string address_text(int family, const std::uint8_t (&addr)[16]);
 
 }  // namespace difftrace::capture

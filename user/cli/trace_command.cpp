@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "bpf/capture_program.h"
+#include "bpf/kernel_filter_store.h"
 #include "capture/clock.h"
 #include "capture/collector.h"
 #include "config/config.h"
@@ -16,6 +17,8 @@
 #include "env/environment.h"
 #include "error.h"
 #include "export/exporter.h"
+#include "filter/service_registry.h"
+#include "pipeline/span_pipeline.h"
 #include "stats/run_stats.h"
 
 namespace difftrace::cli {
@@ -39,17 +42,6 @@ void touch(const std::string& path) {
   if (!f) throw FatalError(ExitCode::kUsage, errno_message("--ready-file " + path, errno));
 }
 
-void export_all(std::vector<std::unique_ptr<exporters::Exporter>>& exporters,
-                stats::RunStats& stats, config::ServiceMap& services,
-                std::vector<capture::Span> spans) {
-  if (spans.empty()) return;
-  for (auto& s : spans) {
-    services.name(s);
-    stats.add(s);
-  }
-  for (auto& e : exporters) e->export_spans(spans);
-}
-
 }  // namespace
 
 void add_trace_command(CLI::App& app, TraceOptions& opts) {
@@ -68,6 +60,8 @@ void add_trace_command(CLI::App& app, TraceOptions& opts) {
                   "Create this file once every probe is attached");
   cmd->add_option("--config", opts.config_file,
                   "YAML: services (names, matches, roles, thresholds), exports; flags override");
+  cmd->add_flag("--no-filter", opts.no_filter,
+                "Report every span (full tracing; anomalies are still marked)");
 }
 
 int run_trace(const TraceOptions& opts) {
@@ -90,26 +84,34 @@ int run_trace(const TraceOptions& opts) {
   if (specs.empty()) specs = {"console"};
   std::vector<std::unique_ptr<exporters::Exporter>> exporters;
   for (const auto& spec : specs) exporters.push_back(exporters::make_exporter(spec));
-  config::ServiceMap services(cfg);
   if (!opts.stats_json.empty()) stats::check_writable(opts.stats_json, "--stats-json");
 
   env::require_privileges();
   env::require_btf();
   env::ensure_tracefs();
 
+  filter::FilterSettings settings;
+  settings.no_filter = opts.no_filter;
+  settings.default_role = static_cast<std::uint8_t>(filter::kernel_role(cfg.default_role));
+  settings.keep_spans = static_cast<std::uint8_t>(cfg.keep.spans_per_trace);
+  settings.keep_traces = cfg.keep.traces;
+
   capture::WallClock clock;
   capture::SpanDecoder decoder(clock);
-  bpf::CaptureProgram program(targets);
+  bpf::CaptureProgram program(targets, settings);
+  bpf::KernelFilterStore store(program);
+  pipeline::SpanPipeline pipeline(cfg, store, decoder, exporters);
+  pipeline.start(capture::WallClock::monotonic_now_ns());
   capture::Collector collector(program.events_fd(), decoder);
   install_signal_handlers();
   program.attach();
   if (!program.skipped().empty())
     spdlog::info("hooks this kernel lacks, left out: {}", fmt::join(program.skipped(), ", "));
   if (!opts.ready_file.empty()) touch(opts.ready_file);
-  spdlog::info("tracing ({} probes attached){}", program.attached_count(),
+  spdlog::info("tracing ({} probes attached, filter {}){}", program.attached_count(),
+               opts.no_filter ? "off" : "on",
                opts.duration_s > 0 ? fmt::format(" for {}s", opts.duration_s) : "; Ctrl-C stops");
 
-  stats::RunStats stats;
   const std::uint64_t deadline =
       opts.duration_s > 0
           ? capture::WallClock::monotonic_now_ns() +
@@ -117,24 +119,33 @@ int run_trace(const TraceOptions& opts) {
           : 0;
   while (!g_stop) {
     collector.poll(100);
-    export_all(exporters, stats, services, collector.take());
-    if (deadline && capture::WallClock::monotonic_now_ns() >= deadline) break;
+    const std::uint64_t now = capture::WallClock::monotonic_now_ns();
+    pipeline.add(collector.take(), now);
+    pipeline.tick(now);
+    if (deadline && now >= deadline) break;
   }
 
   // Stop the probes first so that nothing arrives after the last drain.
   program.detach();
-  while (collector.drain()) export_all(exporters, stats, services, collector.take());
-  export_all(exporters, stats, services, collector.take());
-  for (auto& e : exporters) e->flush();
+  while (collector.drain()) pipeline.add(collector.take(), capture::WallClock::monotonic_now_ns());
+  pipeline.add(collector.take(), capture::WallClock::monotonic_now_ns());
+  pipeline.finish();
 
+  stats::RunStats& stats = pipeline.stats();
   stats.set_kernel(program.read_counters());
   stats.add_user_counter("invalid_trace_context", decoder.invalid_trace_contexts());
   stats.add_user_counter("malformed_events", collector.malformed());
-  std::uint64_t exported = exporters.empty() ? 0 : exporters.front()->spans_exported();
-  stats.add_user_counter("spans_exported", exported);
+  pipeline.fill_stats();
   const auto& k = stats.kernel();
-  spdlog::info("done: {} spans seen, {} reported, {} lost in the ring buffer, {} exported",
-               k[DT_C_SPANS_SEEN], k[DT_C_SPANS_REPORTED], k[DT_C_RINGBUF_LOST], exported);
+  const auto& a = pipeline.assembler_counters();
+  spdlog::info(
+      "done: {} spans seen, {} reported ({} anomalous), {} kept, {} lost in the ring buffer "
+      "({} anomalies); {} traces exported, {} spans recovered exact, {} estimated; {} spans "
+      "exported",
+      k[DT_C_SPANS_SEEN], k[DT_C_SPANS_REPORTED],
+      bpf::anomalies_reported(k),
+      k[DT_C_SPANS_KEPT], k[DT_C_RINGBUF_LOST], k[DT_C_ANOMALIES_LOST], a.traces_exported,
+      a.spans_recovered_exact, a.spans_estimated, pipeline.spans_exported());
   if (!opts.stats_json.empty()) stats::write_json_file(opts.stats_json, stats.to_json());
   return static_cast<int>(ExitCode::kOk);
 }

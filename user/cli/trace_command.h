@@ -21,6 +21,7 @@ struct TraceOptions {
   std::string stats_json;
   std::string ready_file;
   std::string config_file;
+  bool no_filter = false;
 };
 
 void add_trace_command(CLI::App& app, TraceOptions& opts);

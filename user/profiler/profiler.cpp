@@ -20,11 +20,14 @@ LatencyHistogram EndpointProfile::merged_window() const {
   return m;
 }
 
+// p95 rather than p99: a platform hop sees the anomalies of every hop behind
+// it, about 1% of its requests on the demo platform, and a p99 learned while
+// they are in the window lands on them (and then keeps them "normal").
 config::Latency default_latency_rule() {
   config::Latency l;
-  l.quantile = 0.99;
-  l.factor = 1.5;
-  l.floor_ns = 2'000'000;
+  l.quantile = 0.95;
+  l.factor = 3.0;
+  l.floor_ns = 5'000'000;
   return l;
 }
 
@@ -59,14 +62,14 @@ void Profiler::start(filter::FilterStore& store) {
     const auto& s = config_.services[i];
     const auto id = static_cast<std::uint16_t>(i + 1);
     if (s.latency.static_ns)
-      store.set_threshold(filter::service_key(id), {*s.latency.static_ns, s.timeout_ns});
+      store.set_threshold(filter::service_key(id), {*s.latency.static_ns, s.timeout_ns, 0, 0});
     for (const auto& e : s.endpoints) {
       if (!e.latency.static_ns) continue;
       int method = 0;
       for (int m = 1; m < 16; m++)
         if (e.method == capture::method_name(m)) method = m;
       auto key = filter::endpoint_key(id, DT_SPAN_SERVER, method, e.path_template);
-      store.set_threshold(key, {*e.latency.static_ns, s.timeout_ns});
+      store.set_threshold(key, {*e.latency.static_ns, s.timeout_ns, 0, 0});
       auto& p = endpoints_[key];
       p.threshold_ns = *e.latency.static_ns;
       p.static_threshold = true;
@@ -94,12 +97,26 @@ void Profiler::tick(filter::FilterStore& store) {
     config::Latency rule = rule_for(key);
     if (rule.static_ns) continue;  // the service default covers it
     LatencyHistogram w = p.merged_window();
-    if (w.count() < config_.profiler.min_samples) continue;  // warming up
-    auto t = static_cast<std::uint64_t>(static_cast<double>(w.quantile(*rule.quantile)) * rule.factor);
+    std::uint64_t t;
+    bool warming;
+    if (w.count() >= config_.profiler.min_samples) {
+      t = static_cast<std::uint64_t>(static_cast<double>(w.quantile(*rule.quantile)) * rule.factor);
+      warming = false;
+    } else if (w.count() >= kProvisionalSamples) {
+      // Too few for the rule's quantile, enough to see a gross outlier: the
+      // endpoint still warms up, but its latency is judged already.
+      t = w.quantile(0.5) * kProvisionalTimesMedian;
+      warming = true;
+    } else {
+      continue;
+    }
     t = std::max(t, rule.floor_ns);
     // Small moves are not worth a map write.
-    if (p.threshold_ns && t > p.threshold_ns * 95 / 100 && t < p.threshold_ns * 105 / 100) continue;
-    store.set_threshold(key, {t, timeout_for(key.service)});
+    if (warming == p.warming && p.threshold_ns && t > p.threshold_ns * 95 / 100 &&
+        t < p.threshold_ns * 105 / 100)
+      continue;
+    store.set_threshold(key, {t, timeout_for(key.service), warming ? DT_TH_WARMING : 0u, 0});
+    p.warming = warming;
     spdlog::debug("threshold {} {} {}: {} us", key.service, capture::method_name(key.method),
                   filter::template_of(key), t / 1000);
     p.threshold_ns = t;
@@ -127,7 +144,8 @@ nlohmann::json Profiler::to_json() const {
                    {"p99_ns", h.quantile(0.99)},
                    {"mean_ns", h.count() ? p.sum_ns / h.count() : 0},
                    {"cv", h.cv()},
-                   {"threshold_ns", p.threshold_ns}});
+                   {"threshold_ns", p.threshold_ns},
+                   {"warming", p.threshold_ns == 0 || p.warming}});
   }
   return out;
 }

@@ -5,9 +5,11 @@
 //     endpoint's own (SERVER spans of "METHOD /template"), else the
 //     service's default;
 //   - otherwise adaptive: quantile(window) x factor, at least the floor
-//     (the config's, or p99 x 1.5 with a 2 ms floor when it says nothing),
+//     (the config's, or p95 x 3 with a 5 ms floor when it says nothing),
 //     once the window holds min_samples spans. Until then the endpoint is
-//     warming up and its spans are reported.
+//     warming up and its spans are reported; from kProvisionalSamples on it
+//     has a provisional threshold (median x kProvisionalTimesMedian, at
+//     least the floor), so that a gross outlier is an anomaly from the start.
 // It also keeps each endpoint's profile (count, quantiles, mean, coefficient
 // of variation) for stats and for estimating spans the assembler lacks.
 #pragma once
@@ -32,6 +34,7 @@ struct EndpointProfile {
   LatencyHistogram whole_run;
   std::uint64_t sum_ns = 0;             // over the whole run
   std::uint64_t threshold_ns = 0;       // last written, 0: none
+  bool warming = true;                  // threshold_ns is provisional (or none)
   bool static_threshold = false;
 
   LatencyHistogram merged_window() const;
@@ -39,6 +42,9 @@ struct EndpointProfile {
 
 class Profiler {
  public:
+  static constexpr std::uint64_t kProvisionalSamples = 10;
+  static constexpr std::uint64_t kProvisionalTimesMedian = 8;
+
   Profiler(const config::Config& config, const filter::ServiceRegistry& services);
 
   // Writes the config's static thresholds.

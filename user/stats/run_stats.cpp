@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "capture/endpoint_template.h"
+#include "capture/span_decoder.h"
 #include "error.h"
 
 namespace difftrace::stats {
@@ -22,8 +23,21 @@ const char* counter_name(int c) {
     case DT_C_UNANSWERED: return "requests_unanswered";
     case DT_C_IO_MAP_FULL: return "io_map_full";
     case DT_C_CONN_MAP_FULL: return "conn_map_full";
-    default: return "unknown";
+    case DT_C_SPANS_KEPT: return "spans_kept";
+    case DT_C_SPANS_DROPPED: return "spans_dropped_no_trace_id";
+    case DT_C_KEEP_OVERWRITTEN: return "kept_spans_overwritten";
+    case DT_C_HIST_MAP_FULL: return "histogram_map_full";
+    case DT_C_ANOMALIES_LOST: return "anomalies_lost";
+    default: break;
   }
+  if (c >= DT_C_REASON_FIRST && c < DT_C_MAX) {
+    static std::string names[DT_REASON_MAX];
+    const int r = c - DT_C_REASON_FIRST;
+    if (names[r].empty())
+      names[r] = std::string("reported_") + (r == 0 ? "unjudged" : capture::reason_name(r));
+    return names[r].c_str();
+  }
+  return "unknown";
 }
 
 std::uint64_t quantile(std::vector<std::uint64_t> v, double q) {
@@ -54,7 +68,7 @@ void RunStats::add(const capture::Span& s) {
 nlohmann::json RunStats::to_json() const {
   nlohmann::json j;
   for (int c = 0; c < DT_C_MAX; c++) j[counter_name(c)] = kernel_[c];
-  // Until the filter lands every span the kernel closes is reported.
+  // Spans the kernel closed and did not send: kept, or counted and dropped.
   std::uint64_t seen = kernel_[DT_C_SPANS_SEEN];
   std::uint64_t reported = kernel_[DT_C_SPANS_REPORTED];
   j["spans_dropped"] = seen - std::min(seen, reported + kernel_[DT_C_RINGBUF_LOST]);
@@ -75,7 +89,8 @@ nlohmann::json RunStats::to_json() const {
                    {"p90_ns", quantile(e.samples_ns, 0.90)},
                    {"p99_ns", quantile(e.samples_ns, 0.99)}});
   }
-  j["endpoints"] = eps;
+  j["endpoints"] = eps;  // of the spans received
+  j["profile"] = profile_;
   return j;
 }
 

@@ -20,6 +20,8 @@ class RunStats {
   void add(const capture::Span& s);
   void set_kernel(const bpf::KernelCounters& k) { kernel_ = k; }
   void add_user_counter(const std::string& name, std::uint64_t v) { user_[name] += v; }
+  // The profiler's per-endpoint view (every span the filter saw, reported or not).
+  void set_profile(nlohmann::json profile) { profile_ = std::move(profile); }
 
   const bpf::KernelCounters& kernel() const { return kernel_; }
   std::uint64_t spans_received() const { return received_; }
@@ -38,6 +40,7 @@ class RunStats {
   std::map<Key, Endpoint> endpoints_;
   bpf::KernelCounters kernel_{};
   std::map<std::string, std::uint64_t> user_;
+  nlohmann::json profile_ = nlohmann::json::array();
   std::uint64_t received_ = 0;
   std::uint64_t rng_state_ = 0x9e3779b97f4a7c15ull;
 };

@@ -1,0 +1,219 @@
+// The filter step (include/span_filter.h) over in-memory maps (HostFilterStore), and the
+// profiler and assembler on top of it: what `difftrace replay` runs, and what the kernel
+// runs over its own maps.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include "capture/clock.h"
+#include "capture/span_decoder.h"
+#include "filter/host_filter_store.h"
+#include "filter/kept_span.h"
+#include "filter/service_registry.h"
+#include "profiler/profiler.h"
+
+using namespace difftrace;
+
+namespace {
+
+constexpr std::uint64_t ms = 1'000'000;
+
+// A finished SERVER span of comm at path, dur ns, with a W3C trace id when trace is given.
+dt_span_event event(const char* comm, const char* path, std::uint64_t dur, int status = 200,
+                    const char* trace = nullptr, std::uint32_t pid = 100) {
+  dt_span_event e{};
+  e.start_ns = 1'000'000'000;
+  e.end_ns = e.start_ns + dur;
+  e.pid = pid;
+  e.status = static_cast<__u16>(status);
+  e.kind = DT_SPAN_SERVER;
+  e.method = HTTP_METHOD_GET;
+  e.path_len = static_cast<__u8>(std::strlen(path));
+  std::memcpy(e.path, path, e.path_len);
+  std::strncpy(e.comm, comm, sizeof e.comm - 1);
+  e.decision = DT_DECIDE_REPORT;
+  if (trace) {
+    e.ctx_kind = HTTP_CTX_W3C;
+    std::memcpy(e.trace_id, trace, 32);
+    std::memcpy(e.parent_id, "00f067aa0ba902b7", 16);
+    std::memcpy(e.trace_flags, "01", 2);
+  }
+  return e;
+}
+
+const char* kTraceA = "4bf92f3577b34da6a3ce929d0e0e4736";
+const char* kTraceB = "5bf92f3577b34da6a3ce929d0e0e4737";
+
+config::Config platform_config() {
+  config::Config c;
+  config::Service gw;
+  gw.name = "gateway";
+  gw.match.comms = {"gateway"};
+  gw.role = config::Role::kPlatform;
+  c.services.push_back(gw);
+  config::Service fn;
+  fn.name = "fn";
+  fn.match.comms = {"fn"};
+  fn.role = config::Role::kFunction;
+  c.services.push_back(fn);
+  c.profiler.min_samples = 10;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("a new endpoint warms up, then normal platform spans are kept", "[filter]") {
+  auto cfg = platform_config();
+  filter::HostFilterStore store({});
+  filter::ServiceRegistry services(cfg);
+  services.publish(store);
+  profiler::Profiler prof(cfg, services);
+  prof.start(store);
+
+  auto e = event("gateway", "/item/17", 2 * ms, 200, kTraceA);
+  CHECK(store.filter(e) == DT_OUT_REPORT);
+  CHECK(e.reason == DT_REASON_WARMUP);
+  CHECK(e.service == 1);
+  for (int i = 0; i < 20; i++) {
+    auto n = event("gateway", ("/item/" + std::to_string(i)).c_str(), (2 + i % 3) * ms);
+    store.filter(n);
+  }
+  prof.tick(store);
+  auto key = filter::endpoint_key(1, DT_SPAN_SERVER, HTTP_METHOD_GET, "/item/{n}");
+  const auto* p = prof.find(key);
+  REQUIRE(p);
+  CHECK(p->whole_run.count() == 21);
+  // p95 of 2..4 ms, x3 (the default rule), over the 5 ms floor
+  CHECK(p->threshold_ns >= 9 * ms);
+  CHECK(p->threshold_ns <= 15 * ms);
+  CHECK(p->whole_run.quantile(0.9) <= 5 * ms);
+
+  auto normal = event("gateway", "/item/99", 3 * ms, 200, kTraceA);
+  CHECK(store.filter(normal) == DT_OUT_KEPT);
+  auto untraced = event("gateway", "/item/99", 3 * ms);
+  CHECK(store.filter(untraced) == DT_OUT_DROPPED);
+
+  auto slow = event("gateway", "/item/5", 50 * ms, 200, kTraceA);
+  CHECK(store.filter(slow) == DT_OUT_REPORT);
+  CHECK(slow.reason == DT_REASON_LATENCY);
+  CHECK(slow.threshold_us == p->threshold_ns / 1000);
+
+  // The trace is flagged now: its next normal span is reported too.
+  auto later = event("gateway", "/item/6", 3 * ms, 200, kTraceA);
+  CHECK(store.filter(later) == DT_OUT_REPORT);
+  CHECK(later.reason == DT_REASON_FLAGGED_TRACE);
+  // Another trace's normal span is still kept.
+  auto other = event("gateway", "/item/6", 3 * ms, 200, kTraceB);
+  CHECK(store.filter(other) == DT_OUT_KEPT);
+
+  // The kept span of trace A comes back once, exactly.
+  auto kept = store.take_kept(filter::trace_key(kTraceA));
+  REQUIRE(kept);
+  CHECK(kept->count == 1);
+  auto back = filter::event_of(kept->spans[0], filter::trace_key(kTraceA));
+  CHECK(back.end_ns - back.start_ns == 3 * ms);
+  CHECK(std::string(back.path, back.path_len) == "/item/99");
+  CHECK(back.decision == DT_DECIDE_KEEP);
+  CHECK_FALSE(store.take_kept(filter::trace_key(kTraceA)));
+
+  const auto& c = store.counters();
+  CHECK(c[DT_C_SPANS_KEPT] == 2);
+  CHECK(c[DT_C_SPANS_DROPPED] == 1);  // normal, but no trace id to keep it by
+}
+
+TEST_CASE("a function's spans are reported; errors and resets are anomalies", "[filter]") {
+  auto cfg = platform_config();
+  filter::HostFilterStore store({});
+  filter::ServiceRegistry services(cfg);
+  services.publish(store);
+  auto f = event("fn", "/", 1 * ms, 200, kTraceA);
+  CHECK(store.filter(f) == DT_OUT_REPORT);
+  CHECK(f.reason == DT_REASON_FUNCTION);
+  auto err = event("gateway", "/", 1 * ms, 503, kTraceB);
+  CHECK(store.filter(err) == DT_OUT_REPORT);
+  CHECK(err.reason == DT_REASON_STATUS);
+  auto reset = event("gateway", "/", 1 * ms, 0, kTraceB);
+  reset.flags = DT_SPAN_F_NO_RESPONSE;
+  CHECK(store.filter(reset) == DT_OUT_REPORT);
+  CHECK(reset.reason == DT_REASON_RESET);
+}
+
+TEST_CASE("static thresholds apply at once, endpoint over service", "[filter]") {
+  auto cfg = platform_config();
+  cfg.services[0].latency.static_ns = 10 * ms;
+  config::Endpoint ep;
+  ep.method = "GET";
+  ep.path_template = "/slow";
+  ep.latency.static_ns = 100 * ms;
+  cfg.services[0].endpoints.push_back(ep);
+  filter::HostFilterStore store({});
+  filter::ServiceRegistry services(cfg);
+  services.publish(store);
+  profiler::Profiler prof(cfg, services);
+  prof.start(store);
+  auto a = event("gateway", "/fast", 20 * ms, 200, kTraceA);
+  store.filter(a);
+  CHECK(a.reason == DT_REASON_LATENCY);
+  auto b = event("gateway", "/slow", 20 * ms, 200, kTraceB);
+  CHECK(store.filter(b) == DT_OUT_KEPT);
+}
+
+TEST_CASE("--no-filter reports everything and still names anomalies", "[filter]") {
+  auto cfg = platform_config();
+  filter::FilterSettings s;
+  s.no_filter = true;
+  filter::HostFilterStore store(s);
+  filter::ServiceRegistry services(cfg);
+  services.publish(store);
+  auto a = event("gateway", "/", 1 * ms, 200, kTraceA);
+  CHECK(store.filter(a) == DT_OUT_REPORT);
+  CHECK(a.reason == DT_REASON_NO_FILTER);
+  auto b = event("gateway", "/", 1 * ms, 500, kTraceA);
+  store.filter(b);
+  CHECK(b.reason == DT_REASON_STATUS);
+}
+
+TEST_CASE("a full histogram map turns keeps into reports, counted", "[filter]") {
+  auto cfg = platform_config();
+  cfg.services[0].latency.static_ns = 10 * ms;  // no warm-up
+  filter::HostFilterStore store({});
+  filter::ServiceRegistry services(cfg);
+  services.publish(store);
+  profiler::Profiler prof(cfg, services);
+  prof.start(store);
+  int degraded = 0;
+  for (int i = 0; i < 2 * DT_MAX_ENDPOINTS + 10; i++) {
+    auto e = event("gateway", ("/e" + std::string(1, 'a' + i % 26) + std::to_string(i) + "x").c_str(),
+                   1 * ms, 200, kTraceA);
+    if (store.filter(e) == DT_OUT_REPORT) {
+      CHECK(e.reason == DT_REASON_DEGRADED);
+      degraded++;
+    }
+  }
+  CHECK(degraded == 10);
+  CHECK(store.counters()[DT_C_HIST_MAP_FULL] == 10);
+}
+
+TEST_CASE("the keep-buffer holds the last spans of a trace", "[filter]") {
+  auto cfg = platform_config();
+  cfg.services[0].latency.static_ns = 10 * ms;
+  filter::FilterSettings s;
+  s.keep_spans = 4;
+  filter::HostFilterStore store(s);
+  filter::ServiceRegistry services(cfg);
+  services.publish(store);
+  profiler::Profiler prof(cfg, services);
+  prof.start(store);
+  for (int i = 1; i <= 6; i++) {
+    auto e = event("gateway", "/", static_cast<std::uint64_t>(i) * ms, 200, kTraceA);
+    CHECK(store.filter(e) == DT_OUT_KEPT);
+  }
+  auto kept = store.take_kept(filter::trace_key(kTraceA));
+  REQUIRE(kept);
+  CHECK(kept->count == 6);
+  std::vector<std::uint64_t> durs;
+  for (int i = 0; i < 4; i++) durs.push_back((kept->spans[i].end_ns - kept->spans[i].start_ns) / ms);
+  std::sort(durs.begin(), durs.end());
+  CHECK(durs == std::vector<std::uint64_t>{3, 4, 5, 6});
+  CHECK(store.counters()[DT_C_KEEP_OVERWRITTEN] == 2);
+}

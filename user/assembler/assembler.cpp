@@ -1,0 +1,129 @@
+#include "assembler/assembler.h"
+
+namespace difftrace::assembler {
+namespace {
+
+std::string key_of(const capture::Span& s) {
+  return std::string(reinterpret_cast<const char*>(s.trace_id.data()), s.trace_id.size());
+}
+
+}  // namespace
+
+Assembler::Assembler(std::uint64_t wait_ns, std::size_t max_traces, Pull pull,
+                     Estimator* estimator, std::function<capture::SpanId()> next_id, Judge judge)
+    : wait_ns_(wait_ns),
+      max_traces_(std::max<std::size_t>(max_traces, 1)),
+      pull_(std::move(pull)),
+      estimator_(estimator),
+      next_id_(std::move(next_id)),
+      judge_(std::move(judge)) {}
+
+bool Assembler::judge_all(Open& t) {
+  if (!judge_) return false;
+  bool pending = false;
+  for (auto& s : t.spans) {
+    if (s.is_anomalous() || s.threshold_ns || s.reason == "flagged_trace") continue;
+    switch (judge_(s)) {
+      case Judgement::kAnomalous:
+        counters_.judged_anomalous++;
+        t.anomaly = true;
+        break;
+      case Judgement::kNoProfileYet: pending = true; break;
+      case Judgement::kNormal: break;
+    }
+  }
+  return pending;
+}
+
+void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
+                    std::vector<capture::Span>& out) {
+  for (auto& s : spans) {
+    // A span whose trace id was made up here has no trace to wait for.
+    if (!s.trace_from_header) {
+      out.push_back(std::move(s));
+      continue;
+    }
+    Key key = key_of(s);
+    if (sent_.count(key)) {
+      counters_.late_spans++;
+      out.push_back(std::move(s));
+      continue;
+    }
+    auto [it, fresh] = open_.try_emplace(key);
+    if (fresh) {
+      it->second.first_ns = now_ns;
+      it->second.deadline_ns = now_ns + wait_ns_;
+      by_deadline_.emplace_back(it->second.deadline_ns, key);
+    }
+    it->second.anomaly |= s.is_anomalous();
+    it->second.spans.push_back(std::move(s));
+  }
+  // Over the bound: the oldest traces go out before their time.
+  while (open_.size() > max_traces_ && !by_deadline_.empty()) {
+    Key key = std::move(by_deadline_.front().second);
+    by_deadline_.pop_front();
+    auto it = open_.find(key);
+    if (it == open_.end()) continue;
+    counters_.traces_sent_early++;
+    Open t = std::move(it->second);
+    open_.erase(it);
+    send(key, std::move(t), out);
+  }
+  expire(now_ns, out);
+}
+
+void Assembler::expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bool flush) {
+  while (!by_deadline_.empty() && (flush || by_deadline_.front().first <= now_ns)) {
+    Key key = std::move(by_deadline_.front().second);
+    by_deadline_.pop_front();
+    auto it = open_.find(key);
+    if (it == open_.end()) continue;
+    // Spans still unjudged for want of a profile: wait for it, a while.
+    if (!flush && judge_all(it->second) &&
+        now_ns < it->second.first_ns + kMaxHoldWaits * wait_ns_) {
+      it->second.deadline_ns = now_ns + wait_ns_;
+      by_deadline_.emplace_back(it->second.deadline_ns, key);
+      continue;
+    }
+    Open t = std::move(it->second);
+    open_.erase(it);
+    send(key, std::move(t), out);
+  }
+}
+
+void Assembler::send(const Key& key, Open&& t, std::vector<capture::Span>& out) {
+  judge_all(t);
+  counters_.traces_exported++;
+  if (t.anomaly) {
+    counters_.traces_with_anomaly++;
+    if (pull_) {
+      auto kept = pull_(t.spans.front());
+      counters_.spans_recovered_exact += kept.size();
+      for (auto& k : kept) t.spans.push_back(std::move(k));
+    }
+    if (estimator_) {
+      auto est = estimator_->estimate(t.spans, next_id_);
+      counters_.spans_estimated += est.size();
+      for (auto& e : est) t.spans.push_back(std::move(e));
+    }
+  }
+  // Learn the call graph from traces that likely hold all their hops: with
+  // an anomaly (kept spans recovered), under --no-filter, or warming up. A
+  // trace of function spans alone had its platform spans kept away.
+  bool whole = t.anomaly;
+  for (const auto& s : t.spans) whole |= s.decision == "full" || s.reason == "warmup";
+  if (estimator_ && whole) estimator_->learn(t.spans);
+  remember_sent(key);
+  for (auto& s : t.spans) out.push_back(std::move(s));
+}
+
+void Assembler::remember_sent(const Key& key) {
+  if (!sent_.insert(key).second) return;
+  sent_order_.push_back(key);
+  while (sent_order_.size() > 4 * max_traces_) {
+    sent_.erase(sent_order_.front());
+    sent_order_.pop_front();
+  }
+}
+
+}  // namespace difftrace::assembler

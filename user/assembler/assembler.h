@@ -1,0 +1,85 @@
+// The assembler: reported spans grouped by trace id. A trace waits a bounded
+// time for late spans; then, if it holds an anomaly, its kept spans are
+// pulled back from the keep-buffer (exact), hops still missing are estimated
+// (Estimator), and the whole trace goes out. Traces without an anomaly
+// (function spans, warm-up, --no-filter) go out as they are. Spans of a
+// trace already sent go out at once. Memory is bounded: at most max_traces
+// wait, the oldest leaves early when more come.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "assembler/estimator.h"
+#include "capture/span.h"
+
+namespace difftrace::assembler {
+
+struct AssemblerCounters {
+  std::uint64_t traces_exported = 0;
+  std::uint64_t traces_with_anomaly = 0;
+  std::uint64_t spans_recovered_exact = 0;
+  std::uint64_t spans_estimated = 0;
+  std::uint64_t traces_sent_early = 0;  // the wait list was full
+  std::uint64_t late_spans = 0;         // arrived after their trace was sent
+  std::uint64_t judged_anomalous = 0;   // warm-up spans found anomalous in user space
+};
+
+class Assembler {
+ public:
+  // The kept spans of a trace (taken out of the keep-buffer), decoded.
+  using Pull = std::function<std::vector<capture::Span>(const capture::Span& of_trace)>;
+  // A span the kernel reported without judging its latency (its endpoint was
+  // warming up) is judged against the profile as it is now: kJudged (and
+  // marked anomalous if over), kJudgedNormal, or kNoProfileYet.
+  enum class Judgement { kAnomalous, kNormal, kNoProfileYet };
+  using Judge = std::function<Judgement(capture::Span& span)>;
+
+  // A trace with spans not judged yet waits for their profile up to
+  // kMaxHoldWaits times the wait.
+  static constexpr int kMaxHoldWaits = 10;
+
+  Assembler(std::uint64_t wait_ns, std::size_t max_traces, Pull pull, Estimator* estimator,
+            std::function<capture::SpanId()> next_id, Judge judge = {});
+
+  // Takes reported spans seen at now_ns; what is ready goes to out.
+  void add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
+           std::vector<capture::Span>& out);
+  // Sends the traces whose wait is over at now_ns (all of them if flush).
+  void expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bool flush = false);
+
+  const AssemblerCounters& counters() const { return counters_; }
+  std::size_t waiting() const { return open_.size(); }
+
+ private:
+  struct Open {
+    std::vector<capture::Span> spans;
+    std::uint64_t deadline_ns = 0;
+    std::uint64_t first_ns = 0;
+    bool anomaly = false;
+  };
+  using Key = std::string;  // trace id bytes
+  void send(const Key& key, Open&& t, std::vector<capture::Span>& out);
+  // Judges the trace's unjudged spans; true when some still lack a profile.
+  bool judge_all(Open& t);
+  void remember_sent(const Key& key);
+
+  std::uint64_t wait_ns_;
+  std::size_t max_traces_;
+  Pull pull_;
+  Estimator* estimator_;
+  std::function<capture::SpanId()> next_id_;
+  Judge judge_;
+  std::unordered_map<Key, Open> open_;
+  std::deque<std::pair<std::uint64_t, Key>> by_deadline_;  // deadlines grow with arrival
+  std::unordered_set<Key> sent_;
+  std::deque<Key> sent_order_;
+  AssemblerCounters counters_;
+};
+
+}  // namespace difftrace::assembler

@@ -1,0 +1,62 @@
+// Estimated spans for hops a trace lacks. It learns the call graph between
+// nodes (service, kind, method, path template) from the traces it is shown:
+//   a SERVER span is the parent of the CLIENT spans its process sent inside
+//   its time (same pid, same trace); a CLIENT span is the parent of the
+//   SERVER span on the other end of its connection (tuples mirror).
+// For a trace missing a node that usually follows (or precedes) one it has,
+// it adds that node's span, timed from the node's profile (median duration)
+// and placed inside its parent (or around its child), marked
+// difftrace.decision=estimated.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "capture/span.h"
+
+namespace difftrace::assembler {
+
+struct Node {
+  std::string service;
+  bool server = true;
+  std::string method;
+  std::string path_template;
+  auto operator<=>(const Node&) const = default;
+};
+
+Node node_of(const capture::Span& s);
+
+// Links inside one trace: index of each span's parent, or -1.
+std::vector<int> link_parents(const std::vector<capture::Span>& trace);
+
+class Estimator {
+ public:
+  // Median duration of a node, from the profiler; nullopt when unknown.
+  using Median = std::function<std::optional<std::uint64_t>(const capture::Span& exemplar)>;
+  explicit Estimator(Median median) : median_(std::move(median)) {}
+
+  // Learns the trace's edges (call with traces whose spans are all there).
+  void learn(const std::vector<capture::Span>& trace);
+  // Estimated spans for the nodes the trace lacks; new span ids from next_id.
+  std::vector<capture::Span> estimate(const std::vector<capture::Span>& trace,
+                                      const std::function<capture::SpanId()>& next_id) const;
+  std::size_t nodes() const { return seen_.size(); }
+
+ private:
+  struct Seen {
+    std::uint64_t count = 0;
+    capture::Span exemplar;   // the last span of the node: pid, addresses, names
+    std::uint64_t duration_sum = 0;
+  };
+  std::uint64_t duration_of(const Node& n) const;
+
+  Median median_;
+  std::map<Node, Seen> seen_;
+  std::map<std::pair<Node, Node>, std::uint64_t> edges_;  // (parent, child) -> traces with it
+  static constexpr std::size_t kMaxNodes = 4096;
+};
+
+}  // namespace difftrace::assembler

@@ -1,0 +1,119 @@
+#include "pipeline/span_pipeline.h"
+
+#include <algorithm>
+
+#include "capture/endpoint_template.h"
+#include "filter/kept_span.h"
+
+namespace difftrace::pipeline {
+
+SpanPipeline::SpanPipeline(const config::Config& config, filter::FilterStore& store,
+                           capture::SpanDecoder& decoder,
+                           std::vector<std::unique_ptr<exporters::Exporter>>& exporters)
+    : config_(config),
+      store_(store),
+      decoder_(decoder),
+      exporters_(exporters),
+      names_(config),
+      services_(config),
+      profiler_(config, services_),
+      estimator_([this](const capture::Span& s) { return median(s); }),
+      assembler_(config.assembler.wait_ns, config.assembler.max_traces,
+                 [this](const capture::Span& s) { return pull(s); }, &estimator_,
+                 [this] { return decoder_.new_span_id(); },
+                 [this](capture::Span& s) { return judge(s); }) {}
+
+void SpanPipeline::start(std::uint64_t now_ns) {
+  services_.publish(store_);
+  profiler_.start(store_);
+  next_tick_ns_ = now_ns + config_.profiler.interval_ns;
+}
+
+std::vector<capture::Span> SpanPipeline::pull(const capture::Span& of_trace) {
+  std::vector<capture::Span> out;
+  auto hex = capture::to_hex(of_trace.trace_id);
+  auto kept = store_.take_kept(filter::trace_key(hex));
+  if (!kept) return out;
+  const std::uint32_t n = std::min<std::uint32_t>(kept->count, DT_KEEP_SPANS);
+  for (std::uint32_t i = 0; i < n; i++) {
+    capture::Span s = decoder_.decode(filter::event_of(kept->spans[i], filter::trace_key(hex)));
+    names_.name(s);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+const profiler::EndpointProfile* SpanPipeline::profile_of(const capture::Span& s) const {
+  return profiler_.find(filter::endpoint_key(
+      s.service_id, s.kind == capture::SpanKind::kServer ? DT_SPAN_SERVER : DT_SPAN_CLIENT,
+      capture::method_number(s.method), capture::path_template(s.path)));
+}
+
+std::optional<std::uint64_t> SpanPipeline::median(const capture::Span& s) const {
+  const auto* p = profile_of(s);
+  if (!p || p->whole_run.count() == 0) return std::nullopt;
+  return p->whole_run.quantile(0.5);
+}
+
+assembler::Assembler::Judgement SpanPipeline::judge(capture::Span& s) const {
+  using J = assembler::Assembler::Judgement;
+  const auto* p = profile_of(s);
+  if (!p || !p->threshold_ns) return J::kNoProfileYet;
+  s.threshold_ns = p->threshold_ns;
+  if (s.duration_ns() <= p->threshold_ns) return J::kNormal;
+  s.decision = "anomalous";
+  s.reason = "latency";
+  return J::kAnomalous;
+}
+
+void SpanPipeline::send(std::vector<capture::Span>& out) {
+  if (out.empty()) return;
+  for (const auto& s : out) stats_.add(s);
+  for (auto& e : exporters_) e->export_spans(out);
+  out.clear();
+}
+
+void SpanPipeline::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns) {
+  for (auto& s : spans) names_.name(s);
+  std::vector<capture::Span> out;
+  assembler_.add(std::move(spans), now_ns, out);
+  send(out);
+}
+
+void SpanPipeline::tick(std::uint64_t now_ns) {
+  if (now_ns >= next_tick_ns_) {
+    profiler_.tick(store_);
+    services_.rescan(store_);
+    next_tick_ns_ = now_ns + config_.profiler.interval_ns;
+  }
+  std::vector<capture::Span> out;
+  assembler_.expire(now_ns, out);
+  send(out);
+}
+
+void SpanPipeline::finish() {
+  std::vector<capture::Span> out;
+  assembler_.expire(0, out, /*flush=*/true);
+  send(out);
+  for (auto& e : exporters_) e->flush();
+  profiler_.tick(store_);  // the last interval's counts, for the stats
+}
+
+std::uint64_t SpanPipeline::spans_exported() const {
+  return exporters_.empty() ? 0 : exporters_.front()->spans_exported();
+}
+
+void SpanPipeline::fill_stats() {
+  const auto& a = assembler_.counters();
+  stats_.add_user_counter("traces_exported", a.traces_exported);
+  stats_.add_user_counter("traces_with_anomaly", a.traces_with_anomaly);
+  stats_.add_user_counter("spans_recovered_exact", a.spans_recovered_exact);
+  stats_.add_user_counter("spans_estimated", a.spans_estimated);
+  stats_.add_user_counter("traces_sent_early", a.traces_sent_early);
+  stats_.add_user_counter("late_spans", a.late_spans);
+  stats_.add_user_counter("warmup_spans_judged_anomalous", a.judged_anomalous);
+  stats_.add_user_counter("spans_exported", spans_exported());
+  stats_.set_profile(profiler_.to_json());
+}
+
+}  // namespace difftrace::pipeline

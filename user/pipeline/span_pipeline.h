@@ -1,0 +1,66 @@
+// What happens to reported spans after the filter, the same for `trace`
+// (kernel maps) and `replay` (in-memory maps): services named, the profiler
+// ticking every interval (thresholds back into the filter), traces assembled
+// (kept spans pulled, missing hops estimated), exporters fed, stats counted.
+// Time is the caller's: the monotonic clock live, capture time in replay.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "assembler/assembler.h"
+#include "assembler/estimator.h"
+#include "capture/span_decoder.h"
+#include "config/config.h"
+#include "config/service_map.h"
+#include "export/exporter.h"
+#include "filter/filter_store.h"
+#include "filter/service_registry.h"
+#include "profiler/profiler.h"
+#include "stats/run_stats.h"
+
+namespace difftrace::pipeline {
+
+class SpanPipeline {
+ public:
+  SpanPipeline(const config::Config& config, filter::FilterStore& store,
+               capture::SpanDecoder& decoder,
+               std::vector<std::unique_ptr<exporters::Exporter>>& exporters);
+
+  // Services and static thresholds into the maps; the first interval starts.
+  void start(std::uint64_t now_ns);
+  // Reported spans in; ready traces out to the exporters.
+  void add(std::vector<capture::Span>&& spans, std::uint64_t now_ns);
+  // Profiler and service rescans when an interval has passed; sends traces
+  // whose wait is over.
+  void tick(std::uint64_t now_ns);
+  // Sends everything still waiting and flushes the exporters.
+  void finish();
+
+  stats::RunStats& stats() { return stats_; }
+  const assembler::AssemblerCounters& assembler_counters() const { return assembler_.counters(); }
+  // Counters and per-endpoint profiles into the stats.
+  void fill_stats();
+  std::uint64_t spans_exported() const;
+
+ private:
+  std::vector<capture::Span> pull(const capture::Span& of_trace);
+  std::optional<std::uint64_t> median(const capture::Span& exemplar) const;
+  assembler::Assembler::Judgement judge(capture::Span& span) const;
+  const profiler::EndpointProfile* profile_of(const capture::Span& span) const;
+  void send(std::vector<capture::Span>& out);
+
+  const config::Config& config_;
+  filter::FilterStore& store_;
+  capture::SpanDecoder& decoder_;
+  std::vector<std::unique_ptr<exporters::Exporter>>& exporters_;
+  config::ServiceMap names_;
+  filter::ServiceRegistry services_;
+  profiler::Profiler profiler_;
+  assembler::Estimator estimator_;
+  assembler::Assembler assembler_;
+  stats::RunStats stats_;
+  std::uint64_t next_tick_ns_ = 0;
+};
+
+}  // namespace difftrace::pipeline

@@ -153,6 +153,7 @@ static __noinline void emit(const struct dt_conn *c, const struct http_exchange 
 	__u32 zero = 0;
 	struct dt_span_event *e = bpf_map_lookup_elem(&event_scratch, &zero);
 	struct dt_filter_scratch *fs = bpf_map_lookup_elem(&filter_scratch, &zero);
+	struct dt_filter_settings set = {};
 	enum dt_filter_outcome out;
 	__u64 flags;
 
@@ -165,8 +166,12 @@ static __noinline void emit(const struct dt_conn *c, const struct http_exchange 
 		count(DT_C_UNANSWERED);
 	dt_span_event_fill(e, x, &c->tuple, c->conn_id, tgid, c->tid);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	out = dt_filter_span(0, (const struct dt_filter_settings *)&filter_settings, e,
-			     hist_epoch & 1, fs);
+	/* Read field by field: through a non-volatile pointer the compiler
+	 * would fold the initial values in, and miss what user space set. */
+	set.no_filter = filter_settings.no_filter;
+	set.default_role = filter_settings.default_role;
+	set.keep_spans = filter_settings.keep_spans;
+	out = dt_filter_span(0, &set, e, hist_epoch & 1, fs);
 	if (fs->overwritten)
 		count(DT_C_KEEP_OVERWRITTEN);
 	if (fs->hist_full)

@@ -402,9 +402,11 @@ def run_wrk(workdir, url, paths, threads=2, conns=50, duration=3):
 
 # --------------------------------------------------------------------------- tracer
 class Tracer:
-    """`difftrace trace` as a subprocess with otlp-json, stats-json and a ready file."""
+    """`difftrace trace` as a subprocess with otlp-json, stats-json and a ready file.
+    Full tracing (--no-filter) unless no_filter=False: the capture tests check every span."""
 
-    def __init__(self, procs, workdir, targets, extra=(), name="tracer", prefix=()):
+    def __init__(self, procs, workdir, targets, extra=(), name="tracer", prefix=(),
+                 no_filter=True):
         self.workdir, self.name = workdir, name
         self.out = os.path.join(workdir, name + ".otlp.jsonl")
         self.stats_path = os.path.join(workdir, name + ".stats.json")
@@ -414,7 +416,8 @@ class Tracer:
         self.cmd = list(prefix) + [TRACER_BIN, "trace", *targets,
                                    "--export", "otlp-json:" + self.out,
                                    "--stats-json", self.stats_path,
-                                   "--ready-file", self.ready, *extra]
+                                   "--ready-file", self.ready,
+                                   *(["--no-filter"] if no_filter else []), *extra]
         self.procs = procs
         self.proc = None
         self.rc = None

@@ -82,9 +82,11 @@ def difftrace_bin():
 
 @pytest.fixture
 def start_tracer(difftrace_bin, procs, workdir):
-    """start_tracer(["--pid", "123"], extra=[...], name="tracer") -> running, ready Tracer."""
-    def start(targets, extra=(), name="tracer", wait_ready=True, prefix=()):
-        return ch.Tracer(procs, workdir, targets, extra, name, prefix).start(wait_ready)
+    """start_tracer(["--pid", "123"], extra=[...], name="tracer") -> running, ready Tracer
+    (full tracing unless no_filter=False)."""
+    def start(targets, extra=(), name="tracer", wait_ready=True, prefix=(), no_filter=True):
+        return ch.Tracer(procs, workdir, targets, extra, name, prefix,
+                         no_filter).start(wait_ready)
     return start
 
 

@@ -227,3 +227,147 @@ TEST_CASE("--port and --host select connections by their server side", "[replay]
   CHECK(h.spans.empty());
   CHECK(h.counters().connections_not_selected == 1);
 }
+
+namespace {
+
+std::string get(const std::string& path) { return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"; }
+std::string ok(const std::string& body) {
+  return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+std::vector<std::string> paths(const std::vector<capture::Span>& spans) {
+  std::vector<std::string> out;
+  for (const auto& s : spans) out.push_back(s.method + " " + s.path + " " + std::to_string(s.status));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("pipelining: every request gets its span, answered in order", "[replay]") {
+  Harness h;
+  h.open();
+  const std::string post = "POST /p HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
+  const std::string chunked =
+      "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nno\r\n0\r\n\r\n";
+  SECTION("three requests in one segment, the responses in one") {
+    h.data(kC2S, 10, get("/a") + post + "HEAD /h HTTP/1.1\r\n\r\n");
+    h.data(kS2C, 12, ok("hi") + chunked + "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n");
+    REQUIRE(paths(h.spans) == std::vector<std::string>{"GET /a 200", "POST /p 404", "HEAD /h 200"});
+    for (const auto& s : h.spans) {
+      CHECK(s.start_unix_ns == 10 * kMs);
+      CHECK(s.end_unix_ns == 12 * kMs);
+    }
+    CHECK(h.spans[0].request_bytes == get("/a").size());
+    CHECK(h.spans[1].request_bytes == post.size());
+    CHECK(h.spans[0].response_bytes == ok("hi").size());
+    CHECK(h.spans[1].response_bytes == chunked.size());
+  }
+  SECTION("requests in separate segments, responses cut anywhere") {
+    h.data(kC2S, 10, get("/a"));
+    h.data(kC2S, 11, post.substr(0, 20));
+    h.data(kC2S, 12, post.substr(20) + get("/c").substr(0, 5));
+    h.data(kC2S, 13, get("/c").substr(5));
+    const std::string resp = ok("hi") + chunked + ok("c");
+    h.data(kS2C, 20, resp.substr(0, 30));
+    h.data(kS2C, 21, resp.substr(30, 40));
+    h.data(kS2C, 22, resp.substr(70));
+    REQUIRE(paths(h.spans) == std::vector<std::string>{"GET /a 200", "POST /p 404", "GET /c 200"});
+    CHECK(h.spans[0].start_unix_ns == 10 * kMs);
+    CHECK(h.spans[0].end_unix_ns == 21 * kMs);
+    CHECK(h.spans[1].start_unix_ns == 11 * kMs);
+    CHECK(h.spans[1].end_unix_ns == 22 * kMs);
+    CHECK(h.spans[2].start_unix_ns == 12 * kMs);  // its first bytes came with the POST's last
+    CHECK(h.spans[2].end_unix_ns == 22 * kMs);
+  }
+  SECTION("a request arriving while the previous response is on the wire") {
+    h.data(kC2S, 10, get("/a"));
+    h.data(kS2C, 11, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab");
+    h.data(kC2S, 12, get("/b"));
+    h.data(kS2C, 13, "cd" + ok("b"));
+    REQUIRE(paths(h.spans) == std::vector<std::string>{"GET /a 200", "GET /b 200"});
+    CHECK(h.spans[0].end_unix_ns == 13 * kMs);  // not ended early by the next request
+    CHECK(h.spans[1].start_unix_ns == 12 * kMs);
+  }
+  CHECK(h.counters().pipelined_requests == h.spans.size() - 1);  // all but the first
+  CHECK(h.counters().pipelined_requests_unsupported == 0);
+  CHECK(h.counters().non_http_data == 0);
+  CHECK(h.counters().spans_seen == h.spans.size());
+}
+
+TEST_CASE("pipelining: requests still waiting at FIN are unanswered, at a gap abandoned",
+          "[replay]") {
+  Harness h;
+  h.open();
+  h.data(kC2S, 1, get("/a") + get("/b") + get("/c"));
+  h.data(kS2C, 2, ok("a"));
+  SECTION("FIN") {
+    h.close(5, CloseReason::fin);
+    REQUIRE(paths(h.spans) == std::vector<std::string>{"GET /a 200", "GET /b 0", "GET /c 0"});
+    CHECK(h.spans[2].end_unix_ns == 5 * kMs);
+    CHECK(h.counters().requests_unanswered == 2);
+  }
+  SECTION("gap") {
+    h.gap(kS2C, 3, 10);
+    CHECK(h.counters().exchanges_abandoned_gap == 2);
+    // Framing starts again at the next request with nothing in progress.
+    h.data(kC2S, 4, get("/d") + get("/e"));
+    h.data(kS2C, 5, ok("d") + ok("e"));
+    CHECK(paths(h.spans) == std::vector<std::string>{"GET /a 200", "GET /d 200", "GET /e 200"});
+  }
+  SECTION("end of capture") {
+    h.close(5, CloseReason::end_of_capture);
+    CHECK(h.spans.size() == 1);
+    CHECK(h.counters().exchanges_unfinished == 2);
+  }
+}
+
+TEST_CASE("pipelining: a response whose end the boundary code missed ends at the next one",
+          "[replay]") {
+  Harness h;
+  h.open();
+  h.data(kC2S, 1, get("/a") + get("/b"));
+  // Headers past the kernel's 1 KiB window: the boundary code cannot see the length.
+  const std::string big = "HTTP/1.1 200 OK\r\nX-Pad: " + std::string(1200, 'p') +
+                          "\r\nContent-Length: 2\r\n\r\nhi";
+  h.data(kS2C, 2, big);
+  h.data(kS2C, 3, ok("b"));
+  REQUIRE(paths(h.spans) == std::vector<std::string>{"GET /a 200", "GET /b 200"});
+  CHECK(h.spans[0].end_unix_ns == 2 * kMs);  // its last byte, as the kernel would time it
+  CHECK(h.spans[0].end_reason == HTTP_END_NEXT);
+  CHECK(h.counters().headers_past_window == 1);
+}
+
+TEST_CASE("pipelining that cannot be framed is counted, not guessed", "[replay]") {
+  Harness h;
+  h.open();
+  // A Content-Length that is no number: the framer gives up; the kernel's way goes on, where a
+  // request sent before the previous one's response is taken as more of that one.
+  h.data(kC2S, 1, "POST /a HTTP/1.1\r\nContent-Length: x\r\n\r\n");
+  h.data(kC2S, 2, get("/b"));
+  h.data(kC2S, 3, get("/c"));
+  h.data(kS2C, 4, ok("a"));
+  h.data(kS2C, 5, ok("b"));
+  CHECK(paths(h.spans) == std::vector<std::string>{"POST /a 200"});
+  CHECK(h.counters().pipelined_requests == 0);
+  CHECK(h.counters().pipelined_requests_unsupported == 2);
+  CHECK(h.counters().non_http_data == 1);  // the second response, as in the kernel
+  // Once idle, the next request starts framing again.
+  h.data(kC2S, 6, get("/d") + get("/e"));
+  h.data(kS2C, 7, ok("d") + ok("e"));
+  CHECK(paths(h.spans) == std::vector<std::string>{"POST /a 200", "GET /d 200", "GET /e 200"});
+  CHECK(h.counters().pipelined_requests == 1);
+}
+
+TEST_CASE("pipelining: a request after a response without a length ends it, as in the kernel",
+          "[replay]") {
+  Harness h;
+  h.open();
+  h.data(kC2S, 1, get("/a"));
+  h.data(kS2C, 2, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbody");
+  h.data(kC2S, 3, get("/b"));
+  h.data(kS2C, 4, ok("b"));
+  REQUIRE(paths(h.spans) == std::vector<std::string>{"GET /a 200", "GET /b 200"});
+  CHECK(h.spans[0].end_reason == HTTP_END_NEXT);
+  CHECK(h.counters().pipelined_requests == 0);
+  CHECK(h.counters().pipelined_requests_unsupported == 0);
+}

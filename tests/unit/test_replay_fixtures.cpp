@@ -89,7 +89,7 @@ TEST_CASE("replay of every fixture equals its expected spans", "[replay]") {
                              "any_sll_ipv4.pcap", "lo_snaplen_cut.pcap", "lo_refused_rst.pcap",
                              "deepflow/http.pcap", "deepflow/httpv1.pcap",
                              "lo_statuses_chunked_large.pcap", "deepflow/grpc-service-name.pcap",
-                             "deepflow/h2c_ascii.pcap");
+                             "deepflow/h2c_ascii.pcap", "lo_pipelined.pcap");
   const auto got = replay_fixture(name);
   const auto want = expected_spans(name);
   INFO(name << "\nexpected:\n" << lines(want) << "replayed:\n" << lines(got.spans));
@@ -119,6 +119,39 @@ TEST_CASE("fixtures: the expected files say what each capture holds", "[replay]"
     CHECK(want[0]["path"] == "/");
     CHECK(want[0]["status"] == 200);
   }
+}
+
+TEST_CASE("fixtures: pipelining gives one span per request, in the order sent", "[replay]") {
+  // make_fixtures.sh: 20 requests (path ?p=1 .. ?p=20) on 3 connections, 14 of them written
+  // before the previous response had ended: batches in one segment, in separate segments while
+  // the server sleeps, cut across segments; nginx answering a batch in one segment.
+  const auto got = replay_fixture("lo_pipelined.pcap");
+  REQUIRE(got.spans.size() == 20);
+  std::vector<json> in_order = got.spans;
+  auto p_of = [](const json& s) {
+    const std::string path = s["path"];
+    return std::stoi(path.substr(path.rfind("p=") + 2));
+  };
+  std::sort(in_order.begin(), in_order.end(),
+            [&](const json& a, const json& b) { return p_of(a) < p_of(b); });
+  const std::vector<std::string> want = {
+      "GET 200", "GET 200", "POST 200", "HEAD 200", "GET 404", "GET 200", "GET 200",
+      "GET 204", "GET 500", "GET 200", "GET 200", "GET 404", "HEAD 200", "GET 200",
+      "GET 200", "GET 200", "GET 200", "GET 200", "GET 200", "GET 200"};
+  for (size_t i = 0; i < in_order.size(); ++i) {
+    INFO(in_order[i].dump());
+    CHECK(p_of(in_order[i]) == static_cast<int>(i + 1));
+    CHECK(in_order[i]["method"].get<std::string>() + " " +
+              std::to_string(in_order[i]["status"].get<int>()) == want[i]);
+  }
+  // A pipelined request waits for the responses before it: /sleep/30 (p=6) holds p=7..9 back.
+  CHECK(in_order[5]["duration_us"] >= 30000);
+  CHECK(in_order[6]["end_ns"] >= in_order[5]["end_ns"]);
+  CHECK(in_order[8]["duration_us"] < in_order[6]["duration_us"]);  // sent last, waited least
+  CHECK(got.counters.pipelined_requests == 14);
+  CHECK(got.counters.pipelined_requests_unsupported == 0);
+  CHECK(got.counters.non_http_data == 0);
+  CHECK(got.counters.exchanges_unfinished == 0);
 }
 
 TEST_CASE("fixtures: HTTP/2 and gRPC give no spans and a not-supported count", "[replay]") {

@@ -48,6 +48,8 @@ void add_replay_counters(stats::RunStats& stats, const HttpReplayCounters& c,
   stats.add_user_counter("http2_not_supported", c.http2_not_supported);
   stats.add_user_counter("exchanges_abandoned_gap", c.exchanges_abandoned_gap);
   stats.add_user_counter("exchanges_unfinished", c.exchanges_unfinished);
+  stats.add_user_counter("pipelined_requests", c.pipelined_requests);
+  stats.add_user_counter("pipelined_requests_unsupported", c.pipelined_requests_unsupported);
   stats.add_user_counter("capture_records", summary.read.records);
   stats.add_user_counter("capture_corrupt_records", summary.read.corrupt_records);
   stats.add_user_counter("tcp_segments", summary.decode.tcp_segments);

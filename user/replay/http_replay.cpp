@@ -54,6 +54,14 @@ void HttpReplay::on_open(const ConnKey& key, uint64_t) {
   conns_[key] = conn;
 }
 
+int HttpReplay::classify(std::span<const uint8_t> bytes) {
+  // Classification reads at most the first 13 bytes of the window.
+  const size_t n = std::min<size_t>(bytes.size(), 16);
+  std::memcpy(window_.data, bytes.data(), n);
+  std::memset(window_.data + n, 0, 16 - n);
+  return http_classify(&window_, static_cast<__u32>(n));
+}
+
 void HttpReplay::on_data(const ConnKey& key, Direction dir, uint64_t ts_ns,
                          std::span<const uint8_t> bytes) {
   auto it = conns_.find(key);
@@ -67,18 +75,45 @@ void HttpReplay::on_data(const ConnKey& key, Direction dir, uint64_t ts_ns,
     return;
   }
 
-  http_chunk ch = make_chunk(window_, bytes);
-  const bool tracked_before = conn.x.role != HTTP_ROLE_UNKNOWN;
+  const int kind = classify(bytes);
   // Until the first request the roles are open: whoever sends it is the client.
-  if (!tracked_before)
-    conn.swapped = dir == Direction::server_to_client &&
-                   http_classify(&window_, ch.win_len) == HTTP_START_REQUEST;
+  if (conn.x.role == HTTP_ROLE_UNKNOWN)
+    conn.swapped = dir == Direction::server_to_client && kind == HTTP_START_REQUEST;
   const bool to_server = (dir == Direction::client_to_server) != conn.swapped;
-  const int http_dir = to_server ? HTTP_DIR_INGRESS : HTTP_DIR_EGRESS;
-  // A segment is captured once: it entered and left "the syscall" at the same time.
-  const int res = engine_->feed(conn.x, http_dir, ch, ts_ns, ts_ns, done_);
+  // Framing starts (again) where the kernel's code starts a request with nothing in progress.
+  if (!conn.framing && to_server && kind == HTTP_START_REQUEST &&
+      conn.x.phase == HTTP_PHASE_IDLE && conn.behind.empty()) {
+    conn.framer.restart();
+    conn.framing = true;
+  }
+  if (!conn.framing) {
+    feed_unframed(key, conn, to_server, ts_ns, bytes);
+    return;
+  }
+  pieces_.clear();
+  conn.framer.split(to_server, bytes, pieces_);
+  size_t off = 0;
+  for (const FramePiece& piece : pieces_) {
+    const auto part = bytes.subspan(off, piece.len);
+    off += piece.len;
+    if (piece.unframed) {
+      stop_framing(conn);
+      feed_unframed(key, conn, to_server, ts_ns, part);
+    } else if (to_server) {
+      feed_request(key, conn, piece, ts_ns, part);
+    } else {
+      feed_response(key, conn, piece, ts_ns, part);
+    }
+  }
+}
 
-  if (!tracked_before && conn.x.role == HTTP_ROLE_UNKNOWN) return;  // no state in the kernel
+int HttpReplay::feed(const ConnKey& key, Conn& conn, http_exchange& x, int http_dir,
+                     uint64_t ts_ns, std::span<const uint8_t> bytes) {
+  http_chunk ch = make_chunk(window_, bytes);
+  const bool tracked_before = x.role != HTTP_ROLE_UNKNOWN;
+  // A segment is captured once: it entered and left "the syscall" at the same time.
+  const int res = engine_->feed(x, http_dir, ch, ts_ns, ts_ns, done_);
+  if (!tracked_before && x.role == HTTP_ROLE_UNKNOWN) return res;  // no state in the kernel
   if (conn.protocol == Protocol::unknown) {
     conn.protocol = Protocol::http1;
     counters_.connections_tracked++;
@@ -88,17 +123,84 @@ void HttpReplay::on_data(const ConnKey& key, Direction dir, uint64_t ts_ns,
     emit(key, conn);
   else if (res == HTTP_FEED_IGNORED)
     counters_.non_http_data++;
+  return res;
+}
+
+// The kernel's way: whole segments to the connection's one exchange.
+void HttpReplay::feed_unframed(const ConnKey& key, Conn& conn, bool to_server, uint64_t ts_ns,
+                               std::span<const uint8_t> bytes) {
+  const http_exchange& x = conn.x;
+  if (to_server && classify(bytes) == HTTP_START_REQUEST) {
+    // A request after a complete one still unanswered is taken as more of that one; during a
+    // response of known length it ends that response early. Neither is a span of its own.
+    const bool req_complete = x.req.hdr_done && !x.req.chunked &&
+                              (!x.req.has_cl || x.req.body_seen >= x.req.content_length);
+    const bool resp_open = (x.resp.has_cl || x.resp.chunked) && !x.resp.complete;
+    if ((x.phase == HTTP_PHASE_REQUEST && req_complete) ||
+        (x.phase == HTTP_PHASE_RESPONSE && resp_open))
+      counters_.pipelined_requests_unsupported++;
+  }
+  feed(key, conn, conn.x, to_server ? HTTP_DIR_INGRESS : HTTP_DIR_EGRESS, ts_ns, bytes);
+}
+
+void HttpReplay::feed_request(const ConnKey& key, Conn& conn, const FramePiece& piece,
+                              uint64_t ts_ns, std::span<const uint8_t> bytes) {
+  if (piece.starts && piece.behind) {
+    // Pipelined: it waits for its response behind the earlier requests'.
+    http_exchange fresh{};
+    fresh.role = conn.x.role;
+    conn.behind.push_back(fresh);
+    counters_.pipelined_requests++;
+  } else if (piece.starts && !conn.behind.empty()) {
+    stop_framing(conn);  // the framer and the queue disagree: never guess which is right
+    feed_unframed(key, conn, true, ts_ns, bytes);
+    return;
+  }
+  http_exchange& x = conn.behind.empty() ? conn.x : conn.behind.back();
+  feed(key, conn, x, HTTP_DIR_INGRESS, ts_ns, bytes);
+}
+
+void HttpReplay::feed_response(const ConnKey& key, Conn& conn, const FramePiece& piece,
+                               uint64_t ts_ns, std::span<const uint8_t> bytes) {
+  feed(key, conn, conn.x, HTTP_DIR_EGRESS, ts_ns, bytes);
+  if (!piece.ends || !piece.final_response || conn.behind.empty()) return;
+  // x's final response ended here and a pipelined request waits for the next one. Without one
+  // waiting, x is left as the kernel leaves it: ended by the next request or the close.
+  if (conn.x.phase == HTTP_PHASE_RESPONSE) {
+    // The boundary code did not see where the response ends (headers past its window, a header
+    // line cut between segments): it ends where the next message starts, as in the kernel.
+    if (engine_->close(conn.x, ts_ns, done_) == HTTP_FEED_DONE) {
+      done_.end_reason = HTTP_END_NEXT;
+      emit(key, conn);
+    }
+  } else if (conn.x.phase == HTTP_PHASE_REQUEST) {
+    // It did not see the response start: no span rather than a guessed one.
+    http_exchange_reset(&conn.x);
+    counters_.pipelined_requests_unsupported++;
+  }
+  conn.x = conn.behind.front();
+  conn.behind.erase(conn.behind.begin());
+}
+
+void HttpReplay::stop_framing(Conn& conn) {
+  conn.framing = false;
+  for (const http_exchange& x : conn.behind)
+    if (x.phase != HTTP_PHASE_IDLE) counters_.pipelined_requests_unsupported++;
+  conn.behind.clear();
 }
 
 void HttpReplay::on_gap(const ConnKey& key, Direction, uint64_t, uint64_t) {
   auto it = conns_.find(key);
   if (it == conns_.end()) return;
-  http_exchange& x = it->second.x;
-  if (x.phase == HTTP_PHASE_IDLE) return;
+  Conn& conn = it->second;
   // Where the missing bytes were, a message boundary or a Content-Length may have been: the
-  // exchange cannot be finished without guessing.
-  http_exchange_reset(&x);
-  counters_.exchanges_abandoned_gap++;
+  // exchanges in progress cannot be finished, nor the stream framed, without guessing.
+  conn.framing = false;
+  if (conn.x.phase != HTTP_PHASE_IDLE) counters_.exchanges_abandoned_gap++;
+  for (const http_exchange& x : conn.behind)
+    if (x.phase != HTTP_PHASE_IDLE) counters_.exchanges_abandoned_gap++;
+  http_exchange_reset(&conn.x);
+  conn.behind.clear();
 }
 
 void HttpReplay::on_close(const ConnKey& key, uint64_t ts_ns, CloseReason reason) {
@@ -110,12 +212,17 @@ void HttpReplay::on_close(const ConnKey& key, uint64_t ts_ns, CloseReason reason
     case CloseReason::fin:
     case CloseReason::reset:
     case CloseReason::reused:
+      // Pipelined requests still waiting were closed unanswered, as x may be.
       if (engine_->close(conn.x, ts_ns, done_) == HTTP_FEED_DONE) emit(key, conn);
+      for (http_exchange& x : conn.behind)
+        if (engine_->close(x, ts_ns, done_) == HTTP_FEED_DONE) emit(key, conn);
       break;
     case CloseReason::timeout:
     case CloseReason::evicted:
     case CloseReason::end_of_capture:
       if (conn.x.phase != HTTP_PHASE_IDLE) counters_.exchanges_unfinished++;
+      for (const http_exchange& x : conn.behind)
+        if (x.phase != HTTP_PHASE_IDLE) counters_.exchanges_unfinished++;
       break;
   }
   conns_.erase(it);

@@ -9,7 +9,18 @@
 // response's last segment: wire durations. pid and tid are 0, comm "replay", and the service name
 // is the server's "address:port".
 //
-// Never guessed: a gap (bytes the capture lacks) abandons the exchange in progress (counted);
+// Pipelining: replay frames both byte streams itself (Http1Framer: every byte is there, not only
+// a window per syscall), cuts segments where messages end, and gives each request that starts
+// before the previous final response has ended an exchange of its own, answered in order:
+// one span per request, counted as pipelined_requests. The kernel keeps one exchange per
+// connection and does not follow them (README, known gaps), so these are spans `trace` would
+// not give. Where the bytes cannot be framed (before the first request start seen at a segment
+// start, after a gap, past bytes that are not HTTP/1.x framing or a protocol switch) replay
+// feeds whole segments to one exchange, as the kernel does, until the connection is idle at the
+// start of a request again; pipelined requests met then, or left waiting when framing was lost,
+// are counted as pipelined_requests_unsupported and give no span.
+//
+// Never guessed: a gap (bytes the capture lacks) abandons the exchanges in progress (counted);
 // at the end of the capture, an idle timeout or an eviction the exchange in progress is counted,
 // not emitted (the connection did not close, so neither "unanswered" nor a close-delimited end
 // is known). FIN and RST close like close() does in the kernel. HTTP/2 and gRPC connections are
@@ -19,12 +30,14 @@
 #include <cstdint>
 #include <functional>
 #include <unordered_map>
+#include <vector>
 
 #include "capture.h"
 #include "capture/clock.h"
 #include "capture/span_decoder.h"
 #include "replay/boundary_engine.h"
 #include "replay/conn_selector.h"
+#include "replay/http1_framer.h"
 #include "replay/stream_sink.h"
 
 namespace difftrace::replay {
@@ -44,6 +57,8 @@ struct HttpReplayCounters {
   uint64_t http2_not_supported = 0;        // HTTP/2 or gRPC connections, not parsed yet
   uint64_t exchanges_abandoned_gap = 0;    // the capture lacks some of their bytes
   uint64_t exchanges_unfinished = 0;       // in progress at end of capture / timeout / eviction
+  uint64_t pipelined_requests = 0;         // followed by framing: spans the kernel would not give
+  uint64_t pipelined_requests_unsupported = 0;  // could not be framed: no span of their own
 };
 
 class HttpReplay final : public StreamSink {
@@ -67,13 +82,27 @@ class HttpReplay final : public StreamSink {
  private:
   enum class Protocol : uint8_t { unknown, http1, http2 };
   struct Conn {
-    http_exchange x{};
+    http_exchange x{};                 // the exchange whose response comes next
+    std::vector<http_exchange> behind;  // pipelined requests after x's, oldest first
+    Http1Framer framer;
     uint64_t id = 0;
     Protocol protocol = Protocol::unknown;
     bool had_data = false;
     bool swapped = false;  // the side reassembly called the server sends the requests
+    bool framing = false;  // the framer follows the connection (else: the kernel's way)
   };
 
+  // Runs the boundary code on one chunk of x; emits and counts as the kernel does.
+  int feed(const ConnKey& key, Conn& conn, http_exchange& x, int http_dir, uint64_t ts_ns,
+           std::span<const uint8_t> bytes);
+  void feed_unframed(const ConnKey& key, Conn& conn, bool to_server, uint64_t ts_ns,
+                     std::span<const uint8_t> bytes);
+  void feed_request(const ConnKey& key, Conn& conn, const FramePiece& piece, uint64_t ts_ns,
+                    std::span<const uint8_t> bytes);
+  void feed_response(const ConnKey& key, Conn& conn, const FramePiece& piece, uint64_t ts_ns,
+                     std::span<const uint8_t> bytes);
+  void stop_framing(Conn& conn);
+  int classify(std::span<const uint8_t> bytes);
   void emit(const ConnKey& key, const Conn& conn);
 
   ConnSelector selector_;
@@ -85,6 +114,7 @@ class HttpReplay final : public StreamSink {
   // The kernel's per-CPU scratch, here one each: the window, the finished exchange.
   http_window window_{};
   http_exchange done_{};
+  std::vector<FramePiece> pieces_;
   capture::WallClock clock_{0};  // capture times are wall-clock already
   capture::SpanDecoder decoder_{clock_};
   HttpReplayCounters counters_;

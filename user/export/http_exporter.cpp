@@ -292,10 +292,12 @@ void HttpExporter::run() {
     queue_.erase(queue_.begin(), end);
     in_flight_ = n;
     lk.unlock();
-    if (curl) {
+    try {
+      if (!curl) throw std::runtime_error("no libcurl handle");
       deliver(*curl, std::move(batch));
-    } else {
+    } catch (const std::exception& e) {  // encoding or gzip failed (out of memory)
       dropped_after_retries_ += n;
+      spdlog::error("{} {}: {} spans dropped: {}", encoding_.kind, url_, n, e.what());
     }
     lk.lock();
     in_flight_ = 0;

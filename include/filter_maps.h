@@ -46,17 +46,9 @@ struct dt_endpoint_key {
 	char tmpl[DT_TEMPLATE_MAX];
 };
 
-enum dt_threshold_flags {
-	/* Provisional, from the first few samples: latency is judged, and
-	 * everything else is still reported while the profile fills up. */
-	DT_TH_WARMING = 1,
-};
-
 struct dt_threshold {
 	__u64 latency_ns;      /* 0: latency not judged */
 	__u64 timeout_ns;      /* 0: no timeout rule */
-	__u32 flags;           /* enum dt_threshold_flags */
-	__u32 _pad;
 };
 
 /* Durations of an endpoint's spans that were not anomalies, per CPU. */

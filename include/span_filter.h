@@ -6,8 +6,7 @@
  *   1. finds the service (by tgid, then by comm) and so the role,
  *   2. makes the endpoint key: service, kind, method, path template,
  *   3. looks up the endpoint's threshold (else the service's default; with
- *      neither, or a provisional one, the endpoint is warming up and its
- *      spans are reported),
+ *      neither, the endpoint is warming up and its spans are reported),
  *   4. looks up whether the trace is flagged, and decides (filter_decision.h),
  *   5. flags the trace on an anomaly; counts other spans into the
  *      endpoint's histogram (not those of flagged traces); keeps a normal
@@ -183,7 +182,7 @@ HT_INLINE enum dt_filter_outcome dt_filter_span(dt_filter_env_t env,
 	if (th) {
 		in.threshold_ns = th->latency_ns;
 		in.timeout_ns = th->timeout_ns;
-		in.warming = (th->flags & DT_TH_WARMING) != 0;
+		in.warming = 0;
 	}
 	s->key.kind = e->kind;
 	s->key.method = e->method;
@@ -195,7 +194,7 @@ HT_INLINE enum dt_filter_outcome dt_filter_span(dt_filter_env_t env,
 		if (eth) {
 			in.threshold_ns = eth->latency_ns;
 			in.timeout_ns = eth->timeout_ns;
-			in.warming = (eth->flags & DT_TH_WARMING) != 0;
+			in.warming = 0;
 		}
 	}
 

@@ -108,6 +108,9 @@ std::vector<capture::Span> Estimator::estimate(
         e.status = 0;
         e.request_bytes = e.response_bytes = 0;
         std::uint64_t d = duration_of(other);
+        // A child must fit in its parent: one much shorter than the child's
+        // usual time (a 503 the hop made itself) did not call it.
+        if (down && 2 * have.duration_ns() < d) continue;
         if (down) {
           // Inside its parent: a SERVER child in the middle of its CLIENT's
           // time, a CLIENT child ending where its SERVER parent ends.

@@ -54,7 +54,8 @@ void add_trace_command(CLI::App& app, TraceOptions& opts) {
   cmd->add_option("--duration", opts.duration_s, "Stop after S seconds (default: until SIGINT)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--export", opts.exports,
-                  "Where spans go: console (default), otlp-json:PATH (repeatable)");
+                  "Where spans go: console (default), console:tree, otlp-json:PATH, "
+                  "otlp-http:URL, zipkin:URL (repeatable)");
   cmd->add_option("--stats-json", opts.stats_json, "Write the run's counters as JSON on exit");
   cmd->add_option("--ready-file", opts.ready_file,
                   "Create this file once every probe is attached");

@@ -113,6 +113,8 @@ void SpanPipeline::fill_stats() {
   stats_.add_user_counter("late_spans", a.late_spans);
   stats_.add_user_counter("warmup_spans_judged_anomalous", a.judged_anomalous);
   stats_.add_user_counter("spans_exported", spans_exported());
+  for (auto& e : exporters_)
+    for (auto& [name, v] : e->counters()) stats_.add_user_counter(name, v);
   stats_.set_profile(profiler_.to_json());
 }
 

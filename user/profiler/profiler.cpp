@@ -62,14 +62,14 @@ void Profiler::start(filter::FilterStore& store) {
     const auto& s = config_.services[i];
     const auto id = static_cast<std::uint16_t>(i + 1);
     if (s.latency.static_ns)
-      store.set_threshold(filter::service_key(id), {*s.latency.static_ns, s.timeout_ns, 0, 0});
+      store.set_threshold(filter::service_key(id), {*s.latency.static_ns, s.timeout_ns});
     for (const auto& e : s.endpoints) {
       if (!e.latency.static_ns) continue;
       int method = 0;
       for (int m = 1; m < 16; m++)
         if (e.method == capture::method_name(m)) method = m;
       auto key = filter::endpoint_key(id, DT_SPAN_SERVER, method, e.path_template);
-      store.set_threshold(key, {*e.latency.static_ns, s.timeout_ns, 0, 0});
+      store.set_threshold(key, {*e.latency.static_ns, s.timeout_ns});
       auto& p = endpoints_[key];
       p.threshold_ns = *e.latency.static_ns;
       p.static_threshold = true;
@@ -103,8 +103,8 @@ void Profiler::tick(filter::FilterStore& store) {
       t = static_cast<std::uint64_t>(static_cast<double>(w.quantile(*rule.quantile)) * rule.factor);
       warming = false;
     } else if (w.count() >= kProvisionalSamples) {
-      // Too few for the rule's quantile, enough to see a gross outlier: the
-      // endpoint still warms up, but its latency is judged already.
+      // Too few for the rule's quantile, enough to see a gross outlier: a
+      // provisional threshold, so that warm-up reports only a few spans.
       t = w.quantile(0.5) * kProvisionalTimesMedian;
       warming = true;
     } else {
@@ -115,7 +115,7 @@ void Profiler::tick(filter::FilterStore& store) {
     if (warming == p.warming && p.threshold_ns && t > p.threshold_ns * 95 / 100 &&
         t < p.threshold_ns * 105 / 100)
       continue;
-    store.set_threshold(key, {t, timeout_for(key.service), warming ? DT_TH_WARMING : 0u, 0});
+    store.set_threshold(key, {t, timeout_for(key.service)});
     p.warming = warming;
     spdlog::debug("threshold {} {} {}: {} us", key.service, capture::method_name(key.method),
                   filter::template_of(key), t / 1000);

@@ -6,10 +6,10 @@
 //     service's default;
 //   - otherwise adaptive: quantile(window) x factor, at least the floor
 //     (the config's, or p95 x 3 with a 5 ms floor when it says nothing),
-//     once the window holds min_samples spans. Until then the endpoint is
-//     warming up and its spans are reported; from kProvisionalSamples on it
-//     has a provisional threshold (median x kProvisionalTimesMedian, at
-//     least the floor), so that a gross outlier is an anomaly from the start.
+//     once the window holds min_samples spans. Before, from
+//     kProvisionalSamples on, a provisional threshold (median x
+//     kProvisionalTimesMedian, at least the floor) judges it; with fewer
+//     samples still, the endpoint is warming up and its spans are reported.
 // It also keeps each endpoint's profile (count, quantiles, mean, coefficient
 // of variation) for stats and for estimating spans the assembler lacks.
 #pragma once
@@ -34,7 +34,7 @@ struct EndpointProfile {
   LatencyHistogram whole_run;
   std::uint64_t sum_ns = 0;             // over the whole run
   std::uint64_t threshold_ns = 0;       // last written, 0: none
-  bool warming = true;                  // threshold_ns is provisional (or none)
+  bool warming = true;                  // threshold_ns is provisional, or none yet
   bool static_threshold = false;
 
   LatencyHistogram merged_window() const;

@@ -25,6 +25,8 @@ def load_spans(path):
                             "status": int(a.get("http.response.status_code", 0)),
                             "ms": (int(s["endTimeUnixNano"]) - int(s["startTimeUnixNano"])) / 1e6,
                             "start": int(s["startTimeUnixNano"]),
+                            "decision": a.get("difftrace.decision", ""),
+                            "reason": a.get("difftrace.reason", ""),
                         })
     return spans
 
@@ -32,7 +34,16 @@ def load_spans(path):
 def main(out):
     spans = load_spans(os.path.join(out, "spans.jsonl"))
     truth = [json.loads(l) for l in open(os.path.join(out, "groundtruth.jsonl"))]
-    print("\n== spans captured: %d" % len(spans))
+    with open(os.path.join(out, "stats.json")) as f:
+        st = json.load(f)
+    print("\n== the filter: %d spans closed in the kernel, %d crossed to user space (%d anomalous, "
+          "%d of functions, %d warming up, %d of flagged traces), %d kept in the kernel; "
+          "%d kept spans pulled back for traces with an anomaly, %d hops estimated"
+          % (st["spans_seen"], st["spans_reported"],
+             st["reported_latency"] + st["reported_status"] + st["reported_reset"] + st["reported_timeout"],
+             st["reported_function"], st["reported_warmup"], st["reported_flagged_trace"],
+             st["spans_kept"], st["spans_recovered_exact"], st["spans_estimated"]))
+    print("\n== spans exported: %d" % len(spans))
     by = collections.Counter((s["service"], s["kind"]) for s in spans)
     print("%-16s %-7s %7s %9s %9s" % ("service", "kind", "spans", "p50 ms", "errors"))
     for (svc, kind), n in sorted(by.items()):
@@ -43,7 +54,8 @@ def main(out):
 
     traced = {t["trace_id"] for t in truth if t.get("trace_id")}
     seen = {s["trace"] for s in spans}
-    print("\n== requests sent: %d; with a span carrying their trace id: %d (%.1f%%)"
+    print("\n== requests sent: %d; with an exported span of their trace: %d (%.1f%%; normal "
+          "requests leave only their function spans)"
           % (len(truth), len(traced & seen), 100.0 * len(traced & seen) / max(1, len(traced))))
     injected = [t for t in truth if t.get("anomaly")]
     print("== injected anomalies: %d; their traces:" % len(injected))
@@ -54,8 +66,9 @@ def main(out):
                                              " %sms" % a["amount_ms"] if a.get("amount_ms") else "",
                                              t.get("status") or t.get("error")))
         for s in mine:
-            print("      %-12s %-6s %-28s %4s %9.3f ms" % (s["service"], s["kind"], s["name"][:28],
-                                                          s["status"] or "-", s["ms"]))
+            print("      %-12s %-6s %-28s %4s %9.3f ms  %s %s" % (
+                s["service"], s["kind"], s["name"][:28], s["status"] or "-", s["ms"], s["decision"],
+                s["reason"]))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include "error.h"
+#include "config/config.h"
 #include "export/exporter.h"
+#include "filter/host_filter_store.h"
+#include "filter/service_registry.h"
+#include "pipeline/span_pipeline.h"
 #include "replay/capture_replay.h"
 #include "replay/http_replay.h"
 #include "stats/run_stats.h"
@@ -28,12 +32,12 @@ replay::ConnSelector make_selector(const ReplayOptions& opts) {
 }
 
 // The kernel's counters, as replay counted them: the same names in --stats-json as `trace`.
-bpf::KernelCounters kernel_view(const HttpReplayCounters& c) {
-  bpf::KernelCounters k{};
+// The filter's are the in-memory filter's own.
+bpf::KernelCounters kernel_view(const HttpReplayCounters& c, const filter::HostCounters& f) {
+  bpf::KernelCounters k = f;
   k[DT_C_IO_CALLS] = c.io_calls;
   k[DT_C_CONNS_TRACKED] = c.connections_tracked;
   k[DT_C_SPANS_SEEN] = c.spans_seen;
-  k[DT_C_SPANS_REPORTED] = c.spans_seen;  // no filter yet, no ring buffer to lose them in
   k[DT_C_NON_HTTP] = c.non_http_data;
   k[DT_C_HDR_LOST] = c.headers_past_window;
   k[DT_C_UNANSWERED] = c.requests_unanswered;
@@ -65,7 +69,11 @@ void add_replay_command(CLI::App& app, ReplayOptions& opts) {
       "replay", "Spans from a pcap/pcapng capture, through the kernel's HTTP/1.x code (no root)");
   cmd->add_option("FILE", opts.file, "The capture (pcap or pcapng)")->required();
   cmd->add_option("--export", opts.exports,
-                  "Where spans go: console (default), otlp-json:PATH (repeatable)");
+                  "Where spans go: console (default), console:tree, otlp-json:PATH, "
+                  "otlp-http:URL, zipkin:URL (repeatable)");
+  cmd->add_option("--config", opts.config_file,
+                  "YAML as for trace: services (by listen_port here), roles, thresholds");
+  cmd->add_flag("--no-filter", opts.no_filter, "Report every span (full tracing)");
   cmd->add_option("--stats-json", opts.stats_json, "Write the replay's counters as JSON");
   cmd->add_option("--port", opts.ports, "Only connections to this server port (repeatable)")
       ->check(CLI::Range(1, 65535));
@@ -76,34 +84,71 @@ void add_replay_command(CLI::App& app, ReplayOptions& opts) {
 int run_replay(const ReplayOptions& opts) {
   // Bad input first, before any output is written.
   replay::ConnSelector selector = make_selector(opts);
+  config::Config cfg;
+  if (!opts.config_file.empty()) {
+    try {
+      cfg = config::load_config(opts.config_file);
+    } catch (const config::ConfigError& e) {
+      throw FatalError(ExitCode::kUsage, e.what());
+    }
+  }
+  std::vector<std::string> specs = opts.exports;
+  if (specs.empty()) specs = cfg.exports;
+  if (specs.empty()) specs = {"console"};
   std::vector<std::unique_ptr<exporters::Exporter>> exporters;
-  for (const auto& spec : opts.exports.empty() ? std::vector<std::string>{"console"} : opts.exports)
-    exporters.push_back(exporters::make_exporter(spec));
+  for (const auto& spec : specs) exporters.push_back(exporters::make_exporter(spec));
   if (!opts.stats_json.empty()) stats::check_writable(opts.stats_json, "--stats-json");
 
-  stats::RunStats stats;
+  // The same filter, profiler and assembler as `trace`, over in-memory maps, on capture time.
+  filter::FilterSettings settings;
+  settings.no_filter = opts.no_filter;
+  settings.default_role = static_cast<std::uint8_t>(filter::kernel_role(cfg.default_role));
+  settings.keep_spans = static_cast<std::uint8_t>(cfg.keep.spans_per_trace);
+  settings.keep_traces = cfg.keep.traces;
+  filter::HostFilterStore store(settings);
+  capture::WallClock clock(0);  // capture times are wall-clock already
+  capture::SpanDecoder decoder(clock);
+  pipeline::SpanPipeline pipeline(cfg, store, decoder, exporters);
+  pipeline.start(0, /*replay=*/true);
+
   std::vector<capture::Span> batch;
+  std::uint64_t last_ns = 0;
+  int kept_since_tick = 0;
   auto flush_batch = [&] {
     if (batch.empty()) return;
-    for (const auto& s : batch) stats.add(s);
-    for (auto& e : exporters) e->export_spans(batch);
+    pipeline.add(std::move(batch), last_ns);
+    pipeline.tick(last_ns);
     batch.clear();
   };
   replay::HttpReplay sink(std::move(selector), [&](capture::Span&& span) {
+    last_ns = std::max(last_ns, span.end_unix_ns);
     batch.push_back(std::move(span));
     if (batch.size() >= 1024) flush_batch();  // bounded memory on large captures
+  });
+  sink.set_event_filter([&](dt_span_event& ev) {
+    ev.pid = filter::ServiceRegistry::replay_pid_of_port(ev.tuple.local_port);
+    const bool report = store.filter(ev) == DT_OUT_REPORT;
+    ev.pid = 0;
+    if (!report) {  // capture time moves on with kept spans too: the profiler ticks
+      last_ns = std::max<std::uint64_t>(last_ns, ev.end_ns);
+      if (++kept_since_tick >= 256) {
+        pipeline.tick(last_ns);
+        kept_since_tick = 0;
+      }
+    }
+    return report;
   });
   auto summary = replay::replay_file(opts.file, sink);
   if (!summary) throw FatalError(ExitCode::kUsage, summary.error().message);
   flush_batch();
-  for (auto& e : exporters) e->flush();
+  pipeline.finish();
 
   const HttpReplayCounters& c = sink.counters();
-  stats.set_kernel(kernel_view(c));
+  stats::RunStats& stats = pipeline.stats();
+  stats.set_kernel(kernel_view(c, store.counters()));
   add_replay_counters(stats, c, summary.value());
   stats.add_user_counter("invalid_trace_context", sink.invalid_trace_contexts());
-  stats.add_user_counter("spans_exported",
-                         exporters.empty() ? 0 : exporters.front()->spans_exported());
+  pipeline.fill_stats();
   if (!opts.stats_json.empty()) {
     auto json = stats.to_json();
     json["capture_stopped_early"] = summary->stopped_early;

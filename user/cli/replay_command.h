@@ -17,6 +17,8 @@ struct ReplayOptions {
   std::string stats_json;
   std::vector<int> ports;          // server ports to keep (empty: all)
   std::vector<std::string> hosts;  // server addresses to keep (empty: all)
+  std::string config_file;
+  bool no_filter = false;
 };
 
 void add_replay_command(CLI::App& app, ReplayOptions& opts);

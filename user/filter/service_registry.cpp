@@ -80,6 +80,13 @@ void ServiceRegistry::publish(FilterStore& store) {
   rescan(store);
 }
 
+void ServiceRegistry::publish_ports(FilterStore& store) {
+  // Later services do not override earlier ones, as with live matching.
+  for (std::size_t i = config_.services.size(); i-- > 0;)
+    for (auto port : config_.services[i].match.listen_ports)
+      store.set_service_pid(replay_pid_of_port(port), entry(i));
+}
+
 void ServiceRegistry::rescan(FilterStore& store) {
   bool want_exe = false, want_ports = false;
   for (std::size_t i = 0; i < config_.services.size(); i++) {

@@ -24,6 +24,10 @@ class ServiceRegistry {
   void publish(FilterStore& store);
   // Writes the pids that pid, exe and listen_port matches select now.
   void rescan(FilterStore& store);
+  // For replay, where there are no processes: a span's pid is its server
+  // port (replay_pid_of_port), and listen_port matches name the services.
+  void publish_ports(FilterStore& store);
+  static std::uint32_t replay_pid_of_port(std::uint16_t port) { return 0x40000000u | port; }
   // The service with this id, nullptr for 0 or an unknown id.
   const config::Service* service(std::uint16_t id) const;
 

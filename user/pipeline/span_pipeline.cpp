@@ -23,8 +23,12 @@ SpanPipeline::SpanPipeline(const config::Config& config, filter::FilterStore& st
                  [this] { return decoder_.new_span_id(); },
                  [this](capture::Span& s) { return judge(s); }) {}
 
-void SpanPipeline::start(std::uint64_t now_ns) {
-  services_.publish(store_);
+void SpanPipeline::start(std::uint64_t now_ns, bool replay) {
+  replay_ = replay;
+  if (replay)
+    services_.publish_ports(store_);
+  else
+    services_.publish(store_);
   profiler_.start(store_);
   next_tick_ns_ = now_ns + config_.profiler.interval_ns;
 }
@@ -83,7 +87,7 @@ void SpanPipeline::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns)
 void SpanPipeline::tick(std::uint64_t now_ns) {
   if (now_ns >= next_tick_ns_) {
     profiler_.tick(store_);
-    services_.rescan(store_);
+    if (!replay_) services_.rescan(store_);
     next_tick_ns_ = now_ns + config_.profiler.interval_ns;
   }
   std::vector<capture::Span> out;

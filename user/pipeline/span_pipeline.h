@@ -28,7 +28,8 @@ class SpanPipeline {
                std::vector<std::unique_ptr<exporters::Exporter>>& exporters);
 
   // Services and static thresholds into the maps; the first interval starts.
-  void start(std::uint64_t now_ns);
+  // replay: services by listen port, no /proc scans.
+  void start(std::uint64_t now_ns, bool replay = false);
   // Reported spans in; ready traces out to the exporters.
   void add(std::vector<capture::Span>&& spans, std::uint64_t now_ns);
   // Profiler and service rescans when an interval has passed; sends traces
@@ -61,6 +62,7 @@ class SpanPipeline {
   assembler::Assembler assembler_;
   stats::RunStats stats_;
   std::uint64_t next_tick_ns_ = 0;
+  bool replay_ = false;
 };
 
 }  // namespace difftrace::pipeline

@@ -244,6 +244,7 @@ void HttpReplay::emit(const ConnKey& key, const Conn& conn) {
   dt_span_event ev{};
   dt_span_event_fill(&ev, &x, &tuple, conn.id, 0, 0);
   std::strncpy(ev.comm, "replay", sizeof(ev.comm) - 1);
+  if (event_filter_ && !event_filter_(ev)) return;
   capture::Span span = decoder_.decode(ev);
   span.service_name = to_string(server);
   on_span_(std::move(span));

@@ -64,11 +64,15 @@ struct HttpReplayCounters {
 class HttpReplay final : public StreamSink {
  public:
   using SpanHandler = std::function<void(capture::Span&&)>;
+  // Sees every span event before it is decoded, as the kernel's filter does
+  // (include/span_filter.h); false: the span is not reported.
+  using EventFilter = std::function<bool(dt_span_event&)>;
 
   // engine runs the boundary functions; nullptr: the host's.
   HttpReplay(ConnSelector selector, SpanHandler on_span, BoundaryEngine* engine = nullptr);
   HttpReplay(const HttpReplay&) = delete;  // the decoder refers to clock_
   HttpReplay& operator=(const HttpReplay&) = delete;
+  void set_event_filter(EventFilter filter) { event_filter_ = std::move(filter); }
 
   void on_open(const ConnKey& key, uint64_t ts_ns) override;
   void on_data(const ConnKey& key, Direction dir, uint64_t ts_ns,
@@ -107,6 +111,7 @@ class HttpReplay final : public StreamSink {
 
   ConnSelector selector_;
   SpanHandler on_span_;
+  EventFilter event_filter_;
   BoundaryEngine host_engine_;
   BoundaryEngine* engine_;
   std::unordered_map<ConnKey, Conn, ConnKeyHash> conns_;  // selected connections only

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Test entry for the HTTP boundary logic: runs one step (http_feed or
- * http_close, the functions capture.bpf.c calls, dt_path_template_of or
- * dt_filter_decide) on the state held in a map.
+ * http_close, the functions capture.bpf.c calls, dt_path_template_of,
+ * dt_filter_decide, or the whole filter step dt_filter_span over this
+ * program's own filter maps) on the state held in a map.
  * Only tests load it, through BPF_PROG_TEST_RUN. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
 #include "http_test.h"
+#include "lib/filter_maps.bpf.h"
+#include "span_filter.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -28,6 +31,15 @@ int http_test_step(void *ctx)
 		return 1;
 	if (s->op == DT_HTTP_TEST_HIST) {
 		s->hist_bucket = dt_hist_bucket(s->hist_ns);
+		return 0;
+	}
+	if (s->op == DT_HTTP_TEST_FILTER_SPAN) {
+		struct dt_filter_scratch *fs = bpf_map_lookup_elem(&filter_scratch, &zero);
+		if (!fs)
+			return 1;
+		s->outcome = (__u8)dt_filter_span(0, &s->fset, &s->ev, s->epoch, fs);
+		s->overwritten = (__u8)fs->overwritten;
+		s->hist_full = (__u8)fs->hist_full;
 		return 0;
 	}
 	if (s->op == DT_HTTP_TEST_FILTER) {

@@ -6,7 +6,9 @@
 #define DIFFTRACE_HTTP_TEST_H
 
 #include "http1_boundary.h"
+#include "capture.h"
 #include "filter_decision.h"
+#include "filter_maps.h"
 #include "latency_hist.h"
 #include "path_template.h"
 
@@ -16,6 +18,7 @@ enum dt_http_test_op {
 	DT_HTTP_TEST_FILTER = 3,   /* dt_filter_decide(filter_in) into filter_out */
 	DT_HTTP_TEST_HIST = 4,     /* dt_hist_bucket(hist_ns) into hist_bucket */
 	DT_HTTP_TEST_TEMPLATE = 2, /* dt_path_template_of x.path[0, x.path_len) into tmpl */
+	DT_HTTP_TEST_FILTER_SPAN = 5, /* dt_filter_span(ev) on the program's filter maps */
 };
 
 /* The single entry of the test program's array map: input and output. */
@@ -37,7 +40,13 @@ struct dt_http_test_step {
 	__u8 dir;                  /* enum http_dir */
 	__u8 op;                   /* enum dt_http_test_op */
 	__u8 result;               /* out: enum http_feed_result */
-	__u8 _pad[5];
+	__u8 epoch;                /* in, DT_HTTP_TEST_FILTER_SPAN: histogram epoch */
+	__u8 outcome;              /* out: enum dt_filter_outcome */
+	__u8 overwritten;          /* out: the filter scratch's flags */
+	__u8 hist_full;
+	__u8 _pad;
+	struct dt_filter_settings fset; /* in */
+	struct dt_span_event ev;   /* in and out */
 };
 
 #endif

@@ -75,6 +75,20 @@ std::uint32_t KernelDriver::hist_bucket(std::uint64_t ns) {
   return step_->hist_bucket;
 }
 
+int KernelDriver::filter_span(dt_span_event& ev, const dt_filter_settings& settings,
+                              std::uint8_t epoch, bool* overwritten) {
+  auto& step = fresh_step(DT_HTTP_TEST_FILTER_SPAN);
+  step.ev = ev;
+  step.fset = settings;
+  step.epoch = epoch;
+  run_stateless();
+  ev = step_->ev;
+  if (overwritten) *overwritten = step_->overwritten;
+  return step_->outcome;
+}
+
+const bpf_object* KernelDriver::object() const { return skel_->obj; }
+
 int KernelDriver::run(http_exchange& x, http_exchange& done) {
   __u32 zero = 0;
   int map_fd = bpf_map__fd(skel_->maps.steps);

@@ -10,6 +10,7 @@
 #include "replay/boundary_engine.h"
 
 struct http_test;
+struct bpf_object;
 
 namespace difftrace::testing {
 
@@ -26,6 +27,10 @@ class KernelDriver : public Driver {
   dt_filter_result filter_decide(const dt_filter_input& in);
   // dt_hist_bucket run in the kernel.
   std::uint32_t hist_bucket(std::uint64_t ns);
+  // dt_filter_span run in the kernel on the test entry's filter maps; ev in and out.
+  int filter_span(dt_span_event& ev, const dt_filter_settings& settings, std::uint8_t epoch,
+                  bool* overwritten = nullptr);
+  const bpf_object* object() const;
 
  private:
   int run(http_exchange& x, http_exchange& done);

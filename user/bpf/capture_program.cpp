@@ -158,10 +158,7 @@ void CaptureProgram::attach() {
 
 int CaptureProgram::events_fd() const { return bpf_map__fd(skel_->maps.events); }
 
-int CaptureProgram::map_fd(const char* name) const {
-  bpf_map* m = bpf_object__find_map_by_name(skel_->obj, name);
-  return m ? bpf_map__fd(m) : -1;
-}
+const bpf_object* CaptureProgram::object() const { return skel_->obj; }
 
 std::uint8_t CaptureProgram::hist_epoch() const { return skel_->bss->hist_epoch; }
 

@@ -16,6 +16,7 @@
 #include "targets/target_set.h"
 
 struct capture;  // generated skeleton
+struct bpf_object;
 
 namespace difftrace::bpf {
 
@@ -32,8 +33,7 @@ class CaptureProgram {
   void detach() { links_.clear(); }
 
   int events_fd() const;
-  // A map of the program by name (bpf/lib/filter_maps.bpf.h), -1 if none.
-  int map_fd(const char* name) const;
+  const bpf_object* object() const;
   // The histogram epoch the kernel writes to (.bss, read at every span).
   std::uint8_t hist_epoch() const;
   void set_hist_epoch(std::uint8_t epoch);

@@ -13,9 +13,11 @@
 namespace difftrace::bpf {
 namespace {
 
-int must_fd(const CaptureProgram& p, const char* name) {
-  int fd = p.map_fd(name);
-  if (fd < 0) throw FatalError(ExitCode::kEnvironment, std::string("the capture program has no map ") + name);
+int must_fd(const bpf_object* obj, const char* name) {
+  const bpf_map* m = bpf_object__find_map_by_name(obj, name);
+  int fd = m ? bpf_map__fd(m) : -1;
+  if (fd < 0)
+    throw FatalError(ExitCode::kEnvironment, std::string("the BPF object has no map ") + name);
   return fd;
 }
 
@@ -27,12 +29,19 @@ void update(int fd, const void* key, const void* value, const char* what) {
 }  // namespace
 
 KernelFilterStore::KernelFilterStore(CaptureProgram& program)
-    : program_(program),
-      service_pids_(must_fd(program, "service_pids")),
-      service_comms_(must_fd(program, "service_comms")),
-      thresholds_(must_fd(program, "thresholds")),
-      hists_(must_fd(program, "hists")),
-      keep_(must_fd(program, "keep")),
+    : KernelFilterStore(
+          program.object(), [&program] { return program.hist_epoch(); },
+          [&program](std::uint8_t e) { program.set_hist_epoch(e); }) {}
+
+KernelFilterStore::KernelFilterStore(const bpf_object* obj, GetEpoch get_epoch,
+                                     SetEpoch set_epoch)
+    : get_epoch_(std::move(get_epoch)),
+      set_epoch_(std::move(set_epoch)),
+      service_pids_(must_fd(obj, "service_pids")),
+      service_comms_(must_fd(obj, "service_comms")),
+      thresholds_(must_fd(obj, "thresholds")),
+      hists_(must_fd(obj, "hists")),
+      keep_(must_fd(obj, "keep")),
       ncpu_(libbpf_num_possible_cpus()) {}
 
 void KernelFilterStore::set_service_pid(std::uint32_t pid, const dt_service& service) {
@@ -50,8 +59,8 @@ void KernelFilterStore::set_threshold(const dt_endpoint_key& key, const dt_thres
 }
 
 std::vector<filter::EndpointHistogram> KernelFilterStore::take_histograms() {
-  const std::uint8_t old = program_.hist_epoch() & 1;
-  program_.set_hist_epoch(old ^ 1);
+  const std::uint8_t old = get_epoch_() & 1;
+  set_epoch_(old ^ 1);
   // A span being filtered right now may still add to the old epoch: let
   // those few finish (a filter step takes microseconds).
   std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -3,14 +3,25 @@
 // spans taken out.
 #pragma once
 
+#include <functional>
+
 #include "bpf/capture_program.h"
 #include "filter/filter_store.h"
+
+struct bpf_object;
 
 namespace difftrace::bpf {
 
 class KernelFilterStore : public filter::FilterStore {
  public:
+  // The histogram epoch the kernel writes to: read it, move it.
+  using GetEpoch = std::function<std::uint8_t()>;
+  using SetEpoch = std::function<void(std::uint8_t)>;
+
   explicit KernelFilterStore(CaptureProgram& program);
+  // Any loaded object with the filter's maps (bpf/lib/filter_maps.bpf.h): tests use the
+  // test entry's.
+  KernelFilterStore(const bpf_object* obj, GetEpoch get_epoch, SetEpoch set_epoch);
 
   void set_service_pid(std::uint32_t pid, const dt_service& service) override;
   void set_service_comm(const std::string& comm, const dt_service& service) override;
@@ -19,7 +30,8 @@ class KernelFilterStore : public filter::FilterStore {
   std::optional<dt_kept_trace> take_kept(const dt_trace_key& key) override;
 
  private:
-  CaptureProgram& program_;
+  GetEpoch get_epoch_;
+  SetEpoch set_epoch_;
   int service_pids_, service_comms_, thresholds_, hists_, keep_;
   int ncpu_;
 };

@@ -371,3 +371,23 @@ TEST_CASE("pipelining: a request after a response without a length ends it, as i
   CHECK(h.counters().pipelined_requests == 0);
   CHECK(h.counters().pipelined_requests_unsupported == 0);
 }
+
+TEST_CASE("pipelining: a start cut short by a segment's end is read with its next bytes",
+          "[replay]") {
+  Harness h;
+  h.open();
+  const std::string reqs = get("/a") + get("/b");
+  const std::string resps = ok("a") + ok("bb");
+  // Each second message begins in the last byte(s) of the segment that ends the first.
+  const size_t req_cut = get("/a").size() + 1, resp_cut = ok("a").size() + 10;
+  h.data(kC2S, 1, reqs.substr(0, req_cut));  // "...\r\n\r\nG"
+  h.data(kC2S, 2, reqs.substr(req_cut));     // "ET /b ..."
+  h.data(kS2C, 3, resps.substr(0, resp_cut));  // "...aHTTP/1.1 2"
+  h.data(kS2C, 4, resps.substr(resp_cut));
+  REQUIRE(paths(h.spans) == std::vector<std::string>{"GET /a 200", "GET /b 200"});
+  CHECK(h.spans[1].start_unix_ns == 1 * kMs);  // timed by its first byte
+  CHECK(h.spans[1].end_unix_ns == 4 * kMs);
+  CHECK(h.spans[1].request_bytes == get("/b").size());
+  CHECK(h.spans[1].response_bytes == ok("bb").size());
+  CHECK(h.counters().non_http_data == 0);
+}

@@ -95,15 +95,51 @@ void HttpReplay::on_data(const ConnKey& key, Direction dir, uint64_t ts_ns,
   size_t off = 0;
   for (const FramePiece& piece : pieces_) {
     const auto part = bytes.subspan(off, piece.len);
+    const bool segment_start = off == 0;
     off += piece.len;
     if (piece.unframed) {
-      stop_framing(conn);
+      stop_framing(key, conn);
       feed_unframed(key, conn, to_server, ts_ns, part);
-    } else if (to_server) {
-      feed_request(key, conn, piece, ts_ns, part);
-    } else {
-      feed_response(key, conn, piece, ts_ns, part);
+      continue;
     }
+    Held& held = conn.held[to_server];
+    if (!held.bytes.empty()) {  // the rest of a held start: fed together, from the first byte
+      held.bytes.insert(held.bytes.end(), part.begin(), part.end());
+      held.piece.ends = piece.ends;
+      held.piece.final_response = piece.final_response;
+    } else if (piece.starts && !piece.ends && part.size() < kMinStart && !segment_start) {
+      held.bytes.assign(part.begin(), part.end());
+      held.ts_ns = ts_ns;
+      held.piece = piece;
+      continue;
+    } else {
+      feed_framed(key, conn, to_server, piece, ts_ns, part);
+      continue;
+    }
+    if (!held.piece.ends && held.bytes.size() < kMinStart) continue;  // still too short
+    const Held whole = std::move(held);
+    held = {};
+    // A request starts with its first byte, a response ends with its last.
+    feed_framed(key, conn, to_server, whole.piece, to_server ? whole.ts_ns : ts_ns, whole.bytes);
+  }
+}
+
+void HttpReplay::feed_framed(const ConnKey& key, Conn& conn, bool to_server,
+                             const FramePiece& piece, uint64_t ts_ns,
+                             std::span<const uint8_t> bytes) {
+  if (to_server)
+    feed_request(key, conn, piece, ts_ns, bytes);
+  else
+    feed_response(key, conn, piece, ts_ns, bytes);
+}
+
+void HttpReplay::flush_held(const ConnKey& key, Conn& conn) {
+  for (bool to_server : {true, false}) {
+    Held& held = conn.held[to_server];
+    if (held.bytes.empty()) continue;
+    const Held whole = std::move(held);
+    held = {};
+    feed_framed(key, conn, to_server, whole.piece, whole.ts_ns, whole.bytes);
   }
 }
 
@@ -152,7 +188,7 @@ void HttpReplay::feed_request(const ConnKey& key, Conn& conn, const FramePiece& 
     conn.behind.push_back(fresh);
     counters_.pipelined_requests++;
   } else if (piece.starts && !conn.behind.empty()) {
-    stop_framing(conn);  // the framer and the queue disagree: never guess which is right
+    stop_framing(key, conn);  // the framer and the queue disagree: never guess which is right
     feed_unframed(key, conn, true, ts_ns, bytes);
     return;
   }
@@ -182,7 +218,17 @@ void HttpReplay::feed_response(const ConnKey& key, Conn& conn, const FramePiece&
   conn.behind.erase(conn.behind.begin());
 }
 
-void HttpReplay::stop_framing(Conn& conn) {
+void HttpReplay::stop_framing(const ConnKey& key, Conn& conn) {
+  // A held request start waiting behind others is a pipelined request given up here.
+  if (!conn.held[true].bytes.empty() && conn.held[true].piece.behind)
+    counters_.pipelined_requests_unsupported++;
+  for (bool to_server : {true, false}) {
+    Held& held = conn.held[to_server];
+    if (held.bytes.empty()) continue;
+    const Held whole = std::move(held);
+    held = {};
+    feed_unframed(key, conn, to_server, whole.ts_ns, whole.bytes);
+  }
   conn.framing = false;
   for (const http_exchange& x : conn.behind)
     if (x.phase != HTTP_PHASE_IDLE) counters_.pipelined_requests_unsupported++;
@@ -196,6 +242,9 @@ void HttpReplay::on_gap(const ConnKey& key, Direction, uint64_t, uint64_t) {
   // Where the missing bytes were, a message boundary or a Content-Length may have been: the
   // exchanges in progress cannot be finished, nor the stream framed, without guessing.
   conn.framing = false;
+  if (!conn.held[true].bytes.empty()) counters_.exchanges_abandoned_gap++;  // a request begun
+  conn.held[true] = {};
+  conn.held[false] = {};
   if (conn.x.phase != HTTP_PHASE_IDLE) counters_.exchanges_abandoned_gap++;
   for (const http_exchange& x : conn.behind)
     if (x.phase != HTTP_PHASE_IDLE) counters_.exchanges_abandoned_gap++;
@@ -208,6 +257,7 @@ void HttpReplay::on_close(const ConnKey& key, uint64_t ts_ns, CloseReason reason
   if (it == conns_.end()) return;
   Conn& conn = it->second;
   if (conn.protocol == Protocol::unknown && conn.had_data) counters_.connections_non_http++;
+  flush_held(key, conn);
   switch (reason) {
     case CloseReason::fin:
     case CloseReason::reset:

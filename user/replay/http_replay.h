@@ -85,6 +85,16 @@ class HttpReplay final : public StreamSink {
 
  private:
   enum class Protocol : uint8_t { unknown, http1, http2 };
+  // The start of a message that a segment shared with the end of another cut short: fewer
+  // than kMinStart bytes, from which the boundary code could not tell what they start. Held
+  // until the message's next bytes and fed with them: a request timed by its first byte, a
+  // response by its last.
+  static constexpr size_t kMinStart = 16;
+  struct Held {
+    std::vector<uint8_t> bytes;
+    uint64_t ts_ns = 0;
+    FramePiece piece;
+  };
   struct Conn {
     http_exchange x{};                 // the exchange whose response comes next
     std::vector<http_exchange> behind;  // pipelined requests after x's, oldest first
@@ -94,6 +104,7 @@ class HttpReplay final : public StreamSink {
     bool had_data = false;
     bool swapped = false;  // the side reassembly called the server sends the requests
     bool framing = false;  // the framer follows the connection (else: the kernel's way)
+    Held held[2];          // [to_server]
   };
 
   // Runs the boundary code on one chunk of x; emits and counts as the kernel does.
@@ -105,7 +116,11 @@ class HttpReplay final : public StreamSink {
                     std::span<const uint8_t> bytes);
   void feed_response(const ConnKey& key, Conn& conn, const FramePiece& piece, uint64_t ts_ns,
                      std::span<const uint8_t> bytes);
-  void stop_framing(Conn& conn);
+  void feed_framed(const ConnKey& key, Conn& conn, bool to_server, const FramePiece& piece,
+                   uint64_t ts_ns, std::span<const uint8_t> bytes);
+  // Feeds held starts on as they are (framing stops, or the connection closes).
+  void flush_held(const ConnKey& key, Conn& conn);
+  void stop_framing(const ConnKey& key, Conn& conn);
   int classify(std::span<const uint8_t> bytes);
   void emit(const ConnKey& key, const Conn& conn);
 

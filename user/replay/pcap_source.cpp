@@ -1,10 +1,16 @@
 #include "replay/pcap_source.h"
 
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 namespace difftrace::replay {
 
 namespace {
+
+// libpcap reads each record with fread; the file's own buffer makes that one read() per MiB
+// instead of one per 4 KiB (a 1 GB capture: 1,000 syscalls rather than 260,000).
+constexpr size_t kReadBuffer = 1 << 20;
 
 constexpr const char* kSupportedLinkTypes =
     "replay decodes Ethernet, Linux cooked (SLL, SLL2), raw IP (RAW, IPV4, IPV6) and BSD "
@@ -41,13 +47,14 @@ Result<PcapSource> PcapSource::adopt(pcap_t* raw, const std::string& name) {
 }
 
 Result<PcapSource> PcapSource::open(const std::string& path) {
-  char errbuf[PCAP_ERRBUF_SIZE] = {};
-  pcap_t* pcap =
-      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
-  if (pcap == nullptr) {
-    return Error{open_error(path, errbuf)};
-  }
-  return adopt(pcap, path);
+  FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return Error{open_error(path, std::strerror(errno))};
+  // glibc uses a buffer of its own size unless given one.
+  auto buffer = std::make_unique<char[]>(kReadBuffer);
+  std::setvbuf(file, buffer.get(), _IOFBF, kReadBuffer);
+  auto source = open_stream(file, path);
+  if (source) source.value().pcap_.get_deleter().file_buffer = std::move(buffer);
+  return source;
 }
 
 Result<PcapSource> PcapSource::open_stream(FILE* file, const std::string& name) {

@@ -55,7 +55,9 @@ class PcapSource {
   const DecodeCounters& decode_counters() const { return decode_counters_; }
 
  private:
+  // Closes the capture, and only then frees the buffer its FILE reads through (when given).
   struct PcapCloser {
+    std::unique_ptr<char[]> file_buffer;
     void operator()(pcap_t* pcap) const { pcap_close(pcap); }
   };
 

@@ -143,3 +143,46 @@ def test_bad_input_is_one_line_and_exit_2(what, outdir):
     assert proc.returncode == 2, proc.stderr
     assert len(lines) == 1 and "error" in lines[0], lines
     assert proc.stdout == ""
+
+
+def _decisions(otlp_path):
+    out = []
+    with open(otlp_path) as f:
+        for line in f:
+            for rs in json.loads(line)["resourceSpans"]:
+                svc = {a["key"]: a["value"] for a in rs["resource"]["attributes"]}
+                for ss in rs["scopeSpans"]:
+                    for s in ss["spans"]:
+                        a = {x["key"]: list(x["value"].values())[0] for x in s["attributes"]}
+                        out.append((svc["service.name"]["stringValue"], a["url.path"],
+                                    a.get("difftrace.decision"), a.get("difftrace.reason")))
+    return sorted(out)
+
+
+def test_replay_runs_the_filter_with_a_config(outdir):
+    """The same filter as trace, services by listen port: a platform server with a 1 s
+    threshold reports its 500 only; the other spans had no trace id to keep them by, and are
+    counted. --no-filter reports all, and still names the 500."""
+    cfg = os.path.join(outdir, "cfg.yaml")
+    with open(cfg, "w") as f:
+        f.write("services:\n  - name: static-server\n    match: {listen_port: 18483}\n"
+                "    role: platform\n    latency: 1s\n")
+    cap = os.path.join(PCAPS, "lo_statuses_chunked_large.pcap")
+    for mode, extra in (("filter", []), ("full", ["--no-filter"])):
+        otlp = os.path.join(outdir, mode + ".json")
+        stats = os.path.join(outdir, mode + ".stats.json")
+        p = replay(cap, "--config", cfg, "--export", "otlp-json:" + otlp, "--stats-json", stats,
+                   *extra)
+        assert p.returncode == 0, p.stderr
+        got = _decisions(otlp)
+        with open(stats) as f:
+            st = json.load(f)
+        if mode == "filter":
+            assert got == [("static-server", "/status/500", "anomalous", "status")], got
+            assert st["spans_seen"] == 5 and st["spans_reported"] == 1
+            assert st["spans_dropped_no_trace_id"] == 4 and st["reported_status"] == 1
+        else:
+            assert len(got) == 5 and all(g[0] == "static-server" for g in got), got
+            assert ("static-server", "/status/500", "anomalous", "status") in got
+            assert sum(g[2] == "full" for g in got) == 4
+            assert st["spans_reported"] == 5 and st["spans_kept"] == 0

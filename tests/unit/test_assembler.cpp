@@ -1,0 +1,196 @@
+// The assembler (traces wait, kept spans pulled for anomalies, late spans, bounds, warm-up
+// judging) and the estimator (call graph learned from whole traces, missing hops estimated).
+#include <catch2/catch.hpp>
+
+#include "assembler/assembler.h"
+#include "assembler/estimator.h"
+
+using namespace difftrace;
+using assembler::Assembler;
+using assembler::Estimator;
+using capture::Span;
+using capture::SpanKind;
+
+namespace {
+
+constexpr std::uint64_t ms = 1'000'000;
+
+capture::TraceId trace(std::uint8_t n) {
+  capture::TraceId t{};
+  t[0] = n;
+  t[15] = 1;
+  return t;
+}
+
+capture::SpanId next_id() {
+  static std::uint64_t n = 1;
+  capture::SpanId id{};
+  std::uint64_t v = n++;
+  for (int i = 0; i < 8; i++) id[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * i));
+  return id;
+}
+
+// A span of service at [start, end) ms; ports make the connection pairs (client local port
+// = server peer port).
+Span span(std::uint8_t tr, const char* service, SpanKind kind, std::uint64_t start,
+          std::uint64_t end, std::uint16_t local_port, std::uint16_t peer_port,
+          std::uint32_t pid, const char* decision = "reported") {
+  Span s;
+  s.trace_id = trace(tr);
+  s.trace_from_header = true;
+  s.span_id = next_id();
+  s.kind = kind;
+  s.method = "GET";
+  s.path = "/fn/1";
+  s.status = 200;
+  s.start_unix_ns = start * ms;
+  s.end_unix_ns = end * ms;
+  s.pid = pid;
+  s.service_name = service;
+  s.local = {"127.0.0.1", local_port};
+  s.peer = {"127.0.0.1", peer_port};
+  s.decision = decision;
+  s.threshold_ns = 1;  // judged
+  return s;
+}
+
+// ingress SERVER -> ingress CLIENT -> gw SERVER -> gw CLIENT -> fn SERVER
+std::vector<Span> chain(std::uint8_t tr, std::uint64_t t0, const char* decision = "full") {
+  return {span(tr, "ingress", SpanKind::kServer, t0, t0 + 50, 80, 40000, 1, decision),
+          span(tr, "ingress", SpanKind::kClient, t0 + 1, t0 + 49, 41000, 81, 1, decision),
+          span(tr, "gw", SpanKind::kServer, t0 + 2, t0 + 48, 81, 41000, 2, decision),
+          span(tr, "gw", SpanKind::kClient, t0 + 3, t0 + 47, 42000, 82, 2, decision),
+          span(tr, "fn", SpanKind::kServer, t0 + 4, t0 + 46, 82, 42000, 3, decision)};
+}
+
+}  // namespace
+
+TEST_CASE("a trace with an anomaly gets its kept spans back after the wait", "[assembler]") {
+  int pulls = 0;
+  Assembler a(
+      100 * ms, 16,
+      [&](const Span& of) {
+        pulls++;
+        auto kept = span(of.trace_id[0], "gw", SpanKind::kServer, 2, 48, 81, 41000, 2, "kept");
+        return std::vector<Span>{kept};
+      },
+      nullptr, next_id);
+  std::vector<Span> out;
+  auto bad = span(7, "ingress", SpanKind::kServer, 0, 50, 80, 40000, 1, "anomalous");
+  a.add({bad}, 0, out);
+  CHECK(out.empty());  // waits for late spans
+  a.add({span(7, "fn", SpanKind::kServer, 4, 46, 82, 42000, 3)}, 50 * ms, out);
+  CHECK(out.empty());
+  a.expire(99 * ms, out);
+  CHECK(out.empty());
+  a.expire(100 * ms, out);
+  REQUIRE(out.size() == 3);
+  CHECK(pulls == 1);
+  CHECK(out.back().decision == "kept");
+  CHECK(a.counters().spans_recovered_exact == 1);
+  CHECK(a.counters().traces_with_anomaly == 1);
+  // A late span of a sent trace goes out at once.
+  out.clear();
+  a.add({span(7, "gw", SpanKind::kClient, 3, 47, 42000, 82, 2)}, 200 * ms, out);
+  CHECK(out.size() == 1);
+  CHECK(a.counters().late_spans == 1);
+}
+
+TEST_CASE("traces without an anomaly go out as they are; memory is bounded", "[assembler]") {
+  int pulls = 0;
+  Assembler a(100 * ms, 2, [&](const Span&) { pulls++; return std::vector<Span>{}; }, nullptr,
+              next_id);
+  std::vector<Span> out;
+  a.add({span(1, "fn", SpanKind::kServer, 0, 1, 1, 2, 3)}, 0, out);
+  a.add({span(2, "fn", SpanKind::kServer, 0, 1, 1, 2, 3)}, 1, out);
+  CHECK(out.empty());
+  a.add({span(3, "fn", SpanKind::kServer, 0, 1, 1, 2, 3)}, 2, out);  // over the bound
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].trace_id == trace(1));
+  CHECK(a.counters().traces_sent_early == 1);
+  CHECK(a.waiting() == 2);
+  a.expire(0, out, /*flush=*/true);
+  CHECK(out.size() == 3);
+  CHECK(pulls == 0);
+  // No trace id from a header: nothing to wait for.
+  out.clear();
+  auto lone = span(9, "fn", SpanKind::kServer, 0, 1, 1, 2, 3);
+  lone.trace_from_header = false;
+  a.add({lone}, 5, out);
+  CHECK(out.size() == 1);
+}
+
+TEST_CASE("a warm-up span waits for its profile, then is judged", "[assembler]") {
+  bool profile = false;
+  Assembler a(
+      100 * ms, 16, [](const Span&) { return std::vector<Span>{}; }, nullptr, next_id,
+      [&](Span& s) {
+        if (!profile) return Assembler::Judgement::kNoProfileYet;
+        s.threshold_ns = 10 * ms;
+        if (s.duration_ns() <= s.threshold_ns) return Assembler::Judgement::kNormal;
+        s.decision = "anomalous";
+        s.reason = "latency";
+        return Assembler::Judgement::kAnomalous;
+      });
+  std::vector<Span> out;
+  auto s = span(4, "gw", SpanKind::kServer, 0, 300, 81, 41000, 2);
+  s.threshold_ns = 0;
+  s.reason = "warmup";
+  a.add({s}, 0, out);
+  a.expire(150 * ms, out);
+  CHECK(out.empty());  // held: no profile yet
+  profile = true;
+  a.expire(250 * ms, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].decision == "anomalous");
+  CHECK(a.counters().judged_anomalous == 1);
+  CHECK(a.counters().traces_with_anomaly == 1);
+}
+
+TEST_CASE("a warm-up span without a profile goes out after the longest hold", "[assembler]") {
+  Assembler a(100 * ms, 16, [](const Span&) { return std::vector<Span>{}; }, nullptr, next_id,
+              [](Span&) { return Assembler::Judgement::kNoProfileYet; });
+  std::vector<Span> out;
+  auto s = span(5, "gw", SpanKind::kServer, 0, 3, 81, 41000, 2);
+  s.threshold_ns = 0;
+  a.add({s}, 0, out);
+  for (std::uint64_t t = 100; t < 1000; t += 100) a.expire(t * ms, out);
+  CHECK(out.empty());
+  a.expire(1000 * ms, out);
+  CHECK(out.size() == 1);
+}
+
+TEST_CASE("the estimator links a chain and estimates the hops a trace lacks", "[assembler]") {
+  auto parents = assembler::link_parents(chain(1, 0));
+  CHECK(parents == std::vector<int>{-1, 0, 1, 2, 3});
+
+  Estimator est([](const Span& s) -> std::optional<std::uint64_t> {
+    if (s.service_name == "fn") return 20 * ms;
+    return std::nullopt;  // the learned mean
+  });
+  for (std::uint8_t t = 1; t <= 4; t++) est.learn(chain(t, 100 * t));
+  CHECK(est.nodes() == 5);
+
+  // The anomaly at the ingress and the gateway's SERVER span are there; the ingress CLIENT,
+  // the gateway CLIENT and the function are not.
+  auto full = chain(9, 1000, "anomalous");
+  std::vector<Span> have = {full[0], full[2]};
+  auto made = est.estimate(have, next_id);
+  std::map<std::string, int> by;
+  for (const auto& m : made) {
+    CHECK(m.decision == "estimated");
+    CHECK(m.trace_id == trace(9));
+    by[m.service_name + (m.kind == SpanKind::kServer ? "/S" : "/C")]++;
+    CHECK(m.start_unix_ns >= full[0].start_unix_ns);
+    CHECK(m.end_unix_ns <= full[0].end_unix_ns);
+  }
+  CHECK(by == std::map<std::string, int>{{"ingress/C", 1}, {"gw/C", 1}, {"fn/S", 1}});
+  for (const auto& m : made)
+    if (m.service_name == "fn") CHECK(m.duration_ns() == 20 * ms);  // the profile's median
+
+  // A parent far shorter than the child's usual time did not call it (a 503 of its own).
+  auto quick = span(10, "gw", SpanKind::kServer, 0, 1, 81, 41000, 2, "anomalous");
+  quick.status = 503;
+  auto made2 = est.estimate({quick}, next_id);
+  for (const auto& m : made2) CHECK(m.service_name != "fn");
+}

@@ -138,6 +138,38 @@ static __always_inline struct dt_conn *new_conn(__u64 key, struct sock *sk)
 	return bpf_map_lookup_elem(&conns, &key);
 }
 
+/* The tuples of the targets' client connections: a SERVER span whose peer
+ * is one has a traced caller (DT_SPAN_F_PEER_TRACED). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DT_MAX_CONNS);
+	__type(key, struct dt_tuple);
+	__type(value, __u8);
+} client_ends SEC(".maps");
+
+static __always_inline void publish_client(struct dt_conn *c)
+{
+	__u8 one = 1;
+
+	if (c->client_published || c->x.role != HTTP_ROLE_CLIENT)
+		return;
+	if (!bpf_map_update_elem(&client_ends, &c->tuple, &one, BPF_ANY))
+		c->client_published = 1;
+}
+
+/* Is the other end of this connection a target's client connection? */
+static __always_inline int peer_traced(const struct dt_tuple *t)
+{
+	struct dt_tuple m = {};
+
+	__builtin_memcpy(m.local_addr, t->peer_addr, sizeof(m.local_addr));
+	__builtin_memcpy(m.peer_addr, t->local_addr, sizeof(m.peer_addr));
+	m.local_port = t->peer_port;
+	m.peer_port = t->local_port;
+	m.family = t->family;
+	return bpf_map_lookup_elem(&client_ends, &m) != 0;
+}
+
 /* Where a span event is built and filtered before it is (maybe) sent. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -166,6 +198,8 @@ static __noinline void emit(const struct dt_conn *c, const struct http_exchange 
 		count(DT_C_UNANSWERED);
 	dt_span_event_fill(e, x, &c->tuple, c->conn_id, tgid, c->tid);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (e->kind == DT_SPAN_SERVER && peer_traced(&c->tuple))
+		e->flags |= DT_SPAN_F_PEER_TRACED;
 	/* Read field by field: through a non-volatile pointer the compiler
 	 * would fold the initial values in, and miss what user space set. */
 	set.no_filter = filter_settings.no_filter;
@@ -343,6 +377,7 @@ static __always_inline void on_data(struct io_args *a, __u64 id, __u64 ret)
 	c->last_ns = now;
 	prev_start = c->x.start_ns;
 	res = http_feed(&c->x, a->dir, &ch, a->ts, now, done);
+	publish_client(c);
 	if (c->x.phase == HTTP_PHASE_REQUEST && c->x.start_ns != prev_start)
 		c->tid = (__u32)id; /* the thread that took the new request */
 	if (res == HTTP_FEED_DONE)
@@ -481,6 +516,8 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 	if (!c)
 		return 0;
 	close_exchange(c, id >> 32);
+	if (c->client_published)
+		bpf_map_delete_elem(&client_ends, &c->tuple);
 	bpf_map_delete_elem(&conns, &key);
 	return 0;
 }

@@ -33,6 +33,13 @@ enum dt_span_flags {
 	DT_SPAN_F_CLOSE_DELIMITED = 1 << 1, /* response length unknown: ended by close/next */
 	DT_SPAN_F_HDR_LOST = 1 << 2,        /* headers longer than the window */
 	DT_SPAN_F_PATH_TRUNCATED = 1 << 3,
+	/* A SERVER span's response named the server's span (traceresponse) in
+	 * the span's trace: its id is in resp_span_id. */
+	DT_SPAN_F_RESP_SPAN_ID = 1 << 4,
+	/* A SERVER span whose peer is a traced process's client connection
+	 * (kernel only): its caller is traced, so the request's trace header
+	 * names the caller's caller, or further up, never this span's parent. */
+	DT_SPAN_F_PEER_TRACED = 1 << 5,
 };
 
 /* Local and peer endpoints of a TCP connection (network byte order addresses,
@@ -72,9 +79,41 @@ struct dt_span_event {
 	char parent_id[16];
 	char trace_flags[2];
 	__u8 _pad2[6];
+	char resp_span_id[16]; /* DT_SPAN_F_RESP_SPAN_ID: the server's span id, hex text */
 	char comm[DT_COMM_LEN];
 	char path[HTTP_PATH_MAX];
 };
+
+/* Equal 32-character trace ids (hex text). */
+HT_INLINE int dt_same_trace_id(const char *a, const char *b)
+{
+	__u64 x[4], y[4];
+	__builtin_memcpy(x, a, sizeof(x));
+	__builtin_memcpy(y, b, sizeof(y));
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
+/* What a SERVER's response says about the span (traceresponse): the trace
+ * id, when the request carried none, and the server's own span id, when
+ * the trace is the span's. */
+HT_INLINE void dt_span_event_resp_ctx(struct dt_span_event *e, const struct http_exchange *x)
+{
+	const struct http_trace_ctx *r = &x->resp_ctx;
+
+	__builtin_memset(e->resp_span_id, 0, sizeof(e->resp_span_id));
+	if (x->role != HTTP_ROLE_SERVER || r->kind != HTTP_CTX_W3C)
+		return;
+	if (x->ctx.kind == HTTP_CTX_NONE) {
+		e->ctx_kind = HTTP_CTX_W3C_RESPONSE;
+		__builtin_memcpy(e->trace_id, r->trace_id, sizeof(e->trace_id));
+		__builtin_memset(e->parent_id, 0, sizeof(e->parent_id));
+		__builtin_memcpy(e->trace_flags, r->flags, sizeof(e->trace_flags));
+	} else if (!dt_same_trace_id(x->ctx.trace_id, r->trace_id)) {
+		return; /* the server went on in a trace of its own */
+	}
+	__builtin_memcpy(e->resp_span_id, r->parent_id, sizeof(e->resp_span_id));
+	e->flags |= DT_SPAN_F_RESP_SPAN_ID;
+}
 
 /* Fills a span event from a finished exchange of a connection: everything
  * but comm, which the caller sets (the kernel from the current task, replay
@@ -117,6 +156,7 @@ HT_INLINE void dt_span_event_fill(struct dt_span_event *e, const struct http_exc
 	__builtin_memcpy(e->parent_id, x->ctx.parent_id, sizeof(e->parent_id));
 	__builtin_memcpy(e->trace_flags, x->ctx.flags, sizeof(e->trace_flags));
 	__builtin_memcpy(e->path, x->path, sizeof(e->path)); /* first HTTP_PATH_MAX */
+	dt_span_event_resp_ctx(e, x);
 }
 
 /* Kernel-side counters (per-CPU array index). */
@@ -148,7 +188,7 @@ struct dt_conn {
 	__u64 sock;           /* struct sock address, to notice fd reuse */
 	__u64 last_ns;        /* when data last moved on the connection */
 	__u32 tid;            /* thread that moved the request's first bytes */
-	__u32 _pad;
+	__u32 client_published; /* its tuple is in client_ends (a client connection) */
 };
 
 /* A connection idle this long gets its socket checked again at its next

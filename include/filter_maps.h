@@ -83,6 +83,7 @@ struct dt_kept_span {
 	char parent_id[16];
 	char trace_flags[2];
 	__u8 _pad2[6];
+	char resp_span_id[16]; /* DT_SPAN_F_RESP_SPAN_ID */
 	char comm[16];
 	__u8 tuple[40];        /* struct dt_tuple */
 	char path[DT_KEEP_PATH];

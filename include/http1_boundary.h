@@ -114,20 +114,27 @@ enum http_trace_ctx_kind {
 	HTTP_CTX_NONE = 0,
 	HTTP_CTX_W3C = 1,     /* traceparent */
 	HTTP_CTX_B3 = 2,      /* X-B3-TraceId / X-B3-SpanId or b3 */
+	/* Only in span events: the request had none; the trace id is the one
+	 * the server named in its response's traceresponse, and no parent. */
+	HTTP_CTX_W3C_RESPONSE = 3,
 };
 
 /* Trace context carried by a request, as the header's text: the kernel
  * only checks its shape and copies it (decoding hex there costs the verifier
  * too much); user space decodes and validates it (http1_trace_ctx.h). A
- * 64-bit B3 trace id is left-padded with '0' to 32 characters. */
+ * 64-bit B3 trace id is left-padded with '0' to 32 characters.
+ * A response's context (response = 1) is W3C Trace Context level 2's
+ * traceresponse: the trace id the server used, and in parent_id the id of
+ * the server's own span for the request. */
 struct http_trace_ctx {
 	char trace_id[32];    /* hex text */
-	char parent_id[16];   /* hex text: the caller's span id */
+	char parent_id[16];   /* hex text: the caller's span id (response: the server's) */
 	char flags[2];        /* traceparent flags, hex text; B3: "01" */
 	__u8 kind;            /* enum http_trace_ctx_kind */
 	__u8 has_b3_trace;    /* B3 multi-header: both ids seen => kind B3 */
 	__u8 has_b3_span;
-	__u8 _pad[3];
+	__u8 response;        /* read traceresponse, not traceparent/B3 */
+	__u8 _pad[2];
 };
 
 /* One message (request or response) in flight, in one direction. */
@@ -173,6 +180,7 @@ struct http_exchange {
 	struct http_msg req;
 	struct http_msg resp;
 	struct http_trace_ctx ctx;
+	struct http_trace_ctx resp_ctx; /* a SERVER's response: traceresponse */
 	__u16 status;
 	__u8 role;             /* enum http_role */
 	__u8 phase;            /* enum http_phase */
@@ -466,10 +474,15 @@ HT_NOINLINE void ht_header_line(const struct http_window *w, __u32 start, __u32 
 			/* "chunked" is the last coding whenever it applies. */
 			if (len >= 25 && HT_MATCH_CI(w, end - 7, "chunked"))
 				m->chunked = 1;
+		} else if (ctx && ctx->response) {
+			/* same shape: version-trace id-span id-flags */
+			if (len > 14 && HT_MATCH_CI(w, start, "traceresponse:"))
+				ht_parse_traceparent(w, ht_skip_ows(w, start + 14, end), end, ctx);
 		} else if (ctx && len > 12 && HT_MATCH_CI(w, start, "traceparent:")) {
 			ht_parse_traceparent(w, ht_skip_ows(w, start + 12, end), end, ctx);
 		}
-	} else if (first == 'x' && ctx && len > 12 && HT_MATCH_CI(w, start, "x-b3-")) {
+	} else if (first == 'x' && ctx && !ctx->response && len > 12 &&
+		   HT_MATCH_CI(w, start, "x-b3-")) {
 		if (ctx->kind == HTTP_CTX_W3C)
 			return;
 		if (len > 13 && HT_MATCH_CI(w, start + 5, "traceid:")) {
@@ -485,7 +498,8 @@ HT_NOINLINE void ht_header_line(const struct http_window *w, __u32 start, __u32 
 			}
 		}
 		ht_b3_settle(ctx);
-	} else if (first == 'b' && ctx && len > 3 && HT_MATCH_CI(w, start, "b3:")) {
+	} else if (first == 'b' && ctx && !ctx->response && len > 3 &&
+		   HT_MATCH_CI(w, start, "b3:")) {
 		ht_parse_b3_single(w, ht_skip_ows(w, start + 3, end), end, ctx);
 	}
 }
@@ -494,7 +508,7 @@ HT_NOINLINE void ht_header_line(const struct http_window *w, __u32 start, __u32 
 struct ht_scan {
 	const struct http_window *win;
 	struct http_msg *msg;
-	struct http_trace_ctx *ctx;   /* NULL for responses */
+	struct http_trace_ctx *ctx;   /* NULL: none wanted (a client's response) */
 	__u32 len;                    /* bytes of the window to scan */
 	__u32 line_start;
 	__u32 hdr_end;                /* offset just past the blank line */
@@ -622,7 +636,7 @@ struct ht_scan_io {
 	__u32 hdr_end;       /* out: offset just past the blank line, 0 if unseen */
 };
 
-/* Scans a window's start line and headers into m (and ctx for requests). */
+/* Scans a window's start line and headers into m (and ctx, if given). */
 HT_GLOBAL int ht_scan_window(const struct http_window *w, struct http_msg *m,
 			     struct http_trace_ctx *ctx, struct ht_scan_io *io)
 {
@@ -768,6 +782,7 @@ HT_INLINE void ht_begin_response(struct http_exchange *x, __u16 status)
 	x->status = status;
 	x->phase = HTTP_PHASE_RESPONSE;
 	ht_msg_begin(&x->resp);
+	x->resp_ctx.response = 1;
 	if (x->method == HTTP_METHOD_HEAD || status == 204 || status == 304)
 		x->resp.no_body = 1;
 }
@@ -821,7 +836,8 @@ HT_INLINE int http_on_data(struct http_exchange *x, int dir, const struct http_c
 			return HTTP_ACT_NONE; /* interim (100 Continue): the final one follows */
 		ht_begin_response(x, status);
 	}
-	ht_msg_feed(&x->resp, ch, 0, 0);
+	/* A server's response may name its span (traceresponse). */
+	ht_msg_feed(&x->resp, ch, x->role == HTTP_ROLE_SERVER ? &x->resp_ctx : 0, 0);
 	x->end_ns = ts_exit;
 	if (x->resp.invalid) {
 		http_exchange_reset(x);

@@ -89,6 +89,7 @@ HT_INLINE void dt_kept_span_of(struct dt_kept_span *k, const struct dt_span_even
 	__builtin_memset(k->_pad2, 0, sizeof(k->_pad2));
 	__builtin_memcpy(k->parent_id, e->parent_id, sizeof(k->parent_id));
 	__builtin_memcpy(k->trace_flags, e->trace_flags, sizeof(k->trace_flags));
+	__builtin_memcpy(k->resp_span_id, e->resp_span_id, sizeof(k->resp_span_id));
 	__builtin_memcpy(k->comm, e->comm, sizeof(k->comm));
 	__builtin_memcpy(k->tuple, &e->tuple, sizeof(k->tuple));
 	__builtin_memcpy(k->path, e->path, DT_KEEP_PATH);

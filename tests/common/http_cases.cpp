@@ -58,6 +58,13 @@ Expected with_ctx(Expected e, int kind, std::string trace, std::string parent) {
   return e;
 }
 
+Expected with_resp_ctx(Expected e, std::string trace, std::string span) {
+  e.resp_ctx_kind = HTTP_CTX_W3C;
+  e.resp_trace_id = std::move(trace);
+  e.resp_span_id = std::move(span);
+  return e;
+}
+
 Expected with_bytes(Expected e, std::uint64_t req, std::uint64_t resp_bytes) {
   e.req_bytes = req;
   e.resp_bytes = resp_bytes;
@@ -205,6 +212,36 @@ std::vector<Case> build_cases() {
                             kTraceId + "-" + kParentId + "-00\r\n")),
         out(resp(200, ""))},
        {with_ctx(server("GET", "/both", 200), HTTP_CTX_W3C, kTraceId, kParentId)}});
+  {
+    const std::string own = "00f067aa0ba902b7";
+    auto with_tr = [&](int status, const std::string& trace) {
+      return "HTTP/1.1 " + std::to_string(status) +
+             " OK\r\nContent-Length: 0\r\ntraceresponse: 00-" + trace + "-" + own + "-01\r\n\r\n";
+    };
+    cases.push_back({"traceresponse: a server that started the trace names it and its span",
+                     {in(get("/tr")), out(with_tr(200, kTraceId))},
+                     {with_resp_ctx(server("GET", "/tr", 200), kTraceId, own)}});
+    cases.push_back(
+        {"traceresponse beside the request's traceparent",
+         {in(get("/tr2", "traceparent: 00-" + kTraceId + "-" + kParentId + "-01\r\n")),
+          out(with_tr(202, kTraceId))},
+         {with_resp_ctx(with_ctx(server("GET", "/tr2", 202), HTTP_CTX_W3C, kTraceId, kParentId),
+                        kTraceId, own)}});
+    Expected cl = server("GET", "/tr3", 200);
+    cl.role = HTTP_ROLE_CLIENT;
+    cases.push_back({"traceresponse: a client's response is not read for it",
+                     {out(get("/tr3")), in(with_tr(200, kTraceId))},
+                     {cl}});
+    cases.push_back({"a response's traceparent or b3 is not a traceresponse",
+                     {in(get("/tr4")),
+                      out("HTTP/1.1 200 OK\r\nContent-Length: 0\r\ntraceparent: 00-" + kTraceId +
+                          "-" + own + "-01\r\nb3: " + kTraceId + "-" + own + "\r\n\r\n")},
+                     {server("GET", "/tr4", 200)}});
+    cases.push_back({"a request's traceresponse is not a traceparent",
+                     {in(get("/tr5", "traceresponse: 00-" + kTraceId + "-" + own + "-01\r\n")),
+                      out(resp(200, ""))},
+                     {server("GET", "/tr5", 200)}});
+  }
   {
     std::string path = "/" + std::string(300, 'p');
     cases.push_back({"a target longer than the span keeps is cut to 127 bytes",
@@ -383,6 +420,11 @@ std::string check_case(const Case& c, const CaseResult& r) {
     if (want.ctx_kind != HTTP_CTX_NONE) {
       field("trace_id", std::string(got.ctx.trace_id, 32), want.trace_id);
       field("parent_id", std::string(got.ctx.parent_id, 16), want.parent_id);
+    }
+    field("resp_ctx_kind", int(got.resp_ctx.kind), want.resp_ctx_kind);
+    if (want.resp_ctx_kind != HTTP_CTX_NONE) {
+      field("resp_trace_id", std::string(got.resp_ctx.trace_id, 32), want.resp_trace_id);
+      field("resp_span_id", std::string(got.resp_ctx.parent_id, 16), want.resp_span_id);
     }
     if (want.req_bytes) field("req_bytes", got.req.total_bytes, want.req_bytes);
     if (want.resp_bytes) field("resp_bytes", got.resp.total_bytes, want.resp_bytes);

@@ -27,6 +27,10 @@ struct Expected {
   int ctx_kind = HTTP_CTX_NONE;
   std::string trace_id;  // hex text as the kernel copies it
   std::string parent_id;
+  // A server's response's traceresponse (resp_ctx): trace id and the server's span id.
+  int resp_ctx_kind = HTTP_CTX_NONE;
+  std::string resp_trace_id;
+  std::string resp_span_id;
   std::uint64_t req_bytes = 0;   // 0: not checked
   std::uint64_t resp_bytes = 0;  // 0: not checked
   bool hdr_lost = false;

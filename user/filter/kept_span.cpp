@@ -29,6 +29,7 @@ dt_span_event event_of(const dt_kept_span& k, const dt_trace_key& trace) {
   std::memcpy(e.trace_id, trace.id, sizeof e.trace_id);
   std::memcpy(e.parent_id, k.parent_id, sizeof e.parent_id);
   std::memcpy(e.trace_flags, k.trace_flags, sizeof e.trace_flags);
+  std::memcpy(e.resp_span_id, k.resp_span_id, sizeof e.resp_span_id);
   std::memcpy(e.comm, k.comm, sizeof e.comm);
   std::memcpy(e.path, k.path, sizeof k.path);
   return e;

@@ -111,9 +111,18 @@ vmlinux:
 # Benchmarks (BENCHMARKS.md): scripts/bench/run_all.sh writes build/bench/results.json
 # and results.md. Bench programs live in bench/ and are built only here, never by
 # `make` or `make test`.
-BENCH_BINS := $(if $(wildcard bench/ingest_bench.cpp),$(BUILD)/ingest-bench)
+BENCH_BINS := $(BUILD)/ingest-bench $(BUILD)/ringbuf-ingest-bench
 
 $(BUILD)/ingest-bench: $(BUILD)/obj/bench/ingest_bench.o $(USER_OBJS)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+# Ingest fed from a real ring buffer: bench/span_gen.bpf.c writes synthetic span events.
+$(BUILD)/bpf/span_gen.bpf.o: bench/span_gen.bpf.c $(BPF_DEPS) | $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/bench/ringbuf_ingest_bench.o: $(BUILD)/span_gen.skel.h
+
+$(BUILD)/ringbuf-ingest-bench: $(BUILD)/obj/bench/ringbuf_ingest_bench.o $(USER_OBJS)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
 bench: deps all $(BENCH_BINS)

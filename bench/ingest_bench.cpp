@@ -9,7 +9,6 @@
 //
 // Prints events/s over wall time and over the thread's CPU time (pinned to one core).
 #include <sched.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #include <cstdio>
@@ -25,6 +24,7 @@
 #include "capture/span_decoder.h"
 #include "export/exporter.h"
 #include "stats/run_stats.h"
+#include "synthetic_events.h"
 
 using namespace difftrace;
 
@@ -34,54 +34,6 @@ double now_s(clockid_t c) {
   timespec ts{};
   clock_gettime(c, &ts);
   return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-// A few thousand distinct events shaped like the demo platform's: four services, a
-// handful of endpoints, SERVER and CLIENT spans, most with a W3C traceparent.
-std::vector<dt_span_event> make_events(std::size_t n) {
-  static const char* paths[] = {"/fn-hello/", "/fn-work/?cpu=2ms", "/fn-chain/", "/fn-async/",
-                                "/healthz", "/api/v1/orders/12345/items?expand=true"};
-  static const char* comms[] = {"haproxy", "activator", "queue-proxy", "fn-hello", "fn-work"};
-  const char hex[] = "0123456789abcdef";
-  std::vector<dt_span_event> out(n);
-  unsigned seed = 12345;
-  auto rnd = [&] { return seed = seed * 1103515245u + 12345u; };
-  std::uint64_t t = 1'000'000'000'000ull;
-  for (std::size_t i = 0; i < n; i++) {
-    dt_span_event& e = out[i];
-    std::memset(&e, 0, sizeof e);
-    t += 50'000 + rnd() % 100'000;
-    e.start_ns = t;
-    e.end_ns = t + 200'000 + rnd() % 5'000'000;
-    e.req_bytes = 120 + rnd() % 400;
-    e.resp_bytes = 200 + rnd() % 2000;
-    e.conn_id = 1 + rnd() % 512;
-    e.pid = 1000 + i % 5;
-    e.tid = e.pid + rnd() % 8;
-    e.status = (i % 50 == 0) ? 503 : 200;
-    e.kind = (i % 2) ? DT_SPAN_SERVER : DT_SPAN_CLIENT;
-    e.method = (i % 7 == 0) ? HTTP_METHOD_POST : HTTP_METHOD_GET;
-    e.end_reason = 0;
-    const char* p = paths[i % 6];
-    std::size_t pl = std::strlen(p);
-    std::memcpy(e.path, p, pl);
-    e.path_len = static_cast<std::uint8_t>(pl);
-    std::memcpy(e.comm, comms[i % 5], std::strlen(comms[i % 5]));
-    e.tuple.family = AF_INET;
-    std::uint8_t lo[4] = {127, 0, 0, 1};
-    std::memcpy(e.tuple.local_addr, lo, 4);
-    std::memcpy(e.tuple.peer_addr, lo, 4);
-    e.tuple.local_port = static_cast<std::uint16_t>(8080 + i % 5);
-    e.tuple.peer_port = static_cast<std::uint16_t>(40000 + rnd() % 20000);
-    if (i % 10 != 0) {  // 90% carry a traceparent
-      e.ctx_kind = HTTP_CTX_W3C;
-      for (auto& c : e.trace_id) c = hex[rnd() % 16];
-      for (auto& c : e.parent_id) c = hex[rnd() % 16];
-      e.trace_flags[0] = '0';
-      e.trace_flags[1] = '1';
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -112,7 +64,7 @@ int main(int argc, char** argv) {
   CPU_SET(cpu, &set);
   if (sched_setaffinity(0, sizeof set, &set) != 0) std::perror("ingest-bench: sched_setaffinity");
 
-  const auto pool = make_events(4096);
+  const auto pool = bench::make_events(4096);
   capture::WallClock clock;
   capture::SpanDecoder decoder(clock);
   stats::RunStats stats;

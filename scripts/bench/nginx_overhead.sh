@@ -1,106 +1,111 @@
 #!/usr/bin/env bash
-# Throughput and latency of nginx serving a small static file under wrk, with
-# nothing attached and with `difftrace trace` attached, in interleaved runs of
-# the same session; prints medians, the traced/untraced ratio and difftrace's
-# peak RSS, and writes them as JSON.
+# Throughput and latency of nginx serving a small static file under wrk (the worst case for a
+# per-syscall tracer: tiny requests, one read and one write each), in interleaved rounds of
+# three modes:
+#   none      nothing attached
+#   filter    `difftrace trace --config C` where C makes nginx a platform service
+#             (services: [{name: nginx, match: {comm: nginx}, role: platform}]): after a
+#             warm-up of a few spans per endpoint its normal spans stay in the kernel
+#   nofilter  the same with --no-filter: every span crosses to user space
+# Every request carries a fresh W3C traceparent (a wrk Lua script), as requests through a
+# platform hop do; the filter keeps spans by trace id. The mode order rotates each round.
+# Reports medians, ratios to "none", difftrace's BPF run time per request
+# (kernel.bpf_stats_enabled), its peak RSS, and what crossed the ring buffer.
 #   usage: scripts/bench/nginx_overhead.sh [ROUNDS=5] [SECONDS=5] [OUT=build/bench/nginx_overhead.json]
 # Needs root, nginx, wrk and build/difftrace (make).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/bench/lib.sh
 ROUNDS=${1:-5}
 SECS=${2:-5}
 OUT=${3:-build/bench/nginx_overhead.json}
 PORT=${BENCH_PORT:-18190}
 CONNS=${BENCH_CONNS:-32}
 mkdir -p "$(dirname "$OUT")"
+[ -x build/difftrace ] || { echo "nginx_overhead: build/difftrace missing; run make" >&2; exit 1; }
 dir=$(mktemp -d)
-chmod 755 "$dir"  # nginx workers run as nobody
 tracer=
 cleanup() {
-  [ -n "$tracer" ] && kill -INT "$tracer" 2>/dev/null && wait "$tracer" 2>/dev/null
-  [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null
-  sleep 0.2
+  [ -n "$tracer" ] && bench_stop "$tracer"
+  sysctl -qw kernel.bpf_stats_enabled=0 || true
+  bench_nginx_stop "$dir"
   rm -rf "$dir"
 }
 trap cleanup EXIT
 
-mkdir -p "$dir/www" "$dir/logs"
-head -c 612 /dev/zero | tr '\0' 'x' >"$dir/www/index.html"
-cat >"$dir/nginx.conf" <<CONF
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/logs/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$PORT;
-    root $dir/www;
-  }
-}
-CONF
-nginx -p "$dir" -c "$dir/nginx.conf"
-sleep 0.3
-curl -sf "http://127.0.0.1:$PORT/index.html" >/dev/null
+bench_nginx_start "$dir" "$PORT"
+bench_nginx_config "$dir/nginx.yaml"
+bench_traceparent_lua "$dir/traceparent.lua"
+url="http://127.0.0.1:$PORT/index.html"
+bench_wrk -t1 -c"$CONNS" -d1s -s "$dir/traceparent.lua" "$url" >/dev/null  # warm up
 
-run_wrk() {  # prints "requests_per_sec p50_us p99_us"
-  wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$PORT/index.html" |
-    awk '/Requests\/sec/ {rps=$2}
-         /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
-         function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return v*1000; if (v ~ /s$/) return v*1e6; return v }
-         END {print rps, us(p50), us(p99)}'
-}
-
-# Run time of difftrace's BPF programs (ns, needs kernel.bpf_stats_enabled):
-# the CPU the probes add inside the traced processes' syscalls.
-bpf_ns() {
-  bpftool -j prog show | python3 -c '
-import json, sys
-names = ("enter_", "exit_", "on_newtask", "on_process_exit")
-print(sum(p.get("run_time_ns", 0) for p in json.load(sys.stdin)
-          if p.get("name", "").startswith(names)))'
-}
-
-base=() traced=() rss=() bpfns=()
+modes=(none filter nofilter)
+rows="$dir/rows.jsonl"
+: >"$rows"
+sysctl -qw kernel.bpf_stats_enabled=1
 for r in $(seq "$ROUNDS"); do
-  base+=("$(run_wrk)")
-  rm -f "$dir/ready"
-  build/difftrace trace --comm nginx --export "otlp-json:$dir/spans.json" \
-    --stats-json "$dir/stats.json" --ready-file "$dir/ready" 2>"$dir/trace.log" &
-  tracer=$!
-  for _ in $(seq 300); do [ -f "$dir/ready" ] && break; sleep 0.1; done
-  sysctl -qw kernel.bpf_stats_enabled=1
-  before=$(bpf_ns)
-  traced+=("$(run_wrk)")
-  bpfns+=("$(( $(bpf_ns) - before ))")
-  sysctl -qw kernel.bpf_stats_enabled=0
-  rss+=("$(awk '/VmHWM/ {print $2}' "/proc/$tracer/status")")
-  kill -INT "$tracer"; wait "$tracer"; tracer=
-  echo "round $r: untraced ${base[-1]} | traced ${traced[-1]} | BPF ${bpfns[-1]} ns | difftrace peak RSS ${rss[-1]} KiB" >&2
+  for k in 0 1 2; do
+    mode=${modes[$(( (k + r - 1) % 3 ))]}
+    before=$(bench_prog_ids)
+    case $mode in
+      filter) bench_start_difftrace "$dir" "$mode" --config "$dir/nginx.yaml"; tracer=$BENCH_PID ;;
+      nofilter) bench_start_difftrace "$dir" "$mode" --config "$dir/nginx.yaml" --no-filter; tracer=$BENCH_PID ;;
+    esac
+    ids=$(bench_new_ids "$before")
+    # shellcheck disable=SC2086
+    ns0=$(bench_prog_ns $ids)
+    w=$(bench_wrk -t1 -c"$CONNS" -d"${SECS}s" -s "$dir/traceparent.lua" "$url")
+    # shellcheck disable=SC2086
+    ns1=$(bench_prog_ns $ids)
+    rss="0 0" stats='{}'
+    if [ -n "$tracer" ]; then
+      rss=$(bench_rss_kib "$tracer")
+      bench_stop "$tracer"; tracer=
+      stats=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(json.dumps({k: v for k, v in s.items() if not isinstance(v, (list, dict))}))' "$dir/$mode.stats.json")
+    fi
+    echo "{\"round\": $r, \"mode\": \"$mode\", \"wrk\": \"$w\", \"bpf_ns\": $((ns1 - ns0)), \"rss_kib\": \"$rss\", \"stats\": $stats}" >>"$rows"
+    echo "round $r $mode: wrk rps/p50/p99/n $w | BPF $((ns1 - ns0)) ns | RSS/HWM $rss KiB" >&2
+  done
 done
+sysctl -qw kernel.bpf_stats_enabled=0
 
-python3 - "$OUT" "$SECS" "$CONNS" "${base[@]}" -- "${traced[@]}" -- "${rss[@]}" -- "${bpfns[@]}" <<'PY'
+python3 - "$rows" "$OUT" "$SECS" "$CONNS" <<'PY'
 import json, statistics, sys
-out, secs, conns = sys.argv[1], sys.argv[2], sys.argv[3]
-rest = sys.argv[4:]
-i = rest.index("--"); base = rest[:i]; rest = rest[i + 1:]
-i = rest.index("--"); traced = rest[:i]; rest = rest[i + 1:]
-i = rest.index("--"); rss = [int(x) for x in rest[:i]]; bpfns = [int(x) for x in rest[i + 1:]]
-def col(rows, k): return statistics.median(float(r.split()[k]) for r in rows)
-res = {
-    "workload": "nginx 612-byte static file, wrk -t1 -c%s -d%ss, keep-alive" % (conns, secs),
-    "rounds": len(base),
-    "untraced": {"rps": col(base, 0), "p50_us": col(base, 1), "p99_us": col(base, 2)},
-    "traced": {"rps": col(traced, 0), "p50_us": col(traced, 1), "p99_us": col(traced, 2)},
-    "difftrace_peak_rss_kib": max(rss),
-}
-res["throughput_ratio"] = round(res["traced"]["rps"] / res["untraced"]["rps"], 3)
-res["p50_added_us"] = round(res["traced"]["p50_us"] - res["untraced"]["p50_us"], 1)
-# BPF time per request served while traced (wrk's count: rps x seconds)
-per_req = [ns / (float(t.split()[0]) * float(secs)) for ns, t in zip(bpfns, traced)]
-res["bpf_ns_per_request"] = round(statistics.median(per_req))
+rows_path, out, secs, conns = sys.argv[1:]
+rows = [json.loads(l) for l in open(rows_path)]
+med = statistics.median
+res = {"workload": "nginx 612-byte static file, wrk -t1 -c%s -d%ss, keep-alive, a fresh W3C traceparent per request" % (conns, secs),
+       "rounds": max(r["round"] for r in rows), "modes": {}}
+for mode in ("none", "filter", "nofilter"):
+    rs = [r for r in rows if r["mode"] == mode]
+    W = [[float(x) for x in r["wrk"].split()] for r in rs]
+    m = {"rps": round(med(w[0] for w in W), 1), "p50_us": round(med(w[1] for w in W), 1),
+         "p99_us": round(med(w[2] for w in W), 1), "per_round_rps": [w[0] for w in W]}
+    if mode != "none":
+        m["bpf_ns_per_request"] = round(med(r["bpf_ns"] / max(w[3], 1) for r, w in zip(rs, W)))
+        m["peak_rss_kib"] = max(int(r["rss_kib"].split()[1]) for r in rs)
+        S = [r["stats"] for r in rs]
+        n = sum(w[3] for w in W)
+        tot = lambda k: sum(s.get(k) or 0 for s in S)
+        m["requests"] = int(n)
+        for k in ("spans_seen", "spans_reported", "spans_kept", "spans_dropped", "ringbuf_lost",
+                  "reported_warmup", "reported_latency", "reported_no_filter", "spans_exported"):
+            m[k] = tot(k)
+        m["ringbuf_events_per_request"] = round(tot("spans_reported") / max(n, 1), 4)
+    res["modes"][mode] = m
+base = res["modes"]["none"]
+for mode in ("filter", "nofilter"):
+    m = res["modes"][mode]
+    m["throughput_ratio"] = round(m["rps"] / base["rps"], 3)
+    m["p50_added_us"] = round(m["p50_us"] - base["p50_us"], 1)
 json.dump(res, open(out, "w"), indent=2)
+names = {"none": "nothing attached", "filter": "difftrace, filter on (nginx = platform)", "nofilter": "difftrace --no-filter"}
+md = ["| nginx | req/s | throughput ratio | p50 (us) | p99 (us) | BPF ns/req | ring-buffer events/req | lost |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+for mode in ("none", "filter", "nofilter"):
+    m = res["modes"][mode]
+    md.append("| %s | %.0f | %s | %.0f | %.0f | %s | %s | %s |" % (names[mode], m["rps"], m.get("throughput_ratio", "1"), m["p50_us"], m["p99_us"],
+              m.get("bpf_ns_per_request", "-"), m.get("ringbuf_events_per_request", "-"), m.get("ringbuf_lost", "-")))
+open(out[:-5] + ".md" if out.endswith(".json") else out + ".md", "w").write("\n".join(md) + "\n")
 print(json.dumps(res, indent=2))
+print("\n".join(md))
 PY

@@ -1,28 +1,32 @@
 #!/usr/bin/env bash
 # Overhead on the demo platform's request path (haproxy -> activator -> queue-proxy ->
-# function), in interleaved rounds of three modes:
+# function), in interleaved rounds of four modes:
 #   none       nothing attached
-#   difftrace  `difftrace trace --comm C...` on every platform comm (full capture: the
-#              in-kernel filter is not built yet, so this is what --no-filter will be)
+#   filter     `difftrace trace --config scripts/platform/difftrace.yaml`: the in-kernel
+#              filter on (platform spans kept in the kernel unless anomalous, function
+#              spans reported); its targets are the config's comms, every platform comm
+#   nofilter   the same with --no-filter (every span crosses to user space)
 #   bpftrace   scripts/bench/bpftrace_equivalent.bt (same syscall tracepoints, same comms,
 #              each call timed in maps and counted per comm; no HTTP parsing)
 # Each mode, each round: the load generator at a fixed moderate rate (steady, no anomalies;
 # p50/p99 latency), then wrk at saturation against $INGRESS_URL/fn-hello/ (throughput). The
 # order of the modes rotates from round to round. Reports medians over rounds, ratios to
-# "none", the tracers' BPF run time per request (kernel.bpf_stats_enabled) and difftrace's
-# peak RSS. Writes JSON to OUT and a Markdown table to OUT with .md.
+# "none", the tracers' BPF run time per request (kernel.bpf_stats_enabled), difftrace's
+# peak RSS and what crossed its ring buffer. Writes JSON to OUT and a Markdown table to OUT with .md.
 #   usage: scripts/bench/platform_overhead.sh [ROUNDS=3] [RATE=100] [LOAD_SECS=15] [SAT_SECS=5]
 #                                             [OUT=build/bench/platform_overhead.json]
 # Starts its own platform on ports 182xx (BENCH_* to change) unless one is already up in
 # build/bench/platform, and stops it again. Needs root, build/difftrace, bpftrace, wrk.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/bench/lib.sh
 ROUNDS=${1:-3}
 RATE=${2:-100}
 LOAD_SECS=${3:-15}
 SAT_SECS=${4:-5}
 OUT=${5:-build/bench/platform_overhead.json}
 SAT_CONNS=${BENCH_SAT_CONNS:-16}
+CONFIG=${BENCH_PLATFORM_CONFIG:-scripts/platform/difftrace.yaml}
 export INGRESS_PORT=${BENCH_INGRESS_PORT:-18280} ACTIVATOR_PORT=${BENCH_ACTIVATOR_PORT:-18281}
 export QP_PORT_BASE=${BENCH_QP_PORT_BASE:-18300} FN_PORT_BASE=${BENCH_FN_PORT_BASE:-18400}
 export PLATFORM_RUN_DIR=$PWD/build/bench/platform PLATFORM_LOG_DIR=$PWD/build/bench/platform/logs
@@ -31,7 +35,7 @@ command -v bpftrace >/dev/null || { echo "platform_overhead: bpftrace not found;
 [ -x build/difftrace ] || { echo "platform_overhead: build/difftrace missing; run make" >&2; exit 1; }
 
 dir=$(mktemp -d)
-tracer= started_platform=
+tracer='' started_platform=''
 cleanup() {
   if [ -n "$tracer" ]; then kill -INT "$tracer" 2>/dev/null; wait "$tracer" 2>/dev/null || true; fi
   sysctl -qw kernel.bpf_stats_enabled=0 || true
@@ -43,44 +47,26 @@ trap cleanup EXIT
 if [ ! -f "$PLATFORM_RUN_DIR/state.env" ]; then started_platform=1; fi
 scripts/platform/up.sh >/dev/null
 source "$PLATFORM_RUN_DIR/state.env"
-comm_args=()
-for c in $COMMS; do comm_args+=(--comm "$c"); done
-
-prog_ids() { bpftool -j prog show | python3 -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)))'; }
-# Sum of run_time_ns over the given program ids.
-prog_ns() {
-  bpftool -j prog show | python3 -c '
-import json, sys
-ids = set(int(x) for x in sys.argv[1:])
-print(sum(p.get("run_time_ns", 0) for p in json.load(sys.stdin) if p["id"] in ids))' "$@"
-}
-
 tracer_ids=()
 start_tracer() {  # $1 = mode
   local before
-  before=" $(prog_ids) "
+  tracer_ids=()
+  before=$(bench_prog_ids)
   case $1 in
     none) return 0 ;;
-    difftrace)
-      rm -f "$dir/ready"
-      build/difftrace trace "${comm_args[@]}" --export "otlp-json:$dir/spans.json" \
-        --stats-json "$dir/stats.json" --ready-file "$dir/ready" 2>"$dir/difftrace.log" &
-      tracer=$!
-      for _ in $(seq 300); do [ -f "$dir/ready" ] && break; sleep 0.1; done
-      [ -f "$dir/ready" ] || { echo "difftrace did not get ready:" >&2; cat "$dir/difftrace.log" >&2; exit 1; } ;;
+    filter) bench_start_difftrace "$dir" difftrace --config "$CONFIG"; tracer=$BENCH_PID ;;
+    nofilter) bench_start_difftrace "$dir" difftrace --config "$CONFIG" --no-filter; tracer=$BENCH_PID ;;
     bpftrace)
       bpftrace scripts/bench/bpftrace_equivalent.bt >"$dir/bpftrace.out" 2>"$dir/bpftrace.log" &
       tracer=$!
       for _ in $(seq 300); do grep -q '^ready' "$dir/bpftrace.out" 2>/dev/null && break; sleep 0.1; done
       grep -q '^ready' "$dir/bpftrace.out" || { echo "bpftrace did not get ready:" >&2; cat "$dir/bpftrace.log" >&2; exit 1; } ;;
   esac
-  tracer_ids=()
-  local id
-  for id in $(prog_ids); do [[ $before == *" $id "* ]] || tracer_ids+=("$id"); done
+  read -ra tracer_ids <<<"$(bench_new_ids "$before")"
 }
 stop_tracer() {
   [ -z "$tracer" ] && return 0
-  kill -INT "$tracer"; wait "$tracer" || true; tracer=
+  bench_stop "$tracer"; tracer=
 }
 
 run_load() {  # prints "p50_us p99_us ok sent"
@@ -89,35 +75,31 @@ run_load() {  # prints "p50_us p99_us ok sent"
   python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["p50_ms"]*1000, s["p99_ms"]*1000, s["ok"], s["sent"])' "$dir/load.json"
 }
 run_wrk() {  # prints "requests_per_sec p50_us p99_us requests"
-  wrk -t1 -c"$SAT_CONNS" -d"${SAT_SECS}s" --latency "$INGRESS_URL/fn-hello/" |
-    awk '/Requests\/sec/ {rps=$2} / requests in / {n=$1}
-         /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
-         function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return v*1000; if (v ~ /s$/) return v*1e6; return v }
-         END {print rps, us(p50), us(p99), n}'
+  bench_wrk -t1 -c"$SAT_CONNS" -d"${SAT_SECS}s" "$INGRESS_URL/fn-hello/"
 }
 
 # Warm up (Python functions, Go pools, haproxy) before the first measured round.
 wrk -t1 -c"$SAT_CONNS" -d2s "$INGRESS_URL/fn-hello/" >/dev/null
 
-modes=(none difftrace bpftrace)
+modes=(none filter nofilter bpftrace)
 rows="$dir/rows.jsonl"
 : >"$rows"
 sysctl -qw kernel.bpf_stats_enabled=1
 for r in $(seq "$ROUNDS"); do
-  for k in 0 1 2; do
-    mode=${modes[$(( (k + r - 1) % 3 ))]}
+  for k in 0 1 2 3; do
+    mode=${modes[$(( (k + r - 1) % 4 ))]}
     start_tracer "$mode"
-    ns0=0; ((${#tracer_ids[@]})) && ns0=$(prog_ns "${tracer_ids[@]}")
+    ns0=$(bench_prog_ns "${tracer_ids[@]}")
     load=$(run_load)
-    ns1=0; ((${#tracer_ids[@]})) && ns1=$(prog_ns "${tracer_ids[@]}")
+    ns1=$(bench_prog_ns "${tracer_ids[@]}")
     sat=$(run_wrk)
-    ns2=0; ((${#tracer_ids[@]})) && ns2=$(prog_ns "${tracer_ids[@]}")
+    ns2=$(bench_prog_ns "${tracer_ids[@]}")
     rss=0
-    [ -n "$tracer" ] && [ "$mode" = difftrace ] && rss=$(awk '/VmHWM/ {print $2}' "/proc/$tracer/status")
+    [[ $mode == *filter ]] && rss=$(bench_rss_kib "$tracer" | cut -d" " -f2)
     stop_tracer
     extra='{}'
-    if [ "$mode" = difftrace ]; then
-      extra=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(json.dumps({k: s.get(k) for k in ("spans_seen","spans_reported","ringbuf_lost","io_calls")}))' "$dir/stats.json")
+    if [[ $mode == *filter ]]; then
+      extra=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(json.dumps({k: v for k, v in s.items() if not isinstance(v, (list, dict))}))' "$dir/difftrace.stats.json")
     fi
     echo "{\"round\": $r, \"mode\": \"$mode\", \"load\": \"$load\", \"sat\": \"$sat\", \"bpf_ns_load\": $((ns1 - ns0)), \"bpf_ns_sat\": $((ns2 - ns1)), \"rss_kib\": $rss, \"extra\": $extra}" >>"$rows"
     echo "round $r $mode: load p50/p99/ok/sent ${load} | wrk rps/p50/p99/n ${sat} | BPF ns $((ns1 - ns0)) + $((ns2 - ns1))" >&2
@@ -138,7 +120,7 @@ res = {
     "rounds": max(r["round"] for r in rows),
     "modes": {},
 }
-for mode in ("none", "difftrace", "bpftrace"):
+for mode in ("none", "filter", "nofilter", "bpftrace"):
     rs = [r for r in rows if r["mode"] == mode]
     L = [[float(x) for x in r["load"].split()] for r in rs]
     S = [[float(x) for x in r["sat"].split()] for r in rs]
@@ -155,13 +137,20 @@ for mode in ("none", "difftrace", "bpftrace"):
         # BPF run time of the tracer's own programs per request the ingress answered.
         m["bpf_ns_per_request_moderate"] = round(med(r["bpf_ns_load"] / max(x[2], 1) for r, x in zip(rs, L)))
         m["bpf_ns_per_request_sat"] = round(med(r["bpf_ns_sat"] / max(y[3], 1) for r, y in zip(rs, S)))
-    if mode == "difftrace":
+    if mode in ("filter", "nofilter"):
         m["peak_rss_kib"] = max(r["rss_kib"] for r in rs)
-        m["ringbuf_lost"] = sum(r["extra"].get("ringbuf_lost") or 0 for r in rs)
-        m["spans_reported"] = [r["extra"].get("spans_reported") for r in rs]
+        X = [r["extra"] for r in rs]
+        for k in ("spans_seen", "spans_reported", "spans_kept", "ringbuf_lost", "anomalies_lost",
+                  "reported_warmup", "reported_latency", "reported_function", "reported_no_filter",
+                  "reported_flagged_trace", "reported_degraded", "spans_exported", "io_calls"):
+            m[k] = sum(x.get(k) or 0 for x in X)
+        # Requests each round: the load generator's and wrk's (both run with the tracer on).
+        n = sum(x[2] for x in L) + sum(y[3] for y in S)
+        m["requests"] = int(n)
+        m["ringbuf_events_per_request"] = round(m["spans_reported"] / max(n, 1), 3)
     res["modes"][mode] = m
 base = res["modes"]["none"]
-for mode in ("difftrace", "bpftrace"):
+for mode in ("filter", "nofilter", "bpftrace"):
     m = res["modes"][mode]
     m["moderate_p50_ratio"] = round(m["moderate_p50_us"] / base["moderate_p50_us"], 3)
     m["moderate_p99_ratio"] = round(m["moderate_p99_us"] / base["moderate_p99_us"], 3)
@@ -170,10 +159,10 @@ for mode in ("difftrace", "bpftrace"):
 json.dump(res, open(out, "w"), indent=2)
 md = ["| platform path | p50 @%s/s (us) | p99 @%s/s (us) | p50 ratio | p99 ratio | wrk req/s | throughput ratio | BPF ns/req (sat) |" % (rate, rate),
       "|---|---:|---:|---:|---:|---:|---:|---:|"]
-for mode in ("none", "difftrace", "bpftrace"):
+for mode in ("none", "filter", "nofilter", "bpftrace"):
     m = res["modes"][mode]
     md.append("| %s | %.0f | %.0f | %s | %s | %.0f | %s | %s |" % (
-        {"none": "nothing attached", "difftrace": "difftrace trace (full capture)", "bpftrace": "bpftrace equivalent"}[mode],
+        {"none": "nothing attached", "filter": "difftrace, filter on", "nofilter": "difftrace --no-filter", "bpftrace": "bpftrace equivalent"}[mode],
         m["moderate_p50_us"], m["moderate_p99_us"], m.get("moderate_p50_ratio", "1"), m.get("moderate_p99_ratio", "1"),
         m["sat_rps"], m.get("sat_throughput_ratio", "1"), m.get("bpf_ns_per_request_sat", "-")))
 open(out[:-5] + ".md" if out.endswith(".json") else out + ".md", "w").write("\n".join(md) + "\n")

@@ -1,0 +1,157 @@
+# shellcheck shell=bash
+# Shared by the scripts in scripts/bench/. Sourced, not run; the caller is at the repo root.
+
+# bench_wrk ARGS...: runs wrk --latency ARGS and prints "requests_per_sec p50_us p99_us requests".
+bench_wrk() {
+  wrk --latency "$@" |
+    awk '/Requests\/sec/ {rps=$2} / requests in / {n=$1}
+         /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
+         function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return v*1000; if (v ~ /s$/) return v*1e6; return v }
+         END {print rps+0, us(p50), us(p99), n+0}'
+}
+
+# bench_traceparent_lua PATH: a wrk script that gives every request a trace of its own (a
+# fresh W3C traceparent), as requests through a platform hop have; the filter keeps spans
+# by trace id, so this is what makes it use its keep-buffer.
+bench_traceparent_lua() {
+  cat >"$1" <<'LUA'
+local n = 0
+local prefix
+request = function()
+  if not prefix then
+    math.randomseed(os.time())
+    prefix = string.format("%08x", math.random(1, 2147483647))
+  end
+  n = n + 1
+  return wrk.format(nil, nil, {["traceparent"] = string.format("00-%s%024x-00f067aa0ba902b7-01", prefix, n)})
+end
+LUA
+}
+
+# bench_start_difftrace DIR NAME ARGS...: starts `build/difftrace trace ARGS` exporting OTLP
+# JSON to DIR/NAME.spans.json, stats to DIR/NAME.stats.json, log in DIR/NAME.log, and waits
+# until its probes are attached. Sets BENCH_PID to its pid.
+bench_start_difftrace() {
+  local dir=$1 name=$2
+  shift 2
+  rm -f "$dir/$name.ready" "$dir/$name.stats.json" "$dir/$name.spans.json"
+  build/difftrace trace "$@" --export "otlp-json:$dir/$name.spans.json" \
+    --stats-json "$dir/$name.stats.json" --ready-file "$dir/$name.ready" 2>"$dir/$name.log" &
+  # shellcheck disable=SC2034  # read by the caller
+  BENCH_PID=$!
+  local _
+  for _ in $(seq 300); do [ -f "$dir/$name.ready" ] && return 0; sleep 0.1; done
+  echo "bench: difftrace ($name) did not attach:" >&2
+  cat "$dir/$name.log" >&2
+  return 1
+}
+
+# bench_stop PID: SIGINT, then wait for it (difftrace drains, exports and writes its stats).
+bench_stop() {
+  kill -INT "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# bench_rss_kib PID: "VmRSS VmHWM" of a live process, in KiB.
+bench_rss_kib() {
+  awk '/^VmRSS/ {r=$2} /^VmHWM/ {h=$2} END {print r+0, h+0}' "/proc/$1/status"
+}
+
+# bench_bpf_maps PID: JSON list of the BPF maps the process holds open, each with its id,
+# name, type, max_entries and memlock bytes (the kernel's accounting of its memory, from
+# /proc/PID/fdinfo; names from bpftool).
+bench_bpf_maps() {
+  local pid=$1
+  python3 - "$pid" "$(bpftool -j map show)" <<'PY'
+import glob, json, os, sys
+pid, shown = sys.argv[1], json.loads(sys.argv[2])
+names = {m["id"]: m.get("name", "") for m in shown}
+out, seen = [], set()
+for fd in glob.glob("/proc/%s/fdinfo/*" % pid):
+    try:
+        info = dict(l.split(":", 1) for l in open(fd) if ":" in l)
+    except OSError:
+        continue
+    if "map_id" not in info:
+        continue
+    mid = int(info["map_id"])
+    if mid in seen:
+        continue
+    seen.add(mid)
+    out.append({"id": mid, "name": names.get(mid, ""), "type": int(info["map_type"]),
+                "max_entries": int(info["max_entries"]), "memlock": int(info["memlock"])})
+print(json.dumps(sorted(out, key=lambda m: -m["memlock"])))
+PY
+}
+
+# bench_nginx_start DIR PORT [WORKER_CONNECTIONS=1024]: nginx, one worker, serving a 612-byte
+# index.html from DIR/www on 127.0.0.1:PORT, keep-alive without a request limit. Stop it with
+# bench_nginx_stop DIR.
+bench_nginx_start() {
+  local dir=$1 port=$2 wc=${3:-1024}
+  chmod 755 "$dir"  # nginx workers run as nobody
+  mkdir -p "$dir/www" "$dir/logs"
+  head -c 612 /dev/zero | tr '\0' 'x' >"$dir/www/index.html"
+  cat >"$dir/nginx.conf" <<CONF
+worker_processes 1;
+worker_rlimit_nofile $((wc + 1024));
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log;
+events { worker_connections $wc; }
+http {
+  access_log off;
+  sendfile on;
+  keepalive_requests 1000000;
+  keepalive_timeout 600s;
+  server {
+    listen 127.0.0.1:$port backlog=16384;
+    root $dir/www;
+  }
+}
+CONF
+  nginx -p "$dir" -c "$dir/nginx.conf"
+  local _
+  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/index.html" >/dev/null && return 0; sleep 0.1; done
+  echo "bench: nginx did not answer on port $port" >&2
+  return 1
+}
+
+bench_nginx_stop() {
+  [ -f "$1/nginx.pid" ] || return 0
+  local pid
+  pid=$(cat "$1/nginx.pid")
+  kill "$pid" 2>/dev/null || true
+  local _
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+}
+
+# bench_nginx_config PATH: difftrace's config making nginx a platform service (its normal
+# spans stay in the kernel).
+bench_nginx_config() {
+  cat >"$1" <<'YAML'
+services:
+  - name: nginx
+    match: {comm: nginx}
+    role: platform
+profiler: {interval: 1s, window: 30s, min_samples: 50}
+YAML
+}
+
+# bench_prog_ids: the ids of every BPF program loaded now, space-separated. A tracer's
+# programs are the ids that appear when it attaches (bench_new_ids BEFORE).
+bench_prog_ids() {
+  bpftool -j prog show | python3 -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)))'
+}
+bench_new_ids() {  # BEFORE (a bench_prog_ids output): ids loaded since
+  local id out=()
+  for id in $(bench_prog_ids); do [[ " $1 " == *" $id "* ]] || out+=("$id"); done
+  echo "${out[*]}"
+}
+# bench_prog_ns IDS...: sum of run_time_ns (kernel.bpf_stats_enabled=1) over those programs.
+bench_prog_ns() {
+  [ $# -eq 0 ] && { echo 0; return; }
+  bpftool -j prog show | python3 -c '
+import json, sys
+ids = set(int(x) for x in sys.argv[1:])
+print(sum(p.get("run_time_ns", 0) for p in json.load(sys.stdin) if p["id"] in ids))' "$@"
+}

@@ -1,35 +1,59 @@
 #!/usr/bin/env bash
-# `make bench`: runs every benchmark in one session and writes build/bench/results.json
-# (raw results of each) and build/bench/results.md (one table). Under 15 minutes on a
-# 2-core machine with the defaults. Each part can also be run on its own:
-#   scripts/bench/platform_overhead.sh   overhead on the demo platform path (vs bpftrace)
-#   scripts/bench/nginx_overhead.sh      overhead on nginx serving a small file
-#   scripts/bench/data_volume.sh         ring-buffer events and bytes exported per request
-#   build/ingest-bench                   user-space decode+export events/s on one core
-# Knobs (environment): PLATFORM_ROUNDS=5 PLATFORM_RATE=100 PLATFORM_LOAD_SECS=15
-# PLATFORM_SAT_SECS=5 NGINX_ROUNDS=5 NGINX_SECS=5 VOLUME_REQUESTS=3000 VOLUME_RATE=200
-# INGEST_EVENTS=2000000.
+# `make bench`: runs every benchmark in one session, one after the other, and writes
+# build/bench/results.json (raw results of each) and build/bench/results.md (one table, the
+# targets, and each part's own table). Under 15 minutes on a 2-core machine with the
+# defaults. Each part can also be run on its own:
+#   scripts/bench/platform_overhead.sh   the demo platform path: none / filter / --no-filter / bpftrace
+#   scripts/bench/nginx_overhead.sh      nginx serving a small file: none / filter / --no-filter
+#   scripts/bench/data_volume.sh         events, bytes and spans per request, filter on and off
+#   scripts/bench/ringbuf_loss.sh        ring-buffer loss at rising request rates (--no-filter)
+#   scripts/bench/memory.sh              RSS and BPF map memory, idle and with 10,000 connections
+#   build/ingest-bench                   user-space decode / decode+stats+export, one core
+#   build/ringbuf-ingest-bench           trace's user-space loop fed from a real ring buffer
+# Knobs (environment): PLATFORM_ROUNDS=5 PLATFORM_RATE=100 PLATFORM_LOAD_SECS=12
+# PLATFORM_SAT_SECS=5 NGINX_ROUNDS=5 NGINX_SECS=5 VOLUME_REQUESTS=6000 VOLUME_WARM=2000
+# VOLUME_RATE=200 LOSS_SECS=5 LOSS_RATES="200 400 800" MEM_CONNS=10000 INGEST_EVENTS=2000000
+# RB_RATES=0,100000,200000,400000 RB_SECS=3. BENCH_ONLY="platform nginx ..." runs
+# only those parts (the table then takes the other parts from their last JSON);
+# BENCH_REPORT_ONLY=1 remakes the table from the JSON.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=build/bench
 mkdir -p "$B"
 started=$(date +%s)
 load_before=$(cut -d" " -f1-3 /proc/loadavg)
-log() { echo "bench: $*" >&2; }
+log() { echo "bench: $* ($(date -u +%H:%M:%S))" >&2; }
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
-if [ -z "${BENCH_REPORT_ONLY:-}" ]; then  # BENCH_REPORT_ONLY=1: redo the table from the JSON
-log "platform overhead (none / difftrace / bpftrace, interleaved)"
-scripts/bench/platform_overhead.sh "${PLATFORM_ROUNDS:-5}" "${PLATFORM_RATE:-100}" \
-  "${PLATFORM_LOAD_SECS:-15}" "${PLATFORM_SAT_SECS:-5}" "$B/platform_overhead.json" >/dev/null
-log "nginx overhead"
-scripts/bench/nginx_overhead.sh "${NGINX_ROUNDS:-5}" "${NGINX_SECS:-5}" "$B/nginx_overhead.json" >/dev/null
-log "data volume"
-scripts/bench/data_volume.sh "${VOLUME_REQUESTS:-3000}" "${VOLUME_RATE:-200}" "$B/data_volume.json" >/dev/null
-rm -f "$B/ingest.json"
-if [ -x build/ingest-bench ]; then
-  log "user-space ingest"
-  build/ingest-bench --events "${INGEST_EVENTS:-2000000}" --json "$B/ingest.json" >/dev/null
-fi
+if [ -z "${BENCH_REPORT_ONLY:-}" ]; then
+  if want platform; then
+    log "platform overhead (none / filter / --no-filter / bpftrace, interleaved)"
+    scripts/bench/platform_overhead.sh "${PLATFORM_ROUNDS:-5}" "${PLATFORM_RATE:-100}" \
+      "${PLATFORM_LOAD_SECS:-12}" "${PLATFORM_SAT_SECS:-5}" "$B/platform_overhead.json" >/dev/null
+  fi
+  if want nginx; then
+    log "nginx overhead (none / filter / --no-filter, interleaved)"
+    scripts/bench/nginx_overhead.sh "${NGINX_ROUNDS:-5}" "${NGINX_SECS:-5}" "$B/nginx_overhead.json" >/dev/null
+  fi
+  if want volume; then
+    log "data volume (filter and --no-filter on the same load)"
+    scripts/bench/data_volume.sh "${VOLUME_REQUESTS:-6000}" "${VOLUME_RATE:-200}" "$B/data_volume.json" \
+      "${VOLUME_WARM:-2000}" >/dev/null
+  fi
+  if want loss; then
+    log "ring-buffer loss at rising rates"
+    scripts/bench/ringbuf_loss.sh "${LOSS_SECS:-5}" "${LOSS_RATES:-200 400 800}" "$B/ringbuf_loss.json" >/dev/null
+  fi
+  if want memory; then
+    log "memory with ${MEM_CONNS:-10000} connections"
+    scripts/bench/memory.sh "${MEM_CONNS:-10000}" 3 "$B/memory.json" >/dev/null
+  fi
+  if want ingest; then
+    log "user-space ingest"
+    build/ingest-bench --events "${INGEST_EVENTS:-2000000}" --json "$B/ingest.json" >/dev/null
+    build/ringbuf-ingest-bench --rates "${RB_RATES:-0,100000,200000,400000}" \
+      --seconds "${RB_SECS:-3}" --config scripts/platform/difftrace.yaml --json "$B/ringbuf_ingest.json" >/dev/null
+  fi
 fi
 
 python3 - "$B" "$started" "$load_before" "$(cut -d" " -f1-3 /proc/loadavg)" <<'PY'
@@ -38,7 +62,9 @@ B, started, load_before, load_after = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def load(n):
     p = os.path.join(B, n + ".json")
     return json.load(open(p)) if os.path.exists(p) else None
-po, ng, dv, ing = load("platform_overhead"), load("nginx_overhead"), load("data_volume"), load("ingest")
+parts = ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory", "ingest", "ringbuf_ingest")
+R = {n: load(n) for n in parts}
+po, ng, dv, rl, mem, ing, rbi = (R[n] for n in parts)
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
 machine = {"nproc": os.cpu_count(), "kernel": platform.release(), "cpu": cpu,
            "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
@@ -49,52 +75,144 @@ prev = os.path.join(B, "results.json")
 if os.environ.get("BENCH_REPORT_ONLY") and os.path.exists(prev):  # keep the measuring run's context
     old = json.load(open(prev)); machine, seconds = old["machine"], old["seconds"]
     load_before, load_after = machine["loadavg_before"], machine["loadavg_after"]
-res = {"machine": machine, "seconds": seconds,
-       "platform_overhead": po, "nginx_overhead": ng, "data_volume": dv, "ingest": ing}
+res = dict(machine=machine, seconds=seconds, **R)
 json.dump(res, open(os.path.join(B, "results.json"), "w"), indent=2)
 
-rows = []  # benchmark, configuration, measured, vs nothing attached, target
+rows, targets = [], []  # rows: benchmark, configuration, measured, vs nothing attached; targets: target, measured, met
 def r(*c): rows.append([str(x) for x in c])
-pm = po["modes"]
-rate = po["workload"]["moderate"].split("--rate ")[1].split()[0]
-n0, d, b = pm["none"], pm["difftrace"], pm["bpftrace"]
-# Server hops per request (spans per request of SERVER kind, from the data-volume run):
-# the added p50 spread over them is the per-hop figure the target speaks of.
-hops = sum(v for k, v in dv["spans_per_request_by_component"].items() if k.endswith(" server")) if dv else None
-lo = min(x["moderate_p50_us"] for x in n0["per_round"]); hi = max(x["moderate_p50_us"] for x in n0["per_round"])
-for name, m in (("nothing attached", n0), ("difftrace (full capture)", d), ("bpftrace equivalent", b)):
-    if m is n0:
-        vs = "- (p50 over rounds %.2f-%.2f ms: the noise floor)" % (lo / 1000, hi / 1000)
-    else:
-        vs = "x%.3f / x%.3f (p50 %+.0f us%s)" % (m["moderate_p50_ratio"], m["moderate_p99_ratio"], m["moderate_p50_added_us"],
-             ", %+.0f us per hop over %.1f server hops" % (m["moderate_p50_added_us"] / hops, hops) if hops else "")
-    r("platform, %s req/s steady: p50 / p99 latency" % rate, name,
-      "%.2f / %.2f ms" % (m["moderate_p50_us"] / 1000, m["moderate_p99_us"] / 1000), vs,
-      "<= 5 us added p50 per hop (filter on)" if m is d else "")
-for name, m in (("nothing attached", n0), ("difftrace (full capture)", d), ("bpftrace equivalent", b)):
-    r("platform, saturation (wrk fn-hello): throughput", name, "%.0f req/s" % m["sat_rps"],
-      "-" if m is n0 else "x%.3f" % m["sat_throughput_ratio"],
-      "" if m is n0 else (">= 0.97 (filter on); below bpftrace" if m is d else ""))
-for name, m in (("difftrace (full capture)", d), ("bpftrace equivalent", b)):
-    r("platform, saturation: BPF run time per request (all hops)", name, "%.1f us" % (m["bpf_ns_per_request_sat"] / 1000), "", "")
-r("nginx 612 B file (wrk): throughput", "nothing attached", "%.0f req/s" % ng["untraced"]["rps"], "-", "")
-r("nginx 612 B file (wrk): throughput", "difftrace (full capture)", "%.0f req/s" % ng["traced"]["rps"], "x%.3f" % ng["throughput_ratio"], "")
-r("nginx 612 B file (wrk, saturated): p50 latency", "nothing attached / difftrace", "%.0f / %.0f us" % (ng["untraced"]["p50_us"], ng["traced"]["p50_us"]),
-  "%+.0f us (queueing at saturation, not per-request cost)" % ng["p50_added_us"], "")
-r("nginx: BPF run time per request", "difftrace (full capture)", "%d ns" % ng["bpf_ns_per_request"], "", "")
-pr = dv["per_request"]
-r("data per platform request: ring-buffer events", "difftrace (full capture)", "%s (%s B)" % (pr["ringbuf_events"], pr["ringbuf_bytes"]), "", "<= 0.05 per normal request (filter on)")
-r("data per platform request: spans / OTLP-JSON bytes exported", "difftrace (full capture)", "%s / %s B" % (pr["spans_exported"], pr["otlp_json_bytes"]), "", "")
-r("ring-buffer events lost", "difftrace, all runs", "%d" % (dv["ringbuf_lost"] + d.get("ringbuf_lost", 0)), "", "0")
-r("difftrace peak RSS", "platform saturation / nginx", "%.1f / %.1f MiB" % (d["peak_rss_kib"] / 1024, ng["difftrace_peak_rss_kib"] / 1024), "", "<= 64 MiB")
+def t(name, measured, met): targets.append([name, measured, "met" if met is True else "NOT met" if met is False else met])
+MiB = 1 / 1024  # from KiB
+NAMES = {"none": "nothing attached", "filter": "difftrace, filter on", "nofilter": "difftrace --no-filter", "bpftrace": "bpftrace equivalent"}
+
+hops = None
+if dv:  # SERVER spans per request (from --no-filter): the hops the added p50 is spread over
+    comp = dv["modes"]["nofilter"]["spans_per_request_by_component"]
+    hops = sum(v for k, v in comp.items() if k.endswith(" server"))
+if po:
+    pm = po["modes"]
+    rate = po["workload"]["moderate"].split("--rate ")[1].split()[0]
+    n0 = pm["none"]
+    lo = min(x["moderate_p50_us"] for x in n0["per_round"]); hi = max(x["moderate_p50_us"] for x in n0["per_round"])
+    for mode in ("none", "filter", "nofilter", "bpftrace"):
+        m = pm[mode]
+        if mode == "none":
+            vs = "- (p50 over rounds %.2f-%.2f ms: the noise floor)" % (lo / 1000, hi / 1000)
+        else:
+            vs = "x%.3f / x%.3f (p50 %+.0f us%s)" % (m["moderate_p50_ratio"], m["moderate_p99_ratio"], m["moderate_p50_added_us"],
+                 ", %+.1f us per hop over %.1f server hops" % (m["moderate_p50_added_us"] / hops, hops) if hops else "")
+        r("platform, %s req/s steady: p50 / p99 latency" % rate, NAMES[mode], "%.2f / %.2f ms" % (m["moderate_p50_us"] / 1000, m["moderate_p99_us"] / 1000), vs)
+    for mode in ("none", "filter", "nofilter", "bpftrace"):
+        m = pm[mode]
+        r("platform, saturation (wrk fn-hello): throughput", NAMES[mode], "%.0f req/s" % m["sat_rps"],
+          "-" if mode == "none" else "x%.3f" % m["sat_throughput_ratio"])
+    SAT_HOPS = 4  # wrk's fn-hello path: haproxy, activator, queue-proxy, fn-hello
+    for mode in ("filter", "nofilter", "bpftrace"):
+        ns = pm[mode]["bpf_ns_per_request_sat"]
+        r("platform, saturation: BPF run time per request, all hops (per server hop, 4 on the fn-hello path)", NAMES[mode],
+          "%.1f us (%.1f us)" % (ns / 1000, ns / 1000 / SAT_HOPS), "")
+    for mode in ("filter", "nofilter"):
+        m = pm[mode]
+        r("platform, these runs: ring-buffer events per request", NAMES[mode], "%.3f (%d lost)" % (m["ringbuf_events_per_request"], m["ringbuf_lost"]), "")
+    f, b = pm["filter"], pm["bpftrace"]
+    t("filter on: platform throughput >= 0.97 of untraced", "x%.3f at saturation (--no-filter x%.3f)" % (f["sat_throughput_ratio"], pm["nofilter"]["sat_throughput_ratio"]), f["sat_throughput_ratio"] >= 0.97)
+    if hops:
+        per_hop = f["moderate_p50_added_us"] / hops
+        spread = (hi - lo) / hops
+        bpf_hop = f["bpf_ns_per_request_sat"] / 1000 / SAT_HOPS
+        resolved = spread <= 5 and po["rounds"] >= 3
+        t("filter on: added p50 per hop <= 5 us", "end to end %+.1f us per hop (p50 %+.0f us over %.1f hops; untraced rounds spread %.0f us per hop); the probes' own run time %.1f us per hop at saturation" % (
+            per_hop, f["moderate_p50_added_us"], hops, spread, bpf_hop),
+          (per_hop <= 5) if resolved else "end to end not resolved; %s" % ("the probes' CPU per hop alone is over 5 us: most likely NOT met" if bpf_hop > 5 else "probes' CPU per hop within 5 us"))
+    t("overhead lower than bpftrace", "throughput x%.3f vs x%.3f; BPF time %.1f vs %.1f us per request" % (
+        f["sat_throughput_ratio"], b["sat_throughput_ratio"], f["bpf_ns_per_request_sat"] / 1000, b["bpf_ns_per_request_sat"] / 1000),
+      f["sat_throughput_ratio"] > b["sat_throughput_ratio"] and f["bpf_ns_per_request_sat"] < b["bpf_ns_per_request_sat"])
+if ng:
+    nm = ng["modes"]
+    for mode in ("none", "filter", "nofilter"):
+        m = nm[mode]
+        r("nginx 612 B file (wrk, traceparent): throughput", NAMES[mode].replace("filter on", "filter on (nginx = platform)"), "%.0f req/s" % m["rps"],
+          "-" if mode == "none" else "x%.3f" % m["throughput_ratio"])
+    r("nginx (wrk, saturated): p50 latency", "none / filter on / --no-filter", "%.0f / %.0f / %.0f us" % tuple(nm[k]["p50_us"] for k in ("none", "filter", "nofilter")),
+      "queueing at saturation follows throughput; not a per-request cost")
+    r("nginx: BPF run time per request", "filter on / --no-filter", "%d / %d ns" % (nm["filter"]["bpf_ns_per_request"], nm["nofilter"]["bpf_ns_per_request"]), "")
+    r("nginx: ring-buffer events per request", "filter on / --no-filter", "%.4f / %.3f (%d / %d lost)" % (
+        nm["filter"]["ringbuf_events_per_request"], nm["nofilter"]["ringbuf_events_per_request"], nm["filter"]["ringbuf_lost"], nm["nofilter"]["ringbuf_lost"]), "")
+if dv:
+    fm, nf = dv["modes"]["filter"]["per_request"], dv["modes"]["nofilter"]["per_request"]
+    what = "data per platform request (%d requests, default mix)" % dv["requests_ok"]
+    r(what + ": ring-buffer events (bytes)", "filter on / --no-filter", "%s (%s B) / %s (%s B)" % (fm["ringbuf_events"], fm["ringbuf_bytes"], nf["ringbuf_events"], nf["ringbuf_bytes"]),
+      "x%.3f of --no-filter" % (fm["ringbuf_events"] / nf["ringbuf_events"]))
+    r(what + ": spans / OTLP-JSON bytes exported", "filter on / --no-filter", "%s / %s B; %s / %s B" % (fm["spans_exported"], fm["otlp_json_bytes"], nf["spans_exported"], nf["otlp_json_bytes"]),
+      "x%.3f of the bytes" % (fm["otlp_json_bytes"] / nf["otlp_json_bytes"]))
+    fmm = dv["modes"]["filter"]
+    reasons = ", ".join("%s %d" % kv for kv in sorted(fmm["platform_crossed_by_reason"].items(), key=lambda kv: -kv[1]))
+    r(what + ": platform spans crossing per normal request", "filter on: whole run / steady phase (%d requests after %d of warm-up)" % (dv["requests_ok_steady"], dv["requests_ok"] - dv["requests_ok_steady"]),
+      "%.4f / %.4f" % (fm["platform_spans_crossed"], fm["platform_spans_crossed_steady"]), "%d platform spans crossed: %s" % (fmm["platform_spans_crossed"], reasons))
+    t("filter on: <= 0.05 platform spans crossing per normal request", "%.4f over the whole run (warm-up included), %.4f in the steady phase" % (
+        fm["platform_spans_crossed"], fm["platform_spans_crossed_steady"]), fm["platform_spans_crossed"] <= 0.05)
+if rl:
+    for target in ("platform", "nginx"):
+        steps = [s for s in rl["steps"] if s["target"] == target]
+        if not steps:
+            continue
+        top = max(steps, key=lambda s: s["events_per_sec"])
+        r("ring-buffer loss, --no-filter, rising rates: %s" % target, " -> ".join("%.0f" % s["requests_per_sec"] for s in steps) + " req/s",
+          "%d lost of %d events" % (sum(s["ringbuf_lost"] for s in steps), sum(s["spans_reported"] for s in steps)),
+          "up to %d events/s crossing" % top["events_per_sec"])
+    t("no ring-buffer loss at the rates real traffic reaches here", "%d lost" % sum(s["ringbuf_lost"] for s in rl["steps"]), sum(s["ringbuf_lost"] for s in rl["steps"]) == 0)
 if ing:
-    r("user-space ingest, one core: decode only", "synthetic dt_span_event", "%.2f M events/s" % (ing["decode_only_events_per_sec"] / 1e6), "", "")
-    r("user-space ingest, one core: decode + stats + OTLP-JSON export", "synthetic dt_span_event", "%.2f M events/s (%.0f ns/event)" % (ing["events_per_sec"] / 1e6, ing["ns_per_event"]), "", ">= 1 M events/s")
-md = ["Machine: %d cores, %s, Linux %s; %s UTC, %s; %d rounds interleaved, medians; load average before/after %s / %s." % (
-          machine["nproc"], machine["cpu"], machine["kernel"], machine["date_utc"], machine["git"], po["rounds"], load_before, load_after), "",
-      "| benchmark | configuration | measured | vs nothing attached | target |", "|---|---|---|---|---|"]
+    r("user-space ingest, one core: decode only", "synthetic dt_span_event", "%.2f M events/s" % (ing["decode_only_events_per_sec"] / 1e6), "")
+    r("user-space ingest, one core: decode + stats + OTLP-JSON export", "synthetic dt_span_event", "%.2f M events/s (%.0f ns/event)" % (ing["events_per_sec"] / 1e6, ing["ns_per_event"]), "")
+if rbi:
+    runs = rbi["runs"]
+    sat = next((x for x in runs if x["offered_rate"] == "max"), None)
+    if sat:
+        r("ingest from a real ring buffer, one core: trace's whole loop (consume, decode, assembler, stats, OTLP-JSON)", "span_gen.bpf.c at full speed",
+          "%.2f M events/s (%.2f M per CPU-second)" % (sat["consumed_per_sec"] / 1e6, sat["consumed_per_cpu_sec"] / 1e6), "offered %.2f M/s, %.0f%% lost" % (sat["offered_per_sec"] / 1e6, 100 * sat["lost_fraction"]))
+        t("ingest >= 1M events/s on one core", "%.2f M events/s, trace's whole loop from a real ring buffer%s" % (
+            sat["consumed_per_sec"] / 1e6, "; decode + stats + export alone %.2f M/s" % (ing["events_per_sec"] / 1e6) if ing else ""), sat["consumed_per_sec"] >= 1e6)
+    paced = [x for x in runs if x["offered_rate"] != "max"]
+    if paced:
+        r("ring-buffer loss at offered event rates (synthetic)", ", ".join("%.2gM/s" % (x["offered_rate"] / 1e6) for x in paced),
+          ", ".join("%.1f%%" % (100 * x["lost_fraction"]) for x in paced) + " lost", "")
+if mem or po or ng:
+    peaks = []
+    if po: peaks += [("platform", max(po["modes"][m]["peak_rss_kib"] for m in ("filter", "nofilter")))]
+    if ng: peaks += [("nginx", max(ng["modes"][m]["peak_rss_kib"] for m in ("filter", "nofilter")))]
+    if mem: peaks += [("nginx, %d connections" % mem["connections"], mem["peak_rss_kib"])]
+    r("difftrace peak RSS", " / ".join(p[0] for p in peaks), " / ".join("%.1f" % (p[1] * MiB) for p in peaks) + " MiB", "")
+    if rbi:
+        r("ringbuf-ingest-bench peak RSS (whole pipeline at up to %.1f M events/s)" % (max(x["consumed_per_sec"] for x in rbi["runs"]) / 1e6), "in-process", "%.1f MiB" % (rbi["peak_rss_kib"] * MiB), "")
+    worst = max(p[1] for p in peaks)
+    text = "%.1f MiB (largest of the traced runs)" % (worst * MiB)
+    met = worst * MiB <= 64
+    if rbi:
+        sat = max(rbi["runs"], key=lambda x: x["consumed_per_sec"])
+        text += "; the same pipeline at %.2f M events/s (--no-filter, ringbuf-ingest-bench): %.0f MiB" % (sat["consumed_per_sec"] / 1e6, rbi["peak_rss_kib"] * MiB)
+        if met and rbi["peak_rss_kib"] * MiB > 64:
+            met = "met in the traced runs; NOT met at high event rates"
+    t("peak RSS <= 64 MiB", text, met)
+if mem:
+    S = {(s["mode"], s["moment"]): s for s in mem["snapshots"]}
+    for mode in ("filter", "nofilter"):
+        idle, conns, ld = S[(mode, "idle")], S[(mode, "conns")], S[(mode, "load")]
+        top = ", ".join("%s %.1f" % (k, v / 2**20) for k, v in sorted(conns["bpf_maps"].items(), key=lambda kv: -kv[1])[:4])
+        r("BPF maps (memlock) / RSS: idle, %d open connections, + wrk" % mem["connections"], NAMES[mode],
+          "%.1f / %.1f / %.1f MiB; RSS %.1f / %.1f / %.1f MiB" % (idle["bpf_maps_bytes"] / 2**20, conns["bpf_maps_bytes"] / 2**20, ld["bpf_maps_bytes"] / 2**20,
+                                                               idle["rss_kib"] * MiB, conns["rss_kib"] * MiB, ld["rss_kib"] * MiB),
+          "largest maps (MiB): " + top)
+
+md = ["Machine: %d cores, %s, Linux %s; %s UTC, %s; %s rounds interleaved, medians; measured in %d s; load average before/after %s / %s." % (
+          machine["nproc"], machine["cpu"], machine["kernel"], machine["date_utc"], machine["git"], po["rounds"] if po else "-", seconds, load_before, load_after), "",
+      "| benchmark | configuration | measured | vs nothing attached / notes |", "|---|---|---|---|"]
 md += ["| " + " | ".join(x) + " |" for x in rows]
+md += ["", "| target | where it stands | |", "|---|---|---|"]
+md += ["| " + " | ".join(x) + " |" for x in targets]
+for n in ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory"):
+    p = os.path.join(B, n + ".md")
+    if R[n] and os.path.exists(p):
+        md += ["", "%s (`scripts/bench/%s.sh`):" % (n.replace("_", " ").capitalize(), n), "", open(p).read().rstrip()]
 open(os.path.join(B, "results.md"), "w").write("\n".join(md) + "\n")
 print("\n".join(md))
-print("\n(build/bench/results.json, build/bench/results.md; measured in %d s)" % res["seconds"])
+print("\n(build/bench/results.json, build/bench/results.md; measured in %d s)" % seconds)
 PY

@@ -35,7 +35,7 @@ UNIT_OBJS  := $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o)
 BPFT_SRCS  := $(wildcard tests/bpf/*.cpp) $(COMMON_SRCS)
 BPFT_OBJS  := $(BPFT_SRCS:%.cpp=$(BUILD)/obj/%.o)
 
-.PHONY: all deps test unit-test bpf-test e2e-test demo platform-up platform-down bench clean fmt vmlinux
+.PHONY: all deps test unit-test bpf-test e2e-test demo platform-up platform-down bench bench-replay clean fmt vmlinux
 
 all: $(BUILD)/difftrace
 
@@ -127,6 +127,15 @@ $(BUILD)/ringbuf-ingest-bench: $(BUILD)/obj/bench/ringbuf_ingest_bench.o $(USER_
 
 bench: deps all $(BENCH_BINS)
 	@scripts/bench/run_all.sh
+
+# Replay throughput on a generated capture of at least 1 GB, against tshark on the same file
+# (BENCHMARKS.md); separate from `make bench`, it takes about a minute.
+$(BUILD)/gen-http-pcap: bench/gen_http_pcap.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) -O2 -g -std=c++20 -Wall -Wextra $< -o $@ -lpcap
+
+bench-replay: deps all $(BUILD)/gen-http-pcap
+	@scripts/bench/replay_throughput.sh
 
 fmt:
 	clang-format -i $$(find user tests -name '*.cpp' -o -name '*.h' | grep -v fixtures)

@@ -12,8 +12,9 @@ PACKAGES=(
   python3 python3-pytest curl nginx-light haproxy wrk golang-go tcpdump iproute2 procps
   # the OTLP/HTTP test receiver (tests/e2e/otlp_receiver): Node and its npm packages
   nodejs
-  # benchmarks: the bpftrace baseline (scripts/bench/bpftrace_equivalent.bt)
-  bpftrace
+  # benchmarks: the bpftrace baseline (scripts/bench/bpftrace_equivalent.bt), and tshark, the
+  # baseline of scripts/bench/replay_throughput.sh (which times both with /usr/bin/time)
+  bpftrace tshark time
 )
 
 missing=()
@@ -30,6 +31,8 @@ if [ ${#missing[@]} -ne 0 ]; then
   fi
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # tshark's wireshark-common asks whether non-root users may capture: no, and do not ask.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # nginx and haproxy packages start system services; tests run their own instances.

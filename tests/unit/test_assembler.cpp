@@ -4,6 +4,7 @@
 
 #include "assembler/assembler.h"
 #include "assembler/estimator.h"
+#include "assembler/linker.h"
 
 using namespace difftrace;
 using assembler::Assembler;
@@ -89,11 +90,14 @@ TEST_CASE("a trace with an anomaly gets its kept spans back after the wait", "[a
   CHECK(out.back().decision == "kept");
   CHECK(a.counters().spans_recovered_exact == 1);
   CHECK(a.counters().traces_with_anomaly == 1);
-  // A late span of a sent trace goes out at once.
+  const auto kept_gw = out.back().span_id;
+  // A late span of a sent trace goes out at once, linked to the trace's spans.
   out.clear();
   a.add({span(7, "gw", SpanKind::kClient, 3, 47, 42000, 82, 2)}, 200 * ms, out);
-  CHECK(out.size() == 1);
+  REQUIRE(out.size() == 1);
   CHECK(a.counters().late_spans == 1);
+  CHECK(out[0].parent_span_id == kept_gw);
+  CHECK(a.counters().late_spans_linked == 1);
 }
 
 TEST_CASE("traces without an anomaly go out as they are; memory is bounded", "[assembler]") {
@@ -160,15 +164,19 @@ TEST_CASE("a warm-up span without a profile goes out after the longest hold", "[
   CHECK(out.size() == 1);
 }
 
-TEST_CASE("the estimator links a chain and estimates the hops a trace lacks", "[assembler]") {
-  auto parents = assembler::link_parents(chain(1, 0));
-  CHECK(parents == std::vector<int>{-1, 0, 1, 2, 3});
+TEST_CASE("the estimator learns linked chains and estimates the hops a trace lacks", "[assembler]") {
+  assembler::Linker linker;
+  auto linked = [&](std::vector<Span> t) {
+    linker.link(t);
+    return t;
+  };
+  CHECK(assembler::parent_index(linked(chain(1, 0))) == std::vector<int>{-1, 0, 1, 2, 3});
 
   Estimator est([](const Span& s) -> std::optional<std::uint64_t> {
     if (s.service_name == "fn") return 20 * ms;
     return std::nullopt;  // the learned mean
   });
-  for (std::uint8_t t = 1; t <= 4; t++) est.learn(chain(t, 100 * t));
+  for (std::uint8_t t = 1; t <= 4; t++) est.learn(linked(chain(t, 100 * t)));
   CHECK(est.nodes() == 5);
 
   // The anomaly at the ingress and the gateway's SERVER span are there; the ingress CLIENT,
@@ -187,10 +195,26 @@ TEST_CASE("the estimator links a chain and estimates the hops a trace lacks", "[
   CHECK(by == std::map<std::string, int>{{"ingress/C", 1}, {"gw/C", 1}, {"fn/S", 1}});
   for (const auto& m : made)
     if (m.service_name == "fn") CHECK(m.duration_ns() == 20 * ms);  // the profile's median
+  // Linked by the edges that made them: ingress S <- ingress C~ <- gw S <- gw C~ <- fn S~.
+  std::vector<Span> all = have;
+  all.insert(all.end(), made.begin(), made.end());
+  std::map<std::string, std::string> parent_of;
+  auto name = [](const Span& m) {
+    return m.service_name + (m.kind == SpanKind::kServer ? "/S" : "/C");
+  };
+  auto idx = assembler::parent_index(all);
+  for (std::size_t i = 0; i < all.size(); i++)
+    parent_of[name(all[i])] = idx[i] < 0 ? "-" : name(all[static_cast<std::size_t>(idx[i])]);
+  CHECK(parent_of == std::map<std::string, std::string>{{"ingress/S", "-"},
+                                                        {"ingress/C", "ingress/S"},
+                                                        {"gw/S", "ingress/C"},
+                                                        {"gw/C", "gw/S"},
+                                                        {"fn/S", "gw/C"}});
 
   // A parent far shorter than the child's usual time did not call it (a 503 of its own).
   auto quick = span(10, "gw", SpanKind::kServer, 0, 1, 81, 41000, 2, "anomalous");
   quick.status = 503;
-  auto made2 = est.estimate({quick}, next_id);
+  std::vector<Span> alone{quick};
+  auto made2 = est.estimate(alone, next_id);
   for (const auto& m : made2) CHECK(m.service_name != "fn");
 }

@@ -45,8 +45,7 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     }
     Key key = key_of(s);
     if (sent_.count(key)) {
-      counters_.late_spans++;
-      out.push_back(std::move(s));
+      send_late(key, std::move(s), out);
       continue;
     }
     auto [it, fresh] = open_.try_emplace(key);
@@ -67,7 +66,7 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     counters_.traces_sent_early++;
     Open t = std::move(it->second);
     open_.erase(it);
-    send(key, std::move(t), out);
+    send(key, std::move(t), now_ns, out);
   }
   expire(now_ns, out);
 }
@@ -87,11 +86,13 @@ void Assembler::expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bo
     }
     Open t = std::move(it->second);
     open_.erase(it);
-    send(key, std::move(t), out);
+    send(key, std::move(t), now_ns, out);
   }
+  forget_recent(now_ns);
 }
 
-void Assembler::send(const Key& key, Open&& t, std::vector<capture::Span>& out) {
+void Assembler::send(const Key& key, Open&& t, std::uint64_t now_ns,
+                     std::vector<capture::Span>& out) {
   judge_all(t);
   counters_.traces_exported++;
   if (t.anomaly) {
@@ -101,11 +102,12 @@ void Assembler::send(const Key& key, Open&& t, std::vector<capture::Span>& out) 
       counters_.spans_recovered_exact += kept.size();
       for (auto& k : kept) t.spans.push_back(std::move(k));
     }
-    if (estimator_) {
-      auto est = estimator_->estimate(t.spans, next_id_);
-      counters_.spans_estimated += est.size();
-      for (auto& e : est) t.spans.push_back(std::move(e));
-    }
+  }
+  linker_.link(t.spans);
+  if (t.anomaly && estimator_) {
+    auto est = estimator_->estimate(t.spans, next_id_);
+    counters_.spans_estimated += est.size();
+    for (auto& e : est) t.spans.push_back(std::move(e));
   }
   // Learn the call graph from traces that likely hold all their hops: with
   // an anomaly (kept spans recovered), under --no-filter, or warming up. A
@@ -113,16 +115,50 @@ void Assembler::send(const Key& key, Open&& t, std::vector<capture::Span>& out) 
   bool whole = t.anomaly;
   for (const auto& s : t.spans) whole |= s.decision == "full" || s.reason == "warmup";
   if (estimator_ && whole) estimator_->learn(t.spans);
-  remember_sent(key);
+  remember_sent(key, t.spans, now_ns);
   for (auto& s : t.spans) out.push_back(std::move(s));
 }
 
-void Assembler::remember_sent(const Key& key) {
-  if (!sent_.insert(key).second) return;
-  sent_order_.push_back(key);
-  while (sent_order_.size() > 4 * max_traces_) {
-    sent_.erase(sent_order_.front());
-    sent_order_.pop_front();
+void Assembler::send_late(const Key& key, capture::Span&& s, std::vector<capture::Span>& out) {
+  counters_.late_spans++;
+  auto it = recent_.find(key);
+  if (it == recent_.end()) {
+    // Too late to link: without its trace nothing tells a root hop (whose
+    // header names its parent) from a forwarded header. No parent.
+    s.parent_span_id.reset();
+    out.push_back(std::move(s));
+    return;
+  }
+  auto& spans = it->second;
+  spans.push_back(std::move(s));
+  linker_.link(spans, spans.size() - 1);
+  if (spans.back().parent_span_id) counters_.late_spans_linked++;
+  out.push_back(spans.back());
+}
+
+void Assembler::remember_sent(const Key& key, const std::vector<capture::Span>& spans,
+                              std::uint64_t now_ns) {
+  if (sent_.insert(key).second) {
+    sent_order_.push_back(key);
+    while (sent_order_.size() > 4 * max_traces_) {
+      sent_.erase(sent_order_.front());
+      sent_order_.pop_front();
+    }
+  }
+  auto [it, fresh] = recent_.try_emplace(key);
+  it->second.insert(it->second.end(), spans.begin(), spans.end());
+  if (fresh) recent_order_.emplace_back(now_ns, key);
+  while (recent_.size() > max_traces_ && !recent_order_.empty()) {
+    recent_.erase(recent_order_.front().second);
+    recent_order_.pop_front();
+  }
+}
+
+void Assembler::forget_recent(std::uint64_t now_ns) {
+  const std::uint64_t keep_ns = kRecentWaits * wait_ns_;
+  while (!recent_order_.empty() && recent_order_.front().first + keep_ns < now_ns) {
+    recent_.erase(recent_order_.front().second);
+    recent_order_.pop_front();
   }
 }
 

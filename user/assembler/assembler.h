@@ -1,10 +1,13 @@
 // The assembler: reported spans grouped by trace id. A trace waits a bounded
 // time for late spans; then, if it holds an anomaly, its kept spans are
-// pulled back from the keep-buffer (exact), hops still missing are estimated
-// (Estimator), and the whole trace goes out. Traces without an anomaly
-// (function spans, warm-up, --no-filter) go out as they are. Spans of a
-// trace already sent go out at once. Memory is bounded: at most max_traces
-// wait, the oldest leaves early when more come.
+// pulled back from the keep-buffer (exact); its spans are linked to their
+// parents (Linker), hops still missing are estimated (Estimator), and the
+// whole trace goes out. Traces without an anomaly (function spans, warm-up,
+// --no-filter) are linked and go out. Spans of a trace already sent go out
+// at once, linked against the trace's spans while it is recent. Memory is
+// bounded: at most max_traces wait (the oldest leaves early when more
+// come), and as many sent ones are remembered for late spans, for at most
+// kRecentWaits waits.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +19,7 @@
 #include <vector>
 
 #include "assembler/estimator.h"
+#include "assembler/linker.h"
 #include "capture/span.h"
 
 namespace difftrace::assembler {
@@ -28,6 +32,7 @@ struct AssemblerCounters {
   std::uint64_t traces_sent_early = 0;  // the wait list was full
   std::uint64_t late_spans = 0;         // arrived after their trace was sent
   std::uint64_t judged_anomalous = 0;   // warm-up spans found anomalous in user space
+  std::uint64_t late_spans_linked = 0;  // late spans that found a parent in their sent trace
 };
 
 class Assembler {
@@ -43,6 +48,8 @@ class Assembler {
   // A trace with spans not judged yet waits for their profile up to
   // kMaxHoldWaits times the wait.
   static constexpr int kMaxHoldWaits = 10;
+  // A sent trace's spans stay linkable for late spans this many waits.
+  static constexpr int kRecentWaits = 10;
 
   Assembler(std::uint64_t wait_ns, std::size_t max_traces, Pull pull, Estimator* estimator,
             std::function<capture::SpanId()> next_id, Judge judge = {});
@@ -54,6 +61,7 @@ class Assembler {
   void expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bool flush = false);
 
   const AssemblerCounters& counters() const { return counters_; }
+  const LinkerCounters& link_counters() const { return linker_.counters(); }
   std::size_t waiting() const { return open_.size(); }
 
  private:
@@ -64,10 +72,13 @@ class Assembler {
     bool anomaly = false;
   };
   using Key = std::string;  // trace id bytes
-  void send(const Key& key, Open&& t, std::vector<capture::Span>& out);
+  void send(const Key& key, Open&& t, std::uint64_t now_ns, std::vector<capture::Span>& out);
+  void send_late(const Key& key, capture::Span&& s, std::vector<capture::Span>& out);
   // Judges the trace's unjudged spans; true when some still lack a profile.
   bool judge_all(Open& t);
-  void remember_sent(const Key& key);
+  void remember_sent(const Key& key, const std::vector<capture::Span>& spans,
+                     std::uint64_t now_ns);
+  void forget_recent(std::uint64_t now_ns);
 
   std::uint64_t wait_ns_;
   std::size_t max_traces_;
@@ -79,6 +90,9 @@ class Assembler {
   std::deque<std::pair<std::uint64_t, Key>> by_deadline_;  // deadlines grow with arrival
   std::unordered_set<Key> sent_;
   std::deque<Key> sent_order_;
+  Linker linker_;
+  std::unordered_map<Key, std::vector<capture::Span>> recent_;  // sent, for late spans
+  std::deque<std::pair<std::uint64_t, Key>> recent_order_;
   AssemblerCounters counters_;
 };
 

@@ -12,40 +12,20 @@ Node node_of(const capture::Span& s) {
           capture::path_template(s.path)};
 }
 
-std::vector<int> link_parents(const std::vector<capture::Span>& t) {
+std::vector<int> parent_index(const std::vector<capture::Span>& t) {
+  std::map<capture::SpanId, int> by_id;
+  for (std::size_t i = 0; i < t.size(); i++) by_id.emplace(t[i].span_id, static_cast<int>(i));
   std::vector<int> parent(t.size(), -1);
-  for (std::size_t c = 0; c < t.size(); c++) {
-    const auto& child = t[c];
-    if (child.kind == capture::SpanKind::kServer) {
-      // The CLIENT span on the other end of this connection.
-      for (std::size_t p = 0; p < t.size(); p++) {
-        const auto& cl = t[p];
-        if (cl.kind == capture::SpanKind::kClient && cl.local.port == child.peer.port &&
-            cl.peer.port == child.local.port && cl.local.address == child.peer.address &&
-            cl.peer.address == child.local.address) {
-          parent[c] = static_cast<int>(p);
-          break;
-        }
-      }
-    } else {
-      // The innermost SERVER span of the same process that holds it in time.
-      std::uint64_t best = UINT64_MAX;
-      for (std::size_t p = 0; p < t.size(); p++) {
-        const auto& sv = t[p];
-        if (sv.kind != capture::SpanKind::kServer || sv.pid != child.pid) continue;
-        if (sv.start_unix_ns > child.start_unix_ns || sv.end_unix_ns < child.end_unix_ns) continue;
-        if (sv.duration_ns() < best) {
-          best = sv.duration_ns();
-          parent[c] = static_cast<int>(p);
-        }
-      }
-    }
+  for (std::size_t i = 0; i < t.size(); i++) {
+    if (!t[i].parent_span_id) continue;
+    auto it = by_id.find(*t[i].parent_span_id);
+    if (it != by_id.end() && it->second != static_cast<int>(i)) parent[i] = it->second;
   }
   return parent;
 }
 
 void Estimator::learn(const std::vector<capture::Span>& trace) {
-  std::vector<int> parent = link_parents(trace);
+  std::vector<int> parent = parent_index(trace);
   std::set<Node> nodes;
   std::set<std::pair<Node, Node>> edges;
   for (std::size_t i = 0; i < trace.size(); i++) {
@@ -73,7 +53,7 @@ std::uint64_t Estimator::duration_of(const Node& n) const {
 }
 
 std::vector<capture::Span> Estimator::estimate(
-    const std::vector<capture::Span>& trace,
+    std::vector<capture::Span>& trace,
     const std::function<capture::SpanId()>& next_id) const {
   std::vector<capture::Span> all = trace;
   std::set<Node> present;
@@ -122,10 +102,11 @@ std::vector<capture::Span> Estimator::estimate(
           e.end_unix_ns = e.start_unix_ns + d;
           e.parent_span_id = have.span_id;
         } else {
-          // Around its child.
+          // Around its child, which hangs under it unless it has a parent.
           d = std::max(d, have.duration_ns());
           e.start_unix_ns = have.start_unix_ns - (d - have.duration_ns()) / 2;
           e.end_unix_ns = e.start_unix_ns + d;
+          if (!all[i].parent_span_id) all[i].parent_span_id = e.span_id;
         }
         if (other.server == false && down) e.pid = have.pid;
         present.insert(other);
@@ -135,6 +116,20 @@ std::vector<capture::Span> Estimator::estimate(
     }
     if (made.size() == before) break;
   }
+  // A span left without a parent hangs under the estimated span of the node
+  // its node usually hangs under (one of a node per trace: present above).
+  for (std::size_t i = 0; i < all.size(); i++) {
+    if (all[i].parent_span_id) continue;
+    const Node child = node_of(all[i]);
+    for (std::size_t k = trace.size(); k < all.size(); k++) {
+      if (k == i || !edges_.count({node_of(all[k]), child})) continue;
+      all[i].parent_span_id = all[k].span_id;
+      break;
+    }
+  }
+  for (std::size_t i = 0; i < trace.size(); i++)
+    if (!trace[i].parent_span_id) trace[i].parent_span_id = all[i].parent_span_id;
+  for (std::size_t k = trace.size(); k < all.size(); k++) made[k - trace.size()] = all[k];
   return made;
 }
 

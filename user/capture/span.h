@@ -22,8 +22,15 @@ struct Endpoint {
 struct Span {
   TraceId trace_id{};
   SpanId span_id{};
-  std::optional<SpanId> parent_span_id;
-  bool trace_from_header = false;  // trace id came from traceparent/B3
+  std::optional<SpanId> parent_span_id;  // set by the assembler's linker
+  bool trace_from_header = false;  // trace id came from traceparent/B3 (or traceresponse)
+  // The span id the request's trace header named as parent: for a SERVER
+  // span its caller's (or, forwarded unchanged, a caller's caller's), for a
+  // CLIENT span the one the process put on its outgoing request.
+  std::optional<SpanId> header_parent_id;
+  // A SERVER span's own id as its response named it (traceresponse); a
+  // proxy passes its upstream's on, so the linker decides who owns it.
+  std::optional<SpanId> announced_span_id;
   SpanKind kind = SpanKind::kServer;
   std::string method;
   std::string path;
@@ -51,6 +58,7 @@ struct Span {
   std::uint16_t service_id = 0;  // the kernel filter's service (0: none matched)
 
   bool is_anomalous() const { return decision == "anomalous"; }
+  bool is_estimated() const { return decision == "estimated"; }
 
   std::uint64_t duration_ns() const {
     return end_unix_ns > start_unix_ns ? end_unix_ns - start_unix_ns : 0;

@@ -130,13 +130,13 @@ Span SpanDecoder::decode(const dt_span_event& ev) {
   if (ctx) {
     s.trace_id = ctx->trace_id;
     s.trace_from_header = true;
-    // The caller's span is this SERVER span's parent. A CLIENT span's
-    // outgoing header names whoever the process forwarded it for, which is
-    // not provably this span's parent: that link is left to the assembler.
-    if (s.kind == SpanKind::kServer) s.parent_span_id = ctx->parent_id;
+    // Parents are the linker's (assembler/linker.h): the header's parent id
+    // is the caller's span only when nothing forwarded it unchanged.
+    s.header_parent_id = ctx->parent_id;
   } else {
     s.trace_id = new_trace_id();
   }
+  if (ev.flags & DT_SPAN_F_RESP_SPAN_ID) s.announced_span_id = decode_span_id(ev.resp_span_id);
   return s;
 }
 

@@ -29,14 +29,25 @@ bool decode_hex(const char* text, std::array<std::uint8_t, N>& out) {
 std::optional<TraceContext> decode_trace_context(int kind, const char (&trace_id)[32],
                                                  const char (&parent_id)[16],
                                                  const char (&flags)[2]) {
-  if (kind != HTTP_CTX_W3C && kind != HTTP_CTX_B3) return std::nullopt;
-  TraceContext ctx;
-  if (!decode_hex(trace_id, ctx.trace_id) || !decode_hex(parent_id, ctx.parent_id))
+  if (kind != HTTP_CTX_W3C && kind != HTTP_CTX_B3 && kind != HTTP_CTX_W3C_RESPONSE)
     return std::nullopt;
+  TraceContext ctx;
+  if (!decode_hex(trace_id, ctx.trace_id)) return std::nullopt;
+  if (kind != HTTP_CTX_W3C_RESPONSE) {
+    SpanId parent{};
+    if (!decode_hex(parent_id, parent)) return std::nullopt;
+    ctx.parent_id = parent;
+  }
   int hi = hex_value(flags[0]), lo = hex_value(flags[1]);
   if (hi < 0 || lo < 0) return std::nullopt;
   ctx.sampled = lo & 1;
   return ctx;
+}
+
+std::optional<SpanId> decode_span_id(const char (&text)[16]) {
+  SpanId id{};
+  if (!decode_hex(text, id)) return std::nullopt;
+  return id;
 }
 
 }  // namespace difftrace::capture

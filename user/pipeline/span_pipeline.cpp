@@ -116,6 +116,14 @@ void SpanPipeline::fill_stats() {
   stats_.add_user_counter("traces_sent_early", a.traces_sent_early);
   stats_.add_user_counter("late_spans", a.late_spans);
   stats_.add_user_counter("warmup_spans_judged_anomalous", a.judged_anomalous);
+  stats_.add_user_counter("late_spans_linked", a.late_spans_linked);
+  const auto& l = assembler_.link_counters();
+  stats_.add_user_counter("parents_by_connection", l.parents_by_connection);
+  stats_.add_user_counter("parents_by_header", l.parents_by_header);
+  stats_.add_user_counter("parents_by_response", l.parents_by_response);
+  stats_.add_user_counter("parents_in_process", l.parents_in_process);
+  stats_.add_user_counter("parents_left_ambiguous", l.left_ambiguous);
+  stats_.add_user_counter("parents_left_unlinked", l.left_unlinked);
   stats_.add_user_counter("spans_exported", spans_exported());
   for (auto& e : exporters_)
     for (auto& [name, v] : e->counters()) stats_.add_user_counter(name, v);

@@ -1,0 +1,188 @@
+#include "assembler/linker.h"
+
+#include <algorithm>
+
+#include "capture.h"
+
+namespace difftrace::assembler {
+namespace {
+
+using capture::Span;
+using capture::SpanKind;
+
+bool overlap(const Span& a, const Span& b) {
+  return a.start_unix_ns <= b.end_unix_ns && b.start_unix_ns <= a.end_unix_ns;
+}
+
+// outer holds inner in time.
+bool holds(const Span& outer, const Span& inner) {
+  return outer.start_unix_ns <= inner.start_unix_ns && inner.end_unix_ns <= outer.end_unix_ns;
+}
+
+// The two ends of one connection.
+bool mirrored(const Span& client, const Span& server) {
+  return client.local.port == server.peer.port && client.peer.port == server.local.port &&
+         client.local.address == server.peer.address &&
+         client.peer.address == server.local.address;
+}
+
+bool same_target(const Span& a, const Span& b) { return a.method == b.method && a.path == b.path; }
+
+bool owns_announced_id(const Span& s) {
+  return s.announced_span_id && *s.announced_span_id == s.span_id;
+}
+
+// The one span of pool that every other holds in time, strictly narrower.
+const Span* innermost(const std::vector<const Span*>& pool) {
+  const Span* best = nullptr;
+  for (const Span* s : pool)
+    if (!best || s->duration_ns() < best->duration_ns()) best = s;
+  for (const Span* s : pool) {
+    if (s == best) continue;
+    if (!holds(*s, *best) || s->duration_ns() == best->duration_ns()) return nullptr;
+  }
+  return best;
+}
+
+template <typename Keep>
+std::vector<const Span*> narrowed(const std::vector<const Span*>& pool, Keep keep) {
+  std::vector<const Span*> out;
+  for (const Span* s : pool)
+    if (keep(*s)) out.push_back(s);
+  return out;
+}
+
+}  // namespace
+
+const Linker::ProcessHabits* Linker::habits(std::uint32_t pid) const {
+  auto it = habits_.find(pid);
+  return it == habits_.end() ? nullptr : &it->second;
+}
+
+void Linker::learn(const Span& client, const Span& server) {
+  auto it = habits_.find(client.pid);
+  if (it == habits_.end()) {
+    if (habits_.size() >= kMaxProcesses) habits_.clear();  // bounded; relearned
+    it = habits_.emplace(client.pid, ProcessHabits{}).first;
+  }
+  auto& h = it->second;
+  (client.tid == server.tid ? h.same_thread : h.other_thread)++;
+  (same_target(client, server) ? h.same_target : h.other_target)++;
+}
+
+void Linker::adopt_announced_ids(std::vector<Span>& trace, std::size_t first) {
+  for (std::size_t i = first; i < trace.size(); i++) {
+    Span& s = trace[i];
+    if (s.kind != SpanKind::kServer || !s.announced_span_id || s.is_estimated()) continue;
+    const capture::SpanId id = *s.announced_span_id;
+    bool owner = true;
+    for (std::size_t j = 0; j < trace.size() && owner; j++) {
+      if (j == i) continue;
+      const Span& o = trace[j];
+      if (o.span_id == id) owner = false;  // taken (by an earlier owner)
+      // Another span announcing it that s does not sit inside: s passed it on.
+      if (o.kind == SpanKind::kServer && o.announced_span_id == id &&
+          (!holds(o, s) || o.duration_ns() == s.duration_ns()))
+        owner = false;
+    }
+    if (owner) s.span_id = id;
+  }
+}
+
+std::optional<capture::SpanId> Linker::server_parent(const std::vector<Span>& trace,
+                                                     std::size_t i) {
+  const Span& s = trace[i];
+  const Span* caller = nullptr;
+  int callers = 0;
+  for (std::size_t j = 0; j < trace.size(); j++) {
+    const Span& c = trace[j];
+    if (j == i || c.kind != SpanKind::kClient || c.is_estimated()) continue;
+    if (mirrored(c, s) && overlap(c, s)) {
+      caller = &c;
+      callers++;
+    }
+  }
+  if (callers == 1) {
+    counters_.parents_by_connection++;
+    return caller->span_id;
+  }
+  if (callers > 1) {
+    counters_.left_ambiguous++;
+    return std::nullopt;
+  }
+  // The caller is traced but its CLIENT span is not in the trace.
+  if ((s.flags & DT_SPAN_F_PEER_TRACED) || !s.header_parent_id) {
+    counters_.left_unlinked++;
+    return std::nullopt;
+  }
+  // A span that had the same header before this one: it was forwarded
+  // unchanged, and names a caller's caller.
+  for (std::size_t j = 0; j < trace.size(); j++) {
+    const Span& o = trace[j];
+    if (j != i && o.header_parent_id == s.header_parent_id &&
+        o.start_unix_ns < s.start_unix_ns) {
+      counters_.left_unlinked++;
+      return std::nullopt;
+    }
+  }
+  counters_.parents_by_header++;
+  return s.header_parent_id;
+}
+
+std::optional<capture::SpanId> Linker::client_parent(const std::vector<Span>& trace,
+                                                     std::size_t i) {
+  const Span& c = trace[i];
+  std::vector<const Span*> servers;
+  for (std::size_t j = 0; j < trace.size(); j++) {
+    const Span& s = trace[j];
+    if (j != i && s.kind == SpanKind::kServer && !s.is_estimated() && s.pid == c.pid)
+      servers.push_back(&s);
+  }
+  // The outgoing header names a span the process announced as its own.
+  if (c.header_parent_id)
+    for (const Span* s : servers)
+      if (owns_announced_id(*s) && s->span_id == *c.header_parent_id) {
+        counters_.parents_by_response++;
+        return s->span_id;
+      }
+
+  std::vector<const Span*> pool = narrowed(servers, [&](const Span& s) { return holds(s, c); });
+  if (pool.empty()) {
+    counters_.left_unlinked++;
+    return std::nullopt;
+  }
+  // What the process was learned to do before this span (a lone candidate
+  // teaches, but must not unteach what would exclude it).
+  const ProcessHabits* h = habits(c.pid);
+  const bool by_thread = h && h->thread_per_request();
+  const bool by_target = h && h->forwards_target();
+  if (pool.size() == 1) learn(c, *pool[0]);
+  if (by_thread) pool = narrowed(pool, [&](const Span& s) { return s.tid == c.tid; });
+  if (by_target) pool = narrowed(pool, [&](const Span& s) { return same_target(s, c); });
+  if (pool.size() > 1) {
+    auto same = narrowed(pool, [&](const Span& s) { return same_target(s, c); });
+    if (!same.empty()) pool = std::move(same);
+  }
+  const Span* parent = nullptr;
+  if (pool.size() == 1)
+    parent = pool[0];
+  else if (pool.size() > 1)
+    parent = innermost(pool);
+  if (!parent) {
+    (pool.empty() ? counters_.left_unlinked : counters_.left_ambiguous)++;
+    return std::nullopt;
+  }
+  counters_.parents_in_process++;
+  return parent->span_id;
+}
+
+void Linker::link(std::vector<Span>& trace, std::size_t first) {
+  adopt_announced_ids(trace, first);
+  for (std::size_t i = first; i < trace.size(); i++) {
+    if (trace[i].is_estimated()) continue;
+    trace[i].parent_span_id =
+        trace[i].kind == SpanKind::kServer ? server_parent(trace, i) : client_parent(trace, i);
+  }
+}
+
+}  // namespace difftrace::assembler

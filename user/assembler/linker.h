@@ -1,0 +1,91 @@
+// Parent links inside one trace, from what the wire shows. A parent is
+// correct or absent, never a guess between candidates:
+//
+//   SERVER span: the CLIENT span on the other end of its connection (tuples
+//     mirror, times overlap). Without one in the trace: absent when the
+//     kernel saw that its caller is traced (DT_SPAN_F_PEER_TRACED: that
+//     CLIENT span exists, it is just not here) or when another span of the
+//     trace carried the same header parent earlier (the header was
+//     forwarded unchanged, so it names a caller's caller); otherwise the
+//     header's parent, the caller outside (the root hop).
+//   CLIENT span: the SERVER span of its own process it was sent for:
+//     - the one whose own id (its traceresponse) the outgoing header names
+//       as parent: exact, and the only link for a request sent after the
+//       answer (an async invocation);
+//     - else the SERVER spans of the process that hold it in time, narrowed
+//       by what tells them apart: the same thread where the process serves
+//       each request on one thread (learned), the same method and target
+//       where the process forwards them (a proxy, learned), the innermost
+//       window when the windows nest; still more than one: absent.
+//
+// A SERVER span's announced id (traceresponse) becomes its span id when it
+// owns it: a proxy passes its upstream's traceresponse back unchanged, so of
+// the spans announcing one id the innermost owns it.
+// Estimated spans are linked by the estimator, from its learned edges.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "capture/span.h"
+
+namespace difftrace::assembler {
+
+struct LinkerCounters {
+  std::uint64_t parents_by_connection = 0;  // SERVER <- CLIENT over one connection
+  std::uint64_t parents_by_header = 0;      // root SERVER spans: the caller outside
+  std::uint64_t parents_by_response = 0;    // CLIENT <- SERVER whose traceresponse it names
+  std::uint64_t parents_in_process = 0;     // CLIENT <- SERVER by thread, target and time
+  std::uint64_t left_ambiguous = 0;         // several candidates: no parent
+  std::uint64_t left_unlinked = 0;          // no candidate (caller not in the trace, ...)
+};
+
+class Linker {
+ public:
+  // What is learned of a process, from CLIENT spans with one candidate.
+  struct ProcessHabits {
+    std::uint32_t same_thread = 0, other_thread = 0;
+    std::uint32_t same_target = 0, other_target = 0;
+    // Serves each request on one thread (Python's ThreadingHTTPServer, a
+    // thread pool): its CLIENT spans run on their SERVER span's thread,
+    // always. A Go server's goroutines mostly stay on their thread too, so
+    // one miss is enough to tell it is not.
+    bool thread_per_request() const {
+      return same_thread >= 2 * kMinSamples && other_thread == 0;
+    }
+    // Forwards requests as they came (method and target): a proxy.
+    bool forwards_target() const { return decided(same_target, other_target); }
+
+   private:
+    // At least kMinSamples, at most 1 in 20 otherwise (a lost SERVER span
+    // makes a lone wrong candidate now and then).
+    static bool decided(std::uint32_t yes, std::uint32_t no) {
+      return yes >= kMinSamples && no * 20 <= yes;
+    }
+  };
+  static constexpr std::uint32_t kMinSamples = 16;
+
+  // Sets the parents of trace[first..] (and adopts their announced ids).
+  // Spans before first went out already: they can be parents, nothing of
+  // theirs changes. Estimated spans are left as the estimator made them.
+  void link(std::vector<capture::Span>& trace, std::size_t first = 0);
+
+  const LinkerCounters& counters() const { return counters_; }
+  const ProcessHabits* habits(std::uint32_t pid) const;
+
+ private:
+  void adopt_announced_ids(std::vector<capture::Span>& trace, std::size_t first);
+  std::optional<capture::SpanId> server_parent(const std::vector<capture::Span>& trace,
+                                               std::size_t i);
+  std::optional<capture::SpanId> client_parent(const std::vector<capture::Span>& trace,
+                                               std::size_t i);
+  void learn(const capture::Span& client, const capture::Span& server);
+
+  std::unordered_map<std::uint32_t, ProcessHabits> habits_;
+  static constexpr std::size_t kMaxProcesses = 4096;
+  LinkerCounters counters_;
+};
+
+}  // namespace difftrace::assembler

@@ -46,3 +46,35 @@ core.register_action("difftrace_inject", { "http-req" }, function(txn)
     end
   end
 end)
+
+-- An ingress with tracing on starts a trace for a request that carries no trace context
+-- (Envoy, Knative's ingress gateway): here a W3C traceparent whose parent is the ingress's own
+-- span, named to the client in a W3C Trace Context level 2 traceresponse (haproxy.cfg adds it
+-- unless the platform's answer already has one, as the activator's 202 has). difftrace reads
+-- that header on haproxy's response: it gives haproxy's span the trace, and its id, which the
+-- forwarded traceparent names as parent. A request with traceparent or B3 is forwarded as is.
+do
+  local f = io.open("/dev/urandom", "rb")
+  local seed = 0
+  if f then
+    local b = f:read(6)
+    f:close()
+    for i = 1, #b do seed = seed * 256 + b:byte(i) end
+  end
+  math.randomseed(seed ~ math.floor(core.now().usec))
+end
+
+local function random_hex(nbytes)
+  local out = {}
+  for i = 1, nbytes do out[i] = string.format("%02x", math.random(0, 255)) end
+  if out[1] == "00" then out[1] = "01" end -- never all zero, which W3C forbids
+  return table.concat(out)
+end
+
+core.register_action("difftrace_trace_start", { "http-req" }, function(txn)
+  local hdrs = txn.http:req_get_headers()
+  if hdrs["traceparent"] or hdrs["b3"] or hdrs["x-b3-traceid"] then return end
+  local tp = "00-" .. random_hex(16) .. "-" .. random_hex(8) .. "-01"
+  txn.http:req_set_header("traceparent", tp)
+  txn:set_var("txn.difftrace_traceresponse", tp)
+end)

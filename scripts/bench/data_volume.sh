@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Data volume per request on the demo platform, with and without the filter: one load run
 # (steady, no anomalies, default mix) traced by two difftrace instances at once, so both see
-# the same requests:
-#   filter    `difftrace trace --config scripts/platform/difftrace.yaml`
-#   nofilter  the same with --no-filter
+# the same requests (three instances at once):
+#   filter       `difftrace trace --config scripts/platform/difftrace.yaml`: platform spans
+#                filtered, function spans reported (role function)
+#   fnfiltered   the same config with the functions' role function-filtered: every span
+#                filtered, so every event that crosses is an anomaly, a warm-up or a mistake
+#   nofilter     the first config with --no-filter
 # The load comes in two phases: WARM requests (the filter's warm-up: endpoints report their
 # first spans until they have a threshold, ~10 spans each), then REQUESTS more (the steady
 # state). Per request, for each instance: span events that crossed the ring buffer
-# (spans_reported) and their bytes (x sizeof(struct dt_span_event) + 8-byte record header),
+# (spans_reported; for "filter" this counts the function spans it reports by design) and their bytes (x sizeof(struct dt_span_event) + 8-byte record header),
 # spans and OTLP-JSON bytes exported, and platform spans that crossed (reported, not a
 # function's span), over the whole run and over the steady phase alone (from the exported
 # spans' start times). With no anomaly injected every request is a normal one.
@@ -44,7 +47,9 @@ printf '#include <linux/types.h>\n#include <stdio.h>\n#include "capture.h"\nint 
 ${CC:-gcc} -Iinclude "$dir/sz.c" -o "$dir/sz"
 event_bytes=$("$dir/sz")
 
+sed 's/role: function$/role: function-filtered/' "$CONFIG" >"$dir/fnfiltered.yaml"
 bench_start_difftrace "$dir" filter --config "$CONFIG"; pids+=("$BENCH_PID")
+bench_start_difftrace "$dir" fnfiltered --config "$dir/fnfiltered.yaml"; pids+=("$BENCH_PID")
 bench_start_difftrace "$dir" nofilter --config "$CONFIG" --no-filter; pids+=("$BENCH_PID")
 load() {  # NAME REQUESTS SEED
   scripts/load/run.sh --url "$INGRESS_URL" --shape steady --rate "$RATE" --requests "$2" \
@@ -81,7 +86,7 @@ sp = list(spans("filter"))
 # Function services: those whose spans the filter reports for their role.
 functions = sorted({svc for svc, _, _, reason in sp if reason == "function"})
 res["function_services"] = functions
-for mode in ("filter", "nofilter"):
+for mode in ("filter", "fnfiltered", "nofilter"):
     st = json.load(open(os.path.join(d, mode + ".stats.json")))
     S = sp if mode == "filter" else list(spans(mode))
     crossed = [x for x in S if x[2] in ("reported", "anomalous", "full")]  # not kept, not estimated
@@ -99,6 +104,7 @@ for mode in ("filter", "nofilter"):
     m["otlp_json_bytes"] = size
     m["platform_spans_crossed"] = len(plat)
     m["platform_spans_crossed_steady"] = len(plat_steady)
+    m["all_spans_crossed_steady"] = round(sum(1 for x in crossed if t0 <= x[1] < t1) / max(n_steady, 1), 4)  # per request
     m["platform_crossed_by_reason"] = dict(collections.Counter(x[3] for x in plat))
     m["platform_crossed_steady_by_reason"] = dict(collections.Counter(x[3] for x in plat_steady))
     m["per_request"] = {
@@ -115,7 +121,7 @@ for mode in ("filter", "nofilter"):
 json.dump(res, open(out, "w"), indent=2)
 md = ["| data per request (%d requests, %d in the steady phase) | ring-buffer events | ring-buffer bytes | spans exported | OTLP-JSON bytes | platform spans crossing (whole run / steady phase) |" % (n_all, n_steady),
       "|---|---:|---:|---:|---:|---:|"]
-for mode, name in (("filter", "filter on"), ("nofilter", "--no-filter")):
+for mode, name in (("filter", "filter on"), ("fnfiltered", "filter on, functions filtered too"), ("nofilter", "--no-filter")):
     p = res["modes"][mode]["per_request"]
     md.append("| %s | %s | %s | %s | %s | %s / %s |" % (name, p["ringbuf_events"], p["ringbuf_bytes"], p["spans_exported"], p["otlp_json_bytes"],
                                                   p["platform_spans_crossed"], p["platform_spans_crossed_steady"]))

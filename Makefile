@@ -111,7 +111,7 @@ vmlinux:
 # Benchmarks (BENCHMARKS.md): scripts/bench/run_all.sh writes build/bench/results.json
 # and results.md. Bench programs live in bench/ and are built only here, never by
 # `make` or `make test`.
-BENCH_BINS := $(BUILD)/ingest-bench $(BUILD)/ringbuf-ingest-bench
+BENCH_BINS := $(BUILD)/ingest-bench $(BUILD)/ringbuf-ingest-bench $(BUILD)/gen-http-pcap
 
 $(BUILD)/ingest-bench: $(BUILD)/obj/bench/ingest_bench.o $(USER_OBJS)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
@@ -129,7 +129,7 @@ bench: deps all $(BENCH_BINS)
 	@scripts/bench/run_all.sh
 
 # Replay throughput on a generated capture of at least 1 GB, against tshark on the same file
-# (BENCHMARKS.md); separate from `make bench`, it takes about a minute.
+# (BENCHMARKS.md): one part of `make bench`, or alone (under a minute).
 $(BUILD)/gen-http-pcap: bench/gen_http_pcap.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) -O2 -g -std=c++20 -Wall -Wextra $< -o $@ -lpcap

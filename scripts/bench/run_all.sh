@@ -10,10 +10,11 @@
 #   scripts/bench/memory.sh              RSS and BPF map memory, idle and with 10,000 connections
 #   build/ingest-bench                   user-space decode / decode+stats+export, one core
 #   build/ringbuf-ingest-bench           trace's user-space loop fed from a real ring buffer
+#   scripts/bench/replay_throughput.sh   difftrace replay vs tshark on a generated 1.2 GB capture
 # Knobs (environment): PLATFORM_ROUNDS=5 PLATFORM_RATE=100 PLATFORM_LOAD_SECS=12
 # PLATFORM_SAT_SECS=5 NGINX_ROUNDS=5 NGINX_SECS=5 VOLUME_REQUESTS=6000 VOLUME_WARM=2000
 # VOLUME_RATE=200 LOSS_SECS=5 LOSS_RATES="200 400 800" MEM_CONNS=10000 INGEST_EVENTS=2000000
-# RB_RATES=100000,200000,400000 RB_SECS=3. BENCH_ONLY="platform nginx ..." runs
+# RB_RATES=100000,200000,400000 RB_SECS=3 REPLAY_BYTES=1100000000. BENCH_ONLY="platform nginx ..." runs
 # only those parts (the table then takes the other parts from their last JSON);
 # BENCH_REPORT_ONLY=1 remakes the table from the JSON.
 set -euo pipefail
@@ -58,6 +59,10 @@ if [ -z "${BENCH_REPORT_ONLY:-}" ]; then
     build/ringbuf-ingest-bench --rates "${RB_RATES:-100000,200000,400000}" --seconds "${RB_SECS:-3}" \
       --config scripts/platform/difftrace.yaml --json "$B/ringbuf_ingest_paced.json" >/dev/null
   fi
+  if want replay; then
+    log "replay throughput (a generated capture: difftrace replay, then tshark)"
+    scripts/bench/replay_throughput.sh "${REPLAY_BYTES:-1100000000}" "$B/replay_throughput.json" >/dev/null
+  fi
 fi
 
 python3 - "$B" "$started" "$load_before" "$(cut -d" " -f1-3 /proc/loadavg)" <<'PY'
@@ -66,9 +71,9 @@ B, started, load_before, load_after = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def load(n):
     p = os.path.join(B, n + ".json")
     return json.load(open(p)) if os.path.exists(p) else None
-parts = ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory", "ingest", "ringbuf_ingest", "ringbuf_ingest_paced")
+parts = ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory", "ingest", "ringbuf_ingest", "ringbuf_ingest_paced", "replay_throughput")
 R = {n: load(n) for n in parts}
-po, ng, dv, rl, mem, ing, rbi, rbp = (R[n] for n in parts)
+po, ng, dv, rl, mem, ing, rbi, rbp, rt = (R[n] for n in parts)
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
 machine = {"nproc": os.cpu_count(), "kernel": platform.release(), "cpu": cpu,
            "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
@@ -190,6 +195,15 @@ if rbp:
     r("ring buffer at offered event rates (synthetic, --no-filter events, capture.bpf.c's wake-up)", ", ".join("%.2g M/s" % (x["offered_rate"] / 1e6) for x in paced),
       ", ".join("%.1f%%" % (100 * x["lost_fraction"]) for x in paced) + " lost",
       "consumer " + ", ".join("%.2f M per CPU-s" % (x["consumed_per_cpu_sec"] / 1e6) for x in paced))
+if rt:
+    rd, rs, rc = rt["difftrace"], rt["tshark"], rt["capture"]
+    r("replay: %.2f GB generated capture, %d requests (%d pipelined)" % (rc["bytes"] / 1e9, rc["requests"], rc["pipelined_requests"]),
+      "difftrace replay --export otlp-json:/dev/null",
+      "%.2f s (%.2f s CPU): %.0f MB/s, %.0f spans/s, %.1f MiB RSS; %d spans %s" % (
+          rd["wall_s"], rd["user_s"] + rd["sys_s"], rd["mb_per_s"], rd["spans_per_s"], rd["peak_rss_kib"] * MiB,
+          rd["spans"], "= requests" if rt["spans_equal_requests"] else "!= %d requests" % rc["requests"]),
+      "tshark -q -z http,tree: %.1f s (%.1f s CPU), %.0f MB/s, %.0f MiB RSS; x%.1f difftrace's wall" % (
+          rs["wall_s"], rs["user_s"] + rs["sys_s"], rs["mb_per_s"], rs["peak_rss_kib"] * MiB, rt["tshark_wall_over_difftrace"]) if rs else "")
 if mem or po or ng:
     peaks = []
     if po: peaks += [("platform", max(po["modes"][m]["peak_rss_kib"] for m in ("filter", "nofilter")))]
@@ -224,7 +238,7 @@ md = ["Machine: %d cores, %s, Linux %s; %s UTC, %s; %s rounds interleaved, media
 md += ["| " + " | ".join(x) + " |" for x in rows]
 md += ["", "| target | where it stands | |", "|---|---|---|"]
 md += ["| " + " | ".join(x) + " |" for x in targets]
-for n in ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory"):
+for n in ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory", "replay_throughput"):
     p = os.path.join(B, n + ".md")
     if R[n] and os.path.exists(p):
         md += ["", "%s (`scripts/bench/%s.sh`):" % (n.replace("_", " ").capitalize(), n), "", open(p).read().rstrip()]

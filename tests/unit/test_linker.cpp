@@ -219,7 +219,7 @@ TEST_CASE("linker: what a process is learned to do narrows its candidates", "[li
   Linker l;
   // Teach it: haproxy (pid 10) forwards method and target; fn-chain (pid 14)
   // calls out on the thread that serves the request.
-  for (int i = 0; i < 40; i++) {
+  for (int i = 0; i < 130; i++) {
     auto t = platform_path(1000 * static_cast<std::uint64_t>(i) + 1000);
     t.push_back(server(20, "fn-chain", 1000 * static_cast<std::uint64_t>(i) + 1000,
                        1000 * static_cast<std::uint64_t>(i) + 1050, 9003, 50030, 14, true, 141,
@@ -235,12 +235,12 @@ TEST_CASE("linker: what a process is learned to do narrows its candidates", "[li
 
   SECTION("one CLIENT span on another thread: not thread-per-request (a Go server)") {
     REQUIRE(l.habits(12)->thread_per_request());  // so far its goroutines kept their threads
-    auto t = platform_path(100000);
+    auto t = platform_path(1000000);
     t[5].tid = 99;  // the queue-proxy's goroutine went on on another thread
     l.link(t);
     CHECK(parents(t)[6] == "-");  // absent, not wrong, while it was believed
     CHECK_FALSE(l.habits(12)->thread_per_request());
-    auto u = platform_path(200000);
+    auto u = platform_path(2000000);
     u[5].tid = 98;
     l.link(u);
     CHECK(parents(u)[6] == "5");
@@ -382,4 +382,29 @@ TEST_CASE("linker: spans already sent can be parents and stay as they are", "[li
   l.link(t, t.size() - 1);
   CHECK(parents(t)[1] == "caller");
   CHECK(parents(t)[2] == "-");  // went out before its parent came
+}
+
+TEST_CASE("linker: a header a process received and sends on names no span of its own",
+          "[linker]") {
+  // No trace header from the client: haproxy started the trace (its span
+  // announced X). fn-chain forwards traceparent(X) back through haproxy,
+  // which forwards it again: that CLIENT span's header names X, haproxy's
+  // first span, but it belongs to haproxy's second SERVER span.
+  const SpanId x = id(0x1e);
+  std::vector<Span> t = {
+      server(1, "haproxy", 0, 100, 8080, 50000, 10, false, 0, "/fn-chain/"),
+      client(2, "haproxy", 1, 99, 50001, 8081, 10, 0, "/fn-chain/"),
+      server(7, "fn-chain", 6, 94, 9003, 50001, 14, true, 140, "/fn-chain/"),
+      client(8, "fn-chain", 10, 90, 50010, 8080, 14, 140, "/fn-hello/"),
+      server(11, "haproxy", 11, 89, 8080, 50010, 10, true),
+      client(12, "haproxy", 12, 88, 50011, 8081, 10)};
+  t[0].header_parent_id.reset();
+  t[0].announced_span_id = x;
+  for (std::size_t i = 1; i < t.size(); i++) t[i].header_parent_id = x;
+  Linker l;
+  l.link(t);
+  auto p = parents(t);
+  CHECK(p[2] == std::to_string(0x1e));  // haproxy's own header: continuity
+  CHECK(p[12] == "11");                  // forwarded: by time and target
+  CHECK(l.counters().parents_by_response == 1);
 }

@@ -138,8 +138,13 @@ std::optional<capture::SpanId> Linker::client_parent(const std::vector<Span>& tr
     if (j != i && s.kind == SpanKind::kServer && !s.is_estimated() && s.pid == c.pid)
       servers.push_back(&s);
   }
-  // The outgoing header names a span the process announced as its own.
-  if (c.header_parent_id)
+  // The outgoing header names a span the process announced as its own,
+  // unless a request it was serving then came with that header: then it
+  // only forwarded it.
+  bool forwarded = false;
+  for (const Span* s : servers)
+    forwarded |= c.header_parent_id && s->header_parent_id == c.header_parent_id && holds(*s, c);
+  if (c.header_parent_id && !forwarded)
     for (const Span* s : servers)
       if (owns_announced_id(*s) && s->span_id == *c.header_parent_id) {
         counters_.parents_by_response++;

@@ -50,10 +50,10 @@ class Linker {
     std::uint32_t same_target = 0, other_target = 0;
     // Serves each request on one thread (Python's ThreadingHTTPServer, a
     // thread pool): its CLIENT spans run on their SERVER span's thread,
-    // always. A Go server's goroutines mostly stay on their thread too, so
-    // one miss is enough to tell it is not.
+    // always. A Go server's goroutines mostly stay on their thread too (at
+    // low load for dozens of requests in a row), so one miss tells it is not.
     bool thread_per_request() const {
-      return same_thread >= 2 * kMinSamples && other_thread == 0;
+      return same_thread >= kThreadSamples && other_thread == 0;
     }
     // Forwards requests as they came (method and target): a proxy.
     bool forwards_target() const { return decided(same_target, other_target); }
@@ -66,6 +66,9 @@ class Linker {
     }
   };
   static constexpr std::uint32_t kMinSamples = 16;
+  // Believing a server thread-per-request costs a link for each CLIENT span
+  // on another thread until one shows it: ask for many first.
+  static constexpr std::uint32_t kThreadSamples = 128;
 
   // Sets the parents of trace[first..] (and adopts their announced ids).
   // Spans before first went out already: they can be parents, nothing of

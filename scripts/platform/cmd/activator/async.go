@@ -30,7 +30,8 @@ import (
 type asyncRunner struct {
 	jobs    chan *asyncJob
 	client  *http.Client
-	pending atomic.Int64
+	pending atomic.Int64 // accepted and not finished
+	queued  atomic.Int64 // accepted and not taken by a worker (at most cap(jobs))
 	logMu   sync.Mutex
 	logFile *os.File
 }
@@ -124,14 +125,14 @@ func (a *asyncRunner) handoff(w http.ResponseWriter, r *http.Request, target *ur
 	if reparented {
 		rec.ParentSpanID = span
 	}
-	select {
-	case a.jobs <- &asyncJob{req: out, rec: rec}:
-		a.pending.Add(1)
-	default:
+	// A place in the queue first, so that the 202 is a promise kept.
+	if a.queued.Add(1) > int64(cap(a.jobs)) {
+		a.queued.Add(-1)
 		w.Header().Set("X-Difftrace-Overload", "activator")
 		http.Error(w, "activator: async queue full", http.StatusServiceUnavailable)
 		return true
 	}
+	a.pending.Add(1)
 	if hasTP {
 		w.Header().Set("traceresponse", "00-"+tp.TraceID+"-"+span+"-"+tp.Flags)
 	}
@@ -139,11 +140,17 @@ func (a *asyncRunner) handoff(w http.ResponseWriter, r *http.Request, target *ur
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
 	fmt.Fprintf(w, "{\"async_id\":%q,\"trace_id\":%q}\n", id, rec.TraceID)
+	// The 202 is on its way before the invocation can start: the async edge.
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	a.jobs <- &asyncJob{req: out, rec: rec} // never blocks: its place was taken above
 	return true
 }
 
 func (a *asyncRunner) work() {
 	for j := range a.jobs {
+		a.queued.Add(-1)
 		j.rec.StartNs = time.Now().UnixNano()
 		resp, err := a.client.Do(j.req)
 		if err == nil {

@@ -225,10 +225,16 @@ func record(c config, r *request, startNs, endNs int64, status int, errKind stri
 			AmountMs: r.anomaly.Amount.Milliseconds(), Header: r.anomaly.String()}
 	}
 	t.ExpectStatus, _ = expected(r.target, r.anomaly)
-	if hdr != nil && r.target.async {
-		t.AsyncID = hdr.Get("X-Difftrace-Async-Id")
-		if tp, ok := tracectx.Parse(strings.TrimSpace(hdr.Get("traceresponse"))); ok {
-			t.AsyncParentSpanID = tp.ParentID
+	if hdr != nil {
+		tp, ok := tracectx.Parse(strings.TrimSpace(hdr.Get("traceresponse")))
+		if ok {
+			t.ResponseTraceID = tp.TraceID
+		}
+		if r.target.async {
+			t.AsyncID = hdr.Get("X-Difftrace-Async-Id")
+			if ok {
+				t.AsyncParentSpanID = tp.ParentID
+			}
 		}
 	}
 	return t

@@ -31,6 +31,9 @@ type truth struct {
 	ExpectStatus      int           `json:"expect_status"`
 	AsyncID           string        `json:"async_id,omitempty"`
 	AsyncParentSpanID string        `json:"async_parent_span_id,omitempty"` // from traceresponse
+	// The trace the platform named in its answer's traceresponse: the one the ingress started
+	// for a request without trace headers (or, async, the activator's).
+	ResponseTraceID string `json:"response_trace_id,omitempty"`
 }
 
 type truthAnomaly struct {

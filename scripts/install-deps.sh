@@ -33,15 +33,17 @@ if [ ${#missing[@]} -ne 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   # tshark's wireshark-common asks whether non-root users may capture: no, and do not ask.
   echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  # The nginx and haproxy packages would start system services (the tests and the demo run
+  # their own instances on their own ports): the Debian way to say no during an install is a
+  # policy-rc.d that answers 101. Nothing that already runs is touched.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod +x "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # nginx and haproxy packages start system services; tests run their own instances.
-  for svc in nginx haproxy; do
-    if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
-      systemctl stop "$svc" || true
-    fi
-    pkill -x "$svc" 2>/dev/null || true
-  done
 fi
 
 # The OTLP test receiver's npm packages, at the versions its package-lock.json pins; npm

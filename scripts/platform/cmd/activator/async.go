@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -136,10 +137,14 @@ func (a *asyncRunner) handoff(w http.ResponseWriter, r *http.Request, target *ur
 	if hasTP {
 		w.Header().Set("traceresponse", "00-"+tp.TraceID+"-"+span+"-"+tp.Flags)
 	}
+	reply := fmt.Sprintf("{\"async_id\":%q,\"trace_id\":%q}\n", id, rec.TraceID)
 	w.Header().Set("X-Difftrace-Async-Id", id)
 	w.Header().Set("Content-Type", "application/json")
+	// With its length known the 202 is whole when flushed (not chunked, with its last
+	// chunk written only when the handler returns).
+	w.Header().Set("Content-Length", strconv.Itoa(len(reply)))
 	w.WriteHeader(http.StatusAccepted)
-	fmt.Fprintf(w, "{\"async_id\":%q,\"trace_id\":%q}\n", id, rec.TraceID)
+	io.WriteString(w, reply)
 	// The 202 is on its way before the invocation can start: the async edge.
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()

@@ -1,5 +1,7 @@
 #include "assembler/assembler.h"
 
+#include <algorithm>
+
 namespace difftrace::assembler {
 namespace {
 
@@ -148,7 +150,7 @@ void Assembler::remember_sent(const Key& key, const std::vector<capture::Span>& 
   auto [it, fresh] = recent_.try_emplace(key);
   it->second.insert(it->second.end(), spans.begin(), spans.end());
   if (fresh) recent_order_.emplace_back(now_ns, key);
-  while (recent_.size() > max_traces_ && !recent_order_.empty()) {
+  while (recent_.size() > std::min(max_traces_, kMaxRecentTraces) && !recent_order_.empty()) {
     recent_.erase(recent_order_.front().second);
     recent_order_.pop_front();
   }

@@ -6,8 +6,8 @@
 // --no-filter) are linked and go out. Spans of a trace already sent go out
 // at once, linked against the trace's spans while it is recent. Memory is
 // bounded: at most max_traces wait (the oldest leaves early when more
-// come), and as many sent ones are remembered for late spans, for at most
-// kRecentWaits waits.
+// come), and at most kMaxRecentTraces sent ones are remembered for late
+// spans, for at most kRecentWaits waits.
 #pragma once
 
 #include <cstdint>
@@ -48,8 +48,10 @@ class Assembler {
   // A trace with spans not judged yet waits for their profile up to
   // kMaxHoldWaits times the wait.
   static constexpr int kMaxHoldWaits = 10;
-  // A sent trace's spans stay linkable for late spans this many waits.
+  // A sent trace's spans stay linkable for late spans this many waits, at
+  // most this many traces (copies of their spans: the memory bound).
   static constexpr int kRecentWaits = 10;
+  static constexpr std::size_t kMaxRecentTraces = 16384;
 
   Assembler(std::uint64_t wait_ns, std::size_t max_traces, Pull pull, Estimator* estimator,
             std::function<capture::SpanId()> next_id, Judge judge = {});

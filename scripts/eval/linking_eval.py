@@ -5,9 +5,9 @@ A request counts as linked when its trace (the trace id it sent, or without trac
 the one the platform named in traceresponse) holds exactly its path and nothing else, as one
 tree: the SERVER span of each hop in ground truth's `hops`, the CLIENT span each hop sent to
 the next one between them, every span the child of the one before it, and the root's parent
-the client's span from traceparent (none without trace headers). An async request must also
-show the async edge: the activator's SERVER span is the span the 202's traceresponse named,
-and the function's SERVER span starts after it ended.
+the client's span from traceparent (none without trace headers). An async request answered
+202 must also show the async edge: the activator's SERVER span is the span the 202's
+traceresponse named, and the function's SERVER span starts after it ended.
 
   linking_eval.py --truth gt.jsonl --otlp spans.otlp.jsonl [--json out.json] [--min 0.99]
 
@@ -85,7 +85,7 @@ def check(r, spans):
             if len(kids) != 1:
                 return f"hop {k} ({KIND[kind]}:{service}) has {len(kids)} children"
             node = kids[0]
-    if r.get("async") and len(chain) >= 3:
+    if r.get("async") and r.get("status") == 202 and len(chain) >= 3:
         activator, fn = chain[2], chain[-1]
         if r.get("async_parent_span_id") and activator["span_id"] != r["async_parent_span_id"]:
             return "the activator's span is not the one its traceresponse named"

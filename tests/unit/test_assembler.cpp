@@ -218,3 +218,25 @@ TEST_CASE("the estimator learns linked chains and estimates the hops a trace lac
   auto made2 = est.estimate(alone, next_id);
   for (const auto& m : made2) CHECK(m.service_name != "fn");
 }
+
+TEST_CASE("under --no-filter nothing is estimated, not even for an anomaly", "[assembler]") {
+  Estimator est([](const Span&) -> std::optional<std::uint64_t> { return std::nullopt; });
+  assembler::Linker linker;
+  for (std::uint8_t t = 1; t <= 4; t++) {
+    auto c = chain(t, 100 * t);
+    linker.link(c);
+    est.learn(c);
+  }
+  Assembler a(100 * ms, 16, [](const Span&) { return std::vector<Span>{}; }, &est, next_id);
+  std::vector<Span> out;
+  auto normal = span(20, "fn", SpanKind::kServer, 0, 5, 82, 42000, 3, "full");
+  normal.reason = "no_filter";
+  a.add({normal}, 0, out);
+  // The ingress answered 503 itself: it called nobody.
+  auto own503 = span(21, "ingress", SpanKind::kServer, 0, 50, 80, 40000, 1, "anomalous");
+  own503.status = 503;
+  a.add({own503}, 0, out);
+  a.expire(0, out, /*flush=*/true);
+  CHECK(out.size() == 2);
+  CHECK(a.counters().spans_estimated == 0);
+}

@@ -40,6 +40,9 @@ bool Assembler::judge_all(Open& t) {
 void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
                     std::vector<capture::Span>& out) {
   for (auto& s : spans) {
+    // Under --no-filter every span is reported: nothing is missing to be
+    // estimated (a hop that answered an error itself did not call the next).
+    full_tracing_ |= s.reason == "no_filter";
     // A span whose trace id was made up here has no trace to wait for.
     if (!s.trace_from_header) {
       out.push_back(std::move(s));
@@ -106,7 +109,7 @@ void Assembler::send(const Key& key, Open&& t, std::uint64_t now_ns,
     }
   }
   linker_.link(t.spans);
-  if (t.anomaly && estimator_) {
+  if (t.anomaly && estimator_ && !full_tracing_) {
     auto est = estimator_->estimate(t.spans, next_id_);
     counters_.spans_estimated += est.size();
     for (auto& e : est) t.spans.push_back(std::move(e));

@@ -96,6 +96,7 @@ class Assembler {
   std::unordered_map<Key, std::vector<capture::Span>> recent_;  // sent, for late spans
   std::deque<std::pair<std::uint64_t, Key>> recent_order_;
   AssemblerCounters counters_;
+  bool full_tracing_ = false;  // spans reported by --no-filter seen: estimate nothing
 };
 
 }  // namespace difftrace::assembler

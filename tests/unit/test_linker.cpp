@@ -408,3 +408,25 @@ TEST_CASE("linker: a header a process received and sends on names no span of its
   CHECK(p[12] == "11");                  // forwarded: by time and target
   CHECK(l.counters().parents_by_response == 1);
 }
+
+TEST_CASE("linker: a server reading two requests at once on one thread is no thread-per-request",
+          "[linker]") {
+  // A Go server whose goroutines happen to keep their thread: every CLIENT
+  // span on its SERVER span's thread, but two requests overlap on thread 7.
+  Linker l;
+  for (std::uint64_t i = 0; i < 100; i++) {
+    std::vector<Span> t = {server(1, "go", 10 * i, 10 * i + 15, 8081, 50000, 30, false, 7),
+                           client(2, "go", 10 * i + 1, 10 * i + 14, 50001, 9000, 30, 7)};
+    l.link(t);
+    CHECK(parents(t)[2] == "1");
+  }
+  REQUIRE(l.habits(30));
+  CHECK(l.habits(30)->same_thread == 100);
+  CHECK(l.habits(30)->shares_threads);
+  CHECK_FALSE(l.habits(30)->thread_per_request());
+  // So a CLIENT span on another thread still finds its SERVER span.
+  std::vector<Span> t = {server(1, "go", 5000, 5015, 8081, 50000, 30, false, 7),
+                         client(2, "go", 5001, 5014, 50001, 9000, 30, 8)};
+  l.link(t);
+  CHECK(parents(t)[2] == "1");
+}

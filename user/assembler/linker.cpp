@@ -59,15 +59,29 @@ const Linker::ProcessHabits* Linker::habits(std::uint32_t pid) const {
   return it == habits_.end() ? nullptr : &it->second;
 }
 
-void Linker::learn(const Span& client, const Span& server) {
-  auto it = habits_.find(client.pid);
+Linker::ProcessHabits& Linker::habits_of(std::uint32_t pid) {
+  auto it = habits_.find(pid);
   if (it == habits_.end()) {
     if (habits_.size() >= kMaxProcesses) habits_.clear();  // bounded; relearned
-    it = habits_.emplace(client.pid, ProcessHabits{}).first;
+    it = habits_.emplace(pid, ProcessHabits{}).first;
   }
-  auto& h = it->second;
+  return it->second;
+}
+
+void Linker::learn(const Span& client, const Span& server) {
+  auto& h = habits_of(client.pid);
   (client.tid == server.tid ? h.same_thread : h.other_thread)++;
   (same_target(client, server) ? h.same_target : h.other_target)++;
+}
+
+void Linker::note_served(const Span& s) {
+  auto& h = habits_of(s.pid);
+  if (h.shares_threads) return;
+  for (const auto& r : h.recent)
+    if (r.end && r.tid == s.tid && r.start < s.end_unix_ns && s.start_unix_ns < r.end &&
+        !(r.start == s.start_unix_ns && r.end == s.end_unix_ns))
+      h.shares_threads = true;
+  h.recent[h.next++ % h.recent.size()] = {s.tid, s.start_unix_ns, s.end_unix_ns};
 }
 
 void Linker::adopt_announced_ids(std::vector<Span>& trace, std::size_t first) {
@@ -183,6 +197,8 @@ std::optional<capture::SpanId> Linker::client_parent(const std::vector<Span>& tr
 
 void Linker::link(std::vector<Span>& trace, std::size_t first) {
   adopt_announced_ids(trace, first);
+  for (std::size_t i = first; i < trace.size(); i++)
+    if (trace[i].kind == SpanKind::kServer && !trace[i].is_estimated()) note_served(trace[i]);
   for (std::size_t i = first; i < trace.size(); i++) {
     if (trace[i].is_estimated()) continue;
     trace[i].parent_span_id =

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstddef>
+#include <array>
 #include <cstdint>
 #include <unordered_map>
 #include <vector>
@@ -48,12 +49,23 @@ class Linker {
   struct ProcessHabits {
     std::uint32_t same_thread = 0, other_thread = 0;
     std::uint32_t same_target = 0, other_target = 0;
+    // Two requests served at once with the same thread reading them: an
+    // event loop or goroutines, not a thread per request.
+    bool shares_threads = false;
+    struct Served {
+      std::uint32_t tid = 0;
+      std::uint64_t start = 0, end = 0;
+    };
+    std::array<Served, 8> recent{};  // its latest SERVER spans
+    std::size_t next = 0;
     // Serves each request on one thread (Python's ThreadingHTTPServer, a
     // thread pool): its CLIENT spans run on their SERVER span's thread,
-    // always. A Go server's goroutines mostly stay on their thread too (at
-    // low load for dozens of requests in a row), so one miss tells it is not.
+    // always, and never two requests at once on one thread. A Go server's
+    // goroutines mostly stay on their thread too (at low load for dozens of
+    // requests in a row), so one miss tells it is not, as does one thread
+    // reading two requests served at once.
     bool thread_per_request() const {
-      return same_thread >= kThreadSamples && other_thread == 0;
+      return !shares_threads && same_thread >= kThreadSamples && other_thread == 0;
     }
     // Forwards requests as they came (method and target): a proxy.
     bool forwards_target() const { return decided(same_target, other_target); }
@@ -68,7 +80,7 @@ class Linker {
   static constexpr std::uint32_t kMinSamples = 16;
   // Believing a server thread-per-request costs a link for each CLIENT span
   // on another thread until one shows it: ask for many first.
-  static constexpr std::uint32_t kThreadSamples = 128;
+  static constexpr std::uint32_t kThreadSamples = 64;
 
   // Sets the parents of trace[first..] (and adopts their announced ids).
   // Spans before first went out already: they can be parents, nothing of
@@ -85,6 +97,8 @@ class Linker {
   std::optional<capture::SpanId> client_parent(const std::vector<capture::Span>& trace,
                                                std::size_t i);
   void learn(const capture::Span& client, const capture::Span& server);
+  void note_served(const capture::Span& server);
+  ProcessHabits& habits_of(std::uint32_t pid);
 
   std::unordered_map<std::uint32_t, ProcessHabits> habits_;
   static constexpr std::size_t kMaxProcesses = 4096;

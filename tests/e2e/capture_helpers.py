@@ -551,6 +551,19 @@ HEX16 = re.compile(r"^[0-9a-f]{16}$")
 DIGITS = re.compile(r"^-?[0-9]+$")
 
 
+def decision_problems(where, attrs, status):
+    """Under --no-filter every span is reported: decision full, or anomalous with its reason
+    (5xx and no response always; latency once the endpoint has a profile)."""
+    d, r = attrs.get("difftrace.decision"), attrs.get("difftrace.reason")
+    error = status is None or int(status) == 0 or int(status) >= 500
+    if error and (d, r) not in (("anomalous", "status"), ("anomalous", "reset")):
+        return ["%s: status %r, decision %r reason %r: want anomalous" % (where, status, d, r)]
+    if not error and (d, r) not in (("full", "no_filter"), ("anomalous", "latency")):
+        return ["%s: decision %r reason %r: want full/no_filter (or a latency anomaly)"
+                % (where, d, r)]
+    return []
+
+
 def schema_problems(spans):
     """OTLP-JSON shape checks of the contract (ids, kinds, int64-as-string, attributes)."""
     probs = []
@@ -595,9 +608,7 @@ def schema_problems(spans):
             for k in ("client.address", "client.port"):
                 if k not in a:
                     probs.append("%s: attribute %s missing" % (where, k))
-        if a.get("difftrace.decision", "full") != "full":
-            probs.append("%s: difftrace.decision %r != 'full'" % (where,
-                                                                   a.get("difftrace.decision")))
+        probs += decision_problems(where, a, s["status"])
         if s["method"] and not str(s["name"]).startswith(s["method"] + " "):
             probs.append("%s: name %r does not start with the method" % (where, s["name"]))
         st = s["status"]

@@ -184,7 +184,9 @@ def _otlp_line(spans, pid=100, service="dt-pyserver"):
                       "http.response.status_code": s["status"], "server.port": 8080,
                       "client.address": "127.0.0.1", "client.port": 40000,
                       "server.address": "127.0.0.1", "thread.id": pid,
-                      "difftrace.decision": "full"}.items()]},
+                      "difftrace.decision": "anomalous" if s["status"] >= 500 else "full",
+                      "difftrace.reason": "status" if s["status"] >= 500 else "no_filter",
+                      }.items()]},
                  **({"status": {"code": 2}} if s["status"] >= 500 else {}))
             for s in spans]}]}]})
 

@@ -1,6 +1,6 @@
 /* The differential filter, one finished span at a time: the same code runs
  * in bpf/capture.bpf.c (on the kernel's maps) and in `difftrace replay` (on
- * in-memory maps with the same keys and values, user/filter/host_maps.*).
+ * in-memory maps with the same keys and values, user/filter/host_filter_store.*).
  *
  * For a span event filled by dt_span_event_fill it
  *   1. finds the service (by tgid, then by comm) and so the role,

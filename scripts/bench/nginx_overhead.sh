@@ -9,9 +9,12 @@
 #   nofilter  the same with --no-filter: every span crosses to user space
 # Every request carries a fresh W3C traceparent (a wrk Lua script), as requests through a
 # platform hop do; the filter keeps spans by trace id. The mode order rotates each round.
-# Reports medians, ratios to "none", difftrace's BPF run time per request
-# (kernel.bpf_stats_enabled), its peak RSS, and what crossed the ring buffer.
-#   usage: scripts/bench/nginx_overhead.sh [ROUNDS=5] [SECONDS=5] [OUT=build/bench/nginx_overhead.json]
+# Each mode, each round: wrk with 32 connections (saturation: throughput), then wrk with one
+# connection for LAT_SECS (no queueing: the p50 difference to "none" is the latency the
+# tracer adds to one server hop). Reports medians, ratios to "none", difftrace's BPF run time
+# per request (kernel.bpf_stats_enabled, during the saturation run), its peak RSS, and what
+# crossed the ring buffer.
+#   usage: scripts/bench/nginx_overhead.sh [ROUNDS=5] [SECONDS=5] [OUT=build/bench/nginx_overhead.json] [LAT_SECS=3]
 # Needs root, nginx, wrk and build/difftrace (make).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,6 +22,7 @@ source scripts/bench/lib.sh
 ROUNDS=${1:-5}
 SECS=${2:-5}
 OUT=${3:-build/bench/nginx_overhead.json}
+LAT_SECS=${4:-3}
 PORT=${BENCH_PORT:-18190}
 CONNS=${BENCH_CONNS:-32}
 mkdir -p "$(dirname "$OUT")"
@@ -57,35 +61,40 @@ for r in $(seq "$ROUNDS"); do
     w=$(bench_wrk -t1 -c"$CONNS" -d"${SECS}s" -s "$dir/traceparent.lua" "$url")
     # shellcheck disable=SC2086
     ns1=$(bench_prog_ns $ids)
+    lat=$(bench_wrk -t1 -c1 -d"${LAT_SECS}s" -s "$dir/traceparent.lua" "$url")
     rss="0 0" stats='{}'
     if [ -n "$tracer" ]; then
       rss=$(bench_rss_kib "$tracer")
       bench_stop "$tracer"; tracer=
       stats=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(json.dumps({k: v for k, v in s.items() if not isinstance(v, (list, dict))}))' "$dir/$mode.stats.json")
     fi
-    echo "{\"round\": $r, \"mode\": \"$mode\", \"wrk\": \"$w\", \"bpf_ns\": $((ns1 - ns0)), \"rss_kib\": \"$rss\", \"stats\": $stats}" >>"$rows"
-    echo "round $r $mode: wrk rps/p50/p99/n $w | BPF $((ns1 - ns0)) ns | RSS/HWM $rss KiB" >&2
+    echo "{\"round\": $r, \"mode\": \"$mode\", \"wrk\": \"$w\", \"lat\": \"$lat\", \"bpf_ns\": $((ns1 - ns0)), \"rss_kib\": \"$rss\", \"stats\": $stats}" >>"$rows"
+    echo "round $r $mode: wrk rps/p50/p99/n $w | one connection $lat | BPF $((ns1 - ns0)) ns | RSS/HWM $rss KiB" >&2
   done
 done
 sysctl -qw kernel.bpf_stats_enabled=0
 
-python3 - "$rows" "$OUT" "$SECS" "$CONNS" <<'PY'
+python3 - "$rows" "$OUT" "$SECS" "$CONNS" "$LAT_SECS" <<'PY'
 import json, statistics, sys
-rows_path, out, secs, conns = sys.argv[1:]
+rows_path, out, secs, conns, lat_secs = sys.argv[1:]
 rows = [json.loads(l) for l in open(rows_path)]
 med = statistics.median
 res = {"workload": "nginx 612-byte static file, wrk -t1 -c%s -d%ss, keep-alive, a fresh W3C traceparent per request" % (conns, secs),
+       "one_connection": "wrk -t1 -c1 -d%ss, the same script" % lat_secs,
        "rounds": max(r["round"] for r in rows), "modes": {}}
 for mode in ("none", "filter", "nofilter"):
     rs = [r for r in rows if r["mode"] == mode]
     W = [[float(x) for x in r["wrk"].split()] for r in rs]
+    C = [[float(x) for x in r["lat"].split()] for r in rs]
     m = {"rps": round(med(w[0] for w in W), 1), "p50_us": round(med(w[1] for w in W), 1),
-         "p99_us": round(med(w[2] for w in W), 1), "per_round_rps": [w[0] for w in W]}
+         "p99_us": round(med(w[2] for w in W), 1), "per_round_rps": [w[0] for w in W],
+         "c1_rps": round(med(c[0] for c in C), 1), "c1_p50_us": round(med(c[1] for c in C), 1),
+         "c1_p99_us": round(med(c[2] for c in C), 1), "per_round_c1_p50_us": [c[1] for c in C]}
     if mode != "none":
         m["bpf_ns_per_request"] = round(med(r["bpf_ns"] / max(w[3], 1) for r, w in zip(rs, W)))
         m["peak_rss_kib"] = max(int(r["rss_kib"].split()[1]) for r in rs)
         S = [r["stats"] for r in rs]
-        n = sum(w[3] for w in W)
+        n = sum(w[3] for w in W) + sum(c[3] for c in C)
         tot = lambda k: sum(s.get(k) or 0 for s in S)
         m["requests"] = int(n)
         for k in ("spans_seen", "spans_reported", "spans_kept", "spans_dropped", "ringbuf_lost",
@@ -98,13 +107,15 @@ for mode in ("filter", "nofilter"):
     m = res["modes"][mode]
     m["throughput_ratio"] = round(m["rps"] / base["rps"], 3)
     m["p50_added_us"] = round(m["p50_us"] - base["p50_us"], 1)
+    m["c1_p50_added_us"] = round(m["c1_p50_us"] - base["c1_p50_us"], 1)
+    m["c1_p99_added_us"] = round(m["c1_p99_us"] - base["c1_p99_us"], 1)
 json.dump(res, open(out, "w"), indent=2)
 names = {"none": "nothing attached", "filter": "difftrace, filter on (nginx = platform)", "nofilter": "difftrace --no-filter"}
-md = ["| nginx | req/s | throughput ratio | p50 (us) | p99 (us) | BPF ns/req | ring-buffer events/req | lost |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+md = ["| nginx | req/s | throughput ratio | p50 (us) | p99 (us) | one connection: p50 / p99 (us) | BPF ns/req | ring-buffer events/req | lost |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
 for mode in ("none", "filter", "nofilter"):
     m = res["modes"][mode]
-    md.append("| %s | %.0f | %s | %.0f | %.0f | %s | %s | %s |" % (names[mode], m["rps"], m.get("throughput_ratio", "1"), m["p50_us"], m["p99_us"],
-              m.get("bpf_ns_per_request", "-"), m.get("ringbuf_events_per_request", "-"), m.get("ringbuf_lost", "-")))
+    md.append("| %s | %.0f | %s | %.0f | %.0f | %.0f / %.0f | %s | %s | %s |" % (names[mode], m["rps"], m.get("throughput_ratio", "1"), m["p50_us"], m["p99_us"],
+              m["c1_p50_us"], m["c1_p99_us"], m.get("bpf_ns_per_request", "-"), m.get("ringbuf_events_per_request", "-"), m.get("ringbuf_lost", "-")))
 open(out[:-5] + ".md" if out.endswith(".json") else out + ".md", "w").write("\n".join(md) + "\n")
 print(json.dumps(res, indent=2))
 print("\n".join(md))

@@ -6,24 +6,6 @@
 namespace difftrace::exporters {
 namespace {
 
-void append(fmt::memory_buffer& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
-
-// No format strings on this path: with every span exported it is the
-// tracer's main cost, and fmt's parsing of them showed at the top of a profile.
-void append_uint(fmt::memory_buffer& out, std::uint64_t v) {
-  fmt::format_int f(v);
-  out.append(f.data(), f.data() + f.size());
-}
-
-// An id as a JSON string, without the temporary std::string of to_hex.
-void append_hex(fmt::memory_buffer& out, const std::uint8_t* b, std::size_t n) {
-  char text[32];
-  capture::hex_into(text, b, n);
-  out.push_back('"');
-  out.append(text, text + 2 * n);
-  out.push_back('"');
-}
-
 void str_attr(fmt::memory_buffer& out, std::string_view key, std::string_view value, bool first = false) {
   append(out, first ? "{\"key\":\"" : ",{\"key\":\"");
   append(out, key);

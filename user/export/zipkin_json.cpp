@@ -7,21 +7,6 @@
 namespace difftrace::exporters {
 namespace {
 
-void append(fmt::memory_buffer& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
-
-void append_uint(fmt::memory_buffer& out, std::uint64_t v) {
-  fmt::format_int f(v);
-  out.append(f.data(), f.data() + f.size());
-}
-
-void append_hex(fmt::memory_buffer& out, const std::uint8_t* b, std::size_t n) {
-  char text[32];
-  capture::hex_into(text, b, n);
-  out.push_back('"');
-  out.append(text, text + 2 * n);
-  out.push_back('"');
-}
-
 // "key":"value" after a comma unless first; Zipkin tags are strings only.
 void tag(fmt::memory_buffer& out, bool& first, std::string_view key, std::string_view value) {
   if (!first) out.push_back(',');

@@ -1,5 +1,7 @@
 #include "export/otlp_json.h"
 
+#include "export/span_attributes.h"
+
 #include "export/resource.h"
 #include "export/utf8.h"
 
@@ -40,20 +42,14 @@ void append_span(fmt::memory_buffer& out, const capture::Span& s) {
   append(out, "\",\"endTimeUnixNano\":\"");
   append_uint(out, s.end_unix_ns);
   append(out, "\",\"attributes\":[");
-  str_attr(out, "http.request.method", s.method, true);
-  str_attr(out, "url.path", s.path);
-  if (s.status) int_attr(out, "http.response.status_code", static_cast<std::uint64_t>(s.status));
-  str_attr(out, "server.address", s.server().address);
-  int_attr(out, "server.port", s.server().port);
-  str_attr(out, "client.address", s.client().address);
-  int_attr(out, "client.port", s.client().port);
-  int_attr(out, "thread.id", s.tid);
-  // Whole messages as they crossed the socket, headers included.
-  int_attr(out, "http.request.size", s.request_bytes);
-  int_attr(out, "http.response.size", s.response_bytes);
-  str_attr(out, "difftrace.decision", s.decision);
-  if (!s.reason.empty()) str_attr(out, "difftrace.reason", s.reason);
-  if (s.threshold_ns) int_attr(out, "difftrace.threshold_ns", s.threshold_ns);
+  bool first = true;
+  for_each_otlp_attribute(
+      s,
+      [&](std::string_view key, std::string_view value) {
+        str_attr(out, key, value, first);
+        first = false;
+      },
+      [&](std::string_view key, std::uint64_t value) { int_attr(out, key, value); });
   append(out, "],\"status\":");
   if (s.is_error()) {
     append(out, "{\"code\":2,\"message\":\"");

@@ -1,6 +1,7 @@
 #include "export/otlp_proto.h"
 
 #include "export/resource.h"
+#include "export/span_attributes.h"
 #include "export/utf8.h"
 
 namespace difftrace::exporters {
@@ -33,19 +34,9 @@ void fill_span(otlp::Span& out, const capture::Span& s) {
   out.set_start_time_unix_nano(s.start_unix_ns);
   out.set_end_time_unix_nano(s.end_unix_ns);
   auto& a = *out.mutable_attributes();
-  str_attr(a, "http.request.method", s.method);
-  str_attr(a, "url.path", s.path);
-  if (s.status) int_attr(a, "http.response.status_code", static_cast<std::uint64_t>(s.status));
-  str_attr(a, "server.address", s.server().address);
-  int_attr(a, "server.port", s.server().port);
-  str_attr(a, "client.address", s.client().address);
-  int_attr(a, "client.port", s.client().port);
-  int_attr(a, "thread.id", s.tid);
-  int_attr(a, "http.request.size", s.request_bytes);
-  int_attr(a, "http.response.size", s.response_bytes);
-  str_attr(a, "difftrace.decision", s.decision);
-  if (!s.reason.empty()) str_attr(a, "difftrace.reason", s.reason);
-  if (s.threshold_ns) int_attr(a, "difftrace.threshold_ns", s.threshold_ns);
+  for_each_otlp_attribute(
+      s, [&](const char* key, const std::string& value) { str_attr(a, key, value); },
+      [&](const char* key, std::uint64_t value) { int_attr(a, key, value); });
   if (s.is_error()) {
     auto* st = out.mutable_status();
     st->set_code(otlp::Status::STATUS_CODE_ERROR);

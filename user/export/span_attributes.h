@@ -1,0 +1,30 @@
+// A span's OTLP attributes, in order: the one list that the OTLP JSON and the
+// OTLP protobuf encodings both write (OpenTelemetry HTTP conventions plus
+// difftrace's own). str(key, string) and num(key, uint64) write one each.
+#pragma once
+
+#include <cstdint>
+
+#include "capture/span.h"
+
+namespace difftrace::exporters {
+
+template <typename Str, typename Num>
+void for_each_otlp_attribute(const capture::Span& s, Str&& str, Num&& num) {
+  str("http.request.method", s.method);
+  str("url.path", s.path);
+  if (s.status) num("http.response.status_code", static_cast<std::uint64_t>(s.status));
+  str("server.address", s.server().address);
+  num("server.port", s.server().port);
+  str("client.address", s.client().address);
+  num("client.port", s.client().port);
+  num("thread.id", s.tid);
+  // Whole messages as they crossed the socket, headers included.
+  num("http.request.size", s.request_bytes);
+  num("http.response.size", s.response_bytes);
+  str("difftrace.decision", s.decision);
+  if (!s.reason.empty()) str("difftrace.reason", s.reason);
+  if (s.threshold_ns) num("difftrace.threshold_ns", s.threshold_ns);
+}
+
+}  // namespace difftrace::exporters

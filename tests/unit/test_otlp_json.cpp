@@ -5,29 +5,17 @@
 #include <nlohmann/json.hpp>
 
 #include "export/otlp_json.h"
+#include "export_samples.h"
 
 using difftrace::capture::Span;
 using difftrace::capture::SpanKind;
 
 namespace {
 
+// The exporters' sample span, 1234 ns long.
 Span make_span(std::uint32_t pid, const std::string& service, const std::string& path, int status) {
-  Span s;
-  s.trace_id.fill(0xab);
-  s.span_id.fill(0x01);
-  s.kind = SpanKind::kServer;
-  s.method = "GET";
-  s.path = path;
-  s.status = status;
-  s.start_unix_ns = 1'700'000'000'000'000'000ull;
+  Span s = difftrace::testing::sample_span(pid, service, path, status);
   s.end_unix_ns = s.start_unix_ns + 1234;
-  s.pid = pid;
-  s.tid = pid + 1;
-  s.service_name = service;
-  s.local = {"127.0.0.1", 8080};
-  s.peer = {"127.0.0.1", 40000};
-  s.request_bytes = 77;
-  s.response_bytes = 99;
   return s;
 }
 

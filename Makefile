@@ -111,7 +111,8 @@ vmlinux:
 # Benchmarks (BENCHMARKS.md): scripts/bench/run_all.sh writes build/bench/results.json
 # and results.md. Bench programs live in bench/ and are built only here, never by
 # `make` or `make test`.
-BENCH_BINS := $(BUILD)/ingest-bench $(BUILD)/ringbuf-ingest-bench $(BUILD)/gen-http-pcap
+BENCH_BINS := $(BUILD)/ingest-bench $(BUILD)/ringbuf-ingest-bench $(BUILD)/gen-http-pcap \
+	$(BUILD)/boundary-cost
 
 $(BUILD)/ingest-bench: $(BUILD)/obj/bench/ingest_bench.o $(USER_OBJS)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
@@ -124,6 +125,12 @@ $(BUILD)/obj/bench/ringbuf_ingest_bench.o: $(BUILD)/span_gen.skel.h
 
 $(BUILD)/ringbuf-ingest-bench: $(BUILD)/obj/bench/ringbuf_ingest_bench.o $(USER_OBJS)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+# The kernel's per-request steps through the test entry, timed by the kernel's run-time stats.
+$(BUILD)/obj/bench/boundary_cost.o: $(BUILD)/http_test.skel.h
+
+$(BUILD)/boundary-cost: $(BUILD)/obj/bench/boundary_cost.o
+	$(CXX) $(CXXFLAGS) $^ -o $@ -lbpf -lelf -lz
 
 bench: deps all $(BENCH_BINS)
 	@scripts/bench/run_all.sh

@@ -557,55 +557,109 @@ HT_INLINE __u32 ht_lowest_byte(__u64 t)
 	return (__u32)(((low >> 7) * 0x0001020304050607ULL) >> 56);
 }
 
-/* One step of the scan at s->pos. The start line goes byte by byte (it is
- * checked and holds the target); after it only newlines matter, so headers
- * go an aligned word at a time, which keeps the number of steps (bpf_loop
- * iterations) near bytes / 8 + lines. */
+/* Word-at-a-time byte tests: the high bit of each byte of w that passes.
+ * Only the lowest bit set is exact (a borrow may mark bytes above it), and
+ * the scan only ever takes the lowest, also of several tests or-ed. */
+#define HT_REP(b) (0x0101010101010101ULL * (__u8)(b))
+HT_INLINE __u64 ht_bytes_eq(__u64 w, __u8 b)
+{
+	__u64 x = w ^ HT_REP(b);
+	return (x - HT_REP(0x01)) & ~x & HT_REP(0x80);
+}
+
+/* Bytes a start line may not hold as they are: controls (CR and LF too,
+ * which end it), DEL and everything above ASCII. */
+HT_INLINE __u64 ht_bytes_unprintable(__u64 w)
+{
+	return ((w - HT_REP(0x20)) & ~w & HT_REP(0x80)) | (w & HT_REP(0x80)) |
+	       ht_bytes_eq(w, 0x7f);
+}
+
+/* Words a scan step looks at before it gives the loop back: most header
+ * lines end within them, so a step is about a line. */
+#define HT_SCAN_WORDS 4
+
+/* The bytes of the aligned word at base, from byte i on and within the
+ * scanned length, that the scan has to look at one by one: in the start
+ * line anything unprintable, and spaces while the target's end is sought;
+ * in the headers only newlines. */
+HT_INLINE __u64 ht_word_events(const struct ht_scan *s, __u32 base, __u32 i, int start_line)
+{
+	__u64 w = HT_LOAD64(s->win, base), t;
+
+	if (start_line) {
+		t = ht_bytes_unprintable(w);
+		if (s->want_target && !s->target_found)
+			t |= ht_bytes_eq(w, ' ');
+	} else {
+		t = ht_bytes_eq(w, '\n');
+	}
+	t &= ~0ULL << ((i - base) * 8);              /* bytes before i are done */
+	if (s->len - base < 8)
+		t &= (1ULL << ((s->len - base) * 8)) - 1; /* bytes past the data */
+	return t;
+}
+
+/* Byte i of the start line, one that ht_word_events picked out. */
+HT_INLINE long ht_start_line_byte(struct ht_scan *s, __u32 i)
+{
+	struct http_msg *m = s->msg;
+	__u8 c = ht_byte(s->win, i);
+
+	if (c == '\n')
+		return ht_scan_newline(s, i);
+	/* A start line holds only printable ASCII: anything else means this
+	 * is not HTTP after all. */
+	if (c != '\r' && (c < 0x20 || c > 0x7e)) {
+		m->invalid = 1;
+		return 1;
+	}
+	if ((c == ' ' || c == '\r') && s->want_target && !s->target_found &&
+	    i >= s->target_start) {
+		s->target_end = i;
+		s->target_found = 1;
+	}
+	m->at_line_start = 0;
+	return 0;
+}
+
+/* One step of the scan from s->pos: aligned words, up to HT_SCAN_WORDS of
+ * them, until a byte that matters (ht_word_events), which is then handled
+ * on its own. So the number of steps (bpf_loop iterations) stays near the
+ * number of lines plus the start line's spaces. */
 static long ht_scan_step(__u32 unused, void *vctx)
 {
 	struct ht_scan *s = (struct ht_scan *)vctx;
 	struct http_msg *m = s->msg;
-	__u32 i = s->pos, base, k;
-	__u64 word, t;
-	__u8 c;
+	__u32 i = s->pos, base, j, k;
+	int start_line = m->in_start_line;
+	__u64 t = 0;
 
 	(void)unused;
 	if (i >= s->len)
 		return 1;
-	if (m->in_start_line) {
-		s->pos = i + 1;
-		c = ht_byte(s->win, i);
-		if (c == '\n')
-			return ht_scan_newline(s, i);
-		/* A start line holds only printable ASCII: anything else means
-		 * this is not HTTP after all. */
-		if (c != '\r' && (c < 0x20 || c > 0x7e)) {
-			m->invalid = 1;
-			return 1;
-		}
-		if ((c == ' ' || c == '\r') && s->want_target && !s->target_found &&
-		    i >= s->target_start) {
-			s->target_end = i;
-			s->target_found = 1;
-		}
-		m->at_line_start = 0;
-		return 0;
-	}
 	base = i & ~7u;
-	word = HT_LOAD64(s->win, base);
-	/* high bit of each byte that is '\n' (exact for the lowest one) */
-	word ^= 0x0a0a0a0a0a0a0a0aULL;
-	t = (word - 0x0101010101010101ULL) & ~word & 0x8080808080808080ULL;
-	t &= ~0ULL << ((i - base) * 8);              /* bytes before i are done */
-	if (s->len - base < 8)
-		t &= (1ULL << ((s->len - base) * 8)) - 1; /* bytes past the data */
+#ifdef __bpf__
+#pragma unroll
+#endif
+	for (j = 0; j < HT_SCAN_WORDS; j++) {
+		t = ht_word_events(s, base, i, start_line);
+		if (t)
+			break;
+		base += 8;
+		i = base;
+		if (base >= s->len)
+			break;
+	}
 	if (!t) {
-		s->pos = base + 8;
+		s->pos = base;
 		m->at_line_start = 0;
 		return 0;
 	}
 	k = base + ht_lowest_byte(t);
 	s->pos = k + 1;
+	if (start_line)
+		return ht_start_line_byte(s, k);
 	return ht_scan_newline(s, k);
 }
 

@@ -302,6 +302,22 @@ std::vector<Case> build_cases() {
                      steps,
                      {server("GET", req.substr(4, req.find(' ', 4) - 4), 200, HTTP_END_CLOSE)}});
   }
+  // The start line is scanned a word at a time too, for the bytes that matter
+  // there: a byte a start line may not hold, at every word offset, makes the
+  // message not HTTP; the printable extremes ('!' and '~') do not.
+  const char bad_bytes[] = {'\x7f', '\x80', '\t', '\0', '\xff', '\x1f'};
+  for (int pad = 0; pad < 16; pad++) {
+    char bad = bad_bytes[pad % sizeof bad_bytes];
+    std::string req = "GET /bad" + std::string(static_cast<std::size_t>(pad), 'q') + bad +
+                      " HTTP/1.1\r\n\r\n";
+    cases.push_back({"an unprintable byte in the start line at offset " + std::to_string(8 + pad),
+                     {in(req), out(resp(200, ""))},
+                     {},
+                     2});
+  }
+  cases.push_back({"printable extremes in a target",
+                   {in(get("/~user/a!b?x=~!")), out(resp(200, "ok"))},
+                   {server("GET", "/~user/a!b?x=~!", 200)}});
   {
     // Headers that end exactly at the window's last byte, then the body.
     std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Fill: ";

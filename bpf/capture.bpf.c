@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* HTTP/1.x span capture from syscall tracepoints.
+/* HTTP/1.x span capture from the raw syscall tracepoints.
  *
- * Enter hooks remember where a targeted thread's send/receive buffer is;
- * exit hooks copy the first HTTP_WIN bytes the syscall moved and feed them
+ * One program at syscall entry and one at exit (raw_tracepoint sys_enter and
+ * sys_exit) serve every syscall followed: a raw tracepoint costs less per hit
+ * than the per-syscall tracepoints, which also copy every call's arguments
+ * into a perf buffer. The entry remembers where a targeted thread's
+ * send/receive buffer is; the exit copies the first HTTP_WIN bytes the
+ * syscall moved and feeds them
  * to the shared boundary logic (include/http1_boundary.h), which tells when
  * an exchange is complete; then a span event goes to the ring buffer.
  * Connection state is keyed by (tgid, fd); close, accept and connect renew
@@ -17,6 +21,7 @@
 #include "capture.h"
 #include "lib/targets.bpf.h"
 #include "lib/sock.bpf.h"
+#include "lib/syscalls.bpf.h"
 #include "lib/filter_maps.bpf.h"
 #include "span_filter.h"
 
@@ -31,17 +36,19 @@ enum io_kind {
 	IO_MSG = 2,      /* recvmsg/sendmsg: msghdr */
 	IO_SENDFILE = 3, /* sendfile: bytes only */
 	IO_CONNECT = 4,
+	IO_ACCEPT = 5,   /* accept/accept4: the new fd is the return value */
 };
 
 /* What an enter hook leaves for its exit hook, per thread. */
 struct io_args {
 	__u64 ptr;
 	__u64 ts;
+	__u32 nr;         /* the syscall: its exit must be the same one */
 	__u32 fd;
 	__u8 kind;
 	__u8 dir;
 	__u8 valid;       /* set by enter, cleared by exit */
-	__u8 _pad;
+	__u8 _pad[5];
 };
 
 /* Task-local: no hashing per syscall, and freed when the thread exits. */
@@ -234,7 +241,8 @@ static __noinline void emit(const struct dt_conn *c, const struct http_exchange 
 		count(DT_C_REASON_FIRST + e->reason);
 }
 
-static __always_inline void save_io(__u32 fd, __u64 ptr, __u8 kind, __u8 dir)
+/* A targeted thread enters syscall nr: remember its fd and buffer. */
+static __always_inline void save_io(struct pt_regs *regs, __u32 nr, __u8 kind, __u8 dir)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct io_args *a;
@@ -247,8 +255,9 @@ static __always_inline void save_io(__u32 fd, __u64 ptr, __u8 kind, __u8 dir)
 		count(DT_C_IO_MAP_FULL);
 		return;
 	}
-	a->ptr = ptr;
-	a->fd = fd;
+	a->nr = nr;
+	a->fd = (__u32)DT_SYSCALL_ARG0(regs);
+	a->ptr = kind == IO_ACCEPT || kind == IO_CONNECT ? 0 : DT_SYSCALL_ARG1(regs);
 	a->kind = kind;
 	a->dir = dir;
 	a->ts = bpf_ktime_get_ns();
@@ -407,50 +416,6 @@ static __always_inline void on_eof(struct io_args *a, __u64 id)
 	close_exchange(c, id >> 32);
 }
 
-static __always_inline int io_exit(long ret)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct io_args a;
-
-	if (!take_io(&a))
-		return 0;
-	if (ret > 0)
-		on_data(&a, id, (__u64)ret);
-	else if (ret == 0 && a.dir == HTTP_DIR_INGRESS)
-		on_eof(&a, id);
-	return 0;
-}
-
-#define ARG(ctx, n) ((ctx)->args[n])
-
-#define IO_ENTER(name, kind, dir)                                              \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                            \
-	int enter_##name(struct trace_event_raw_sys_enter *ctx)                \
-	{                                                                      \
-		save_io((__u32)ARG(ctx, 0), (__u64)ARG(ctx, 1), kind, dir);      \
-		return 0;                                                      \
-	}
-
-/* One program for the exit of every data syscall: its enter hook recorded
- * what kind of call it was. User space attaches it to each sys_exit_*
- * tracepoint in DT_DATA_SYSCALLS, so the verifier checks it once. */
-SEC("tracepoint")
-int exit_data(struct trace_event_raw_sys_exit *ctx)
-{
-	return io_exit(ctx->ret);
-}
-
-IO_ENTER(read, IO_BUF, HTTP_DIR_INGRESS)
-IO_ENTER(recvfrom, IO_BUF, HTTP_DIR_INGRESS)
-IO_ENTER(readv, IO_IOV, HTTP_DIR_INGRESS)
-IO_ENTER(recvmsg, IO_MSG, HTTP_DIR_INGRESS)
-IO_ENTER(write, IO_BUF, HTTP_DIR_EGRESS)
-IO_ENTER(sendto, IO_BUF, HTTP_DIR_EGRESS)
-IO_ENTER(writev, IO_IOV, HTTP_DIR_EGRESS)
-IO_ENTER(sendmsg, IO_MSG, HTTP_DIR_EGRESS)
-/* sendfile(out_fd, in_fd, ...): only the byte count of out_fd matters. */
-IO_ENTER(sendfile64, IO_SENDFILE, HTTP_DIR_EGRESS)
-
 /* A targeted thread has a new connection on fd: fresh state for it. */
 static __always_inline void track_fd(__u64 id, __u32 fd)
 {
@@ -460,65 +425,99 @@ static __always_inline void track_fd(__u64 id, __u32 fd)
 		new_conn(conn_key(id, fd), sk);
 }
 
-static __always_inline void track_new_fd(long fd)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-
-	if (fd >= 0 && is_target(id))
-		track_fd(id, (__u32)fd);
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int exit_accept4(struct trace_event_raw_sys_exit *ctx)
-{
-	track_new_fd(ctx->ret);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept")
-int exit_accept(struct trace_event_raw_sys_exit *ctx)
-{
-	track_new_fd(ctx->ret);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_connect")
-int enter_connect(struct trace_event_raw_sys_enter *ctx)
-{
-	save_io((__u32)ARG(ctx, 0), 0, IO_CONNECT, HTTP_DIR_EGRESS);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_connect")
-int exit_connect(struct trace_event_raw_sys_exit *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct io_args a;
-
-	if (!take_io(&a))
-		return 0;
-	if (ctx->ret == 0 || ctx->ret == -DT_EINPROGRESS)
-		track_fd(id, a.fd); /* its enter hook checked the target */
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_close")
-int enter_close(struct trace_event_raw_sys_enter *ctx)
+/* A targeted thread closes fd: finish its exchange and forget it. */
+static __always_inline void on_close(struct pt_regs *regs)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct dt_conn *c;
 	__u64 key;
 
 	if (!is_target(id))
-		return 0;
-	key = conn_key(id, (__u32)ARG(ctx, 0));
+		return;
+	key = conn_key(id, (__u32)DT_SYSCALL_ARG0(regs));
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c)
-		return 0;
+		return;
 	close_exchange(c, id >> 32);
 	if (c->client_published)
 		bpf_map_delete_elem(&client_ends, &c->tuple);
 	bpf_map_delete_elem(&conns, &key);
+}
+
+/* Every syscall of every process enters here: the ones not followed leave
+ * at the switch, untargeted threads at is_target. */
+SEC("raw_tracepoint/sys_enter")
+int sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	__u32 nr = (__u32)ctx->args[1];
+
+	switch (nr) {
+	case DT_NR_read:
+	case DT_NR_recvfrom:
+		save_io(regs, nr, IO_BUF, HTTP_DIR_INGRESS);
+		break;
+	case DT_NR_readv:
+		save_io(regs, nr, IO_IOV, HTTP_DIR_INGRESS);
+		break;
+	case DT_NR_recvmsg:
+		save_io(regs, nr, IO_MSG, HTTP_DIR_INGRESS);
+		break;
+	case DT_NR_write:
+	case DT_NR_sendto:
+		save_io(regs, nr, IO_BUF, HTTP_DIR_EGRESS);
+		break;
+	case DT_NR_writev:
+		save_io(regs, nr, IO_IOV, HTTP_DIR_EGRESS);
+		break;
+	case DT_NR_sendmsg:
+		save_io(regs, nr, IO_MSG, HTTP_DIR_EGRESS);
+		break;
+	case DT_NR_sendfile:
+		/* sendfile(out_fd, in_fd, ...): only the byte count of out_fd matters */
+		save_io(regs, nr, IO_SENDFILE, HTTP_DIR_EGRESS);
+		break;
+	case DT_NR_accept:
+	case DT_NR_accept4:
+		save_io(regs, nr, IO_ACCEPT, HTTP_DIR_INGRESS);
+		break;
+	case DT_NR_connect:
+		save_io(regs, nr, IO_CONNECT, HTTP_DIR_EGRESS);
+		break;
+	case DT_NR_close:
+		on_close(regs);
+		break;
+	}
+	return 0;
+}
+
+/* Every syscall exit: only a thread whose entry was saved has work here. */
+SEC("raw_tracepoint/sys_exit")
+int sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long ret = (long)ctx->args[1];
+	__u64 id;
+	struct io_args a;
+
+	if (!take_io(&a))
+		return 0;
+	/* An entry whose exit was never seen (difftrace attached in between)
+	 * must not be taken for this call's. */
+	if ((__u32)BPF_CORE_READ(regs, orig_ax) != a.nr)
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	if (a.kind == IO_ACCEPT) {
+		if (ret >= 0)
+			track_fd(id, (__u32)ret);
+	} else if (a.kind == IO_CONNECT) {
+		if (ret == 0 || ret == -DT_EINPROGRESS)
+			track_fd(id, a.fd); /* its entry checked the target */
+	} else if (ret > 0) {
+		on_data(&a, id, (__u64)ret);
+	} else if (ret == 0 && a.dir == HTTP_DIR_INGRESS) {
+		on_eof(&a, id);
+	}
 	return 0;
 }
 

@@ -18,11 +18,6 @@
 /* Unread span bytes that make the kernel wake the reader (~200 spans). */
 #define DT_WAKEUP_BYTES (64u << 10)
 
-/* Syscalls whose data is parsed: bpf/capture.bpf.c has an enter program
- * for each (enter_<name>) and one exit program (exit_data) for all. */
-#define DT_DATA_SYSCALLS "read", "recvfrom", "readv", "recvmsg", "write", "sendto", \
-	"writev", "sendmsg", "sendfile64"
-
 enum dt_span_kind {
 	DT_SPAN_SERVER = 1,
 	DT_SPAN_CLIENT = 2,

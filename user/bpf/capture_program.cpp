@@ -20,10 +20,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // Without these the tool captures nothing useful: a failure is fatal.
-const std::set<std::string> kRequired = {
-    "enter_read", "enter_write", "enter_close", "exit_data",
-};
-const char* const kDataSyscalls[] = {DT_DATA_SYSCALLS};
+const std::set<std::string> kRequired = {"sys_enter", "sys_exit"};
 
 // "tracepoint/syscalls/sys_enter_read" -> does this kernel have that event?
 bool tracepoint_exists(const std::string& section) {
@@ -127,23 +124,16 @@ void CaptureProgram::fill_target_maps(const targets::TargetSet& targets) {
 }
 
 void CaptureProgram::attach() {
-  // exit_data serves every data syscall: one link per tracepoint.
-  for (const char* sc : kDataSyscalls) {
-    std::string event = std::string("sys_exit_") + sc;
-    if (!tracepoint_exists("tracepoint/syscalls/" + event)) {
-      skipped_.push_back("exit_data@" + event);
-      continue;
-    }
-    bpf_link* link =
-        bpf_program__attach_tracepoint(skel_->progs.exit_data, "syscalls", event.c_str());
-    if (!link) fail("attaching exit_data to " + event, errno);
-    links_.emplace_back(link);
-  }
+  // The exit program first: an entry saved before its exit program is
+  // attached would wait for an exit that is never seen.
+  std::vector<bpf_program*> order = {skel_->progs.sys_exit};
   bpf_program* prog;
-  bpf_object__for_each_program(prog, skel_->obj) {
-    if (!bpf_program__autoload(prog) || prog == skel_->progs.exit_data) continue;
-    std::string name = bpf_program__name(prog);
-    bpf_link* link = bpf_program__attach(prog);
+  bpf_object__for_each_program(prog, skel_->obj)
+    if (prog != skel_->progs.sys_exit) order.push_back(prog);
+  for (bpf_program* p : order) {
+    if (!bpf_program__autoload(p)) continue;
+    std::string name = bpf_program__name(p);
+    bpf_link* link = bpf_program__attach(p);
     if (!link) {
       int err = errno;
       if (kRequired.count(name)) fail("attaching " + name, err);

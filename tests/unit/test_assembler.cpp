@@ -69,7 +69,7 @@ std::vector<Span> chain(std::uint8_t tr, std::uint64_t t0, const char* decision 
 TEST_CASE("a trace with an anomaly gets its kept spans back after the wait", "[assembler]") {
   int pulls = 0;
   Assembler a(
-      100 * ms, 16,
+      100 * ms, 16, 1024,
       [&](const Span& of) {
         pulls++;
         auto kept = span(of.trace_id[0], "gw", SpanKind::kServer, 2, 48, 81, 41000, 2, "kept");
@@ -102,7 +102,7 @@ TEST_CASE("a trace with an anomaly gets its kept spans back after the wait", "[a
 
 TEST_CASE("traces without an anomaly go out as they are; memory is bounded", "[assembler]") {
   int pulls = 0;
-  Assembler a(100 * ms, 2, [&](const Span&) { pulls++; return std::vector<Span>{}; }, nullptr,
+  Assembler a(100 * ms, 2, 1024, [&](const Span&) { pulls++; return std::vector<Span>{}; }, nullptr,
               next_id);
   std::vector<Span> out;
   a.add({span(1, "fn", SpanKind::kServer, 0, 1, 1, 2, 3)}, 0, out);
@@ -124,10 +124,37 @@ TEST_CASE("traces without an anomaly go out as they are; memory is bounded", "[a
   CHECK(out.size() == 1);
 }
 
+TEST_CASE("spans waiting and remembered are bounded too, not only traces", "[assembler]") {
+  Assembler a(100 * ms, 1000, 6, [](const Span&) { return std::vector<Span>{}; }, nullptr,
+              next_id);
+  std::vector<Span> out;
+  a.add(chain(1, 0), 0, out);  // five spans: under the bound
+  CHECK(out.empty());
+  CHECK(a.waiting_spans() == 5);
+  a.add(chain(2, 10), 1, out);  // ten: the oldest trace leaves early
+  CHECK(out.size() == 5);
+  CHECK(out[0].trace_id == trace(1));
+  CHECK(a.counters().traces_sent_early == 1);
+  CHECK(a.waiting() == 1);
+  CHECK(a.waiting_spans() == 5);
+  CHECK(a.recent_spans() == 5);
+  a.expire(0, out, /*flush=*/true);
+  CHECK(out.size() == 10);
+  CHECK(a.waiting_spans() == 0);
+  // Trace 2 is remembered; trace 1 was forgotten to stay within 6 spans.
+  CHECK(a.recent_spans() == 5);
+  out.clear();
+  a.add({span(1, "fn", SpanKind::kServer, 4, 46, 82, 42000, 3)}, 2, out);
+  REQUIRE(out.size() == 1);
+  CHECK(a.counters().late_spans == 1);
+  CHECK(a.counters().late_spans_linked == 0);
+  CHECK(a.recent_spans() == 5);
+}
+
 TEST_CASE("a warm-up span waits for its profile, then is judged", "[assembler]") {
   bool profile = false;
   Assembler a(
-      100 * ms, 16, [](const Span&) { return std::vector<Span>{}; }, nullptr, next_id,
+      100 * ms, 16, 1024, [](const Span&) { return std::vector<Span>{}; }, nullptr, next_id,
       [&](Span& s) {
         if (!profile) return Assembler::Judgement::kNoProfileYet;
         s.threshold_ns = 10 * ms;
@@ -152,7 +179,7 @@ TEST_CASE("a warm-up span waits for its profile, then is judged", "[assembler]")
 }
 
 TEST_CASE("a warm-up span without a profile goes out after the longest hold", "[assembler]") {
-  Assembler a(100 * ms, 16, [](const Span&) { return std::vector<Span>{}; }, nullptr, next_id,
+  Assembler a(100 * ms, 16, 1024, [](const Span&) { return std::vector<Span>{}; }, nullptr, next_id,
               [](Span&) { return Assembler::Judgement::kNoProfileYet; });
   std::vector<Span> out;
   auto s = span(5, "gw", SpanKind::kServer, 0, 3, 81, 41000, 2);
@@ -227,7 +254,7 @@ TEST_CASE("under --no-filter nothing is estimated, not even for an anomaly", "[a
     linker.link(c);
     est.learn(c);
   }
-  Assembler a(100 * ms, 16, [](const Span&) { return std::vector<Span>{}; }, &est, next_id);
+  Assembler a(100 * ms, 16, 1024, [](const Span&) { return std::vector<Span>{}; }, &est, next_id);
   std::vector<Span> out;
   auto normal = span(20, "fn", SpanKind::kServer, 0, 5, 82, 42000, 3, "full");
   normal.reason = "no_filter";

@@ -37,7 +37,7 @@ services:
 default_role: platform
 profiler: {interval: 5s, min_samples: 50, window: 30s}
 keep: {traces: 65536, spans_per_trace: 4}
-assembler: {wait: 500ms, max_traces: 1000}
+assembler: {wait: 500ms, max_traces: 1000, max_spans: 5000}
 export: [console, {otlp-json: /tmp/spans.json}]
 )",
                         "cfg.yaml");
@@ -72,6 +72,7 @@ export: [console, {otlp-json: /tmp/spans.json}]
   CHECK(c.default_role == Role::kPlatform);
   CHECK(c.assembler.wait_ns == 500'000'000u);
   CHECK(c.assembler.max_traces == 1000u);
+  CHECK(c.assembler.max_spans == 5000u);
   CHECK(c.exports == std::vector<std::string>{"console", "otlp-json:/tmp/spans.json"});
 }
 

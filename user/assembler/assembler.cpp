@@ -11,10 +11,12 @@ std::string key_of(const capture::Span& s) {
 
 }  // namespace
 
-Assembler::Assembler(std::uint64_t wait_ns, std::size_t max_traces, Pull pull,
-                     Estimator* estimator, std::function<capture::SpanId()> next_id, Judge judge)
+Assembler::Assembler(std::uint64_t wait_ns, std::size_t max_traces, std::size_t max_spans,
+                     Pull pull, Estimator* estimator, std::function<capture::SpanId()> next_id,
+                     Judge judge)
     : wait_ns_(wait_ns),
       max_traces_(std::max<std::size_t>(max_traces, 1)),
+      max_spans_(std::max<std::size_t>(max_spans, 1)),
       pull_(std::move(pull)),
       estimator_(estimator),
       next_id_(std::move(next_id)),
@@ -61,9 +63,10 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     }
     it->second.anomaly |= s.is_anomalous();
     it->second.spans.push_back(std::move(s));
+    open_spans_++;
   }
-  // Over the bound: the oldest traces go out before their time.
-  while (open_.size() > max_traces_ && !by_deadline_.empty()) {
+  // Over a bound: the oldest traces go out before their time.
+  while ((open_.size() > max_traces_ || open_spans_ > max_spans_) && !by_deadline_.empty()) {
     Key key = std::move(by_deadline_.front().second);
     by_deadline_.pop_front();
     auto it = open_.find(key);
@@ -71,6 +74,7 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     counters_.traces_sent_early++;
     Open t = std::move(it->second);
     open_.erase(it);
+    open_spans_ -= t.spans.size();
     send(key, std::move(t), now_ns, out);
   }
   expire(now_ns, out);
@@ -91,6 +95,7 @@ void Assembler::expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bo
     }
     Open t = std::move(it->second);
     open_.erase(it);
+    open_spans_ -= t.spans.size();
     send(key, std::move(t), now_ns, out);
   }
   forget_recent(now_ns);
@@ -136,6 +141,7 @@ void Assembler::send_late(const Key& key, capture::Span&& s, std::vector<capture
   }
   auto& spans = it->second;
   spans.push_back(std::move(s));
+  recent_spans_++;
   linker_.link(spans, spans.size() - 1);
   if (spans.back().parent_span_id) counters_.late_spans_linked++;
   out.push_back(spans.back());
@@ -152,19 +158,27 @@ void Assembler::remember_sent(const Key& key, const std::vector<capture::Span>& 
   }
   auto [it, fresh] = recent_.try_emplace(key);
   it->second.insert(it->second.end(), spans.begin(), spans.end());
+  recent_spans_ += spans.size();
   if (fresh) recent_order_.emplace_back(now_ns, key);
-  while (recent_.size() > std::min(max_traces_, kMaxRecentTraces) && !recent_order_.empty()) {
-    recent_.erase(recent_order_.front().second);
-    recent_order_.pop_front();
+  while ((recent_.size() > std::min(max_traces_, kMaxRecentTraces) ||
+          recent_spans_ > max_spans_) &&
+         !recent_order_.empty())
+    forget_oldest_recent();
+}
+
+void Assembler::forget_oldest_recent() {
+  auto it = recent_.find(recent_order_.front().second);
+  if (it != recent_.end()) {
+    recent_spans_ -= it->second.size();
+    recent_.erase(it);
   }
+  recent_order_.pop_front();
 }
 
 void Assembler::forget_recent(std::uint64_t now_ns) {
   const std::uint64_t keep_ns = kRecentWaits * wait_ns_;
-  while (!recent_order_.empty() && recent_order_.front().first + keep_ns < now_ns) {
-    recent_.erase(recent_order_.front().second);
-    recent_order_.pop_front();
-  }
+  while (!recent_order_.empty() && recent_order_.front().first + keep_ns < now_ns)
+    forget_oldest_recent();
 }
 
 }  // namespace difftrace::assembler

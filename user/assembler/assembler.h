@@ -5,9 +5,10 @@
 // whole trace goes out. Traces without an anomaly (function spans, warm-up,
 // --no-filter) are linked and go out. Spans of a trace already sent go out
 // at once, linked against the trace's spans while it is recent. Memory is
-// bounded: at most max_traces wait (the oldest leaves early when more
-// come), and at most kMaxRecentTraces sent ones are remembered for late
-// spans, for at most kRecentWaits waits.
+// bounded: at most max_traces traces and max_spans spans wait (the oldest
+// trace leaves early when more come), and at most kMaxRecentTraces sent ones
+// (and max_spans of their spans) are remembered for late spans, for at most
+// kRecentWaits waits.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +30,7 @@ struct AssemblerCounters {
   std::uint64_t traces_with_anomaly = 0;
   std::uint64_t spans_recovered_exact = 0;
   std::uint64_t spans_estimated = 0;
-  std::uint64_t traces_sent_early = 0;  // the wait list was full
+  std::uint64_t traces_sent_early = 0;  // the wait list was full (traces or spans)
   std::uint64_t late_spans = 0;         // arrived after their trace was sent
   std::uint64_t judged_anomalous = 0;   // warm-up spans found anomalous in user space
   std::uint64_t late_spans_linked = 0;  // late spans that found a parent in their sent trace
@@ -53,8 +54,8 @@ class Assembler {
   static constexpr int kRecentWaits = 10;
   static constexpr std::size_t kMaxRecentTraces = 16384;
 
-  Assembler(std::uint64_t wait_ns, std::size_t max_traces, Pull pull, Estimator* estimator,
-            std::function<capture::SpanId()> next_id, Judge judge = {});
+  Assembler(std::uint64_t wait_ns, std::size_t max_traces, std::size_t max_spans, Pull pull,
+            Estimator* estimator, std::function<capture::SpanId()> next_id, Judge judge = {});
 
   // Takes reported spans seen at now_ns; what is ready goes to out.
   void add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
@@ -65,6 +66,8 @@ class Assembler {
   const AssemblerCounters& counters() const { return counters_; }
   const LinkerCounters& link_counters() const { return linker_.counters(); }
   std::size_t waiting() const { return open_.size(); }
+  std::size_t waiting_spans() const { return open_spans_; }
+  std::size_t recent_spans() const { return recent_spans_; }
 
  private:
   struct Open {
@@ -81,9 +84,13 @@ class Assembler {
   void remember_sent(const Key& key, const std::vector<capture::Span>& spans,
                      std::uint64_t now_ns);
   void forget_recent(std::uint64_t now_ns);
+  void forget_oldest_recent();
 
   std::uint64_t wait_ns_;
   std::size_t max_traces_;
+  std::size_t max_spans_;
+  std::size_t open_spans_ = 0;    // spans in open_
+  std::size_t recent_spans_ = 0;  // spans in recent_
   Pull pull_;
   Estimator* estimator_;
   std::function<capture::SpanId()> next_id_;

@@ -222,11 +222,14 @@ class Reader {
             count(k["spans_per_trace"], "keep.spans_per_trace", DT_KEEP_SPANS));
     }
     if (const auto& a = root["assembler"]) {
-      only_keys(a, {"wait", "max_traces"}, "assembler");
+      only_keys(a, {"wait", "max_traces", "max_spans"}, "assembler");
       if (a["wait"]) c.assembler.wait_ns = duration(a["wait"], "assembler.wait");
       if (a["max_traces"])
         c.assembler.max_traces = static_cast<std::uint32_t>(
             count(a["max_traces"], "assembler.max_traces", 1u << 22));
+      if (a["max_spans"])
+        c.assembler.max_spans = static_cast<std::uint32_t>(
+            count(a["max_spans"], "assembler.max_spans", 1u << 24));
     }
     if (const auto& e = root["export"]) {
       if (!e.IsSequence()) fail(e, "export must be a list, e.g. [console, {otlp-json: spans.json}]");

@@ -63,10 +63,12 @@ struct Keep {
 };
 
 // How long a trace with an anomaly waits for late spans before export, and
-// how many traces may wait at once.
+// how many traces, and spans, may wait at once (over either bound the oldest
+// trace goes out early; the span bound is what caps memory).
 struct Assembler {
   std::uint64_t wait_ns = 1'000'000'000ull;
   std::uint32_t max_traces = 65536;
+  std::uint32_t max_spans = 65536;
 };
 
 struct Config {

@@ -19,6 +19,7 @@ SpanPipeline::SpanPipeline(const config::Config& config, filter::FilterStore& st
       profiler_(config, services_),
       estimator_([this](const capture::Span& s) { return median(s); }),
       assembler_(config.assembler.wait_ns, config.assembler.max_traces,
+                 config.assembler.max_spans,
                  [this](const capture::Span& s) { return pull(s); }, &estimator_,
                  [this] { return decoder_.new_span_id(); },
                  [this](capture::Span& s) { return judge(s); }) {}

@@ -37,6 +37,7 @@ enum io_kind {
 	IO_SENDFILE = 3, /* sendfile: bytes only */
 	IO_CONNECT = 4,
 	IO_ACCEPT = 5,   /* accept/accept4: the new fd is the return value */
+	IO_CLOSE = 6,    /* close: handled at entry, nothing saved */
 };
 
 /* What an enter hook leaves for its exit hook, per thread. */
@@ -451,43 +452,56 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	__u32 nr = (__u32)ctx->args[1];
+	__u8 kind, dir = HTTP_DIR_EGRESS;
 
 	switch (nr) {
 	case DT_NR_read:
 	case DT_NR_recvfrom:
-		save_io(regs, nr, IO_BUF, HTTP_DIR_INGRESS);
+		kind = IO_BUF;
+		dir = HTTP_DIR_INGRESS;
 		break;
 	case DT_NR_readv:
-		save_io(regs, nr, IO_IOV, HTTP_DIR_INGRESS);
+		kind = IO_IOV;
+		dir = HTTP_DIR_INGRESS;
 		break;
 	case DT_NR_recvmsg:
-		save_io(regs, nr, IO_MSG, HTTP_DIR_INGRESS);
+		kind = IO_MSG;
+		dir = HTTP_DIR_INGRESS;
 		break;
 	case DT_NR_write:
 	case DT_NR_sendto:
-		save_io(regs, nr, IO_BUF, HTTP_DIR_EGRESS);
+		kind = IO_BUF;
 		break;
 	case DT_NR_writev:
-		save_io(regs, nr, IO_IOV, HTTP_DIR_EGRESS);
+		kind = IO_IOV;
 		break;
 	case DT_NR_sendmsg:
-		save_io(regs, nr, IO_MSG, HTTP_DIR_EGRESS);
+		kind = IO_MSG;
 		break;
 	case DT_NR_sendfile:
 		/* sendfile(out_fd, in_fd, ...): only the byte count of out_fd matters */
-		save_io(regs, nr, IO_SENDFILE, HTTP_DIR_EGRESS);
+		kind = IO_SENDFILE;
 		break;
 	case DT_NR_accept:
 	case DT_NR_accept4:
-		save_io(regs, nr, IO_ACCEPT, HTTP_DIR_INGRESS);
+		kind = IO_ACCEPT;
+		dir = HTTP_DIR_INGRESS;
 		break;
 	case DT_NR_connect:
-		save_io(regs, nr, IO_CONNECT, HTTP_DIR_EGRESS);
+		kind = IO_CONNECT;
 		break;
 	case DT_NR_close:
-		on_close(regs);
+		kind = IO_CLOSE;
 		break;
+	default:
+		return 0;
 	}
+	if (dt_compat_syscall())
+		return 0;
+	if (kind == IO_CLOSE)
+		on_close(regs);
+	else
+		save_io(regs, nr, kind, dir);
 	return 0;
 }
 

@@ -21,6 +21,16 @@
 /* The syscall ABI's first two arguments (rdi, rsi). */
 #define DT_SYSCALL_ARG0(regs) BPF_CORE_READ((regs), di)
 #define DT_SYSCALL_ARG1(regs) BPF_CORE_READ((regs), si)
+/* A 32-bit syscall (int 0x80, or a 32-bit process) has other numbers and
+ * registers: ia32's 3 is read, not close. TS_COMPAT in the thread's status
+ * says so (arch/x86/include/asm/thread_info.h). */
+#define DT_TS_COMPAT 0x0002
+static __always_inline int dt_compat_syscall(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	return (t->thread_info.status & DT_TS_COMPAT) != 0;
+}
 #else
 #error "bpf/lib/syscalls.bpf.h: syscall numbers for this architecture are missing"
 #endif

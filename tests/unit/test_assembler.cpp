@@ -151,6 +151,22 @@ TEST_CASE("spans waiting and remembered are bounded too, not only traces", "[ass
   CHECK(a.recent_spans() == 5);
 }
 
+TEST_CASE("one trace id on every request does not make one endless trace", "[assembler]") {
+  Assembler a(100 * ms, 1000, 1u << 20, [](const Span&) { return std::vector<Span>{}; },
+              nullptr, next_id);
+  std::vector<Span> out;
+  const std::size_t n = Assembler::kMaxTraceSpans + 10;
+  for (std::size_t i = 0; i < n; i++)
+    a.add({span(4, "fn", SpanKind::kServer, i * 10, i * 10 + 5, 82, 42000, 3)}, i, out);
+  // The trace went out when it reached the bound; the rest went out late, unlinked.
+  CHECK(out.size() == n);
+  CHECK(a.counters().traces_sent_early == 1);
+  CHECK(a.counters().late_spans == 10);
+  CHECK(a.counters().spans_past_trace_bound == 10);
+  CHECK(a.waiting() == 0);
+  CHECK(a.recent_spans() == Assembler::kMaxTraceSpans);
+}
+
 TEST_CASE("a warm-up span waits for its profile, then is judged", "[assembler]") {
   bool profile = false;
   Assembler a(

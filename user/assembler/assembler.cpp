@@ -64,6 +64,14 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     it->second.anomaly |= s.is_anomalous();
     it->second.spans.push_back(std::move(s));
     open_spans_++;
+    if (it->second.spans.size() >= kMaxTraceSpans) {
+      // Its by_deadline_ entry stays behind; expire() skips it.
+      counters_.traces_sent_early++;
+      Open t = std::move(it->second);
+      open_.erase(it);
+      open_spans_ -= t.spans.size();
+      send(key, std::move(t), now_ns, out);
+    }
   }
   // Over a bound: the oldest traces go out before their time.
   while ((open_.size() > max_traces_ || open_spans_ > max_spans_) && !by_deadline_.empty()) {
@@ -140,6 +148,12 @@ void Assembler::send_late(const Key& key, capture::Span&& s, std::vector<capture
     return;
   }
   auto& spans = it->second;
+  if (spans.size() >= kMaxTraceSpans) {
+    counters_.spans_past_trace_bound++;
+    s.parent_span_id.reset();
+    out.push_back(std::move(s));
+    return;
+  }
   spans.push_back(std::move(s));
   recent_spans_++;
   linker_.link(spans, spans.size() - 1);

@@ -34,6 +34,7 @@ struct AssemblerCounters {
   std::uint64_t late_spans = 0;         // arrived after their trace was sent
   std::uint64_t judged_anomalous = 0;   // warm-up spans found anomalous in user space
   std::uint64_t late_spans_linked = 0;  // late spans that found a parent in their sent trace
+  std::uint64_t spans_past_trace_bound = 0;  // late spans of a trace at kMaxTraceSpans: not linked
 };
 
 class Assembler {
@@ -53,6 +54,11 @@ class Assembler {
   // most this many traces (copies of their spans: the memory bound).
   static constexpr int kRecentWaits = 10;
   static constexpr std::size_t kMaxRecentTraces = 16384;
+  // Linking is quadratic in a trace's spans, and one trace id on every
+  // request (a load generator's fixed traceparent) would make one trace of
+  // everything: a trace goes out once it holds this many spans, and its
+  // later spans go out unlinked.
+  static constexpr std::size_t kMaxTraceSpans = 1024;
 
   Assembler(std::uint64_t wait_ns, std::size_t max_traces, std::size_t max_spans, Pull pull,
             Estimator* estimator, std::function<capture::SpanId()> next_id, Judge judge = {});

@@ -118,6 +118,7 @@ void SpanPipeline::fill_stats() {
   stats_.add_user_counter("late_spans", a.late_spans);
   stats_.add_user_counter("warmup_spans_judged_anomalous", a.judged_anomalous);
   stats_.add_user_counter("late_spans_linked", a.late_spans_linked);
+  stats_.add_user_counter("spans_past_trace_bound", a.spans_past_trace_bound);
   const auto& l = assembler_.link_counters();
   stats_.add_user_counter("parents_by_connection", l.parents_by_connection);
   stats_.add_user_counter("parents_by_header", l.parents_by_header);

@@ -147,11 +147,33 @@ bench_new_ids() {  # BEFORE (a bench_prog_ids output): ids loaded since
   for id in $(bench_prog_ids); do [[ " $1 " == *" $id "* ]] || out+=("$id"); done
   echo "${out[*]}"
 }
-# bench_prog_ns IDS...: sum of run_time_ns (kernel.bpf_stats_enabled=1) over those programs.
+# bench_prog_ns IDS...: "run_time_ns run_cnt" summed over those programs (counted only
+# while kernel.bpf_stats_enabled=1).
 bench_prog_ns() {
-  [ $# -eq 0 ] && { echo 0; return; }
+  [ $# -eq 0 ] && { echo "0 0"; return; }
   bpftool -j prog show | python3 -c '
 import json, sys
 ids = set(int(x) for x in sys.argv[1:])
-print(sum(p.get("run_time_ns", 0) for p in json.load(sys.stdin) if p["id"] in ids))' "$@"
+ps = [p for p in json.load(sys.stdin) if p["id"] in ids]
+print(sum(p.get("run_time_ns", 0) for p in ps), sum(p.get("run_cnt", 0) for p in ps))' "$@"
+}
+
+# bench_bpf_time SECONDS CMD...: runs CMD (a wrk printing "rps p50 p99 requests") with the
+# kernel's BPF run-time accounting on, for the tracer programs in BENCH_IDS, and prints
+# "ns_per_request runs_per_request requests". The accounting itself costs two clock reads per
+# program run, so throughput and latency are measured in runs of their own, with it off.
+bench_bpf_time() {
+  local out a b
+  # shellcheck disable=SC2086
+  a=$(bench_prog_ns $BENCH_IDS)
+  sysctl -qw kernel.bpf_stats_enabled=1
+  out=$("$@")
+  sysctl -qw kernel.bpf_stats_enabled=0
+  # shellcheck disable=SC2086
+  b=$(bench_prog_ns $BENCH_IDS)
+  python3 -c '
+import sys
+a, b, out = sys.argv[1].split(), sys.argv[2].split(), sys.argv[3].split()
+n = max(float(out[3]), 1)
+print("%.0f %.2f %d" % ((int(b[0]) - int(a[0])) / n, (int(b[1]) - int(a[1])) / n, n))' "$a" "$b" "$out"
 }

@@ -117,8 +117,10 @@ if po:
     SAT_HOPS = 4  # wrk's fn-hello path: haproxy, activator, queue-proxy, fn-hello
     for mode in ("filter", "nofilter", "bpftrace"):
         ns = pm[mode]["bpf_ns_per_request_sat"]
+        runs = pm[mode].get("bpf_runs_per_request_sat")
         r("platform, saturation: BPF run time per request, all hops (per server hop, 4 on the fn-hello path)", NAMES[mode],
-          "%.1f us (%.1f us)" % (ns / 1000, ns / 1000 / SAT_HOPS), "")
+          "%.1f us (%.1f us)" % (ns / 1000, ns / 1000 / SAT_HOPS),
+          "%.1f program runs per request; the kernel's accounting adds two clock reads to each" % runs if runs else "")
     for mode in ("filter", "nofilter"):
         m = pm[mode]
         r("platform, these runs: ring-buffer events per request", NAMES[mode], "%.3f (%d lost)" % (m["ringbuf_events_per_request"], m["ringbuf_lost"]), "")
@@ -155,7 +157,8 @@ if ng:
               "%.0f / %.0f us" % (m["c1_p50_us"], m["c1_p99_us"]),
               "- (p50 over rounds %.0f-%.0f us)" % (min(m["per_round_c1_p50_us"]), max(m["per_round_c1_p50_us"])) if mode == "none" else
               "p50 %+.0f us: the latency added to one server hop (p50 over rounds %.0f-%.0f us)" % (m["c1_p50_added_us"], min(m["per_round_c1_p50_us"]), max(m["per_round_c1_p50_us"])))
-    r("nginx: BPF run time per request", "filter on / --no-filter", "%d / %d ns" % (nm["filter"]["bpf_ns_per_request"], nm["nofilter"]["bpf_ns_per_request"]), "")
+    r("nginx: BPF run time per request", "filter on / --no-filter", "%d / %d ns" % (nm["filter"]["bpf_ns_per_request"], nm["nofilter"]["bpf_ns_per_request"]),
+      "%.1f program runs per request; the kernel's accounting adds two clock reads to each" % nm["filter"]["bpf_runs_per_request"] if "bpf_runs_per_request" in nm["filter"] else "")
     r("nginx: ring-buffer events per request", "filter on / --no-filter", "%.4f / %.3f (%d / %d lost)" % (
         nm["filter"]["ringbuf_events_per_request"], nm["nofilter"]["ringbuf_events_per_request"], nm["filter"]["ringbuf_lost"], nm["nofilter"]["ringbuf_lost"]), "")
 if dv:
@@ -199,7 +202,7 @@ if rbp:
         r("ingest from a real ring buffer, one core: trace's whole user-space loop (consume, decode, names, assembler, stats, OTLP-JSON)",
           "span_gen.bpf.c paced at %.1f M events/s (--no-filter events)" % (x["offered_rate"] / 1e6),
           "%.2f M/s consumed, %.1f%% lost" % (x["consumed_per_sec"] / 1e6, 100 * x["lost_fraction"]),
-          "the consumer at %.2f M events per CPU-second (%.0f%% of its core)" % (x["consumed_per_cpu_sec"] / 1e6, 100 * x["consumer_cpu_s"] / x["seconds"]))
+          "the consumer at %.2f M events per CPU-second, the final flush included (%.0f%% of its core while the producer ran)" % (x["consumed_per_cpu_sec"] / 1e6, 100 * x["consumer_cpu_s"] / x["seconds"]))
     top = max(paced, key=lambda x: x["offered_rate"])
     t("ingest >= 1M events/s on one core", "offered %.2f M/s from a real ring buffer: %.2f M/s consumed, %.1f%% lost (trace's whole loop; %.2f M events per CPU-second)%s" % (
         top["offered_per_sec"] / 1e6, top["consumed_per_sec"] / 1e6, 100 * top["lost_fraction"], top["consumed_per_cpu_sec"] / 1e6,

@@ -660,6 +660,11 @@ static long ht_scan_step(__u32 unused, void *vctx)
 	s->pos = k + 1;
 	if (start_line)
 		return ht_start_line_byte(s, k);
+	/* A borrow from the newline before k marks a 0x0b right after it. */
+	if (ht_byte(s->win, k) != '\n') {
+		m->at_line_start = 0;
+		return 0;
+	}
 	return ht_scan_newline(s, k);
 }
 

@@ -315,6 +315,15 @@ std::vector<Case> build_cases() {
                      {},
                      2});
   }
+  // A byte right after a newline whose bits differ from '\n' by one (0x0b)
+  // is marked by the word test's borrow too; it is no newline.
+  for (int pad = 0; pad < 8; pad++) {
+    std::string r = "HTTP/1.1 200 OK\r\nX: " + std::string(static_cast<std::size_t>(pad), 'v') +
+                    "\r\n\x0bY: z\r\nContent-Length: 3\r\n\r\nabc";
+    cases.push_back({"a 0x0b after a newline at word offset " + std::to_string(pad),
+                     {in(get("/vt")), out(r)},
+                     {server("GET", "/vt", 200)}});
+  }
   cases.push_back({"printable extremes in a target",
                    {in(get("/~user/a!b?x=~!")), out(resp(200, "ok"))},
                    {server("GET", "/~user/a!b?x=~!", 200)}});

@@ -49,7 +49,6 @@ struct Prog {
 };
 
 struct Runner {
-  http_test* skel;
   dt_http_test_step step{};
   int map_fd, prog_fd;
 
@@ -115,7 +114,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "boundary-cost: BPF_ENABLE_STATS refused\n");
     return 1;
   }
-  Runner r{skel.get(), {}, bpf_map__fd(skel->maps.steps),
+  Runner r{{}, bpf_map__fd(skel->maps.steps),
            bpf_program__fd(skel->progs.http_test_step)};
   const __u32 pid = 4242;
   add_service_threshold(skel.get(), pid);
@@ -139,6 +138,10 @@ int main(int argc, char** argv) {
     std::size_t hl = std::strlen(kResponseHeaders);
     ns_hdr += r.feed(x, HTTP_DIR_EGRESS, kResponseHeaders, hl, done);
     ns_body += r.feed(x, HTTP_DIR_EGRESS, nullptr, kBody, done);
+    if (r.step.result != HTTP_FEED_DONE || done.status != 200) {
+      std::fprintf(stderr, "boundary-cost: the exchange did not finish as a 200\n");
+      return 1;
+    }
 
     // The finished exchange as emit() sees it, with a fresh trace id each
     // time, as every wrk request in the nginx benchmark has: once with the

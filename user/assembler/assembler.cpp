@@ -65,7 +65,8 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     it->second.spans.push_back(std::move(s));
     open_spans_++;
     if (it->second.spans.size() >= kMaxTraceSpans) {
-      // Its by_deadline_ entry stays behind; expire() skips it.
+      // Its by_deadline_ entry stays behind: expire() skips it (or, if the id
+      // comes back once sent_ has forgotten it, sends that new trace early).
       counters_.traces_sent_early++;
       Open t = std::move(it->second);
       open_.erase(it);

@@ -24,19 +24,11 @@
 #include "capture/span_decoder.h"
 #include "export/exporter.h"
 #include "stats/run_stats.h"
+#include "bench_util.h"
 #include "synthetic_events.h"
 
 using namespace difftrace;
 
-namespace {
-
-double now_s(clockid_t c) {
-  timespec ts{};
-  clock_gettime(c, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   std::size_t events = 2'000'000, batch = 1024;  // batch: Collector::kMaxBatch
@@ -59,10 +51,7 @@ int main(int argc, char** argv) {
     }
   }
   if (cpu < 0) cpu = sched_getcpu();
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (sched_setaffinity(0, sizeof set, &set) != 0) std::perror("ingest-bench: sched_setaffinity");
+  if (!bench::pin_to_cpu(cpu)) std::fprintf(stderr, "ingest-bench: cannot pin to CPU %d\n", cpu);
 
   const auto pool = bench::make_events(4096);
   capture::WallClock clock;
@@ -90,11 +79,11 @@ int main(int argc, char** argv) {
 
   run(std::min<std::size_t>(events / 10, 100'000), true);  // warm caches and allocators
 
-  double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+  double w0 = bench::now_s(CLOCK_MONOTONIC), c0 = bench::now_s(CLOCK_THREAD_CPUTIME_ID);
   run(events, false);
-  double w1 = now_s(CLOCK_MONOTONIC), c1 = now_s(CLOCK_THREAD_CPUTIME_ID);
+  double w1 = bench::now_s(CLOCK_MONOTONIC), c1 = bench::now_s(CLOCK_THREAD_CPUTIME_ID);
   run(events, true);
-  double w2 = now_s(CLOCK_MONOTONIC), c2 = now_s(CLOCK_THREAD_CPUTIME_ID);
+  double w2 = bench::now_s(CLOCK_MONOTONIC), c2 = bench::now_s(CLOCK_THREAD_CPUTIME_ID);
 
   nlohmann::json res = {
       {"events", events},

@@ -52,24 +52,15 @@
 #include "filter/host_filter_store.h"
 #include "pipeline/span_pipeline.h"
 #include "span_gen.skel.h"
+#include "bench_util.h"
 #include "synthetic_events.h"
 
 using namespace difftrace;
 
 namespace {
 
-double now_s(clockid_t c) {
-  timespec ts{};
-  clock_gettime(c, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 void pin(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0)
-    std::fprintf(stderr, "ringbuf-ingest-bench: cannot pin to CPU %d\n", cpu);
+  if (!bench::pin_to_cpu(cpu)) std::fprintf(stderr, "ringbuf-ingest-bench: cannot pin to CPU %d\n", cpu);
 }
 
 long vm_hwm_kib() {
@@ -143,10 +134,10 @@ RunResult run_one(double rate, double seconds, std::uint32_t batch, bool wake_on
     pin(producer_cpu);
     gen_args args{batch, 0};
     LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof args);
-    const double t0 = now_s(CLOCK_MONOTONIC);
+    const double t0 = bench::now_s(CLOCK_MONOTONIC);
     std::uint64_t sent = 0;
     for (;;) {
-      double t = now_s(CLOCK_MONOTONIC);
+      double t = bench::now_s(CLOCK_MONOTONIC);
       if (t - t0 >= seconds) break;
       if (rate > 0) {
         double due = t0 + sent / rate;  // paced: this batch's time slot
@@ -161,14 +152,14 @@ RunResult run_one(double rate, double seconds, std::uint32_t batch, bool wake_on
       }
       sent += batch;
     }
-    producer_s = now_s(CLOCK_MONOTONIC) - t0;
+    producer_s = bench::now_s(CLOCK_MONOTONIC) - t0;
     done = true;
   });
 
   pin(consumer_cpu);
   RunResult r;
   r.rate = rate;
-  const double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+  const double w0 = bench::now_s(CLOCK_MONOTONIC), c0 = bench::now_s(CLOCK_THREAD_CPUTIME_ID);
   while (!done) {
     collector.poll(100);
     const std::uint64_t now = capture::WallClock::monotonic_now_ns();
@@ -186,12 +177,12 @@ RunResult run_one(double rate, double seconds, std::uint32_t batch, bool wake_on
     pipeline.add(std::move(spans), capture::WallClock::monotonic_now_ns());
     if (!more) break;
   }
-  r.seconds = now_s(CLOCK_MONOTONIC) - w0;
-  r.consumer_cpu_s = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
-  const double f0 = now_s(CLOCK_MONOTONIC);
+  r.seconds = bench::now_s(CLOCK_MONOTONIC) - w0;
+  r.consumer_cpu_s = bench::now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+  const double f0 = bench::now_s(CLOCK_MONOTONIC);
   pipeline.finish();
-  r.finish_s = now_s(CLOCK_MONOTONIC) - f0;
-  r.total_cpu_s = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+  r.finish_s = bench::now_s(CLOCK_MONOTONIC) - f0;
+  r.total_cpu_s = bench::now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
   r.producer_s = producer_s;
   r.offered = skel->bss->seq;
   r.produced = skel->bss->produced;

@@ -24,9 +24,7 @@ RATE=${2:-200}
 OUT=${3:-build/bench/data_volume.json}
 WARM=${4:-2000}
 CONFIG=${BENCH_PLATFORM_CONFIG:-scripts/platform/difftrace.yaml}
-export INGRESS_PORT=${BENCH_INGRESS_PORT:-18280} ACTIVATOR_PORT=${BENCH_ACTIVATOR_PORT:-18281}
-export QP_PORT_BASE=${BENCH_QP_PORT_BASE:-18300} FN_PORT_BASE=${BENCH_FN_PORT_BASE:-18400}
-export PLATFORM_RUN_DIR=$PWD/build/bench/platform PLATFORM_LOG_DIR=$PWD/build/bench/platform/logs
+bench_platform_env
 mkdir -p "$(dirname "$OUT")"
 [ -x build/difftrace ] || { echo "data_volume: build/difftrace missing; run make" >&2; exit 1; }
 
@@ -38,9 +36,7 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-[ -f "$PLATFORM_RUN_DIR/state.env" ] || started_platform=1
-scripts/platform/up.sh >/dev/null
-source "$PLATFORM_RUN_DIR/state.env"
+bench_platform_up
 
 # The event's size as the compiler lays it out (the same header BPF and user space use).
 printf '#include <linux/types.h>\n#include <stdio.h>\n#include "capture.h"\nint main(void){printf("%%zu\\n", sizeof(struct dt_span_event));return 0;}\n' >"$dir/sz.c"

@@ -84,6 +84,23 @@ print(json.dumps(sorted(out, key=lambda m: -m["memlock"])))
 PY
 }
 
+# bench_platform_env: the demo platform of the benchmarks runs on ports 182xx-184xx and in
+# build/bench/platform, so it never meets a platform someone else has up (BENCH_* change them).
+bench_platform_env() {
+  export INGRESS_PORT=${BENCH_INGRESS_PORT:-18280} ACTIVATOR_PORT=${BENCH_ACTIVATOR_PORT:-18281}
+  export QP_PORT_BASE=${BENCH_QP_PORT_BASE:-18300} FN_PORT_BASE=${BENCH_FN_PORT_BASE:-18400}
+  export PLATFORM_RUN_DIR=$PWD/build/bench/platform PLATFORM_LOG_DIR=$PWD/build/bench/platform/logs
+}
+
+# bench_platform_up: starts that platform unless it is up already (when it starts it, it sets
+# started_platform=1 for the caller's cleanup to stop it again), then reads its state.env
+# (ports, comms, pids).
+bench_platform_up() {
+  [ -f "$PLATFORM_RUN_DIR/state.env" ] || started_platform=1
+  scripts/platform/up.sh >/dev/null
+  source "$PLATFORM_RUN_DIR/state.env"
+}
+
 # bench_nginx_start DIR PORT [WORKER_CONNECTIONS=1024]: nginx, one worker, serving a 612-byte
 # index.html from DIR/www on 127.0.0.1:PORT, keep-alive without a request limit. Stop it with
 # bench_nginx_stop DIR.

@@ -30,9 +30,7 @@ OUT=${5:-build/bench/platform_overhead.json}
 SAT_CONNS=${BENCH_SAT_CONNS:-16}
 BPF_SECS=${BENCH_BPF_SECS:-3}
 CONFIG=${BENCH_PLATFORM_CONFIG:-scripts/platform/difftrace.yaml}
-export INGRESS_PORT=${BENCH_INGRESS_PORT:-18280} ACTIVATOR_PORT=${BENCH_ACTIVATOR_PORT:-18281}
-export QP_PORT_BASE=${BENCH_QP_PORT_BASE:-18300} FN_PORT_BASE=${BENCH_FN_PORT_BASE:-18400}
-export PLATFORM_RUN_DIR=$PWD/build/bench/platform PLATFORM_LOG_DIR=$PWD/build/bench/platform/logs
+bench_platform_env
 mkdir -p "$(dirname "$OUT")" build/bench
 command -v bpftrace >/dev/null || { echo "platform_overhead: bpftrace not found; run scripts/install-deps.sh" >&2; exit 1; }
 [ -x build/difftrace ] || { echo "platform_overhead: build/difftrace missing; run make" >&2; exit 1; }
@@ -47,9 +45,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ ! -f "$PLATFORM_RUN_DIR/state.env" ]; then started_platform=1; fi
-scripts/platform/up.sh >/dev/null
-source "$PLATFORM_RUN_DIR/state.env"
+bench_platform_up
 tracer_ids=()
 start_tracer() {  # $1 = mode
   local before

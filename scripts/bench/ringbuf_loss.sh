@@ -18,9 +18,7 @@ RATES=${2:-200 400 800}
 OUT=${3:-build/bench/ringbuf_loss.json}
 CONFIG=${BENCH_PLATFORM_CONFIG:-scripts/platform/difftrace.yaml}
 NGINX_PORT=${BENCH_LOSS_NGINX_PORT:-18191}
-export INGRESS_PORT=${BENCH_INGRESS_PORT:-18280} ACTIVATOR_PORT=${BENCH_ACTIVATOR_PORT:-18281}
-export QP_PORT_BASE=${BENCH_QP_PORT_BASE:-18300} FN_PORT_BASE=${BENCH_FN_PORT_BASE:-18400}
-export PLATFORM_RUN_DIR=$PWD/build/bench/platform PLATFORM_LOG_DIR=$PWD/build/bench/platform/logs
+bench_platform_env
 mkdir -p "$(dirname "$OUT")"
 [ -x build/difftrace ] || { echo "ringbuf_loss: build/difftrace missing; run make" >&2; exit 1; }
 
@@ -35,9 +33,7 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-[ -f "$PLATFORM_RUN_DIR/state.env" ] || started_platform=1
-scripts/platform/up.sh >/dev/null
-source "$PLATFORM_RUN_DIR/state.env"
+bench_platform_up
 bench_nginx_start "$dir/nginx" "$NGINX_PORT"
 bench_nginx_config "$dir/nginx.yaml"
 bench_traceparent_lua "$dir/traceparent.lua"

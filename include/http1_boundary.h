@@ -557,22 +557,27 @@ HT_INLINE __u32 ht_lowest_byte(__u64 t)
 	return (__u32)(((low >> 7) * 0x0001020304050607ULL) >> 56);
 }
 
-/* Word-at-a-time byte tests: the high bit of each byte of w that passes.
- * Only the lowest bit set is exact (a borrow may mark bytes above it), and
- * the scan only ever takes the lowest, also of several tests or-ed. */
+/* Word-at-a-time byte tests: the high bit of each byte of w that passes,
+ * exact for every byte. The adds are on each byte's low 7 bits, so no carry
+ * crosses into the next byte (a subtracting test's borrow would mark a byte
+ * above a match too: a 0x0b after a newline). */
 #define HT_REP(b) (0x0101010101010101ULL * (__u8)(b))
+#define HT_LOW7 HT_REP(0x7f)
 HT_INLINE __u64 ht_bytes_eq(__u64 w, __u8 b)
 {
 	__u64 x = w ^ HT_REP(b);
-	return (x - HT_REP(0x01)) & ~x & HT_REP(0x80);
+	/* low 7 bits + 0x7f reach the high bit unless they are all zero */
+	return ~(((x & HT_LOW7) + HT_LOW7) | x) & HT_REP(0x80);
 }
 
 /* Bytes a start line may not hold as they are: controls (CR and LF too,
  * which end it), DEL and everything above ASCII. */
 HT_INLINE __u64 ht_bytes_unprintable(__u64 w)
 {
-	return ((w - HT_REP(0x20)) & ~w & HT_REP(0x80)) | (w & HT_REP(0x80)) |
-	       ht_bytes_eq(w, 0x7f);
+	/* below 0x20: low 7 bits + 0x60 stay under 0x80 */
+	__u64 control = ~((w & HT_LOW7) + HT_REP(0x60)) & HT_REP(0x80);
+
+	return control | (w & HT_REP(0x80)) | ht_bytes_eq(w, 0x7f);
 }
 
 /* Words a scan step looks at before it gives the loop back: most header
@@ -660,11 +665,6 @@ static long ht_scan_step(__u32 unused, void *vctx)
 	s->pos = k + 1;
 	if (start_line)
 		return ht_start_line_byte(s, k);
-	/* A borrow from the newline before k marks a 0x0b right after it. */
-	if (ht_byte(s->win, k) != '\n') {
-		m->at_line_start = 0;
-		return 0;
-	}
 	return ht_scan_newline(s, k);
 }
 

@@ -96,3 +96,29 @@ TEST_CASE("request targets collapse into bounded endpoint templates", "[http][te
     CHECK(host_path_template(c.path) == c.want);
   }
 }
+
+// The scan's word tests mark exactly the bytes that pass, whatever their
+// neighbours: every byte value at every position, among fillers that make a
+// subtracting test borrow or carry.
+TEST_CASE("the word-at-a-time byte tests are exact for every byte", "[http]") {
+  const __u8 fillers[] = {0x00, 0x01, 0x0a, 0x0b, 0x1f, 0x20, 0x7e, 0x7f, 0x80, 0xff};
+  auto unprintable = [](__u8 c) { return c < 0x20 || c >= 0x7f; };
+  int wrong = 0;
+  for (__u8 f : fillers)
+    for (int p = 0; p < 8; p++)
+      for (int v = 0; v < 256; v++) {
+        __u8 bytes[8];
+        std::memset(bytes, f, sizeof bytes);
+        bytes[p] = static_cast<__u8>(v);
+        __u64 w;
+        std::memcpy(&w, bytes, sizeof w);
+        __u64 want_nl = 0, want_unprintable = 0;
+        for (int i = 0; i < 8; i++) {
+          if (bytes[i] == '\n') want_nl |= 0x80ULL << (8 * i);
+          if (unprintable(bytes[i])) want_unprintable |= 0x80ULL << (8 * i);
+        }
+        wrong += ht_bytes_eq(w, '\n') != want_nl;
+        wrong += ht_bytes_unprintable(w) != want_unprintable;
+      }
+  CHECK(wrong == 0);
+}

@@ -187,8 +187,9 @@ struct {
 } event_scratch SEC(".maps");
 
 /* Filters a finished exchange of connection c and sends it as a span event
- * when the filter reports it. Not inlined: its two callers share one copy. */
-static __noinline void emit(const struct dt_conn *c, const struct http_exchange *x, __u32 tgid)
+ * when the filter reports it. A global function: verified once on its own,
+ * not again at each of its callers. */
+__noinline int emit(const struct dt_conn *c, const struct http_exchange *x, __u32 tgid)
 {
 	__u32 zero = 0;
 	struct dt_span_event *e = bpf_map_lookup_elem(&event_scratch, &zero);
@@ -198,7 +199,7 @@ static __noinline void emit(const struct dt_conn *c, const struct http_exchange 
 	__u64 flags;
 
 	if (!e || !fs || !c || !x)
-		return;
+		return 0;
 	count(DT_C_SPANS_SEEN);
 	if (x->req.hdr_lost || x->resp.hdr_lost)
 		count(DT_C_HDR_LOST);
@@ -220,11 +221,11 @@ static __noinline void emit(const struct dt_conn *c, const struct http_exchange 
 		count(DT_C_HIST_MAP_FULL);
 	if (out == DT_OUT_KEPT) {
 		count(DT_C_SPANS_KEPT);
-		return;
+		return 0;
 	}
 	if (out == DT_OUT_DROPPED) {
 		count(DT_C_SPANS_DROPPED);
-		return;
+		return 0;
 	}
 	/* Waking the reader for every span costs a context switch each; wake
 	 * it once a batch is waiting (it also drains on its poll timeout). */
@@ -235,11 +236,12 @@ static __noinline void emit(const struct dt_conn *c, const struct http_exchange 
 		count(DT_C_RINGBUF_LOST);
 		if (dt_reason_is_anomaly(e->reason))
 			count(DT_C_ANOMALIES_LOST);
-		return;
+		return 0;
 	}
 	count(DT_C_SPANS_REPORTED);
 	if (e->reason < DT_REASON_MAX)
 		count(DT_C_REASON_FIRST + e->reason);
+	return 0;
 }
 
 /* A targeted thread enters syscall nr: remember its fd and buffer. */
@@ -341,9 +343,10 @@ static __always_inline void on_data(struct io_args *a, __u64 id, __u64 ret)
 		return;
 	if (win_len && bpf_probe_read_user(w->data, win_len, (void *)base))
 		return;
-	ch.win = w;
 	ch.win_len = win_len;
 	ch.total_len = ret;
+	ch.dir = a->dir;
+	ch.ts_enter = a->ts;
 	kind = http_classify(w, win_len);
 
 	c = bpf_map_lookup_elem(&conns, &key);
@@ -373,7 +376,7 @@ static __always_inline void on_data(struct io_args *a, __u64 id, __u64 ret)
 	count(DT_C_IO_CALLS);
 
 	if (ret == win_len)
-		http_tail_from_window(&ch);
+		http_tail_from_window(w, &ch);
 	else if (iov_ptr)
 		tail_of_iov(iov_ptr, ret, &ch);
 	else if (a->kind == IO_BUF &&
@@ -385,8 +388,9 @@ static __always_inline void on_data(struct io_args *a, __u64 id, __u64 ret)
 		return;
 	now = bpf_ktime_get_ns();
 	c->last_ns = now;
+	ch.ts_exit = now;
 	prev_start = c->x.start_ns;
-	res = http_feed(&c->x, a->dir, &ch, a->ts, now, done);
+	res = http_feed(&c->x, w, &ch, done);
 	publish_client(c);
 	if (c->x.phase == HTTP_PHASE_REQUEST && c->x.start_ns != prev_start)
 		c->tid = (__u32)id; /* the thread that took the new request */

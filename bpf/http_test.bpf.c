@@ -54,11 +54,13 @@ int http_test_step(void *ctx)
 		s->result = (__u8)http_close(&s->x, s->ts_exit, &s->done);
 		return 0;
 	}
-	ch.win = &s->win;
 	ch.win_len = s->win_len < HTTP_WIN ? s->win_len : HTTP_WIN;
 	ch.total_len = s->total_len;
 	ch.tail_len = s->tail_len < HTTP_TAIL ? s->tail_len : HTTP_TAIL;
+	ch.dir = s->dir;
+	ch.ts_enter = s->ts_enter;
+	ch.ts_exit = s->ts_exit;
 	__builtin_memcpy(ch.tail, s->tail, HTTP_TAIL);
-	s->result = (__u8)http_feed(&s->x, s->dir, &ch, s->ts_enter, s->ts_exit, &s->done);
+	s->result = (__u8)http_feed(&s->x, &s->win, &ch, &s->done);
 	return 0;
 }

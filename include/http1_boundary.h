@@ -37,6 +37,16 @@
 #define HT_COPY(dst, src, n) bpf_probe_read_kernel((dst), (n), (src))
 #define HT_LOAD64(w, off) (*(const __u64 *)&(w)->data[(off) & (HTTP_WIN_MASK & ~7u)])
 #define HT_LOAD32(w) (*(const __u32 *)&(w)->data[0])
+/* Always 0; writable (.bss), so the verifier cannot know its value. */
+__u32 ht_verifier_zero = 0;
+/* v at run time, a value of unknown size to the verifier. The verifier runs
+ * a bpf_loop callback like a loop body until its states repeat: a loop
+ * state that starts from constants (offset 0, no segment yet) gives a new
+ * state for every value they take, and the callback is walked once per
+ * step. Started from unknowns, the first state covers all later ones and
+ * the walk stops after a step or two. Only for values that the code bounds
+ * or masks anyway: the verifier gets no range from them. */
+#define HT_UNKNOWN(v) ((v) + ht_verifier_zero)
 #else
 #include <linux/types.h>
 #include <string.h>
@@ -55,6 +65,7 @@ static inline long ht_host_loop(__u32 n, ht_loop_cb cb, void *ctx)
 }
 #define HT_LOOP(n, cb, ctx) ht_host_loop((n), (cb), (ctx))
 #define HT_COPY(dst, src, n) memcpy((dst), (src), (n))
+#define HT_UNKNOWN(v) (v)
 static inline __u64 ht_host_load64(const __u8 *p)
 {
 	__u64 v;
@@ -216,12 +227,20 @@ enum http_action {
 	HTTP_ACT_IGNORED = 3,       /* data was not HTTP where HTTP was expected */
 };
 
-/* A bounded view of one syscall's data. */
+/* One syscall's data, besides its window (the window's first win_len
+ * bytes, passed beside it). Scalars only: a global BPF function takes it by
+ * pointer as plain memory. ts_enter/ts_exit are the syscall's entry and
+ * exit times: a server's span starts when its read returns the request and
+ * a client's when its write begins; both end when the last response byte
+ * has moved. */
 struct http_chunk {
-	const struct http_window *win;
-	__u32 win_len;        /* valid bytes in win (<= HTTP_WIN) */
-	__u32 tail_len;       /* valid bytes in tail */
 	__u64 total_len;      /* all bytes the syscall moved */
+	__u64 ts_enter;
+	__u64 ts_exit;
+	__u32 win_len;        /* valid bytes in the window (<= HTTP_WIN) */
+	__u32 tail_len;       /* valid bytes in tail */
+	__u8 dir;             /* enum http_dir */
+	__u8 _pad[7];
 	__u8 tail[HTTP_TAIL]; /* last tail_len bytes of the data */
 };
 
@@ -457,11 +476,15 @@ HT_INLINE int ht_parse_u64(const struct http_window *w, __u32 v, __u32 end, __u6
 }
 
 /* Looks at one complete header line [start, end) ('\r' excluded) of a message. */
-HT_NOINLINE void ht_header_line(const struct http_window *w, __u32 start, __u32 end,
-			      struct http_msg *m, struct http_trace_ctx *ctx)
+HT_GLOBAL int ht_header_line(const struct http_window *w, __u32 start, __u32 end,
+			     struct http_msg *m, struct http_trace_ctx *ctx)
 {
-	__u8 first = ht_lower(ht_byte(w, start));
+	__u8 first;
 	__u32 len = end - start;
+
+	if (!w || !m)
+		return 0;
+	first = ht_lower(ht_byte(w, start));
 
 	if (first == 'c' && len > 15 && HT_MATCH_CI(w, start, "content-length:")) {
 		__u64 cl;
@@ -484,7 +507,7 @@ HT_NOINLINE void ht_header_line(const struct http_window *w, __u32 start, __u32 
 	} else if (first == 'x' && ctx && !ctx->response && len > 12 &&
 		   HT_MATCH_CI(w, start, "x-b3-")) {
 		if (ctx->kind == HTTP_CTX_W3C)
-			return;
+			return 0;
 		if (len > 13 && HT_MATCH_CI(w, start + 5, "traceid:")) {
 			__u32 v = ht_skip_ows(w, start + 13, end);
 			int n = ht_b3_trace_len(w, v, end);
@@ -502,6 +525,7 @@ HT_NOINLINE void ht_header_line(const struct http_window *w, __u32 start, __u32 
 		   HT_MATCH_CI(w, start, "b3:")) {
 		ht_parse_b3_single(w, ht_skip_ows(w, start + 3, end), end, ctx);
 	}
+	return 0;
 }
 
 /* State of one scan over a window, shared with the per-byte callback. */
@@ -708,6 +732,12 @@ HT_GLOBAL int ht_scan_window(const struct http_window *w, struct http_msg *m,
 	s.len = io->len < HTTP_WIN ? io->len : HTTP_WIN;
 	s.target_start = io->target_start;
 	s.want_target = io->want_target;
+	/* zeros, which the verifier must not follow step by step (HT_UNKNOWN) */
+	s.pos = HT_UNKNOWN(0);
+	s.line_start = HT_UNKNOWN(0);
+	s.hdr_end = HT_UNKNOWN(0);
+	s.target_end = HT_UNKNOWN(0);
+	s.target_found = HT_UNKNOWN(0);
 	HT_LOOP(s.len, ht_scan_step, &s);
 	io->target_end = s.target_end;
 	io->target_found = s.target_found;
@@ -717,8 +747,9 @@ HT_GLOBAL int ht_scan_window(const struct http_window *w, struct http_msg *m,
 
 /* Feeds one syscall's data to a message that has started. With a target
  * query (requests), io says where the request target ends in this data. */
-HT_INLINE void ht_msg_feed(struct http_msg *m, const struct http_chunk *ch,
-			   struct http_trace_ctx *ctx, struct ht_scan_io *target)
+HT_INLINE void ht_msg_feed(struct http_msg *m, const struct http_window *w,
+			   const struct http_chunk *ch, struct http_trace_ctx *ctx,
+			   struct ht_scan_io *target)
 {
 	__u64 body;
 	m->total_bytes += ch->total_len;
@@ -734,7 +765,7 @@ HT_INLINE void ht_msg_feed(struct http_msg *m, const struct http_chunk *ch,
 		/* A line cut by the previous syscall boundary cannot be read whole. */
 		if (!m->at_line_start && !m->in_start_line)
 			m->skip_line = 1;
-		ht_scan_window(ch->win, m, ctx, &io);
+		ht_scan_window(w, m, ctx, &io);
 		if (target) {
 			target->target_end = io.target_end;
 			target->target_found = io.target_found;
@@ -777,14 +808,14 @@ HT_INLINE void http_exchange_reset(struct http_exchange *x)
 
 /* Appends the request target's bytes [start, end) of this window to the
  * path, which keeps at most HTTP_PATH_MAX - 1 of them. */
-HT_INLINE void ht_path_append(struct http_exchange *x, const struct http_chunk *ch,
+HT_INLINE void ht_path_append(struct http_exchange *x, const struct http_window *w,
 			      __u32 start, __u32 end)
 {
 	__u32 have = x->path_len & HTTP_PATH_MASK, n;
 	n = end > start ? end - start : 0;
 	if (n > HTTP_PATH_MAX - 1 - have)
 		n = HTTP_PATH_MAX - 1 - have;
-	HT_COPY(&x->path[have], &ch->win->data[start & HTTP_WIN_MASK], HTTP_PATH_MAX - 1);
+	HT_COPY(&x->path[have], &w->data[start & HTTP_WIN_MASK], HTTP_PATH_MAX - 1);
 	have += n;
 	x->path_len = (__u8)have;
 	x->path[have & HTTP_PATH_MASK] = 0;
@@ -803,37 +834,39 @@ HT_INLINE __u32 ht_target_end(struct http_exchange *x, const struct http_chunk *
 	return win;
 }
 
-HT_INLINE int ht_begin_request(struct http_exchange *x, const struct http_chunk *ch, __u64 ts)
+HT_INLINE int ht_begin_request(struct http_exchange *x, const struct http_window *w,
+			       const struct http_chunk *ch, __u64 ts)
 {
 	struct ht_scan_io target = {};
 	__u32 mlen = 0;
 	http_exchange_reset(x);
-	x->method = (__u8)ht_method(ch->win, ch->win_len, &mlen);
+	x->method = (__u8)ht_method(w, ch->win_len, &mlen);
 	x->phase = HTTP_PHASE_REQUEST;
 	x->start_ns = ts;
 	x->req_end_ns = ts;
 	ht_msg_begin(&x->req);
 	target.want_target = 1;
 	target.target_start = mlen + 1;
-	ht_msg_feed(&x->req, ch, &x->ctx, &target);
+	ht_msg_feed(&x->req, w, ch, &x->ctx, &target);
 	if (x->req.invalid)
 		return 0;
-	ht_path_append(x, ch, mlen + 1, ht_target_end(x, ch, &target));
+	ht_path_append(x, w, mlen + 1, ht_target_end(x, ch, &target));
 	return 1;
 }
 
 /* More of a request: its target may go on from the previous read. */
-HT_INLINE void ht_continue_request(struct http_exchange *x, const struct http_chunk *ch)
+HT_INLINE void ht_continue_request(struct http_exchange *x, const struct http_window *w,
+				   const struct http_chunk *ch)
 {
 	struct ht_scan_io target = {};
 	if (!x->path_open) {
-		ht_msg_feed(&x->req, ch, &x->ctx, 0);
+		ht_msg_feed(&x->req, w, ch, &x->ctx, 0);
 		return;
 	}
 	x->path_open = 0;
 	target.want_target = 1;
-	ht_msg_feed(&x->req, ch, &x->ctx, &target);
-	ht_path_append(x, ch, 0, ht_target_end(x, ch, &target));
+	ht_msg_feed(&x->req, w, ch, &x->ctx, &target);
+	ht_path_append(x, w, 0, ht_target_end(x, ch, &target));
 }
 
 HT_INLINE void ht_begin_response(struct http_exchange *x, __u16 status)
@@ -846,14 +879,13 @@ HT_INLINE void ht_begin_response(struct http_exchange *x, __u16 status)
 		x->resp.no_body = 1;
 }
 
-/* One syscall moved data on a connection. ts_enter/ts_exit are the
- * syscall's entry and exit times: a server's span starts when its read
- * returns the request and a client's when its write begins; both end when
- * the last response byte has moved. */
-HT_INLINE int http_on_data(struct http_exchange *x, int dir, const struct http_chunk *ch,
-			   __u64 ts_enter, __u64 ts_exit)
+/* One syscall moved data on a connection (struct http_chunk says when). */
+HT_INLINE int http_on_data(struct http_exchange *x, const struct http_window *w,
+			   const struct http_chunk *ch)
 {
-	int kind = http_classify(ch->win, ch->win_len);
+	int kind = http_classify(w, ch->win_len);
+	int dir = ch->dir;
+	__u64 ts_enter = ch->ts_enter, ts_exit = ch->ts_exit;
 	int req_dir, role_known = x->role != HTTP_ROLE_UNKNOWN;
 	__u16 status;
 
@@ -866,7 +898,7 @@ HT_INLINE int http_on_data(struct http_exchange *x, int dir, const struct http_c
 
 	if (dir == req_dir) {
 		if (x->phase == HTTP_PHASE_REQUEST) {
-			ht_continue_request(x, ch);
+			ht_continue_request(x, w, ch);
 			x->req_end_ns = ts_exit;
 			return HTTP_ACT_NONE;
 		}
@@ -874,7 +906,7 @@ HT_INLINE int http_on_data(struct http_exchange *x, int dir, const struct http_c
 			return HTTP_ACT_IGNORED;
 		if (x->phase == HTTP_PHASE_RESPONSE)
 			return HTTP_ACT_EMIT_RETRY; /* a response of unknown length ended */
-		if (!ht_begin_request(x, ch, dir == HTTP_DIR_INGRESS ? ts_exit : ts_enter)) {
+		if (!ht_begin_request(x, w, ch, dir == HTTP_DIR_INGRESS ? ts_exit : ts_enter)) {
 			http_exchange_reset(x);
 			if (!role_known)
 				x->role = HTTP_ROLE_UNKNOWN; /* it only looked like HTTP */
@@ -888,7 +920,7 @@ HT_INLINE int http_on_data(struct http_exchange *x, int dir, const struct http_c
 	if (x->phase == HTTP_PHASE_IDLE)
 		return HTTP_ACT_IGNORED;
 	if (x->phase == HTTP_PHASE_REQUEST) {
-		status = kind == HTTP_START_RESPONSE ? ht_status(ch->win, ch->win_len) : 0;
+		status = kind == HTTP_START_RESPONSE ? ht_status(w, ch->win_len) : 0;
 		if (!status)
 			return HTTP_ACT_IGNORED;
 		if (status < 200)
@@ -896,7 +928,7 @@ HT_INLINE int http_on_data(struct http_exchange *x, int dir, const struct http_c
 		ht_begin_response(x, status);
 	}
 	/* A server's response may name its span (traceresponse). */
-	ht_msg_feed(&x->resp, ch, x->role == HTTP_ROLE_SERVER ? &x->resp_ctx : 0, 0);
+	ht_msg_feed(&x->resp, w, ch, x->role == HTTP_ROLE_SERVER ? &x->resp_ctx : 0, 0);
 	x->end_ns = ts_exit;
 	if (x->resp.invalid) {
 		http_exchange_reset(x);
@@ -927,17 +959,23 @@ HT_INLINE void ht_finish(struct http_exchange *x, struct http_exchange *done, __
 	http_exchange_reset(x);
 }
 
-/* Feeds one syscall's data to a connection's exchange. When that finishes an
- * exchange, it is copied to *done and the connection's state is reset (and a
- * request that ended a previous unknown-length response is started). */
-HT_INLINE int http_feed(struct http_exchange *x, int dir, const struct http_chunk *ch,
-			__u64 ts_enter, __u64 ts_exit, struct http_exchange *done)
+/* Feeds one syscall's data (window w, described by ch) to a connection's
+ * exchange. When that finishes an exchange, it is copied to *done and the
+ * connection's state is reset (and a request that ended a previous
+ * unknown-length response is started). A global function: the verifier
+ * checks it once, not at each caller. */
+HT_GLOBAL int http_feed(struct http_exchange *x, const struct http_window *w,
+			const struct http_chunk *ch, struct http_exchange *done)
 {
-	int act = http_on_data(x, dir, ch, ts_enter, ts_exit);
+	int act;
+
+	if (!x || !w || !ch || !done)
+		return HTTP_FEED_NONE;
+	act = http_on_data(x, w, ch);
 	if (act == HTTP_ACT_EMIT_RETRY) {
 		ht_finish(x, done, HTTP_END_NEXT);
 		/* This data starts a request: it cannot finish one too. */
-		http_on_data(x, dir, ch, ts_enter, ts_exit);
+		http_on_data(x, w, ch);
 		return HTTP_FEED_DONE;
 	}
 	if (act == HTTP_ACT_EMIT) {
@@ -948,8 +986,10 @@ HT_INLINE int http_feed(struct http_exchange *x, int dir, const struct http_chun
 }
 
 /* The connection closed, or its reader saw end of file. */
-HT_INLINE int http_close(struct http_exchange *x, __u64 ts, struct http_exchange *done)
+HT_GLOBAL int http_close(struct http_exchange *x, __u64 ts, struct http_exchange *done)
 {
+	if (!x || !done)
+		return HTTP_FEED_NONE;
 	if (http_on_close(x, ts) == HTTP_ACT_EMIT) {
 		ht_finish(x, done, HTTP_END_CLOSE);
 		return HTTP_FEED_DONE;
@@ -959,7 +999,7 @@ HT_INLINE int http_close(struct http_exchange *x, __u64 ts, struct http_exchange
 }
 
 /* Fills a chunk's tail from its window when the window holds all the data. */
-HT_INLINE void http_tail_from_window(struct http_chunk *ch)
+HT_INLINE void http_tail_from_window(const struct http_window *w, struct http_chunk *ch)
 {
 	__u32 n, k;
 	if (ch->total_len != ch->win_len || ch->win_len == 0)
@@ -969,7 +1009,7 @@ HT_INLINE void http_tail_from_window(struct http_chunk *ch)
 	for (k = 0; k < HTTP_TAIL; k++) {
 		if (k >= n)
 			break;
-		ch->tail[k] = ht_byte(ch->win, ch->win_len - n + k);
+		ch->tail[k] = ht_byte(w, ch->win_len - n + k);
 	}
 	ch->tail_len = n;
 }

@@ -103,20 +103,41 @@ static long pt_step(__u32 i, void *vctx)
 	return 0;
 }
 
-/* Template of the first len bytes of path (a buffer of HTTP_PATH_MAX bytes
- * or more) into out, NUL terminated. */
-HT_INLINE void dt_path_template_of(const char *path, __u32 len, struct dt_path_template *out)
+/* A request target's bytes: a struct, so that a global BPF function knows
+ * the size behind its pointer. */
+struct dt_path_text {
+	char text[HTTP_PATH_MAX];
+};
+
+/* Template of the first len bytes of path into out, NUL terminated. A
+ * global function: verified once, not on every path of its caller. */
+HT_GLOBAL int dt_path_template_text(const struct dt_path_text *path, __u32 len,
+				    struct dt_path_template *out)
 {
 	struct pt_scan s = {};
 
-	s.path = path;
+	if (!path || !out)
+		return 0;
+	s.path = path->text;
 	s.out = out;
 	s.len = len < HTTP_PATH_MAX ? len : HTTP_PATH_MAX - 1;
 	out->len = 0;
 	pt_start_segment(&s);
+	/* the same values, which the verifier must not follow step by step */
+	s.seg_len = HT_UNKNOWN(0);
+	s.digits = (__u8)HT_UNKNOWN(1);
+	s.hexish = (__u8)HT_UNKNOWN(1);
+	s.has_digit = (__u8)HT_UNKNOWN(0);
 	/* one step more than the bytes, so that the last segment ends too */
 	HT_LOOP(s.len + 1, pt_step, &s);
 	out->text[out->len & DT_TEMPLATE_MASK] = 0;
+	return 0;
+}
+
+/* The same, for a buffer of HTTP_PATH_MAX bytes or more. */
+HT_INLINE void dt_path_template_of(const char *path, __u32 len, struct dt_path_template *out)
+{
+	dt_path_template_text((const struct dt_path_text *)path, len, out);
 }
 
 #endif /* DIFFTRACE_PATH_TEMPLATE_H */

@@ -152,19 +152,22 @@ HT_INLINE int dt_count_span(dt_filter_env_t env, __u64 dur, __u8 epoch,
 	return 0;
 }
 
-/* Runs the filter on e (see the top of this file). */
-HT_INLINE enum dt_filter_outcome dt_filter_span(dt_filter_env_t env,
-						 const struct dt_filter_settings *set,
-						 struct dt_span_event *e, __u8 epoch,
-						 struct dt_filter_scratch *s)
+/* Runs the filter on e (see the top of this file); returns an enum
+ * dt_filter_outcome. Callers use dt_filter_span, below. */
+HT_INLINE int dt_filter_span_in(dt_filter_env_t env, const struct dt_filter_settings *set,
+				struct dt_span_event *e, __u8 epoch, struct dt_filter_scratch *s)
 {
 	struct dt_filter_input in = {};
 	struct dt_filter_result r;
 	const struct dt_service *svc;
 	const struct dt_threshold *th;
-	__u64 dur = e->end_ns > e->start_ns ? e->end_ns - e->start_ns : 0;
-	int has_trace = e->ctx_kind != HTTP_CTX_NONE;
+	__u64 dur;
+	int has_trace;
 
+	if (!set || !e || !s)
+		return DT_OUT_DROPPED;
+	dur = e->end_ns > e->start_ns ? e->end_ns - e->start_ns : 0;
+	has_trace = e->ctx_kind != HTTP_CTX_NONE;
 	s->overwritten = 0;
 	s->hist_full = 0;
 	svc = (const struct dt_service *)DT_MAP_LOOKUP(DT_FMAP(env, service_pids), &e->pid);
@@ -237,5 +240,25 @@ HT_INLINE enum dt_filter_outcome dt_filter_span(dt_filter_env_t env,
 	}
 	return DT_OUT_KEPT;
 }
+
+#ifdef __bpf__
+/* A global function: the verifier checks the filter once, for any span,
+ * instead of once per path of its caller. It takes no env (the maps are the
+ * program's globals): clang leaves an argument the body ignores unset, and
+ * the verifier refuses a call with an unset argument. */
+__noinline int dt_filter_span_bpf(const struct dt_filter_settings *set,
+				  struct dt_span_event *e, __u8 epoch,
+				  struct dt_filter_scratch *s)
+{
+	return dt_filter_span_in(0, set, e, epoch, s);
+}
+#define dt_filter_span(env, set, e, epoch, s) dt_filter_span_bpf((set), (e), (epoch), (s))
+#else
+static inline int dt_filter_span(dt_filter_env_t env, const struct dt_filter_settings *set,
+				 struct dt_span_event *e, __u8 epoch, struct dt_filter_scratch *s)
+{
+	return dt_filter_span_in(env, set, e, epoch, s);
+}
+#endif
 
 #endif /* DIFFTRACE_SPAN_FILTER_H */

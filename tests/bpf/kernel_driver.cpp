@@ -102,15 +102,15 @@ int KernelDriver::run(http_exchange& x, http_exchange& done) {
   return step_->result;
 }
 
-int KernelEngine::feed(http_exchange& x, int dir, const http_chunk& ch, std::uint64_t t0,
-                       std::uint64_t t1, http_exchange& done) {
+int KernelEngine::feed(http_exchange& x, const http_window& w, const http_chunk& ch,
+                       http_exchange& done) {
   StepInput in;
-  in.win = *ch.win;
+  in.win = w;
   in.win_len = ch.win_len;
   in.total_len = ch.total_len;
   in.tail_len = ch.tail_len;
   std::memcpy(in.tail, ch.tail, HTTP_TAIL);
-  return kernel_.feed(x, dir, in, t0, t1, done);
+  return kernel_.feed(x, ch.dir, in, ch.ts_enter, ch.ts_exit, done);
 }
 
 }  // namespace difftrace::testing

@@ -386,7 +386,6 @@ StepInput make_input(const std::string& data) {
 
 http_chunk chunk_of(const StepInput& in) {
   http_chunk ch{};
-  ch.win = &in.win;
   ch.win_len = in.win_len;
   ch.total_len = in.total_len;
   ch.tail_len = in.tail_len;
@@ -397,7 +396,10 @@ http_chunk chunk_of(const StepInput& in) {
 int HostDriver::feed(http_exchange& x, int dir, const StepInput& in, std::uint64_t t0,
                      std::uint64_t t1, http_exchange& done) {
   http_chunk ch = chunk_of(in);
-  return http_feed(&x, dir, &ch, t0, t1, &done);
+  ch.dir = static_cast<__u8>(dir);
+  ch.ts_enter = t0;
+  ch.ts_exit = t1;
+  return http_feed(&x, &in.win, &ch, &done);
 }
 
 int HostDriver::close(http_exchange& x, std::uint64_t t, http_exchange& done) {

@@ -62,7 +62,7 @@ struct StepInput {
   std::uint32_t tail_len = 0;
 };
 StepInput make_input(const std::string& data);
-// The chunk the boundary logic reads; it points into in, which must outlive it.
+// The chunk the boundary logic reads beside in.win (direction and times unset).
 http_chunk chunk_of(const StepInput& in);
 
 // Something that runs http_feed/http_close: the host code or the kernel.

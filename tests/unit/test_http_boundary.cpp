@@ -82,10 +82,9 @@ TEST_CASE("chunked end is recognised only as a whole zero chunk", "[http]") {
 TEST_CASE("a chunk's tail comes from its window when the window holds it all", "[http]") {
   auto in = make_input("HTTP/1.1 200 OK\r\n\r\n0\r\n\r\n");
   http_chunk ch{};
-  ch.win = &in.win;
   ch.win_len = in.win_len;
   ch.total_len = in.total_len;
-  http_tail_from_window(&ch);
+  http_tail_from_window(&in.win, &ch);
   REQUIRE(ch.tail_len == HTTP_TAIL);
   CHECK(std::string(reinterpret_cast<char*>(ch.tail), HTTP_TAIL) == "\n\r\n0\r\n\r\n");
 }

@@ -90,7 +90,8 @@ HostFilterStore::~HostFilterStore() = default;
 dt_filter_outcome HostFilterStore::filter(dt_span_event& e) {
   // The counting mirrors the kernel's emit (bpf/capture.bpf.c).
   counters_[DT_C_SPANS_SEEN]++;
-  dt_filter_outcome out = dt_filter_span(&env_, &settings_, &e, epoch_, scratch_.get());
+  auto out = static_cast<dt_filter_outcome>(
+      dt_filter_span(&env_, &settings_, &e, epoch_, scratch_.get()));
   if (scratch_->overwritten) counters_[DT_C_KEEP_OVERWRITTEN]++;
   if (scratch_->hist_full) counters_[DT_C_HIST_MAP_FULL]++;
   if (out == DT_OUT_KEPT) {

@@ -13,9 +13,9 @@ namespace difftrace::replay {
 class BoundaryEngine {
  public:
   virtual ~BoundaryEngine() = default;
-  virtual int feed(http_exchange& x, int dir, const http_chunk& ch, std::uint64_t ts_enter,
-                   std::uint64_t ts_exit, http_exchange& done) {
-    return http_feed(&x, dir, &ch, ts_enter, ts_exit, &done);
+  virtual int feed(http_exchange& x, const http_window& w, const http_chunk& ch,
+                   http_exchange& done) {
+    return http_feed(&x, &w, &ch, &done);
   }
   virtual int close(http_exchange& x, std::uint64_t ts, http_exchange& done) {
     return http_close(&x, ts, &done);

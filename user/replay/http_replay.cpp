@@ -19,11 +19,10 @@ http_chunk make_chunk(http_window& window, std::span<const uint8_t> bytes) {
   // The kernel's window keeps stale bytes past win_len, which the boundary code never counts;
   // zeros here keep replay deterministic.
   std::memset(window.data + win_len, 0, sizeof(window.data) - win_len);
-  ch.win = &window;
   ch.win_len = static_cast<__u32>(win_len);
   ch.total_len = bytes.size();
   if (bytes.size() == win_len) {
-    http_tail_from_window(&ch);
+    http_tail_from_window(&window, &ch);
   } else {
     std::memcpy(ch.tail, bytes.data() + bytes.size() - HTTP_TAIL, HTTP_TAIL);
     ch.tail_len = HTTP_TAIL;
@@ -147,8 +146,11 @@ int HttpReplay::feed(const ConnKey& key, Conn& conn, http_exchange& x, int http_
                      uint64_t ts_ns, std::span<const uint8_t> bytes) {
   http_chunk ch = make_chunk(window_, bytes);
   const bool tracked_before = x.role != HTTP_ROLE_UNKNOWN;
+  ch.dir = static_cast<__u8>(http_dir);
   // A segment is captured once: it entered and left "the syscall" at the same time.
-  const int res = engine_->feed(x, http_dir, ch, ts_ns, ts_ns, done_);
+  ch.ts_enter = ts_ns;
+  ch.ts_exit = ts_ns;
+  const int res = engine_->feed(x, window_, ch, done_);
   if (!tracked_before && x.role == HTTP_ROLE_UNKNOWN) return res;  // no state in the kernel
   if (conn.protocol == Protocol::unknown) {
     conn.protocol = Protocol::http1;

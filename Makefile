@@ -35,7 +35,7 @@ UNIT_OBJS  := $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o)
 BPFT_SRCS  := $(wildcard tests/bpf/*.cpp) $(COMMON_SRCS)
 BPFT_OBJS  := $(BPFT_SRCS:%.cpp=$(BUILD)/obj/%.o)
 
-.PHONY: all deps test unit-test bpf-test e2e-test demo platform-up platform-down bench bench-replay clean fmt vmlinux
+.PHONY: all deps test unit-test bpf-test e2e-test test-kernels demo platform-up platform-down bench bench-replay clean fmt vmlinux
 
 all: $(BUILD)/difftrace
 
@@ -95,6 +95,12 @@ bpf-test: all $(BUILD)/bpf-tests
 
 e2e-test: all
 	$(PYTHON) -m pytest -q tests/e2e
+
+# The kernel matrix: Debian 12's 6.1 and 6.12 cloud kernels booted under QEMU (TCG), and the
+# host's kernel, each running check, the [bpf] tier and a live smoke test
+# (scripts/kernels/test-kernels.sh); the table goes to $(BUILD)/kernels/results.md.
+test-kernels: deps all $(BUILD)/bpf-tests
+	@scripts/kernels/test-kernels.sh $(BUILD)
 
 demo: deps all
 	@scripts/demo.sh

@@ -15,6 +15,9 @@ PACKAGES=(
   # benchmarks: the bpftrace baseline (scripts/bench/bpftrace_equivalent.bt), and tshark, the
   # baseline of scripts/bench/replay_throughput.sh (which times both with /usr/bin/time)
   bpftrace tshark time
+  # the kernel matrix (make test-kernels): Debian's cloud kernels booted under QEMU with a
+  # busybox initramfs (scripts/kernels/)
+  qemu-system-x86 busybox-static cpio
 )
 
 missing=()

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""The kernel matrix's table, from each kernel's results channel (run-steps.sh's markers).
+
+    report.py OUT_DIR WALL_SECONDS LABEL=RESULTS_LOG[:SECONDS[:NOTE]] ...
+
+Prints one table (pass/fail per step per kernel, then kernel x program x verified
+instructions from `difftrace check --json`), writes OUT_DIR/results.md and
+OUT_DIR/results.json, and exits 1 if any step failed or lacked its markers on any kernel.
+A step recorded as `missing` (the build has no such subcommand yet) is shown, not failed.
+
+`check --json`'s agreed shape: {"programs": [{"name": ..., "verified_insns": N,
+"loaded": true|false, ...}, ...], ...}; other fields are carried into results.json as they are.
+"""
+import json
+import re
+import sys
+from pathlib import Path
+
+STEPS = ["check", "bpf", "smoke"]
+MARK = "@@DT "
+
+
+def parse(log_path):
+    """One kernel's results: release, step -> {status, rc, seconds}, check JSON, problems."""
+    out = {"release": None, "steps": {}, "check": None, "problems": [], "done": False}
+    try:
+        text = Path(log_path).read_text(errors="replace").replace("\r", "")
+    except FileNotFoundError:
+        out["problems"].append(f"no results file {log_path}")
+        return out
+    begun = set()
+    json_lines = None
+    for line in text.split("\n"):
+        if json_lines is not None:
+            if line.startswith(MARK + "CHECK-JSON-END"):
+                blob = "\n".join(json_lines).strip()
+                try:
+                    out["check"] = json.loads(blob)
+                except ValueError as e:
+                    out["problems"].append(f"check --json printed no valid JSON ({e}): {blob[:200]!r}")
+                json_lines = None
+            else:
+                json_lines.append(line)
+            continue
+        if not line.startswith(MARK):
+            continue
+        rest = line[len(MARK):]
+        if rest.startswith("KERNEL "):
+            out["release"] = rest[len("KERNEL "):].strip()
+        elif rest.startswith("BEGIN "):
+            begun.add(rest.split()[1])
+        elif rest.startswith("END "):
+            m = re.match(r"END (\S+) rc=(\d+) status=(\S+)(?: seconds=(\d+))?", rest)
+            if m:
+                out["steps"][m.group(1)] = {
+                    "status": m.group(3),
+                    "rc": int(m.group(2)),
+                    "seconds": int(m.group(4)) if m.group(4) else None,
+                }
+        elif rest.startswith("CHECK-JSON-BEGIN"):
+            json_lines = []
+        elif rest.strip() == "DONE":
+            out["done"] = True
+    if json_lines is not None:
+        out["problems"].append("check JSON not closed by its end marker")
+    for s in STEPS:
+        if s not in out["steps"]:
+            # A BEGIN without an END: the step hung, crashed the guest or ran out of time.
+            status = "no-end" if s in begun else "no-marker"
+            out["steps"][s] = {"status": status, "rc": None, "seconds": None}
+    if not out["done"]:
+        out["problems"].append("no DONE marker: the run did not finish")
+    return out
+
+
+def programs_of(check):
+    """name -> (verified_insns, loaded) from the agreed check --json shape."""
+    progs = {}
+    if not isinstance(check, dict) or not isinstance(check.get("programs"), list):
+        return progs
+    for p in check["programs"]:
+        if isinstance(p, dict) and "name" in p:
+            progs[p["name"]] = (p.get("verified_insns"), p.get("loaded"))
+    return progs
+
+
+def cell(entry):
+    if entry is None:
+        return "-"
+    insns, loaded = entry
+    n = f"{insns:,}" if isinstance(insns, int) else "?"
+    return n if loaded else f"REFUSED ({n})"
+
+
+def fmt_seconds(s):
+    if s is None:
+        return "-"
+    s = int(round(s))
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+def table(header, rows):
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(header), sep] + [line(r) for r in rows])
+
+
+def main():
+    out_dir = Path(sys.argv[1])
+    wall = float(sys.argv[2])
+    kernels = []
+    for arg in sys.argv[3:]:
+        label, spec = arg.split("=", 1)
+        parts = spec.split(":", 2)
+        k = parse(parts[0])
+        k["label"] = label
+        k["seconds"] = float(parts[1]) if len(parts) > 1 and parts[1] else None
+        if len(parts) > 2 and parts[2]:
+            k["problems"].insert(0, parts[2])
+        k["programs"] = programs_of(k["check"])
+        kernels.append(k)
+
+    failed = []
+    rows = []
+    for k in kernels:
+        statuses = [k["steps"][s]["status"] for s in STEPS]
+        for s, st in zip(STEPS, statuses):
+            if st not in ("pass", "missing"):
+                failed.append(f"{k['label']}: {s} {st}")
+        if k["problems"] and all(st in ("pass", "missing") for st in statuses):
+            failed.append(f"{k['label']}: {'; '.join(k['problems'])}")
+        rows.append([k["label"], k["release"] or "?"] + statuses + [fmt_seconds(k["seconds"])])
+    steps_table = table(["kernel", "uname -r"] + STEPS + ["wall time"], rows)
+
+    names = []
+    for k in kernels:
+        for n in k["programs"]:
+            if n not in names:
+                names.append(n)
+    if names:
+        prog_rows = [[n] + [cell(k["programs"].get(n)) for k in kernels] for n in names]
+        prog_table = table(["program (verified insns)"] + [k["label"] for k in kernels], prog_rows)
+    else:
+        prog_table = "(no kernel produced `difftrace check --json` output: no verified instruction counts)"
+    notes = [
+        f"- {k['label']}: check {k['steps']['check']['status']}"
+        + (" (this difftrace has no `check` subcommand yet)" if k["steps"]["check"]["status"] == "missing" else "")
+        for k in kernels
+        if k["steps"]["check"]["status"] != "pass" or not k["programs"]
+    ] + [f"- {k['label']}: {p}" for k in kernels for p in k["problems"]]
+
+    text = "\n".join(
+        ["## Kernel matrix (`make test-kernels`)", "", steps_table, "", prog_table, ""]
+        + (["Notes:"] + notes + [""] if notes else [])
+        + [f"Wall time: {fmt_seconds(wall)}; result: {'FAIL' if failed else 'PASS'}"]
+    )
+    print(text)
+    if failed:
+        print("\ntest-kernels: FAILED: " + "; ".join(failed))
+    (out_dir / "results.md").write_text(text + "\n")
+    (out_dir / "results.json").write_text(
+        json.dumps(
+            {
+                "wall_seconds": round(wall, 1),
+                "passed": not failed,
+                "failures": failed,
+                "kernels": [
+                    {
+                        "label": k["label"],
+                        "release": k["release"],
+                        "seconds": k["seconds"],
+                        "steps": k["steps"],
+                        "programs": [
+                            {"name": n, "verified_insns": v[0], "loaded": v[1]}
+                            for n, v in k["programs"].items()
+                        ],
+                        "check": k["check"],
+                        "problems": k["problems"],
+                    }
+                    for k in kernels
+                ],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

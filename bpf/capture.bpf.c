@@ -178,21 +178,14 @@ static __always_inline int peer_traced(const struct dt_tuple *t)
 	return bpf_map_lookup_elem(&client_ends, &m) != 0;
 }
 
-/* Where a span event is built and filtered before it is (maybe) sent. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct dt_span_event);
-} event_scratch SEC(".maps");
-
 /* Filters a finished exchange of connection c and sends it as a span event
  * when the filter reports it. A global function: verified once on its own,
  * not again at each of its callers. */
 __noinline int emit(const struct dt_conn *c, const struct http_exchange *x, __u32 tgid)
 {
 	__u32 zero = 0;
-	struct dt_span_event *e = bpf_map_lookup_elem(&event_scratch, &zero);
+	/* built where the filter step reads it, then (maybe) sent */
+	struct dt_span_event *e = dt_filter_span_event();
 	struct dt_filter_scratch *fs = bpf_map_lookup_elem(&filter_scratch, &zero);
 	struct dt_filter_settings set = {};
 	enum dt_filter_outcome out;
@@ -214,7 +207,7 @@ __noinline int emit(const struct dt_conn *c, const struct http_exchange *x, __u3
 	set.no_filter = filter_settings.no_filter;
 	set.default_role = filter_settings.default_role;
 	set.keep_spans = filter_settings.keep_spans;
-	out = dt_filter_span(0, &set, e, hist_epoch & 1, fs);
+	out = dt_filter_span_bpf(&set, hist_epoch & 1);
 	if (fs->overwritten)
 		count(DT_C_KEEP_OVERWRITTEN);
 	if (fs->hist_full)

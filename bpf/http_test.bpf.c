@@ -35,9 +35,12 @@ int http_test_step(void *ctx)
 	}
 	if (s->op == DT_HTTP_TEST_FILTER_SPAN) {
 		struct dt_filter_scratch *fs = bpf_map_lookup_elem(&filter_scratch, &zero);
-		if (!fs)
+		struct dt_span_event *e = dt_filter_span_event();
+		if (!fs || !e)
 			return 1;
-		s->outcome = (__u8)dt_filter_span(0, &s->fset, &s->ev, s->epoch, fs);
+		*e = s->ev;
+		s->outcome = (__u8)dt_filter_span_bpf(&s->fset, s->epoch);
+		s->ev = *e;
 		s->overwritten = (__u8)fs->overwritten;
 		s->hist_full = (__u8)fs->hist_full;
 		return 0;

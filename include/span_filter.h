@@ -242,17 +242,30 @@ HT_INLINE int dt_filter_span_in(dt_filter_env_t env, const struct dt_filter_sett
 }
 
 #ifdef __bpf__
-/* A global function: the verifier checks the filter once, for any span,
- * instead of once per path of its caller. It takes no env (the maps are the
- * program's globals): clang leaves an argument the body ignores unset, and
- * the verifier refuses a call with an unset argument. */
-__noinline int dt_filter_span_bpf(const struct dt_filter_settings *set,
-				  struct dt_span_event *e, __u8 epoch,
-				  struct dt_filter_scratch *s)
+/* In BPF the filter step is a global function: the verifier checks it
+ * once, for any span, instead of once per path of its caller. It finds the
+ * span in the per-CPU filter_span entry and its scratch in filter_scratch
+ * (filter_maps.bpf.h; the caller fills dt_filter_span_event() first)
+ * rather than through pointer arguments: to the verifier those are plain
+ * memory, which older kernels refuse as map keys and values (6.1: "R2
+ * type=mem expected=fp, pkt, pkt_meta, map_key, map_value"). */
+static __always_inline struct dt_span_event *dt_filter_span_event(void)
 {
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&filter_span, &zero);
+}
+
+__noinline int dt_filter_span_bpf(const struct dt_filter_settings *set, __u8 epoch)
+{
+	__u32 zero = 0;
+	struct dt_span_event *e = bpf_map_lookup_elem(&filter_span, &zero);
+	struct dt_filter_scratch *s = bpf_map_lookup_elem(&filter_scratch, &zero);
+
+	if (!e || !s)
+		return DT_OUT_DROPPED;
 	return dt_filter_span_in(0, set, e, epoch, s);
 }
-#define dt_filter_span(env, set, e, epoch, s) dt_filter_span_bpf((set), (e), (epoch), (s))
 #else
 static inline int dt_filter_span(dt_filter_env_t env, const struct dt_filter_settings *set,
 				 struct dt_span_event *e, __u8 epoch, struct dt_filter_scratch *s)

@@ -58,6 +58,14 @@ struct {
 	__type(value, struct dt_filter_scratch);
 } filter_scratch SEC(".maps");
 
+/* The span the filter step works on (include/span_filter.h says why a map). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dt_span_event);
+} filter_span SEC(".maps");
+
 /* Fixed for the run; set through the skeleton's rodata before load. */
 const volatile struct dt_filter_settings filter_settings = {
 	.no_filter = 0, .default_role = DT_ROLE_FUNCTION, .keep_spans = DT_KEEP_SPANS,

@@ -1,0 +1,38 @@
+// How many instructions the verifier may process for each capture program
+// (bpf_prog_info.verified_insns), written here and nowhere else: `difftrace check`
+// shows these budgets and the [bpf] budget test fails a program over its own.
+// The kernel refuses a program at 1,000,000; a budget a tenth of that leaves room
+// for the next kernel's verifier to cost more than this one's. Tighten an entry
+// to the measured count plus a margin, so that a costlier change is seen in review.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace difftrace::bpf {
+
+inline constexpr std::uint32_t kVerifierInsnLimit = 1'000'000;
+inline constexpr std::uint32_t kDefaultVerifierBudget = 100'000;
+
+struct VerifierBudget {
+  std::string_view program;  // the program's function name in bpf/capture.bpf.c
+  std::uint32_t max_verified_insns;
+};
+
+// Programs not listed get kDefaultVerifierBudget. The [bpf] budget test fails an
+// entry that names no program, so a rename cannot leave a budget behind.
+inline constexpr std::array kVerifierBudgets = {
+    VerifierBudget{"sys_enter", kDefaultVerifierBudget},
+    VerifierBudget{"sys_exit", kDefaultVerifierBudget},
+    VerifierBudget{"on_newtask", kDefaultVerifierBudget},
+    VerifierBudget{"on_process_exit", kDefaultVerifierBudget},
+};
+
+constexpr std::uint32_t verifier_budget(std::string_view program) {
+  for (const auto& b : kVerifierBudgets)
+    if (b.program == program) return b.max_verified_insns;
+  return kDefaultVerifierBudget;
+}
+
+}  // namespace difftrace::bpf

@@ -5,7 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <sstream>
+#include <string>
 
+#include "cli/check_command.h"
 #include "cli/replay_command.h"
 #include "cli/trace_command.h"
 #include "env/environment.h"
@@ -30,6 +33,8 @@ int main(int argc, char** argv) {
   difftrace::cli::add_trace_command(app, trace);
   difftrace::cli::ReplayOptions replay;
   difftrace::cli::add_replay_command(app, replay);
+  difftrace::cli::CheckOptions check;
+  difftrace::cli::add_check_command(app, check);
   auto* version = app.add_subcommand("version", "Print the version");
 
   try {
@@ -51,9 +56,13 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (app.got_subcommand("replay")) return difftrace::cli::run_replay(replay);
+    if (app.got_subcommand("check")) return difftrace::cli::run_check(check);
     return difftrace::cli::run_trace(trace);
   } catch (const difftrace::FatalError& e) {
-    spdlog::error("{}", e.what());
+    // One error line per line of the message: a refusal may name several
+    // missing features, each on its own line.
+    std::istringstream message(e.what());
+    for (std::string line; std::getline(message, line);) spdlog::error("{}", line);
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
     spdlog::error("unexpected: {}", e.what());

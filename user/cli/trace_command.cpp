@@ -12,6 +12,7 @@
 #include "bpf/kernel_filter_store.h"
 #include "capture/clock.h"
 #include "capture/collector.h"
+#include "check/require_features.h"
 #include "config/config.h"
 #include "config/service_map.h"
 #include "env/environment.h"
@@ -87,8 +88,7 @@ int run_trace(const TraceOptions& opts) {
   for (const auto& spec : specs) exporters.push_back(exporters::make_exporter(spec));
   if (!opts.stats_json.empty()) stats::check_writable(opts.stats_json, "--stats-json");
 
-  env::require_privileges();
-  env::require_btf();
+  check::require_kernel_features();  // privileges, bpf(), BTF, every BPF feature used
   env::ensure_tracefs();
 
   filter::FilterSettings settings;

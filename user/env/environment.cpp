@@ -41,11 +41,14 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
 
 }  // namespace
 
+bool holds_bpf_privileges() {
+  if (geteuid() == 0) return true;
+  return has_capability(CAP_BPF) && has_capability(CAP_PERFMON) &&
+         has_capability(CAP_SYS_RESOURCE);
+}
+
 void require_privileges() {
-  if (geteuid() == 0) return;
-  bool caps = has_capability(CAP_BPF) && has_capability(CAP_PERFMON) &&
-              has_capability(CAP_SYS_RESOURCE);
-  if (!caps)
+  if (!holds_bpf_privileges())
     throw FatalError(ExitCode::kEnvironment,
                      "difftrace trace needs root (or CAP_BPF, CAP_PERFMON and "
                      "CAP_SYS_RESOURCE) to load BPF programs: run it with sudo");

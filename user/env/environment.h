@@ -5,6 +5,9 @@
 
 namespace difftrace::env {
 
+// Root, or CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE all effective.
+bool holds_bpf_privileges();
+
 // Throws FatalError(kEnvironment) naming what is missing and how to fix it.
 void require_privileges();
 void require_btf();

@@ -1,0 +1,40 @@
+// Each capture program's verification cost, measured by this kernel
+// (bpf_prog_info.verified_insns), against its budget in user/bpf/verifier_budget.h:
+// a change that makes the verifier's walk costlier fails here, not on a user's node.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "bpf/program_verification.h"
+#include "bpf/verifier_budget.h"
+#include "bpf_environment.h"
+
+namespace difftrace::bpf {
+
+TEST_CASE("every capture program loads within its verifier budget", "[bpf][budget]") {
+  testing::require_bpf_environment();
+  const auto programs = verify_capture_programs();
+  REQUIRE_FALSE(programs.empty());
+  for (const auto& p : programs) {
+    INFO(p.name << ": " << p.verified_insns << " verified instructions, budget " << p.budget
+                << (p.loaded ? "" : ", refused: " + p.error));
+    CHECK(p.loaded);
+    CHECK(p.verified_insns > 0);  // the kernel said how many
+    CHECK(p.verified_insns <= p.budget);
+    CHECK(p.budget == verifier_budget(p.name));
+  }
+}
+
+TEST_CASE("every verifier budget names a capture program", "[bpf][budget]") {
+  // A renamed or removed program must not leave a budget that guards nothing.
+  testing::require_bpf_environment();
+  const auto programs = verify_capture_programs();
+  for (const auto& b : kVerifierBudgets) {
+    INFO("budget entry: " << b.program);
+    CHECK(std::any_of(programs.begin(), programs.end(),
+                      [&](const ProgramVerification& p) { return p.name == b.program; }));
+    CHECK(b.max_verified_insns <= kVerifierInsnLimit);
+  }
+}
+
+}  // namespace difftrace::bpf

@@ -2,7 +2,8 @@
 /* Test entry for the HTTP boundary logic: runs one step (http_feed or
  * http_close, the functions capture.bpf.c calls, dt_path_template_of,
  * dt_filter_decide, or the whole filter step dt_filter_span over this
- * program's own filter maps) on the state held in a map.
+ * program's own filter maps, or only that step's copies of the span) on
+ * the state held in a map.
  * Only tests load it, through BPF_PROG_TEST_RUN. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -43,6 +44,14 @@ int http_test_step(void *ctx)
 		s->ev = *e;
 		s->overwritten = (__u8)fs->overwritten;
 		s->hist_full = (__u8)fs->hist_full;
+		return 0;
+	}
+	if (s->op == DT_HTTP_TEST_SPAN_COPY) {
+		struct dt_span_event *e = dt_filter_span_event();
+		if (!e)
+			return 1;
+		*e = s->ev;
+		s->ev = *e;
 		return 0;
 	}
 	if (s->op == DT_HTTP_TEST_FILTER) {

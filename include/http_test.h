@@ -19,6 +19,10 @@ enum dt_http_test_op {
 	DT_HTTP_TEST_HIST = 4,     /* dt_hist_bucket(hist_ns) into hist_bucket */
 	DT_HTTP_TEST_TEMPLATE = 2, /* dt_path_template_of x.path[0, x.path_len) into tmpl */
 	DT_HTTP_TEST_FILTER_SPAN = 5, /* dt_filter_span(ev) on the program's filter maps */
+	/* FILTER_SPAN's copies of ev into the filter's span and back, and no
+	 * filter: the frame a filter step's time is measured against (capture
+	 * builds its spans there and makes no copy). */
+	DT_HTTP_TEST_SPAN_COPY = 6,
 };
 
 /* The single entry of the test program's array map: input and output. */

@@ -55,6 +55,31 @@ long dt_host_map_update(struct dt_host_map *m, const void *key, const void *valu
 #endif
 #endif
 
+#ifdef __bpf__
+/* The decision through a global function: to the verifier its result is
+ * one unknown value, so the rest of the filter step is walked once rather
+ * than once for each reason the rule can give. */
+__noinline int dt_filter_verdict(const struct dt_filter_input *in)
+{
+	struct dt_filter_result r;
+
+	if (!in)
+		return 0;
+	r = dt_filter_decide(in);
+	return r.decision | r.reason << 8;
+}
+
+HT_INLINE struct dt_filter_result dt_filter_decide_once(const struct dt_filter_input *in)
+{
+	int v = dt_filter_verdict(in);
+	struct dt_filter_result r = {(__u8)(v & 0xff), (__u8)((v >> 8) & 0xff)};
+
+	return r;
+}
+#else
+#define dt_filter_decide_once dt_filter_decide
+#endif
+
 /* Zero the template's bytes after its end, so that keys compare by value. */
 HT_INLINE void dt_key_set_template(struct dt_endpoint_key *k, const struct dt_path_template *t)
 {
@@ -208,7 +233,7 @@ HT_INLINE int dt_filter_span_in(dt_filter_env_t env, const struct dt_filter_sett
 	in.no_filter = set->no_filter;
 	if (has_trace && DT_MAP_LOOKUP(DT_FMAP(env, flagged), e->trace_id))
 		in.trace_flagged = 1;
-	r = dt_filter_decide(&in);
+	r = dt_filter_decide_once(&in);
 
 	e->decision = r.decision;
 	e->reason = r.reason;

@@ -72,7 +72,7 @@ for k in $kernels; do
       # The host has its own tools; the smoke test still runs busybox httpd and wget, as in
       # the guests. The working directory is the repo: tests/fixtures is where the tests look.
       timeout --kill-after=10 "$guest_timeout" \
-        sh "$here/run-steps.sh" "$repo/$difftrace" "$repo/$bpf_tests" "$repo" "$dir/results.log" \
+        sh "$here/run-steps.sh" "$(realpath "$difftrace")" "$(realpath "$bpf_tests")" "$repo" "$dir/results.log" \
         >"$dir/console.log" 2>&1 || note="run-steps.sh exited $? (124: timed out after ${guest_timeout}s)"
       t1="$(now)"
       ;;

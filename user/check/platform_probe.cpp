@@ -26,6 +26,12 @@ constexpr const char* kTracefs = "/sys/kernel/tracing";
 constexpr const char* kDebugTracing = "/sys/kernel/debug/tracing";
 constexpr const char* kBpffs = "/sys/fs/bpf";
 
+// Without privileges /sys/kernel/tracing is unreadable: that reads as absent.
+bool exists(const std::string& path) {
+  std::error_code ec;
+  return fs::exists(path, ec);
+}
+
 Fact present(std::string detail) { return {Presence::kPresent, std::move(detail)}; }
 Fact absent(std::string detail) { return {Presence::kAbsent, std::move(detail)}; }
 
@@ -51,7 +57,7 @@ Fact bpf_syscall() {
   }
   const int err = errno;
   if (err == EPERM)
-    return absent("creating a BPF map: Operation not permitted; BPF is refused here");
+    return absent("creating a BPF map: Operation not permitted");
   return absent(errno_message("creating a BPF map", err));
 }
 
@@ -94,15 +100,15 @@ Fact mountable(const char* fstype, const char* path) {
 // (which libbpf reads first); without either, whether it could be mounted.
 void probe_tracefs(PlatformFacts& facts, bool may_mount) {
   for (const char* dir : {kTracefs, kDebugTracing}) {
-    if (!fs::exists(std::string(dir) + "/events")) continue;
+    if (!exists(std::string(dir) + "/events")) continue;
     facts[R::kTracefs] = present(std::string("mounted at ") + dir);
-    facts[R::kSyscallEvents] = fs::exists(std::string(dir) + "/events/syscalls")
+    facts[R::kSyscallEvents] = exists(std::string(dir) + "/events/syscalls")
                                    ? present("present")
                                    : absent(std::string("no ") + dir + "/events/syscalls");
     return;
   }
   if (!may_mount) {
-    facts[R::kTracefs] = {Presence::kUnknown, "not mounted; mounting it needs privileges"};
+    facts[R::kTracefs] = {Presence::kUnknown, "not found; reading or mounting it needs privileges"};
     facts[R::kSyscallEvents] = {Presence::kUnknown, "not probed: no tracefs"};
     return;
   }
@@ -112,7 +118,7 @@ void probe_tracefs(PlatformFacts& facts, bool may_mount) {
     facts[R::kSyscallEvents] = {Presence::kUnknown, "not probed: no tracefs"};
     return;
   }
-  const bool syscalls = fs::exists(std::string(kTracefs) + "/events/syscalls");
+  const bool syscalls = exists(std::string(kTracefs) + "/events/syscalls");
   umount2(kTracefs, MNT_DETACH);
   facts[R::kTracefs] = present(std::string("not mounted, mountable at ") + kTracefs);
   facts[R::kSyscallEvents] =
@@ -123,7 +129,7 @@ void probe_bpffs(PlatformFacts& facts, bool may_mount) {
   if (fs_mounted_at(kBpffs, BPF_FS_MAGIC))
     facts[R::kBpffs] = present(std::string("mounted at ") + kBpffs);
   else if (!may_mount)
-    facts[R::kBpffs] = {Presence::kUnknown, "not mounted; mounting it needs privileges"};
+    facts[R::kBpffs] = {Presence::kUnknown, "not found; reading or mounting it needs privileges"};
   else
     facts[R::kBpffs] = mountable("bpf", kBpffs);
 }
@@ -150,7 +156,7 @@ void leave_unknown(PlatformFacts& facts, std::initializer_list<R> ids, const std
 PlatformFacts probe_platform(ProbeScope scope) {
   PlatformFacts facts;
   facts.kernel_release = kernel_release();
-  facts[R::kBtf] = fs::exists("/sys/kernel/btf/vmlinux") ? present("present")
+  facts[R::kBtf] = exists("/sys/kernel/btf/vmlinux") ? present("present")
                                                           : absent("no /sys/kernel/btf/vmlinux");
   facts[R::kPrivileges] = privileges();
   const std::initializer_list<R> bpf_ids = {

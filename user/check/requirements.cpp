@@ -13,8 +13,8 @@ constexpr std::array<Requirement, static_cast<std::size_t>(R::kCount)> kTable = 
     {R::kPrivileges, "privileges", true, "",
      "run difftrace as root, or grant it CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE"},
     {R::kBpfSyscall, "bpf() syscall", true, "",
-     "BPF must be allowed here: no seccomp or container sandbox that blocks bpf(), no "
-     "kernel lockdown"},
+     "BPF is refused here: allow bpf() (no seccomp or container sandbox that blocks "
+     "it, no kernel lockdown)"},
     {R::kBtf, "kernel BTF (/sys/kernel/btf/vmlinux)", true, "5.4",
      "a kernel built with CONFIG_DEBUG_INFO_BTF=y"},
     {R::kTracefs, "tracefs", true, "", "mount -t tracefs nodev /sys/kernel/tracing"},

@@ -271,30 +271,80 @@ static __always_inline int first_iov(__u64 iov_ptr, __u64 *base, __u64 *len)
 	return 0;
 }
 
-/* The last bytes of data scattered over an iovec array of total length ret. */
+/* Iovecs a writev/sendmsg may pass (UIO_MAXIOV): the walk to the end of
+ * the data looks at as many. */
+#define DT_MAX_IOVS 1024
+
+/* A walk over an iovec array to the one where the data ends. */
+struct iov_walk {
+	__u64 iov_ptr;
+	__u64 ret;        /* bytes the syscall moved */
+	__u64 seen;       /* bytes in the iovecs before the current one */
+	__u64 prev_base;  /* the last non-empty iovec before the end one */
+	__u64 prev_len;
+	__u64 end_base;   /* the iovec where the data ends ... */
+	__u64 end_len;    /* ... and how much of it holds data */
+	__u32 found;
+	__u32 _pad;
+};
+
+static long iov_walk_step(__u32 i, void *vctx)
+{
+	struct iov_walk *w = vctx;
+	struct iovec v = {};
+
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)(w->iov_ptr + (__u64)i * sizeof(v))))
+		return 1;
+	if (!v.iov_len)
+		return 0;
+	if (w->seen + v.iov_len < w->ret) {
+		w->seen += v.iov_len;
+		w->prev_base = (__u64)v.iov_base;
+		w->prev_len = v.iov_len;
+		return 0;
+	}
+	w->end_base = (__u64)v.iov_base;
+	w->end_len = w->ret - w->seen;
+	w->found = 1;
+	return 1;
+}
+
+/* The last bytes of data scattered over an iovec array of total length ret.
+ * They may span two iovecs: a chunked body's terminal "0\r\n\r\n" is often
+ * an iovec of its own after the previous chunk's "\r\n". */
 static __always_inline void tail_of_iov(__u64 iov_ptr, __u64 ret, struct http_chunk *ch)
 {
-	__u64 seen = 0;
-	int i;
+	struct iov_walk w = {};
+	__u64 last = 0, prev = 0;
+	__u32 n, k;
 
-#pragma unroll
-	for (i = 0; i < 8; i++) {
-		struct iovec v = {};
-		__u64 end_in_seg, n;
-		if (bpf_probe_read_user(&v, sizeof(v), (void *)(iov_ptr + i * sizeof(v))))
-			return;
-		if (seen + v.iov_len < ret) {
-			seen += v.iov_len;
-			continue;
-		}
-		end_in_seg = ret - seen;
-		n = end_in_seg < HTTP_TAIL ? end_in_seg : HTTP_TAIL;
-		if (n == HTTP_TAIL &&
-		    !bpf_probe_read_user(ch->tail, HTTP_TAIL,
-					 (__u8 *)v.iov_base + end_in_seg - HTTP_TAIL))
-			ch->tail_len = HTTP_TAIL;
+	w.iov_ptr = iov_ptr;
+	w.ret = ret;
+	bpf_loop(DT_MAX_IOVS, iov_walk_step, &w, 0);
+	if (!w.found)
 		return;
+	n = w.end_len < HTTP_TAIL ? (__u32)w.end_len : HTTP_TAIL;
+	barrier_var(n);
+	if (n > HTTP_TAIL)
+		return; /* never: a bound the verifier can see */
+	if (bpf_probe_read_user(&last, n, (void *)(w.end_base + w.end_len - n)))
+		return;
+	k = 0;
+	if (n < HTTP_TAIL) {
+		/* the rest from the end of the iovec before */
+		k = HTTP_TAIL - n;
+		if (k > w.prev_len)
+			k = (__u32)w.prev_len;
+		barrier_var(k);
+		if (k > HTTP_TAIL)
+			return;
+		if (k && bpf_probe_read_user(&prev, k, (void *)(w.prev_base + w.prev_len - k)))
+			k = 0;
+		/* little-endian: prev's k bytes first, then the end iovec's n */
+		last = prev | last << (k * 8);
 	}
+	__builtin_memcpy(ch->tail, &last, HTTP_TAIL);
+	ch->tail_len = n + k;
 }
 
 static __always_inline void on_data(struct io_args *a, __u64 id, __u64 ret)

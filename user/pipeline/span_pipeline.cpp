@@ -94,6 +94,9 @@ void SpanPipeline::tick(std::uint64_t now_ns) {
   std::vector<capture::Span> out;
   assembler_.expire(now_ns, out);
   send(out);
+  // A reader of an exported file (tail -f, a Collector's filelog receiver) sees what was
+  // sent by the next tick, not when a stdio buffer happens to fill.
+  for (auto& e : exporters_) e->flush();
 }
 
 void SpanPipeline::finish() {

@@ -84,6 +84,22 @@ def programs_of(check):
     return progs
 
 
+def budgets_of(kernels):
+    """name -> the budget check reports for it (an optional field; the same on every kernel)."""
+    budgets = {}
+    for k in kernels:
+        for p in (k["check"] or {}).get("programs") or []:
+            if isinstance(p, dict) and isinstance(p.get("budget"), int):
+                budgets.setdefault(p.get("name"), p["budget"])
+    return budgets
+
+
+def absent_features(check):
+    """Names of the features check found absent (optional ones included: kprobes, fentry...)."""
+    reqs = (check or {}).get("requirements") if isinstance(check, dict) else None
+    return [r.get("name") for r in reqs or [] if isinstance(r, dict) and r.get("present") is False]
+
+
 def cell(entry):
     if entry is None:
         return "-"
@@ -139,8 +155,16 @@ def main():
             if n not in names:
                 names.append(n)
     if names:
-        prog_rows = [[n] + [cell(k["programs"].get(n)) for k in kernels] for n in names]
-        prog_table = table(["program (verified insns)"] + [k["label"] for k in kernels], prog_rows)
+        budgets = budgets_of(kernels)
+        prog_rows = [
+            [n] + [cell(k["programs"].get(n)) for k in kernels]
+            + ([f"{budgets[n]:,}" if n in budgets else "-"] if budgets else [])
+            for n in names
+        ]
+        prog_table = table(
+            ["program (verified insns)"] + [k["label"] for k in kernels] + (["budget"] if budgets else []),
+            prog_rows,
+        )
     else:
         prog_table = "(no kernel produced `difftrace check --json` output: no verified instruction counts)"
     notes = [
@@ -148,7 +172,11 @@ def main():
         + (" (this difftrace has no `check` subcommand yet)" if k["steps"]["check"]["status"] == "missing" else "")
         for k in kernels
         if k["steps"]["check"]["status"] != "pass" or not k["programs"]
-    ] + [f"- {k['label']}: {p}" for k in kernels for p in k["problems"]]
+    ] + [f"- {k['label']}: {p}" for k in kernels for p in k["problems"]] + [
+        f"- {k['label']}: check found absent: {', '.join(map(str, absent_features(k['check'])))}"
+        for k in kernels
+        if absent_features(k["check"])
+    ]
 
     text = "\n".join(
         ["## Kernel matrix (`make test-kernels`)", "", steps_table, "", prog_table, ""]

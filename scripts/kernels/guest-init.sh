@@ -21,7 +21,10 @@ ip link set lo up
 stty -F /dev/ttyS1 raw -echo 2>/dev/null || true
 
 # Settings written by the host (DT_BPF_FILTER, DT_REQUESTS, ...).
+# set -a: exported, so run-steps.sh (a child) sees them.
+set -a
 [ -f /opt/difftrace/env ] && . /opt/difftrace/env
+set +a
 
 echo "guest: kernel $(uname -r), $(nproc) CPUs, $(grep MemTotal /proc/meminfo)"
 /opt/difftrace/run-steps.sh /opt/difftrace/difftrace /opt/difftrace/bpf-tests /opt/difftrace \

@@ -15,7 +15,7 @@
 #   @@DT END <step> rc=<exit code> status=<pass|fail|missing>
 # and the check step's JSON is framed by @@DT CHECK-JSON-BEGIN / @@DT CHECK-JSON-END.
 #
-# Environment: DT_PORT (smoke test port, 18080), DT_REQUESTS (smoke requests, 5),
+# Environment: DT_PORT (smoke test port, 18931), DT_REQUESTS (smoke requests, 5),
 # DT_BPF_FILTER (Catch2 test spec for the [bpf] tier; empty = every test case),
 # DT_SMOKE_TIMEOUT (seconds to wait for difftrace to attach, 120).
 set -eu
@@ -24,7 +24,7 @@ difftrace="$1"
 bpf_tests="$2"
 workdir="$3"
 results="$4"
-port="${DT_PORT:-18080}"
+port="${DT_PORT:-18931}"
 requests="${DT_REQUESTS:-5}"
 bpf_filter="${DT_BPF_FILTER:-}"
 attach_timeout="${DT_SMOKE_TIMEOUT:-120}"
@@ -137,6 +137,13 @@ http {
 }
 CONF
 
+  # On the host something else may hold the port: say so rather than test someone else's server.
+  hexport="$(printf '%04X' "$port")"
+  if grep -q ":$hexport 00000000:0000 0A" /proc/net/tcp 2>/dev/null; then
+    echo "smoke: FAIL: port $port is already in use (set DT_PORT)"
+    return 1
+  fi
+
   spans="$tmp/spans.json"
   ready="$tmp/ready"
   # --no-filter: every span is reported, so each request must show up; with the filter on,
@@ -168,7 +175,6 @@ CONF
   "$nginx" -e stderr -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" &
   server_pid=$!
   # Wait for the listener (busybox has no ss; /proc/net/tcp lists it, port in hex).
-  hexport="$(printf '%04X' "$port")"
   n=0
   until grep -q "0100007F:$hexport 00000000:0000 0A" /proc/net/tcp 2>/dev/null; do
     n=$((n + 1))
@@ -184,9 +190,10 @@ CONF
   ok=0
   i=1
   while [ "$i" -le "$requests" ]; do
-    # busybox wget exits non-zero on any answer but 2xx; the body is checked too. The time
-    # limit is timeout's: Debian 12's busybox-static (1.35) wget segfaults on its own -T.
-    if timeout 60 wget -q -O "$tmp/got$i" "http://127.0.0.1:$port/p$i.txt" &&
+    # busybox wget (on the host too, whatever wget it has) exits non-zero on any answer but
+    # 2xx; the body is checked too. The time limit is timeout's: Debian 12's busybox-static
+    # (1.35) wget segfaults on its own -T.
+    if timeout 60 busybox wget -q -O "$tmp/got$i" "http://127.0.0.1:$port/p$i.txt" &&
       [ "$(cat "$tmp/got$i")" = "difftrace smoke file $i" ]; then
       ok=$((ok + 1))
     else
@@ -223,19 +230,23 @@ CONF
     return 1
   fi
 
-  # One span object per line: each starts with {"traceId":. For every SERVER span (kind 2)
-  # print "path status"; OTLP JSON carries the status code as a decimal string.
-  sed 's/{"traceId":/\n{"traceId":/g' "$spans" | grep '^{"traceId":' | grep '"kind":2,' |
+  # One span object per line: each starts with {"traceId":. For every SERVER span (kind 2) on
+  # our port print "path status"; OTLP JSON carries integers as decimal strings. The port
+  # keeps out any other nginx on the host, which --comm nginx traces too.
+  sed 's/{"traceId":/\n{"traceId":/g' "$spans" | grep '^{"traceId":' >"$tmp/span_lines"
+  grep '"kind":2,' "$tmp/span_lines" | grep "\"key\":\"server\.port\",\"value\":{\"intValue\":\"$port\"}" |
     sed -n 's/.*"key":"url\.path","value":{"stringValue":"\([^"]*\)"}}.*"key":"http\.response\.status_code","value":{"intValue":"\([0-9]*\)"}}.*/\1 \2/p' \
       >"$tmp/server_spans"
   echo "smoke: SERVER spans (path status):"
   sed 's/^/smoke:   /' "$tmp/server_spans"
   got="$(wc -l <"$tmp/server_spans")"
-  all_server="$(sed 's/{"traceId":/\n{"traceId":/g' "$spans" | grep -c '"kind":2,' || true)"
+  all_server="$(grep '"kind":2,' "$tmp/span_lines" | grep -c "\"key\":\"server\.port\",\"value\":{\"intValue\":\"$port\"}" || true)"
   if [ "$got" -ne "$all_server" ]; then
-    echo "smoke: FAIL: $all_server SERVER spans, only $got with url.path and a status code"
+    echo "smoke: FAIL: $all_server SERVER spans on port $port, only $got with url.path and a status code"
     fail=1
   fi
+  others="$(($(wc -l <"$tmp/span_lines") - all_server))"
+  [ "$others" -eq 0 ] || echo "smoke: $others other spans (not SERVER spans on port $port) ignored"
   if [ "$got" -ne "$requests" ]; then
     echo "smoke: FAIL: $got SERVER spans for $requests requests"
     fail=1

@@ -92,7 +92,7 @@ for k in $kernels; do
       if [ -z "$initramfs" ]; then
         # One archive for every guest: nothing in it depends on the kernel.
         initramfs="$out/initramfs.cpio"
-        printf 'DT_REQUESTS=%s\nDT_PORT=%s\n' "${DT_REQUESTS:-5}" "${DT_PORT:-18080}" >"$out/guest.env"
+        printf 'DT_REQUESTS=%s\nDT_PORT=%s\n' "${DT_REQUESTS:-5}" "${DT_PORT:-18931}" >"$out/guest.env"
         "$here/make-initramfs.sh" "$initramfs" "$difftrace" "$bpf_tests" "$out/guest.env"
       fi
       dir="$out/$release"

@@ -47,13 +47,6 @@ bool holds_bpf_privileges() {
          has_capability(CAP_SYS_RESOURCE);
 }
 
-void require_privileges() {
-  if (!holds_bpf_privileges())
-    throw FatalError(ExitCode::kEnvironment,
-                     "difftrace trace needs root (or CAP_BPF, CAP_PERFMON and "
-                     "CAP_SYS_RESOURCE) to load BPF programs: run it with sudo");
-}
-
 void require_btf() {
   if (!fs::exists("/sys/kernel/btf/vmlinux"))
     throw FatalError(ExitCode::kEnvironment,

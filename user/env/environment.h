@@ -5,11 +5,11 @@
 
 namespace difftrace::env {
 
-// Root, or CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE all effective.
+// Root, or CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE all effective (`trace`
+// refuses without them through check/require_features.h).
 bool holds_bpf_privileges();
 
 // Throws FatalError(kEnvironment) naming what is missing and how to fix it.
-void require_privileges();
 void require_btf();
 void ensure_tracefs();
 

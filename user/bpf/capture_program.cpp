@@ -152,6 +152,10 @@ const bpf_object* CaptureProgram::object() const { return skel_->obj; }
 
 std::uint8_t CaptureProgram::hist_epoch() const { return skel_->bss->hist_epoch; }
 
+std::uint8_t CaptureProgram::keep_spans() const {
+  return skel_->rodata->filter_settings.keep_spans;
+}
+
 void CaptureProgram::set_hist_epoch(std::uint8_t epoch) {
   __atomic_store_n(&skel_->bss->hist_epoch, epoch, __ATOMIC_RELEASE);
 }

@@ -37,6 +37,8 @@ class CaptureProgram {
   // The histogram epoch the kernel writes to (.bss, read at every span).
   std::uint8_t hist_epoch() const;
   void set_hist_epoch(std::uint8_t epoch);
+  // Kept spans per trace the loaded program writes (its keep_spans setting).
+  std::uint8_t keep_spans() const;
   KernelCounters read_counters() const;
   // Names of programs left out because this kernel lacks their hook.
   const std::vector<std::string>& skipped() const { return skipped_; }

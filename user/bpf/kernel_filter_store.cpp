@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "error.h"
+#include "filter/kept_span.h"
 
 namespace difftrace::bpf {
 namespace {
@@ -31,12 +32,13 @@ void update(int fd, const void* key, const void* value, const char* what) {
 KernelFilterStore::KernelFilterStore(CaptureProgram& program)
     : KernelFilterStore(
           program.object(), [&program] { return program.hist_epoch(); },
-          [&program](std::uint8_t e) { program.set_hist_epoch(e); }) {}
+          [&program](std::uint8_t e) { program.set_hist_epoch(e); }, program.keep_spans()) {}
 
 KernelFilterStore::KernelFilterStore(const bpf_object* obj, GetEpoch get_epoch,
-                                     SetEpoch set_epoch)
+                                     SetEpoch set_epoch, std::uint8_t keep_spans)
     : get_epoch_(std::move(get_epoch)),
       set_epoch_(std::move(set_epoch)),
+      keep_spans_(keep_spans),
       service_pids_(must_fd(obj, "service_pids")),
       service_comms_(must_fd(obj, "service_comms")),
       thresholds_(must_fd(obj, "thresholds")),
@@ -93,10 +95,10 @@ std::vector<filter::EndpointHistogram> KernelFilterStore::take_histograms() {
   return out;
 }
 
-std::optional<dt_kept_trace> KernelFilterStore::take_kept(const dt_trace_key& key) {
+std::vector<dt_kept_span> KernelFilterStore::take_kept(const dt_trace_key& key) {
   dt_kept_trace t;
-  if (bpf_map_lookup_and_delete_elem(keep_, &key, &t)) return std::nullopt;
-  return t;
+  if (bpf_map_lookup_and_delete_elem(keep_, &key, &t)) return {};
+  return filter::written_spans(t, keep_spans_);
 }
 
 }  // namespace difftrace::bpf

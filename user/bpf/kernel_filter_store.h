@@ -19,19 +19,21 @@ class KernelFilterStore : public filter::FilterStore {
   using SetEpoch = std::function<void(std::uint8_t)>;
 
   explicit KernelFilterStore(CaptureProgram& program);
-  // Any loaded object with the filter's maps (bpf/lib/filter_maps.bpf.h): tests use the
-  // test entry's.
-  KernelFilterStore(const bpf_object* obj, GetEpoch get_epoch, SetEpoch set_epoch);
+  // Any loaded object with the filter's maps (bpf/lib/filter_maps.bpf.h), run with
+  // keep_spans: tests use the test entry's.
+  KernelFilterStore(const bpf_object* obj, GetEpoch get_epoch, SetEpoch set_epoch,
+                    std::uint8_t keep_spans = DT_KEEP_SPANS);
 
   void set_service_pid(std::uint32_t pid, const dt_service& service) override;
   void set_service_comm(const std::string& comm, const dt_service& service) override;
   void set_threshold(const dt_endpoint_key& key, const dt_threshold& threshold) override;
   std::vector<filter::EndpointHistogram> take_histograms() override;
-  std::optional<dt_kept_trace> take_kept(const dt_trace_key& key) override;
+  std::vector<dt_kept_span> take_kept(const dt_trace_key& key) override;
 
  private:
   GetEpoch get_epoch_;
   SetEpoch set_epoch_;
+  std::uint8_t keep_spans_;
   int service_pids_, service_comms_, thresholds_, hists_, keep_;
   int ncpu_;
 };

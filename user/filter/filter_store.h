@@ -42,8 +42,9 @@ class FilterStore {
   // writer moves to the other epoch first, so no count is read twice.
   virtual std::vector<EndpointHistogram> take_histograms() = 0;
   // The kept spans of a trace, taken out of the keep-buffer (each is pulled
-  // once); nullopt when the trace kept nothing or was evicted.
-  virtual std::optional<dt_kept_trace> take_kept(const dt_trace_key& key) = 0;
+  // once): only the slots the filter wrote (at most the run's keep_spans, the
+  // last ones of the trace); empty when the trace kept nothing or was evicted.
+  virtual std::vector<dt_kept_span> take_kept(const dt_trace_key& key) = 0;
 };
 
 dt_endpoint_key endpoint_key(std::uint16_t service, int kind, int method,

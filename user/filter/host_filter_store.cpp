@@ -6,6 +6,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "filter/kept_span.h"
+
 // A BPF hash map in memory: fixed key and value sizes, a capacity, and for
 // LRU maps eviction of the least recently used entry instead of refusal.
 struct dt_host_map {
@@ -139,13 +141,13 @@ std::vector<EndpointHistogram> HostFilterStore::take_histograms() {
   return out;
 }
 
-std::optional<dt_kept_trace> HostFilterStore::take_kept(const dt_trace_key& key) {
+std::vector<dt_kept_span> HostFilterStore::take_kept(const dt_trace_key& key) {
   auto it = keep_->entries.find(keep_->key_of(&key));
-  if (it == keep_->entries.end()) return std::nullopt;
+  if (it == keep_->entries.end()) return {};
   dt_kept_trace t;
   std::memcpy(&t, it->second.value.get(), sizeof t);
   keep_->erase(it->first);
-  return t;
+  return written_spans(t, settings_.keep_spans);
 }
 
 }  // namespace difftrace::filter

@@ -29,7 +29,7 @@ class HostFilterStore : public FilterStore {
   void set_service_comm(const std::string& comm, const dt_service& service) override;
   void set_threshold(const dt_endpoint_key& key, const dt_threshold& threshold) override;
   std::vector<EndpointHistogram> take_histograms() override;
-  std::optional<dt_kept_trace> take_kept(const dt_trace_key& key) override;
+  std::vector<dt_kept_span> take_kept(const dt_trace_key& key) override;
 
  private:
   dt_filter_settings settings_{};

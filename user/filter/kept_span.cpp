@@ -1,5 +1,6 @@
 #include "filter/kept_span.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace difftrace::filter {
@@ -33,6 +34,12 @@ dt_span_event event_of(const dt_kept_span& k, const dt_trace_key& trace) {
   std::memcpy(e.comm, k.comm, sizeof e.comm);
   std::memcpy(e.path, k.path, sizeof k.path);
   return e;
+}
+
+std::vector<dt_kept_span> written_spans(const dt_kept_trace& kept, std::uint8_t keep_spans) {
+  const std::uint32_t n = std::min<std::uint32_t>(
+      kept.count, std::min<std::uint32_t>(keep_spans, DT_KEEP_SPANS));
+  return std::vector<dt_kept_span>(kept.spans, kept.spans + n);
 }
 
 }  // namespace difftrace::filter

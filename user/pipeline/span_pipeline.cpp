@@ -37,11 +37,8 @@ void SpanPipeline::start(std::uint64_t now_ns, bool replay) {
 std::vector<capture::Span> SpanPipeline::pull(const capture::Span& of_trace) {
   std::vector<capture::Span> out;
   auto hex = capture::to_hex(of_trace.trace_id);
-  auto kept = store_.take_kept(filter::trace_key(hex));
-  if (!kept) return out;
-  const std::uint32_t n = std::min<std::uint32_t>(kept->count, DT_KEEP_SPANS);
-  for (std::uint32_t i = 0; i < n; i++) {
-    capture::Span s = decoder_.decode(filter::event_of(kept->spans[i], filter::trace_key(hex)));
+  for (const auto& kept : store_.take_kept(filter::trace_key(hex))) {
+    capture::Span s = decoder_.decode(filter::event_of(kept, filter::trace_key(hex)));
     names_.name(s);
     out.push_back(std::move(s));
   }

@@ -1,0 +1,104 @@
+// The span pipeline (what `trace` and `replay` share after the filter) over the host's
+// in-memory maps: kept spans pulled back for a trace with an anomaly.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include "capture/clock.h"
+#include "capture/span_decoder.h"
+#include "filter/host_filter_store.h"
+#include "pipeline/span_pipeline.h"
+
+using namespace difftrace;
+
+namespace {
+
+constexpr std::uint64_t ms = 1'000'000;
+const char* kTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+// What the pipeline exported.
+class Capture : public exporters::Exporter {
+ public:
+  explicit Capture(std::vector<capture::Span>& out) : out_(out) {}
+  void export_spans(const std::vector<capture::Span>& spans) override {
+    out_.insert(out_.end(), spans.begin(), spans.end());
+  }
+  std::uint64_t spans_exported() const override { return out_.size(); }
+
+ private:
+  std::vector<capture::Span>& out_;
+};
+
+// A finished traced SERVER span of the gateway, started at start, dur long.
+dt_span_event gateway_span(const char* path, std::uint64_t start, std::uint64_t dur) {
+  dt_span_event e{};
+  e.start_ns = start;
+  e.end_ns = start + dur;
+  e.pid = 100;
+  e.tid = 100;
+  e.status = 200;
+  e.kind = DT_SPAN_SERVER;
+  e.method = HTTP_METHOD_GET;
+  e.path_len = static_cast<__u8>(std::strlen(path));
+  std::memcpy(e.path, path, e.path_len);
+  std::strncpy(e.comm, "gateway", sizeof e.comm - 1);
+  e.decision = DT_DECIDE_REPORT;
+  e.ctx_kind = HTTP_CTX_W3C;
+  std::memcpy(e.trace_id, kTrace, 32);
+  std::memcpy(e.parent_id, "00f067aa0ba902b7", 16);
+  std::memcpy(e.trace_flags, "01", 2);
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("issue 15 item 1: a kept-span pull with keep.spans_per_trace < 8 exports no empty span",
+          "[pipeline][keep]") {
+  config::Config cfg;
+  config::Service gw;
+  gw.name = "gateway";
+  gw.match.comms = {"gateway"};
+  gw.role = config::Role::kPlatform;
+  gw.latency.static_ns = 10 * ms;
+  cfg.services.push_back(gw);
+  cfg.keep.spans_per_trace = 2;
+
+  filter::FilterSettings settings;
+  settings.keep_spans = static_cast<std::uint8_t>(cfg.keep.spans_per_trace);
+  filter::HostFilterStore store(settings);
+  capture::WallClock clock(0);
+  capture::SpanDecoder decoder(clock);
+  std::vector<capture::Span> exported;
+  std::vector<std::unique_ptr<exporters::Exporter>> exporters;
+  exporters.push_back(std::make_unique<Capture>(exported));
+  pipeline::SpanPipeline pipeline(cfg, store, decoder, exporters);
+  pipeline.start(0);
+
+  // Three normal spans of the trace: the keep-buffer holds the last two.
+  const std::uint64_t t0 = 1'000'000'000;
+  for (int i = 0; i < 3; i++) {
+    auto e = gateway_span("/item/1", t0 + i * 5 * ms, 1 * ms);
+    REQUIRE(store.filter(e) == DT_OUT_KEPT);
+  }
+  // Then an anomaly in the same trace: its kept spans are pulled back.
+  auto slow = gateway_span("/item/2", t0 + 20 * ms, 50 * ms);
+  REQUIRE(store.filter(slow) == DT_OUT_REPORT);
+  REQUIRE(slow.reason == DT_REASON_LATENCY);
+  std::vector<capture::Span> reported{decoder.decode(slow)};
+  pipeline.add(std::move(reported), t0 + 70 * ms);
+  pipeline.finish();
+
+  int anomalous = 0;
+  std::vector<std::uint64_t> kept_starts;
+  for (const auto& s : exported) {
+    INFO(s.decision << " " << s.method << " " << s.path << " start " << s.start_unix_ns);
+    CHECK(s.start_unix_ns != 0);
+    CHECK(s.path == (s.decision == "kept" ? "/item/1" : "/item/2"));
+    if (s.decision == "kept") kept_starts.push_back(s.start_unix_ns);
+    anomalous += s.is_anomalous();
+  }
+  std::sort(kept_starts.begin(), kept_starts.end());
+  CHECK(anomalous == 1);
+  CHECK(kept_starts == std::vector<std::uint64_t>{t0 + 5 * ms, t0 + 10 * ms});
+  CHECK(pipeline.assembler_counters().spans_recovered_exact == 2);
+}

@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <thread>
 
 #include "error.h"
 #include "filter/kept_span.h"
@@ -63,9 +62,13 @@ void KernelFilterStore::set_threshold(const dt_endpoint_key& key, const dt_thres
 std::vector<filter::EndpointHistogram> KernelFilterStore::take_histograms() {
   const std::uint8_t old = get_epoch_() & 1;
   set_epoch_(old ^ 1);
-  // A span being filtered right now may still add to the old epoch: let
-  // those few finish (a filter step takes microseconds).
-  std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // A program that read the old epoch before the flip may still be adding to
+  // it (a filter step takes microseconds, but a preempted or descheduled CPU
+  // can hold one for longer). Each program reads the epoch and counts within
+  // one run, under RCU: once every program running at the flip has returned,
+  // nothing writes the old epoch until the next flip, and reading then
+  // zeroing it loses no count.
+  quiescence_.wait();
 
   std::vector<dt_endpoint_key> keys;
   dt_endpoint_key key{}, next{};

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "bpf/capture_program.h"
+#include "bpf/program_quiescence.h"
 #include "filter/filter_store.h"
 
 struct bpf_object;
@@ -34,6 +35,7 @@ class KernelFilterStore : public filter::FilterStore {
   GetEpoch get_epoch_;
   SetEpoch set_epoch_;
   std::uint8_t keep_spans_;
+  ProgramQuiescence quiescence_;
   int service_pids_, service_comms_, thresholds_, hists_, keep_;
   int ncpu_;
 };

@@ -128,21 +128,30 @@ static __always_inline __u64 conn_key(__u64 pid_tgid, __u32 fd)
 	return (pid_tgid & 0xffffffff00000000ULL) | fd;
 }
 
-static __always_inline struct dt_conn *new_conn(__u64 key, struct sock *sk)
+/* Fresh state for the connection at key, on socket sk; 0 when made. A
+ * global function: verified once, not at each place a connection starts. */
+__noinline int new_conn_state(__u64 key, __u64 sk)
 {
 	__u32 zero = 0;
 	struct dt_conn *c = bpf_map_lookup_elem(&conn_scratch, &zero);
 	if (!c)
-		return 0;
+		return -1;
 	__builtin_memset(c, 0, sizeof(*c));
-	tuple_of_sock(sk, &c->tuple);
-	c->sock = (__u64)sk;
+	tuple_of_sock((struct sock *)sk, &c->tuple);
+	c->sock = sk;
 	c->conn_id = __sync_fetch_and_add(&next_conn_id, 1) + 1;
 	if (bpf_map_update_elem(&conns, &key, c, BPF_ANY)) {
 		count(DT_C_CONN_MAP_FULL);
-		return 0;
+		return -1;
 	}
 	count(DT_C_CONNS_TRACKED);
+	return 0;
+}
+
+static __always_inline struct dt_conn *new_conn(__u64 key, struct sock *sk)
+{
+	if (new_conn_state(key, (__u64)sk))
+		return 0;
 	return bpf_map_lookup_elem(&conns, &key);
 }
 
@@ -311,8 +320,9 @@ static long iov_walk_step(__u32 i, void *vctx)
 
 /* The last bytes of data scattered over an iovec array of total length ret.
  * They may span two iovecs: a chunked body's terminal "0\r\n\r\n" is often
- * an iovec of its own after the previous chunk's "\r\n". */
-static __always_inline void tail_of_iov(__u64 iov_ptr, __u64 ret, struct http_chunk *ch)
+ * an iovec of its own after the previous chunk's "\r\n". Not inlined: its
+ * walk's state would sit in sys_exit's stack frame, under the parser's. */
+static __noinline void tail_of_iov(__u64 iov_ptr, __u64 ret, struct http_chunk *ch)
 {
 	struct iov_walk w = {};
 	__u64 last = 0, prev = 0;
@@ -366,10 +376,10 @@ static __always_inline void on_data(struct io_args *a, __u64 id, __u64 ret)
 	if (a->kind == IO_IOV) {
 		iov_ptr = a->ptr;
 	} else if (a->kind == IO_MSG) {
-		struct user_msghdr m = {};
-		if (bpf_probe_read_user(&m, sizeof(m), (void *)a->ptr))
+		/* only msg_iov: the whole msghdr would take stack the parser needs */
+		if (bpf_probe_read_user(&iov_ptr, sizeof(iov_ptr),
+					&((struct user_msghdr *)a->ptr)->msg_iov))
 			return;
-		iov_ptr = (__u64)m.msg_iov;
 	}
 	if (iov_ptr) {
 		if (first_iov(iov_ptr, &base, &first_len))

@@ -35,8 +35,9 @@
 #define HT_GLOBAL __noinline
 #define HT_LOOP(n, cb, ctx) bpf_loop((n), (cb), (ctx), 0)
 #define HT_COPY(dst, src, n) bpf_probe_read_kernel((dst), (n), (src))
+/* src after dst: the kernel's copy runs forward, so an overlap is safe. */
+#define HT_MOVE_DOWN(dst, src, n) bpf_probe_read_kernel((dst), (n), (src))
 #define HT_LOAD64(w, off) (*(const __u64 *)&(w)->data[(off) & (HTTP_WIN_MASK & ~7u)])
-#define HT_LOAD32(w) (*(const __u32 *)&(w)->data[0])
 /* Always 0; writable (.bss), so the verifier cannot know its value. */
 __u32 ht_verifier_zero = 0;
 /* v at run time, a value of unknown size to the verifier. The verifier runs
@@ -65,6 +66,7 @@ static inline long ht_host_loop(__u32 n, ht_loop_cb cb, void *ctx)
 }
 #define HT_LOOP(n, cb, ctx) ht_host_loop((n), (cb), (ctx))
 #define HT_COPY(dst, src, n) memcpy((dst), (src), (n))
+#define HT_MOVE_DOWN(dst, src, n) memmove((dst), (src), (n))
 #define HT_UNKNOWN(v) (v)
 static inline __u64 ht_host_load64(const __u8 *p)
 {
@@ -73,13 +75,6 @@ static inline __u64 ht_host_load64(const __u8 *p)
 	return v;
 }
 #define HT_LOAD64(w, off) ht_host_load64(&(w)->data[(off) & (HTTP_WIN_MASK & ~7u)])
-static inline __u32 ht_host_load32(const __u8 *p)
-{
-	__u32 v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-#define HT_LOAD32(w) ht_host_load32(&(w)->data[0])
 #endif
 
 /* Bytes of each syscall's data that are copied and parsed (power of two). */
@@ -225,6 +220,8 @@ enum http_action {
 	HTTP_ACT_EMIT_RETRY = 2,    /* previous exchange ended by this data:
 	                               emit it, reset, feed the same data again */
 	HTTP_ACT_IGNORED = 3,       /* data was not HTTP where HTTP was expected */
+	HTTP_ACT_INTERIM = 4,       /* an interim (1xx) response was cut off the front
+	                               of the data: feed what follows it again */
 };
 
 /* One syscall's data, besides its window (the window's first win_len
@@ -269,54 +266,56 @@ HT_INLINE int ht_match_ci(const struct http_window *w, __u32 off, const char *li
 	return 1;
 }
 
-HT_INLINE int ht_match(const struct http_window *w, __u32 off, const char *lit, __u32 n)
-{
-	__u32 k;
-	HT_NO_UNROLL
-	for (k = 0; k < 12; k++) {
-		if (k >= n)
-			break;
-		if (ht_byte(w, off + k) != (__u8)lit[k])
-			return 0;
-	}
-	return 1;
-}
-#define HT_MATCH(w, off, lit) ht_match((w), (off), (lit), sizeof(lit) - 1)
-
-/* The first four bytes as a little-endian word: one load and a switch
- * instead of trying every method string (this runs on every syscall). */
+/* The first bytes as little-endian words: one load and a switch instead of
+ * trying every method string (this runs on every syscall), and one masked
+ * compare for the rest of the name and the space after it. */
 #define HT_U32(a, b, c, d) \
 	((__u32)(__u8)(a) | (__u32)(__u8)(b) << 8 | (__u32)(__u8)(c) << 16 | (__u32)(__u8)(d) << 24)
+#define HT_U64(a, b, c, d, e, f, g, h) ((__u64)HT_U32(a, b, c, d) | (__u64)HT_U32(e, f, g, h) << 32)
+/* A word's first n bytes (1 <= n <= 8). */
+#define HT_FIRST_BYTES(n) ((n) >= 8 ? ~0ULL : (1ULL << ((n) * 8)) - 1)
 
 /* Method at the window start; *len gets the method's length (no space). */
 HT_INLINE int ht_method(const struct http_window *w, __u32 n, __u32 *len)
 {
-	__u32 m = 0, rest = 0;
-	int method = HTTP_METHOD_NONE;
+	__u64 v, want;
+	__u32 m;
+	int method;
 
 	if (n < 4)
 		return HTTP_METHOD_NONE;
-	switch (HT_LOAD32(w)) {
-	case HT_U32('G', 'E', 'T', ' '): m = 3; method = HTTP_METHOD_GET; break;
-	case HT_U32('P', 'U', 'T', ' '): m = 3; method = HTTP_METHOD_PUT; break;
-	case HT_U32('P', 'O', 'S', 'T'): m = 4; method = HTTP_METHOD_POST; break;
-	case HT_U32('H', 'E', 'A', 'D'): m = 4; method = HTTP_METHOD_HEAD; break;
+	v = HT_LOAD64(w, 0);
+	switch ((__u32)v) {
+	case HT_U32('G', 'E', 'T', ' '):
+		m = 3; method = HTTP_METHOD_GET; want = HT_U64('G', 'E', 'T', ' ', 0, 0, 0, 0); break;
+	case HT_U32('P', 'U', 'T', ' '):
+		m = 3; method = HTTP_METHOD_PUT; want = HT_U64('P', 'U', 'T', ' ', 0, 0, 0, 0); break;
+	case HT_U32('P', 'O', 'S', 'T'):
+		m = 4; method = HTTP_METHOD_POST; want = HT_U64('P', 'O', 'S', 'T', ' ', 0, 0, 0); break;
+	case HT_U32('H', 'E', 'A', 'D'):
+		m = 4; method = HTTP_METHOD_HEAD; want = HT_U64('H', 'E', 'A', 'D', ' ', 0, 0, 0); break;
 	case HT_U32('D', 'E', 'L', 'E'):
-		m = 6; method = HTTP_METHOD_DELETE; rest = HT_MATCH(w, 4, "TE"); break;
+		m = 6; method = HTTP_METHOD_DELETE; want = HT_U64('D', 'E', 'L', 'E', 'T', 'E', ' ', 0);
+		break;
 	case HT_U32('P', 'A', 'T', 'C'):
-		m = 5; method = HTTP_METHOD_PATCH; rest = HT_MATCH(w, 4, "H"); break;
+		m = 5; method = HTTP_METHOD_PATCH; want = HT_U64('P', 'A', 'T', 'C', 'H', ' ', 0, 0);
+		break;
 	case HT_U32('O', 'P', 'T', 'I'):
-		m = 7; method = HTTP_METHOD_OPTIONS; rest = HT_MATCH(w, 4, "ONS"); break;
+		m = 7; method = HTTP_METHOD_OPTIONS;
+		want = HT_U64('O', 'P', 'T', 'I', 'O', 'N', 'S', ' ');
+		break;
 	case HT_U32('C', 'O', 'N', 'N'):
-		m = 7; method = HTTP_METHOD_CONNECT; rest = HT_MATCH(w, 4, "ECT"); break;
+		m = 7; method = HTTP_METHOD_CONNECT;
+		want = HT_U64('C', 'O', 'N', 'N', 'E', 'C', 'T', ' ');
+		break;
 	case HT_U32('T', 'R', 'A', 'C'):
-		m = 5; method = HTTP_METHOD_TRACE; rest = HT_MATCH(w, 4, "E"); break;
+		m = 5; method = HTTP_METHOD_TRACE; want = HT_U64('T', 'R', 'A', 'C', 'E', ' ', 0, 0);
+		break;
 	default:
 		return HTTP_METHOD_NONE;
 	}
-	if (m > 4 && !rest)
-		return HTTP_METHOD_NONE;
-	if (n < m + 1 || ht_byte(w, m) != ' ')
+	/* the bytes past n are stale: the name and its space must lie within */
+	if (n < m + 1 || (v & HT_FIRST_BYTES(m + 1)) != want)
 		return HTTP_METHOD_NONE;
 	*len = m;
 	return method;
@@ -330,10 +329,12 @@ HT_INLINE int ht_is_digit(__u8 c)
 /* "HTTP/1.x NNN" at the window start: returns the status or 0. */
 HT_INLINE __u16 ht_status(const struct http_window *w, __u32 n)
 {
+	__u64 v = HT_LOAD64(w, 0);
 	__u8 a, b, c, after;
-	if (n < 12 || HT_LOAD32(w) != HT_U32('H', 'T', 'T', 'P') || !HT_MATCH(w, 4, "/1."))
-		return 0;
-	if ((ht_byte(w, 7) != '0' && ht_byte(w, 7) != '1') || ht_byte(w, 8) != ' ')
+
+	/* "HTTP/1." and then '0' or '1', in one word */
+	if (n < 12 || (v & HT_FIRST_BYTES(7)) != HT_U64('H', 'T', 'T', 'P', '/', '1', '.', 0) ||
+	    ((v >> 56) != '0' && (v >> 56) != '1') || ht_byte(w, 8) != ' ')
 		return 0;
 	a = ht_byte(w, 9);
 	b = ht_byte(w, 10);
@@ -880,8 +881,36 @@ HT_INLINE void ht_begin_response(struct http_exchange *x, __u16 status)
 }
 
 /* One syscall moved data on a connection (struct http_chunk says when). */
-HT_INLINE int http_on_data(struct http_exchange *x, const struct http_window *w,
-			   const struct http_chunk *ch)
+/* An interim (1xx) response starts the data. When the final response
+ * follows it in the same data (a reader that was slower than the two
+ * writes, or a server that wrote both at once), the interim one is cut off
+ * the front of the window and the chunk, and HTTP_ACT_INTERIM asks for the
+ * rest to be fed again; otherwise the final one comes in a later syscall. */
+HT_INLINE int ht_cut_interim(struct http_exchange *x, struct http_window *w,
+			     struct http_chunk *ch)
+{
+	struct ht_scan_io io = {};
+	__u32 rest, hdr_done;
+
+	/* The response message is unused until the final response begins
+	 * (which starts it afresh): the interim head is scanned in it, not in
+	 * a message of its own on a stack that has no room to spare. */
+	ht_msg_begin(&x->resp);
+	io.len = ch->win_len;
+	ht_scan_window(w, &x->resp, 0, &io);
+	hdr_done = x->resp.hdr_done;
+	__builtin_memset(&x->resp, 0, sizeof(x->resp));
+	if (!hdr_done || io.hdr_end == 0 || io.hdr_end >= ch->win_len || ch->win_len > HTTP_WIN)
+		return HTTP_ACT_NONE;
+	rest = (ch->win_len - io.hdr_end) & HTTP_WIN_MASK;
+	HT_MOVE_DOWN(&w->data[0], &w->data[io.hdr_end & HTTP_WIN_MASK], rest);
+	ch->win_len = rest;
+	ch->total_len -= io.hdr_end;
+	return HTTP_ACT_INTERIM;
+}
+
+HT_INLINE int http_on_data(struct http_exchange *x, struct http_window *w,
+			   struct http_chunk *ch)
 {
 	int kind = http_classify(w, ch->win_len);
 	int dir = ch->dir;
@@ -924,7 +953,7 @@ HT_INLINE int http_on_data(struct http_exchange *x, const struct http_window *w,
 		if (!status)
 			return HTTP_ACT_IGNORED;
 		if (status < 200)
-			return HTTP_ACT_NONE; /* interim (100 Continue): the final one follows */
+			return ht_cut_interim(x, w, ch); /* 100 Continue: the final one follows */
 		ht_begin_response(x, status);
 	}
 	/* A server's response may name its span (traceresponse). */
@@ -959,19 +988,23 @@ HT_INLINE void ht_finish(struct http_exchange *x, struct http_exchange *done, __
 	http_exchange_reset(x);
 }
 
-/* Feeds one syscall's data (window w, described by ch) to a connection's
- * exchange. When that finishes an exchange, it is copied to *done and the
+/* Feeds one syscall's data (window w, described by ch; an interim response
+ * at their front is cut off both) to a connection's exchange. When that finishes an exchange, it is copied to *done and the
  * connection's state is reset (and a request that ended a previous
  * unknown-length response is started). A global function: the verifier
  * checks it once, not at each caller. */
-HT_GLOBAL int http_feed(struct http_exchange *x, const struct http_window *w,
-			const struct http_chunk *ch, struct http_exchange *done)
+HT_GLOBAL int http_feed(struct http_exchange *x, struct http_window *w, struct http_chunk *ch,
+			struct http_exchange *done)
 {
-	int act;
+	int act, i;
 
 	if (!x || !w || !ch || !done)
 		return HTTP_FEED_NONE;
 	act = http_on_data(x, w, ch);
+	/* 100 Continue, then 103 Early Hints, then the final response */
+	HT_NO_UNROLL
+	for (i = 0; i < 2 && act == HTTP_ACT_INTERIM; i++)
+		act = http_on_data(x, w, ch);
 	if (act == HTTP_ACT_EMIT_RETRY) {
 		ht_finish(x, done, HTTP_END_NEXT);
 		/* This data starts a request: it cannot finish one too. */

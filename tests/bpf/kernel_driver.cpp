@@ -102,7 +102,7 @@ int KernelDriver::run(http_exchange& x, http_exchange& done) {
   return step_->result;
 }
 
-int KernelEngine::feed(http_exchange& x, const http_window& w, const http_chunk& ch,
+int KernelEngine::feed(http_exchange& x, http_window& w, http_chunk& ch,
                        http_exchange& done) {
   StepInput in;
   in.win = w;

@@ -161,6 +161,24 @@ std::vector<Case> build_cases() {
        {in("PUT /c HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"),
         out("HTTP/1.1 100 Continue\r\n\r\n"), in("data"), out(resp(200, "stored"))},
        {server("PUT", "/c", 200)}});
+  // Issue 15, item 5: the interim and the final response in one syscall's data.
+  cases.push_back(
+      {"100 Continue and the final response in one write; the next request on its own",
+       {in("PUT /c1 HTTP/1.1\r\nContent-Length: 4\r\n\r\ndata"),
+        out("HTTP/1.1 100 Continue\r\n\r\n" + resp(201, "stored")), in(get("/next")),
+        out(resp(200, "ok"))},
+       {server("PUT", "/c1", 201), server("GET", "/next", 200)}});
+  cases.push_back(
+      {"100 Continue, 103 Early Hints and the final response in one write",
+       {in(get("/hints")),
+        out("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n" +
+            resp(200, "hinted")),
+        in(get("/after-hints")), out(resp(404, "no"))},
+       {server("GET", "/hints", 200), server("GET", "/after-hints", 404)}});
+  cases.push_back(
+      {"an interim response whose head ends the data: the final one comes later",
+       {in(get("/slow")), out("HTTP/1.1 100 Continue\r\n\r\n"), out(resp(200, "late"))},
+       {server("GET", "/slow", 200)}});
   cases.push_back({"Content-Length: 0 and case-insensitive header names",
                    {in(get("/zero")), out("HTTP/1.1 200 OK\r\ncontent-LENGTH:0\r\n\r\n")},
                    {server("GET", "/zero", 200)}});
@@ -399,7 +417,8 @@ int HostDriver::feed(http_exchange& x, int dir, const StepInput& in, std::uint64
   ch.dir = static_cast<__u8>(dir);
   ch.ts_enter = t0;
   ch.ts_exit = t1;
-  return http_feed(&x, &in.win, &ch, &done);
+  http_window w = in.win;  // http_feed may cut an interim response off its front
+  return http_feed(&x, &w, &ch, &done);
 }
 
 int HostDriver::close(http_exchange& x, std::uint64_t t, http_exchange& done) {

@@ -357,3 +357,20 @@ def test_issue15_item2_writev_terminal_chunk_in_its_own_iovec(pyserver, start_tr
         s.close()
     tr.stop_ok()
     assert len([sp for sp in tr.spans if sp["path"] == path]) == 1
+
+
+def test_issue15_item5_interim_and_final_response_in_one_write(pyserver, start_tracer, workdir):
+    """The server writes "100 Continue" and the final response in one write, then serves more
+    requests on the same keep-alive connection: each request is one span with its own status
+    (the final response is not lost, the next requests are not absorbed into the open one)."""
+    srv = pyserver()
+    tr = start_tracer(["--pid", str(srv.pid)])
+    reqs = [{"method": "GET", "path": "/interim/201/%s" % ch.uid()},
+            {"method": "GET", "path": "/bytes/10/%s" % ch.uid()},
+            {"method": "GET", "path": "/interim/503/%s" % ch.uid()},
+            {"method": "GET", "path": "/status/404/%s" % ch.uid()}]
+    recs = ch.run_pyclient(workdir, srv.port, ch.conns_for(reqs, True, per_conn=4))
+    assert [r["status"] for r in recs] == [201, 200, 503, 404], \
+        "harness problem: the client saw %s" % [r["status"] for r in recs]
+    tr.stop_ok()
+    ch.assert_spans_match(tr, recs, srv.pids)

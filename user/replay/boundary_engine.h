@@ -13,8 +13,8 @@ namespace difftrace::replay {
 class BoundaryEngine {
  public:
   virtual ~BoundaryEngine() = default;
-  virtual int feed(http_exchange& x, const http_window& w, const http_chunk& ch,
-                   http_exchange& done) {
+  // w and ch may change: an interim (1xx) response is cut off their front.
+  virtual int feed(http_exchange& x, http_window& w, http_chunk& ch, http_exchange& done) {
     return http_feed(&x, &w, &ch, &done);
   }
   virtual int close(http_exchange& x, std::uint64_t ts, http_exchange& done) {

@@ -15,6 +15,8 @@ every path unique, e.g. /bytes/1024/r17):
   /writev/<n>/<chunks>     chunked, the whole body in one writev: each chunk as three
                            iovecs (size line, data, CRLF), then "0\r\n\r\n" as its own
                            5-byte iovec (3 * chunks + 1 iovecs)
+  /interim/<code>          "100 Continue", then the final response with that status, in
+                           one write
   /sleep/<ms>              sleeps, then 200
   /echo                    (POST/PUT) echoes the request body (Content-Length or chunked);
                            "Expect: 100-continue" gets an interim 100 Continue first
@@ -152,6 +154,11 @@ class Handler(BaseHTTPRequestHandler):
             code = self.chunked(args[0], max(1, args[1]))
         elif head == "writev" and len(args) == 2:
             code = self.chunked_writev(args[0], max(1, args[1]))
+        elif head == "interim" and args:
+            body = b"final %d\n" % args[0]
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 %d Final\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (args[0], len(body), body))
+            code = args[0]
         elif head == "sleep" and args:
             time.sleep(args[0] / 1000.0)
             code = self.respond(200, b"slept %d\n" % args[0], "text/plain")

@@ -247,6 +247,37 @@ def test_capture_env_tracefs_unmounted(start_tracer, pyserver, workdir):
     assert tracing_mounts() == host_before, "the host's tracefs/debugfs mounts changed"
 
 
+def test_issue15_item4_no_syscall_trace_events_needed(start_tracer, pyserver, workdir):
+    """A kernel without syscall trace events (no CONFIG_FTRACE_SYSCALLS), as a private mount
+    namespace shows it: an empty directory over tracefs' events/syscalls. Capture reads raw
+    tracepoints, so the tracer starts and captures as usual."""
+    empty = os.path.join(workdir, "empty")
+    os.mkdir(empty)
+    mark = os.path.join(workdir, "ns-state")
+    script = ("mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; n=0; "
+              "for d in /sys/kernel/tracing/events/syscalls "
+              "/sys/kernel/debug/tracing/events/syscalls; do "
+              "[ -d $d ] && mount --bind %s $d && n=$((n+1)); done; "
+              "if ls /sys/kernel/tracing/events/syscalls | grep -q .; then echo visible; "
+              "else echo hidden $n; fi > %s; exec \"$@\"" % (empty, mark))
+    srv = pyserver()
+    tr = start_tracer(["--pid", str(srv.pid)], wait_ready=False,
+                      prefix=["unshare", "--mount", "--propagation", "private", "--",
+                              "sh", "-c", script, "sh"])
+    ch.wait_for(lambda: os.path.exists(tr.ready) or tr.proc.poll() is not None, 30,
+                "the tracer to get ready or exit", diag=tr.diag)
+    with open(mark) as f:
+        state = f.read().split()
+    assert state[0] == "hidden" and int(state[1]) >= 1, \
+        "harness: the syscall events are still visible (%s)" % state
+    assert os.path.exists(tr.ready), \
+        "refused without syscall trace events, which capture does not use:\n%s" % tr.diag()
+    reqs = [{"method": "GET", "path": "/status/%d/%s" % (c, ch.uid())} for c in (200, 503)]
+    recs = ch.run_pyclient(workdir, srv.port, ch.conns_for(reqs, True))
+    tr.stop_ok()
+    ch.assert_spans_match(tr, recs, srv.pids, what="no syscall trace events")
+
+
 def test_capture_no_bpf_objects_leaked(start_tracer, pyserver, workdir, bpf_before):
     """The programs and maps the tracer holds while running are all gone after it exits
     (SIGINT), and nothing new without an owner (e.g. pinned) is left behind."""

@@ -61,7 +61,7 @@ TEST_CASE("check: a node with everything passes with exit 0 and no problem lines
 TEST_CASE("check: each missing required feature gives one line and a non-zero exit",
           "[check]") {
   const R id = GENERATE(R::kPrivileges, R::kBpfSyscall, R::kBtf, R::kTracefs,
-                        R::kSyscallEvents, R::kRawTracepointProgs, R::kTracepointProgs,
+                        R::kRawTracepointProgs, R::kTracepointProgs,
                         R::kRingbufMap, R::kTaskStorageMap, R::kRingbufOutput,
                         R::kRingbufQuery, R::kGetCurrentTaskBtf, R::kTaskStorageGet,
                         R::kProbeReadUser, R::kLoop);
@@ -85,14 +85,14 @@ TEST_CASE("check: the refusals the issue names, all at once", "[check]") {
   facts[R::kPrivileges] = {Presence::kAbsent, "uid 1000 without CAP_BPF"};
   facts[R::kBtf] = {Presence::kAbsent, "no /sys/kernel/btf/vmlinux"};
   facts[R::kTracefs] = {Presence::kAbsent, "mounting failed: Permission denied"};
-  facts[R::kSyscallEvents] = {Presence::kUnknown, "not probed: no tracefs"};
+  facts[R::kTaskEvents] = {Presence::kUnknown, "not probed: no tracefs"};
   facts[R::kBpffs] = {Presence::kAbsent, "mounting failed: Permission denied"};
   facts[R::kLoop] = {Presence::kAbsent, "unknown to this kernel"};
   const CheckReport report = report_of(facts);
   const auto lines = problem_lines(report);
 
   for (R id : {R::kPrivileges, R::kBtf, R::kTracefs, R::kLoop}) require_one_line_naming(lines, id);
-  CHECK(lines.size() == 4);  // bpffs is optional; syscall events wait on tracefs
+  CHECK(lines.size() == 4);  // bpffs and the task tracepoints are optional
   CHECK(check_exit_code(report) != ExitCode::kOk);
 
   const auto json = to_json(report);

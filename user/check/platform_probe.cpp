@@ -96,33 +96,36 @@ Fact mountable(const char* fstype, const char* path) {
   return present(std::string("not mounted, mountable at ") + path);
 }
 
+// The tracepoints of the programs that follow --pid targets' children.
+Fact task_events(const std::string& dir) {
+  for (const char* ev : {"/events/task/task_newtask", "/events/sched/sched_process_exit"})
+    if (!exists(dir + ev)) return absent("no " + dir + ev);
+  return present("present");
+}
+
 // Like env::ensure_tracefs: tracefs itself, or the tracing directory of debugfs
 // (which libbpf reads first); without either, whether it could be mounted.
 void probe_tracefs(PlatformFacts& facts, bool may_mount) {
   for (const char* dir : {kTracefs, kDebugTracing}) {
     if (!exists(std::string(dir) + "/events")) continue;
     facts[R::kTracefs] = present(std::string("mounted at ") + dir);
-    facts[R::kSyscallEvents] = exists(std::string(dir) + "/events/syscalls")
-                                   ? present("present")
-                                   : absent(std::string("no ") + dir + "/events/syscalls");
+    facts[R::kTaskEvents] = task_events(dir);
     return;
   }
   if (!may_mount) {
     facts[R::kTracefs] = {Presence::kUnknown, "not found; reading or mounting it needs privileges"};
-    facts[R::kSyscallEvents] = {Presence::kUnknown, "not probed: no tracefs"};
+    facts[R::kTaskEvents] = {Presence::kUnknown, "not probed: no tracefs"};
     return;
   }
   if (mount("nodev", kTracefs, "tracefs", 0, nullptr) != 0) {
     facts[R::kTracefs] = absent(errno_message(
         std::string("not mounted at ") + kTracefs + " and mounting failed", errno));
-    facts[R::kSyscallEvents] = {Presence::kUnknown, "not probed: no tracefs"};
+    facts[R::kTaskEvents] = {Presence::kUnknown, "not probed: no tracefs"};
     return;
   }
-  const bool syscalls = exists(std::string(kTracefs) + "/events/syscalls");
+  facts[R::kTaskEvents] = task_events(kTracefs);
   umount2(kTracefs, MNT_DETACH);
   facts[R::kTracefs] = present(std::string("not mounted, mountable at ") + kTracefs);
-  facts[R::kSyscallEvents] =
-      syscalls ? present("present") : absent(std::string("no ") + kTracefs + "/events/syscalls");
 }
 
 void probe_bpffs(PlatformFacts& facts, bool may_mount) {

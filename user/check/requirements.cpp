@@ -18,8 +18,10 @@ constexpr std::array<Requirement, static_cast<std::size_t>(R::kCount)> kTable = 
     {R::kBtf, "kernel BTF (/sys/kernel/btf/vmlinux)", true, "5.4",
      "a kernel built with CONFIG_DEBUG_INFO_BTF=y"},
     {R::kTracefs, "tracefs", true, "", "mount -t tracefs nodev /sys/kernel/tracing"},
-    {R::kSyscallEvents, "syscall trace events (tracefs events/syscalls)", true, "",
-     "a kernel built with CONFIG_FTRACE_SYSCALLS=y"},
+    // Capture reads syscalls from raw tracepoints, which need no trace events; the two
+    // task tracepoints follow the processes --pid targets fork.
+    {R::kTaskEvents, "task tracepoints (tracefs events task_newtask, sched_process_exit)",
+     false, "", "without them the processes that --pid targets fork are not traced"},
     {R::kBpffs, "bpffs (/sys/fs/bpf)", false, "",
      "mount -t bpf bpf /sys/fs/bpf (difftrace itself pins nothing)"},
     {R::kRawTracepointProgs, "raw tracepoint programs", true, "4.17", ""},

@@ -17,7 +17,7 @@ enum class RequirementId : std::uint8_t {
   kBpfSyscall,
   kBtf,
   kTracefs,
-  kSyscallEvents,
+  kTaskEvents,
   kBpffs,
   kRawTracepointProgs,
   kTracepointProgs,

@@ -56,14 +56,11 @@ void require_btf() {
 
 void ensure_tracefs() {
   // libbpf reads tracepoint ids from debugfs' tracing dir when it exists,
-  // else from tracefs: either one with events/ will do.
-  if (fs::exists("/sys/kernel/debug/tracing/events/syscalls") ||
-      fs::exists("/sys/kernel/tracing/events/syscalls"))
+  // else from tracefs: either one with events/ will do. Syscalls come from raw
+  // tracepoints, which need no trace events (no CONFIG_FTRACE_SYSCALLS); the
+  // task tracepoints are looked up per program (CaptureProgram).
+  if (fs::exists("/sys/kernel/debug/tracing/events") || fs::exists("/sys/kernel/tracing/events"))
     return;
-  if (fs::exists("/sys/kernel/debug/tracing"))
-    throw FatalError(ExitCode::kEnvironment,
-                     "/sys/kernel/debug/tracing has no syscall events: the kernel "
-                     "lacks CONFIG_FTRACE_SYSCALLS");
   if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nullptr) != 0)
     throw FatalError(ExitCode::kEnvironment,
                      errno_message("tracefs not mounted at /sys/kernel/tracing and "
@@ -71,10 +68,6 @@ void ensure_tracefs() {
                                    "/sys/kernel/tracing)",
                                    errno));
   spdlog::info("mounted tracefs at /sys/kernel/tracing");
-  if (!fs::exists("/sys/kernel/tracing/events/syscalls"))
-    throw FatalError(ExitCode::kEnvironment,
-                     "tracefs has no syscall events: the kernel lacks "
-                     "CONFIG_FTRACE_SYSCALLS");
 }
 
 void route_libbpf_logs() { libbpf_set_print(libbpf_print); }

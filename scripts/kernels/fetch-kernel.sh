@@ -41,7 +41,9 @@ if [ ! -f "$dir/.extracted" ]; then
   deb="$(ls "$cache/debs/${pkg}_"*.deb 2>/dev/null | head -n1 || true)"
   if [ -z "$deb" ]; then
     echo "fetch-kernel: downloading $pkg" >&2
-    (cd "$cache/debs" && apt-get download -qq "$pkg" >&2)
+    # As root into a directory the _apt user cannot write: apt would warn that it downloads
+    # unsandboxed; say that this is intended.
+    (cd "$cache/debs" && apt-get download -qq -o APT::Sandbox::User=root "$pkg" >&2)
     deb="$(ls "$cache/debs/${pkg}_"*.deb | head -n1)"
   fi
   rm -rf "$dir"

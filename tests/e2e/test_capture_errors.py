@@ -249,17 +249,20 @@ def test_capture_env_tracefs_unmounted(start_tracer, pyserver, workdir):
 
 def test_issue15_item4_no_syscall_trace_events_needed(start_tracer, pyserver, workdir):
     """A kernel without syscall trace events (no CONFIG_FTRACE_SYSCALLS), as a private mount
-    namespace shows it: an empty directory over tracefs' events/syscalls. Capture reads raw
+    namespace shows it: debugfs unmounted, and over tracefs' events/ a tmpfs that holds only
+    the task and sched events (bind-mounted from the real ones). Capture reads raw
     tracepoints, so the tracer starts and captures as usual."""
-    empty = os.path.join(workdir, "empty")
-    os.mkdir(empty)
+    orig = os.path.join(workdir, "events")
+    os.mkdir(orig)
     mark = os.path.join(workdir, "ns-state")
-    script = ("mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; n=0; "
-              "for d in /sys/kernel/tracing/events/syscalls "
-              "/sys/kernel/debug/tracing/events/syscalls; do "
-              "[ -d $d ] && mount --bind %s $d && n=$((n+1)); done; "
-              "if ls /sys/kernel/tracing/events/syscalls | grep -q .; then echo visible; "
-              "else echo hidden $n; fi > %s; exec \"$@\"" % (empty, mark))
+    ev = "/sys/kernel/tracing/events"
+    script = ("umount -l /sys/kernel/debug/tracing 2>/dev/null; umount -l /sys/kernel/debug "
+              "2>/dev/null; mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; "
+              "mount --bind {ev} {orig} && mount -t tmpfs none {ev} && "
+              "for e in task sched; do mkdir {ev}/$e && mount --bind {orig}/$e {ev}/$e; done; "
+              "if [ -e {ev}/syscalls ] || [ -e /sys/kernel/debug/tracing/events/syscalls ]; "
+              "then echo visible; elif [ -e {ev}/task/task_newtask/id ]; then echo hidden; "
+              "else echo broken; fi > {mark}; exec \"$@\"").format(ev=ev, orig=orig, mark=mark)
     srv = pyserver()
     tr = start_tracer(["--pid", str(srv.pid)], wait_ready=False,
                       prefix=["unshare", "--mount", "--propagation", "private", "--",
@@ -267,9 +270,8 @@ def test_issue15_item4_no_syscall_trace_events_needed(start_tracer, pyserver, wo
     ch.wait_for(lambda: os.path.exists(tr.ready) or tr.proc.poll() is not None, 30,
                 "the tracer to get ready or exit", diag=tr.diag)
     with open(mark) as f:
-        state = f.read().split()
-    assert state[0] == "hidden" and int(state[1]) >= 1, \
-        "harness: the syscall events are still visible (%s)" % state
+        state = f.read().strip()
+    assert state == "hidden", "harness: the syscall events are not hidden (%s)" % state
     assert os.path.exists(tr.ready), \
         "refused without syscall trace events, which capture does not use:\n%s" % tr.diag()
     reqs = [{"method": "GET", "path": "/status/%d/%s" % (c, ch.uid())} for c in (200, 503)]

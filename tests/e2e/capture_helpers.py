@@ -510,8 +510,24 @@ def attrs_of(lst):
     return {a["key"]: attr_value(a.get("value", {})) for a in (lst or [])}
 
 
+def exported_target(target, keep_values=False):
+    """A request target as difftrace exports it (user/capture/request_target.h): url.path,
+    then '?' and url.query with each value REDACTED (keys kept) unless the config keeps them;
+    a fragment dropped."""
+    cut = min([i for i in (target.find("?"), target.find("#")) if i >= 0] or [len(target)])
+    path, rest = target[:cut], target[cut:]
+    if not rest.startswith("?"):
+        return path
+    query = rest[1:].split("#", 1)[0]
+    if not keep_values:
+        query = "&".join(k + "=REDACTED" if sep and v else k + sep
+                         for k, sep, v in (p.partition("=") for p in query.split("&")))
+    return path + "?" + query if query else path
+
+
 def load_spans(path):
-    """Flattens the tracer's OTLP-JSON lines into one dict per span."""
+    """Flattens the tracer's OTLP-JSON lines into one dict per span; "path" is the target as
+    exported: url.path, and ?url.query when there is one."""
     spans = []
     if not os.path.exists(path):
         return spans
@@ -540,7 +556,9 @@ def load_spans(path):
                             "resource": res, "pid": res.get("process.pid"),
                             "service": res.get("service.name"),
                             "scope": ss.get("scope", {}).get("name"),
-                            "path": a.get("url.path"), "method": a.get("http.request.method"),
+                            "path": (a.get("url.path") if not a.get("url.query") else
+                                     "%s?%s" % (a.get("url.path"), a["url.query"])),
+                            "method": a.get("http.request.method"),
                             "status": a.get("http.response.status_code"), "raw": s,
                             "raw_resource": rs.get("resource", {})})
     return spans
@@ -632,8 +650,8 @@ def _fmt(probs, limit=25):
 def match_problems(spans, requests, pids, kind=SERVER, timing=True, invented=True,
                    other_kinds_ok=False):
     """The core contract: every request -> exactly one span of `kind` on `pids` with the same
-    url.path, method and status; span within the client's interval (1 ms tolerance) and no
-    longer than its latency; no span on `pids` of that kind that matches no request, and
+    target (url.path and url.query, values redacted), method and status; span within the
+    client's interval (1 ms tolerance) and no longer than its latency; no span on `pids` of that kind that matches no request, and
     (unless other_kinds_ok) no span of another kind on `pids` at all.
     Returns (problems, {path: span})."""
     by_path = {}
@@ -644,8 +662,9 @@ def match_problems(spans, requests, pids, kind=SERVER, timing=True, invented=Tru
     wanted = set()
     for r in requests:
         key = "%s %s" % (r["method"], r["path"])
-        wanted.add(r["path"])
-        got = by_path.get(r["path"], [])
+        target = exported_target(r["path"])
+        wanted.add(target)
+        got = by_path.get(target, [])
         if len(got) != 1:
             probs.append("%s (client status %s): expected exactly 1 %s span, found %d%s"
                          % (key, r["status"], "SERVER" if kind == SERVER else "CLIENT",

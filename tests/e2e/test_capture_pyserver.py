@@ -187,8 +187,10 @@ def test_capture_pyserver_otlp_attributes(pyserver, start_tracer, workdir):
         if s["service"] != "dt-pyserver":
             probs.append("%s: service.name %r, want 'dt-pyserver' (the comm)" % (r["path"],
                                                                               s["service"]))
-        if s["name"] != "%s %s" % (r["method"], r["path"]):
-            probs.append("%s: span name %r" % (r["path"], s["name"]))
+        if s["name"] != "%s %s" % (r["method"], a.get("url.template")) or \
+                a.get("url.path") != r["path"].split("?")[0]:
+            probs.append("%s: span name %r, url.path %r, url.template %r"
+                         % (r["path"], s["name"], a.get("url.path"), a.get("url.template")))
         # OTel semconv sizes, when present: *.body.size is the body only
         body = ch.request_body_size(reqs_by_path[r["path"]])
         if "http.request.body.size" in a and a["http.request.body.size"] != body:

@@ -39,6 +39,7 @@ profiler: {interval: 5s, min_samples: 50, window: 30s}
 keep: {traces: 65536, spans_per_trace: 4}
 assembler: {wait: 500ms, max_traces: 1000, max_spans: 5000}
 export: [console, {otlp-json: /tmp/spans.json}]
+query_values: keep
 )",
                         "cfg.yaml");
   REQUIRE(c.services.size() == 2);
@@ -74,6 +75,7 @@ export: [console, {otlp-json: /tmp/spans.json}]
   CHECK(c.assembler.max_traces == 1000u);
   CHECK(c.assembler.max_spans == 5000u);
   CHECK(c.exports == std::vector<std::string>{"console", "otlp-json:/tmp/spans.json"});
+  CHECK(c.keep_query_values);
 }
 
 TEST_CASE("an empty file means all defaults", "[config]") {
@@ -81,6 +83,7 @@ TEST_CASE("an empty file means all defaults", "[config]") {
   CHECK(c.services.empty());
   CHECK(c.keep.spans_per_trace == 8u);
   CHECK(c.default_role == Role::kFunction);
+  CHECK_FALSE(c.keep_query_values);  // url.query values redacted
 }
 
 TEST_CASE("bad configs are refused with file, line and reason", "[config]") {
@@ -123,6 +126,7 @@ TEST_CASE("bad configs are refused with file, line and reason", "[config]") {
       {"profiler: {interval: 0s}\n", "cfg.yaml:1", "more than 0"},
       {"keep: {spans_per_trace: 16}\n", "cfg.yaml:1", "from 1 to 8"},
       {"default_role: gateway\n", "cfg.yaml:1", "platform, function or function-filtered"},
+      {"\nquery_values: hide\n", "cfg.yaml:2", "query_values 'hide': redact (the default) or keep"},
       {"assembler: {wait: -1s}\n", "cfg.yaml:1", "assembler.wait"},
       {"services:\n  - name: a\n    match: {comm: a}\n    timeout: soon\n", "cfg.yaml:4",
        "timeout"},

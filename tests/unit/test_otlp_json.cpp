@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "capture/request_target.h"
 #include "export/otlp_json.h"
 #include "export_samples.h"
 
@@ -70,11 +71,15 @@ TEST_CASE("spans encode as an OTLP ExportTraceServiceRequest", "[otlp]") {
 }
 
 TEST_CASE("strings are escaped so that any path stays valid JSON", "[otlp]") {
-  std::string nasty = "/q?a=\"b\"&c=\\d\x01\x1f\x7f\xc3\xa9";
-  auto j = encode({make_span(1, "svc \"x\"", nasty, 200)});
+  std::string nasty = "/q\"\\\x01/?a=\"b\"&c=\\d\x01\x1f\x7f\xc3\xa9";
+  auto s = make_span(1, "svc \"x\"", nasty, 200);
+  difftrace::capture::split_target(s, /*keep_query_values=*/true);
+  auto j = encode({s});
   const auto& span = j["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
-  CHECK(attrs(span["attributes"])["url.path"]["stringValue"] == nasty);
-  CHECK(span["name"] == "GET " + nasty);
+  CHECK(attrs(span["attributes"])["url.path"]["stringValue"] == "/q\"\\\x01/");
+  CHECK(attrs(span["attributes"])["url.query"]["stringValue"] ==
+        "a=\"b\"&c=\\d\x01\x1f\x7f\xc3\xa9");
+  CHECK(span["name"] == "GET /q\"\\\x01/");
   CHECK(attrs(j["resourceSpans"][0]["resource"]["attributes"])["service.name"]["stringValue"] ==
         "svc \"x\"");
 }

@@ -33,7 +33,11 @@ struct Span {
   std::optional<SpanId> announced_span_id;
   SpanKind kind = SpanKind::kServer;
   std::string method;
+  // The request target as captured (first 127 bytes), path and query, until the pipeline
+  // splits it for export (capture/request_target.h): then url.path, without the query.
   std::string path;
+  std::string query;          // url.query (no '?'), values redacted unless the config keeps them
+  std::string path_template;  // url.template: the endpoint's template (/item/{n})
   int status = 0;  // 0: no response
   std::uint64_t start_unix_ns = 0;
   std::uint64_t end_unix_ns = 0;

@@ -194,8 +194,15 @@ class Reader {
   Config document(const YAML::Node& root) const {
     Config c;
     if (!root || root.IsNull()) return c;  // an empty file: all defaults
-    only_keys(root, {"services", "default_role", "profiler", "keep", "assembler", "export"},
+    only_keys(root, {"services", "default_role", "profiler", "keep", "assembler", "export",
+                     "query_values"},
               "the top level");
+    if (const auto& q = root["query_values"]) {
+      const auto v = text(q, "query_values");
+      if (v != "redact" && v != "keep")
+        fail(q, "query_values '" + v + "': redact (the default) or keep");
+      c.keep_query_values = v == "keep";
+    }
     if (root["default_role"]) c.default_role = role(root["default_role"], "default_role");
     if (root["services"]) {
       if (!root["services"].IsSequence()) fail(root["services"], "services must be a list");

@@ -80,6 +80,8 @@ struct Config {
   Keep keep;
   Assembler assembler;
   std::vector<std::string> exports;  // the same SPECs as --export
+  // url.query as exported: values replaced by REDACTED (keys kept), or kept as they came.
+  bool keep_query_values = false;
 };
 
 class ConfigError : public std::runtime_error {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "capture/request_target.h"
 #include "export/console_tree.h"
 
 namespace difftrace::exporters {
@@ -10,7 +11,7 @@ std::string ConsoleExporter::format(const capture::Span& s) {
   std::string status = s.status ? std::to_string(s.status) : "no-response";
   return fmt::format("{:<6} {}[{}] {} {} -> {} {:.3f}ms {}:{} -> {}:{} trace={}{}",
                      s.kind == capture::SpanKind::kServer ? "SERVER" : "CLIENT",
-                     s.service_name, s.pid, s.method, s.path, status,
+                     s.service_name, s.pid, s.method, capture::target_text(s), status,
                      static_cast<double>(s.duration_ns()) / 1e6, s.client().address,
                      s.client().port, s.server().address, s.server().port,
                      capture::to_hex(s.trace_id), s.trace_from_header ? " (from header)" : "");

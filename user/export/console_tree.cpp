@@ -7,6 +7,8 @@
 #include <numeric>
 #include <tuple>
 
+#include "capture/request_target.h"
+
 namespace difftrace::exporters {
 namespace {
 
@@ -19,7 +21,7 @@ std::string line(const Span& s, std::size_t depth, bool orphan) {
   std::string out = fmt::format(
       "{:{}}{} {}[{}] {} {} -> {} {}{}", "", 2 * (depth + 1),
       s.kind == capture::SpanKind::kServer ? "SERVER" : "CLIENT", s.service_name, s.pid, s.method,
-      s.path, s.status ? std::to_string(s.status) : "no-response", estimated ? "~" : "",
+      capture::target_text(s), s.status ? std::to_string(s.status) : "no-response", estimated ? "~" : "",
       ms(s.duration_ns()));
   if (s.is_error()) out += " ERROR";
   if (s.decision == "anomalous") {

@@ -1,5 +1,6 @@
 #include "export/otlp_json.h"
 
+#include "capture/request_target.h"
 #include "export/span_attributes.h"
 
 #include "export/resource.h"
@@ -35,7 +36,7 @@ void append_span(fmt::memory_buffer& out, const capture::Span& s) {
     append_hex(out, s.parent_span_id->data(), s.parent_span_id->size());
   }
   append(out, ",\"name\":");
-  append_json_string(out, s.method + " " + s.path);
+  append_json_string(out, capture::span_name(s));
   append(out, s.kind == capture::SpanKind::kServer ? ",\"kind\":2" : ",\"kind\":3");
   append(out, ",\"startTimeUnixNano\":\"");
   append_uint(out, s.start_unix_ns);

@@ -1,6 +1,7 @@
 #include "export/otlp_proto.h"
 
 #include "export/resource.h"
+#include "capture/request_target.h"
 #include "export/span_attributes.h"
 #include "export/utf8.h"
 
@@ -28,7 +29,7 @@ void fill_span(otlp::Span& out, const capture::Span& s) {
   out.set_trace_id(s.trace_id.data(), s.trace_id.size());
   out.set_span_id(s.span_id.data(), s.span_id.size());
   if (s.parent_span_id) out.set_parent_span_id(s.parent_span_id->data(), s.parent_span_id->size());
-  out.set_name(utf8(s.method + " " + s.path));
+  out.set_name(utf8(capture::span_name(s)));
   out.set_kind(s.kind == capture::SpanKind::kServer ? otlp::Span::SPAN_KIND_SERVER
                                                     : otlp::Span::SPAN_KIND_CLIENT);
   out.set_start_time_unix_nano(s.start_unix_ns);

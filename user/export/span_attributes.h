@@ -13,6 +13,8 @@ template <typename Str, typename Num>
 void for_each_otlp_attribute(const capture::Span& s, Str&& str, Num&& num) {
   str("http.request.method", s.method);
   str("url.path", s.path);
+  if (!s.query.empty()) str("url.query", s.query);
+  if (!s.path_template.empty()) str("url.template", s.path_template);
   if (s.status) num("http.response.status_code", static_cast<std::uint64_t>(s.status));
   str("server.address", s.server().address);
   num("server.port", s.server().port);

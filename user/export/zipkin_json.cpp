@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include "capture/request_target.h"
 #include "export/otlp_json.h"
 
 namespace difftrace::exporters {
@@ -62,7 +63,7 @@ void append_span(fmt::memory_buffer& out, const capture::Span& s, const std::str
   }
   append(out, s.kind == capture::SpanKind::kServer ? ",\"kind\":\"SERVER\"" : ",\"kind\":\"CLIENT\"");
   append(out, ",\"name\":");
-  append_json_string(out, s.method + " " + s.path);
+  append_json_string(out, capture::span_name(s));
   // Microseconds; Zipkin wants a duration of at least 1.
   append(out, ",\"timestamp\":");
   append_uint(out, s.start_unix_ns / 1000);
@@ -76,6 +77,8 @@ void append_span(fmt::memory_buffer& out, const capture::Span& s, const std::str
   bool first = true;
   tag(out, first, "http.method", s.method);
   tag(out, first, "http.path", s.path);
+  if (!s.query.empty()) tag(out, first, "url.query", s.query);
+  if (!s.path_template.empty()) tag(out, first, "url.template", s.path_template);
   if (s.status) tag(out, first, "http.status_code", static_cast<std::uint64_t>(s.status));
   if (s.is_error()) {
     tag(out, first, "error", s.status ? "HTTP " + std::to_string(s.status) : "no response");

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "capture/endpoint_template.h"
+#include "capture/request_target.h"
 #include "filter/kept_span.h"
 
 namespace difftrace::pipeline {
@@ -70,6 +71,9 @@ assembler::Assembler::Judgement SpanPipeline::judge(capture::Span& s) const {
 
 void SpanPipeline::send(std::vector<capture::Span>& out) {
   if (out.empty()) return;
+  // Past the assembler (which links by the whole target), only what may leave: the
+  // path without its query, the query redacted, the template.
+  for (auto& s : out) capture::split_target(s, config_.keep_query_values);
   for (const auto& s : out) stats_.add(s);
   for (auto& e : exporters_) e->export_spans(out);
   out.clear();

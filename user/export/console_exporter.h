@@ -15,6 +15,7 @@ class ConsoleExporter : public Exporter {
       : out_(out), mode_(mode) {}
   void export_spans(const std::vector<capture::Span>& spans) override;
   void flush() override { std::fflush(out_); }
+  void sync() override { std::fflush(out_); }
   std::uint64_t spans_exported() const override { return exported_; }
 
   static std::string format(const capture::Span& s);

@@ -19,6 +19,9 @@ class Exporter {
   virtual void export_spans(const std::vector<capture::Span>& spans) = 0;
   // At the end of a run: writes or sends what is buffered, waiting a bounded time.
   virtual void flush() {}
+  // During a run, at every pipeline tick: makes what was exported so far visible to a
+  // reader of a file (tail -f, a Collector's filelog receiver). Never waits on the network.
+  virtual void sync() {}
   virtual std::uint64_t spans_exported() const = 0;
   // The exporter's own counters for --stats-json, named as they are to appear
   // there (e.g. otlp_http_spans_sent, otlp_http_dropped_queue_full); empty for

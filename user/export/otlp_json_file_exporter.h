@@ -20,6 +20,7 @@ class OtlpJsonFileExporter : public Exporter {
 
   void export_spans(const std::vector<capture::Span>& spans) override;
   void flush() override;
+  void sync() override { flush(); }
   std::uint64_t spans_exported() const override { return exported_; }
 
  private:

@@ -97,7 +97,7 @@ void SpanPipeline::tick(std::uint64_t now_ns) {
   send(out);
   // A reader of an exported file (tail -f, a Collector's filelog receiver) sees what was
   // sent by the next tick, not when a stdio buffer happens to fill.
-  for (auto& e : exporters_) e->flush();
+  for (auto& e : exporters_) e->sync();
 }
 
 void SpanPipeline::finish() {

@@ -128,12 +128,38 @@ static __always_inline __u64 conn_key(__u64 pid_tgid, __u32 fd)
 	return (pid_tgid & 0xffffffff00000000ULL) | fd;
 }
 
+/* The tuples of the targets' client connections: a SERVER span whose peer
+ * is one has a traced caller (DT_SPAN_F_PEER_TRACED). An entry lives as
+ * long as its connection's state: forgotten at close, when the fd is taken
+ * by another connection, and when the process exits. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DT_MAX_CONNS);
+	__type(key, struct dt_tuple);
+	__type(value, __u8);
+} client_ends SEC(".maps");
+
+/* Forgets a connection's state and, for a client's, its tuple. */
+static __always_inline void drop_conn(const __u64 *key, const struct dt_conn *c)
+{
+	if (c->client_published)
+		bpf_map_delete_elem(&client_ends, &c->tuple);
+	bpf_map_delete_elem(&conns, key);
+}
+
 /* Fresh state for the connection at key, on socket sk; 0 when made. A
  * global function: verified once, not at each place a connection starts. */
 __noinline int new_conn_state(__u64 key, __u64 sk)
 {
 	__u32 zero = 0;
-	struct dt_conn *c = bpf_map_lookup_elem(&conn_scratch, &zero);
+	struct dt_conn *old = bpf_map_lookup_elem(&conns, &key);
+	struct dt_conn *c;
+
+	/* The fd now names another connection: the old one's tuple goes too,
+	 * or an unrelated connection that reuses it would pass for traced. */
+	if (old && old->client_published)
+		bpf_map_delete_elem(&client_ends, &old->tuple);
+	c = bpf_map_lookup_elem(&conn_scratch, &zero);
 	if (!c)
 		return -1;
 	__builtin_memset(c, 0, sizeof(*c));
@@ -154,15 +180,6 @@ static __always_inline struct dt_conn *new_conn(__u64 key, struct sock *sk)
 		return 0;
 	return bpf_map_lookup_elem(&conns, &key);
 }
-
-/* The tuples of the targets' client connections: a SERVER span whose peer
- * is one has a traced caller (DT_SPAN_F_PEER_TRACED). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, DT_MAX_CONNS);
-	__type(key, struct dt_tuple);
-	__type(value, __u8);
-} client_ends SEC(".maps");
 
 static __always_inline void publish_client(struct dt_conn *c)
 {
@@ -497,9 +514,7 @@ static __always_inline void on_close(struct pt_regs *regs)
 	if (!c)
 		return;
 	close_exchange(c, id >> 32);
-	if (c->client_published)
-		bpf_map_delete_elem(&client_ends, &c->tuple);
-	bpf_map_delete_elem(&conns, &key);
+	drop_conn(&key, c);
 }
 
 /* Every syscall of every process enters here: the ones not followed leave
@@ -607,13 +622,34 @@ int on_newtask(struct trace_event_raw_task_newtask *ctx)
 	return 0;
 }
 
+/* Each connection of an exiting process: its exchange finishes as at close
+ * (a request the process never answered is a span, status 0), and its state
+ * goes. The kernel closes an exiting process's fds without a close call. */
+static long drop_conn_of_exited(struct bpf_map *map, const __u64 *key, struct dt_conn *c,
+				void *vtgid)
+{
+	__u32 tgid = *(__u32 *)vtgid;
+
+	if ((__u32)(*key >> 32) != tgid)
+		return 0;
+	close_exchange(c, tgid);
+	drop_conn(key, c);
+	return 0;
+}
+
 SEC("tracepoint/sched/sched_process_exit")
 int on_process_exit(void *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
-	if (use_pid_targets && (__u32)id == tgid)
+	/* every thread's exit comes here: act once, when the last one goes */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	if (is_target(id))
+		bpf_for_each_map_elem(&conns, drop_conn_of_exited, &tgid, 0);
+	if (use_pid_targets)
 		bpf_map_delete_elem(&target_pids, &tgid);
 	return 0;
 }

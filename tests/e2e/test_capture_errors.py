@@ -1,6 +1,7 @@
 """Robustness tier: garbage on traced sockets, bad input, environment errors, leaks. See
 conftest.py. Error contract: exactly one non-empty stderr line, exit 2 for usage / bad input,
 exit 1 for environment problems."""
+import json
 import os
 import re
 import shutil
@@ -317,3 +318,64 @@ def test_capture_bad_config_names_file_and_line(start_tracer, workdir, bpf_befor
     assert rc == 2, "bad config: exit %s, want 2 (%s)" % (rc, line)
     assert "%s:4:" % cfg in line and "not a duration" in line, line
     _assert_no_leak(bpf_before, "exit on a bad config")
+
+
+def _client_ends_entries():
+    """Entries of the capture program's client_ends map (the tuples of traced clients)."""
+    p = subprocess.run(["bpftool", "-j", "map", "dump", "name", "client_ends"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, "bpftool map dump name client_ends: %s" % p.stderr
+    return len(json.loads(p.stdout or "[]"))
+
+
+def test_issue15_item6_process_exit_finishes_and_forgets_its_connections(start_tracer, pyserver,
+                                                                         workdir):
+    """A traced process that exits without closing its sockets (the kernel closes them, no
+    close call is seen): a client whose keep-alive connection is still open, and a server that
+    exits with a request unanswered. The server's request becomes a span (status 0: the
+    connection closed unanswered) and the client's tuple leaves client_ends, so a later
+    connection that reuses it does not pass for a traced caller."""
+    srv = pyserver()
+    path_srv = "/dies/%s" % ch.uid()
+    dying = ("import os, socket, sys\n"
+             "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+             "s.bind(('127.0.0.1', 0)); s.listen(1); print(s.getsockname()[1], flush=True)\n"
+             "c, _ = s.accept(); c.recv(65536); os._exit(3)\n")
+    dying_srv = subprocess.Popen([ch.PY, "-c", dying], stdout=subprocess.PIPE, text=True)
+    port = int(dying_srv.stdout.readline())
+    client = ("import os, socket, sys, time\n"
+              "sys.stdin.readline()\n"
+              "c = socket.create_connection(('127.0.0.1', %d))\n"
+              "c.sendall(b'GET /bytes/5/%s HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+              "buf = b''\n"
+              "while True:\n"
+              "    got = c.recv(65536)\n"
+              "    if not got: break\n"
+              "    buf += got\n"
+              "    if b'\\r\\n\\r\\n' in buf and len(buf.split(b'\\r\\n\\r\\n', 1)[1]) >= 5: break\n"
+              "sys.stdin.readline()\n"
+              "os._exit(0)\n" % (srv.port, ch.uid()))
+    cli = subprocess.Popen([ch.PY, "-c", client], stdin=subprocess.PIPE, text=True)
+    tr = start_tracer(["--pid", str(dying_srv.pid), "--pid", str(cli.pid)])
+    # The client connects and sends only now that the tracer is attached: wait until its
+    # tuple is published, then let it exit with the connection open.
+    cli.stdin.write("\n")
+    cli.stdin.flush()
+    try:
+        ch.wait_for(lambda: _client_ends_entries() >= 1, 10, "the traced client's tuple in "
+                    "client_ends", diag=tr.diag)
+    finally:
+        cli.stdin.write("\n")
+        cli.stdin.close()
+    assert cli.wait(10) == 0
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path_srv.encode())
+    assert dying_srv.wait(10) == 3, "harness: the dying server did not exit as planned"
+    s.close()
+    ch.wait_for(lambda: _client_ends_entries() == 0, 5,
+                "client_ends to forget the exited client's tuple", diag=tr.diag)
+    tr.stop_ok()
+    got = [sp for sp in tr.spans if sp["path"] == path_srv]
+    assert (len(got) == 1 and not got[0]["status"] and got[0]["kind"] == ch.SERVER
+            and got[0]["attrs"].get("difftrace.reason") == "reset"), \
+        "the exited server's unanswered request: %s\n%s" % (got, tr.diag())

@@ -49,6 +49,17 @@ void KernelFilterStore::set_service_pid(std::uint32_t pid, const dt_service& ser
   update(service_pids_, &pid, &service, "a service pid");
 }
 
+void KernelFilterStore::remove_service_pid(std::uint32_t pid) {
+  if (bpf_map_delete_elem(service_pids_, &pid) == 0) return;
+  const int err = errno;
+  if (err == ENOENT) return;
+  if (remove_failures_++ == 0)
+    spdlog::warn(
+        "could not delete service pid {} from the kernel's service_pids: {} (a later process "
+        "with this pid may be given its service; further failures are counted, not logged)",
+        pid, std::strerror(err));
+}
+
 void KernelFilterStore::set_service_comm(const std::string& comm, const dt_service& service) {
   char key[DT_COMM_LEN] = {};
   std::memcpy(key, comm.data(), std::min(comm.size(), sizeof key - 1));

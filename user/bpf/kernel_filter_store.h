@@ -26,10 +26,15 @@ class KernelFilterStore : public filter::FilterStore {
                     std::uint8_t keep_spans = DT_KEEP_SPANS);
 
   void set_service_pid(std::uint32_t pid, const dt_service& service) override;
+  void remove_service_pid(std::uint32_t pid) override;
   void set_service_comm(const std::string& comm, const dt_service& service) override;
   void set_threshold(const dt_endpoint_key& key, const dt_threshold& threshold) override;
   std::vector<filter::EndpointHistogram> take_histograms() override;
   std::vector<dt_kept_span> take_kept(const dt_trace_key& key) override;
+
+  // Service pids the kernel did not delete (a pid it had no entry for aside):
+  // the process they named may still be given its service.
+  std::uint64_t remove_failures() const { return remove_failures_; }
 
  private:
   GetEpoch get_epoch_;
@@ -38,6 +43,7 @@ class KernelFilterStore : public filter::FilterStore {
   ProgramQuiescence quiescence_;
   int service_pids_, service_comms_, thresholds_, hists_, keep_;
   int ncpu_;
+  std::uint64_t remove_failures_ = 0;
 };
 
 }  // namespace difftrace::bpf

@@ -36,6 +36,9 @@ class FilterStore {
  public:
   virtual ~FilterStore() = default;
   virtual void set_service_pid(std::uint32_t pid, const dt_service& service) = 0;
+  // Forgets pid's service, when its process is gone or the pid is another
+  // process's now. A pid with no entry is no error.
+  virtual void remove_service_pid(std::uint32_t pid) = 0;
   virtual void set_service_comm(const std::string& comm, const dt_service& service) = 0;
   virtual void set_threshold(const dt_endpoint_key& key, const dt_threshold& threshold) = 0;
   // What the filter counted since the last call, taken out of the maps: the

@@ -111,6 +111,10 @@ void HostFilterStore::set_service_pid(std::uint32_t pid, const dt_service& servi
   dt_host_map_update(service_pids_.get(), &pid, &service, BPF_ANY);
 }
 
+void HostFilterStore::remove_service_pid(std::uint32_t pid) {
+  service_pids_->erase(service_pids_->key_of(&pid));
+}
+
 void HostFilterStore::set_service_comm(const std::string& comm, const dt_service& service) {
   char key[DT_COMM_LEN] = {};
   std::memcpy(key, comm.data(), std::min(comm.size(), sizeof key - 1));

@@ -26,6 +26,7 @@ class HostFilterStore : public FilterStore {
   const HostCounters& counters() const { return counters_; }
 
   void set_service_pid(std::uint32_t pid, const dt_service& service) override;
+  void remove_service_pid(std::uint32_t pid) override;
   void set_service_comm(const std::string& comm, const dt_service& service) override;
   void set_threshold(const dt_endpoint_key& key, const dt_threshold& threshold) override;
   std::vector<EndpointHistogram> take_histograms() override;

@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "filter/filter_store.h"
+#include "filter/process_view.h"
 
 namespace difftrace::filter {
 
@@ -19,7 +20,9 @@ dt_role kernel_role(config::Role role);
 
 class ServiceRegistry {
  public:
-  explicit ServiceRegistry(const config::Config& config) : config_(config) {}
+  // Processes are read from procs, /proc by default.
+  explicit ServiceRegistry(const config::Config& config, const ProcessView& procs = proc_view())
+      : config_(config), procs_(procs) {}
   // Writes comm matches, then what rescan() writes.
   void publish(FilterStore& store);
   // Writes the pids that pid, exe and listen_port matches select now.
@@ -32,9 +35,11 @@ class ServiceRegistry {
   const config::Service* service(std::uint16_t id) const;
 
  private:
+  static const ProcessView& proc_view();
   dt_service entry(std::size_t index) const;
 
   const config::Config& config_;
+  const ProcessView& procs_;
   std::set<std::pair<std::uint32_t, std::uint16_t>> published_;  // (pid, id) written
 };
 

@@ -48,6 +48,17 @@ static __always_inline struct sock *tcp_sock_of_fd(__u32 fd)
 	return sk;
 }
 
+/* ::ffff:a.b.c.d, an IPv4 address in an IPv6 socket. */
+static __always_inline int dt_v4_mapped(const __u8 *a)
+{
+	__u64 lo;
+	__u32 mid;
+
+	__builtin_memcpy(&lo, a, 8);
+	__builtin_memcpy(&mid, a + 8, 4);
+	return lo == 0 && mid == 0xffff0000; /* bytes 8-11: 00 00 ff ff */
+}
+
 static __always_inline void tuple_of_sock(struct sock *sk, struct dt_tuple *t)
 {
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -61,8 +72,20 @@ static __always_inline void tuple_of_sock(struct sock *sk, struct dt_tuple *t)
 		__builtin_memcpy(t->local_addr, &l, 4);
 		__builtin_memcpy(t->peer_addr, &p, 4);
 	} else {
-		BPF_CORE_READ_INTO(t->local_addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(t->peer_addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		/* &array: BPF_CORE_READ_INTO reads sizeof(*dst) bytes, and of a
+		 * plain array (a pointer to its first byte) that is one byte. */
+		BPF_CORE_READ_INTO(&t->local_addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&t->peer_addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		if (dt_v4_mapped(t->local_addr) && dt_v4_mapped(t->peer_addr)) {
+			/* An IPv4 peer of a dual-stack socket (::ffff:a.b.c.d): the
+			 * same connection as its IPv4 client sees it, so that the
+			 * two ends' tuples match (DT_SPAN_F_PEER_TRACED). */
+			t->family = DT_AF_INET;
+			__builtin_memcpy(t->local_addr, t->local_addr + 12, 4);
+			__builtin_memcpy(t->peer_addr, t->peer_addr + 12, 4);
+			__builtin_memset(t->local_addr + 4, 0, 12);
+			__builtin_memset(t->peer_addr + 4, 0, 12);
+		}
 	}
 }
 

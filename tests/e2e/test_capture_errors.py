@@ -212,6 +212,17 @@ def test_capture_env_bpf_refused(difftrace_bin, procs, workdir, bpf_before):
     _assert_no_leak(bpf_before, "exit when bpf() is refused")
 
 
+def _tracer_in_mount_namespace(start_tracer, srv, script):
+    """The tracer of srv started by `sh -c script` in a private mount namespace (the script
+    ends with exec "$@"), once it is ready or has exited."""
+    tr = start_tracer(["--pid", str(srv.pid)], wait_ready=False,
+                      prefix=["unshare", "--mount", "--propagation", "private", "--",
+                              "sh", "-c", script, "sh"])
+    ch.wait_for(lambda: os.path.exists(tr.ready) or tr.proc.poll() is not None, 30,
+                "the tracer to get ready or exit", diag=tr.diag)
+    return tr
+
+
 def test_capture_env_tracefs_unmounted(start_tracer, pyserver, workdir):
     """tracefs (and debugfs) unmounted, in a private mount namespace so that nothing else on
     the machine is disturbed and the host's mounts are untouched afterwards: the tracer
@@ -227,11 +238,7 @@ def test_capture_env_tracefs_unmounted(start_tracer, pyserver, workdir):
               "if grep -qE ' - (tracefs|debugfs) ' /proc/self/mountinfo; then echo mounted; "
               "else echo unmounted; fi > %s; exec \"$@\"" % mark)
     srv = pyserver()
-    tr = start_tracer(["--pid", str(srv.pid)], wait_ready=False,
-                      prefix=["unshare", "--mount", "--propagation", "private", "--",
-                              "sh", "-c", script, "sh"])
-    ch.wait_for(lambda: os.path.exists(tr.ready) or tr.proc.poll() is not None, 30,
-                "the tracer to get ready or exit", diag=tr.diag)
+    tr = _tracer_in_mount_namespace(start_tracer, srv, script)
     with open(mark) as f:
         assert f.read().strip() == "unmounted", "harness: could not unmount tracefs/debugfs"
     if os.path.exists(tr.ready):
@@ -265,11 +272,7 @@ def test_issue15_item4_no_syscall_trace_events_needed(start_tracer, pyserver, wo
               "then echo visible; elif [ -e {ev}/task/task_newtask/id ]; then echo hidden; "
               "else echo broken; fi > {mark}; exec \"$@\"").format(ev=ev, orig=orig, mark=mark)
     srv = pyserver()
-    tr = start_tracer(["--pid", str(srv.pid)], wait_ready=False,
-                      prefix=["unshare", "--mount", "--propagation", "private", "--",
-                              "sh", "-c", script, "sh"])
-    ch.wait_for(lambda: os.path.exists(tr.ready) or tr.proc.poll() is not None, 30,
-                "the tracer to get ready or exit", diag=tr.diag)
+    tr = _tracer_in_mount_namespace(start_tracer, srv, script)
     with open(mark) as f:
         state = f.read().strip()
     assert state == "hidden", "harness: the syscall events are not hidden (%s)" % state

@@ -180,11 +180,14 @@ class Handler(BaseHTTPRequestHandler):
             "t_ns": time.time_ns(),
         })
 
-    def chunked(self, n, chunks):
+    def chunked_head(self):
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+
+    def chunked(self, n, chunks):
+        self.chunked_head()
         data = body_of(n)
         size = max(1, n // chunks) if n else 0
         off = 0
@@ -197,10 +200,7 @@ class Handler(BaseHTTPRequestHandler):
         return 200
 
     def chunked_writev(self, n, chunks):
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
+        self.chunked_head()
         data = body_of(n)
         size = max(1, -(-n // chunks)) if n else 1
         iov = []

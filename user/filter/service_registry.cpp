@@ -1,5 +1,7 @@
 #include "filter/service_registry.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -46,31 +48,85 @@ void ServiceRegistry::publish_ports(FilterStore& store) {
       store.set_service_pid(replay_pid_of_port(port), entry(i));
 }
 
-void ServiceRegistry::rescan(FilterStore& store) {
-  bool want_exe = false, want_ports = false;
+void ServiceRegistry::bind_config_pids() {
+  config_pids_bound_ = true;
+  for (const auto& s : config_.services)
+    for (pid_t pid : s.match.pids) {
+      auto p = static_cast<std::uint32_t>(pid);
+      if (config_pid_starts_.count(p)) continue;
+      if (auto start = procs_.start_time(p))
+        config_pid_starts_[p] = *start;
+      else
+        spdlog::warn("service {}: pid {} is not running, so it names no process (a later "
+                     "process with this pid is another one)",
+                     s.name, pid);
+    }
+}
+
+std::optional<std::size_t> ServiceRegistry::match(const ProcessInfo& proc) const {
+  auto named_pid = [&](pid_t pid) {
+    auto it = config_pid_starts_.find(static_cast<std::uint32_t>(pid));
+    return static_cast<std::uint32_t>(pid) == proc.pid && it != config_pid_starts_.end() &&
+           it->second == proc.start_time;
+  };
   for (std::size_t i = 0; i < config_.services.size(); i++) {
     const auto& m = config_.services[i].match;
-    for (pid_t pid : m.pids)
-      if (published_.insert({static_cast<std::uint32_t>(pid), entry(i).id}).second)
-        store.set_service_pid(static_cast<std::uint32_t>(pid), entry(i));
-    want_exe |= !m.exes.empty();
-    want_ports |= !m.listen_ports.empty();
+    bool hit = std::any_of(m.pids.begin(), m.pids.end(), named_pid);
+    hit |= !proc.exe.empty() && std::any_of(m.exes.begin(), m.exes.end(), [&](const auto& e) {
+      return e == proc.exe || e == fs::path(proc.exe).filename().string();
+    });
+    hit |= std::any_of(m.listen_ports.begin(), m.listen_ports.end(),
+                       [&](auto p) { return proc.listen_ports.count(p) > 0; });
+    if (hit) return i;  // the first service that matches names the process
   }
-  if (!want_exe && !want_ports) return;
-  for (const auto& proc : procs_.processes(want_ports)) {
-    const std::string& exe = proc.exe;
-    for (std::size_t i = 0; i < config_.services.size(); i++) {
-      const auto& m = config_.services[i].match;
-      bool hit = !exe.empty() && std::any_of(m.exes.begin(), m.exes.end(), [&](const auto& e) {
-        return e == exe || e == fs::path(exe).filename().string();
-      });
-      hit |= std::any_of(m.listen_ports.begin(), m.listen_ports.end(),
-                         [&](auto p) { return proc.listen_ports.count(p) > 0; });
-      if (!hit) continue;
-      auto id = proc.pid;
-      if (published_.insert({id, entry(i).id}).second) store.set_service_pid(id, entry(i));
-      break;  // the first service that matches names the process
+  return std::nullopt;
+}
+
+void ServiceRegistry::forget(FilterStore& store,
+                             std::map<std::uint32_t, Published>::iterator it) {
+  store.remove_service_pid(it->first);
+  published_.erase(it);
+}
+
+void ServiceRegistry::rescan(FilterStore& store) {
+  if (!config_pids_bound_) bind_config_pids();
+
+  // Entries of processes that are gone or replaced go; a replacing process is
+  // matched below like any new one.
+  for (auto it = published_.begin(); it != published_.end();) {
+    auto next = std::next(it);
+    auto start = procs_.start_time(it->first);
+    if (!start || *start != it->second.start_time) forget(store, it);
+    it = next;
+  }
+
+  bool want_list = false, want_ports = false;
+  for (const auto& s : config_.services) {
+    want_list |= !s.match.exes.empty() || !s.match.listen_ports.empty();
+    want_ports |= !s.match.listen_ports.empty();
+  }
+  std::vector<ProcessInfo> procs;
+  if (want_list) {
+    procs = procs_.processes(want_ports);
+  } else {
+    for (const auto& [pid, bound] : config_pid_starts_)
+      if (auto start = procs_.start_time(pid)) procs.push_back({pid, *start, {}, {}});
+  }
+
+  for (const auto& proc : procs) {
+    auto it = published_.find(proc.pid);
+    if (it != published_.end() && it->second.start_time != proc.start_time) {
+      forget(store, it);  // replaced since the check above
+      it = published_.end();
     }
+    auto index = match(proc);
+    // A process no match selects now keeps the entry it has: the same
+    // process, between two listeners, say.
+    if (!index) continue;
+    const dt_service e = entry(*index);
+    if (it != published_.end() && it->second.id == e.id) continue;
+    store.set_service_pid(proc.pid, e);
+    published_[proc.pid] = {proc.start_time, e.id};
   }
 }
 

@@ -2,12 +2,14 @@
 // config is id i + 1 (0 is "none matched"), with its role and 4xx rule,
 // written into the filter's service maps by comm and by pid. Pid, exe and
 // listen_port matches are resolved from /proc, again at every rescan, so
-// processes started later are found too. cgroup matches are not resolved in
-// the kernel yet: their spans are named in user space but filtered with the
-// default role.
+// processes started later are found too, and a process that is gone, or whose
+// pid is another process's now (told apart by start time), loses its entry.
+// cgroup matches are not resolved in the kernel yet: their spans are named in
+// user space but filtered with the default role.
 #pragma once
 
-#include <set>
+#include <map>
+#include <optional>
 #include <string>
 
 #include "config/config.h"
@@ -25,7 +27,10 @@ class ServiceRegistry {
       : config_(config), procs_(procs) {}
   // Writes comm matches, then what rescan() writes.
   void publish(FilterStore& store);
-  // Writes the pids that pid, exe and listen_port matches select now.
+  // Writes the pids that pid, exe and listen_port matches select now, and
+  // removes those written for a process that is gone or was replaced. A
+  // config pid names the process it had at the first rescan: not running
+  // then, it names none; gone later, its pid's next process is not it.
   void rescan(FilterStore& store);
   // For replay, where there are no processes: a span's pid is its server
   // port (replay_pid_of_port), and listen_port matches name the services.
@@ -35,12 +40,23 @@ class ServiceRegistry {
   const config::Service* service(std::uint16_t id) const;
 
  private:
+  struct Published {
+    std::uint64_t start_time;  // of the process the entry was written for
+    std::uint16_t id;
+  };
+
   static const ProcessView& proc_view();
   dt_service entry(std::size_t index) const;
+  void bind_config_pids();
+  // The index of the first service whose match selects proc.
+  std::optional<std::size_t> match(const ProcessInfo& proc) const;
+  void forget(FilterStore& store, std::map<std::uint32_t, Published>::iterator it);
 
   const config::Config& config_;
   const ProcessView& procs_;
-  std::set<std::pair<std::uint32_t, std::uint16_t>> published_;  // (pid, id) written
+  bool config_pids_bound_ = false;
+  std::map<std::uint32_t, std::uint64_t> config_pid_starts_;  // config pid -> its process's start
+  std::map<std::uint32_t, Published> published_;              // pid -> written into service_pids
 };
 
 }  // namespace difftrace::filter

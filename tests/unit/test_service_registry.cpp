@@ -1,0 +1,210 @@
+// ServiceRegistry over the host's filter maps and a made-up process table: which pids the
+// filter's service_pids names, as processes come, go and have their pids reused.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include "filter/host_filter_store.h"
+#include "filter/process_view.h"
+#include "filter/service_registry.h"
+
+using namespace difftrace;
+
+namespace {
+
+// A process table the test writes.
+class FakeProcessView : public filter::ProcessView {
+ public:
+  void run(std::uint32_t pid, std::uint64_t start_time, std::string exe,
+           std::set<std::uint16_t> ports = {}) {
+    procs_[pid] = {pid, start_time, std::move(exe), std::move(ports)};
+  }
+  void exit(std::uint32_t pid) { procs_.erase(pid); }
+
+  std::optional<std::uint64_t> start_time(std::uint32_t pid) const override {
+    auto it = procs_.find(pid);
+    if (it == procs_.end()) return std::nullopt;
+    return it->second.start_time;
+  }
+  std::vector<filter::ProcessInfo> processes(bool want_ports) const override {
+    std::vector<filter::ProcessInfo> out;
+    for (const auto& [pid, p] : procs_) {
+      out.push_back(p);
+      if (!want_ports) out.back().listen_ports.clear();
+    }
+    return out;
+  }
+
+ private:
+  std::map<std::uint32_t, filter::ProcessInfo> procs_;
+};
+
+// The service id the filter gives a span of pid (0: none), from its comm-less event.
+std::uint16_t service_of(filter::HostFilterStore& store, std::uint32_t pid) {
+  dt_span_event e{};
+  e.start_ns = 1'000'000'000;
+  e.end_ns = e.start_ns + 1'000'000;
+  e.pid = pid;
+  e.status = 200;
+  e.kind = DT_SPAN_SERVER;
+  e.method = HTTP_METHOD_GET;
+  std::memcpy(e.path, "/", 1);
+  e.path_len = 1;
+  std::strncpy(e.comm, "anything", sizeof e.comm - 1);
+  e.decision = DT_DECIDE_REPORT;
+  store.filter(e);
+  return e.service;
+}
+
+config::Service service(const char* name, config::Role role) {
+  config::Service s;
+  s.name = name;
+  s.role = role;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("issue15 item6: a reused pid does not inherit a service's role",
+          "[service_registry][issue15]") {
+  config::Config cfg;
+  cfg.services.push_back(service("api", config::Role::kPlatform));
+  cfg.services.back().match.exes = {"api-server"};
+  cfg.services.push_back(service("worker", config::Role::kFunction));
+  cfg.services.back().match.listen_ports = {9000};
+  FakeProcessView procs;
+  filter::HostFilterStore store({});
+  filter::ServiceRegistry services(cfg, procs);
+
+  procs.run(4242, 100, "/usr/bin/api-server");
+  services.publish(store);
+  REQUIRE(service_of(store, 4242) == 1);
+
+  SECTION("gone, then its pid another process") {
+    procs.exit(4242);
+    services.rescan(store);
+    CHECK(service_of(store, 4242) == 0);  // the entry is removed
+
+    procs.run(4242, 900, "/usr/bin/bash");
+    services.rescan(store);
+    CHECK(service_of(store, 4242) == 0);
+  }
+  SECTION("its pid reused between two rescans") {
+    procs.exit(4242);
+    procs.run(4242, 900, "/usr/bin/bash");
+    services.rescan(store);
+    CHECK(service_of(store, 4242) == 0);
+  }
+  SECTION("its pid reused by a process of another service") {
+    procs.exit(4242);
+    procs.run(4242, 900, "/usr/bin/python3", {9000});
+    services.rescan(store);
+    CHECK(service_of(store, 4242) == 2);
+  }
+  SECTION("the same process stays") {
+    services.rescan(store);
+    CHECK(service_of(store, 4242) == 1);
+  }
+}
+
+TEST_CASE("issue15 item6: a config pid names the process it had at start, not later ones",
+          "[service_registry][issue15]") {
+  config::Config cfg;
+  cfg.services.push_back(service("api", config::Role::kPlatform));
+  cfg.services.back().match.pids = {4242, 5555};
+  FakeProcessView procs;
+  filter::HostFilterStore store({});
+  filter::ServiceRegistry services(cfg, procs);
+
+  procs.run(4242, 100, "/usr/bin/api-server");
+  services.publish(store);
+  REQUIRE(service_of(store, 4242) == 1);
+  CHECK(service_of(store, 5555) == 0);  // not running: names no process
+
+  SECTION("gone, then its pid another process") {
+    procs.exit(4242);
+    services.rescan(store);
+    CHECK(service_of(store, 4242) == 0);
+
+    procs.run(4242, 900, "/usr/bin/api-server");
+    services.rescan(store);
+    CHECK(service_of(store, 4242) == 0);
+  }
+  SECTION("its pid reused between two rescans") {
+    procs.exit(4242);
+    procs.run(4242, 900, "/usr/bin/api-server");
+    services.rescan(store);
+    CHECK(service_of(store, 4242) == 0);
+  }
+  SECTION("a pid that was not running at start, running later") {
+    procs.run(5555, 900, "/usr/bin/api-server");
+    services.rescan(store);
+    CHECK(service_of(store, 5555) == 0);
+  }
+  SECTION("the same process stays") {
+    services.rescan(store);
+    CHECK(service_of(store, 4242) == 1);
+  }
+}
+
+TEST_CASE("ProcProcessView: this process's start time, exe and listen port; an exited child",
+          "[service_registry]") {
+  filter::ProcProcessView view;
+  const auto self = static_cast<std::uint32_t>(::getpid());
+  auto start = view.start_time(self);
+  REQUIRE(start);
+  CHECK(*start > 0);
+
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(listener, 1) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const std::uint16_t port = ntohs(addr.sin_port);
+
+  auto procs = view.processes(true);
+  auto me = std::find_if(procs.begin(), procs.end(), [&](const auto& p) { return p.pid == self; });
+  REQUIRE(me != procs.end());
+  CHECK(me->start_time == *start);
+  CHECK(me->exe == std::filesystem::read_symlink("/proc/self/exe").string());
+  CHECK(me->listen_ports.count(port) == 1);
+  ::close(listener);
+
+  // A comm with spaces and parentheses does not shift the fields; once reaped, no process.
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::prctl(PR_SET_NAME, "a) b (c");
+    char c = 1;
+    (void)!::write(ready[1], &c, 1);
+    ::pause();
+    ::_exit(0);
+  }
+  char c;
+  REQUIRE(::read(ready[0], &c, 1) == 1);
+  auto child_start = view.start_time(static_cast<std::uint32_t>(child));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  REQUIRE(child_start);
+  CHECK(*child_start >= *start);
+  CHECK_FALSE(view.start_time(static_cast<std::uint32_t>(child)));
+}

@@ -989,12 +989,16 @@ HT_INLINE void ht_finish(struct http_exchange *x, struct http_exchange *done, __
 }
 
 /* Feeds one syscall's data (window w, described by ch; an interim response
- * at their front is cut off both) to a connection's exchange. When that finishes an exchange, it is copied to *done and the
+ * at their front is cut off both) to a connection's exchange. The four
+ * never overlap: __restrict lets the compiler keep their fields in
+ * registers across stores, as it did when this was inlined (as a global
+ * function it otherwise reloads them after every store: +45 ns a request
+ * in boundary-cost, +20 ns with __restrict). When that finishes an exchange, it is copied to *done and the
  * connection's state is reset (and a request that ended a previous
  * unknown-length response is started). A global function: the verifier
  * checks it once, not at each caller. */
-HT_GLOBAL int http_feed(struct http_exchange *x, struct http_window *w, struct http_chunk *ch,
-			struct http_exchange *done)
+HT_GLOBAL int http_feed(struct http_exchange *__restrict x, struct http_window *__restrict w,
+			struct http_chunk *__restrict ch, struct http_exchange *__restrict done)
 {
 	int act, i;
 

@@ -77,8 +77,8 @@ for k in $kernels; do
       echo "test-kernels: host kernel $(uname -r): running the steps directly"
       t0="$(now)"
       note=""
-      # The host has its own tools; the smoke test still runs busybox httpd and wget, as in
-      # the guests. The working directory is the repo: tests/fixtures is where the tests look.
+      # The host has its own tools; the smoke test runs nginx and busybox wget, as in the
+      # guests. The working directory is the repo: tests/fixtures is where the tests look.
       timeout --kill-after=10 "$guest_timeout" \
         sh "$here/run-steps.sh" "$(realpath "$difftrace")" "$(realpath "$bpf_tests")" "$repo" "$dir/results.log" \
         >"$dir/console.log" 2>&1 || note="$(exit_note run-steps.sh $?)"

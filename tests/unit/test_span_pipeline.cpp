@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <map>
 
 #include "capture/clock.h"
 #include "capture/span_decoder.h"
@@ -101,4 +102,52 @@ TEST_CASE("issue 15 item 1: a kept-span pull with keep.spans_per_trace < 8 expor
   CHECK(anomalous == 1);
   CHECK(kept_starts == std::vector<std::uint64_t>{t0 + 5 * ms, t0 + 10 * ms});
   CHECK(pipeline.assembler_counters().spans_recovered_exact == 2);
+}
+
+TEST_CASE("issue 15 item 6: a span's service is the filter's, not a config pid's that the pid "
+          "may no longer name",
+          "[pipeline][services]") {
+  config::Config cfg;
+  config::Service api;
+  api.name = "api";
+  api.match.pids = {4242};
+  api.role = config::Role::kFunction;
+  cfg.services.push_back(api);
+  config::Service gw;
+  gw.name = "gateway";
+  gw.match.comms = {"gateway"};
+  cfg.services.push_back(gw);
+
+  filter::HostFilterStore store(filter::FilterSettings{});
+  capture::WallClock clock(0);
+  capture::SpanDecoder decoder(clock);
+  std::vector<capture::Span> exported;
+  std::vector<std::unique_ptr<exporters::Exporter>> exporters;
+  exporters.push_back(std::make_unique<Capture>(exported));
+  pipeline::SpanPipeline pipeline(cfg, store, decoder, exporters);
+  pipeline.start(0, /*replay=*/true);
+
+  const std::uint64_t t0 = 1'000'000'000;
+  // pid 4242 as the filter found it: the config's process (service 1), then another process
+  // that got the pid after it (no service: the registry removed the entry), then a comm match.
+  auto own = gateway_span("/own", t0, 1 * ms);
+  own.pid = 4242;
+  own.service = 1;
+  std::strncpy(own.comm, "api-server", sizeof own.comm - 1);
+  auto reused = gateway_span("/reused", t0 + 5 * ms, 1 * ms);
+  reused.pid = 4242;
+  reused.service = 0;
+  std::strncpy(reused.comm, "bash", sizeof reused.comm - 1);
+  auto by_comm = gateway_span("/comm", t0 + 10 * ms, 1 * ms);
+  by_comm.service = 0;
+  std::vector<capture::Span> spans{decoder.decode(own), decoder.decode(reused),
+                                   decoder.decode(by_comm)};
+  pipeline.add(std::move(spans), t0 + 20 * ms);
+  pipeline.finish();
+
+  std::map<std::string, std::string> name_of;
+  for (const auto& s : exported) name_of[s.path] = s.service_name;
+  CHECK(name_of["/own"] == "api");
+  CHECK(name_of["/reused"] == "bash");  // its comm, as a process no service matches
+  CHECK(name_of["/comm"] == "gateway");
 }

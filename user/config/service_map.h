@@ -1,10 +1,11 @@
-// Names a span's service from the config: the first service whose match
-// fits the span's process (comm, pid, exe) or, for a SERVER span, the port it
-// answered on; otherwise the process's comm.
+// Names a span's service from what the span itself shows: the first service
+// whose comm match fits its process or, for a SERVER span, whose listen_port
+// match fits the port it answered on. Pid and exe matches are the filter's
+// (filter::ServiceRegistry binds them to one process, by its start time): a
+// pid seen here may belong to another process by now.
 #pragma once
 
 #include <string>
-#include <unordered_map>
 
 #include "capture/span.h"
 #include "config/config.h"
@@ -15,17 +16,11 @@ namespace difftrace::config {
 class ServiceMap {
  public:
   explicit ServiceMap(const Config& config) : config_(config) {}
-  // The service's name, or nullptr when no service matches.
-  const Service* find(const capture::Span& span);
-  void name(capture::Span& span) {
-    if (const Service* s = find(span)) span.service_name = s->name;
-  }
+  // The service, or nullptr when no service matches.
+  const Service* find(const capture::Span& span) const;
 
  private:
-  const std::string& exe_of(std::uint32_t pid);
-
   const Config& config_;
-  std::unordered_map<std::uint32_t, std::string> exes_;  // bounded below
 };
 
 // The processes a config's matches select (comm, pid, cgroup), for when the

@@ -40,10 +40,16 @@ std::vector<capture::Span> SpanPipeline::pull(const capture::Span& of_trace) {
   auto hex = capture::to_hex(of_trace.trace_id);
   for (const auto& kept : store_.take_kept(filter::trace_key(hex))) {
     capture::Span s = decoder_.decode(filter::event_of(kept, filter::trace_key(hex)));
-    names_.name(s);
+    name(s);
     out.push_back(std::move(s));
   }
   return out;
+}
+
+void SpanPipeline::name(capture::Span& s) const {
+  const config::Service* svc = s.service_id ? services_.service(s.service_id) : nullptr;
+  if (!svc) svc = names_.find(s);
+  if (svc) s.service_name = svc->name;
 }
 
 const profiler::EndpointProfile* SpanPipeline::profile_of(const capture::Span& s) const {
@@ -80,7 +86,7 @@ void SpanPipeline::send(std::vector<capture::Span>& out) {
 }
 
 void SpanPipeline::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns) {
-  for (auto& s : spans) names_.name(s);
+  for (auto& s : spans) name(s);
   std::vector<capture::Span> out;
   assembler_.add(std::move(spans), now_ns, out);
   send(out);

@@ -46,6 +46,9 @@ class SpanPipeline {
 
  private:
   std::vector<capture::Span> pull(const capture::Span& of_trace);
+  // service.name: the service the filter found for the span's process (pid, exe and port
+  // matches there are bound to one process), else a comm or port match of the span's own.
+  void name(capture::Span& s) const;
   std::optional<std::uint64_t> median(const capture::Span& exemplar) const;
   assembler::Assembler::Judgement judge(capture::Span& span) const;
   const profiler::EndpointProfile* profile_of(const capture::Span& span) const;

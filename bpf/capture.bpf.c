@@ -128,22 +128,50 @@ static __always_inline __u64 conn_key(__u64 pid_tgid, __u32 fd)
 	return (pid_tgid & 0xffffffff00000000ULL) | fd;
 }
 
-/* The tuples of the targets' client connections: a SERVER span whose peer
- * is one has a traced caller (DT_SPAN_F_PEER_TRACED). An entry lives as
+/* The client end of a TCP connection (address, port, family): what a server
+ * sees as its peer. DNAT on the way (a Kubernetes ClusterIP, kube-proxy)
+ * rewrites the server end of the client's tuple, never this one. */
+struct dt_client_end {
+	__u8 addr[16];
+	__u16 port;
+	__u16 family;
+	__u32 _pad;
+};
+
+static __always_inline void client_end_of(struct dt_client_end *k, const __u8 *addr, __u16 port,
+					  __u16 family)
+{
+	__builtin_memcpy(k->addr, addr, sizeof(k->addr));
+	k->port = port;
+	k->family = family;
+	k->_pad = 0;
+}
+
+/* The client ends of the targets' client connections: a SERVER span whose
+ * peer is one has a traced caller (DT_SPAN_F_PEER_TRACED). An entry lives as
  * long as its connection's state: forgotten at close, when the fd is taken
  * by another connection, and when the process exits. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, DT_MAX_CONNS);
-	__type(key, struct dt_tuple);
+	__type(key, struct dt_client_end);
 	__type(value, __u8);
 } client_ends SEC(".maps");
 
-/* Forgets a connection's state and, for a client's, its tuple. */
+/* Forgets a client connection's end. */
+static __always_inline void forget_client_end(const struct dt_conn *c)
+{
+	struct dt_client_end k;
+
+	client_end_of(&k, c->tuple.local_addr, c->tuple.local_port, c->tuple.family);
+	bpf_map_delete_elem(&client_ends, &k);
+}
+
+/* Forgets a connection's state and, for a client's, its end. */
 static __always_inline void drop_conn(const __u64 *key, const struct dt_conn *c)
 {
 	if (c->client_published)
-		bpf_map_delete_elem(&client_ends, &c->tuple);
+		forget_client_end(c);
 	bpf_map_delete_elem(&conns, key);
 }
 
@@ -158,7 +186,7 @@ __noinline int new_conn_state(__u64 key, __u64 sk)
 	/* The fd now names another connection: the old one's tuple goes too,
 	 * or an unrelated connection that reuses it would pass for traced. */
 	if (old && old->client_published)
-		bpf_map_delete_elem(&client_ends, &old->tuple);
+		forget_client_end(old);
 	c = bpf_map_lookup_elem(&conn_scratch, &zero);
 	if (!c)
 		return -1;
@@ -183,25 +211,23 @@ static __always_inline struct dt_conn *new_conn(__u64 key, struct sock *sk)
 
 static __always_inline void publish_client(struct dt_conn *c)
 {
+	struct dt_client_end k;
 	__u8 one = 1;
 
 	if (c->client_published || c->x.role != HTTP_ROLE_CLIENT)
 		return;
-	if (!bpf_map_update_elem(&client_ends, &c->tuple, &one, BPF_ANY))
+	client_end_of(&k, c->tuple.local_addr, c->tuple.local_port, c->tuple.family);
+	if (!bpf_map_update_elem(&client_ends, &k, &one, BPF_ANY))
 		c->client_published = 1;
 }
 
 /* Is the other end of this connection a target's client connection? */
 static __always_inline int peer_traced(const struct dt_tuple *t)
 {
-	struct dt_tuple m = {};
+	struct dt_client_end k;
 
-	__builtin_memcpy(m.local_addr, t->peer_addr, sizeof(m.local_addr));
-	__builtin_memcpy(m.peer_addr, t->local_addr, sizeof(m.peer_addr));
-	m.local_port = t->peer_port;
-	m.peer_port = t->local_port;
-	m.family = t->family;
-	return bpf_map_lookup_elem(&client_ends, &m) != 0;
+	client_end_of(&k, t->peer_addr, t->peer_port, t->family);
+	return bpf_map_lookup_elem(&client_ends, &k) != 0;
 }
 
 /* Filters a finished exchange of connection c and sends it as a span event

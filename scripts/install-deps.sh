@@ -10,6 +10,8 @@ PACKAGES=(
   libpcap-dev libprotobuf-dev protobuf-compiler libcurl4-openssl-dev libcpp-httplib-dev
   # tests and demo: real servers and clients
   python3 python3-pytest curl nginx-light haproxy wrk golang-go tcpdump iproute2 procps
+  # DNAT in a test network namespace (tests/e2e/test_peer_traced.py)
+  nftables
   # the OTLP/HTTP test receiver (tests/e2e/otlp_receiver): Node and its npm packages
   nodejs
   # benchmarks: the bpftrace baseline (scripts/bench/bpftrace_equivalent.bt), and tshark, the

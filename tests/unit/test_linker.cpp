@@ -430,3 +430,24 @@ TEST_CASE("linker: a server reading two requests at once on one thread is no thr
   l.link(t);
   CHECK(parents(t)[2] == "1");
 }
+
+TEST_CASE("issue 15 item 3: a caller through DNAT (a ClusterIP) is the server's parent",
+          "[linker]") {
+  // The activator dials the queue-proxy's ClusterIP 10.96.0.10:80; kube-proxy's DNAT takes
+  // the connection to the pod at 10.244.1.5:8101. The client end (10.244.0.7:50002) is what
+  // both sides share.
+  auto t = platform_path();  // t[3] is span 4 (activator CLIENT), t[4] span 5 (queue-proxy)
+  t[3].local = {"10.244.0.7", 50002};
+  t[3].peer = {"10.96.0.10", 80};
+  t[4].local = {"10.244.1.5", 8101};
+  t[4].peer = {"10.244.0.7", 50002};
+  Linker l;
+  l.link(t);
+  CHECK(parents(t)[5] == "4");
+  // Another client end: not the caller, whatever the addresses it dialled.
+  auto other = platform_path();
+  other[4].peer = {"10.244.0.8", 50002};
+  Linker l2;
+  l2.link(other);
+  CHECK(parents(other)[5] == "-");
+}

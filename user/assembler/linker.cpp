@@ -19,11 +19,13 @@ bool holds(const Span& outer, const Span& inner) {
   return outer.start_unix_ns <= inner.start_unix_ns && inner.end_unix_ns <= outer.end_unix_ns;
 }
 
-// The two ends of one connection.
+// The two ends of one connection: the server's peer is the client's own end. The server
+// end is not compared: DNAT on the way (a Kubernetes ClusterIP, kube-proxy) rewrites it, so
+// the client may have dialled another address and port than the server answered on. A
+// client end is one socket at a time, and the caller must also be in the same trace and
+// hold the server's span in time (overlap), so another client is not taken for it.
 bool mirrored(const Span& client, const Span& server) {
-  return client.local.port == server.peer.port && client.peer.port == server.local.port &&
-         client.local.address == server.peer.address &&
-         client.peer.address == server.local.address;
+  return client.local.port == server.peer.port && client.local.address == server.peer.address;
 }
 
 bool same_target(const Span& a, const Span& b) { return a.method == b.method && a.path == b.path; }

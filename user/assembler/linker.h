@@ -1,8 +1,9 @@
 // Parent links inside one trace, from what the wire shows. A parent is
 // correct or absent, never a guess between candidates:
 //
-//   SERVER span: the CLIENT span on the other end of its connection (tuples
-//     mirror, times overlap). Without one in the trace: absent when the
+//   SERVER span: the CLIENT span on the other end of its connection (the
+//     server's peer is the client's own end, times overlap; the server end
+//     may differ, rewritten by DNAT). Without one in the trace: absent when the
 //     kernel saw that its caller is traced (DT_SPAN_F_PEER_TRACED: that
 //     CLIENT span exists, it is just not here) or when another span of the
 //     trace carried the same header parent earlier (the header was

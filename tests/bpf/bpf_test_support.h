@@ -7,6 +7,9 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <set>
 #include <thread>
 
@@ -26,18 +29,39 @@ inline std::set<__u32> map_ids() {
   return ids;
 }
 
-// The kernel frees programs and maps after an RCU grace period and a
-// workqueue pass, not at close: wait (bounded) for the ids to go. A real leak
-// keeps them forever and fails the check.
-template <typename F>
-std::set<__u32> settled_ids(F ids, const std::set<__u32>& expected) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  auto now = ids();
-  while (now != expected && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    now = ids();
+// The program and map ids this process holds through its fds (/proc/self/fdinfo: program,
+// link and map fds). Other processes' BPF objects (another tracer on the machine) come and
+// go while a test runs: a leak check compares only its own.
+struct OwnBpfIds {
+  std::set<__u32> progs, maps;
+};
+inline OwnBpfIds own_bpf_ids() {
+  OwnBpfIds out;
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fdinfo")) {
+    std::ifstream f(fd.path());
+    std::string key;
+    __u32 value;
+    while (f >> key)
+      if ((key == "prog_id:" || key == "map_id:") && f >> value)
+        (key == "prog_id:" ? out.progs : out.maps).insert(value);
   }
-  return now;
+  return out;
+}
+
+// The kernel frees programs and maps after an RCU grace period and a
+// workqueue pass, not at close: wait (bounded) for the ids to go; returns the
+// ones still there. A real leak keeps them forever and fails the check.
+template <typename F>
+std::set<__u32> still_present(F ids, const std::set<__u32>& gone) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::set<__u32> left;
+  for (;;) {
+    left.clear();
+    for (__u32 id : ids())
+      if (gone.count(id)) left.insert(id);
+    if (left.empty() || std::chrono::steady_clock::now() >= deadline) return left;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 }  // namespace difftrace::testing

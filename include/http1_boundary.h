@@ -880,7 +880,6 @@ HT_INLINE void ht_begin_response(struct http_exchange *x, __u16 status)
 		x->resp.no_body = 1;
 }
 
-/* One syscall moved data on a connection (struct http_chunk says when). */
 /* An interim (1xx) response starts the data. When the final response
  * follows it in the same data (a reader that was slower than the two
  * writes, or a server that wrote both at once), the interim one is cut off
@@ -909,6 +908,7 @@ HT_INLINE int ht_cut_interim(struct http_exchange *x, struct http_window *w,
 	return HTTP_ACT_INTERIM;
 }
 
+/* One syscall moved data on a connection (struct http_chunk says when). */
 HT_INLINE int http_on_data(struct http_exchange *x, struct http_window *w,
 			   struct http_chunk *ch)
 {

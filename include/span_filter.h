@@ -178,7 +178,8 @@ HT_INLINE int dt_count_span(dt_filter_env_t env, __u64 dur, __u8 epoch,
 }
 
 /* Runs the filter on e (see the top of this file); returns an enum
- * dt_filter_outcome. Callers use dt_filter_span, below. */
+ * dt_filter_outcome. Callers use dt_filter_span (host) or dt_filter_span_bpf
+ * (BPF), below. */
 HT_INLINE int dt_filter_span_in(dt_filter_env_t env, const struct dt_filter_settings *set,
 				struct dt_span_event *e, __u8 epoch, struct dt_filter_scratch *s)
 {

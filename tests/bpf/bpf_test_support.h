@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <string>
 #include <set>
@@ -16,6 +17,39 @@
 #include "bpf_environment.h"
 
 namespace difftrace::testing {
+
+// A child process that runs fn (its result is the exit status) only once released: the
+// test makes it a target and attaches the probes first, so nothing it does comes before them.
+class HeldChild {
+ public:
+  explicit HeldChild(const std::function<int()>& fn) {
+    REQUIRE(pipe(go_) == 0);
+    pid_ = fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      char c;
+      close(go_[1]);
+      if (read(go_[0], &c, 1) != 1) _exit(2);
+      _exit(fn());
+    }
+    close(go_[0]);
+  }
+  HeldChild(const HeldChild&) = delete;
+  HeldChild& operator=(const HeldChild&) = delete;
+  ~HeldChild() {
+    if (go_[1] >= 0) close(go_[1]);  // never released: the child exits at once
+  }
+  pid_t pid() const { return pid_; }
+  void release() {
+    REQUIRE(write(go_[1], "g", 1) == 1);
+    close(go_[1]);
+    go_[1] = -1;
+  }
+
+ private:
+  int go_[2] = {-1, -1};
+  pid_t pid_ = -1;
+};
 
 inline std::set<__u32> prog_ids() {
   std::set<__u32> ids;

@@ -73,18 +73,11 @@ std::string response(int status, std::size_t body) {
 // spans the kernel reported for it.
 std::vector<capture::Span> trace_child(const std::function<void()>& fn,
                                        bpf::KernelCounters* counters = nullptr) {
-  int go[2];
-  REQUIRE(pipe(go) == 0);
-  pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    char c;
-    close(go[1]);
-    if (read(go[0], &c, 1) != 1) _exit(2);
+  HeldChild held([&] {
     fn();
-    _exit(0);
-  }
-  close(go[0]);
+    return 0;
+  });
+  const pid_t child = held.pid();
   targets::TargetSet t;
   t.pids.push_back(child);
   std::vector<capture::Span> spans;
@@ -94,8 +87,7 @@ std::vector<capture::Span> trace_child(const std::function<void()>& fn,
     capture::WallClock clock;
     capture::SpanDecoder decoder(clock);
     capture::Collector collector(program.events_fd(), decoder);
-    REQUIRE(write(go[1], "g", 1) == 1);
-    close(go[1]);
+    held.release();
     int status = 0;
     while (waitpid(child, &status, WNOHANG) == 0) {
       collector.poll(50);

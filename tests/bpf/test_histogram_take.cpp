@@ -62,22 +62,15 @@ TEST_CASE("issue 15 item 7: histogram counts taken while the kernel counts are a
   require_bpf_environment();
   const int ncpu = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   const double seconds = 6;
-  int go[2];
-  REQUIRE(pipe(go) == 0);
-  pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    char c;
-    close(go[1]);
-    if (read(go[0], &c, 1) != 1) _exit(2);
+  HeldChild held([&] {
     // one exchanging process per CPU (forks of a target are targets)
     for (int cpu = 0; cpu < ncpu; cpu++)
       if (fork() == 0) exchanges(cpu, seconds);
     int st = 0, failed = 0;
     while (wait(&st) > 0) failed += !WIFEXITED(st) || WEXITSTATUS(st) != 0;
-    _exit(failed ? 7 : 0);
-  }
-  close(go[0]);
+    return failed ? 7 : 0;
+  });
+  const pid_t child = held.pid();
   targets::TargetSet t;
   t.pids.push_back(child);
   filter::FilterSettings fs;
@@ -88,8 +81,7 @@ TEST_CASE("issue 15 item 7: histogram counts taken while the kernel counts are a
   // trace id), none crosses to user space.
   store.set_threshold(filter::service_key(0), dt_threshold{10'000'000'000ull, 0});
   program.attach();
-  REQUIRE(write(go[1], "g", 1) == 1);
-  close(go[1]);
+  held.release();
 
   std::uint64_t taken = 0, takes = 0;
   auto take = [&] {

@@ -30,6 +30,25 @@ class Capture : public exporters::Exporter {
   std::vector<capture::Span>& out_;
 };
 
+// A pipeline over the host's maps whose one exporter keeps what it is given.
+struct Run {
+  Run(const config::Config& cfg, const filter::FilterSettings& settings)
+      : store(settings), decoder(clock), exporters(capturing(exported)),
+        pipeline(cfg, store, decoder, exporters) {}
+  static std::vector<std::unique_ptr<exporters::Exporter>> capturing(
+      std::vector<capture::Span>& out) {
+    std::vector<std::unique_ptr<exporters::Exporter>> list;
+    list.push_back(std::make_unique<Capture>(out));
+    return list;
+  }
+  capture::WallClock clock{0};
+  filter::HostFilterStore store;
+  capture::SpanDecoder decoder;
+  std::vector<capture::Span> exported;
+  std::vector<std::unique_ptr<exporters::Exporter>> exporters;
+  pipeline::SpanPipeline pipeline;
+};
+
 // A finished traced SERVER span of the gateway, started at start, dur long.
 dt_span_event gateway_span(const char* path, std::uint64_t start, std::uint64_t dur) {
   dt_span_event e{};
@@ -66,13 +85,8 @@ TEST_CASE("issue 15 item 1: a kept-span pull with keep.spans_per_trace < 8 expor
 
   filter::FilterSettings settings;
   settings.keep_spans = static_cast<std::uint8_t>(cfg.keep.spans_per_trace);
-  filter::HostFilterStore store(settings);
-  capture::WallClock clock(0);
-  capture::SpanDecoder decoder(clock);
-  std::vector<capture::Span> exported;
-  std::vector<std::unique_ptr<exporters::Exporter>> exporters;
-  exporters.push_back(std::make_unique<Capture>(exported));
-  pipeline::SpanPipeline pipeline(cfg, store, decoder, exporters);
+  Run run(cfg, settings);
+  auto& [clock, store, decoder, exported, exporters, pipeline] = run;
   pipeline.start(0);
 
   // Three normal spans of the trace: the keep-buffer holds the last two.
@@ -118,13 +132,8 @@ TEST_CASE("issue 15 item 6: a span's service is the filter's, not a config pid's
   gw.match.comms = {"gateway"};
   cfg.services.push_back(gw);
 
-  filter::HostFilterStore store(filter::FilterSettings{});
-  capture::WallClock clock(0);
-  capture::SpanDecoder decoder(clock);
-  std::vector<capture::Span> exported;
-  std::vector<std::unique_ptr<exporters::Exporter>> exporters;
-  exporters.push_back(std::make_unique<Capture>(exported));
-  pipeline::SpanPipeline pipeline(cfg, store, decoder, exporters);
+  Run run(cfg, filter::FilterSettings{});
+  auto& [clock, store, decoder, exported, exporters, pipeline] = run;
   pipeline.start(0, /*replay=*/true);
 
   const std::uint64_t t0 = 1'000'000'000;

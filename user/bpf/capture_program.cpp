@@ -38,6 +38,19 @@ bool tracepoint_exists(const std::string& section) {
 
 }  // namespace
 
+void set_load_settings(capture& skel, const targets::TargetSet& targets,
+                       const filter::FilterSettings& filter) {
+  skel.rodata->self_tgid = static_cast<__u32>(getpid());
+  skel.rodata->trace_all = targets.all;
+  skel.rodata->use_pid_targets = !targets.pids.empty();
+  skel.rodata->use_comm_targets = !targets.comms.empty();
+  skel.rodata->use_cgroup_targets = !targets.cgroup_ids.empty();
+  skel.rodata->filter_settings.no_filter = filter.no_filter;
+  skel.rodata->filter_settings.default_role = filter.default_role;
+  skel.rodata->filter_settings.keep_spans =
+      std::min<std::uint8_t>(filter.keep_spans, DT_KEEP_SPANS);
+}
+
 void CaptureProgram::SkelDeleter::operator()(capture* s) const { capture__destroy(s); }
 
 CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
@@ -57,15 +70,7 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
   if (!raw) fail("opening the capture BPF object", errno);
   skel_.reset(raw);
 
-  skel_->rodata->self_tgid = static_cast<__u32>(getpid());
-  skel_->rodata->trace_all = targets.all;
-  skel_->rodata->use_pid_targets = !targets.pids.empty();
-  skel_->rodata->use_comm_targets = !targets.comms.empty();
-  skel_->rodata->use_cgroup_targets = !targets.cgroup_ids.empty();
-  skel_->rodata->filter_settings.no_filter = filter.no_filter;
-  skel_->rodata->filter_settings.default_role = filter.default_role;
-  skel_->rodata->filter_settings.keep_spans =
-      std::min<std::uint8_t>(filter.keep_spans, DT_KEEP_SPANS);
+  set_load_settings(*skel_, targets, filter);
   if (int err = bpf_map__set_max_entries(skel_->maps.keep, std::max(1u, filter.keep_traces)))
     fail("sizing the keep-buffer", -err);
 

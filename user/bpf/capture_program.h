@@ -20,6 +20,11 @@ struct bpf_object;
 
 namespace difftrace::bpf {
 
+// The skeleton's load-time settings (rodata) for these targets and filter settings. The
+// verifier prunes by them, so `check` loads with the same mapping (costliest settings).
+void set_load_settings(capture& skel, const targets::TargetSet& targets,
+                       const filter::FilterSettings& filter);
+
 class CaptureProgram {
  public:
   // Throws FatalError(kEnvironment) with the failing step and errno.

@@ -10,6 +10,7 @@
 #include <memory>
 #include <sstream>
 
+#include "bpf/capture_program.h"
 #include "bpf/verifier_budget.h"
 #include "error.h"
 #include "filter_maps.h"  // types of the skeleton's rodata, before it
@@ -39,14 +40,13 @@ CapturePtr open_capture() {
 // targets by pid, comm and cgroup all on (trace_all skips them), the filter on,
 // and a default role that is filtered rather than reported.
 void set_costliest_rodata(capture& skel) {
-  skel.rodata->self_tgid = static_cast<__u32>(getpid());
-  skel.rodata->trace_all = 0;
-  skel.rodata->use_pid_targets = 1;
-  skel.rodata->use_comm_targets = 1;
-  skel.rodata->use_cgroup_targets = 1;
-  skel.rodata->filter_settings.no_filter = 0;
-  skel.rodata->filter_settings.default_role = DT_ROLE_PLATFORM;
-  skel.rodata->filter_settings.keep_spans = DT_KEEP_SPANS;
+  targets::TargetSet targets;
+  targets.pids = {getpid()};
+  targets.comms = {"difftrace"};
+  targets.cgroup_ids = {1};
+  filter::FilterSettings filter;
+  filter.default_role = DT_ROLE_PLATFORM;
+  set_load_settings(skel, targets, filter);
 }
 
 bool is_statistics_line(const std::string& line) {

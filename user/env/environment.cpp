@@ -47,13 +47,6 @@ bool holds_bpf_privileges() {
          has_capability(CAP_SYS_RESOURCE);
 }
 
-void require_btf() {
-  if (!fs::exists("/sys/kernel/btf/vmlinux"))
-    throw FatalError(ExitCode::kEnvironment,
-                     "kernel BTF not found at /sys/kernel/btf/vmlinux: difftrace needs a "
-                     "kernel built with CONFIG_DEBUG_INFO_BTF=y");
-}
-
 void ensure_tracefs() {
   // libbpf reads tracepoint ids from debugfs' tracing dir when it exists,
   // else from tracefs: either one with events/ will do. Syscalls come from raw

@@ -10,7 +10,6 @@ namespace difftrace::env {
 bool holds_bpf_privileges();
 
 // Throws FatalError(kEnvironment) naming what is missing and how to fix it.
-void require_btf();
 void ensure_tracefs();
 
 // Routes libbpf's own messages to the debug log (shown with --verbose).

@@ -2,7 +2,10 @@
 // BPF program and map ids in the kernel, to prove that nothing leaks.
 #pragma once
 
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -17,6 +20,32 @@
 #include "bpf_environment.h"
 
 namespace difftrace::testing {
+
+// A listening socket, a client connected to it and the accepted server side (-1 when the
+// client could not connect).
+struct LoopbackPair {
+  int listener = -1, client = -1, server = -1;
+  LoopbackPair() {
+    listener = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    listen(listener, 16);
+    socklen_t len = sizeof a;
+    getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
+    client = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(client, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0)
+      server = accept4(listener, nullptr, nullptr, 0);
+  }
+  ~LoopbackPair() {
+    close(client);
+    close(server);
+    close(listener);
+  }
+  LoopbackPair(const LoopbackPair&) = delete;
+  LoopbackPair& operator=(const LoopbackPair&) = delete;
+};
 
 // A child process that runs fn (its result is the exit status) only once released: the
 // test makes it a target and attaches the probes first, so nothing it does comes before them.

@@ -23,29 +23,6 @@ using namespace difftrace::testing;
 
 namespace {
 
-// A listening socket, a client connected to it and the accepted server side.
-struct LoopbackPair {
-  int listener = -1, client = -1, server = -1;
-  LoopbackPair() {
-    listener = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    listen(listener, 16);
-    socklen_t len = sizeof a;
-    getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
-    client = socket(AF_INET, SOCK_STREAM, 0);
-    connect(client, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    server = accept4(listener, nullptr, nullptr, 0);
-  }
-  ~LoopbackPair() {
-    close(client);
-    close(server);
-    close(listener);
-  }
-};
-
 void read_exactly(int fd, std::size_t n) {
   std::vector<char> buf(65536);
   while (n > 0) {

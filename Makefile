@@ -21,7 +21,7 @@ LDLIBS     := -lbpf -lelf -lz $(shell pkg-config --libs spdlog protobuf libcurl)
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 SKELS      := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
-BPF_DEPS   := $(wildcard bpf/lib/*.h include/*.h)
+BPF_DEPS   := $(wildcard bpf/lib/*.h bpf/sources/*.h include/*.h include/*/*.h include/protocols/*/*.h)
 
 # proto/X.proto -> build/X.pb.{h,cc} (protoc), linked into everything user/ is.
 PROTOS     := $(wildcard proto/*.proto)

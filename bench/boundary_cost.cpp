@@ -1,6 +1,6 @@
 // The kernel's per-request work, step by step, without the syscall and TCP
 // work around it: the loaded test entry (bpf/http_test.bpf.c) runs the same
-// http_feed and dt_filter_span that bpf/capture.bpf.c runs, on an nginx-like
+// http1_feed and dt_filter_span that bpf/capture.bpf.c runs, on an nginx-like
 // exchange (a GET with a traceparent, a 240-byte header block written with
 // writev, the body sent with sendfile), and the kernel's own run-time
 // statistics (BPF_ENABLE_STATS) give the nanoseconds each step took.
@@ -82,7 +82,7 @@ struct Runner {
     step.ts_exit = 2000;
     std::uint64_t ns = run();
     x = step.x;
-    if (step.result == HTTP_FEED_DONE) done = step.done;
+    if (step.result & DT_FEED_DONE) done = step.done;
     return ns;
   }
 };
@@ -140,11 +140,11 @@ int main(int argc, char** argv) {
     ns_span_frame += r.run();
 
     http_exchange x{}, done{};
-    ns_req += r.feed(x, HTTP_DIR_INGRESS, kRequest, std::strlen(kRequest), done);
+    ns_req += r.feed(x, DT_DIR_INGRESS, kRequest, std::strlen(kRequest), done);
     std::size_t hl = std::strlen(kResponseHeaders);
-    ns_hdr += r.feed(x, HTTP_DIR_EGRESS, kResponseHeaders, hl, done);
-    ns_body += r.feed(x, HTTP_DIR_EGRESS, nullptr, kBody, done);
-    if (r.step.result != HTTP_FEED_DONE || done.status != 200) {
+    ns_hdr += r.feed(x, DT_DIR_EGRESS, kResponseHeaders, hl, done);
+    ns_body += r.feed(x, DT_DIR_EGRESS, nullptr, kBody, done);
+    if (!(r.step.result & DT_FEED_DONE) || done.status != 200) {
       std::fprintf(stderr, "boundary-cost: the exchange did not finish as a 200\n");
       return 1;
     }
@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
       r.step.op = DT_HTTP_TEST_FILTER_SPAN;
       r.step.fset = keep ? set : no_keep;
       dt_tuple t{};
-      dt_span_event_fill(&r.step.ev, &done, &t, 1, pid, pid);
+      http1_span_fill(&r.step.ev, &done, &t, 1, pid, pid);
       char id[40];
       std::snprintf(id, sizeof id, "%016x%016x", keep, i + 1);
       std::memcpy(r.step.ev.trace_id, id, sizeof r.step.ev.trace_id);

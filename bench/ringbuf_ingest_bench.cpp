@@ -103,7 +103,7 @@ RunResult run_one(double rate, double seconds, std::uint32_t batch, bool wake_on
   auto events = bench::make_events(64);
   for (std::uint32_t k = 0; k < events.size(); k++) {
     auto& e = events[k];
-    e.ctx_kind = HTTP_CTX_W3C;
+    e.ctx_kind = DT_CTX_W3C;
     std::memcpy(e.trace_id, "4bf92f3577b34da6", 16);
     std::memcpy(e.parent_id, "00f067aa0ba902b7", 16);
     e.trace_flags[0] = '0';

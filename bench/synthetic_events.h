@@ -50,7 +50,7 @@ inline std::vector<dt_span_event> make_events(std::size_t n) {
     e.tuple.local_port = static_cast<std::uint16_t>(8080 + i % 5);
     e.tuple.peer_port = static_cast<std::uint16_t>(40000 + rnd() % 20000);
     if (i % 10 != 0) {  // 90% carry a traceparent
-      e.ctx_kind = HTTP_CTX_W3C;
+      e.ctx_kind = DT_CTX_W3C;
       // The generator's high bits: its low four repeat every 16 draws, which
       // made a few trace ids of all the events, one huge trace each.
       for (auto& c : e.trace_id) c = hex[(rnd() >> 16) % 16];

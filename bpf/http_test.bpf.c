@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Test entry for the HTTP boundary logic: runs one step (http_feed or
- * http_close, the functions capture.bpf.c calls, dt_path_template_of,
+/* Test entry for the HTTP boundary logic: runs one step (http1_feed or
+ * http1_close, the functions capture.bpf.c calls, dt_path_template_of,
  * dt_filter_decide, or the whole filter step dt_filter_span over this
  * program's own filter maps, or only that step's copies of the span) on
  * the state held in a map.
@@ -26,7 +26,7 @@ int http_test_step(void *ctx)
 {
 	__u32 zero = 0;
 	struct dt_http_test_step *s = bpf_map_lookup_elem(&steps, &zero);
-	struct http_chunk ch = {};
+	struct dt_chunk ch = {};
 
 	if (!s)
 		return 1;
@@ -63,16 +63,16 @@ int http_test_step(void *ctx)
 		return 0;
 	}
 	if (s->op == DT_HTTP_TEST_CLOSE) {
-		s->result = (__u8)http_close(&s->x, s->ts_exit, &s->done);
+		s->result = (__u8)http1_close(&s->x, s->ts_exit, &s->done);
 		return 0;
 	}
-	ch.win_len = s->win_len < HTTP_WIN ? s->win_len : HTTP_WIN;
+	ch.win_len = s->win_len < DT_WIN ? s->win_len : DT_WIN;
 	ch.total_len = s->total_len;
-	ch.tail_len = s->tail_len < HTTP_TAIL ? s->tail_len : HTTP_TAIL;
+	ch.tail_len = s->tail_len < DT_TAIL ? s->tail_len : DT_TAIL;
 	ch.dir = s->dir;
 	ch.ts_enter = s->ts_enter;
 	ch.ts_exit = s->ts_exit;
-	__builtin_memcpy(ch.tail, s->tail, HTTP_TAIL);
-	s->result = (__u8)http_feed(&s->x, &s->win, &ch, &s->done);
+	__builtin_memcpy(ch.tail, s->tail, DT_TAIL);
+	s->result = (__u8)http1_feed(&s->x, &s->win, &ch, &s->done);
 	return 0;
 }

@@ -1,10 +1,14 @@
 /* Types shared by bpf/capture.bpf.c and the user side: the span event the
  * capture program sends through its ring buffer, its counters and limits.
+ * Protocol-neutral: each protocol fills the event from its own state
+ * (include/protocols/<name>/span.h), and the filter reads only the event.
  * Plain C; sizes and offsets are checked by static_assert in user/capture/. */
 #ifndef DIFFTRACE_CAPTURE_H
 #define DIFFTRACE_CAPTURE_H
 
-#include "http1_boundary.h"
+#include "dt/chunk.h"
+#include "dt/trace_context.h"
+#include "protocols/protocol.h"
 #include "filter_decision.h"
 
 #define DT_COMM_LEN 16
@@ -60,11 +64,11 @@ struct dt_span_event {
 	__u32 tid;            /* thread that moved the request */
 	__u16 status;         /* 0: no response */
 	__u8 kind;            /* enum dt_span_kind */
-	__u8 method;          /* enum http_method */
+	__u8 method;          /* the request's operation (HTTP: enum http_method) */
 	__u8 flags;           /* enum dt_span_flags */
 	__u8 end_reason;      /* enum http_end */
 	__u8 path_len;
-	__u8 ctx_kind;        /* enum http_trace_ctx_kind */
+	__u8 ctx_kind;        /* enum dt_trace_ctx_kind */
 	__u8 decision;        /* enum dt_decision (include/span_filter.h fills these four) */
 	__u8 reason;          /* enum dt_reason */
 	__u16 service;        /* service id, 0: none matched */
@@ -73,86 +77,12 @@ struct dt_span_event {
 	char trace_id[32];    /* request's trace context as header text */
 	char parent_id[16];
 	char trace_flags[2];
-	__u8 _pad2[6];
+	__u8 protocol;        /* enum dt_protocol */
+	__u8 _pad2[5];
 	char resp_span_id[16]; /* DT_SPAN_F_RESP_SPAN_ID: the server's span id, hex text */
 	char comm[DT_COMM_LEN];
-	char path[HTTP_PATH_MAX];
+	char path[DT_TARGET_MAX]; /* request target (HTTP: the path and query) */
 };
-
-/* Equal 32-character trace ids (hex text). */
-HT_INLINE int dt_same_trace_id(const char *a, const char *b)
-{
-	__u64 x[4], y[4];
-	__builtin_memcpy(x, a, sizeof(x));
-	__builtin_memcpy(y, b, sizeof(y));
-	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
-}
-
-/* What a SERVER's response says about the span (traceresponse): the trace
- * id, when the request carried none, and the server's own span id, when
- * the trace is the span's. */
-HT_INLINE void dt_span_event_resp_ctx(struct dt_span_event *e, const struct http_exchange *x)
-{
-	const struct http_trace_ctx *r = &x->resp_ctx;
-
-	__builtin_memset(e->resp_span_id, 0, sizeof(e->resp_span_id));
-	if (x->role != HTTP_ROLE_SERVER || r->kind != HTTP_CTX_W3C)
-		return;
-	if (x->ctx.kind == HTTP_CTX_NONE) {
-		e->ctx_kind = HTTP_CTX_W3C_RESPONSE;
-		__builtin_memcpy(e->trace_id, r->trace_id, sizeof(e->trace_id));
-		__builtin_memset(e->parent_id, 0, sizeof(e->parent_id));
-		__builtin_memcpy(e->trace_flags, r->flags, sizeof(e->trace_flags));
-	} else if (!dt_same_trace_id(x->ctx.trace_id, r->trace_id)) {
-		return; /* the server went on in a trace of its own */
-	}
-	__builtin_memcpy(e->resp_span_id, r->parent_id, sizeof(e->resp_span_id));
-	e->flags |= DT_SPAN_F_RESP_SPAN_ID;
-}
-
-/* Fills a span event from a finished exchange of a connection: everything
- * but comm, which the caller sets (the kernel from the current task, replay
- * with its own name). The one place that maps an exchange to an event, so
- * the BPF program and `difftrace replay` cannot drift apart. */
-HT_INLINE void dt_span_event_fill(struct dt_span_event *e, const struct http_exchange *x,
-				  const struct dt_tuple *tuple, __u64 conn_id, __u32 pid,
-				  __u32 tid)
-{
-	e->start_ns = x->start_ns;
-	/* an unanswered request ends where its last byte moved, or at close */
-	e->end_ns = x->end_ns > x->start_ns ? x->end_ns : x->req_end_ns;
-	e->req_bytes = x->req.total_bytes;
-	e->resp_bytes = x->resp.total_bytes;
-	e->conn_id = conn_id;
-	e->pid = pid;
-	e->tid = tid;
-	e->status = x->phase == HTTP_PHASE_RESPONSE ? x->status : 0;
-	e->kind = x->role == HTTP_ROLE_SERVER ? DT_SPAN_SERVER : DT_SPAN_CLIENT;
-	e->method = x->method;
-	e->flags = 0;
-	if (x->phase == HTTP_PHASE_REQUEST)
-		e->flags |= DT_SPAN_F_NO_RESPONSE;
-	if (x->phase == HTTP_PHASE_RESPONSE && !x->resp.complete)
-		e->flags |= DT_SPAN_F_CLOSE_DELIMITED;
-	if (x->req.hdr_lost || x->resp.hdr_lost)
-		e->flags |= DT_SPAN_F_HDR_LOST;
-	if (x->path_len >= HTTP_PATH_MAX - 1)
-		e->flags |= DT_SPAN_F_PATH_TRUNCATED;
-	e->end_reason = x->end_reason;
-	e->path_len = x->path_len;
-	e->ctx_kind = x->ctx.kind;
-	e->decision = 1; /* DT_DECIDE_REPORT until a filter says otherwise */
-	e->reason = 0;
-	e->service = 0;
-	e->threshold_us = 0;
-	__builtin_memset(e->_pad2, 0, sizeof(e->_pad2));
-	__builtin_memcpy(&e->tuple, tuple, sizeof(e->tuple));
-	__builtin_memcpy(e->trace_id, x->ctx.trace_id, sizeof(e->trace_id));
-	__builtin_memcpy(e->parent_id, x->ctx.parent_id, sizeof(e->parent_id));
-	__builtin_memcpy(e->trace_flags, x->ctx.flags, sizeof(e->trace_flags));
-	__builtin_memcpy(e->path, x->path, sizeof(e->path)); /* first HTTP_PATH_MAX */
-	dt_span_event_resp_ctx(e, x);
-}
 
 /* Kernel-side counters (per-CPU array index). */
 enum dt_counter {
@@ -174,21 +104,5 @@ enum dt_counter {
 	DT_C_REASON_FIRST,      /* then spans reported, by enum dt_reason */
 	DT_C_MAX = DT_C_REASON_FIRST + DT_REASON_MAX,
 };
-
-/* Connection state in the kernel, keyed by (tgid << 32 | fd). */
-struct dt_conn {
-	struct http_exchange x;
-	struct dt_tuple tuple;
-	__u64 conn_id;
-	__u64 sock;           /* struct sock address, to notice fd reuse */
-	__u64 last_ns;        /* when data last moved on the connection */
-	__u32 tid;            /* thread that moved the request's first bytes */
-	__u32 client_published; /* its tuple is in client_ends (a client connection) */
-};
-
-/* A connection idle this long gets its socket checked again at its next
- * request (an fd reused without a close we saw); busy keep-alive
- * connections skip the walk from fd to socket. */
-#define DT_RECHECK_IDLE_NS 1000000000ULL
 
 #endif /* DIFFTRACE_CAPTURE_H */

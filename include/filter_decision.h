@@ -11,12 +11,7 @@
 #ifndef DIFFTRACE_FILTER_DECISION_H
 #define DIFFTRACE_FILTER_DECISION_H
 
-#ifdef __bpf__
-#define FD_INLINE static __always_inline
-#else
-#include <linux/types.h>
-#define FD_INLINE static inline
-#endif
+#include "dt/portable.h"
 
 enum dt_role {
 	DT_ROLE_PLATFORM = 0, /* ingress, activator, queue-proxy, ...: filtered */
@@ -64,7 +59,7 @@ struct dt_filter_result {
 	__u8 reason;           /* enum dt_reason */
 };
 
-FD_INLINE struct dt_filter_result dt_filter_decide(const struct dt_filter_input *in)
+DT_INLINE struct dt_filter_result dt_filter_decide(const struct dt_filter_input *in)
 {
 	struct dt_filter_result r = {DT_DECIDE_REPORT, DT_REASON_NONE};
 
@@ -92,7 +87,7 @@ FD_INLINE struct dt_filter_result dt_filter_decide(const struct dt_filter_input 
 /* An anomaly flags its trace (later spans of it on this node are reported
  * and its kept spans are pulled back); being reported by role or flag alone
  * does not. */
-FD_INLINE int dt_reason_is_anomaly(__u8 reason)
+DT_INLINE int dt_reason_is_anomaly(__u8 reason)
 {
 	return reason == DT_REASON_RESET || reason == DT_REASON_TIMEOUT ||
 	       reason == DT_REASON_STATUS || reason == DT_REASON_LATENCY;

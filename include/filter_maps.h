@@ -13,7 +13,6 @@
 #ifndef DIFFTRACE_FILTER_MAPS_H
 #define DIFFTRACE_FILTER_MAPS_H
 
-#include "http1_boundary.h"
 #include "filter_decision.h"
 #include "latency_hist.h"
 #include "path_template.h"

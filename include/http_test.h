@@ -5,7 +5,7 @@
 #ifndef DIFFTRACE_HTTP_TEST_H
 #define DIFFTRACE_HTTP_TEST_H
 
-#include "http1_boundary.h"
+#include "protocols/http1/http1.h"
 #include "capture.h"
 #include "filter_decision.h"
 #include "filter_maps.h"
@@ -29,7 +29,7 @@ enum dt_http_test_op {
 struct dt_http_test_step {
 	struct http_exchange x;    /* connection state, in and out */
 	struct http_exchange done; /* out: a finished exchange */
-	struct http_window win;    /* in: the syscall's window */
+	struct dt_window win;    /* in: the syscall's window */
 	struct dt_path_template tmpl; /* out, for DT_HTTP_TEST_TEMPLATE */
 	struct dt_filter_input filter_in;
 	struct dt_filter_result filter_out;
@@ -40,10 +40,10 @@ struct dt_http_test_step {
 	__u64 ts_exit;
 	__u32 win_len;
 	__u32 tail_len;
-	__u8 tail[HTTP_TAIL];
-	__u8 dir;                  /* enum http_dir */
+	__u8 tail[DT_TAIL];
+	__u8 dir;                  /* enum dt_dir */
 	__u8 op;                   /* enum dt_http_test_op */
-	__u8 result;               /* out: enum http_feed_result */
+	__u8 result;               /* out: enum dt_feed_result */
 	__u8 epoch;                /* in, DT_HTTP_TEST_FILTER_SPAN: histogram epoch */
 	__u8 outcome;              /* out: enum dt_filter_outcome */
 	__u8 overwritten;          /* out: the filter scratch's flags */

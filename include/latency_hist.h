@@ -8,19 +8,14 @@
 #ifndef DIFFTRACE_LATENCY_HIST_H
 #define DIFFTRACE_LATENCY_HIST_H
 
-#ifdef __bpf__
-#define LH_INLINE static __always_inline
-#else
-#include <linux/types.h>
-#define LH_INLINE static inline
-#endif
+#include "dt/portable.h"
 
 #define DT_HIST_SUB_BITS 3
 #define DT_HIST_SUB (1u << DT_HIST_SUB_BITS)
 #define DT_HIST_BUCKETS 320
 
 /* floor(log2(v)) for v > 0, by halving the search range six times. */
-LH_INLINE __u32 dt_log2(__u64 v)
+DT_INLINE __u32 dt_log2(__u64 v)
 {
 	__u32 r = 0;
 	if (v >> 32) { v >>= 32; r += 32; }
@@ -33,7 +28,7 @@ LH_INLINE __u32 dt_log2(__u64 v)
 }
 
 /* The bucket of a duration in ns. */
-LH_INLINE __u32 dt_hist_bucket(__u64 ns)
+DT_INLINE __u32 dt_hist_bucket(__u64 ns)
 {
 	__u32 k, sub, idx;
 	if (ns < DT_HIST_SUB)
@@ -45,7 +40,7 @@ LH_INLINE __u32 dt_hist_bucket(__u64 ns)
 }
 
 /* The smallest duration (ns) that falls into bucket idx. */
-LH_INLINE __u64 dt_hist_bucket_low(__u32 idx)
+DT_INLINE __u64 dt_hist_bucket_low(__u32 idx)
 {
 	__u32 k, sub;
 	if (idx < DT_HIST_SUB)

@@ -9,7 +9,7 @@
 #ifndef DIFFTRACE_PATH_TEMPLATE_H
 #define DIFFTRACE_PATH_TEMPLATE_H
 
-#include "http1_boundary.h" /* HT_* portability macros, HTTP_PATH_MAX */
+#include "dt/chunk.h" /* DT_TARGET_MAX */
 
 #define DT_TEMPLATE_MAX 64 /* bytes, NUL included */
 #define DT_TEMPLATE_MASK (DT_TEMPLATE_MAX - 1)
@@ -22,7 +22,7 @@ struct dt_path_template {
 };
 
 struct pt_scan {
-	const char *path;     /* at least HTTP_PATH_MAX bytes */
+	const char *path;     /* at least DT_TARGET_MAX bytes */
 	struct dt_path_template *out;
 	__u32 len;            /* bytes of path to read */
 	__u32 seg_out;        /* where the current segment starts in out */
@@ -33,7 +33,7 @@ struct pt_scan {
 	__u8 _pad;
 };
 
-HT_INLINE void pt_put(struct pt_scan *s, char c)
+DT_INLINE void pt_put(struct pt_scan *s, char c)
 {
 	if (s->out->len < DT_TEMPLATE_MAX - 1) {
 		s->out->text[s->out->len & DT_TEMPLATE_MASK] = c;
@@ -41,7 +41,7 @@ HT_INLINE void pt_put(struct pt_scan *s, char c)
 	}
 }
 
-HT_INLINE void pt_start_segment(struct pt_scan *s)
+DT_INLINE void pt_start_segment(struct pt_scan *s)
 {
 	s->seg_out = s->out->len;
 	s->seg_len = 0;
@@ -51,7 +51,7 @@ HT_INLINE void pt_start_segment(struct pt_scan *s)
 }
 
 /* The segment was copied as it came; an id is replaced by its placeholder. */
-HT_INLINE void pt_end_segment(struct pt_scan *s)
+DT_INLINE void pt_end_segment(struct pt_scan *s)
 {
 	if (!s->seg_len)
 		return;
@@ -79,7 +79,7 @@ static long pt_step(__u32 i, void *vctx)
 		pt_end_segment(s);
 		return 1;
 	}
-	c = s->path[i & HTTP_PATH_MASK];
+	c = s->path[i & DT_TARGET_MASK];
 	if (c == '?' || c == '#' || c == 0) {
 		pt_end_segment(s);
 		return 1;
@@ -106,12 +106,12 @@ static long pt_step(__u32 i, void *vctx)
 /* A request target's bytes: a struct, so that a global BPF function knows
  * the size behind its pointer. */
 struct dt_path_text {
-	char text[HTTP_PATH_MAX];
+	char text[DT_TARGET_MAX];
 };
 
 /* Template of the first len bytes of path into out, NUL terminated. A
  * global function: verified once, not on every path of its caller. */
-HT_GLOBAL int dt_path_template_text(const struct dt_path_text *path, __u32 len,
+DT_GLOBAL int dt_path_template_text(const struct dt_path_text *path, __u32 len,
 				    struct dt_path_template *out)
 {
 	struct pt_scan s = {};
@@ -120,22 +120,22 @@ HT_GLOBAL int dt_path_template_text(const struct dt_path_text *path, __u32 len,
 		return 0;
 	s.path = path->text;
 	s.out = out;
-	s.len = len < HTTP_PATH_MAX ? len : HTTP_PATH_MAX - 1;
+	s.len = len < DT_TARGET_MAX ? len : DT_TARGET_MAX - 1;
 	out->len = 0;
 	pt_start_segment(&s);
 	/* the same values, which the verifier must not follow step by step */
-	s.seg_len = HT_UNKNOWN(0);
-	s.digits = (__u8)HT_UNKNOWN(1);
-	s.hexish = (__u8)HT_UNKNOWN(1);
-	s.has_digit = (__u8)HT_UNKNOWN(0);
+	s.seg_len = DT_UNKNOWN(0);
+	s.digits = (__u8)DT_UNKNOWN(1);
+	s.hexish = (__u8)DT_UNKNOWN(1);
+	s.has_digit = (__u8)DT_UNKNOWN(0);
 	/* one step more than the bytes, so that the last segment ends too */
-	HT_LOOP(s.len + 1, pt_step, &s);
+	DT_LOOP(s.len + 1, pt_step, &s);
 	out->text[out->len & DT_TEMPLATE_MASK] = 0;
 	return 0;
 }
 
-/* The same, for a buffer of HTTP_PATH_MAX bytes or more. */
-HT_INLINE void dt_path_template_of(const char *path, __u32 len, struct dt_path_template *out)
+/* The same, for a buffer of DT_TARGET_MAX bytes or more. */
+DT_INLINE void dt_path_template_of(const char *path, __u32 len, struct dt_path_template *out)
 {
 	dt_path_template_text((const struct dt_path_text *)path, len, out);
 }

@@ -2,7 +2,7 @@
  * in bpf/capture.bpf.c (on the kernel's maps) and in `difftrace replay` (on
  * in-memory maps with the same keys and values, user/filter/host_filter_store.*).
  *
- * For a span event filled by dt_span_event_fill it
+ * For a span event filled by http1_span_fill it
  *   1. finds the service (by tgid, then by comm) and so the role,
  *   2. makes the endpoint key: service, kind, method, path template,
  *   3. looks up the endpoint's threshold (else the service's default; with
@@ -69,7 +69,7 @@ __noinline int dt_filter_verdict(const struct dt_filter_input *in)
 	return r.decision | r.reason << 8;
 }
 
-HT_INLINE struct dt_filter_result dt_filter_decide_once(const struct dt_filter_input *in)
+DT_INLINE struct dt_filter_result dt_filter_decide_once(const struct dt_filter_input *in)
 {
 	int v = dt_filter_verdict(in);
 	struct dt_filter_result r = {(__u8)(v & 0xff), (__u8)((v >> 8) & 0xff)};
@@ -81,7 +81,7 @@ HT_INLINE struct dt_filter_result dt_filter_decide_once(const struct dt_filter_i
 #endif
 
 /* Zero the template's bytes after its end, so that keys compare by value. */
-HT_INLINE void dt_key_set_template(struct dt_endpoint_key *k, const struct dt_path_template *t)
+DT_INLINE void dt_key_set_template(struct dt_endpoint_key *k, const struct dt_path_template *t)
 {
 	__u32 len = t->len;
 	int i;
@@ -93,7 +93,7 @@ HT_INLINE void dt_key_set_template(struct dt_endpoint_key *k, const struct dt_pa
 		k->tmpl[i] = (__u32)i < len ? t->text[i] : 0;
 }
 
-HT_INLINE void dt_kept_span_of(struct dt_kept_span *k, const struct dt_span_event *e)
+DT_INLINE void dt_kept_span_of(struct dt_kept_span *k, const struct dt_span_event *e)
 {
 	k->start_ns = e->start_ns;
 	k->end_ns = e->end_ns;
@@ -121,7 +121,7 @@ HT_INLINE void dt_kept_span_of(struct dt_kept_span *k, const struct dt_span_even
 }
 
 /* Adds the span to its trace's kept spans; 0 on success. */
-HT_INLINE int dt_keep_span(dt_filter_env_t env, const struct dt_filter_settings *set,
+DT_INLINE int dt_keep_span(dt_filter_env_t env, const struct dt_filter_settings *set,
 			   const struct dt_span_event *e, struct dt_filter_scratch *s)
 {
 	const struct dt_trace_key *tk = (const struct dt_trace_key *)e->trace_id;
@@ -147,7 +147,7 @@ HT_INLINE int dt_keep_span(dt_filter_env_t env, const struct dt_filter_settings 
 }
 
 /* Counts a span's duration into its endpoint's histogram; 0 on success. */
-HT_INLINE int dt_count_span(dt_filter_env_t env, __u64 dur, __u8 epoch,
+DT_INLINE int dt_count_span(dt_filter_env_t env, __u64 dur, __u8 epoch,
 			    struct dt_filter_scratch *s)
 {
 	struct dt_hist *h;
@@ -180,7 +180,7 @@ HT_INLINE int dt_count_span(dt_filter_env_t env, __u64 dur, __u8 epoch,
 /* Runs the filter on e (see the top of this file); returns an enum
  * dt_filter_outcome. Callers use dt_filter_span (host) or dt_filter_span_bpf
  * (BPF), below. */
-HT_INLINE int dt_filter_span_in(dt_filter_env_t env, const struct dt_filter_settings *set,
+DT_INLINE int dt_filter_span_in(dt_filter_env_t env, const struct dt_filter_settings *set,
 				struct dt_span_event *e, __u8 epoch, struct dt_filter_scratch *s)
 {
 	struct dt_filter_input in = {};
@@ -193,7 +193,7 @@ HT_INLINE int dt_filter_span_in(dt_filter_env_t env, const struct dt_filter_sett
 	if (!set || !e || !s)
 		return DT_OUT_DROPPED;
 	dur = e->end_ns > e->start_ns ? e->end_ns - e->start_ns : 0;
-	has_trace = e->ctx_kind != HTTP_CTX_NONE;
+	has_trace = e->ctx_kind != DT_CTX_NONE;
 	s->overwritten = 0;
 	s->hist_full = 0;
 	svc = (const struct dt_service *)DT_MAP_LOOKUP(DT_FMAP(env, service_pids), &e->pid);

@@ -9,18 +9,14 @@
 #define DT_S_IFSOCK 0140000
 #define DT_IPPROTO_TCP 6
 
-/* The struct sock behind fd when fd is a TCP socket over IPv4/IPv6, else 0. */
-static __always_inline struct sock *tcp_sock_of_fd(__u32 fd)
+/* The struct file behind fd in the current process, else 0. */
+static __always_inline struct file *file_of_fd(__u32 fd)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct files_struct *files = BPF_CORE_READ(task, files);
 	struct fdtable *fdt;
 	struct file **fds;
 	struct file *f = 0;
-	struct socket *so;
-	struct sock *sk;
-	__u16 family, proto;
-	umode_t mode;
 
 	if (!files)
 		return 0;
@@ -28,7 +24,21 @@ static __always_inline struct sock *tcp_sock_of_fd(__u32 fd)
 	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
 		return 0;
 	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
+		return 0;
+	return f;
+}
+
+/* The struct sock behind fd when fd is a TCP socket over IPv4/IPv6, else 0. */
+static __always_inline struct sock *tcp_sock_of_fd(__u32 fd)
+{
+	struct file *f = file_of_fd(fd);
+	struct socket *so;
+	struct sock *sk;
+	__u16 family, proto;
+	umode_t mode;
+
+	if (!f)
 		return 0;
 	mode = BPF_CORE_READ(f, f_inode, i_mode);
 	if ((mode & DT_S_IFMT) != DT_S_IFSOCK)
@@ -46,6 +56,29 @@ static __always_inline struct sock *tcp_sock_of_fd(__u32 fd)
 	if (proto != DT_IPPROTO_TCP)
 		return 0;
 	return sk;
+}
+
+/* struct file before 6.13, which counted its references in f_count (since
+ * then f_ref, a file_ref_t that holds the count less one). */
+struct file___f_count {
+	atomic_long_t f_count;
+} __attribute__((preserve_access_index));
+
+/* Does fd hold the last reference to its file (a close of it closes the
+ * socket)? Other fds (dup, fork) and syscalls in flight on it in other
+ * threads hold references too. When it cannot tell, yes. */
+static __always_inline int last_ref_of_fd(__u32 fd)
+{
+	struct file *f = file_of_fd(fd);
+	long refs;
+
+	if (!f)
+		return 1;
+	if (bpf_core_field_exists(f->f_ref))
+		refs = BPF_CORE_READ(f, f_ref.refcnt.counter) + 1;
+	else
+		refs = BPF_CORE_READ((struct file___f_count *)f, f_count.counter);
+	return refs <= 1;
 }
 
 /* ::ffff:a.b.c.d, an IPv4 address in an IPv6 socket. */

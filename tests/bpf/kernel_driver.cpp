@@ -27,7 +27,7 @@ int KernelDriver::feed(http_exchange& x, int dir, const StepInput& in, std::uint
   step_->win = in.win;
   step_->win_len = in.win_len;
   step_->total_len = in.total_len;
-  std::memcpy(step_->tail, in.tail, HTTP_TAIL);
+  std::memcpy(step_->tail, in.tail, DT_TAIL);
   step_->tail_len = in.tail_len;
   step_->dir = static_cast<__u8>(dir);
   step_->ts_enter = t0;
@@ -102,14 +102,14 @@ int KernelDriver::run(http_exchange& x, http_exchange& done) {
   return step_->result;
 }
 
-int KernelEngine::feed(http_exchange& x, http_window& w, http_chunk& ch,
+int KernelEngine::feed(http_exchange& x, dt_window& w, dt_chunk& ch,
                        http_exchange& done) {
   StepInput in;
   in.win = w;
   in.win_len = ch.win_len;
   in.total_len = ch.total_len;
   in.tail_len = ch.tail_len;
-  std::memcpy(in.tail, ch.tail, HTTP_TAIL);
+  std::memcpy(in.tail, ch.tail, DT_TAIL);
   return kernel_.feed(x, ch.dir, in, ch.ts_enter, ch.ts_exit, done);
 }
 

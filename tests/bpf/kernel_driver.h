@@ -47,7 +47,7 @@ class KernelDriver : public Driver {
 // The same, for replay: the chunks a reassembled stream gives.
 class KernelEngine : public replay::BoundaryEngine {
  public:
-  int feed(http_exchange& x, http_window& w, http_chunk& ch, http_exchange& done) override;
+  int feed(http_exchange& x, dt_window& w, dt_chunk& ch, http_exchange& done) override;
   int close(http_exchange& x, std::uint64_t t, http_exchange& done) override {
     return kernel_.close(x, t, done);
   }

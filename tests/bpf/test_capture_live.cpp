@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "protocols/http1/message.h"  // the spans' methods and end reasons
 #include "bpf/capture_program.h"
 #include "bpf_test_support.h"
 #include "capture/collector.h"

@@ -45,7 +45,7 @@ dt_span_event make(const Ev& in, std::uint64_t t) {
   std::memcpy(e.path, in.path, e.path_len);
   std::strncpy(e.comm, in.comm, sizeof e.comm - 1);
   if (in.trace) {
-    e.ctx_kind = HTTP_CTX_W3C;
+    e.ctx_kind = DT_CTX_W3C;
     std::memcpy(e.trace_id, in.trace, 32);
     std::memcpy(e.parent_id, "00f067aa0ba902b7", 16);
     std::memcpy(e.trace_flags, "01", 2);

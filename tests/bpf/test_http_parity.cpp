@@ -1,6 +1,6 @@
 // The boundary cases of tests/common/http_cases.cpp, run in the kernel
 // through the loaded test entry (bpf/http_test.bpf.c, which calls the same
-// http_feed/http_close as the capture program) and compared with the host,
+// http1_feed/http1_close as the capture program) and compared with the host,
 // step by step and byte for byte.
 #include <catch2/catch.hpp>
 #include <cstring>
@@ -23,6 +23,7 @@ TEST_CASE("kernel and host agree on every boundary case", "[bpf][http]") {
     auto k = run_case(c, kernel);
     auto h = run_case(c, host);
     CHECK(check_case(c, k) == "");
+    CHECK(k.results == h.results);
     REQUIRE(k.states.size() == h.states.size());
     for (std::size_t i = 0; i < k.states.size(); i++) {
       INFO("connection state after step " << i);

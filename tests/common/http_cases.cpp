@@ -10,8 +10,8 @@
 namespace difftrace::testing {
 namespace {
 
-constexpr int IN = HTTP_DIR_INGRESS;
-constexpr int OUT = HTTP_DIR_EGRESS;
+constexpr int IN = DT_DIR_INGRESS;
+constexpr int OUT = DT_DIR_EGRESS;
 
 const std::string kTraceId = "0af7651916cd43dd8448eb211c80319c";
 const std::string kParentId = "b7ad6b7169203331";
@@ -59,7 +59,7 @@ Expected with_ctx(Expected e, int kind, std::string trace, std::string parent) {
 }
 
 Expected with_resp_ctx(Expected e, std::string trace, std::string span) {
-  e.resp_ctx_kind = HTTP_CTX_W3C;
+  e.resp_ctx_kind = DT_CTX_W3C;
   e.resp_trace_id = std::move(trace);
   e.resp_span_id = std::move(span);
   return e;
@@ -101,7 +101,7 @@ std::vector<Case> build_cases() {
        {in("GET /split HTTP/1.1\r\nHost: lo"),
         in("calhost\r\ntraceparent: 00-" + kTraceId + "-" + kParentId + "-01\r\nAcc"),
         in("ept: */*\r\n\r\n"), out(resp(200, "ok"))},
-       {with_ctx(server("GET", "/split", 200), HTTP_CTX_W3C, kTraceId, kParentId)}});
+       {with_ctx(server("GET", "/split", 200), DT_CTX_W3C, kTraceId, kParentId)}});
   {
     std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n";
     cases.push_back({"response written in pieces: headers, then three body writes",
@@ -204,7 +204,7 @@ std::vector<Case> build_cases() {
   cases.push_back({"traceparent gives the trace and parent ids",
                    {in(get("/tp", "traceparent: 00-" + kTraceId + "-" + kParentId + "-01\r\n")),
                     out(resp(200, ""))},
-                   {with_ctx(server("GET", "/tp", 200), HTTP_CTX_W3C, kTraceId, kParentId)}});
+                   {with_ctx(server("GET", "/tp", 200), DT_CTX_W3C, kTraceId, kParentId)}});
   cases.push_back({"traceparent of the wrong shape is ignored",
                    {in(get("/tpbad", "traceparent: 00_" + kTraceId + "_" + kParentId + "_01\r\n")),
                     out(resp(200, ""))},
@@ -213,23 +213,23 @@ std::vector<Case> build_cases() {
                    {in(get("/b3", "X-B3-TraceId: " + kTraceId + "\r\nX-B3-SpanId: " + kParentId +
                                       "\r\nX-B3-Sampled: 1\r\n")),
                     out(resp(200, ""))},
-                   {with_ctx(server("GET", "/b3", 200), HTTP_CTX_B3, kTraceId, kParentId)}});
+                   {with_ctx(server("GET", "/b3", 200), DT_CTX_B3, kTraceId, kParentId)}});
   cases.push_back({"B3 64-bit trace id is left-padded",
                    {in(get("/b3s", "x-b3-traceid: 8448eb211c80319c\r\nx-b3-spanid: " +
                                        kParentId + "\r\n")),
                     out(resp(200, ""))},
-                   {with_ctx(server("GET", "/b3s", 200), HTTP_CTX_B3,
+                   {with_ctx(server("GET", "/b3s", 200), DT_CTX_B3,
                              "00000000000000008448eb211c80319c", kParentId)}});
   cases.push_back({"B3 single header",
                    {in(get("/b3single", "b3: " + kTraceId + "-" + kParentId + "-1\r\n")),
                     out(resp(200, ""))},
-                   {with_ctx(server("GET", "/b3single", 200), HTTP_CTX_B3, kTraceId, kParentId)}});
+                   {with_ctx(server("GET", "/b3single", 200), DT_CTX_B3, kTraceId, kParentId)}});
   cases.push_back(
       {"traceparent wins over B3",
        {in(get("/both", "b3: 11111111111111111111111111111111-2222222222222222-1\r\ntraceparent: 00-" +
                             kTraceId + "-" + kParentId + "-00\r\n")),
         out(resp(200, ""))},
-       {with_ctx(server("GET", "/both", 200), HTTP_CTX_W3C, kTraceId, kParentId)}});
+       {with_ctx(server("GET", "/both", 200), DT_CTX_W3C, kTraceId, kParentId)}});
   {
     const std::string own = "00f067aa0ba902b7";
     auto with_tr = [&](int status, const std::string& trace) {
@@ -243,7 +243,7 @@ std::vector<Case> build_cases() {
         {"traceresponse beside the request's traceparent",
          {in(get("/tr2", "traceparent: 00-" + kTraceId + "-" + kParentId + "-01\r\n")),
           out(with_tr(202, kTraceId))},
-         {with_resp_ctx(with_ctx(server("GET", "/tr2", 202), HTTP_CTX_W3C, kTraceId, kParentId),
+         {with_resp_ctx(with_ctx(server("GET", "/tr2", 202), DT_CTX_W3C, kTraceId, kParentId),
                         kTraceId, own)}});
     Expected cl = server("GET", "/tr3", 200);
     cl.role = HTTP_ROLE_CLIENT;
@@ -348,7 +348,7 @@ std::vector<Case> build_cases() {
   {
     // Headers that end exactly at the window's last byte, then the body.
     std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Fill: ";
-    head += std::string(HTTP_WIN - head.size() - 4, 'f') + "\r\n\r\n";
+    head += std::string(DT_WIN - head.size() - 4, 'f') + "\r\n\r\n";
     cases.push_back({"headers end on the window's last byte",
                      {in(get("/edge")), out(head + "12345")},
                      {server("GET", "/edge", 200)}});
@@ -392,37 +392,44 @@ const std::vector<TemplateCase>& path_template_cases() {
 
 std::string host_path_template(const std::string& path) { return capture::path_template(path); }
 
+// Through the kernel's chunk building (include/dt/chunk_build.h), as one buffer.
 StepInput make_input(const std::string& data) {
   StepInput in;
-  in.total_len = data.size();
-  in.win_len = static_cast<std::uint32_t>(std::min<std::size_t>(data.size(), HTTP_WIN));
-  std::memcpy(in.win.data, data.data(), in.win_len);
-  in.tail_len = static_cast<std::uint32_t>(std::min<std::size_t>(data.size(), HTTP_TAIL));
-  std::memcpy(in.tail, data.data() + data.size() - in.tail_len, in.tail_len);
+  dt_io io{};
+  dt_chunk ch{};
+  io.data = reinterpret_cast<std::uintptr_t>(data.data());
+  io.len = data.size();
+  io.layout = DT_IO_BUF;
+  if (dt_chunk_window(&io, &in.win, &ch) != 0) throw std::logic_error("host chunk window");
+  dt_chunk_tail(&io, &in.win, &ch);
+  in.total_len = ch.total_len;
+  in.win_len = ch.win_len;
+  in.tail_len = ch.tail_len;
+  std::memcpy(in.tail, ch.tail, DT_TAIL);
   return in;
 }
 
-http_chunk chunk_of(const StepInput& in) {
-  http_chunk ch{};
+dt_chunk chunk_of(const StepInput& in) {
+  dt_chunk ch{};
   ch.win_len = in.win_len;
   ch.total_len = in.total_len;
   ch.tail_len = in.tail_len;
-  std::memcpy(ch.tail, in.tail, HTTP_TAIL);
+  std::memcpy(ch.tail, in.tail, DT_TAIL);
   return ch;
 }
 
 int HostDriver::feed(http_exchange& x, int dir, const StepInput& in, std::uint64_t t0,
                      std::uint64_t t1, http_exchange& done) {
-  http_chunk ch = chunk_of(in);
+  dt_chunk ch = chunk_of(in);
   ch.dir = static_cast<__u8>(dir);
   ch.ts_enter = t0;
   ch.ts_exit = t1;
-  http_window w = in.win;  // http_feed may cut an interim response off its front
-  return http_feed(&x, &w, &ch, &done);
+  dt_window w = in.win;  // http1_feed may cut an interim response off its front
+  return http1_feed(&x, &w, &ch, &done);
 }
 
 int HostDriver::close(http_exchange& x, std::uint64_t t, http_exchange& done) {
-  return http_close(&x, t, &done);
+  return http1_close(&x, t, &done);
 }
 
 CaseResult run_case(const Case& c, Driver& d) {
@@ -436,8 +443,9 @@ CaseResult run_case(const Case& c, Driver& d) {
       res = d.close(x, t += 10, done);
     else
       res = d.feed(x, step.dir, make_input(step.data), t + 1, t + 5, done), t += 10;
-    if (res == HTTP_FEED_DONE) r.finished.push_back(done);
-    if (res == HTTP_FEED_IGNORED) r.ignored++;
+    r.results.push_back(res);
+    if (res & DT_FEED_DONE) r.finished.push_back(done);
+    if (res & DT_FEED_INVALID) r.ignored++;
     r.states.push_back(x);
   }
   return r;
@@ -463,12 +471,12 @@ std::string check_case(const Case& c, const CaseResult& r) {
     field("status", got.phase == HTTP_PHASE_RESPONSE ? int(got.status) : 0, want.status);
     field("end_reason", int(got.end_reason), want.end_reason);
     field("ctx_kind", int(got.ctx.kind), want.ctx_kind);
-    if (want.ctx_kind != HTTP_CTX_NONE) {
+    if (want.ctx_kind != DT_CTX_NONE) {
       field("trace_id", std::string(got.ctx.trace_id, 32), want.trace_id);
       field("parent_id", std::string(got.ctx.parent_id, 16), want.parent_id);
     }
     field("resp_ctx_kind", int(got.resp_ctx.kind), want.resp_ctx_kind);
-    if (want.resp_ctx_kind != HTTP_CTX_NONE) {
+    if (want.resp_ctx_kind != DT_CTX_NONE) {
       field("resp_trace_id", std::string(got.resp_ctx.trace_id, 32), want.resp_trace_id);
       field("resp_span_id", std::string(got.resp_ctx.parent_id, 16), want.resp_span_id);
     }

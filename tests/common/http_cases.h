@@ -8,12 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "http1_boundary.h"
+#include "dt/chunk_build.h"
+#include "protocols/http1/http1.h"
 
 namespace difftrace::testing {
 
 struct Step {
-  int dir = HTTP_DIR_INGRESS;  // HTTP_DIR_INGRESS: the traced process read it
+  int dir = DT_DIR_INGRESS;  // DT_DIR_INGRESS: the traced process read it
   std::string data;            // empty with close=true: the connection closed
   bool close = false;
 };
@@ -24,11 +25,11 @@ struct Expected {
   std::string path;
   int status = 0;
   int end_reason = HTTP_END_COMPLETE;
-  int ctx_kind = HTTP_CTX_NONE;
+  int ctx_kind = DT_CTX_NONE;
   std::string trace_id;  // hex text as the kernel copies it
   std::string parent_id;
   // A server's response's traceresponse (resp_ctx): trace id and the server's span id.
-  int resp_ctx_kind = HTTP_CTX_NONE;
+  int resp_ctx_kind = DT_CTX_NONE;
   std::string resp_trace_id;
   std::string resp_span_id;
   std::uint64_t req_bytes = 0;   // 0: not checked
@@ -55,17 +56,17 @@ std::string host_path_template(const std::string& path);
 
 // One step's input, as a syscall hands it to the boundary logic.
 struct StepInput {
-  http_window win{};
+  dt_window win{};
   std::uint32_t win_len = 0;
   std::uint64_t total_len = 0;
-  std::uint8_t tail[HTTP_TAIL]{};
+  std::uint8_t tail[DT_TAIL]{};
   std::uint32_t tail_len = 0;
 };
 StepInput make_input(const std::string& data);
 // The chunk the boundary logic reads beside in.win (direction and times unset).
-http_chunk chunk_of(const StepInput& in);
+dt_chunk chunk_of(const StepInput& in);
 
-// Something that runs http_feed/http_close: the host code or the kernel.
+// Something that runs http1_feed/http1_close: the host code or the kernel.
 class Driver {
  public:
   virtual ~Driver() = default;
@@ -84,6 +85,7 @@ class HostDriver : public Driver {
 struct CaseResult {
   std::vector<http_exchange> finished;
   std::vector<http_exchange> states;  // connection state after every step
+  std::vector<int> results;           // what every step answered (enum dt_feed_result bits)
   int ignored = 0;
 };
 

@@ -3,7 +3,7 @@
 // libFuzzer target: arbitrary bytes as a pcap/pcapng file (fmemopen + pcap_fopen_offline),
 // through decoding and TCP reassembly with small limits so eviction, timeouts and buffer limits
 // are reached too; the reassembled streams go on into HttpReplay, so the HTTP/1.x boundary code
-// (include/http1_boundary.h) and the HTTP/2 detection see them. The first input byte also picks a link type for a direct decode_packet() call
+// (include/protocols/http1/) and the HTTP/2 detection see them. The first input byte also picks a link type for a direct decode_packet() call
 // over the rest, so every link layer decoder sees arbitrary bytes, not only the file's link type.
 #include <cstddef>
 #include <cstdint>

@@ -1,4 +1,4 @@
-// The HTTP/1.x boundary logic of include/http1_boundary.h, compiled on the
+// The HTTP/1.x boundary logic of include/protocols/http1/, compiled on the
 // host: every case of the shared table, plus the pieces on their own.
 #include <catch2/catch.hpp>
 #include <cstring>
@@ -21,7 +21,7 @@ TEST_CASE("every boundary case gives the expected exchanges on the host", "[http
 namespace {
 int classify(const std::string& s) {
   auto in = make_input(s);
-  return http_classify(&in.win, in.win_len);
+  return http1_infer(&in.win, in.win_len);
 }
 }  // namespace
 
@@ -31,26 +31,26 @@ TEST_CASE("the start of a message is classified from its first bytes", "[http]")
     int kind;
   };
   const Row rows[] = {
-      {"GET / HTTP/1.1\r\n", HTTP_START_REQUEST},
-      {"POST /x HTTP/1.1\r\n", HTTP_START_REQUEST},
-      {"DELETE /x HTTP/1.1\r\n", HTTP_START_REQUEST},
-      {"OPTIONS * HTTP/1.1\r\n", HTTP_START_REQUEST},
-      {"GET http://a/b HTTP/1.1\r\n", HTTP_START_REQUEST},
-      {"CONNECT example.com:443 HTTP/1.1\r\n", HTTP_START_REQUEST},
-      {"HTTP/1.1 200 OK\r\n", HTTP_START_RESPONSE},
-      {"HTTP/1.0 503 Service Unavailable\r\n", HTTP_START_RESPONSE},
-      {"HTTP/1.1 200\r\n", HTTP_START_RESPONSE},
-      {"get / HTTP/1.1\r\n", HTTP_START_NONE},  // methods are case-sensitive
-      {"GET", HTTP_START_NONE},
-      {"GETX / HTTP/1.1", HTTP_START_NONE},
-      {"GET  / HTTP/1.1", HTTP_START_NONE},
-      {"HTTP/2.0 200 OK\r\n", HTTP_START_NONE},
-      {"HTTP/1.1 099 Low\r\n", HTTP_START_NONE},
-      {"HTTP/1.1 600 High\r\n", HTTP_START_NONE},
-      {"HTTP/1.1 20x OK\r\n", HTTP_START_NONE},
-      {"HTTP/1.1 2000 OK\r\n", HTTP_START_NONE},
-      {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", HTTP_START_NONE},  // HTTP/2 preface
-      {"", HTTP_START_NONE},
+      {"GET / HTTP/1.1\r\n", DT_START_REQUEST},
+      {"POST /x HTTP/1.1\r\n", DT_START_REQUEST},
+      {"DELETE /x HTTP/1.1\r\n", DT_START_REQUEST},
+      {"OPTIONS * HTTP/1.1\r\n", DT_START_REQUEST},
+      {"GET http://a/b HTTP/1.1\r\n", DT_START_REQUEST},
+      {"CONNECT example.com:443 HTTP/1.1\r\n", DT_START_REQUEST},
+      {"HTTP/1.1 200 OK\r\n", DT_START_RESPONSE},
+      {"HTTP/1.0 503 Service Unavailable\r\n", DT_START_RESPONSE},
+      {"HTTP/1.1 200\r\n", DT_START_RESPONSE},
+      {"get / HTTP/1.1\r\n", DT_START_NONE},  // methods are case-sensitive
+      {"GET", DT_START_NONE},
+      {"GETX / HTTP/1.1", DT_START_NONE},
+      {"GET  / HTTP/1.1", DT_START_NONE},
+      {"HTTP/2.0 200 OK\r\n", DT_START_NONE},
+      {"HTTP/1.1 099 Low\r\n", DT_START_NONE},
+      {"HTTP/1.1 600 High\r\n", DT_START_NONE},
+      {"HTTP/1.1 20x OK\r\n", DT_START_NONE},
+      {"HTTP/1.1 2000 OK\r\n", DT_START_NONE},
+      {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", DT_START_NONE},  // HTTP/2 preface
+      {"", DT_START_NONE},
   };
   for (const auto& row : rows) {
     INFO(row.bytes);
@@ -73,7 +73,7 @@ TEST_CASE("chunked end is recognised only as a whole zero chunk", "[http]") {
   };
   for (const auto& row : rows) {
     auto in = make_input(row.data);
-    http_chunk ch = chunk_of(in);
+    dt_chunk ch = chunk_of(in);
     INFO(row.data);
     CHECK(bool(ht_ends_chunked(&ch)) == row.ends);
   }
@@ -81,12 +81,12 @@ TEST_CASE("chunked end is recognised only as a whole zero chunk", "[http]") {
 
 TEST_CASE("a chunk's tail comes from its window when the window holds it all", "[http]") {
   auto in = make_input("HTTP/1.1 200 OK\r\n\r\n0\r\n\r\n");
-  http_chunk ch{};
+  dt_chunk ch{};
   ch.win_len = in.win_len;
   ch.total_len = in.total_len;
-  http_tail_from_window(&in.win, &ch);
-  REQUIRE(ch.tail_len == HTTP_TAIL);
-  CHECK(std::string(reinterpret_cast<char*>(ch.tail), HTTP_TAIL) == "\n\r\n0\r\n\r\n");
+  dt_tail_from_window(&in.win, &ch);
+  REQUIRE(ch.tail_len == DT_TAIL);
+  CHECK(std::string(reinterpret_cast<char*>(ch.tail), DT_TAIL) == "\n\r\n0\r\n\r\n");
 }
 
 TEST_CASE("request targets collapse into bounded endpoint templates", "[http][template]") {

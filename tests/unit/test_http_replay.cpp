@@ -81,7 +81,7 @@ TEST_CASE("a segment longer than the window ends a chunked body by its tail", "[
   h.open();
   h.data(kC2S, 1, kGet);
   h.data(kS2C, 2, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
-  // Past HTTP_WIN bytes: only the kernel's window and tail are looked at, here too.
+  // Past DT_WIN bytes: only the kernel's window and tail are looked at, here too.
   h.data(kS2C, 3, "800\r\n" + std::string(2048, 'a') + "\r\n0\r\n\r\n");
   REQUIRE(h.spans.size() == 1);
   CHECK(h.spans[0].end_unix_ns == 3 * kMs);

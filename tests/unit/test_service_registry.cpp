@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <map>
 
+#include "protocols/http1/message.h"  // the spans' methods and end reasons
 #include "filter/host_filter_store.h"
 #include "filter/process_view.h"
 #include "filter/service_registry.h"

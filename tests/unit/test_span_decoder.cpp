@@ -1,10 +1,11 @@
 // The decoder's trace context: the request's header, or the trace and span a
-// server named in its response (traceresponse), as dt_span_event_fill makes them.
+// server named in its response (traceresponse), as http1_span_fill makes them.
 #include <catch2/catch.hpp>
 
 #include <cstring>
 
 #include "capture.h"
+#include "protocols/http1/span.h"
 #include "capture/span_decoder.h"
 
 using namespace difftrace;
@@ -16,17 +17,17 @@ const char kOther[] = "1af7651916cd43dd8448eb211c80319c";
 const char kParent[] = "b7ad6b7169203331";
 const char kOwn[] = "00f067aa0ba902b7";
 
-void set_ctx(http_trace_ctx& c, const char* trace, const char* parent) {
+void set_ctx(dt_trace_ctx& c, const char* trace, const char* parent) {
   std::memcpy(c.trace_id, trace, 32);
   std::memcpy(c.parent_id, parent, 16);
   std::memcpy(c.flags, "01", 2);
-  c.kind = HTTP_CTX_W3C;
+  c.kind = DT_CTX_W3C;
 }
 
 capture::Span decode(const http_exchange& x) {
   dt_span_event e{};
   dt_tuple t{};
-  dt_span_event_fill(&e, &x, &t, 1, 100, 100);
+  http1_span_fill(&e, &x, &t, 1, 100, 100);
   capture::WallClock clock(0);
   capture::SpanDecoder d(clock);
   return d.decode(e);

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "protocols/http1/message.h"  // the spans' methods and end reasons
 #include "capture/clock.h"
 #include "capture/span_decoder.h"
 #include "filter/host_filter_store.h"
@@ -33,7 +34,7 @@ dt_span_event event(const char* comm, const char* path, std::uint64_t dur, int s
   std::strncpy(e.comm, comm, sizeof e.comm - 1);
   e.decision = DT_DECIDE_REPORT;
   if (trace) {
-    e.ctx_kind = HTTP_CTX_W3C;
+    e.ctx_kind = DT_CTX_W3C;
     std::memcpy(e.trace_id, trace, 32);
     std::memcpy(e.parent_id, "00f067aa0ba902b7", 16);
     std::memcpy(e.trace_flags, "01", 2);

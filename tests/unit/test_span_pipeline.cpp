@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 
+#include "protocols/http1/message.h"  // the spans' methods and end reasons
 #include "capture/clock.h"
 #include "capture/span_decoder.h"
 #include "filter/host_filter_store.h"
@@ -63,7 +64,7 @@ dt_span_event gateway_span(const char* path, std::uint64_t start, std::uint64_t 
   std::memcpy(e.path, path, e.path_len);
   std::strncpy(e.comm, "gateway", sizeof e.comm - 1);
   e.decision = DT_DECIDE_REPORT;
-  e.ctx_kind = HTTP_CTX_W3C;
+  e.ctx_kind = DT_CTX_W3C;
   std::memcpy(e.trace_id, kTrace, 32);
   std::memcpy(e.parent_id, "00f067aa0ba902b7", 16);
   std::memcpy(e.trace_flags, "01", 2);

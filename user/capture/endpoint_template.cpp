@@ -8,9 +8,9 @@
 namespace difftrace::capture {
 
 std::string path_template(std::string_view path) {
-  // The C code reads a buffer of at least HTTP_PATH_MAX bytes, as in the kernel.
-  char buf[2 * HTTP_PATH_MAX] = {};
-  std::size_t n = std::min<std::size_t>(path.size(), HTTP_PATH_MAX - 1);
+  // The C code reads a buffer of at least DT_TARGET_MAX bytes, as in the kernel.
+  char buf[2 * DT_TARGET_MAX] = {};
+  std::size_t n = std::min<std::size_t>(path.size(), DT_TARGET_MAX - 1);
   std::memcpy(buf, path.data(), n);
   dt_path_template t{};
   dt_path_template_of(buf, static_cast<__u32>(n), &t);

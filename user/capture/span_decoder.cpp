@@ -1,5 +1,7 @@
 #include "capture/span_decoder.h"
 
+#include "protocols/http1/message.h"  // method names
+
 #include <arpa/inet.h>
 
 #include <cstring>
@@ -10,7 +12,7 @@ namespace difftrace::capture {
 
 static_assert(sizeof(dt_span_event) % 8 == 0, "ring buffer records are 8-byte aligned");
 static_assert(offsetof(dt_span_event, tuple) % 8 == 0);
-static_assert(sizeof(http_trace_ctx) == 56);
+static_assert(sizeof(dt_trace_ctx) == 56);
 
 const char* method_name(int method) {
   switch (method) {
@@ -104,7 +106,7 @@ Span SpanDecoder::decode(const dt_span_event& ev) {
   Span s;
   s.kind = ev.kind == DT_SPAN_CLIENT ? SpanKind::kClient : SpanKind::kServer;
   s.method = method_name(ev.method);
-  s.path.assign(ev.path, strnlen(ev.path, std::min<std::size_t>(ev.path_len, HTTP_PATH_MAX - 1)));
+  s.path.assign(ev.path, strnlen(ev.path, std::min<std::size_t>(ev.path_len, DT_TARGET_MAX - 1)));
   s.status = ev.status;
   s.start_unix_ns = clock_.from_monotonic(ev.start_ns);
   s.end_unix_ns = clock_.from_monotonic(ev.end_ns);
@@ -126,7 +128,7 @@ Span SpanDecoder::decode(const dt_span_event& ev) {
   s.service_id = ev.service;
 
   auto ctx = decode_trace_context(ev.ctx_kind, ev.trace_id, ev.parent_id, ev.trace_flags);
-  if (ev.ctx_kind != HTTP_CTX_NONE && !ctx) invalid_ctx_++;
+  if (ev.ctx_kind != DT_CTX_NONE && !ctx) invalid_ctx_++;
   if (ctx) {
     s.trace_id = ctx->trace_id;
     s.trace_from_header = true;

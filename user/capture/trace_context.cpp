@@ -1,6 +1,6 @@
 #include "capture/trace_context.h"
 
-#include "http1_boundary.h"
+#include "protocols/http1/http1.h"
 
 namespace difftrace::capture {
 namespace {
@@ -29,11 +29,11 @@ bool decode_hex(const char* text, std::array<std::uint8_t, N>& out) {
 std::optional<TraceContext> decode_trace_context(int kind, const char (&trace_id)[32],
                                                  const char (&parent_id)[16],
                                                  const char (&flags)[2]) {
-  if (kind != HTTP_CTX_W3C && kind != HTTP_CTX_B3 && kind != HTTP_CTX_W3C_RESPONSE)
+  if (kind != DT_CTX_W3C && kind != DT_CTX_B3 && kind != DT_CTX_W3C_RESPONSE)
     return std::nullopt;
   TraceContext ctx;
   if (!decode_hex(trace_id, ctx.trace_id)) return std::nullopt;
-  if (kind != HTTP_CTX_W3C_RESPONSE) {
+  if (kind != DT_CTX_W3C_RESPONSE) {
     SpanId parent{};
     if (!decode_hex(parent_id, parent)) return std::nullopt;
     ctx.parent_id = parent;

@@ -1,5 +1,5 @@
 // Decodes the trace context the kernel copied as header text
-// (struct http_trace_ctx) into ids, validating it as W3C and B3 require.
+// (struct dt_trace_ctx) into ids, validating it as W3C and B3 require.
 #pragma once
 
 #include <optional>
@@ -10,13 +10,13 @@ namespace difftrace::capture {
 
 struct TraceContext {
   TraceId trace_id{};
-  std::optional<SpanId> parent_id;  // none for HTTP_CTX_W3C_RESPONSE
+  std::optional<SpanId> parent_id;  // none for DT_CTX_W3C_RESPONSE
   bool sampled = false;
 };
 
-// kind is enum http_trace_ctx_kind; the texts are not NUL terminated.
+// kind is enum dt_trace_ctx_kind; the texts are not NUL terminated.
 // Returns nothing when the kind is none or the text is not valid (non-hex,
-// all-zero ids, version ff). HTTP_CTX_W3C_RESPONSE (the trace id a server's
+// all-zero ids, version ff). DT_CTX_W3C_RESPONSE (the trace id a server's
 // traceresponse named for a request that had none) has no parent.
 std::optional<TraceContext> decode_trace_context(int kind, const char (&trace_id)[32],
                                                  const char (&parent_id)[16],

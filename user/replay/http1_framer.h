@@ -1,7 +1,7 @@
 // Http1Framer: where each HTTP/1.x message ends in the two byte streams of one connection,
 // found from every byte of them (replay has the whole stream; the kernel sees one window per
 // syscall). HttpReplay cuts data at these ends so that the kernel's boundary code
-// (include/http1_boundary.h) is handed one message per chunk, and pairs the n-th request with
+// (include/protocols/http1/) is handed one message per chunk, and pairs the n-th request with
 // the n-th final response: what following pipelined requests takes.
 //
 // Framing rules (RFC 9112 section 6): a request's body is chunked, Content-Length or empty; a

@@ -10,23 +10,20 @@
 namespace difftrace::replay {
 namespace {
 
-// The chunk the kernel builds for one syscall (bpf/capture.bpf.c, on_data): the first HTTP_WIN
-// bytes copied into the window, the length, and the last HTTP_TAIL bytes.
-http_chunk make_chunk(http_window& window, std::span<const uint8_t> bytes) {
-  http_chunk ch{};
-  const size_t win_len = std::min<size_t>(bytes.size(), HTTP_WIN);
-  std::memcpy(window.data, bytes.data(), win_len);
+// The chunk the kernel builds for one syscall (bpf/capture.bpf.c, on_data): the first DT_WIN
+// bytes copied into the window, the length, and the last DT_TAIL bytes.
+// The kernel's chunk building (include/dt/chunk_build.h) over a segment, as one buffer.
+dt_chunk make_chunk(dt_window& window, std::span<const uint8_t> bytes) {
+  dt_chunk ch{};
+  dt_io io{};
+  io.data = reinterpret_cast<std::uintptr_t>(bytes.data());
+  io.len = bytes.size();
+  io.layout = DT_IO_BUF;
+  dt_chunk_window(&io, &window, &ch);  // host memory: cannot fail
   // The kernel's window keeps stale bytes past win_len, which the boundary code never counts;
   // zeros here keep replay deterministic.
-  std::memset(window.data + win_len, 0, sizeof(window.data) - win_len);
-  ch.win_len = static_cast<__u32>(win_len);
-  ch.total_len = bytes.size();
-  if (bytes.size() == win_len) {
-    http_tail_from_window(&window, &ch);
-  } else {
-    std::memcpy(ch.tail, bytes.data() + bytes.size() - HTTP_TAIL, HTTP_TAIL);
-    ch.tail_len = HTTP_TAIL;
-  }
+  std::memset(window.data + ch.win_len, 0, sizeof(window.data) - ch.win_len);
+  dt_chunk_tail(&io, &window, &ch);
   return ch;
 }
 
@@ -58,7 +55,7 @@ int HttpReplay::classify(std::span<const uint8_t> bytes) {
   const size_t n = std::min<size_t>(bytes.size(), 16);
   std::memcpy(window_.data, bytes.data(), n);
   std::memset(window_.data + n, 0, 16 - n);
-  return http_classify(&window_, static_cast<__u32>(n));
+  return http1_infer(&window_, static_cast<__u32>(n));
 }
 
 void HttpReplay::on_data(const ConnKey& key, Direction dir, uint64_t ts_ns,
@@ -77,10 +74,10 @@ void HttpReplay::on_data(const ConnKey& key, Direction dir, uint64_t ts_ns,
   const int kind = classify(bytes);
   // Until the first request the roles are open: whoever sends it is the client.
   if (conn.x.role == HTTP_ROLE_UNKNOWN)
-    conn.swapped = dir == Direction::server_to_client && kind == HTTP_START_REQUEST;
+    conn.swapped = dir == Direction::server_to_client && kind == DT_START_REQUEST;
   const bool to_server = (dir == Direction::client_to_server) != conn.swapped;
   // Framing starts (again) where the kernel's code starts a request with nothing in progress.
-  if (!conn.framing && to_server && kind == HTTP_START_REQUEST &&
+  if (!conn.framing && to_server && kind == DT_START_REQUEST &&
       conn.x.phase == HTTP_PHASE_IDLE && conn.behind.empty()) {
     conn.framer.restart();
     conn.framing = true;
@@ -142,11 +139,11 @@ void HttpReplay::flush_held(const ConnKey& key, Conn& conn) {
   }
 }
 
-int HttpReplay::feed(const ConnKey& key, Conn& conn, http_exchange& x, int http_dir,
+int HttpReplay::feed(const ConnKey& key, Conn& conn, http_exchange& x, int dt_dir,
                      uint64_t ts_ns, std::span<const uint8_t> bytes) {
-  http_chunk ch = make_chunk(window_, bytes);
+  dt_chunk ch = make_chunk(window_, bytes);
   const bool tracked_before = x.role != HTTP_ROLE_UNKNOWN;
-  ch.dir = static_cast<__u8>(http_dir);
+  ch.dir = static_cast<__u8>(dt_dir);
   // A segment is captured once: it entered and left "the syscall" at the same time.
   ch.ts_enter = ts_ns;
   ch.ts_exit = ts_ns;
@@ -157,9 +154,9 @@ int HttpReplay::feed(const ConnKey& key, Conn& conn, http_exchange& x, int http_
     counters_.connections_tracked++;
   }
   counters_.io_calls++;
-  if (res == HTTP_FEED_DONE)
+  if (res & DT_FEED_DONE)
     emit(key, conn);
-  else if (res == HTTP_FEED_IGNORED)
+  else if (res & DT_FEED_INVALID)
     counters_.non_http_data++;
   return res;
 }
@@ -168,7 +165,7 @@ int HttpReplay::feed(const ConnKey& key, Conn& conn, http_exchange& x, int http_
 void HttpReplay::feed_unframed(const ConnKey& key, Conn& conn, bool to_server, uint64_t ts_ns,
                                std::span<const uint8_t> bytes) {
   const http_exchange& x = conn.x;
-  if (to_server && classify(bytes) == HTTP_START_REQUEST) {
+  if (to_server && classify(bytes) == DT_START_REQUEST) {
     // A request after a complete one still unanswered is taken as more of that one; during a
     // response of known length it ends that response early. Neither is a span of its own.
     const bool req_complete = x.req.hdr_done && !x.req.chunked &&
@@ -178,7 +175,7 @@ void HttpReplay::feed_unframed(const ConnKey& key, Conn& conn, bool to_server, u
         (x.phase == HTTP_PHASE_RESPONSE && resp_open))
       counters_.pipelined_requests_unsupported++;
   }
-  feed(key, conn, conn.x, to_server ? HTTP_DIR_INGRESS : HTTP_DIR_EGRESS, ts_ns, bytes);
+  feed(key, conn, conn.x, to_server ? DT_DIR_INGRESS : DT_DIR_EGRESS, ts_ns, bytes);
 }
 
 void HttpReplay::feed_request(const ConnKey& key, Conn& conn, const FramePiece& piece,
@@ -195,19 +192,19 @@ void HttpReplay::feed_request(const ConnKey& key, Conn& conn, const FramePiece& 
     return;
   }
   http_exchange& x = conn.behind.empty() ? conn.x : conn.behind.back();
-  feed(key, conn, x, HTTP_DIR_INGRESS, ts_ns, bytes);
+  feed(key, conn, x, DT_DIR_INGRESS, ts_ns, bytes);
 }
 
 void HttpReplay::feed_response(const ConnKey& key, Conn& conn, const FramePiece& piece,
                                uint64_t ts_ns, std::span<const uint8_t> bytes) {
-  feed(key, conn, conn.x, HTTP_DIR_EGRESS, ts_ns, bytes);
+  feed(key, conn, conn.x, DT_DIR_EGRESS, ts_ns, bytes);
   if (!piece.ends || !piece.final_response || conn.behind.empty()) return;
   // x's final response ended here and a pipelined request waits for the next one. Without one
   // waiting, x is left as the kernel leaves it: ended by the next request or the close.
   if (conn.x.phase == HTTP_PHASE_RESPONSE) {
     // The boundary code did not see where the response ends (headers past its window, a header
     // line cut between segments): it ends where the next message starts, as in the kernel.
-    if (engine_->close(conn.x, ts_ns, done_) == HTTP_FEED_DONE) {
+    if ((engine_->close(conn.x, ts_ns, done_) & DT_FEED_DONE)) {
       done_.end_reason = HTTP_END_NEXT;
       emit(key, conn);
     }
@@ -265,9 +262,9 @@ void HttpReplay::on_close(const ConnKey& key, uint64_t ts_ns, CloseReason reason
     case CloseReason::reset:
     case CloseReason::reused:
       // Pipelined requests still waiting were closed unanswered, as x may be.
-      if (engine_->close(conn.x, ts_ns, done_) == HTTP_FEED_DONE) emit(key, conn);
+      if ((engine_->close(conn.x, ts_ns, done_) & DT_FEED_DONE)) emit(key, conn);
       for (http_exchange& x : conn.behind)
-        if (engine_->close(x, ts_ns, done_) == HTTP_FEED_DONE) emit(key, conn);
+        if ((engine_->close(x, ts_ns, done_) & DT_FEED_DONE)) emit(key, conn);
       break;
     case CloseReason::timeout:
     case CloseReason::evicted:
@@ -294,7 +291,7 @@ void HttpReplay::emit(const ConnKey& key, const Conn& conn) {
   tuple.family = server.addr.family == IpFamily::v4 ? AF_INET : AF_INET6;
 
   dt_span_event ev{};
-  dt_span_event_fill(&ev, &x, &tuple, conn.id, 0, 0);
+  http1_span_fill(&ev, &x, &tuple, conn.id, 0, 0);
   std::strncpy(ev.comm, "replay", sizeof(ev.comm) - 1);
   if (event_filter_ && !event_filter_(ev)) return;
   capture::Span span = decoder_.decode(ev);

@@ -1,8 +1,8 @@
 // HttpReplay: the StreamSink that turns reassembled TCP streams into spans with the kernel's own
-// HTTP/1.x boundary code (include/http1_boundary.h) and event filling (include/capture.h).
+// HTTP/1.x boundary code (include/protocols/http1/) and event filling (include/capture.h).
 //
-// Each on_data call is fed to http_feed as one syscall would be: its first HTTP_WIN bytes as the
-// window, its length, its last HTTP_TAIL bytes as the tail. Replay takes the server's point of
+// Each on_data call is fed to http1_feed as one syscall would be: its first DT_WIN bytes as the
+// window, its length, its last DT_TAIL bytes as the tail. Replay takes the server's point of
 // view: data towards the server is INGRESS, so spans are SERVER spans of the side that answered
 // (if the side reassembly called the client sends the first request, the roles are swapped for
 // that connection). Times are the capture's, so start is the request's first segment and end the
@@ -108,7 +108,7 @@ class HttpReplay final : public StreamSink {
   };
 
   // Runs the boundary code on one chunk of x; emits and counts as the kernel does.
-  int feed(const ConnKey& key, Conn& conn, http_exchange& x, int http_dir, uint64_t ts_ns,
+  int feed(const ConnKey& key, Conn& conn, http_exchange& x, int dt_dir, uint64_t ts_ns,
            std::span<const uint8_t> bytes);
   void feed_unframed(const ConnKey& key, Conn& conn, bool to_server, uint64_t ts_ns,
                      std::span<const uint8_t> bytes);
@@ -132,7 +132,7 @@ class HttpReplay final : public StreamSink {
   std::unordered_map<ConnKey, Conn, ConnKeyHash> conns_;  // selected connections only
   uint64_t next_conn_id_ = 1;
   // The kernel's per-CPU scratch, here one each: the window, the finished exchange.
-  http_window window_{};
+  dt_window window_{};
   http_exchange done_{};
   std::vector<FramePiece> pieces_;
   capture::WallClock clock_{0};  // capture times are wall-clock already

@@ -1,0 +1,83 @@
+/* A finished exchange becomes a span event (by its protocol's span_fill),
+ * goes through the filter step (include/span_filter.h) and, when reported,
+ * into the ring buffer. Protocol-neutral after the fill. */
+#ifndef DIFFTRACE_EMIT_BPF_H
+#define DIFFTRACE_EMIT_BPF_H
+
+#include "span_filter.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, DT_RINGBUF_BYTES);
+} events SEC(".maps");
+
+/* Where a finished exchange is copied before it is sent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, union dt_proto_state);
+} done_scratch SEC(".maps");
+
+/* Filters a finished exchange of connection c and sends it as a span event
+ * when the filter reports it. A global function: verified once on its own,
+ * not again at each of its callers. */
+__noinline int emit(const struct dt_conn *c, const union dt_proto_state *done, __u32 tgid)
+{
+	__u32 zero = 0;
+	/* built where the filter step reads it, then (maybe) sent */
+	struct dt_span_event *e = dt_filter_span_event();
+	struct dt_filter_scratch *fs = bpf_map_lookup_elem(&filter_scratch, &zero);
+	struct dt_filter_settings set = {};
+	enum dt_filter_outcome out;
+	__u64 flags;
+
+	if (!e || !fs || !c || !done)
+		return 0;
+	if (c->protocol != DT_PROTO_HTTP1)
+		return 0;
+	http1_span_fill(e, &done->http1, &c->tuple, c->conn_id, tgid, c->tid);
+	count(DT_C_SPANS_SEEN);
+	if (e->flags & DT_SPAN_F_HDR_LOST)
+		count(DT_C_HDR_LOST);
+	if (e->flags & DT_SPAN_F_NO_RESPONSE)
+		count(DT_C_UNANSWERED);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (e->kind == DT_SPAN_SERVER && peer_traced(&c->tuple))
+		e->flags |= DT_SPAN_F_PEER_TRACED;
+	/* Read field by field: through a non-volatile pointer the compiler
+	 * would fold the initial values in, and miss what user space set. */
+	set.no_filter = filter_settings.no_filter;
+	set.default_role = filter_settings.default_role;
+	set.keep_spans = filter_settings.keep_spans;
+	out = dt_filter_span_bpf(&set, hist_epoch & 1);
+	if (fs->overwritten)
+		count(DT_C_KEEP_OVERWRITTEN);
+	if (fs->hist_full)
+		count(DT_C_HIST_MAP_FULL);
+	if (out == DT_OUT_KEPT) {
+		count(DT_C_SPANS_KEPT);
+		return 0;
+	}
+	if (out == DT_OUT_DROPPED) {
+		count(DT_C_SPANS_DROPPED);
+		return 0;
+	}
+	/* Waking the reader for every span costs a context switch each; wake
+	 * it once a batch is waiting (it also drains on its poll timeout). */
+	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= DT_WAKEUP_BYTES
+			? BPF_RB_FORCE_WAKEUP
+			: BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), flags)) {
+		count(DT_C_RINGBUF_LOST);
+		if (dt_reason_is_anomaly(e->reason))
+			count(DT_C_ANOMALIES_LOST);
+		return 0;
+	}
+	count(DT_C_SPANS_REPORTED);
+	if (e->reason < DT_REASON_MAX)
+		count(DT_C_REASON_FIRST + e->reason);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,110 @@
+/* The one entry point of every hook source (bpf/sources/): an I/O on a
+ * connection (struct dt_io, its window and chunk already built), a reader's
+ * end of file, a socket's close. From here on nothing depends on how the
+ * I/O was seen: connection state by socket, protocol dispatch, emit. */
+#ifndef DIFFTRACE_ON_IO_BPF_H
+#define DIFFTRACE_ON_IO_BPF_H
+
+#include "dt/chunk_build.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dt_window);
+} windows SEC(".maps");
+
+/* This CPU's window, for a source to build a chunk in. */
+static __always_inline struct dt_window *io_window(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&windows, &zero);
+}
+
+/* Does the data start a message of a protocol difftrace parses
+ * (enum dt_start_kind)? A new connection's protocol is the one that says
+ * DT_START_REQUEST. */
+static __always_inline int dt_infer(const struct dt_window *w, __u32 len)
+{
+	return http1_infer(w, len);
+}
+
+/* An I/O of process/thread id on the connection io->sock; start is what
+ * dt_infer said of its data. Only a request start makes an untracked
+ * connection worth state. */
+static __always_inline void dt_on_io(const struct dt_io *io, struct dt_window *w,
+				     struct dt_chunk *ch, int start, __u64 id)
+{
+	__u32 zero = 0, tgid = id >> 32;
+	__u64 sock = io->sock;
+	struct dt_conn *c = bpf_map_lookup_elem(&conns, &sock);
+	union dt_proto_state *done;
+	int res;
+
+	if (!c) {
+		if (start != DT_START_REQUEST)
+			return;
+		c = new_conn(sock, tgid);
+		if (!c)
+			return;
+	}
+	count(DT_C_IO_CALLS);
+	if (c->protocol == DT_PROTO_UNKNOWN) {
+		/* state from accept/connect: the first request names the protocol */
+		if (start != DT_START_REQUEST) {
+			count(DT_C_NON_HTTP);
+			return;
+		}
+		c->protocol = DT_PROTO_HTTP1;
+	}
+	dt_chunk_tail(io, w, ch);
+	done = bpf_map_lookup_elem(&done_scratch, &zero);
+	if (!done)
+		return;
+	ch->ts_exit = bpf_ktime_get_ns();
+	res = http1_feed(&c->st.http1, w, ch, &done->http1);
+	publish_client(c);
+	if (res & DT_FEED_STARTED)
+		c->tid = (__u32)id; /* the thread that took the new request */
+	if (res & DT_FEED_DONE)
+		emit(c, done, tgid);
+	else if (res & DT_FEED_INVALID)
+		count(DT_C_NON_HTTP);
+}
+
+/* The connection closed or its reader saw EOF: finish its exchange. */
+static __always_inline void close_exchange(struct dt_conn *c, __u32 tgid)
+{
+	__u32 zero = 0;
+	union dt_proto_state *done = bpf_map_lookup_elem(&done_scratch, &zero);
+
+	if (done && c->protocol == DT_PROTO_HTTP1 &&
+	    http1_close(&c->st.http1, bpf_ktime_get_ns(), &done->http1) & DT_FEED_DONE)
+		emit(c, done, tgid);
+}
+
+/* A reader saw end of file on the connection: a client's response without
+ * a length ends here. */
+static __always_inline void dt_on_eof(__u64 sock, __u32 tgid)
+{
+	struct dt_conn *c = bpf_map_lookup_elem(&conns, &sock);
+
+	if (!c || c->protocol != DT_PROTO_HTTP1 || c->st.http1.phase != HTTP_PHASE_RESPONSE ||
+	    c->st.http1.role != HTTP_ROLE_CLIENT)
+		return;
+	close_exchange(c, tgid);
+}
+
+/* The connection's socket closed: finish its exchange and forget it. */
+static __always_inline void dt_on_close(__u64 sock, __u32 tgid)
+{
+	struct dt_conn *c = bpf_map_lookup_elem(&conns, &sock);
+
+	if (!c)
+		return;
+	close_exchange(c, tgid);
+	drop_conn(&sock, c);
+}
+
+#endif

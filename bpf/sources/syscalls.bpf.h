@@ -1,0 +1,326 @@
+/* Hook source: the raw syscall tracepoints.
+ *
+ * One program at syscall entry and one at exit (raw_tracepoint sys_enter and
+ * sys_exit) serve every syscall followed: a raw tracepoint costs less per hit
+ * than the per-syscall tracepoints, which also copy every call's arguments
+ * into a perf buffer. The entry remembers where a targeted thread's
+ * send/receive buffer is; the exit builds the I/O's chunk, finds the fd's
+ * socket and hands both to dt_on_io (bpf/lib/on_io.bpf.h). The fd's socket
+ * is cached per (tgid, fd): close, accept and connect renew the entry, and
+ * a message that starts on an fd not looked at for a second has its socket
+ * checked again (an fd reused without a close seen: dup2 over it). */
+#ifndef DIFFTRACE_SOURCE_SYSCALLS_BPF_H
+#define DIFFTRACE_SOURCE_SYSCALLS_BPF_H
+
+#include "lib/syscalls.bpf.h"
+
+#define DT_EINPROGRESS 115
+
+enum io_kind {
+	IO_BUF = 0,      /* read/write/recvfrom/sendto: one buffer */
+	IO_IOV = 1,      /* readv/writev: iovec array */
+	IO_MSG = 2,      /* recvmsg/sendmsg: msghdr */
+	IO_SENDFILE = 3, /* sendfile: bytes only */
+	IO_CONNECT = 4,
+	IO_ACCEPT = 5,   /* accept/accept4: the new fd is the return value */
+	IO_CLOSE = 6,    /* close: handled at entry, nothing saved */
+};
+
+/* What an enter hook leaves for its exit hook, per thread. */
+struct io_args {
+	__u64 ptr;
+	__u64 ts;
+	__u32 nr;         /* the syscall: its exit must be the same one */
+	__u32 fd;
+	__u8 kind;
+	__u8 dir;
+	__u8 valid;       /* set by enter, cleared by exit */
+	__u8 _pad[5];
+};
+
+/* Task-local: no hashing per syscall, and freed when the thread exits. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct io_args);
+} inflight_io SEC(".maps");
+
+/* The current thread's pending syscall, taken (cleared) as it is read. */
+static __always_inline int take_io(struct io_args *out)
+{
+	struct io_args *p = bpf_task_storage_get(&inflight_io, bpf_get_current_task_btf(), 0, 0);
+
+	if (!p || !p->valid)
+		return 0;
+	*out = *p;
+	p->valid = 0;
+	return 1;
+}
+
+/* A traced fd's socket, and when it was last checked. */
+struct dt_fd_sock {
+	__u64 sock;
+	__u64 checked_ns;
+};
+
+/* (tgid << 32 | fd) -> its socket: the walk from fd to socket once per
+ * connection, not per syscall. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DT_MAX_CONNS);
+	__type(key, __u64);
+	__type(value, struct dt_fd_sock);
+} fd_socks SEC(".maps");
+
+/* An fd's socket is checked again when a message starts on it this long
+ * after its last check; busy keep-alive connections skip the walk. */
+#define DT_RECHECK_NS 1000000000ULL
+
+static __always_inline __u64 fd_key(__u64 pid_tgid, __u32 fd)
+{
+	return (pid_tgid & 0xffffffff00000000ULL) | fd;
+}
+
+/* Remembers fd's socket sk, checked at now. */
+static __always_inline void remember_fd_sock(__u64 key, __u64 sk, __u64 now)
+{
+	struct dt_fd_sock v = {.sock = sk, .checked_ns = now};
+
+	bpf_map_update_elem(&fd_socks, &key, &v, BPF_ANY);
+}
+
+/* The socket behind fd for data that starts with start (enum
+ * dt_start_kind), or 0: fd is no TCP socket, or it is not cached and the
+ * data starts no message. */
+static __always_inline __u64 sock_of_fd(__u64 id, __u32 fd, int start, __u64 now)
+{
+	__u64 key = fd_key(id, fd), old = 0;
+	struct dt_fd_sock *fs = bpf_map_lookup_elem(&fd_socks, &key);
+	struct sock *sk;
+
+	if (fs) {
+		if (start != DT_START_REQUEST || now - fs->checked_ns <= DT_RECHECK_NS)
+			return fs->sock;
+		old = fs->sock;
+	} else if (start == DT_START_NONE) {
+		/* A message start is worth the walk; a response start too: a
+		 * server may write on another fd of the socket it read the
+		 * request from (inetd style: read fd 0, write fd 1). */
+		return 0;
+	}
+	sk = tcp_sock_of_fd(fd);
+	if (!sk) {
+		if (fs)
+			bpf_map_delete_elem(&fd_socks, &key);
+		return 0;
+	}
+	if (old && old != (__u64)sk) {
+		/* fd now names another socket: the old one's state is stale */
+		struct dt_conn *c = bpf_map_lookup_elem(&conns, &old);
+
+		if (c)
+			drop_conn(&old, c);
+	}
+	remember_fd_sock(key, (__u64)sk, now);
+	return (__u64)sk;
+}
+
+/* A targeted thread enters syscall nr: remember its fd and buffer. */
+static __always_inline void save_io(struct pt_regs *regs, __u32 nr, __u8 kind, __u8 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct io_args *a;
+
+	if (!is_target(id))
+		return;
+	a = bpf_task_storage_get(&inflight_io, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!a) {
+		count(DT_C_IO_MAP_FULL);
+		return;
+	}
+	a->nr = nr;
+	a->fd = (__u32)DT_SYSCALL_ARG0(regs);
+	a->ptr = kind == IO_ACCEPT || kind == IO_CONNECT ? 0 : DT_SYSCALL_ARG1(regs);
+	a->kind = kind;
+	a->dir = dir;
+	a->ts = bpf_ktime_get_ns();
+	a->valid = 1;
+}
+
+/* A send/receive syscall moved ret bytes: its chunk, its socket, dt_on_io. */
+static __always_inline void on_syscall_data(const struct io_args *a, __u64 id, __u64 ret)
+{
+	struct dt_window *w = io_window();
+	struct dt_io io = {};
+	struct dt_chunk ch = {};
+	int start;
+
+	if (!w)
+		return;
+	io.data = a->ptr;
+	io.len = ret;
+	io.ts_enter = a->ts;
+	io.dir = a->dir;
+	if (a->kind == IO_IOV) {
+		io.layout = DT_IO_IOV;
+	} else if (a->kind == IO_MSG) {
+		/* only msg_iov: the whole msghdr would take stack the parser needs */
+		if (bpf_probe_read_user(&io.data, sizeof(io.data),
+					&((struct user_msghdr *)a->ptr)->msg_iov))
+			return;
+		io.layout = DT_IO_IOV;
+	} else if (a->kind == IO_SENDFILE) {
+		io.layout = DT_IO_NODATA;
+	}
+	if (dt_chunk_window(&io, w, &ch))
+		return;
+	start = dt_infer(w, ch.win_len);
+	io.sock = sock_of_fd(id, a->fd, start, a->ts);
+	if (io.sock)
+		dt_on_io(&io, w, &ch, start, id);
+}
+
+/* A targeted thread has a new connection on fd: fresh state for it. */
+static __always_inline void track_fd(__u64 id, __u32 fd)
+{
+	struct sock *sk = tcp_sock_of_fd(fd);
+
+	if (!sk)
+		return;
+	remember_fd_sock(fd_key(id, fd), (__u64)sk, bpf_ktime_get_ns());
+	new_conn((__u64)sk, id >> 32);
+}
+
+/* A targeted thread closes fd: when that closes the socket, its exchange
+ * finishes and its state goes. */
+static __always_inline void on_close(struct pt_regs *regs)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 fd;
+	__u64 key, sock;
+	struct dt_fd_sock *fs;
+
+	if (!is_target(id))
+		return;
+	fd = (__u32)DT_SYSCALL_ARG0(regs);
+	key = fd_key(id, fd);
+	fs = bpf_map_lookup_elem(&fd_socks, &key);
+	if (!fs)
+		return;
+	sock = fs->sock;
+	bpf_map_delete_elem(&fd_socks, &key);
+	if (last_ref_of_fd(fd))
+		dt_on_close(sock, id >> 32);
+}
+
+/* Every syscall of every process enters here: the ones not followed leave
+ * at the switch, untargeted threads at is_target. */
+SEC("raw_tracepoint/sys_enter")
+int sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	__u32 nr = (__u32)ctx->args[1];
+	__u8 kind, dir = DT_DIR_EGRESS;
+
+	switch (nr) {
+	case DT_NR_read:
+	case DT_NR_recvfrom:
+		kind = IO_BUF;
+		dir = DT_DIR_INGRESS;
+		break;
+	case DT_NR_readv:
+		kind = IO_IOV;
+		dir = DT_DIR_INGRESS;
+		break;
+	case DT_NR_recvmsg:
+		kind = IO_MSG;
+		dir = DT_DIR_INGRESS;
+		break;
+	case DT_NR_write:
+	case DT_NR_sendto:
+		kind = IO_BUF;
+		break;
+	case DT_NR_writev:
+		kind = IO_IOV;
+		break;
+	case DT_NR_sendmsg:
+		kind = IO_MSG;
+		break;
+	case DT_NR_sendfile:
+		/* sendfile(out_fd, in_fd, ...): only the byte count of out_fd matters */
+		kind = IO_SENDFILE;
+		break;
+	case DT_NR_accept:
+	case DT_NR_accept4:
+		kind = IO_ACCEPT;
+		dir = DT_DIR_INGRESS;
+		break;
+	case DT_NR_connect:
+		kind = IO_CONNECT;
+		break;
+	case DT_NR_close:
+		kind = IO_CLOSE;
+		break;
+	default:
+		return 0;
+	}
+	if (dt_compat_syscall())
+		return 0;
+	if (kind == IO_CLOSE)
+		on_close(regs);
+	else
+		save_io(regs, nr, kind, dir);
+	return 0;
+}
+
+/* Every syscall exit: only a thread whose entry was saved has work here. */
+SEC("raw_tracepoint/sys_exit")
+int sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long ret = (long)ctx->args[1];
+	__u64 id, key;
+	struct io_args a;
+	struct dt_fd_sock *fs;
+
+	if (!take_io(&a))
+		return 0;
+	/* An entry whose exit was never seen (difftrace attached in between)
+	 * must not be taken for this call's. */
+	if ((__u32)BPF_CORE_READ(regs, orig_ax) != a.nr)
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	if (a.kind == IO_ACCEPT) {
+		if (ret >= 0)
+			track_fd(id, (__u32)ret);
+	} else if (a.kind == IO_CONNECT) {
+		if (ret == 0 || ret == -DT_EINPROGRESS)
+			track_fd(id, a.fd); /* its entry checked the target */
+	} else if (ret > 0) {
+		on_syscall_data(&a, id, (__u64)ret);
+	} else if (ret == 0 && a.dir == DT_DIR_INGRESS) {
+		key = fd_key(id, a.fd);
+		fs = bpf_map_lookup_elem(&fd_socks, &key);
+		if (fs)
+			dt_on_eof(fs->sock, id >> 32);
+	}
+	return 0;
+}
+
+/* Forgets the fd cache entries of an exiting process. */
+static long forget_fds_of_exited(struct bpf_map *map, const __u64 *key, struct dt_fd_sock *v,
+				 void *vtgid)
+{
+	if ((__u32)(*key >> 32) == *(__u32 *)vtgid)
+		bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+static __always_inline void syscalls_process_exit(__u32 tgid)
+{
+	bpf_for_each_map_elem(&fd_socks, forget_fds_of_exited, &tgid, 0);
+}
+
+#endif

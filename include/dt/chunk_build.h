@@ -1,0 +1,158 @@
+/* Chunk building: from one I/O in the traced process's memory (a buffer or
+ * an iovec array) to the window and chunk that protocols parse
+ * (include/dt/chunk.h). The kernel's sources read the process's memory
+ * (bpf_probe_read_user); replay and the parity tests compile the same code
+ * over their own buffers, so the tables test what the kernel runs. */
+#ifndef DIFFTRACE_DT_CHUNK_BUILD_H
+#define DIFFTRACE_DT_CHUNK_BUILD_H
+
+#include "dt/chunk.h"
+
+/* How an I/O's data lies in the process's memory. */
+enum dt_io_layout {
+	DT_IO_BUF = 0,    /* one buffer */
+	DT_IO_IOV = 1,    /* an iovec array (readv/writev, the msghdr's of sendmsg/recvmsg) */
+	DT_IO_NODATA = 2, /* bytes moved that are not in the process's memory (sendfile) */
+};
+
+/* One I/O on a connection, as a hook source reports it (bpf/sources/). */
+struct dt_io {
+	__u64 sock;     /* the connection: its struct sock address (0 until known) */
+	__u64 data;     /* DT_IO_BUF: the buffer; DT_IO_IOV: the iovec array */
+	__u64 len;      /* bytes the I/O moved (> 0) */
+	__u64 ts_enter; /* when the I/O began */
+	__u8 layout;    /* enum dt_io_layout */
+	__u8 dir;       /* enum dt_dir */
+	__u8 _pad[6];
+};
+
+/* struct iovec of a 64-bit process. */
+struct dt_iovec {
+	__u64 base;
+	__u64 len;
+};
+
+/* Iovecs a writev/sendmsg may pass (UIO_MAXIOV): the walk to the end of
+ * the data looks at as many. */
+#define DT_MAX_IOVS 1024
+
+/* Fills the window with the first DT_WIN bytes of the data (of its first
+ * iovec) and the chunk with its lengths and direction; 0 when read. The
+ * chunk's times and tail are the caller's (dt_chunk_tail). */
+DT_INLINE int dt_chunk_window(const struct dt_io *io, struct dt_window *w, struct dt_chunk *ch)
+{
+	__u64 base = io->data, first_len = io->len;
+	__u32 win_len;
+
+	if (io->layout == DT_IO_IOV) {
+		struct dt_iovec v = {};
+
+		if (DT_READ_USER(&v, sizeof(v), io->data))
+			return -1;
+		base = v.base;
+		first_len = v.len < io->len ? v.len : io->len;
+	} else if (io->layout == DT_IO_NODATA) {
+		first_len = 0;
+	}
+	win_len = first_len < DT_WIN ? (__u32)first_len : DT_WIN;
+	DT_BOUND(win_len);
+	if (win_len > DT_WIN)
+		return -1; /* never: a bound the verifier can see */
+	if (win_len && DT_READ_USER(w->data, win_len, base))
+		return -1;
+	ch->win_len = win_len;
+	ch->total_len = io->len;
+	ch->dir = io->dir;
+	ch->ts_enter = io->ts_enter;
+	return 0;
+}
+
+/* A walk over an iovec array to the one where the data ends. */
+struct dt_iov_walk {
+	__u64 iov_ptr;
+	__u64 ret;        /* bytes the I/O moved */
+	__u64 seen;       /* bytes in the iovecs before the current one */
+	__u64 prev_base;  /* the last non-empty iovec before the end one */
+	__u64 prev_len;
+	__u64 end_base;   /* the iovec where the data ends ... */
+	__u64 end_len;    /* ... and how much of it holds data */
+	__u32 found;
+	__u32 _pad;
+};
+
+static long dt_iov_walk_step(__u32 i, void *vctx)
+{
+	struct dt_iov_walk *w = (struct dt_iov_walk *)vctx;
+	struct dt_iovec v = {};
+
+	if (DT_READ_USER(&v, sizeof(v), w->iov_ptr + (__u64)i * sizeof(v)))
+		return 1;
+	if (!v.len)
+		return 0;
+	if (w->seen + v.len < w->ret) {
+		w->seen += v.len;
+		w->prev_base = v.base;
+		w->prev_len = v.len;
+		return 0;
+	}
+	w->end_base = v.base;
+	w->end_len = w->ret - w->seen;
+	w->found = 1;
+	return 1;
+}
+
+/* The last bytes of data scattered over an iovec array of total length ret.
+ * They may span two iovecs: a chunked body's terminal "0\r\n\r\n" is often
+ * an iovec of its own after the previous chunk's "\r\n". Not inlined: its
+ * walk's state would sit in the caller's stack frame, under the parser's. */
+DT_NOINLINE void dt_tail_of_iov(__u64 iov_ptr, __u64 ret, struct dt_chunk *ch)
+{
+	struct dt_iov_walk w = {};
+	__u64 last = 0, prev = 0;
+	__u32 n, k;
+
+	w.iov_ptr = iov_ptr;
+	w.ret = ret;
+	DT_LOOP(DT_MAX_IOVS, dt_iov_walk_step, &w);
+	if (!w.found)
+		return;
+	n = w.end_len < DT_TAIL ? (__u32)w.end_len : DT_TAIL;
+	DT_BOUND(n);
+	if (n > DT_TAIL)
+		return; /* never: a bound the verifier can see */
+	if (DT_READ_USER(&last, n, w.end_base + w.end_len - n))
+		return;
+	k = 0;
+	if (n < DT_TAIL) {
+		/* the rest from the end of the iovec before */
+		k = DT_TAIL - n;
+		if (k > w.prev_len)
+			k = (__u32)w.prev_len;
+		DT_BOUND(k);
+		if (k > DT_TAIL)
+			return;
+		if (k && DT_READ_USER(&prev, k, w.prev_base + w.prev_len - k))
+			k = 0;
+		/* little-endian: prev's k bytes first, then the end iovec's n */
+		last = prev | last << (k * 8);
+	}
+	__builtin_memcpy(ch->tail, &last, DT_TAIL);
+	ch->tail_len = n + k;
+}
+
+/* Fills the chunk's tail: from the window when it holds all the data, else
+ * from the end of the buffer or of the iovecs. Separate from the window so
+ * that data no connection wants costs no tail read. */
+DT_INLINE void dt_chunk_tail(const struct dt_io *io, const struct dt_window *w,
+			     struct dt_chunk *ch)
+{
+	if (io->len == ch->win_len)
+		dt_tail_from_window(w, ch);
+	else if (io->layout == DT_IO_IOV)
+		dt_tail_of_iov(io->data, io->len, ch);
+	else if (io->layout == DT_IO_BUF &&
+		 !DT_READ_USER(ch->tail, DT_TAIL, io->data + io->len - DT_TAIL))
+		ch->tail_len = DT_TAIL;
+}
+
+#endif /* DIFFTRACE_DT_CHUNK_BUILD_H */

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "capture.h"
+#include "protocols/http1/message.h"  // the events' methods
 
 namespace difftrace::bench {
 

@@ -105,6 +105,17 @@ TEST_CASE("loading, attaching and destroying the capture program leaks nothing",
     // sys_enter and sys_exit (raw tracepoints), task_newtask, sched_process_exit
     CHECK(program.attached_count() == 4);
     CHECK(program.skipped().empty());
+    // The one source this kernel runs, and each program reported as attached.
+    CHECK(program.source() == "syscalls");
+    REQUIRE(program.probes().size() == 4);
+    for (const auto& p : program.probes()) {
+      INFO(p.program << ": " << p.detail);
+      CHECK(p.state == bpf::ProbeStatus::State::kAttached);
+      CHECK(p.source == (p.program.rfind("sys_", 0) == 0 ? "syscalls" : "process"));
+    }
+    program.detach();
+    CHECK(program.attached_count() == 0);
+    CHECK(program.skipped().size() == 4);
     held = own_bpf_ids();
   }
   std::set<__u32> progs, maps;  // what the program held, and this test did not before

@@ -164,4 +164,31 @@ TEST_CASE("check: the requirement table is well formed", "[check]") {
   CHECK(requirement(R::kRingbufMap).min_kernel == "5.8");
 }
 
+
+TEST_CASE("check: the hook source and each probe's fate are in the table and the JSON", "[check]") {
+  CheckReport report = report_of(everything_present());
+  report.source = "syscalls";
+  report.probes = {
+      {"sys_exit", "syscalls", "raw_tracepoint/sys_exit", bpf::ProbeStatus::State::kAttached, ""},
+      {"on_newtask", "process", "tracepoint/task/task_newtask",
+       bpf::ProbeStatus::State::kLeftOut, "this kernel has no tracepoint"},
+  };
+  const std::string table = format_table(report);
+  CHECK(table.find("hook source: syscalls") != std::string::npos);
+  CHECK(table.find("left out: this kernel has no tracepoint") != std::string::npos);
+  const auto json = to_json(report);
+  CHECK(json["hooks"]["source"] == "syscalls");
+  REQUIRE(json["hooks"]["probes"].size() == 2);
+  CHECK(json["hooks"]["probes"][0]["state"] == "attached");
+  CHECK(json["hooks"]["probes"][1]["state"] == "left out");
+
+  // Attaching failed: a problem, and the check fails.
+  report.probes_error = "attaching sys_exit: Operation not permitted";
+  CHECK(check_exit_code(report) != ExitCode::kOk);
+  const auto lines = problem_lines(report);
+  CHECK(std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
+          return l.find("hooks: attaching sys_exit") != std::string::npos;
+        }) == 1);
+}
+
 }  // namespace difftrace::check

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <filesystem>
 #include <algorithm>
-#include <set>
 
 #include "filter_maps.h"  // types of the skeleton's rodata
 #include "capture.skel.h"
@@ -18,9 +17,6 @@ namespace difftrace::bpf {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Without these the tool captures nothing useful: a failure is fatal.
-const std::set<std::string> kRequired = {"sys_enter", "sys_exit"};
 
 // "tracepoint/syscalls/sys_enter_read" -> does this kernel have that event?
 bool tracepoint_exists(const std::string& section) {
@@ -74,17 +70,7 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
   if (int err = bpf_map__set_max_entries(skel_->maps.keep, std::max(1u, filter.keep_traces)))
     fail("sizing the keep-buffer", -err);
 
-  bpf_program* prog;
-  bpf_object__for_each_program(prog, skel_->obj) {
-    std::string name = bpf_program__name(prog);
-    if (tracepoint_exists(bpf_program__section_name(prog))) continue;
-    if (kRequired.count(name))
-      throw FatalError(ExitCode::kEnvironment,
-                       std::string("this kernel has no tracepoint ") +
-                           bpf_program__section_name(prog) + ", which difftrace needs");
-    bpf_program__set_autoload(prog, false);
-    skipped_.push_back(name);
-  }
+  pick_source();
 
   if (int err = capture__load(skel_.get())) {
     if (!log_buf.empty()) {
@@ -107,6 +93,57 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
 }
 
 CaptureProgram::~CaptureProgram() = default;
+
+// The first hook source whose every hook this kernel has; the other sources' programs stay
+// unloaded, and so does a process hook whose tracepoint is missing.
+void CaptureProgram::pick_source() {
+  std::string why_not;
+  for (const auto& src : hook_sources()) {
+    std::string missing;
+    for (const auto& name : src.programs) {
+      bpf_program* p = bpf_object__find_program_by_name(skel_->obj, name.c_str());
+      if (!p)
+        missing = "its program " + name + " is not in the object";
+      else if (!tracepoint_exists(bpf_program__section_name(p)))
+        missing = std::string("this kernel has no tracepoint ") + bpf_program__section_name(p);
+      if (!missing.empty()) break;
+    }
+    if (missing.empty() && source_.empty()) source_ = src.name;
+    if (!missing.empty()) why_not += (why_not.empty() ? "" : "; ") + src.name + ": " + missing;
+  }
+  if (source_.empty())
+    throw FatalError(ExitCode::kEnvironment,
+                     "this kernel runs none of difftrace's hook sources (" + why_not + ")");
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    ProbeStatus st;
+    st.program = bpf_program__name(prog);
+    st.source = source_of(st.program);
+    st.hook = bpf_program__section_name(prog);
+    if (st.source == "process" && !tracepoint_exists(st.hook))
+      st.detail = "this kernel has no tracepoint " + st.hook;
+    else if (st.source != "process" && st.source != source_)
+      st.detail = "source " + source_ + " was picked";
+    st.state = st.detail.empty() ? ProbeStatus::State::kNotAttached : ProbeStatus::State::kLeftOut;
+    if (st.state == ProbeStatus::State::kLeftOut) bpf_program__set_autoload(prog, false);
+    if (st.detail.empty()) st.detail = "not attached yet";
+    probes_.push_back(std::move(st));
+  }
+}
+
+ProbeStatus& CaptureProgram::probe(const std::string& program) {
+  for (auto& p : probes_)
+    if (p.program == program) return p;
+  probes_.push_back({program, source_of(program), "", ProbeStatus::State::kLeftOut, ""});
+  return probes_.back();
+}
+
+std::vector<std::string> CaptureProgram::skipped() const {
+  std::vector<std::string> names;
+  for (const auto& p : probes_)
+    if (p.state != ProbeStatus::State::kAttached) names.push_back(p.program);
+  return names;
+}
 
 void CaptureProgram::fill_target_maps(const targets::TargetSet& targets) {
   __u8 one = 1;
@@ -137,18 +174,31 @@ void CaptureProgram::attach() {
     if (prog != skel_->progs.sys_exit) order.push_back(prog);
   for (bpf_program* p : order) {
     if (!bpf_program__autoload(p)) continue;
-    std::string name = bpf_program__name(p);
+    ProbeStatus& st = probe(bpf_program__name(p));
     bpf_link* link = bpf_program__attach(p);
     if (!link) {
       int err = errno;
-      if (kRequired.count(name)) fail("attaching " + name, err);
-      spdlog::warn("not attached: {} ({})", name, std::strerror(err));
-      skipped_.push_back(name);
+      // Without its source's hooks the tool captures nothing useful: a failure is fatal.
+      if (st.source == source_) fail("attaching " + st.program, err);
+      spdlog::warn("not attached: {} ({})", st.program, std::strerror(err));
+      st.state = ProbeStatus::State::kNotAttached;
+      st.detail = std::strerror(err);
       continue;
     }
+    st.state = ProbeStatus::State::kAttached;
+    st.detail.clear();
     links_.emplace_back(link);
   }
-  spdlog::debug("attached {} programs, skipped {}", links_.size(), skipped_.size());
+  spdlog::debug("source {}: attached {} programs", source_, links_.size());
+}
+
+void CaptureProgram::detach() {
+  links_.clear();
+  for (auto& p : probes_)
+    if (p.state == ProbeStatus::State::kAttached) {
+      p.state = ProbeStatus::State::kNotAttached;
+      p.detail = "detached";
+    }
 }
 
 int CaptureProgram::events_fd() const { return bpf_map__fd(skel_->maps.events); }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bpf/hook_sources.h"
 #include "bpf/kernel_counters.h"
 #include "bpf/links.h"
 #include "capture.h"
@@ -35,7 +36,7 @@ class CaptureProgram {
 
   // Attaches every loaded program; throws if a required one fails.
   void attach();
-  void detach() { links_.clear(); }
+  void detach();
 
   int events_fd() const;
   const bpf_object* object() const;
@@ -45,19 +46,25 @@ class CaptureProgram {
   // Kept spans per trace the loaded program writes (its keep_spans setting).
   std::uint8_t keep_spans() const;
   KernelCounters read_counters() const;
-  // Names of programs left out because this kernel lacks their hook.
-  const std::vector<std::string>& skipped() const { return skipped_; }
+  // Names of programs left out or not attached: this kernel lacks their hook.
+  std::vector<std::string> skipped() const;
   std::size_t attached_count() const { return links_.size(); }
+  // The hook source the loader picked (hook_sources()), and every program's fate.
+  const std::string& source() const { return source_; }
+  const std::vector<ProbeStatus>& probes() const { return probes_; }
 
  private:
   void fill_target_maps(const targets::TargetSet& targets);
+  void pick_source();
+  ProbeStatus& probe(const std::string& program);
 
   struct SkelDeleter {
     void operator()(capture* s) const;
   };
   std::unique_ptr<capture, SkelDeleter> skel_;
   std::vector<LinkPtr> links_;
-  std::vector<std::string> skipped_;
+  std::string source_;
+  std::vector<ProbeStatus> probes_;
 };
 
 }  // namespace difftrace::bpf

@@ -36,6 +36,7 @@ std::vector<std::string> problem_lines(const CheckReport& report) {
           "(user/bpf/verifier_budget.h)",
           p.name, p.verified_insns, p.budget));
   }
+  if (!report.probes_error.empty()) lines.push_back("hooks: " + report.probes_error);
   return lines;
 }
 
@@ -43,7 +44,7 @@ bool passed(const CheckReport& report) {
   if (!all_required_present(report.requirements) || report.programs.empty()) return false;
   for (const auto& p : report.programs)
     if (!p.loaded || over_budget(p)) return false;
-  return true;
+  return report.probes_error.empty();
 }
 
 ExitCode check_exit_code(const CheckReport& report) {
@@ -72,6 +73,15 @@ std::string format_table(const CheckReport& report) {
   }
   out += fmt::format("(limit: {} instructions per program; budgets: user/bpf/verifier_budget.h)\n",
                      bpf::kVerifierInsnLimit);
+  if (!report.probes_error.empty()) {
+    out += fmt::format("\nhooks not attached: {}\n", report.probes_error);
+  } else if (!report.source.empty()) {
+    out += fmt::format("\nhook source: {} (attached, then detached)\n", report.source);
+    out += fmt::format("{:<20} {:<10} {:<36} {}\n", "program", "source", "hook", "result");
+    for (const auto& p : report.probes)
+      out += fmt::format("{:<20} {:<10} {:<36} {}{}\n", p.program, p.source, p.hook,
+                         bpf::to_string(p.state), p.detail.empty() ? "" : ": " + p.detail);
+  }
   return out;
 }
 
@@ -94,9 +104,22 @@ nlohmann::json to_json(const CheckReport& report) {
                         {"budget", p.budget},
                         {"loaded", p.loaded},
                         {"error", p.loaded ? nlohmann::json(nullptr) : nlohmann::json(p.error)}});
+  nlohmann::json probes = nlohmann::json::array();
+  for (const auto& p : report.probes)
+    probes.push_back({{"program", p.program},
+                      {"source", p.source},
+                      {"hook", p.hook},
+                      {"state", bpf::to_string(p.state)},
+                      {"detail", p.detail}});
+  nlohmann::json hooks = {
+      {"source", report.source.empty() ? nlohmann::json(nullptr) : nlohmann::json(report.source)},
+      {"error", report.probes_error.empty() ? nlohmann::json(nullptr)
+                                            : nlohmann::json(report.probes_error)},
+      {"probes", probes}};
   return {{"kernel", report.kernel},
           {"requirements", requirements},
           {"programs", programs},
+          {"hooks", hooks},
           {"ok", passed(report)},
           {"problems", problem_lines(report)}};
 }

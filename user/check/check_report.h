@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bpf/hook_sources.h"
 #include "bpf/program_verification.h"
 #include "check/requirements.h"
 #include "error.h"
@@ -18,6 +19,11 @@ struct CheckReport {
   std::vector<RequirementVerdict> requirements;
   std::vector<bpf::ProgramVerification> programs;
   std::string programs_skipped;  // why no program was loaded; empty when they were
+  // The capture program attached as trace attaches it (nothing targeted) and detached: the
+  // hook source the loader picked and each program's fate. Empty source: not tried.
+  std::string source;
+  std::vector<bpf::ProbeStatus> probes;
+  std::string probes_error;  // why attaching failed, if it did
 };
 
 // One line per missing required feature, per refused program and per program
@@ -28,7 +34,8 @@ ExitCode check_exit_code(const CheckReport& report);
 
 std::string format_table(const CheckReport& report);
 // {kernel, requirements: [{name, required, present, min_kernel, detail}],
-//  programs: [{name, verified_insns, limit, budget, loaded, error}], ok, problems}
+//  programs: [{name, verified_insns, limit, budget, loaded, error}],
+//  hooks: {source, error, probes: [{program, source, hook, state, detail}]}, ok, problems}
 nlohmann::json to_json(const CheckReport& report);
 
 }  // namespace difftrace::check

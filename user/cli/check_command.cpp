@@ -5,7 +5,10 @@
 
 #include <cstdio>
 
+#include "bpf/capture_program.h"
 #include "bpf/program_verification.h"
+#include "env/environment.h"
+#include "error.h"
 #include "check/check_report.h"
 #include "check/platform_probe.h"
 
@@ -25,6 +28,20 @@ std::string why_programs_cannot_load(const check::PlatformFacts& facts) {
   return "";
 }
 
+// Attaches the capture program as trace would, with nothing targeted (no process pays more
+// than the hooks' entry), and reports what each program became; detaches at once.
+void attach_and_report(check::CheckReport& report) {
+  try {
+    env::ensure_tracefs();
+    bpf::CaptureProgram program(targets::TargetSet{});
+    program.attach();
+    report.source = program.source();
+    report.probes = program.probes();  // then the destructor detaches
+  } catch (const FatalError& e) {
+    report.probes_error = e.what();
+  }
+}
+
 }  // namespace
 
 void add_check_command(CLI::App& app, CheckOptions& opts) {
@@ -40,7 +57,10 @@ int run_check(const CheckOptions& opts) {
   report.kernel = facts.kernel_release;
   report.requirements = check::evaluate(facts);
   report.programs_skipped = why_programs_cannot_load(facts);
-  if (report.programs_skipped.empty()) report.programs = bpf::verify_capture_programs();
+  if (report.programs_skipped.empty()) {
+    report.programs = bpf::verify_capture_programs();
+    attach_and_report(report);
+  }
 
   if (opts.json)
     std::printf("%s\n", check::to_json(report).dump(2).c_str());

@@ -66,8 +66,9 @@ struct file___f_count {
 
 /* Does fd hold the last reference to its file (a close of it closes the
  * socket)? Other fds (dup, fork) and syscalls in flight on it in other
- * threads hold references too. When it cannot tell, yes. */
-static __always_inline int last_ref_of_fd(__u32 fd)
+ * threads hold references too. When it cannot tell, yes. A global
+ * function: the walk is verified once, apart from its caller's. */
+__noinline int last_ref_of_fd(__u32 fd)
 {
 	struct file *f = file_of_fd(fd);
 	long refs;

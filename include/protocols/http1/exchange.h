@@ -219,7 +219,7 @@ DT_INLINE int http_on_data(struct http_exchange *x, struct dt_window *w,
 			return HTTP_ACT_IGNORED;
 		}
 		x->req_end_ns = ts_exit;
-		return HTTP_ACT_NONE;
+		return HTTP_ACT_STARTED;
 	}
 
 	/* response direction */
@@ -277,12 +277,10 @@ DT_INLINE void ht_finish(struct http_exchange *x, struct http_exchange *done, __
 DT_GLOBAL int http1_feed(struct http_exchange *__restrict x, struct dt_window *__restrict w,
 			 struct dt_chunk *__restrict ch, struct http_exchange *__restrict done)
 {
-	__u64 prev_start;
-	int act, i, res;
+	int act, i;
 
 	if (!x || !w || !ch || !done)
 		return DT_FEED_NEED_MORE;
-	prev_start = x->start_ns;
 	act = http_on_data(x, w, ch);
 	/* 100 Continue, then 103 Early Hints, then the final response */
 	DT_NO_UNROLL
@@ -291,17 +289,17 @@ DT_GLOBAL int http1_feed(struct http_exchange *__restrict x, struct dt_window *_
 	if (act == HTTP_ACT_EMIT_RETRY) {
 		ht_finish(x, done, HTTP_END_NEXT);
 		/* This data starts a request: it cannot finish one too. */
-		http_on_data(x, w, ch);
-		res = DT_FEED_DONE;
-	} else if (act == HTTP_ACT_EMIT) {
-		ht_finish(x, done, HTTP_END_COMPLETE);
-		res = DT_FEED_DONE;
-	} else {
-		res = act == HTTP_ACT_IGNORED ? DT_FEED_INVALID : DT_FEED_NEED_MORE;
+		if (http_on_data(x, w, ch) == HTTP_ACT_STARTED)
+			return DT_FEED_DONE | DT_FEED_STARTED;
+		return DT_FEED_DONE;
 	}
-	if (x->phase == HTTP_PHASE_REQUEST && x->start_ns != prev_start)
-		res |= DT_FEED_STARTED;
-	return res;
+	if (act == HTTP_ACT_EMIT) {
+		ht_finish(x, done, HTTP_END_COMPLETE);
+		return DT_FEED_DONE;
+	}
+	if (act == HTTP_ACT_STARTED)
+		return DT_FEED_STARTED;
+	return act == HTTP_ACT_IGNORED ? DT_FEED_INVALID : DT_FEED_NEED_MORE;
 }
 
 /* The connection closed, or its reader saw end of file. */

@@ -91,6 +91,7 @@ enum http_action {
 	HTTP_ACT_IGNORED = 3,       /* data was not HTTP where HTTP was expected */
 	HTTP_ACT_INTERIM = 4,       /* an interim (1xx) response was cut off the front
 	                               of the data: feed what follows it again */
+	HTTP_ACT_STARTED = 5,       /* a request started */
 };
 
 #endif /* DIFFTRACE_HTTP1_MESSAGE_H */

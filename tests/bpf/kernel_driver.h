@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "common/http_cases.h"
+#include "common/cases/http1_cases.h"
 #include "http_test.h"
 #include "replay/boundary_engine.h"
 

@@ -1,4 +1,4 @@
-// The boundary cases of tests/common/http_cases.cpp, run in the kernel
+// The boundary cases of tests/common/cases/http1_cases.cpp, run in the kernel
 // through the loaded test entry (bpf/http_test.bpf.c, which calls the same
 // http1_feed/http1_close as the capture program) and compared with the host,
 // step by step and byte for byte.
@@ -6,8 +6,8 @@
 #include <cstring>
 
 #include "bpf_test_support.h"
-#include "common/filter_cases.h"
-#include "common/http_cases.h"
+#include "common/cases/filter_cases.h"
+#include "common/cases/http1_cases.h"
 #include "kernel_driver.h"
 
 using namespace difftrace::testing;

@@ -1,4 +1,4 @@
-#include "common/http_cases.h"
+#include "common/cases/http1_cases.h"
 
 #include "capture/endpoint_template.h"
 #include "path_template.h"

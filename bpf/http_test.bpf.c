@@ -2,8 +2,9 @@
 /* Test entry for the HTTP boundary logic: runs one step (http1_feed or
  * http1_close, the functions capture.bpf.c calls, dt_path_template_of,
  * dt_filter_decide, or the whole filter step dt_filter_span over this
- * program's own filter maps, or only that step's copies of the span) on
- * the state held in a map.
+ * program's own filter maps, or only that step's copies of the span, or
+ * the chunk building of bpf/sources/syscalls.bpf.h) on the state held in a
+ * map.
  * Only tests load it, through BPF_PROG_TEST_RUN. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -60,6 +61,30 @@ int http_test_step(void *ctx)
 	}
 	if (s->op == DT_HTTP_TEST_TEMPLATE) {
 		dt_path_template_of(s->x.path, s->x.path_len, &s->tmpl);
+		return 0;
+	}
+	if (s->op == DT_HTTP_TEST_CHUNK) {
+		/* The I/O's data is in the test process's memory: BPF_PROG_TEST_RUN
+		 * runs a SEC("syscall") program (5.14) in the calling process's
+		 * context, and the program type offers the tracing helpers
+		 * (syscall_prog_func_proto falls back to tracing_prog_func_proto),
+		 * bpf_probe_read_user (DT_READ_USER) among them: it reads that
+		 * memory as the capture program's syscall source reads a traced
+		 * process's. */
+		struct dt_io io = s->io;
+
+		if (dt_chunk_window(&io, &s->win, &ch)) {
+			s->result = 1;
+			return 0;
+		}
+		dt_chunk_tail(&io, &s->win, &ch);
+		s->win_len = ch.win_len;
+		s->total_len = ch.total_len;
+		s->tail_len = ch.tail_len;
+		__builtin_memcpy(s->tail, ch.tail, DT_TAIL);
+		s->dir = ch.dir;
+		s->ts_enter = ch.ts_enter;
+		s->result = 0;
 		return 0;
 	}
 	if (s->op == DT_HTTP_TEST_CLOSE) {

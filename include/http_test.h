@@ -1,5 +1,6 @@
 /* Types shared by bpf/http_test.bpf.c and tests/bpf: one step of a boundary
- * case (or one endpoint template, or one filter decision), run in the kernel
+ * case (or one endpoint template, one filter decision, or one I/O's chunk
+ * building), run in the kernel
  * through BPF_PROG_TEST_RUN so that the kernel's decisions can be compared
  * with the host's on the same cases. */
 #ifndef DIFFTRACE_HTTP_TEST_H
@@ -7,6 +8,7 @@
 
 #include "protocols/http1/http1.h"
 #include "capture.h"
+#include "dt/chunk_build.h"
 #include "filter_decision.h"
 #include "filter_maps.h"
 #include "latency_hist.h"
@@ -23,6 +25,10 @@ enum dt_http_test_op {
 	 * filter: the frame a filter step's time is measured against (capture
 	 * builds its spans there and makes no copy). */
 	DT_HTTP_TEST_SPAN_COPY = 6,
+	/* dt_chunk_window and dt_chunk_tail of io (whose data is in the test
+	 * process's memory) into win, win_len, total_len, tail, tail_len, dir
+	 * and ts_enter; result 1 when the window could not be read. */
+	DT_HTTP_TEST_CHUNK = 7,
 };
 
 /* The single entry of the test program's array map: input and output. */
@@ -51,6 +57,7 @@ struct dt_http_test_step {
 	__u8 _pad;
 	struct dt_filter_settings fset; /* in */
 	struct dt_span_event ev;   /* in and out */
+	struct dt_io io;           /* in, DT_HTTP_TEST_CHUNK */
 };
 
 #endif

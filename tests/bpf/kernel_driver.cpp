@@ -87,6 +87,21 @@ int KernelDriver::filter_span(dt_span_event& ev, const dt_filter_settings& setti
   return step_->outcome;
 }
 
+ChunkOut KernelDriver::chunk(const dt_io& io) {
+  fresh_step(DT_HTTP_TEST_CHUNK).io = io;
+  run_stateless();
+  ChunkOut out;
+  out.ret = step_->result ? -1 : 0;
+  out.win = step_->win;
+  out.ch.win_len = step_->win_len;
+  out.ch.total_len = step_->total_len;
+  out.ch.tail_len = step_->tail_len;
+  std::memcpy(out.ch.tail, step_->tail, DT_TAIL);
+  out.ch.dir = step_->dir;
+  out.ch.ts_enter = step_->ts_enter;
+  return out;
+}
+
 const bpf_object* KernelDriver::object() const { return skel_->obj; }
 
 int KernelDriver::run(http_exchange& x, http_exchange& done) {

@@ -5,7 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "common/http_cases.h"
+#include "common/cases/chunk_cases.h"
+#include "common/cases/http1_cases.h"
 #include "http_test.h"
 #include "replay/boundary_engine.h"
 
@@ -30,6 +31,9 @@ class KernelDriver : public Driver {
   // dt_filter_span run in the kernel on the test entry's filter maps; ev in and out.
   int filter_span(dt_span_event& ev, const dt_filter_settings& settings, std::uint8_t epoch,
                   bool* overwritten = nullptr);
+  // dt_chunk_window and dt_chunk_tail run in the kernel on io, whose data is in this
+  // process's memory.
+  ChunkOut chunk(const dt_io& io);
   const bpf_object* object() const;
 
  private:

@@ -1,7 +1,7 @@
 // The filter's decision rule (include/filter_decision.h) on the host.
 #include <catch2/catch.hpp>
 
-#include "common/filter_cases.h"
+#include "common/cases/filter_cases.h"
 
 using namespace difftrace::testing;
 

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 
-#include "common/http_cases.h"
+#include "common/cases/http1_cases.h"
 
 using namespace difftrace::testing;
 

@@ -1,10 +1,9 @@
-#include "common/http_cases.h"
+#include "common/cases/http1_cases.h"
 
 #include "capture/endpoint_template.h"
 #include "path_template.h"
 
 #include <algorithm>
-#include <cstring>
 #include <sstream>
 
 namespace difftrace::testing {
@@ -392,32 +391,6 @@ const std::vector<TemplateCase>& path_template_cases() {
 
 std::string host_path_template(const std::string& path) { return capture::path_template(path); }
 
-// Through the kernel's chunk building (include/dt/chunk_build.h), as one buffer.
-StepInput make_input(const std::string& data) {
-  StepInput in;
-  dt_io io{};
-  dt_chunk ch{};
-  io.data = reinterpret_cast<std::uintptr_t>(data.data());
-  io.len = data.size();
-  io.layout = DT_IO_BUF;
-  if (dt_chunk_window(&io, &in.win, &ch) != 0) throw std::logic_error("host chunk window");
-  dt_chunk_tail(&io, &in.win, &ch);
-  in.total_len = ch.total_len;
-  in.win_len = ch.win_len;
-  in.tail_len = ch.tail_len;
-  std::memcpy(in.tail, ch.tail, DT_TAIL);
-  return in;
-}
-
-dt_chunk chunk_of(const StepInput& in) {
-  dt_chunk ch{};
-  ch.win_len = in.win_len;
-  ch.total_len = in.total_len;
-  ch.tail_len = in.tail_len;
-  std::memcpy(ch.tail, in.tail, DT_TAIL);
-  return ch;
-}
-
 int HostDriver::feed(http_exchange& x, int dir, const StepInput& in, std::uint64_t t0,
                      std::uint64_t t1, http_exchange& done) {
   dt_chunk ch = chunk_of(in);
@@ -432,24 +405,7 @@ int HostDriver::close(http_exchange& x, std::uint64_t t, http_exchange& done) {
   return http1_close(&x, t, &done);
 }
 
-CaseResult run_case(const Case& c, Driver& d) {
-  CaseResult r;
-  http_exchange x{};
-  std::uint64_t t = 1000;
-  for (const auto& step : c.steps) {
-    http_exchange done{};
-    int res;
-    if (step.close)
-      res = d.close(x, t += 10, done);
-    else
-      res = d.feed(x, step.dir, make_input(step.data), t + 1, t + 5, done), t += 10;
-    r.results.push_back(res);
-    if (res & DT_FEED_DONE) r.finished.push_back(done);
-    if (res & DT_FEED_INVALID) r.ignored++;
-    r.states.push_back(x);
-  }
-  return r;
-}
+CaseResult run_case(const Case& c, Driver& d) { return run_steps(c.steps, d); }
 
 std::string check_case(const Case& c, const CaseResult& r) {
   std::ostringstream err;

@@ -1,4 +1,4 @@
-#include "common/filter_cases.h"
+#include "common/cases/filter_cases.h"
 
 namespace difftrace::testing {
 namespace {

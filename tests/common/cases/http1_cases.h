@@ -1,23 +1,17 @@
 // Table-driven HTTP/1.x boundary cases: raw wire bytes as a connection's
 // syscalls saw them, and the exchanges that must come out. Run on the host
-// (tests/unit) and in the kernel through BPF_PROG_TEST_RUN (tests/bpf).
+// (tests/unit) and in the kernel through BPF_PROG_TEST_RUN (tests/bpf), by the
+// generic drivers of protocol_cases.h.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
-#include "dt/chunk_build.h"
+#include "common/cases/protocol_cases.h"
 #include "protocols/http1/http1.h"
 
 namespace difftrace::testing {
-
-struct Step {
-  int dir = DT_DIR_INGRESS;  // DT_DIR_INGRESS: the traced process read it
-  std::string data;            // empty with close=true: the connection closed
-  bool close = false;
-};
 
 struct Expected {
   int role = HTTP_ROLE_SERVER;
@@ -54,26 +48,8 @@ struct TemplateCase {
 const std::vector<TemplateCase>& path_template_cases();
 std::string host_path_template(const std::string& path);
 
-// One step's input, as a syscall hands it to the boundary logic.
-struct StepInput {
-  dt_window win{};
-  std::uint32_t win_len = 0;
-  std::uint64_t total_len = 0;
-  std::uint8_t tail[DT_TAIL]{};
-  std::uint32_t tail_len = 0;
-};
-StepInput make_input(const std::string& data);
-// The chunk the boundary logic reads beside in.win (direction and times unset).
-dt_chunk chunk_of(const StepInput& in);
-
-// Something that runs http1_feed/http1_close: the host code or the kernel.
-class Driver {
- public:
-  virtual ~Driver() = default;
-  virtual int feed(http_exchange& x, int dir, const StepInput& in, std::uint64_t t0,
-                   std::uint64_t t1, http_exchange& done) = 0;
-  virtual int close(http_exchange& x, std::uint64_t t, http_exchange& done) = 0;
-};
+// Runs http1_feed/http1_close: the host code (below) or the kernel (tests/bpf/kernel_driver.h).
+using Driver = ProtocolDriver<http_exchange>;
 
 class HostDriver : public Driver {
  public:
@@ -82,12 +58,7 @@ class HostDriver : public Driver {
   int close(http_exchange& x, std::uint64_t t, http_exchange& done) override;
 };
 
-struct CaseResult {
-  std::vector<http_exchange> finished;
-  std::vector<http_exchange> states;  // connection state after every step
-  std::vector<int> results;           // what every step answered (enum dt_feed_result bits)
-  int ignored = 0;
-};
+using CaseResult = StepsResult<http_exchange>;
 
 CaseResult run_case(const Case& c, Driver& d);
 // Empty when the result matches the case; else what differs, readable.

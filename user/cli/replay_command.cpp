@@ -139,7 +139,7 @@ int run_replay(const ReplayOptions& opts) {
     return report;
   });
   auto summary = replay::replay_file(opts.file, sink);
-  if (!summary) throw FatalError(ExitCode::kUsage, summary.error().message);
+  if (!summary) throw FatalError(ExitCode::kUsage, summary.error());
   flush_batch();
   pipeline.finish();
 

@@ -21,12 +21,16 @@ int must_fd(const bpf_object* obj, const char* name) {
   return fd;
 }
 
-void update(int fd, const void* key, const void* value, const char* what) {
-  if (bpf_map_update_elem(fd, key, value, BPF_ANY))
-    spdlog::warn("could not write {} into the kernel: {}", what, std::strerror(errno));
-}
-
 }  // namespace
+
+std::optional<Error> KernelFilterStore::update(int fd, const void* key, const void* value,
+                                               const char* what, const char* map) {
+  if (bpf_map_update_elem(fd, key, value, BPF_ANY) == 0) return std::nullopt;
+  const int err = errno;
+  Error e{std::string("could not write ") + what + " into the kernel's", map, err, ""};
+  update_failed(e);
+  return e;
+}
 
 KernelFilterStore::KernelFilterStore(CaptureProgram& program)
     : KernelFilterStore(
@@ -46,7 +50,7 @@ KernelFilterStore::KernelFilterStore(const bpf_object* obj, GetEpoch get_epoch,
       ncpu_(libbpf_num_possible_cpus()) {}
 
 void KernelFilterStore::set_service_pid(std::uint32_t pid, const dt_service& service) {
-  update(service_pids_, &pid, &service, "a service pid");
+  update(service_pids_, &pid, &service, "a service pid", "service_pids");
 }
 
 void KernelFilterStore::remove_service_pid(std::uint32_t pid) {
@@ -63,11 +67,11 @@ void KernelFilterStore::remove_service_pid(std::uint32_t pid) {
 void KernelFilterStore::set_service_comm(const std::string& comm, const dt_service& service) {
   char key[DT_COMM_LEN] = {};
   std::memcpy(key, comm.data(), std::min(comm.size(), sizeof key - 1));
-  update(service_comms_, key, &service, "a service comm");
+  update(service_comms_, key, &service, "a service comm", "service_comms");
 }
 
 void KernelFilterStore::set_threshold(const dt_endpoint_key& key, const dt_threshold& threshold) {
-  update(thresholds_, &key, &threshold, "a threshold");
+  update(thresholds_, &key, &threshold, "a threshold", "thresholds");
 }
 
 std::vector<filter::EndpointHistogram> KernelFilterStore::take_histograms() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 
 #include "bpf/capture_program.h"
 #include "bpf/program_quiescence.h"
@@ -37,6 +38,10 @@ class KernelFilterStore : public filter::FilterStore {
   std::uint64_t remove_failures() const { return remove_failures_; }
 
  private:
+  // Writes one entry; a refusal is counted (update_failures) and returned.
+  std::optional<Error> update(int fd, const void* key, const void* value, const char* what,
+                              const char* map);
+
   GetEpoch get_epoch_;
   SetEpoch set_epoch_;
   std::uint8_t keep_spans_;

@@ -1,9 +1,16 @@
 #include "filter/filter_store.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstring>
 
 namespace difftrace::filter {
+
+void FilterStore::update_failed(const Error& error) {
+  update_failures_++;
+  spdlog::warn("{}", error.message());
+}
 
 dt_endpoint_key endpoint_key(std::uint16_t service, int kind, int method,
                              std::string_view path_template) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "error.h"
 #include "filter_maps.h"
 #include "profiler/latency_histogram.h"
 
@@ -48,6 +49,16 @@ class FilterStore {
   // once): only the slots the filter wrote (at most the run's keep_spans, the
   // last ones of the trace); empty when the trace kept nothing or was evicted.
   virtual std::vector<dt_kept_span> take_kept(const dt_trace_key& key) = 0;
+
+  // Writes the maps refused (a full map, say): each is logged and counted, and the run goes on
+  // without the entry (filter_store_update_failed in the stats).
+  std::uint64_t update_failures() const { return update_failures_; }
+
+ protected:
+  void update_failed(const Error& error);
+
+ private:
+  std::uint64_t update_failures_ = 0;
 };
 
 dt_endpoint_key endpoint_key(std::uint16_t service, int kind, int method,

@@ -33,6 +33,10 @@ class HostFilterStore : public FilterStore {
   std::vector<dt_kept_span> take_kept(const dt_trace_key& key) override;
 
  private:
+  // Writes one entry as BPF_ANY; a full map's refusal is counted (update_failures).
+  void update(dt_host_map* map, const void* key, const void* value, const char* what,
+              const char* map_name);
+
   dt_filter_settings settings_{};
   std::unique_ptr<dt_host_map> service_pids_, service_comms_, thresholds_, hists_, flagged_, keep_;
   dt_filter_env env_{};

@@ -50,8 +50,8 @@ class FilterStore {
   // last ones of the trace); empty when the trace kept nothing or was evicted.
   virtual std::vector<dt_kept_span> take_kept(const dt_trace_key& key) = 0;
 
-  // Writes the maps refused (a full map, say): each is logged and counted, and the run goes on
-  // without the entry (filter_store_update_failed in the stats).
+  // Writes the maps refused (a full map, say): the first is logged, all are counted
+  // (filter_store_update_failed in the stats), and the run goes on without the entry.
   std::uint64_t update_failures() const { return update_failures_; }
 
  protected:

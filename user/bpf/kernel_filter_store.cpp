@@ -70,6 +70,51 @@ void KernelFilterStore::set_service_comm(const std::string& comm, const dt_servi
   update(service_comms_, key, &service, "a service comm", "service_comms");
 }
 
+void KernelFilterStore::remove(int fd, const void* key, const char* what, const char* map) {
+  if (bpf_map_delete_elem(fd, key) == 0) return;
+  const int err = errno;
+  if (err == ENOENT) return;
+  if (remove_failures_++ == 0)
+    spdlog::warn("{} (further failures are counted, not logged)",
+                 Error{std::string("could not delete ") + what + " from the kernel's", map, err, ""}
+                     .message());
+}
+
+void KernelFilterStore::remove_service_comm(const std::string& comm) {
+  char key[DT_COMM_LEN] = {};
+  std::memcpy(key, comm.data(), std::min(comm.size(), sizeof key - 1));
+  remove(service_comms_, key, "a service comm", "service_comms");
+}
+
+void KernelFilterStore::remove_threshold(const dt_endpoint_key& key) {
+  remove(thresholds_, &key, "a threshold", "thresholds");
+}
+
+std::vector<dt_endpoint_key> KernelFilterStore::keys_of(int fd, std::uint16_t service) const {
+  std::vector<dt_endpoint_key> keys;
+  dt_endpoint_key key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    if (next.service == service) keys.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  return keys;
+}
+
+void KernelFilterStore::remove_service(std::uint16_t id) {
+  for (const auto& k : keys_of(thresholds_, id)) remove(thresholds_, &k, "a threshold", "thresholds");
+  // Zeroed on every CPU before the delete: the element's per-CPU memory is recycled for the next
+  // one the kernel makes, which on kernels before 5.10 gets only its own CPU's value written
+  // (take_histograms says more). The service's pids and comms are gone already, so only a span
+  // filtered across the two calls can still count into it.
+  const std::vector<dt_hist> zeros(static_cast<std::size_t>(std::max(ncpu_, 1)));
+  for (const auto& k : keys_of(hists_, id)) {
+    bpf_map_update_elem(hists_, &k, zeros.data(), BPF_EXIST);
+    remove(hists_, &k, "a histogram", "hists");
+  }
+}
+
 void KernelFilterStore::set_threshold(const dt_endpoint_key& key, const dt_threshold& threshold) {
   update(thresholds_, &key, &threshold, "a threshold", "thresholds");
 }

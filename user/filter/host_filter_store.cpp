@@ -128,6 +128,28 @@ void HostFilterStore::set_service_comm(const std::string& comm, const dt_service
   update(service_comms_.get(), key, &service, "a service comm", "service_comms");
 }
 
+void HostFilterStore::remove_service_comm(const std::string& comm) {
+  char key[DT_COMM_LEN] = {};
+  std::memcpy(key, comm.data(), std::min(comm.size(), sizeof key - 1));
+  service_comms_->erase(service_comms_->key_of(key));
+}
+
+void HostFilterStore::remove_threshold(const dt_endpoint_key& key) {
+  thresholds_->erase(thresholds_->key_of(&key));
+}
+
+void HostFilterStore::remove_service(std::uint16_t id) {
+  for (dt_host_map* map : {thresholds_.get(), hists_.get()}) {
+    std::vector<std::string> gone;
+    for (const auto& [k, entry] : map->entries) {
+      dt_endpoint_key key;
+      std::memcpy(&key, k.data(), sizeof key);
+      if (key.service == id) gone.push_back(k);
+    }
+    for (const auto& k : gone) map->erase(k);
+  }
+}
+
 void HostFilterStore::set_threshold(const dt_endpoint_key& key, const dt_threshold& threshold) {
   update(thresholds_.get(), &key, &threshold, "a threshold", "thresholds");
 }

@@ -28,7 +28,10 @@ class HostFilterStore : public FilterStore {
   void set_service_pid(std::uint32_t pid, const dt_service& service) override;
   void remove_service_pid(std::uint32_t pid) override;
   void set_service_comm(const std::string& comm, const dt_service& service) override;
+  void remove_service_comm(const std::string& comm) override;
   void set_threshold(const dt_endpoint_key& key, const dt_threshold& threshold) override;
+  void remove_threshold(const dt_endpoint_key& key) override;
+  void remove_service(std::uint16_t id) override;
   std::vector<EndpointHistogram> take_histograms() override;
   std::vector<dt_kept_span> take_kept(const dt_trace_key& key) override;
 

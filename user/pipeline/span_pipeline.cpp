@@ -5,6 +5,7 @@
 #include "capture/endpoint_template.h"
 #include "capture/request_target.h"
 #include "filter/kept_span.h"
+#include "pipeline/service_name_enricher.h"
 
 namespace difftrace::pipeline {
 
@@ -15,7 +16,6 @@ SpanPipeline::SpanPipeline(const config::Config& config, filter::FilterStore& st
       store_(store),
       decoder_(decoder),
       exporters_(exporters),
-      names_(config),
       services_(config),
       profiler_(config, services_),
       estimator_([this](const capture::Span& s) { return median(s); }),
@@ -23,7 +23,17 @@ SpanPipeline::SpanPipeline(const config::Config& config, filter::FilterStore& st
                  config.assembler.max_spans,
                  [this](const capture::Span& s) { return pull(s); }, &estimator_,
                  [this] { return decoder_.new_span_id(); },
-                 [this](capture::Span& s) { return judge(s); }) {}
+                 [this](capture::Span& s) { return judge(s); }) {
+  add_enricher(std::make_unique<ServiceNameEnricher>(services_, config_));
+}
+
+void SpanPipeline::add_enricher(std::unique_ptr<SpanEnricher> enricher) {
+  enrichers_.push_back(std::move(enricher));
+}
+
+void SpanPipeline::enrich(capture::Span& s) const {
+  for (const auto& e : enrichers_) e->enrich(s);
+}
 
 void SpanPipeline::start(std::uint64_t now_ns, bool replay) {
   replay_ = replay;
@@ -40,16 +50,10 @@ std::vector<capture::Span> SpanPipeline::pull(const capture::Span& of_trace) {
   auto hex = capture::to_hex(of_trace.trace_id);
   for (const auto& kept : store_.take_kept(filter::trace_key(hex))) {
     capture::Span s = decoder_.decode(filter::event_of(kept, filter::trace_key(hex)));
-    name(s);
+    enrich(s);
     out.push_back(std::move(s));
   }
   return out;
-}
-
-void SpanPipeline::name(capture::Span& s) const {
-  const config::Service* svc = s.service_id ? services_.service(s.service_id) : nullptr;
-  if (!svc) svc = names_.find(s);
-  if (svc) s.service_name = svc->name;
 }
 
 const profiler::EndpointProfile* SpanPipeline::profile_of(const capture::Span& s) const {
@@ -86,7 +90,7 @@ void SpanPipeline::send(std::vector<capture::Span>& out) {
 }
 
 void SpanPipeline::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns) {
-  for (auto& s : spans) name(s);
+  for (auto& s : spans) enrich(s);
   std::vector<capture::Span> out;
   assembler_.add(std::move(spans), now_ns, out);
   send(out);
@@ -137,8 +141,8 @@ void SpanPipeline::fill_stats() {
   stats_.add_user_counter("parents_left_ambiguous", l.left_ambiguous);
   stats_.add_user_counter("parents_left_unlinked", l.left_unlinked);
   stats_.add_user_counter("spans_exported", spans_exported());
-  for (auto& e : exporters_)
-    for (auto& [name, v] : e->counters()) stats_.add_user_counter(name, v);
+  for (const auto& e : exporters_)
+    for (const auto& [name, v] : e->counters()) stats_.add_user_counter(name, v);
   stats_.set_profile(profiler_.to_json());
 }
 

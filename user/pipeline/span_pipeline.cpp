@@ -122,28 +122,37 @@ std::uint64_t SpanPipeline::spans_exported() const {
   return exporters_.empty() ? 0 : exporters_.front()->spans_exported();
 }
 
-void SpanPipeline::fill_stats() {
+void SpanPipeline::apply() {
+  const auto removed = services_.apply(store_);
+  if (replay_)
+    services_.publish_ports(store_);
+  else
+    services_.publish(store_);
+  profiler_.apply(store_, removed);
+}
+
+void SpanPipeline::fill_stats(stats::RunStats& into) const {
   const auto& a = assembler_.counters();
-  stats_.add_user_counter("traces_exported", a.traces_exported);
-  stats_.add_user_counter("traces_with_anomaly", a.traces_with_anomaly);
-  stats_.add_user_counter("spans_recovered_exact", a.spans_recovered_exact);
-  stats_.add_user_counter("spans_estimated", a.spans_estimated);
-  stats_.add_user_counter("traces_sent_early", a.traces_sent_early);
-  stats_.add_user_counter("late_spans", a.late_spans);
-  stats_.add_user_counter("warmup_spans_judged_anomalous", a.judged_anomalous);
-  stats_.add_user_counter("late_spans_linked", a.late_spans_linked);
-  stats_.add_user_counter("spans_past_trace_bound", a.spans_past_trace_bound);
+  into.add_user_counter("traces_exported", a.traces_exported);
+  into.add_user_counter("traces_with_anomaly", a.traces_with_anomaly);
+  into.add_user_counter("spans_recovered_exact", a.spans_recovered_exact);
+  into.add_user_counter("spans_estimated", a.spans_estimated);
+  into.add_user_counter("traces_sent_early", a.traces_sent_early);
+  into.add_user_counter("late_spans", a.late_spans);
+  into.add_user_counter("warmup_spans_judged_anomalous", a.judged_anomalous);
+  into.add_user_counter("late_spans_linked", a.late_spans_linked);
+  into.add_user_counter("spans_past_trace_bound", a.spans_past_trace_bound);
   const auto& l = assembler_.link_counters();
-  stats_.add_user_counter("parents_by_connection", l.parents_by_connection);
-  stats_.add_user_counter("parents_by_header", l.parents_by_header);
-  stats_.add_user_counter("parents_by_response", l.parents_by_response);
-  stats_.add_user_counter("parents_in_process", l.parents_in_process);
-  stats_.add_user_counter("parents_left_ambiguous", l.left_ambiguous);
-  stats_.add_user_counter("parents_left_unlinked", l.left_unlinked);
-  stats_.add_user_counter("spans_exported", spans_exported());
+  into.add_user_counter("parents_by_connection", l.parents_by_connection);
+  into.add_user_counter("parents_by_header", l.parents_by_header);
+  into.add_user_counter("parents_by_response", l.parents_by_response);
+  into.add_user_counter("parents_in_process", l.parents_in_process);
+  into.add_user_counter("parents_left_ambiguous", l.left_ambiguous);
+  into.add_user_counter("parents_left_unlinked", l.left_unlinked);
+  into.add_user_counter("spans_exported", spans_exported());
   for (const auto& e : exporters_)
-    for (const auto& [name, v] : e->counters()) stats_.add_user_counter(name, v);
-  stats_.set_profile(profiler_.to_json());
+    for (const auto& [name, v] : e->counters()) into.add_user_counter(name, v);
+  into.set_profile(profiler_.to_json());
 }
 
 }  // namespace difftrace::pipeline

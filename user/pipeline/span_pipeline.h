@@ -38,13 +38,17 @@ class SpanPipeline {
   void tick(std::uint64_t now_ns);
   // Sends everything still waiting and flushes the exporters.
   void finish();
+  // The config (the same object) changed: services, roles and thresholds into the maps again,
+  // what removed services left there dropped (ServiceRegistry::apply, Profiler::apply).
+  void apply();
   // Runs after the enrichers there are (the service's name is the first).
   void add_enricher(std::unique_ptr<SpanEnricher> enricher);
 
   stats::RunStats& stats() { return stats_; }
+  const stats::RunStats& stats() const { return stats_; }
   const assembler::AssemblerCounters& assembler_counters() const { return assembler_.counters(); }
-  // Counters and per-endpoint profiles into the stats.
-  void fill_stats();
+  // Counters and per-endpoint profiles into stats (a copy of stats(), for a snapshot).
+  void fill_stats(stats::RunStats& stats) const;
   std::uint64_t spans_exported() const;
 
  private:

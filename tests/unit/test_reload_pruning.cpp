@@ -52,7 +52,8 @@ dt_span_event filtered(filter::HostFilterStore& store, const char* comm, const c
 }
 
 bool has_service(const std::vector<filter::EndpointHistogram>& hists, std::uint16_t id) {
-  return std::any_of(hists.begin(), hists.end(), [id](const auto& h) { return h.key.service == id; });
+  return std::any_of(hists.begin(), hists.end(),
+                     [id](const auto& h) { return h.key.service == id; });
 }
 
 }  // namespace
@@ -78,7 +79,8 @@ TEST_CASE("issue12: apply() prunes a removed service's comm, thresholds, histogr
   profiler.tick(store);
   auto profiled = [&](std::uint16_t id) {
     const auto& eps = profiler.endpoints();
-    return std::any_of(eps.begin(), eps.end(), [id](const auto& e) { return e.first.service == id; });
+    return std::any_of(eps.begin(), eps.end(),
+                       [id](const auto& e) { return e.first.service == id; });
   };
   REQUIRE(profiled(1));
   REQUIRE(profiled(2));

@@ -209,7 +209,8 @@ TEST_CASE("ProcProcessView: this process's start time, exe and listen port; an e
   CHECK_FALSE(view.start_time(static_cast<std::uint32_t>(child)));
 }
 
-TEST_CASE("issue12: service ids are by name and stay across apply()", "[service_registry][issue12]") {
+TEST_CASE("issue12: service ids are by name and stay across apply()",
+          "[service_registry][issue12]") {
   config::Config cfg;
   for (const char* name : {"api", "worker", "db"}) {
     cfg.services.push_back(service(name, config::Role::kPlatform));

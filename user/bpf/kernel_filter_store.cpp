@@ -103,11 +103,13 @@ std::vector<dt_endpoint_key> KernelFilterStore::keys_of(int fd, std::uint16_t se
 }
 
 void KernelFilterStore::remove_service(std::uint16_t id) {
-  for (const auto& k : keys_of(thresholds_, id)) remove(thresholds_, &k, "a threshold", "thresholds");
-  // Zeroed on every CPU before the delete: the element's per-CPU memory is recycled for the next
-  // one the kernel makes, which on kernels before 5.10 gets only its own CPU's value written
+  for (const auto& k : keys_of(thresholds_, id))
+    remove(thresholds_, &k, "a threshold", "thresholds");
+  // Deleted, which take_histograms never does, but zeroed on every CPU first: the element's
+  // per-CPU memory may be recycled for the next element the kernel makes, which a kernel that
+  // does not zero-fill re-used per-CPU elements leaves holding the other CPUs' old values
   // (take_histograms says more). The service's pids and comms are gone already, so only a span
-  // filtered across the two calls can still count into it.
+  // filtered between the two calls can still count into it.
   const std::vector<dt_hist> zeros(static_cast<std::size_t>(std::max(ncpu_, 1)));
   for (const auto& k : keys_of(hists_, id)) {
     bpf_map_update_elem(hists_, &k, zeros.data(), BPF_EXIST);

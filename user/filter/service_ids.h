@@ -14,8 +14,8 @@ namespace difftrace::filter {
 
 class ServiceIds {
  public:
-  // name's id, assigned on first use; 0 once every id was given out (the service's processes
-  // then go unnamed, with the default role).
+  // name's id, assigned on first use; 0 once all 65,535 were given out (the service's spans
+  // then carry no service id: not named by it, profiled with the unnamed).
   std::uint16_t assign(const std::string& name);
   std::optional<std::uint16_t> find(const std::string& name) const;
 

@@ -13,6 +13,11 @@ void on_signal(int) {
 
 }  // namespace
 
+StopFlag::~StopFlag() {
+  StopFlag* self = this;
+  g_signalled.compare_exchange_strong(self, nullptr);
+}
+
 void StopFlag::stop_on_signals() {
   g_signalled = this;
   struct sigaction sa {};

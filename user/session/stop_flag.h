@@ -8,6 +8,12 @@ namespace difftrace::session {
 
 class StopFlag {
  public:
+  StopFlag() = default;
+  // Signals no longer reach a flag that is gone (the handlers stay, and set nothing).
+  ~StopFlag();
+  StopFlag(const StopFlag&) = delete;
+  StopFlag& operator=(const StopFlag&) = delete;
+
   void request_stop() { stop_.store(true, std::memory_order_relaxed); }
   bool stop_requested() const { return stop_.load(std::memory_order_relaxed); }
   // SIGINT and SIGTERM set this flag from now on (one flag per process), without SA_RESTART,

@@ -1,9 +1,10 @@
 // The config's services as the kernel filter knows them: each by its id
 // (ServiceIds: by name, kept across apply(); 0 is "none matched"), with its
-// role and 4xx rule, written into the filter's service maps by comm and by pid. Pid, exe and
-// listen_port matches are resolved from /proc, again at every rescan, so
-// processes started later are found too, and a process that is gone, or whose
-// pid is another process's now (told apart by start time), loses its entry.
+// role and 4xx rule, written into the filter's service maps by comm and by
+// pid. Pid, exe and listen_port matches are resolved from /proc, again at
+// every rescan, so processes started later are found too, and a process that
+// is gone, or whose pid is another process's now (told apart by start time),
+// loses its entry: service_pids holds no exited process past one rescan.
 // cgroup matches are not resolved in the kernel yet: their spans are named in
 // user space but filtered with the default role.
 #pragma once
@@ -66,10 +67,10 @@ class ServiceRegistry {
   const config::Config& config_;
   const ProcessView& procs_;
   ServiceIds ids_;
-  std::vector<std::uint16_t> id_of_index_;          // config index -> id
+  std::vector<std::uint16_t> id_of_index_;            // config index -> id
   std::map<std::uint16_t, std::size_t> index_of_id_;  // id -> config index
-  std::set<std::string> published_comms_;
-  std::set<std::uint16_t> published_ports_;         // replay
+  std::set<std::string> published_comms_;             // written into service_comms
+  std::set<std::uint16_t> published_ports_;           // replay: written into service_pids
   bool config_pids_bound_ = false;
   std::map<std::uint32_t, std::uint64_t> config_pid_starts_;  // config pid -> its process's start
   std::map<std::uint32_t, Published> published_;              // pid -> written into service_pids

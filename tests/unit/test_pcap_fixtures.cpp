@@ -23,7 +23,7 @@ struct Replayed {
 std::unique_ptr<Replayed> replay_fixture(const std::string& name) {
   auto out = std::make_unique<Replayed>();
   auto summary = replay_file(fixture(name), out->sink);
-  if (!summary.ok()) FAIL(summary.error().message);
+  if (!summary.ok()) FAIL(summary.error().message());
   out->summary = summary.value();
   INFO(name << ": " << out->summary.stopped_early);
   CHECK(out->summary.stopped_early.empty());

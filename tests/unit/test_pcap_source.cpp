@@ -161,29 +161,29 @@ TEST_CASE("files that cannot be replayed fail to open with a clear message", "[p
     write_pcap(path, DLT_USER0, {{1, to_bytes("anything"), 0}});
     auto source = PcapSource::open(path);
     REQUIRE_FALSE(source.ok());
-    INFO(source.error().message);
-    CHECK(source.error().message.find(path) != std::string::npos);
-    CHECK(source.error().message.find("unsupported link type 147") != std::string::npos);
+    INFO(source.error().message());
+    CHECK(source.error().message().find(path) != std::string::npos);
+    CHECK(source.error().message().find("unsupported link type 147") != std::string::npos);
   }
   SECTION("802.11 is not decoded either") {
     const std::string path = dir.file("wifi.pcap");
     write_pcap(path, DLT_IEEE802_11, {});
     auto source = PcapSource::open(path);
     REQUIRE_FALSE(source.ok());
-    CHECK(source.error().message.find("IEEE802_11") != std::string::npos);
+    CHECK(source.error().message().find("IEEE802_11") != std::string::npos);
   }
   SECTION("missing file") {
     auto source = PcapSource::open(dir.file("nope.pcap"));
     REQUIRE_FALSE(source.ok());
-    CHECK(source.error().message.find("nope.pcap") != std::string::npos);
-    CHECK(source.error().message.find("No such file") != std::string::npos);
+    CHECK(source.error().message().find("nope.pcap") != std::string::npos);
+    CHECK(source.error().message().find("No such file") != std::string::npos);
   }
   SECTION("not a capture") {
     const std::string path = dir.file("text.pcap");
     write_file(path, to_bytes("GET / HTTP/1.1\r\nHost: example\r\n\r\nmore than a header's worth"));
     auto source = PcapSource::open(path);
     REQUIRE_FALSE(source.ok());
-    CHECK(source.error().message.find("text.pcap") != std::string::npos);
+    CHECK(source.error().message().find("text.pcap") != std::string::npos);
   }
   SECTION("empty file") {
     const std::string path = dir.file("empty.pcap");
@@ -302,5 +302,5 @@ TEST_CASE("a capture is read from a memory stream", "[pcap]") {
   Bytes junk = to_bytes("definitely not a capture file, not at all");
   auto bad = PcapSource::open_stream(fmemopen(junk.data(), junk.size(), "rb"), "junk");
   REQUIRE_FALSE(bad.ok());
-  CHECK(bad.error().message.find("junk") != std::string::npos);
+  CHECK(bad.error().message().find("junk") != std::string::npos);
 }

@@ -56,7 +56,7 @@ Replayed replay_fixture(const std::string& name) {
   Replayed out;
   HttpReplay sink({}, [&](capture::Span&& s) { out.spans.push_back(expected_form(s)); });
   auto summary = replay_file(fixture(name), sink);
-  if (!summary.ok()) FAIL(summary.error().message);
+  if (!summary.ok()) FAIL(summary.error().message());
   out.summary = summary.value();
   out.counters = sink.counters();
   sort_spans(out.spans);

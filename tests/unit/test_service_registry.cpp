@@ -209,3 +209,94 @@ TEST_CASE("ProcProcessView: this process's start time, exe and listen port; an e
   CHECK(*child_start >= *start);
   CHECK_FALSE(view.start_time(static_cast<std::uint32_t>(child)));
 }
+
+TEST_CASE("issue12: service ids are by name and stay across apply()",
+          "[service_registry][issue12]") {
+  config::Config cfg;
+  for (const char* name : {"api", "worker", "db"}) {
+    cfg.services.push_back(service(name, config::Role::kPlatform));
+    cfg.services.back().match.exes = {std::string(name) + "-bin"};
+  }
+  FakeProcessView procs;
+  filter::HostFilterStore store({});
+  filter::ServiceRegistry services(cfg, procs);
+  // The first config numbers its services in order, as before there were reloads.
+  CHECK(services.id_of(0) == 1);
+  CHECK(services.id_of(1) == 2);
+  CHECK(services.id_of(2) == 3);
+  procs.run(100, 1, "/usr/bin/api-bin");
+  procs.run(200, 1, "/usr/bin/worker-bin");
+  procs.run(300, 1, "/usr/bin/db-bin");
+  services.publish(store);
+  REQUIRE(service_of(store, 100) == 1);
+  REQUIRE(service_of(store, 200) == 2);
+  REQUIRE(service_of(store, 300) == 3);
+
+  // Reordered, worker removed, cache added.
+  cfg.services = {cfg.services[2], service("cache", config::Role::kPlatform), cfg.services[0]};
+  cfg.services[1].match.exes = {"cache-bin"};
+  procs.run(400, 1, "/usr/bin/cache-bin");
+  const auto removed = services.apply(store);
+  services.publish(store);
+  CHECK(removed == std::vector<std::uint16_t>{2});
+  CHECK(services.id_of(0) == 3);  // db
+  CHECK(services.id_of(1) == 4);  // cache: a fresh id, not worker's
+  CHECK(services.id_of(2) == 1);  // api
+  CHECK(services.service(3)->name == "db");
+  CHECK(services.service(1)->name == "api");
+  CHECK(services.service(2) == nullptr);
+  CHECK(service_of(store, 100) == 1);
+  CHECK(service_of(store, 300) == 3);
+  CHECK(service_of(store, 400) == 4);
+  CHECK(service_of(store, 200) == 0);  // the removed service's process lost its entry
+
+  // A name that comes back is the same service: its id again.
+  cfg.services.push_back(service("worker", config::Role::kPlatform));
+  cfg.services.back().match.exes = {"worker-bin"};
+  CHECK(services.apply(store).empty());
+  services.publish(store);
+  CHECK(services.id_of(3) == 2);
+  CHECK(service_of(store, 200) == 2);
+}
+
+TEST_CASE("issue12: apply() rewrites a kept service's role and drops comms no longer matched",
+          "[service_registry][issue12]") {
+  config::Config cfg;
+  cfg.services.push_back(service("api", config::Role::kFunction));
+  cfg.services.back().match.exes = {"api-bin"};
+  cfg.services.push_back(service("gw", config::Role::kPlatform));
+  cfg.services.back().match.comms = {"gateway"};
+  FakeProcessView procs;
+  filter::HostFilterStore store({});
+  filter::ServiceRegistry services(cfg, procs);
+  procs.run(100, 1, "/usr/bin/api-bin");
+  services.publish(store);
+
+  // The service the filter finds, and whether it reported the span for a function's.
+  auto role_of = [&](std::uint32_t pid, const char* comm) {
+    dt_span_event e{};
+    e.start_ns = 1'000'000'000;
+    e.end_ns = e.start_ns + 1'000'000;
+    e.pid = pid;
+    e.status = 200;
+    e.kind = DT_SPAN_SERVER;
+    e.method = HTTP_METHOD_GET;
+    e.path_len = 1;
+    e.path[0] = '/';
+    std::strncpy(e.comm, comm, sizeof e.comm - 1);
+    e.decision = DT_DECIDE_REPORT;
+    const bool function = store.filter(e) == DT_OUT_REPORT && e.reason == DT_REASON_FUNCTION;
+    return std::make_pair(static_cast<std::uint16_t>(e.service), function);
+  };
+  using ServiceRole = std::pair<std::uint16_t, bool>;
+  REQUIRE(role_of(100, "api") == ServiceRole{1, true});
+  REQUIRE(role_of(7, "gateway").first == 2);
+
+  cfg.services[0].role = config::Role::kPlatform;
+  cfg.services[1].match.comms = {"edge"};
+  services.apply(store);
+  services.publish(store);
+  CHECK(role_of(100, "api") == ServiceRole{1, false});
+  CHECK(role_of(7, "gateway").first == 0);
+  CHECK(role_of(7, "edge").first == 2);
+}

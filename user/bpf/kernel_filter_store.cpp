@@ -21,12 +21,16 @@ int must_fd(const bpf_object* obj, const char* name) {
   return fd;
 }
 
-void update(int fd, const void* key, const void* value, const char* what) {
-  if (bpf_map_update_elem(fd, key, value, BPF_ANY))
-    spdlog::warn("could not write {} into the kernel: {}", what, std::strerror(errno));
-}
-
 }  // namespace
+
+std::optional<Error> KernelFilterStore::update(int fd, const void* key, const void* value,
+                                               const char* what, const char* map) {
+  if (bpf_map_update_elem(fd, key, value, BPF_ANY) == 0) return std::nullopt;
+  const int err = errno;
+  Error e{std::string("could not write ") + what + " into the kernel's", map, err, ""};
+  update_failed(e);
+  return e;
+}
 
 KernelFilterStore::KernelFilterStore(CaptureProgram& program)
     : KernelFilterStore(
@@ -46,7 +50,7 @@ KernelFilterStore::KernelFilterStore(const bpf_object* obj, GetEpoch get_epoch,
       ncpu_(libbpf_num_possible_cpus()) {}
 
 void KernelFilterStore::set_service_pid(std::uint32_t pid, const dt_service& service) {
-  update(service_pids_, &pid, &service, "a service pid");
+  update(service_pids_, &pid, &service, "a service pid", "service_pids");
 }
 
 void KernelFilterStore::remove_service_pid(std::uint32_t pid) {
@@ -63,11 +67,58 @@ void KernelFilterStore::remove_service_pid(std::uint32_t pid) {
 void KernelFilterStore::set_service_comm(const std::string& comm, const dt_service& service) {
   char key[DT_COMM_LEN] = {};
   std::memcpy(key, comm.data(), std::min(comm.size(), sizeof key - 1));
-  update(service_comms_, key, &service, "a service comm");
+  update(service_comms_, key, &service, "a service comm", "service_comms");
+}
+
+void KernelFilterStore::remove(int fd, const void* key, const char* what, const char* map) {
+  if (bpf_map_delete_elem(fd, key) == 0) return;
+  const int err = errno;
+  if (err == ENOENT) return;
+  if (remove_failures_++ == 0)
+    spdlog::warn("{} (further failures are counted, not logged)",
+                 Error{std::string("could not delete ") + what + " from the kernel's", map, err, ""}
+                     .message());
+}
+
+void KernelFilterStore::remove_service_comm(const std::string& comm) {
+  char key[DT_COMM_LEN] = {};
+  std::memcpy(key, comm.data(), std::min(comm.size(), sizeof key - 1));
+  remove(service_comms_, key, "a service comm", "service_comms");
+}
+
+void KernelFilterStore::remove_threshold(const dt_endpoint_key& key) {
+  remove(thresholds_, &key, "a threshold", "thresholds");
+}
+
+std::vector<dt_endpoint_key> KernelFilterStore::keys_of(int fd, std::uint16_t service) const {
+  std::vector<dt_endpoint_key> keys;
+  dt_endpoint_key key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    if (next.service == service) keys.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  return keys;
+}
+
+void KernelFilterStore::remove_service(std::uint16_t id) {
+  for (const auto& k : keys_of(thresholds_, id))
+    remove(thresholds_, &k, "a threshold", "thresholds");
+  // Deleted, which take_histograms never does, but zeroed on every CPU first: the element's
+  // per-CPU memory may be recycled for the next element the kernel makes, which a kernel that
+  // does not zero-fill re-used per-CPU elements leaves holding the other CPUs' old values
+  // (take_histograms says more). The service's pids and comms are gone already, so only a span
+  // filtered between the two calls can still count into it.
+  const std::vector<dt_hist> zeros(static_cast<std::size_t>(std::max(ncpu_, 1)));
+  for (const auto& k : keys_of(hists_, id)) {
+    bpf_map_update_elem(hists_, &k, zeros.data(), BPF_EXIST);
+    remove(hists_, &k, "a histogram", "hists");
+  }
 }
 
 void KernelFilterStore::set_threshold(const dt_endpoint_key& key, const dt_threshold& threshold) {
-  update(thresholds_, &key, &threshold, "a threshold");
+  update(thresholds_, &key, &threshold, "a threshold", "thresholds");
 }
 
 std::vector<filter::EndpointHistogram> KernelFilterStore::take_histograms() {

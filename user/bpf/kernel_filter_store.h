@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 
 #include "bpf/capture_program.h"
 #include "bpf/program_quiescence.h"
@@ -28,15 +29,26 @@ class KernelFilterStore : public filter::FilterStore {
   void set_service_pid(std::uint32_t pid, const dt_service& service) override;
   void remove_service_pid(std::uint32_t pid) override;
   void set_service_comm(const std::string& comm, const dt_service& service) override;
+  void remove_service_comm(const std::string& comm) override;
   void set_threshold(const dt_endpoint_key& key, const dt_threshold& threshold) override;
+  void remove_threshold(const dt_endpoint_key& key) override;
+  void remove_service(std::uint16_t id) override;
   std::vector<filter::EndpointHistogram> take_histograms() override;
   std::vector<dt_kept_span> take_kept(const dt_trace_key& key) override;
 
-  // Service pids the kernel did not delete (a pid it had no entry for aside):
-  // the process they named may still be given its service.
+  // Entries the kernel did not delete (one it had no entry for aside): a service pid's
+  // process may still be given its service, a threshold still applied.
   std::uint64_t remove_failures() const { return remove_failures_; }
 
  private:
+  // Writes one entry; a refusal is counted (update_failures) and returned.
+  std::optional<Error> update(int fd, const void* key, const void* value, const char* what,
+                              const char* map);
+  // Deletes one entry; a refusal (ENOENT aside) is counted in remove_failures, the first logged.
+  void remove(int fd, const void* key, const char* what, const char* map);
+  // The keys of an endpoint-keyed map (thresholds, hists) that belong to service.
+  std::vector<dt_endpoint_key> keys_of(int fd, std::uint16_t service) const;
+
   GetEpoch get_epoch_;
   SetEpoch set_epoch_;
   std::uint8_t keep_spans_;

@@ -1,9 +1,19 @@
 #include "filter/filter_store.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstring>
 
 namespace difftrace::filter {
+
+void FilterStore::update_failed(const Error& error) {
+  // A full map refuses every write after the first (the profiler retries each interval): one
+  // line says so, the count says how often.
+  if (update_failures_++ == 0)
+    spdlog::warn("{} (further failures are counted as filter_store_update_failed, not logged)",
+                 error.message());
+}
 
 dt_endpoint_key endpoint_key(std::uint16_t service, int kind, int method,
                              std::string_view path_template) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "error.h"
 #include "filter_maps.h"
 #include "profiler/latency_histogram.h"
 
@@ -40,7 +41,14 @@ class FilterStore {
   // process's now. A pid with no entry is no error.
   virtual void remove_service_pid(std::uint32_t pid) = 0;
   virtual void set_service_comm(const std::string& comm, const dt_service& service) = 0;
+  // Forgets comm's service, when no service matches that comm any more.
+  virtual void remove_service_comm(const std::string& comm) = 0;
   virtual void set_threshold(const dt_endpoint_key& key, const dt_threshold& threshold) = 0;
+  // Forgets key's threshold: a static one no longer configured, say. No entry is no error.
+  virtual void remove_threshold(const dt_endpoint_key& key) = 0;
+  // Drops every threshold and histogram of a service no longer configured, so the maps do not
+  // fill with a reloaded config's leftovers (its id is not given to another service).
+  virtual void remove_service(std::uint16_t id) = 0;
   // What the filter counted since the last call, taken out of the maps: the
   // writer moves to the other epoch first, so no count is read twice.
   virtual std::vector<EndpointHistogram> take_histograms() = 0;
@@ -48,6 +56,16 @@ class FilterStore {
   // once): only the slots the filter wrote (at most the run's keep_spans, the
   // last ones of the trace); empty when the trace kept nothing or was evicted.
   virtual std::vector<dt_kept_span> take_kept(const dt_trace_key& key) = 0;
+
+  // Writes the maps refused (a full map, say): the first is logged, all are counted
+  // (filter_store_update_failed in the stats), and the run goes on without the entry.
+  std::uint64_t update_failures() const { return update_failures_; }
+
+ protected:
+  void update_failed(const Error& error);
+
+ private:
+  std::uint64_t update_failures_ = 0;
 };
 
 dt_endpoint_key endpoint_key(std::uint16_t service, int kind, int method,

@@ -107,8 +107,15 @@ dt_filter_outcome HostFilterStore::filter(dt_span_event& e) {
   return out;
 }
 
+void HostFilterStore::update(dt_host_map* map, const void* key, const void* value,
+                             const char* what, const char* map_name) {
+  if (long err = dt_host_map_update(map, key, value, BPF_ANY))
+    update_failed({std::string("could not write ") + what + " into the in-memory", map_name,
+                   static_cast<int>(err), ""});
+}
+
 void HostFilterStore::set_service_pid(std::uint32_t pid, const dt_service& service) {
-  dt_host_map_update(service_pids_.get(), &pid, &service, BPF_ANY);
+  update(service_pids_.get(), &pid, &service, "a service pid", "service_pids");
 }
 
 void HostFilterStore::remove_service_pid(std::uint32_t pid) {
@@ -118,11 +125,33 @@ void HostFilterStore::remove_service_pid(std::uint32_t pid) {
 void HostFilterStore::set_service_comm(const std::string& comm, const dt_service& service) {
   char key[DT_COMM_LEN] = {};
   std::memcpy(key, comm.data(), std::min(comm.size(), sizeof key - 1));
-  dt_host_map_update(service_comms_.get(), key, &service, BPF_ANY);
+  update(service_comms_.get(), key, &service, "a service comm", "service_comms");
+}
+
+void HostFilterStore::remove_service_comm(const std::string& comm) {
+  char key[DT_COMM_LEN] = {};
+  std::memcpy(key, comm.data(), std::min(comm.size(), sizeof key - 1));
+  service_comms_->erase(service_comms_->key_of(key));
+}
+
+void HostFilterStore::remove_threshold(const dt_endpoint_key& key) {
+  thresholds_->erase(thresholds_->key_of(&key));
+}
+
+void HostFilterStore::remove_service(std::uint16_t id) {
+  for (dt_host_map* map : {thresholds_.get(), hists_.get()}) {
+    std::vector<std::string> gone;
+    for (const auto& [k, entry] : map->entries) {
+      dt_endpoint_key key;
+      std::memcpy(&key, k.data(), sizeof key);
+      if (key.service == id) gone.push_back(k);
+    }
+    for (const auto& k : gone) map->erase(k);
+  }
 }
 
 void HostFilterStore::set_threshold(const dt_endpoint_key& key, const dt_threshold& threshold) {
-  dt_host_map_update(thresholds_.get(), &key, &threshold, BPF_ANY);
+  update(thresholds_.get(), &key, &threshold, "a threshold", "thresholds");
 }
 
 std::vector<EndpointHistogram> HostFilterStore::take_histograms() {

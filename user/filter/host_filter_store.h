@@ -28,11 +28,18 @@ class HostFilterStore : public FilterStore {
   void set_service_pid(std::uint32_t pid, const dt_service& service) override;
   void remove_service_pid(std::uint32_t pid) override;
   void set_service_comm(const std::string& comm, const dt_service& service) override;
+  void remove_service_comm(const std::string& comm) override;
   void set_threshold(const dt_endpoint_key& key, const dt_threshold& threshold) override;
+  void remove_threshold(const dt_endpoint_key& key) override;
+  void remove_service(std::uint16_t id) override;
   std::vector<EndpointHistogram> take_histograms() override;
   std::vector<dt_kept_span> take_kept(const dt_trace_key& key) override;
 
  private:
+  // Writes one entry as BPF_ANY; a full map's refusal is counted (update_failures).
+  void update(dt_host_map* map, const void* key, const void* value, const char* what,
+              const char* map_name);
+
   dt_filter_settings settings_{};
   std::unique_ptr<dt_host_map> service_pids_, service_comms_, thresholds_, hists_, flagged_, keep_;
   dt_filter_env env_{};

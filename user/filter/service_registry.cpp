@@ -17,9 +17,24 @@ dt_role kernel_role(config::Role role) {
   return DT_ROLE_FUNCTION;
 }
 
+ServiceRegistry::ServiceRegistry(const config::Config& config, const ProcessView& procs)
+    : config_(config), procs_(procs) {
+  assign_ids();
+}
+
+void ServiceRegistry::assign_ids() {
+  id_of_index_.clear();
+  index_of_id_.clear();
+  for (std::size_t i = 0; i < config_.services.size(); i++) {
+    const std::uint16_t id = ids_.assign(config_.services[i].name);
+    id_of_index_.push_back(id);
+    if (id) index_of_id_.try_emplace(id, i);
+  }
+}
+
 dt_service ServiceRegistry::entry(std::size_t index) const {
   dt_service s{};
-  s.id = static_cast<__u16>(index + 1);
+  s.id = id_of_index_.at(index);
   s.role = static_cast<__u8>(kernel_role(config_.services[index].role));
   s.errors_4xx = config_.services[index].errors_4xx;
   return s;
@@ -31,21 +46,65 @@ const ProcessView& ServiceRegistry::proc_view() {
 }
 
 const config::Service* ServiceRegistry::service(std::uint16_t id) const {
-  if (id == 0 || id > config_.services.size()) return nullptr;
-  return &config_.services[id - 1];
+  auto it = index_of_id_.find(id);
+  return it == index_of_id_.end() ? nullptr : &config_.services[it->second];
+}
+
+std::vector<std::uint16_t> ServiceRegistry::apply(FilterStore& store) {
+  std::set<std::uint16_t> before;
+  for (const auto& [id, index] : index_of_id_) before.insert(id);
+  assign_ids();
+  std::vector<std::uint16_t> removed;
+  for (auto id : before)
+    if (!index_of_id_.count(id)) removed.push_back(id);
+
+  std::set<std::string> comms;
+  std::set<std::uint16_t> ports;
+  for (const auto& s : config_.services) {
+    comms.insert(s.match.comms.begin(), s.match.comms.end());
+    ports.insert(s.match.listen_ports.begin(), s.match.listen_ports.end());
+  }
+  for (auto it = published_comms_.begin(); it != published_comms_.end();) {
+    if (comms.count(*it)) {
+      ++it;
+      continue;
+    }
+    store.remove_service_comm(*it);
+    it = published_comms_.erase(it);
+  }
+  for (auto it = published_ports_.begin(); it != published_ports_.end();) {
+    if (ports.count(*it)) {
+      ++it;
+      continue;
+    }
+    store.remove_service_pid(replay_pid_of_port(*it));
+    it = published_ports_.erase(it);
+  }
+  for (auto it = published_.begin(); it != published_.end();) {
+    auto next = std::next(it);
+    if (!index_of_id_.count(it->second.service.id)) forget(store, it);
+    it = next;
+  }
+  config_pids_bound_ = false;  // pids new to the config name the processes they have now
+  return removed;
 }
 
 void ServiceRegistry::publish(FilterStore& store) {
   for (std::size_t i = 0; i < config_.services.size(); i++)
-    for (const auto& comm : config_.services[i].match.comms) store.set_service_comm(comm, entry(i));
+    for (const auto& comm : config_.services[i].match.comms) {
+      store.set_service_comm(comm, entry(i));
+      published_comms_.insert(comm);
+    }
   rescan(store);
 }
 
 void ServiceRegistry::publish_ports(FilterStore& store) {
   // Later services do not override earlier ones, as with live matching.
   for (std::size_t i = config_.services.size(); i-- > 0;)
-    for (auto port : config_.services[i].match.listen_ports)
+    for (auto port : config_.services[i].match.listen_ports) {
       store.set_service_pid(replay_pid_of_port(port), entry(i));
+      published_ports_.insert(port);
+    }
 }
 
 void ServiceRegistry::bind_config_pids() {
@@ -124,9 +183,11 @@ void ServiceRegistry::rescan(FilterStore& store) {
     // process, between two listeners, say.
     if (!index) continue;
     const dt_service e = entry(*index);
-    if (it != published_.end() && it->second.id == e.id) continue;
+    if (it != published_.end() && it->second.service.id == e.id &&
+        it->second.service.role == e.role && it->second.service.errors_4xx == e.errors_4xx)
+      continue;
     store.set_service_pid(proc.pid, e);
-    published_[proc.pid] = {proc.start_time, e.id};
+    published_[proc.pid] = {proc.start_time, e};
   }
 }
 

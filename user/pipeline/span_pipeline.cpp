@@ -5,6 +5,7 @@
 #include "capture/endpoint_template.h"
 #include "capture/request_target.h"
 #include "filter/kept_span.h"
+#include "pipeline/service_name_enricher.h"
 
 namespace difftrace::pipeline {
 
@@ -15,7 +16,6 @@ SpanPipeline::SpanPipeline(const config::Config& config, filter::FilterStore& st
       store_(store),
       decoder_(decoder),
       exporters_(exporters),
-      names_(config),
       services_(config),
       profiler_(config, services_),
       estimator_([this](const capture::Span& s) { return median(s); }),
@@ -23,7 +23,17 @@ SpanPipeline::SpanPipeline(const config::Config& config, filter::FilterStore& st
                  config.assembler.max_spans,
                  [this](const capture::Span& s) { return pull(s); }, &estimator_,
                  [this] { return decoder_.new_span_id(); },
-                 [this](capture::Span& s) { return judge(s); }) {}
+                 [this](capture::Span& s) { return judge(s); }) {
+  add_enricher(std::make_unique<ServiceNameEnricher>(services_, config_));
+}
+
+void SpanPipeline::add_enricher(std::unique_ptr<SpanEnricher> enricher) {
+  enrichers_.push_back(std::move(enricher));
+}
+
+void SpanPipeline::enrich(capture::Span& s) const {
+  for (const auto& e : enrichers_) e->enrich(s);
+}
 
 void SpanPipeline::start(std::uint64_t now_ns, bool replay) {
   replay_ = replay;
@@ -40,16 +50,10 @@ std::vector<capture::Span> SpanPipeline::pull(const capture::Span& of_trace) {
   auto hex = capture::to_hex(of_trace.trace_id);
   for (const auto& kept : store_.take_kept(filter::trace_key(hex))) {
     capture::Span s = decoder_.decode(filter::event_of(kept, filter::trace_key(hex)));
-    name(s);
+    enrich(s);
     out.push_back(std::move(s));
   }
   return out;
-}
-
-void SpanPipeline::name(capture::Span& s) const {
-  const config::Service* svc = s.service_id ? services_.service(s.service_id) : nullptr;
-  if (!svc) svc = names_.find(s);
-  if (svc) s.service_name = svc->name;
 }
 
 const profiler::EndpointProfile* SpanPipeline::profile_of(const capture::Span& s) const {
@@ -86,7 +90,7 @@ void SpanPipeline::send(std::vector<capture::Span>& out) {
 }
 
 void SpanPipeline::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns) {
-  for (auto& s : spans) name(s);
+  for (auto& s : spans) enrich(s);
   std::vector<capture::Span> out;
   assembler_.add(std::move(spans), now_ns, out);
   send(out);
@@ -118,28 +122,37 @@ std::uint64_t SpanPipeline::spans_exported() const {
   return exporters_.empty() ? 0 : exporters_.front()->spans_exported();
 }
 
-void SpanPipeline::fill_stats() {
+void SpanPipeline::apply() {
+  const auto removed = services_.apply(store_);
+  if (replay_)
+    services_.publish_ports(store_);
+  else
+    services_.publish(store_);
+  profiler_.apply(store_, removed);
+}
+
+void SpanPipeline::fill_stats(stats::RunStats& into) const {
   const auto& a = assembler_.counters();
-  stats_.add_user_counter("traces_exported", a.traces_exported);
-  stats_.add_user_counter("traces_with_anomaly", a.traces_with_anomaly);
-  stats_.add_user_counter("spans_recovered_exact", a.spans_recovered_exact);
-  stats_.add_user_counter("spans_estimated", a.spans_estimated);
-  stats_.add_user_counter("traces_sent_early", a.traces_sent_early);
-  stats_.add_user_counter("late_spans", a.late_spans);
-  stats_.add_user_counter("warmup_spans_judged_anomalous", a.judged_anomalous);
-  stats_.add_user_counter("late_spans_linked", a.late_spans_linked);
-  stats_.add_user_counter("spans_past_trace_bound", a.spans_past_trace_bound);
+  into.add_user_counter("traces_exported", a.traces_exported);
+  into.add_user_counter("traces_with_anomaly", a.traces_with_anomaly);
+  into.add_user_counter("spans_recovered_exact", a.spans_recovered_exact);
+  into.add_user_counter("spans_estimated", a.spans_estimated);
+  into.add_user_counter("traces_sent_early", a.traces_sent_early);
+  into.add_user_counter("late_spans", a.late_spans);
+  into.add_user_counter("warmup_spans_judged_anomalous", a.judged_anomalous);
+  into.add_user_counter("late_spans_linked", a.late_spans_linked);
+  into.add_user_counter("spans_past_trace_bound", a.spans_past_trace_bound);
   const auto& l = assembler_.link_counters();
-  stats_.add_user_counter("parents_by_connection", l.parents_by_connection);
-  stats_.add_user_counter("parents_by_header", l.parents_by_header);
-  stats_.add_user_counter("parents_by_response", l.parents_by_response);
-  stats_.add_user_counter("parents_in_process", l.parents_in_process);
-  stats_.add_user_counter("parents_left_ambiguous", l.left_ambiguous);
-  stats_.add_user_counter("parents_left_unlinked", l.left_unlinked);
-  stats_.add_user_counter("spans_exported", spans_exported());
-  for (auto& e : exporters_)
-    for (auto& [name, v] : e->counters()) stats_.add_user_counter(name, v);
-  stats_.set_profile(profiler_.to_json());
+  into.add_user_counter("parents_by_connection", l.parents_by_connection);
+  into.add_user_counter("parents_by_header", l.parents_by_header);
+  into.add_user_counter("parents_by_response", l.parents_by_response);
+  into.add_user_counter("parents_in_process", l.parents_in_process);
+  into.add_user_counter("parents_left_ambiguous", l.left_ambiguous);
+  into.add_user_counter("parents_left_unlinked", l.left_unlinked);
+  into.add_user_counter("spans_exported", spans_exported());
+  for (const auto& e : exporters_)
+    for (const auto& [name, v] : e->counters()) into.add_user_counter(name, v);
+  into.set_profile(profiler_.to_json());
 }
 
 }  // namespace difftrace::pipeline

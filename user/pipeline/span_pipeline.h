@@ -1,5 +1,6 @@
 // What happens to reported spans after the filter, the same for `trace`
-// (kernel maps) and `replay` (in-memory maps): services named, the profiler
+// (kernel maps) and `replay` (in-memory maps): spans enriched (SpanEnricher
+// stages, in order: the service's name first), the profiler
 // ticking every interval (thresholds back into the filter), traces assembled
 // (kept spans pulled, missing hops estimated), exporters fed, stats counted.
 // Time is the caller's: the monotonic clock live, capture time in replay.
@@ -12,10 +13,10 @@
 #include "assembler/estimator.h"
 #include "capture/span_decoder.h"
 #include "config/config.h"
-#include "config/service_map.h"
 #include "export/exporter.h"
 #include "filter/filter_store.h"
 #include "filter/service_registry.h"
+#include "pipeline/span_enricher.h"
 #include "profiler/profiler.h"
 #include "stats/run_stats.h"
 
@@ -37,18 +38,22 @@ class SpanPipeline {
   void tick(std::uint64_t now_ns);
   // Sends everything still waiting and flushes the exporters.
   void finish();
+  // The config (the same object) changed: services, roles and thresholds into the maps again,
+  // what removed services left there dropped (ServiceRegistry::apply, Profiler::apply).
+  void apply();
+  // Runs after the enrichers there are (the service's name is the first).
+  void add_enricher(std::unique_ptr<SpanEnricher> enricher);
 
   stats::RunStats& stats() { return stats_; }
+  const stats::RunStats& stats() const { return stats_; }
   const assembler::AssemblerCounters& assembler_counters() const { return assembler_.counters(); }
-  // Counters and per-endpoint profiles into the stats.
-  void fill_stats();
+  // Counters and per-endpoint profiles into stats (a copy of stats(), for a snapshot).
+  void fill_stats(stats::RunStats& stats) const;
   std::uint64_t spans_exported() const;
 
  private:
   std::vector<capture::Span> pull(const capture::Span& of_trace);
-  // service.name: the service the filter found for the span's process (pid, exe and port
-  // matches there are bound to one process), else a comm or port match of the span's own.
-  void name(capture::Span& s) const;
+  void enrich(capture::Span& s) const;
   std::optional<std::uint64_t> median(const capture::Span& exemplar) const;
   assembler::Assembler::Judgement judge(capture::Span& span) const;
   const profiler::EndpointProfile* profile_of(const capture::Span& span) const;
@@ -58,8 +63,8 @@ class SpanPipeline {
   filter::FilterStore& store_;
   capture::SpanDecoder& decoder_;
   std::vector<std::unique_ptr<exporters::Exporter>>& exporters_;
-  config::ServiceMap names_;
   filter::ServiceRegistry services_;
+  std::vector<std::unique_ptr<SpanEnricher>> enrichers_;
   profiler::Profiler profiler_;
   assembler::Estimator estimator_;
   assembler::Assembler assembler_;

@@ -60,9 +60,11 @@ std::uint64_t Profiler::timeout_for(std::uint16_t service) const {
 void Profiler::start(filter::FilterStore& store) {
   for (std::size_t i = 0; i < config_.services.size(); i++) {
     const auto& s = config_.services[i];
-    const auto id = static_cast<std::uint16_t>(i + 1);
-    if (s.latency.static_ns)
+    const std::uint16_t id = services_.id_of(i);
+    if (s.latency.static_ns) {
       store.set_threshold(filter::service_key(id), {*s.latency.static_ns, s.timeout_ns});
+      static_keys_.insert(filter::service_key(id));
+    }
     for (const auto& e : s.endpoints) {
       if (!e.latency.static_ns) continue;
       int method = 0;
@@ -70,10 +72,40 @@ void Profiler::start(filter::FilterStore& store) {
         if (e.method == capture::method_name(m)) method = m;
       auto key = filter::endpoint_key(id, DT_SPAN_SERVER, method, e.path_template);
       store.set_threshold(key, {*e.latency.static_ns, s.timeout_ns});
+      static_keys_.insert(key);
       auto& p = endpoints_[key];
       p.threshold_ns = *e.latency.static_ns;
       p.static_threshold = true;
     }
+  }
+}
+
+void Profiler::apply(filter::FilterStore& store, const std::vector<std::uint16_t>& removed) {
+  for (auto id : removed) {
+    store.remove_service(id);
+    std::erase_if(endpoints_, [id](const auto& e) { return e.first.service == id; });
+    std::erase_if(static_keys_, [id](const auto& k) { return k.service == id; });
+  }
+  // The static thresholds written again from the config; those it no longer has are removed
+  // after, so that one configured both times is never missing from the map.
+  const auto before = std::move(static_keys_);
+  static_keys_.clear();
+  for (auto& [key, p] : endpoints_) {
+    if (!p.static_threshold) continue;
+    p.static_threshold = false;
+    p.threshold_ns = 0;
+    p.warming = true;
+  }
+  start(store);
+  for (const auto& key : before)
+    if (!static_keys_.count(key)) store.remove_threshold(key);
+  // A threshold learned for an endpoint whose service is static now would stand in for the
+  // service's.
+  for (auto& [key, p] : endpoints_) {
+    if (p.static_threshold || !p.threshold_ns || !rule_for(key).static_ns) continue;
+    store.remove_threshold(key);
+    p.threshold_ns = 0;
+    p.warming = true;
   }
 }
 

@@ -16,6 +16,8 @@
 
 #include <deque>
 #include <map>
+#include <set>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
@@ -49,6 +51,11 @@ class Profiler {
 
   // Writes the config's static thresholds.
   void start(filter::FilterStore& store);
+  // The config changed (ServiceRegistry::apply gave the removed services' ids): their
+  // thresholds, histograms and profiles go; static thresholds no longer configured go (their
+  // endpoints learn adaptive ones, from the window they have); the new static ones are written.
+  // Window and interval stay the run's.
+  void apply(filter::FilterStore& store, const std::vector<std::uint16_t>& removed);
   // Takes the interval's histograms and updates thresholds.
   void tick(filter::FilterStore& store);
 
@@ -70,6 +77,7 @@ class Profiler {
   const filter::ServiceRegistry& services_;
   std::size_t window_intervals_;
   std::map<dt_endpoint_key, EndpointProfile, EndpointKeyLess> endpoints_;
+  std::set<dt_endpoint_key, EndpointKeyLess> static_keys_;  // written by start()
 };
 
 // The default when the config names no latency rule.

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "replay/pcap_source.h"
-#include "replay/result.h"
+#include "result.h"
 #include "replay/stream_sink.h"
 #include "replay/tcp_reassembly.h"
 

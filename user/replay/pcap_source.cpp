@@ -18,11 +18,13 @@ constexpr const char* kSupportedLinkTypes =
     "replay decodes Ethernet, Linux cooked (SLL, SLL2), raw IP (RAW, IPV4, IPV6) and BSD "
     "loopback (NULL, LOOP) captures; re-capture on another interface or convert the file";
 
+constexpr const char* kExpected = "expected a pcap or pcapng file";
+
 // libpcap's open errors often start with the path itself; say it once.
-std::string open_error(const std::string& name, const char* errbuf) {
+Error open_error(const std::string& name, const char* errbuf) {
   std::string reason = errbuf;
   if (reason.rfind(name + ": ", 0) == 0) reason.erase(0, name.size() + 2);
-  return "cannot read capture " + name + ": " + reason + " (expected a pcap or pcapng file)";
+  return {"cannot read capture", name, 0, reason + " (" + kExpected + ")"};
 }
 
 uint64_t timestamp_ns(const pcap_pkthdr& header) {
@@ -42,15 +44,15 @@ Result<PcapSource> PcapSource::adopt(pcap_t* raw, const std::string& name) {
   const int dlt = pcap_datalink(pcap.get());
   const auto link = link_type_from_dlt(dlt);
   if (!link) {
-    return Error{name + ": unsupported link type " + describe_dlt(dlt) + ": " +
-                 kSupportedLinkTypes};
+    return Error{"", name, 0,
+                 "unsupported link type " + describe_dlt(dlt) + ": " + kSupportedLinkTypes};
   }
   return PcapSource(std::move(pcap), name, dlt, *link);
 }
 
 Result<PcapSource> PcapSource::open(const std::string& path) {
   FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return Error{open_error(path, std::strerror(errno))};
+  if (file == nullptr) return Error{"cannot read capture", path, errno, kExpected};
   // glibc uses a buffer of its own size unless given one.
   auto buffer = std::make_unique<char[]>(kReadBuffer);
   std::setvbuf(file, buffer.get(), _IOFBF, kReadBuffer);
@@ -60,12 +62,12 @@ Result<PcapSource> PcapSource::open(const std::string& path) {
 }
 
 Result<PcapSource> PcapSource::open_stream(FILE* file, const std::string& name) {
-  if (file == nullptr) return Error{"cannot read capture " + name + ": no stream"};
+  if (file == nullptr) return Error{"cannot read capture", name, 0, "no stream"};
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   pcap_t* pcap = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, errbuf);
   if (pcap == nullptr) {
     std::fclose(file);  // libpcap closes it only on success
-    return Error{open_error(name, errbuf)};
+    return open_error(name, errbuf);
   }
   return adopt(pcap, name);
 }

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "replay/packet_decoder.h"
-#include "replay/result.h"
+#include "result.h"
 #include "replay/tcp_segment.h"
 
 namespace difftrace::replay {

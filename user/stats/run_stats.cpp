@@ -65,6 +65,11 @@ void RunStats::add(const capture::Span& s) {
   }
 }
 
+std::uint64_t RunStats::user_counter(const std::string& name) const {
+  auto it = user_.find(name);
+  return it == user_.end() ? 0 : it->second;
+}
+
 nlohmann::json RunStats::to_json() const {
   nlohmann::json j;
   for (int c = 0; c < DT_C_MAX; c++) j[counter_name(c)] = kernel_[c];

@@ -24,6 +24,8 @@ class RunStats {
   void set_profile(nlohmann::json profile) { profile_ = std::move(profile); }
 
   const bpf::KernelCounters& kernel() const { return kernel_; }
+  // A counter added with add_user_counter, 0 when none was.
+  std::uint64_t user_counter(const std::string& name) const;
   std::uint64_t spans_received() const { return received_; }
   nlohmann::json to_json() const;
 

@@ -1,17 +1,13 @@
-// Result<T>: a value or an Error, for failures the caller can recover from (replay keeps going or
-// reports and exits; only main maps errors to exit codes).
+// Result<T>: a value or an Error (error.h), for failures the caller can recover from: it keeps
+// going, counts them, or reports and exits (only main maps errors to exit codes).
 #pragma once
 
-#include <string>
 #include <utility>
 #include <variant>
 
-namespace difftrace::replay {
+#include "error.h"
 
-// What failed, on what, and what to do about it, as one readable message.
-struct Error {
-  std::string message;
-};
+namespace difftrace {
 
 template <class T>
 class Result {
@@ -34,4 +30,4 @@ class Result {
   std::variant<T, Error> v_;
 };
 
-}  // namespace difftrace::replay
+}  // namespace difftrace

@@ -1,0 +1,77 @@
+// First: bpf/capture_program.h names the skeleton's global `struct capture`, which a
+// difftrace::capture namespace declared before it would hide.
+#include "bpf/capture_program.h"
+#include "bpf/kernel_filter_store.h"
+#include "session/live_capture.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <fstream>
+
+#include "check/require_features.h"
+#include "env/environment.h"
+#include "error.h"
+
+namespace difftrace::session {
+namespace {
+
+void touch(const std::string& path) {
+  std::ofstream f(path);
+  if (!f) throw FatalError(ExitCode::kUsage, errno_message("--ready-file " + path, errno));
+}
+
+}  // namespace
+
+LiveCapture::LiveCapture(targets::TargetSet targets, LiveCaptureOptions options)
+    : targets_(std::move(targets)), options_(std::move(options)) {}
+
+LiveCapture::~LiveCapture() = default;
+
+std::unique_ptr<filter::FilterStore> LiveCapture::make_store(
+    const filter::FilterSettings& settings) {
+  check::require_kernel_features();  // privileges, bpf(), BTF, every BPF feature used
+  env::ensure_tracefs();
+  program_ = std::make_unique<bpf::CaptureProgram>(targets_, settings);
+  return std::make_unique<bpf::KernelFilterStore>(*program_);
+}
+
+void LiveCapture::start(pipeline::SpanPipeline& into) {
+  pipeline_ = &into;
+  collector_ = std::make_unique<capture::Collector>(program_->events_fd(), decoder_);
+  program_->attach();
+  if (!program_->skipped().empty())
+    spdlog::info("hooks this kernel lacks, left out: {}", fmt::join(program_->skipped(), ", "));
+  if (!options_.ready_file.empty()) touch(options_.ready_file);
+  spdlog::info("tracing ({} probes attached, filter {}){}", program_->attached_count(),
+               options_.no_filter ? "off" : "on",
+               options_.duration_s > 0 ? fmt::format(" for {}s", options_.duration_s)
+                                       : "; Ctrl-C stops");
+  if (options_.duration_s > 0)
+    deadline_ns_ = capture::WallClock::monotonic_now_ns() +
+                   static_cast<std::uint64_t>(options_.duration_s * 1e9);
+}
+
+bool LiveCapture::poll(std::chrono::milliseconds timeout) {
+  collector_->poll(static_cast<int>(timeout.count()));
+  const std::uint64_t now = capture::WallClock::monotonic_now_ns();
+  pipeline_->add(collector_->take(), now);
+  pipeline_->tick(now);
+  return !(deadline_ns_ && now >= deadline_ns_);
+}
+
+void LiveCapture::drain() {
+  // Stop the probes first so that nothing arrives after the last drain.
+  program_->detach();
+  while (collector_->drain())
+    pipeline_->add(collector_->take(), capture::WallClock::monotonic_now_ns());
+  pipeline_->add(collector_->take(), capture::WallClock::monotonic_now_ns());
+}
+
+void LiveCapture::add_counters(stats::RunStats& stats) const {
+  if (program_) stats.set_kernel(program_->read_counters());
+  stats.add_user_counter("invalid_trace_context", decoder_.invalid_trace_contexts());
+  stats.add_user_counter("malformed_events", collector_ ? collector_->malformed() : 0);
+}
+
+}  // namespace difftrace::session

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "protocols/http1/message.h"  // the spans' methods
 #include "filter/host_filter_store.h"
 #include "filter/process_view.h"
 #include "filter/service_registry.h"

@@ -23,7 +23,7 @@ namespace difftrace::bpf {
 
 // The skeleton's load-time settings (rodata) for these targets and filter settings. The
 // verifier prunes by them, so `check` loads with the same mapping (costliest settings).
-void set_load_settings(capture& skel, const targets::TargetSet& targets,
+void set_load_settings(::capture& skel, const targets::TargetSet& targets,
                        const filter::FilterSettings& filter);
 
 class CaptureProgram {
@@ -59,9 +59,9 @@ class CaptureProgram {
   ProbeStatus& probe(const std::string& program);
 
   struct SkelDeleter {
-    void operator()(capture* s) const;
+    void operator()(::capture* s) const;
   };
-  std::unique_ptr<capture, SkelDeleter> skel_;
+  std::unique_ptr<::capture, SkelDeleter> skel_;
   std::vector<LinkPtr> links_;
   std::string source_;
   std::vector<ProbeStatus> probes_;

@@ -1,8 +1,7 @@
-// First: bpf/capture_program.h names the skeleton's global `struct capture`, which a
-// difftrace::capture namespace declared before it would hide.
+#include "session/live_capture.h"
+
 #include "bpf/capture_program.h"
 #include "bpf/kernel_filter_store.h"
-#include "session/live_capture.h"
 
 #include <spdlog/spdlog.h>
 
@@ -43,8 +42,8 @@ void LiveCapture::start(pipeline::SpanPipeline& into) {
   if (!program_->skipped().empty())
     spdlog::info("hooks this kernel lacks, left out: {}", fmt::join(program_->skipped(), ", "));
   if (!options_.ready_file.empty()) touch(options_.ready_file);
-  spdlog::info("tracing ({} probes attached, filter {}){}", program_->attached_count(),
-               options_.no_filter ? "off" : "on",
+  spdlog::info("tracing ({} probes attached, hook source {}, filter {}){}",
+               program_->attached_count(), program_->source(), options_.no_filter ? "off" : "on",
                options_.duration_s > 0 ? fmt::format(" for {}s", options_.duration_s)
                                        : "; Ctrl-C stops");
   if (options_.duration_s > 0)

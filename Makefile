@@ -118,7 +118,7 @@ vmlinux:
 # and results.md. Bench programs live in bench/ and are built only here, never by
 # `make` or `make test`.
 BENCH_BINS := $(BUILD)/ingest-bench $(BUILD)/ringbuf-ingest-bench $(BUILD)/gen-http-pcap \
-	$(BUILD)/boundary-cost
+	$(BUILD)/boundary-cost $(BUILD)/hook-floor
 
 $(BUILD)/ingest-bench: $(BUILD)/obj/bench/ingest_bench.o $(USER_OBJS)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
@@ -136,6 +136,15 @@ $(BUILD)/ringbuf-ingest-bench: $(BUILD)/obj/bench/ringbuf_ingest_bench.o $(USER_
 $(BUILD)/obj/bench/boundary_cost.o: $(BUILD)/http_test.skel.h
 
 $(BUILD)/boundary-cost: $(BUILD)/obj/bench/boundary_cost.o
+	$(CXX) $(CXXFLAGS) $^ -o $@ -lbpf -lelf -lz
+
+# Empty programs on the capture program's hooks: the floor of what an untargeted process pays.
+$(BUILD)/bpf/hook_floor.bpf.o: bench/hook_floor.bpf.c | $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/bench/hook_floor.o: $(BUILD)/hook_floor.skel.h
+
+$(BUILD)/hook-floor: $(BUILD)/obj/bench/hook_floor.o
 	$(CXX) $(CXXFLAGS) $^ -o $@ -lbpf -lelf -lz
 
 bench: deps all $(BENCH_BINS)

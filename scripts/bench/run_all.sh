@@ -8,13 +8,15 @@
 #   scripts/bench/data_volume.sh         events, bytes and spans per request, filter on and off
 #   scripts/bench/ringbuf_loss.sh        ring-buffer loss at rising request rates (--no-filter)
 #   scripts/bench/memory.sh              RSS and BPF map memory, idle and with 10,000 connections
+#   scripts/bench/untargeted.sh          untargeted processes: none / empty programs / difftrace
 #   build/ingest-bench                   user-space decode / decode+stats+export, one core
 #   build/ringbuf-ingest-bench           trace's user-space loop fed from a real ring buffer
 #   scripts/bench/replay_throughput.sh   difftrace replay vs tshark on a generated 1.2 GB capture
 # Knobs (environment): PLATFORM_ROUNDS=5 PLATFORM_RATE=100 PLATFORM_LOAD_SECS=12
 # PLATFORM_SAT_SECS=5 NGINX_ROUNDS=5 NGINX_SECS=5 VOLUME_REQUESTS=6000 VOLUME_WARM=2000
 # VOLUME_RATE=200 LOSS_SECS=5 LOSS_RATES="200 400 800" MEM_CONNS=10000 INGEST_EVENTS=2000000
-# RB_RATES=100000,200000,400000,1000000 RB_SECS=3 REPLAY_BYTES=1100000000. BENCH_ONLY="platform nginx ..." runs
+# RB_RATES=100000,200000,400000,1000000 RB_SECS=3 REPLAY_BYTES=1100000000 UNTARGETED_ROUNDS=5
+# UNTARGETED_COUNT=1000000. BENCH_ONLY="platform nginx ..." runs
 # only those parts (the table then takes the other parts from their last JSON);
 # BENCH_REPORT_ONLY=1 remakes the table from the JSON.
 set -euo pipefail
@@ -35,6 +37,10 @@ if [ -z "${BENCH_REPORT_ONLY:-}" ]; then
   if want nginx; then
     log "nginx overhead (none / filter / --no-filter, interleaved)"
     scripts/bench/nginx_overhead.sh "${NGINX_ROUNDS:-5}" "${NGINX_SECS:-5}" "$B/nginx_overhead.json" >/dev/null
+  fi
+  if want untargeted; then
+    log "untargeted processes (dd and tar: none / empty programs / difftrace, nothing targeted)"
+    scripts/bench/untargeted.sh "${UNTARGETED_ROUNDS:-5}" "${UNTARGETED_COUNT:-1000000}" "$B/untargeted.json" >/dev/null
   fi
   if want volume; then
     log "data volume (filter and --no-filter on the same load)"
@@ -71,9 +77,9 @@ B, started, load_before, load_after = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def load(n):
     p = os.path.join(B, n + ".json")
     return json.load(open(p)) if os.path.exists(p) else None
-parts = ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory", "ingest", "ringbuf_ingest_paced", "replay_throughput")
+parts = ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory", "ingest", "ringbuf_ingest_paced", "replay_throughput", "untargeted")
 R = {n: load(n) for n in parts}
-po, ng, dv, rl, mem, ing, rbp, rt = (R[n] for n in parts)
+po, ng, dv, rl, mem, ing, rbp, rt, ut = (R[n] for n in parts)
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
 machine = {"nproc": os.cpu_count(), "kernel": platform.release(), "cpu": cpu,
            "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
@@ -145,6 +151,12 @@ if po:
         f["sat_throughput_ratio"], b["sat_throughput_ratio"], f["bpf_ns_per_request_sat"] / 1000, b["bpf_ns_per_request_sat"] / 1000,
         f.get("bpf_runs_per_request_sat", 0), b.get("bpf_runs_per_request_sat", 0)),
       f["sat_throughput_ratio"] > b["sat_throughput_ratio"])
+if ut:
+    for w, u in ut["workloads"].items():
+        for mode, label in (("none", "nothing attached"), ("floor", "empty programs on the same hooks (the floor)"),
+                            ("difftrace", "difftrace, nothing targeted")):
+            r("untargeted process: %s" % u["description"], label, "%.2f s" % u["median_s"][mode],
+              "-" if mode == "none" else "x%.2f" % u["ratio"][mode])
 if ng:
     nm = ng["modes"]
     for mode in ("none", "filter", "nofilter"):

@@ -8,6 +8,9 @@
 - scripts/bench/many_conns.py: N connections really open and stay open, one answered request
   on each, with a traceparent (the memory bench's 10,000 connections).
 - bench_bpf_maps (scripts/bench/lib.sh): a process's BPF maps with their memlock bytes.
+- scripts/bench/untargeted.sh: every mode ran every workload; the empty programs (build/hook-floor)
+  really attach (the floor runs slower than nothing attached on a syscall-per-byte dd); difftrace,
+  targeting nobody, saw no span.
 
 Root and the toolchain required (make builds the bench binary).
 
@@ -118,3 +121,21 @@ def test_bench_bpf_maps_lists_memlock_by_map(ringbuf_bench):
         assert by_name["pool"]["max_entries"] == 64
     finally:
         p.wait(timeout=30)
+
+
+def test_untargeted_bench_measures_three_modes(tmp_path):
+    assert os.geteuid() == 0, "untargeted.sh attaches BPF programs: run as root"
+    subprocess.run(["make", "-s", "build/hook-floor", "build/difftrace"], cwd=ch.REPO, check=True)
+    out = tmp_path / "untargeted.json"
+    subprocess.run(["scripts/bench/untargeted.sh", "2", "500000", str(out)], cwd=ch.REPO,
+                   check=True, capture_output=True, timeout=300)
+    res = json.loads(out.read_text())
+    assert res["difftrace_spans_seen"] == "0"
+    for w in ("dd", "mixed"):
+        med = res["workloads"][w]["median_s"]
+        assert set(med) == {"none", "floor", "difftrace"}
+        assert all(v > 0 for v in med.values())
+    dd = res["workloads"]["dd"]["median_s"]
+    # 1,000,000 syscalls through two attached programs: measurably slower than none, or the
+    # floor's programs were not on the hooks.
+    assert dd["floor"] > dd["none"] * 1.05, dd

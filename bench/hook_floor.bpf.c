@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Bench only (scripts/bench/untargeted.sh): empty programs on the capture
+ * program's hooks, the raw sys_enter and sys_exit tracepoints. What a process
+ * pays with these attached is the floor of any tracer on those hooks: the
+ * kernel's trip into BPF and back on every syscall, with no work in it. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+SEC("raw_tracepoint/sys_enter")
+int floor_enter(void *ctx)
+{
+	return 0;
+}
+
+SEC("raw_tracepoint/sys_exit")
+int floor_exit(void *ctx)
+{
+	return 0;
+}

@@ -180,7 +180,7 @@ void TextReport::end(const std::vector<RouteResult>& routes, const AnalyzeSummar
                        human_ns(t.culprit->median_ns), t.culprit->by);
     for (const PathEntry& p : t.critical_path) {
       const bool culprit = t.culprit && t.culprit->span_id == p.span_id;
-      o += fmt::format("  {}{:<{}}{} {} {} {}{}{}\n", culprit ? "> " : "  ", "", 2 * p.depth,
+      o += fmt::format("  {:<{}}{}{} {} {} {}{}{}\n", "", 2 * p.depth, culprit ? "> " : "  ",
                        p.service, kind_name(p.kind), p.name, human_ns(p.self_ns),
                        p.estimated ? " ~estimated" : "", p.async ? " (async)" : "");
     }

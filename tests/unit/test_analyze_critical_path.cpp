@@ -108,6 +108,7 @@ TEST_CASE("an async child after a 202: the path goes through the async function"
   CHECK(self_of(a, "inc") == kMs / 2);
   CHECK(self_of(a, "act") == 1 * kMs);
   CHECK(a.breakdown[Category::kAsyncWait] == 47 * kMs + kMs / 2);
+  CHECK(a.path[2].async_wait_ns == 47 * kMs + kMs / 2);  // the activator's, after its 202
   CHECK(a.breakdown[Category::kFunction] == 90 * kMs);
   CHECK(a.breakdown.total() == a.duration_ns);
 }

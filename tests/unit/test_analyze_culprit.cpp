@@ -81,3 +81,39 @@ TEST_CASE("the culprit is the hop furthest above its usual self time", "[analyze
   CHECK(analyzer.summary().traces == 8);
   CHECK(analyzer.summary().anomalous == 3);
 }
+
+TEST_CASE("an async call that went out late: the hop that deferred it is the culprit",
+          "[analyze]") {
+  // gw -> activator, which answers 202 at once and calls fn later; usually 10 ms later.
+  auto trace = [](std::vector<Span>& out, const std::string& t, double call_at,
+                  bool anomalous) {
+    out.push_back(aspan(t, t + "-gw", "", "gw", Kind::kServer, 0, 3, "POST /async"));
+    out.push_back(aspan(t, t + "-gwc", t + "-gw", "gw", Kind::kClient, 1, 2.5, "POST /async"));
+    out.push_back(aspan(t, t + "-act", t + "-gwc", "activator", Kind::kServer, 1.2, 2, "POST /async"));
+    out.push_back(aspan(t, t + "-call", t + "-act", "activator", Kind::kClient, call_at,
+                        call_at + 50, "POST /async"));
+    out.push_back(aspan(t, t + "-fn", t + "-call", "fn-async", Kind::kServer, call_at + 2,
+                        call_at + 48, "POST /async"));
+    if (anomalous) {
+      out.back().anomalous = true;  // only the function's span was judged slow: it ended late
+      out.back().reason = "latency";
+    }
+  };
+  std::vector<Span> spans;
+  for (int i = 0; i < 5; i++) trace(spans, "n" + std::to_string(i), 12, false);
+  trace(spans, "late", 312, true);  // the activator held the call 300 ms longer
+
+  AnalyzeOptions opts;
+  opts.is_platform = [](const std::string& s) { return s == "gw" || s == "activator"; };
+  Analyzer analyzer(std::move(opts));
+  std::map<std::string, TraceResult> traces;
+  analyzer.run_spans(spans, [&](const TraceResult& t) { traces[t.trace_id] = t; });
+  const TraceResult& late = traces["late"];
+  CHECK(late.async);
+  REQUIRE(late.critical_path.size() == 5);
+  CHECK(late.critical_path[4].service == "fn-async");  // the path runs through the function
+  REQUIRE(late.culprit);
+  CHECK(late.culprit->span_id == "late-act");
+  CHECK(late.culprit->excess_ns > 297 * static_cast<std::int64_t>(kMs));
+  CHECK(late.culprit->excess_ns < 303 * static_cast<std::int64_t>(kMs));
+}

@@ -8,9 +8,14 @@ namespace {
 bool latency_reason(const std::string& r) { return r == "latency" || r == "timeout"; }
 
 PathEntry entry_of(const PathStep& step) {
-  return {step.span->span_id, step.span->service, step.span->name, step.span->kind,
-          step.self_ns,       step.span->estimated, step.depth,  step.async};
+  return {step.span->span_id, step.span->service,   step.span->name, step.span->kind,
+          step.self_ns,       step.async_wait_ns,   step.span->estimated, step.depth,
+          step.async};
 }
+
+// What a hop held the request for: its self time, and for a hop that answered before its
+// async call went out (a 202), the wait until it did; the culprit is judged on it.
+std::uint64_t held(const PathStep& step) { return step.self_ns + step.async_wait_ns; }
 
 }  // namespace
 
@@ -32,7 +37,7 @@ std::uint64_t Analyzer::median_self(const std::string& endpoint) const {
 void Analyzer::first_pass(const std::vector<Span>& spans) {
   const TraceAnalysis a = analyze_trace(spans, opts_.is_platform);
   if (!a.root) return;
-  for (const PathStep& step : a.path) self_[endpoint_key(*step.span)].add(step.self_ns);
+  for (const PathStep& step : a.path) self_[endpoint_key(*step.span)].add(held(step));
   durations_[{a.root->service, a.root->name}].add(a.duration_ns);
 }
 
@@ -71,7 +76,7 @@ void Analyzer::second_pass(const std::vector<Span>& spans,
     std::int64_t pick_excess = 0;
     for (std::size_t i = 0; i < a.path.size(); i++) {
       const PathStep& step = a.path[i];
-      const std::int64_t excess = static_cast<std::int64_t>(step.self_ns) -
+      const std::int64_t excess = static_cast<std::int64_t>(held(step)) -
                                   static_cast<std::int64_t>(median_self(endpoint_key(*step.span)));
       bool better;
       if (by_latency)
@@ -87,7 +92,7 @@ void Analyzer::second_pass(const std::vector<Span>& spans,
       by_latency = true;
       for (std::size_t i = 0; i < a.path.size(); i++) {
         const std::int64_t excess =
-            static_cast<std::int64_t>(a.path[i].self_ns) -
+            static_cast<std::int64_t>(held(a.path[i])) -
             static_cast<std::int64_t>(median_self(endpoint_key(*a.path[i].span)));
         if (!pick || excess > pick_excess) {
           pick = i;
@@ -100,7 +105,7 @@ void Analyzer::second_pass(const std::vector<Span>& spans,
                         step.span->service,
                         step.span->name,
                         pick_excess,
-                        step.self_ns,
+                        held(step),
                         median_self(endpoint_key(*step.span)),
                         by_latency ? "latency" : "error"};
   }

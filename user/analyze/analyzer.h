@@ -24,6 +24,7 @@ struct PathEntry {
   std::string span_id, service, name;
   Kind kind = Kind::kOther;
   std::uint64_t self_ns = 0;
+  std::uint64_t async_wait_ns = 0;
   bool estimated = false;
   int depth = 0;
   bool async = false;
@@ -31,8 +32,10 @@ struct PathEntry {
 
 struct Culprit {
   std::string span_id, service, name;
-  std::int64_t excess_ns = 0;  // self time on the path minus its endpoint's median
-  std::uint64_t self_ns = 0;
+  // Its time on the path (self time, plus the async wait after it answered) minus its
+  // endpoint's median of the same.
+  std::int64_t excess_ns = 0;
+  std::uint64_t held_ns = 0;  // its time on the path, as above
   std::uint64_t median_ns = 0;
   std::string by;  // "latency": the largest excess; "error": the deepest anomalous span
 };
@@ -86,7 +89,7 @@ class Analyzer {
   std::vector<RouteResult> run_spans(const std::vector<Span>& spans,
                                      const std::function<void(const TraceResult&)>& on_trace);
   const AnalyzeSummary& summary() const { return summary_; }
-  // The median self time on the path of an endpoint (after the first pass).
+  // The median time on the path (self plus async wait) of an endpoint, after the first pass.
   std::uint64_t median_self(const std::string& endpoint) const;
 
  private:

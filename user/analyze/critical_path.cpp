@@ -40,7 +40,7 @@ class Walker {
   void walk(int i, int depth, bool async) {
     Node& n = nodes_[i];
     const std::size_t step = out_.path.size();
-    out_.path.push_back({n.span, 0, depth, async});
+    out_.path.push_back({n.span, 0, 0, depth, async});
     if (async) out_.async = true;
 
     // Children on the path, backwards from the one that reaches latest.
@@ -76,6 +76,7 @@ class Walker {
     const std::uint64_t self = self_end > a ? self_end - a : 0;
     const std::uint64_t async = (b - a) - self;
     out_.path[step].self_ns += self;
+    out_.path[step].async_wait_ns += async;
     out_.breakdown[Category::kAsyncWait] += async;
     if (!self) return;
     Category c;

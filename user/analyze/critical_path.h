@@ -50,6 +50,8 @@ struct Breakdown {
 struct PathStep {
   const Span* span = nullptr;
   std::uint64_t self_ns = 0;
+  // After it answered, the wait until its async children on the path ran (in async_wait).
+  std::uint64_t async_wait_ns = 0;
   int depth = 0;
   bool async = false;  // started after its parent ended
 };

@@ -116,6 +116,7 @@ bool read_otlp_line(const std::string& line, const SpanSink& sink, ReadCounters&
   for (const auto& r : *rs) {
     const std::string service = service_of(r);
     auto scopes = r.find("scopeSpans");
+    if (scopes == r.end()) scopes = r.find("instrumentationLibrarySpans");  // OTLP before 0.15
     if (scopes == r.end() || !scopes->is_array()) continue;
     for (const auto& scope : *scopes) {
       auto spans = scope.find("spans");

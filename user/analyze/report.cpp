@@ -52,6 +52,7 @@ json trace_json(const TraceResult& t) {
                     {"name", p.name},
                     {"kind", kind_name(p.kind)},
                     {"self_ns", p.self_ns},
+                    {"async_wait_ns", p.async_wait_ns},
                     {"estimated", p.estimated},
                     {"depth", p.depth},
                     {"async", p.async}});
@@ -65,7 +66,7 @@ json trace_json(const TraceResult& t) {
   if (t.culprit)
     j["culprit"] = {{"span_id", t.culprit->span_id},     {"service", t.culprit->service},
                     {"name", t.culprit->name},           {"excess_ns", t.culprit->excess_ns},
-                    {"self_ns", t.culprit->self_ns},     {"median_ns", t.culprit->median_ns},
+                    {"held_ns", t.culprit->held_ns},     {"median_ns", t.culprit->median_ns},
                     {"by", t.culprit->by}};
   else
     j["culprit"] = nullptr;

@@ -139,6 +139,12 @@ def test_lines_that_are_not_otlp_are_skipped_and_counted(outdir):
         out.write("not json\n")
         out.write(f.read())
     os.chmod(mixed, 0o644)
-    report = analyzed(outdir, mixed)
+    out = os.path.join(outdir, "analysis.json")
+    proc = run("analyze", mixed, "--format", "json", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and "mixed.json:1" in lines[0], proc.stderr
+    with open(out) as f:
+        report = json.load(f)
     assert report["summary"]["bad_lines"] == 1
     assert len(report["traces"]) == 5

@@ -1,7 +1,6 @@
 #include "analyze/otlp_reader.h"
 
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -137,12 +136,8 @@ void read_otlp_file(const std::string& path, const SpanSink& sink, ReadCounters&
     number++;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     counters.lines++;
-    if (!read_otlp_line(line, sink, counters)) {
-      if (counters.bad_lines++ == 0)
-        spdlog::warn("{}:{}: not an OTLP ExportTraceServiceRequest JSON line; skipped (and any "
-                     "more such lines, counted)",
-                     path, number);
-    }
+    if (!read_otlp_line(line, sink, counters) && counters.bad_lines++ == 0)
+      counters.first_bad_line = path + ":" + std::to_string(number);
   }
 }
 

@@ -15,6 +15,7 @@ namespace difftrace::analyze {
 struct ReadCounters {
   std::uint64_t lines = 0;
   std::uint64_t bad_lines = 0;  // not JSON, or not an ExportTraceServiceRequest
+  std::string first_bad_line;   // "FILE:LINE" of the first of them
   std::uint64_t spans = 0;
   std::uint64_t bad_spans = 0;  // no trace or span id
 };

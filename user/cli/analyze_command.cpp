@@ -72,17 +72,20 @@ int run_analyze(const AnalyzeOptions& opts) {
     auto routes = analyzer.run([&](const analyze::TraceResult& t) { report.trace(t); });
     report.end(routes, analyzer.summary());
   }
-  const bool write_failed = std::ferror(out) != 0;
-  if (out != stdout) std::fclose(out); else std::fflush(out);
-  if (write_failed) throw FatalError(ExitCode::kUsage, "could not write --out " + opts.out);
+  bool write_failed = std::ferror(out) != 0;
+  write_failed |= (out != stdout ? std::fclose(out) : std::fflush(out)) != 0;
+  if (write_failed)
+    throw FatalError(ExitCode::kUsage, opts.out.empty() ? "could not write the report"
+                                                        : "could not write --out " + opts.out);
   const auto& s = analyzer.summary();
   if (s.read.bad_lines)
-    spdlog::warn("{} lines were not OTLP ExportTraceServiceRequest JSON and were skipped",
-                 s.read.bad_lines);
+    spdlog::warn("{} lines were not OTLP ExportTraceServiceRequest JSON and were skipped (the "
+                 "first: {})",
+                 s.read.bad_lines, s.read.first_bad_line);
   if (s.builder.evicted_by_cap)
-    spdlog::warn("{} traces went out early (over --max-spans); late spans of them were analyzed "
-                 "as separate fragments",
-                 s.builder.evicted_by_cap);
+    spdlog::warn("{} traces were complete early (over --max-spans); a span of theirs that came "
+                 "later was analyzed as a trace of its own ({} such)",
+                 s.builder.evicted_by_cap, s.builder.traces_split);
   return static_cast<int>(ExitCode::kOk);
 }
 

@@ -2,6 +2,8 @@
 // parallel children, an async child after a 202, an estimated hop, clock skew.
 #include <catch2/catch.hpp>
 
+#include <random>
+
 #include "analyze/critical_path.h"
 #include "analyze_samples.h"
 
@@ -169,4 +171,31 @@ TEST_CASE("a trace in pieces: the path from the earliest root, the rest counted"
   CHECK(path_ids(a) == std::vector<std::string>{"r"});
   CHECK(a.unlinked == 3);
   CHECK(a.duration_ns == 50 * kMs);
+}
+
+TEST_CASE("random trees: the categories and the path's times always add up to the duration",
+          "[analyze]") {
+  std::mt19937 rng(19);
+  auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int trace = 0; trace < 500; trace++) {
+    std::vector<Span> t;
+    const int n = uniform(1, 12);
+    for (int i = 0; i < n; i++) {
+      // Parents among the spans before (or none); times anywhere, skew and async included.
+      const int parent = i ? uniform(-1, i - 1) : -1;
+      const double start = uniform(0, 100), length = uniform(0, 60);
+      t.push_back(aspan("r", std::to_string(i), parent < 0 ? "" : std::to_string(parent),
+                        uniform(0, 1) ? "gw" : "fn", uniform(0, 1) ? Kind::kServer : Kind::kClient,
+                        start, start + length));
+      t.back().estimated = uniform(0, 3) == 0;
+    }
+    TraceAnalysis a = analyze_trace(t, platform);
+    REQUIRE_FALSE(a.path.empty());
+    CHECK(a.breakdown.total() == a.duration_ns);
+    std::uint64_t on_path = 0;
+    for (const auto& p : a.path) on_path += p.self_ns + p.async_wait_ns;
+    CHECK(on_path == a.duration_ns);
+    CHECK(a.breakdown.estimated_ns <= a.duration_ns);
+    CHECK(a.unlinked + a.path.size() <= t.size());
+  }
 }

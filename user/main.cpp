@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "cli/analyze_command.h"
 #include "cli/check_command.h"
 #include "cli/replay_command.h"
 #include "cli/trace_command.h"
@@ -35,6 +36,8 @@ int main(int argc, char** argv) {
   difftrace::cli::add_replay_command(app, replay);
   difftrace::cli::CheckOptions check;
   difftrace::cli::add_check_command(app, check);
+  difftrace::cli::AnalyzeOptions analyze;
+  difftrace::cli::add_analyze_command(app, analyze);
   auto* version = app.add_subcommand("version", "Print the version");
 
   try {
@@ -57,6 +60,7 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("replay")) return difftrace::cli::run_replay(replay);
     if (app.got_subcommand("check")) return difftrace::cli::run_check(check);
+    if (app.got_subcommand("analyze")) return difftrace::cli::run_analyze(analyze);
     return difftrace::cli::run_trace(trace);
   } catch (const difftrace::FatalError& e) {
     // One error line per line of the message: a refusal may name several

@@ -1,0 +1,181 @@
+#include "analyze/analyzer.h"
+
+#include <algorithm>
+
+namespace difftrace::analyze {
+namespace {
+
+bool latency_reason(const std::string& r) { return r == "latency" || r == "timeout"; }
+
+PathEntry entry_of(const PathStep& step) {
+  return {step.span->span_id, step.span->service,   step.span->name, step.span->kind,
+          step.self_ns,       step.async_wait_ns,   step.span->estimated, step.depth,
+          step.async};
+}
+
+// What a hop held the request for: its self time, and for a hop that answered before its
+// async call went out (a 202), the wait until it did; the culprit is judged on it.
+std::uint64_t held(const PathStep& step) { return step.self_ns + step.async_wait_ns; }
+
+}  // namespace
+
+std::string endpoint_key(const Span& s) {
+  const char* kind = s.kind == Kind::kServer ? "SERVER" : s.kind == Kind::kClient ? "CLIENT" : "";
+  std::string k = s.service;
+  k += '\0';
+  k += kind;
+  k += '\0';
+  k += s.name;
+  return k;
+}
+
+std::uint64_t Analyzer::median_self(const std::string& endpoint) const {
+  auto it = self_.find(endpoint);
+  return it == self_.end() ? 0 : it->second.quantile(0.5);
+}
+
+void Analyzer::first_pass(const std::vector<Span>& spans) {
+  const TraceAnalysis a = analyze_trace(spans, opts_.is_platform);
+  if (!a.root) return;
+  for (const PathStep& step : a.path) self_[endpoint_key(*step.span)].add(held(step));
+  durations_[{a.root->service, a.root->name}].add(a.duration_ns);
+}
+
+void Analyzer::second_pass(const std::vector<Span>& spans,
+                           const std::function<void(const TraceResult&)>& on_trace) {
+  const TraceAnalysis a = analyze_trace(spans, opts_.is_platform);
+  summary_.unlinked_spans += a.unlinked;
+  if (!a.root) return;
+  TraceResult t;
+  t.trace_id = a.trace_id;
+  t.root_service = a.root->service;
+  t.root_name = a.root->name;
+  t.start_ns = a.start_ns;
+  t.duration_ns = a.duration_ns;
+  t.anomalous = a.anomalous;
+  t.anomaly_reason = a.anomaly_reason;
+  t.breakdown = a.breakdown;
+  t.spans = a.spans;
+  t.unlinked = a.unlinked;
+  t.skew_clamped = a.skew_clamped;
+  t.async = a.async;
+  t.critical_path.reserve(a.path.size());
+  for (const PathStep& step : a.path) {
+    t.critical_path.push_back(entry_of(step));
+    if (step.span->estimated) summary_.estimated_on_path++;
+  }
+
+  if (a.anomalous && !a.path.empty()) {
+    // A latency (or timeout) anomaly: the hop whose self time on the path is furthest above its
+    // endpoint's median. Only errors (status, reset): the deepest anomalous hop on the path,
+    // where the error started (the hops above it saw it passed on).
+    bool by_latency = false;
+    for (const Span& s : spans)
+      if (s.anomalous && (latency_reason(s.reason) || s.reason.empty())) by_latency = true;
+    std::optional<std::size_t> pick;
+    std::int64_t pick_excess = 0;
+    for (std::size_t i = 0; i < a.path.size(); i++) {
+      const PathStep& step = a.path[i];
+      const std::int64_t excess = static_cast<std::int64_t>(held(step)) -
+                                  static_cast<std::int64_t>(median_self(endpoint_key(*step.span)));
+      bool better;
+      if (by_latency)
+        better = !pick || excess > pick_excess;
+      else
+        better = step.span->anomalous && (!pick || step.depth >= a.path[*pick].depth);
+      if (better) {
+        pick = i;
+        pick_excess = excess;
+      }
+    }
+    if (!pick) {  // an error anomaly off the path: the largest excess after all
+      by_latency = true;
+      for (std::size_t i = 0; i < a.path.size(); i++) {
+        const std::int64_t excess =
+            static_cast<std::int64_t>(held(a.path[i])) -
+            static_cast<std::int64_t>(median_self(endpoint_key(*a.path[i].span)));
+        if (!pick || excess > pick_excess) {
+          pick = i;
+          pick_excess = excess;
+        }
+      }
+    }
+    const PathStep& step = a.path[*pick];
+    t.culprit = Culprit{step.span->span_id,
+                        step.span->service,
+                        step.span->name,
+                        pick_excess,
+                        held(step),
+                        median_self(endpoint_key(*step.span)),
+                        by_latency ? "latency" : "error"};
+  }
+
+  const std::pair<std::string, std::string> key{t.root_service, t.root_name};
+  RouteResult& r = routes_[key];
+  if (!r.count) {
+    r.service = t.root_service;
+    r.endpoint = t.root_name;
+    const Quantiles& q = durations_[key];
+    r.p50_ns = q.quantile(0.50);
+    r.p90_ns = q.quantile(0.90);
+    r.p99_ns = q.quantile(0.99);
+  }
+  r.count++;
+  if (t.anomalous) r.anomalous++;
+  for (int c = 0; c < kCategories; c++) r.sum.ns[c] += t.breakdown.ns[c];
+  r.sum.estimated_ns += t.breakdown.estimated_ns;
+  r.duration_sum += t.duration_ns;
+  if (t.duration_ns >= Quantiles::bucket_floor(r.p99_ns)) {
+    for (int c = 0; c < kCategories; c++) r.tail_sum.ns[c] += t.breakdown.ns[c];
+    r.tail_sum.estimated_ns += t.breakdown.estimated_ns;
+    r.tail_duration_sum += t.duration_ns;
+    r.tail_count++;
+  }
+
+  summary_.traces++;
+  if (t.anomalous) summary_.anomalous++;
+  if (t.async) summary_.async++;
+  summary_.skew_clamped += t.skew_clamped;
+  on_trace(t);
+}
+
+std::vector<RouteResult> Analyzer::run_feed(
+    const Feed& feed, const std::function<void(const TraceResult&)>& on_trace) {
+  {
+    TraceBuilder pass1(opts_.limits, [&](std::vector<Span>&& spans) { first_pass(spans); });
+    feed([&](Span&& s) { pass1.add(std::move(s)); });
+    pass1.finish();
+  }
+  summary_.read = {};  // counted again by the second pass
+  TraceBuilder pass2(opts_.limits,
+                     [&](std::vector<Span>&& spans) { second_pass(spans, on_trace); });
+  feed([&](Span&& s) { pass2.add(std::move(s)); });
+  pass2.finish();
+  summary_.builder = pass2.counters();
+
+  std::vector<RouteResult> out;
+  out.reserve(routes_.size());
+  for (auto& [key, r] : routes_) out.push_back(r);
+  std::stable_sort(out.begin(), out.end(),
+                   [](const RouteResult& a, const RouteResult& b) { return a.count > b.count; });
+  return out;
+}
+
+std::vector<RouteResult> Analyzer::run(const std::function<void(const TraceResult&)>& on_trace) {
+  return run_feed(
+      [&](const SpanSink& sink) {
+        for (const auto& f : opts_.files) read_otlp_file(f, sink, summary_.read);
+      },
+      on_trace);
+}
+
+std::vector<RouteResult> Analyzer::run_spans(
+    const std::vector<Span>& spans, const std::function<void(const TraceResult&)>& on_trace) {
+  return run_feed(
+      [&](const SpanSink& sink) {
+        for (Span s : spans) sink(std::move(s));
+      },
+      on_trace);
+}
+
+}  // namespace difftrace::analyze

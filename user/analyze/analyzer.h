@@ -1,0 +1,110 @@
+// `difftrace analyze` over files: two streaming passes. The first builds every
+// trace's critical path to learn each endpoint's median self time on the path
+// and each route's end-to-end quantiles; the second builds them again, names
+// the culprit of each anomalous trace, sums the breakdown per route and hands
+// each trace to the report as it completes. Memory: the trace builder's bound
+// plus one histogram per endpoint and route.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analyze/critical_path.h"
+#include "analyze/otlp_reader.h"
+#include "analyze/quantiles.h"
+#include "analyze/trace_builder.h"
+
+namespace difftrace::analyze {
+
+struct PathEntry {
+  std::string span_id, service, name;
+  Kind kind = Kind::kOther;
+  std::uint64_t self_ns = 0;
+  std::uint64_t async_wait_ns = 0;
+  bool estimated = false;
+  int depth = 0;
+  bool async = false;
+};
+
+struct Culprit {
+  std::string span_id, service, name;
+  // Its time on the path (self time, plus the async wait after it answered) minus its
+  // endpoint's median of the same.
+  std::int64_t excess_ns = 0;
+  std::uint64_t held_ns = 0;  // its time on the path, as above
+  std::uint64_t median_ns = 0;
+  std::string by;  // "latency": the largest excess; "error": the deepest anomalous span
+};
+
+struct TraceResult {
+  std::string trace_id, root_service, root_name;
+  std::uint64_t start_ns = 0, duration_ns = 0;
+  bool anomalous = false;
+  std::string anomaly_reason;
+  std::vector<PathEntry> critical_path;
+  Breakdown breakdown;
+  std::optional<Culprit> culprit;
+  std::uint32_t spans = 0, unlinked = 0, skew_clamped = 0;
+  bool async = false;
+};
+
+struct RouteResult {
+  std::string service, endpoint;
+  std::uint64_t count = 0, anomalous = 0;
+  std::uint64_t p50_ns = 0, p90_ns = 0, p99_ns = 0;
+  Breakdown sum;            // over every trace of the route
+  std::uint64_t duration_sum = 0;
+  Breakdown tail_sum;       // over the traces at or above the route's p99
+  std::uint64_t tail_duration_sum = 0, tail_count = 0;
+};
+
+struct AnalyzeSummary {
+  ReadCounters read;
+  BuilderCounters builder;  // second pass
+  std::uint64_t traces = 0, anomalous = 0, async = 0, skew_clamped = 0, unlinked_spans = 0;
+  std::uint64_t estimated_on_path = 0;
+};
+
+struct AnalyzeOptions {
+  std::vector<std::string> files;
+  BuilderLimits limits;
+  IsPlatform is_platform = [](const std::string&) { return false; };
+};
+
+// Endpoint of a span (service, kind, name), as self-time medians are kept.
+std::string endpoint_key(const Span& s);
+
+class Analyzer {
+ public:
+  explicit Analyzer(AnalyzeOptions opts) : opts_(std::move(opts)) {}
+
+  // Both passes over opts.files; on_trace gets every trace of the second pass.
+  // Returns the routes sorted by count (then service, endpoint).
+  std::vector<RouteResult> run(const std::function<void(const TraceResult&)>& on_trace);
+  // The same over spans already in memory (tests): both passes over `spans` in order.
+  std::vector<RouteResult> run_spans(const std::vector<Span>& spans,
+                                     const std::function<void(const TraceResult&)>& on_trace);
+  const AnalyzeSummary& summary() const { return summary_; }
+  // The median time on the path (self plus async wait) of an endpoint, after the first pass.
+  std::uint64_t median_self(const std::string& endpoint) const;
+
+ private:
+  using Feed = std::function<void(const SpanSink&)>;
+  std::vector<RouteResult> run_feed(const Feed& feed,
+                                    const std::function<void(const TraceResult&)>& on_trace);
+  void first_pass(const std::vector<Span>& spans);
+  void second_pass(const std::vector<Span>& spans,
+                   const std::function<void(const TraceResult&)>& on_trace);
+
+  AnalyzeOptions opts_;
+  std::map<std::string, Quantiles> self_;  // endpoint -> self time on the path
+  std::map<std::pair<std::string, std::string>, Quantiles> durations_;  // route -> end-to-end
+  std::map<std::pair<std::string, std::string>, RouteResult> routes_;
+  AnalyzeSummary summary_;
+};
+
+}  // namespace difftrace::analyze

@@ -1,0 +1,31 @@
+// Reads OTLP JSON trace files as difftrace's otlp-json exporter and the
+// OpenTelemetry Collector's file exporter write them: one
+// ExportTraceServiceRequest JSON object per line. Streams: one line in memory
+// at a time; each span goes to the callback as it is read.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "analyze/span.h"
+
+namespace difftrace::analyze {
+
+struct ReadCounters {
+  std::uint64_t lines = 0;
+  std::uint64_t bad_lines = 0;  // not JSON, or not an ExportTraceServiceRequest
+  std::string first_bad_line;   // "FILE:LINE" of the first of them
+  std::uint64_t spans = 0;
+  std::uint64_t bad_spans = 0;  // no trace or span id
+};
+
+using SpanSink = std::function<void(Span&&)>;
+
+// Parses one line (one ExportTraceServiceRequest); false when it is not one.
+bool read_otlp_line(const std::string& line, const SpanSink& sink, ReadCounters& counters);
+
+// Every line of path; throws FatalError(kUsage) when the file cannot be opened.
+void read_otlp_file(const std::string& path, const SpanSink& sink, ReadCounters& counters);
+
+}  // namespace difftrace::analyze

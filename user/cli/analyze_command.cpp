@@ -1,0 +1,92 @@
+#include "cli/analyze_command.h"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <unordered_map>
+
+#include "analyze/analyzer.h"
+#include "analyze/report.h"
+#include "config/config.h"
+#include "error.h"
+
+namespace difftrace::cli {
+
+void add_analyze_command(CLI::App& app, AnalyzeOptions& opts) {
+  auto* cmd = app.add_subcommand(
+      "analyze", "Critical path and latency breakdown of traces in OTLP JSON files (no root)");
+  cmd->add_option("FILE", opts.files, "OTLP JSON: one ExportTraceServiceRequest per line")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--format", opts.format, "text (default) or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  cmd->add_option("--out", opts.out, "Write here instead of stdout");
+  cmd->add_option("--config", opts.config_file,
+                  "YAML as for trace: the services' roles (platform or function)");
+  cmd->add_option("--worst", opts.worst, "Text: how many of the longest traces to show");
+  cmd->add_option("--window", opts.window_s,
+                  "Seconds (of span time) without a new span after which a trace is complete")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-spans", opts.max_spans,
+                  "Spans held at most while traces wait for late spans (the memory bound)")
+      ->check(CLI::PositiveNumber);
+}
+
+int run_analyze(const AnalyzeOptions& opts) {
+  config::Config cfg;
+  if (!opts.config_file.empty()) {
+    try {
+      cfg = config::load_config(opts.config_file);
+    } catch (const config::ConfigError& e) {
+      throw FatalError(ExitCode::kUsage, e.what());
+    }
+  }
+  std::unordered_map<std::string, bool> platform;
+  for (const auto& s : cfg.services) platform.emplace(s.name, s.role == config::Role::kPlatform);
+  const bool default_platform = cfg.default_role == config::Role::kPlatform;
+
+  analyze::AnalyzeOptions a;
+  a.files = opts.files;
+  a.limits.window_ns = static_cast<std::uint64_t>(opts.window_s * 1e9);
+  a.limits.max_spans = opts.max_spans;
+  a.is_platform = [platform = std::move(platform), default_platform](const std::string& service) {
+    auto it = platform.find(service);
+    return it == platform.end() ? default_platform : it->second;
+  };
+
+  std::FILE* out = stdout;
+  if (!opts.out.empty()) {
+    out = std::fopen(opts.out.c_str(), "w");
+    if (!out) throw FatalError(ExitCode::kUsage, errno_message("--out " + opts.out, errno));
+  }
+  analyze::Analyzer analyzer(std::move(a));
+  if (opts.format == "json") {
+    analyze::JsonReport report(out);
+    report.begin();
+    auto routes = analyzer.run([&](const analyze::TraceResult& t) { report.trace(t); });
+    report.end(routes, analyzer.summary());
+  } else {
+    analyze::TextReport report(out, opts.worst);
+    auto routes = analyzer.run([&](const analyze::TraceResult& t) { report.trace(t); });
+    report.end(routes, analyzer.summary());
+  }
+  bool write_failed = std::ferror(out) != 0;
+  write_failed |= (out != stdout ? std::fclose(out) : std::fflush(out)) != 0;
+  if (write_failed)
+    throw FatalError(ExitCode::kUsage, opts.out.empty() ? "could not write the report"
+                                                        : "could not write --out " + opts.out);
+  const auto& s = analyzer.summary();
+  if (s.read.bad_lines)
+    spdlog::warn("{} lines were not OTLP ExportTraceServiceRequest JSON and were skipped (the "
+                 "first: {})",
+                 s.read.bad_lines, s.read.first_bad_line);
+  if (s.builder.evicted_by_cap)
+    spdlog::warn("{} traces were complete early (over --max-spans); a span of theirs that came "
+                 "later was analyzed as a trace of its own ({} such)",
+                 s.builder.evicted_by_cap, s.builder.traces_split);
+  return static_cast<int>(ExitCode::kOk);
+}
+
+}  // namespace difftrace::cli

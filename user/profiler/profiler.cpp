@@ -29,10 +29,9 @@ config::Latency default_latency_rule() {
 
 std::uint64_t delay_cap(const LatencyHistogram& w, double times_median) {
   if (!w.count()) return 0;
-  // Both lower bounds are exact: every counted span is at least quantile_low(0), and the
-  // window's median at least quantile_low(0.5). One ns under, as the filter flags what exceeds.
-  const double cap = times_median * static_cast<double>(w.quantile_low(0.5)) +
-                     static_cast<double>(w.quantile_low(0.0));
+  // The window's median is at least quantile_low(0.5), exactly. One ns under, as the filter
+  // flags what exceeds the threshold.
+  const double cap = times_median * static_cast<double>(w.quantile_low(0.5));
   return cap >= 1 ? static_cast<std::uint64_t>(cap) - 1 : 0;
 }
 
@@ -163,7 +162,7 @@ void Profiler::tick(filter::FilterStore& store) {
       // Too few for the rule's tail, enough to see a gross outlier: a
       // provisional threshold, so that warm-up reports only a few spans. The
       // median rule's is its cap, if that is lower (the default's always is:
-      // at most 6x the median).
+      // at most 5x the median).
       t = w.quantile(0.5) * kProvisionalTimesMedian;
       if (rule.times_median) t = std::min(t, delay_cap(w, *rule.times_median));
       warming = true;

@@ -20,15 +20,17 @@
 // tail; below that, the threshold sits just above the normal tail:
 //
 //   threshold = max(floor, min(tail, cap))
-//   cap  = N x low(median) + low(min) - 1 ns
+//   cap  = N x low(median) - 1 ns
 //   tail = max(median x exp(3.5 sigma), 2 x p99)
 //   sigma = ln(p75 / median) / 0.6745
 //
-// - cap: a delayed span lasts at least its normal latency plus the delay,
-//   so it exceeds N x median + the window's fastest span. low(x) is where the
-//   bucket holding x starts, so the cap is a bound the histogram proves, not
-//   an estimate (12.5%-wide buckets could otherwise put it above
-//   N x median + a fast span). The cap is what a long tail cannot move: a
+// - cap: a delayed span lasts its normal latency plus the delay, so it
+//   exceeds N x the window's median however fast the span itself. low(x) is
+//   where the bucket holding x starts, so the cap is a bound the histogram
+//   proves, not an estimate (12.5%-wide buckets could otherwise put an
+//   interpolated median up to 1/8 over the real one, and N x that over a
+//   delayed fast span). The window's fastest span is not added: spans to
+//   come may be faster still. The cap is what a long tail cannot move: a
 //   quantile rule such as the former default p95 x 3 landed above 7 x the
 //   median on a heavy-tailed endpoint (a 23 ms function with a long tail:
 //   150 ms delays caught 75% of the time).
@@ -131,8 +133,8 @@ inline constexpr double kQuartileSigmas = 0.6745;     // a normal's p75, in sigm
 inline constexpr double kTailSigmas = 3.5;
 inline constexpr double kTailQuantile = 0.99;
 inline constexpr double kTailQuantileFactor = 2.0;
-// The highest threshold sure to flag every span of the window delayed by times_median x its
-// median: times_median x low(median) + low(min) - 1 ns; 0 if the window is empty.
+// The highest threshold sure to flag every span delayed by times_median x the window's median:
+// times_median x low(median) - 1 ns; 0 if the window is empty.
 std::uint64_t delay_cap(const LatencyHistogram& w, double times_median);
 // How far the window's normal latency reaches: max(median x exp(3.5 sigma), 2 x p99).
 std::uint64_t normal_tail(const LatencyHistogram& w);

@@ -7,7 +7,8 @@
 #   nokeep        the filter with a one-trace keep-buffer: dropped hops are estimated, and
 #                 scripts/eval/filter_report.py compares them with nofilter's real spans
 # The load mixes the four shapes (steady, fluctuating, spikes, jump), MINUTES/4 each, with
-# ANOMALY_RATE injected anomalies. Output: build/eval/filter/{report.md,report.json,...}.
+# ANOMALY_RATE injected anomalies. Output: build/eval/filter/{report.md,report.json,...}, with
+# per-hop tables (recall by kind and hop, flagged normal requests and estimate error by hop).
 #   usage: scripts/eval/filter_eval.sh [MINUTES=10] [RATE=50] [ANOMALY_RATE=0.01]
 set -euo pipefail
 cd "$(dirname "$0")/../.."

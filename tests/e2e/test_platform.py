@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -266,6 +267,65 @@ def test_eval_on_hand_made_input(tmp_path):
     (tmp_path / "bad.jsonl").write_text('{"resourceSpans": []}\nnot json\n')
     bad = run_eval(["--truth", tmp_path / "truth.jsonl", "--otlp", tmp_path / "bad.jsonl"])
     assert bad.returncode == 2 and "bad.jsonl:2: not JSON" in bad.stderr
+
+
+def test_filter_report_per_hop_on_hand_made_input(tmp_path):
+    """scripts/eval/filter_report.py's per-hop tables (issue 14) on four hand-made modes."""
+    fh, fw = HOPS + ["fn-hello"], HOPS + ["fn-work"]
+    truth = [truth_line(0, T[0], "fn-hello", fh), truth_line(1, T[1], "fn-hello", fh),
+             truth_line(2, T[2], "fn-work", fw, {"hop": "fn-work", "kind": "slow", "amount_ms": 150}),
+             truth_line(3, T[3], "fn-work", fw)]
+    (tmp_path / "groundtruth.jsonl").write_text("\n".join(truth) + "\n")
+
+    def path_of(t):
+        return [fh, fh, fw, fw][T.index(t)], "/fn-hello/" if T.index(t) < 2 else "/fn-work/"
+
+    def trace(t, decided):  # decided: {service: (decision, reason, duration)}; others left out
+        hops, path = path_of(t)
+        return otlp_line({svc: [span(t, f"{i + 1:016x}", f"{i:016x}" if i else None, i,
+                                     i + decided[svc][2], decided[svc][0], decided[svc][1], path=path)]
+                          for i, svc in enumerate(hops) if svc in decided})
+
+    def full(t):
+        return trace(t, {svc: ("full", "no_filter", 10 - i) for i, svc in enumerate(path_of(t)[0])})
+
+    modes = {
+        "nofilter": [full(t) for t in T[:4]],
+        "filter": [trace(T[1], {"haproxy": ("anomalous", "flagged_trace", 10), "fn-hello": ("anomalous", "latency", 7)}),
+                   trace(T[2], {"haproxy": ("anomalous", "flagged_trace", 10), "queue-proxy": ("anomalous", "latency", 8),
+                                "fn-work": ("anomalous", "latency", 7)})],
+        "fn-filtered": [trace(T[2], {"fn-work": ("anomalous", "latency", 7)})],
+        # haproxy's real span lasts 10 ms, the estimate 15 ms: 50% off
+        "nokeep": [trace(T[2], {"haproxy": ("estimated", None, 15), "fn-work": ("reported", "function", 7)})],
+    }
+    for m, lines in modes.items():
+        (tmp_path / f"{m}.spans.jsonl").write_text("\n".join(lines) + "\n")
+        (tmp_path / f"{m}.stats.json").write_text(json.dumps({"spans_seen": 16, "spans_reported": 4}))
+    p = subprocess.run([sys.executable, str(REPO / "scripts/eval/filter_report.py"), str(tmp_path)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    ph = json.loads((tmp_path / "report.json").read_text())["per_hop"]
+    assert ph["recall_by_kind_and_hop"] == [{
+        "anomaly": "fn-work=slow", "service": "fn-work", "endpoint": "GET /fn-work/", "injected": 1,
+        "caught": {"filter": 1, "fn-filtered": 1, "nofilter": 0, "nokeep": 0},
+        "recall": {"filter": 1.0, "fn-filtered": 1.0, "nofilter": 0.0, "nokeep": 0.0}}]
+    rows = {(r["service"], r["kind"], r["endpoint"]): r for r in ph["flagged_normal_by_hop"]}
+    hello = rows[("fn-hello", "SERVER", "GET /fn-hello/")]
+    assert hello["normal_requests"] == 2 and hello["flagged"]["filter"] == 1 and hello["first"]["filter"] == 1
+    assert hello["share"] == {"filter": 0.5, "fn-filtered": 0.0, "nofilter": 0.0, "nokeep": 0.0}
+    # haproxy only followed the flag; queue-proxy's anomaly was in an injected request
+    assert rows[("haproxy", "SERVER", "GET /fn-hello/")]["flagged"]["filter"] == 0
+    assert rows[("queue-proxy", "SERVER", "GET /fn-work/")]["flagged"]["filter"] == 0
+    assert ph["flagged_normal_any_hop"]["filter"] == {"flagged": 1, "share": 0.3333}
+    assert ph["estimates_by_hop"] == [{"service": "haproxy", "kind": "SERVER", "endpoint": "GET /fn-work/",
+                                       "compared": 1, "median_relative_error": 0.5, "p90_relative_error": 0.5}]
+    bars = ph["bars_missed"]
+    assert bars == ["recall fn-work=slow at fn-work GET /fn-work/ (1 injected): nofilter 0.0%, nokeep 0.0%",
+                    "flagged normal requests at fn-hello SERVER GET /fn-hello/ (2 normal): filter 50.0% (1)"]
+    md = (tmp_path / "report.md").read_text()
+    for heading in ("Recall by injected kind and hop", "Flagged normal requests by hop",
+                    "Estimate error by hop", "BARS"):
+        assert heading in md
 
 
 def test_go_unit_tests_and_vet():

@@ -86,6 +86,37 @@ TEST_CASE("an empty file means all defaults", "[config]") {
   CHECK_FALSE(c.keep_query_values);  // url.query values redacted
 }
 
+TEST_CASE("the median rule can be named explicitly; its floor is the default's unless given",
+          "[config]") {
+  auto c = parse_config(R"(
+services:
+  - name: a
+    match: {comm: a}
+    latency: {adaptive: {times_median: 5}}
+  - name: b
+    match: {comm: b}
+    latency: {adaptive: {times_median: 8}, floor: 1ms}
+    endpoints: {"GET /x": {latency: {adaptive: {quantile: 0.95, factor: 3}}}}
+)",
+                        "cfg.yaml");
+  REQUIRE(c.services.size() == 2);
+  const auto& a = c.services[0].latency;
+  REQUIRE(a.times_median);
+  CHECK(*a.times_median == Approx(kDefaultTimesMedian));
+  CHECK(a.floor_ns == kDefaultFloorNs);
+  CHECK_FALSE(a.quantile);
+  CHECK(a.adaptive());
+  const auto& b = c.services[1].latency;
+  CHECK(*b.times_median == Approx(8));
+  CHECK(b.floor_ns == 1'000'000u);
+  // A quantile rule is as it was: no floor unless given.
+  const auto& e = c.services[1].endpoints[0].latency;
+  CHECK_FALSE(e.times_median);
+  CHECK(*e.quantile == Approx(0.95));
+  CHECK(e.factor == Approx(3));
+  CHECK(e.floor_ns == 0u);
+}
+
 TEST_CASE("bad configs are refused with file, line and reason", "[config]") {
   struct Row {
     const char* yaml;
@@ -115,6 +146,14 @@ TEST_CASE("bad configs are refused with file, line and reason", "[config]") {
       {"services:\n  - name: a\n    match: {comm: a}\n    latency: {adaptive: {quantile: 1.5}}\n",
        "cfg.yaml:4", "quantile must be a number"},
       {"services:\n  - name: a\n    match: {comm: a}\n    latency: {static: 1s, adaptive: {quantile: 0.9}}\n",
+       "cfg.yaml:4", "either static or adaptive"},
+      {"services:\n  - name: a\n    match: {comm: a}\n    latency: {adaptive: {times_median: 5, quantile: 0.9}}\n",
+       "cfg.yaml:4", "either times_median or quantile"},
+      {"services:\n  - name: a\n    match: {comm: a}\n    latency: {adaptive: {times_median: 1}}\n",
+       "cfg.yaml:4", "times_median must be a number"},
+      {"services:\n  - name: a\n    match: {comm: a}\n    latency: {adaptive: {factor: 2}}\n",
+       "cfg.yaml:4", "needs a quantile or times_median"},
+      {"services:\n  - name: a\n    match: {comm: a}\n    latency: {static: 1s, adaptive: {times_median: 5}}\n",
        "cfg.yaml:4", "either static or adaptive"},
       {"services:\n  - name: a\n    match: {comm: a}\n  - name: a\n    match: {comm: b}\n",
        "cfg.yaml:4", "defined twice"},

@@ -99,13 +99,22 @@ class Reader {
     if (n["static"]) l.static_ns = duration(n["static"], where + ".latency.static");
     if (n["adaptive"]) {
       const auto& a = n["adaptive"];
-      only_keys(a, {"quantile", "factor"}, where + ".latency.adaptive");
-      if (!a["quantile"]) fail(a, where + ".latency.adaptive needs a quantile");
-      l.quantile = number(a["quantile"], where + ".latency.adaptive.quantile", 0.5, 0.9999);
-      if (a["factor"]) l.factor = number(a["factor"], where + ".latency.adaptive.factor", 1.0, 100.0);
+      only_keys(a, {"quantile", "factor", "times_median"}, where + ".latency.adaptive");
+      if (a["times_median"]) {
+        if (a["quantile"] || a["factor"])
+          fail(a, where + ".latency.adaptive: give either times_median or quantile (and factor), "
+                          "not both");
+        l.times_median =
+            number(a["times_median"], where + ".latency.adaptive.times_median", 2.0, 100.0);
+        l.floor_ns = kDefaultFloorNs;
+      } else {
+        if (!a["quantile"]) fail(a, where + ".latency.adaptive needs a quantile or times_median");
+        l.quantile = number(a["quantile"], where + ".latency.adaptive.quantile", 0.5, 0.9999);
+        if (a["factor"]) l.factor = number(a["factor"], where + ".latency.adaptive.factor", 1.0, 100.0);
+      }
     }
     if (n["floor"]) l.floor_ns = duration(n["floor"], where + ".latency.floor");
-    if (l.static_ns && l.quantile)
+    if (l.static_ns && l.adaptive())
       fail(n, where + ".latency: give either static or adaptive, not both");
     return l;
   }

@@ -17,12 +17,22 @@ namespace difftrace::config {
 
 enum class Role { kPlatform, kFunction, kFunctionFiltered };
 
+// The default latency rule's (user/profiler/profiler.h): a delay of 5x the median, at least
+// 5 ms, is an anomaly.
+inline constexpr double kDefaultTimesMedian = 5.0;
+inline constexpr std::uint64_t kDefaultFloorNs = 5'000'000;
+
 struct Latency {
   std::optional<std::uint64_t> static_ns;  // latency: 50ms
   // latency: {adaptive: {quantile: 0.99, factor: 1.5}, floor: 2ms}
   std::optional<double> quantile;
   double factor = 1.0;
+  // latency: {adaptive: {times_median: 5}, floor: 5ms}: the default rule, explicitly (the
+  // floor is 5 ms unless given; a quantile rule's is 0 unless given)
+  std::optional<double> times_median;
   std::uint64_t floor_ns = 0;
+
+  bool adaptive() const { return quantile.has_value() || times_median.has_value(); }
 };
 
 struct Match {

@@ -23,23 +23,38 @@ void LatencyHistogram::add_counts(std::span<const std::uint64_t> buckets) {
   }
 }
 
-std::uint64_t LatencyHistogram::quantile(double q) const {
-  if (!total_) return 0;
+std::uint32_t LatencyHistogram::bucket_of(double q, double& below) const {
   q = std::clamp(q, 0.0, 1.0);
   // The rank as a position among total_ values spread evenly in each bucket.
-  double rank = q * static_cast<double>(total_);
-  double seen = 0;
+  const double rank = q * static_cast<double>(total_);
+  below = 0;
+  std::uint32_t last = 0;
   for (std::uint32_t b = 0; b < DT_HIST_BUCKETS; b++) {
     if (!counts_[b]) continue;
-    double c = static_cast<double>(counts_[b]);
-    if (seen + c >= rank) {
-      double low = static_cast<double>(dt_hist_bucket_low(b));
-      double frac = std::clamp((rank - seen) / c, 0.0, 1.0);
-      return static_cast<std::uint64_t>(std::llround(low + frac * (bucket_high(b) - low)));
-    }
-    seen += c;
+    const double c = static_cast<double>(counts_[b]);
+    if (below + c >= rank) return b;
+    below += c;
+    last = b;
   }
-  return dt_hist_bucket_low(DT_HIST_BUCKETS - 1);
+  below -= static_cast<double>(counts_[last]);
+  return last;  // rounding: the highest bucket with counts
+}
+
+std::uint64_t LatencyHistogram::quantile(double q) const {
+  if (!total_) return 0;
+  double below = 0;
+  const std::uint32_t b = bucket_of(q, below);
+  const double c = static_cast<double>(counts_[b]);
+  const double rank = std::clamp(q, 0.0, 1.0) * static_cast<double>(total_);
+  const double low = static_cast<double>(dt_hist_bucket_low(b));
+  const double frac = std::clamp((rank - below) / c, 0.0, 1.0);
+  return static_cast<std::uint64_t>(std::llround(low + frac * (bucket_high(b) - low)));
+}
+
+std::uint64_t LatencyHistogram::quantile_low(double q) const {
+  if (!total_) return 0;
+  double below = 0;
+  return dt_hist_bucket_low(bucket_of(q, below));
 }
 
 double LatencyHistogram::mean() const {

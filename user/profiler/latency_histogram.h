@@ -18,6 +18,9 @@ class LatencyHistogram {
   std::uint64_t count() const { return total_; }
   // The q-quantile (0..1) in ns, interpolated inside its bucket; 0 if empty.
   std::uint64_t quantile(double q) const;
+  // Where the bucket holding the q-quantile starts: a value the q-quantile is sure to be at
+  // least (quantile_low(0): at most the smallest value counted); 0 if empty.
+  std::uint64_t quantile_low(double q) const;
   // Mean from bucket midpoints (within the buckets' 12.5%).
   double mean() const;
   // Coefficient of variation (standard deviation / mean), from bucket midpoints; 0 if empty.
@@ -25,6 +28,9 @@ class LatencyHistogram {
   void merge(const LatencyHistogram& other);
 
  private:
+  // The bucket holding the q-quantile's rank, and the count of the buckets below it.
+  std::uint32_t bucket_of(double q, double& below) const;
+
   std::array<std::uint64_t, DT_HIST_BUCKETS> counts_{};
   std::uint64_t total_ = 0;
 };

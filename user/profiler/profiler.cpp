@@ -20,15 +20,36 @@ LatencyHistogram EndpointProfile::merged_window() const {
   return m;
 }
 
-// p95 rather than p99: a platform hop sees the anomalies of every hop behind
-// it, about 1% of its requests on the demo platform, and a p99 learned while
-// they are in the window lands on them (and then keeps them "normal").
 config::Latency default_latency_rule() {
   config::Latency l;
-  l.quantile = 0.95;
-  l.factor = 3.0;
-  l.floor_ns = 5'000'000;
+  l.times_median = config::kDefaultTimesMedian;
+  l.floor_ns = config::kDefaultFloorNs;
   return l;
+}
+
+std::uint64_t delay_cap(const LatencyHistogram& w, double times_median) {
+  if (!w.count()) return 0;
+  // The window's median is at least quantile_low(0.5), exactly. One ns under, as the filter
+  // flags what exceeds the threshold.
+  const double cap = times_median * static_cast<double>(w.quantile_low(0.5));
+  return cap >= 1 ? static_cast<std::uint64_t>(cap) - 1 : 0;
+}
+
+std::uint64_t normal_tail(const LatencyHistogram& w) {
+  if (!w.count()) return 0;
+  const double m = static_cast<double>(w.quantile(0.5));
+  const double q75 = static_cast<double>(w.quantile(0.75));
+  // The log-latency's spread on the upper side, as a log-normal's sigma.
+  const double sigma = m > 0 && q75 > m ? std::log(q75 / m) / kQuartileSigmas : 0.0;
+  const double spread = m * std::exp(kTailSigmas * sigma);
+  const double observed = kTailQuantileFactor * static_cast<double>(w.quantile(kTailQuantile));
+  return static_cast<std::uint64_t>(std::max(spread, observed));
+}
+
+std::uint64_t robust_threshold(const LatencyHistogram& w, double times_median,
+                               std::uint64_t floor_ns) {
+  if (!w.count()) return floor_ns;
+  return std::max(floor_ns, std::min(normal_tail(w), delay_cap(w, times_median)));
 }
 
 Profiler::Profiler(const config::Config& config, const filter::ServiceRegistry& services)
@@ -45,10 +66,10 @@ config::Latency Profiler::rule_for(const dt_endpoint_key& key) const {
     const std::string tmpl = filter::template_of(key);
     for (const auto& e : s->endpoints)
       if (e.method == method && e.path_template == tmpl &&
-          (e.latency.static_ns || e.latency.quantile))
+          (e.latency.static_ns || e.latency.adaptive()))
         return e.latency;
   }
-  if (s->latency.static_ns || s->latency.quantile) return s->latency;
+  if (s->latency.static_ns || s->latency.adaptive()) return s->latency;
   return default_latency_rule();
 }
 
@@ -132,12 +153,18 @@ void Profiler::tick(filter::FilterStore& store) {
     std::uint64_t t;
     bool warming;
     if (w.count() >= config_.profiler.min_samples) {
-      t = static_cast<std::uint64_t>(static_cast<double>(w.quantile(*rule.quantile)) * rule.factor);
+      t = rule.times_median
+              ? robust_threshold(w, *rule.times_median, rule.floor_ns)
+              : static_cast<std::uint64_t>(static_cast<double>(w.quantile(*rule.quantile)) *
+                                           rule.factor);
       warming = false;
     } else if (w.count() >= kProvisionalSamples) {
-      // Too few for the rule's quantile, enough to see a gross outlier: a
-      // provisional threshold, so that warm-up reports only a few spans.
+      // Too few for the rule's tail, enough to see a gross outlier: a
+      // provisional threshold, so that warm-up reports only a few spans. The
+      // median rule's is its cap, if that is lower (the default's always is:
+      // at most 5x the median).
       t = w.quantile(0.5) * kProvisionalTimesMedian;
+      if (rule.times_median) t = std::min(t, delay_cap(w, *rule.times_median));
       warming = true;
     } else {
       continue;

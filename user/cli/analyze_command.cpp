@@ -9,6 +9,7 @@
 
 #include "analyze/analyzer.h"
 #include "analyze/report.h"
+#include "cli/command_config.h"
 #include "config/config.h"
 #include "error.h"
 
@@ -35,14 +36,7 @@ void add_analyze_command(CLI::App& app, AnalyzeOptions& opts) {
 }
 
 int run_analyze(const AnalyzeOptions& opts) {
-  config::Config cfg;
-  if (!opts.config_file.empty()) {
-    try {
-      cfg = config::load_config(opts.config_file);
-    } catch (const config::ConfigError& e) {
-      throw FatalError(ExitCode::kUsage, e.what());
-    }
-  }
+  config::Config cfg = load_command_config(opts.config_file);
   std::unordered_map<std::string, bool> platform;
   for (const auto& s : cfg.services) platform.emplace(s.name, s.role == config::Role::kPlatform);
   const bool default_platform = cfg.default_role == config::Role::kPlatform;

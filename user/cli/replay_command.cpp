@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "cli/command_config.h"
 #include "config/config.h"
 #include "error.h"
 #include "replay/conn_selector.h"
@@ -48,14 +49,7 @@ void add_replay_command(CLI::App& app, ReplayOptions& opts) {
 int run_replay(const ReplayOptions& opts) {
   // Bad input first, before any output is written.
   replay::ConnSelector selector = make_selector(opts);
-  config::Config cfg;
-  if (!opts.config_file.empty()) {
-    try {
-      cfg = config::load_config(opts.config_file);
-    } catch (const config::ConfigError& e) {
-      throw FatalError(ExitCode::kUsage, e.what());
-    }
-  }
+  config::Config cfg = load_command_config(opts.config_file);
 
   // The same filter, profiler and assembler as `trace`, over in-memory maps, on capture time.
   session::ReplaySource source(opts.file, std::move(selector));

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bpf/kernel_counters.h"
+#include "cli/command_config.h"
 #include "config/config.h"
 #include "config/service_map.h"
 #include "error.h"
@@ -36,14 +37,7 @@ void add_trace_command(CLI::App& app, TraceOptions& opts) {
 
 int run_trace(const TraceOptions& opts) {
   // Bad input first, so it is reported the same with or without privileges.
-  config::Config cfg;
-  if (!opts.config_file.empty()) {
-    try {
-      cfg = config::load_config(opts.config_file);
-    } catch (const config::ConfigError& e) {
-      throw FatalError(ExitCode::kUsage, e.what());
-    }
-  }
+  config::Config cfg = load_command_config(opts.config_file);
   std::vector<pid_t> pids(opts.pids.begin(), opts.pids.end());
   const bool cli_targets = !pids.empty() || !opts.comms.empty() || !opts.cgroups.empty() || opts.all;
   auto targets = cli_targets || cfg.services.empty()

@@ -13,6 +13,8 @@ import sys
 import time
 import urllib.parse
 
+import pytest
+
 E2E_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(E2E_DIR))
 TRACER_BIN = os.environ.get("DIFFTRACE_BIN", os.path.join(REPO, "build", "difftrace"))
@@ -26,6 +28,24 @@ TOL_NS = 1_000_000             # the 1 ms timing tolerance of the contract
 KiB, MiB = 1024, 1024 * 1024
 
 _uid = itertools.count(1)
+
+# uid/gid 65534 with no capabilities: how the tests run a command unprivileged as root.
+NOBODY = 65534
+UNPRIVILEGED = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups",
+                "--inh-caps=-all"]
+
+
+def run_unprivileged(*args, timeout=60):
+    """Runs `difftrace ARGS` without privileges (through setpriv when the tests run as root);
+    returns the CompletedProcess. A missing binary FAILS the test (never skips)."""
+    if not os.access(TRACER_BIN, os.X_OK):
+        pytest.fail("%s is missing: run `make` first (or set DIFFTRACE_BIN)" % TRACER_BIN,
+                    pytrace=False)
+    cmd = [TRACER_BIN, *args]
+    if os.geteuid() == 0:
+        cmd = UNPRIVILEGED + cmd
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
 
 
 def uid(tag="r"):

@@ -50,6 +50,8 @@ process group and is killed at teardown, pass or fail. Artifacts (tracer stderr,
 stats, server logs, nginx access/error logs) stay in pytest's tmp dir for post-mortems.
 """
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -59,6 +61,16 @@ import capture_helpers as ch
 @pytest.fixture
 def workdir(tmp_path):
     return str(tmp_path)
+
+
+@pytest.fixture
+def outdir():
+    """A directory the unprivileged user (ch.NOBODY) can write to (pytest's tmp_path is
+    private to root)."""
+    d = tempfile.mkdtemp(prefix="difftrace-e2e-")
+    os.chmod(d, 0o777)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture

@@ -8,9 +8,6 @@ that a bad file is one stderr line and exit 2.
 """
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 
 import pytest
 
@@ -18,41 +15,19 @@ import capture_helpers as ch
 
 PCAP = os.path.join(ch.REPO, "tests", "fixtures", "pcap", "lo_statuses_chunked_large.pcap")
 PORT = 18483  # the server port of that capture
-NOBODY = 65534
 CATEGORIES = ("platform_ns", "function_ns", "network_ns", "async_wait_ns", "downstream_ns")
-
-
-@pytest.fixture
-def outdir():
-    """A directory nobody can write to (pytest's tmp_path is private to root)."""
-    d = tempfile.mkdtemp(prefix="difftrace-analyze-")
-    os.chmod(d, 0o777)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
-def run(*args):
-    """Runs `difftrace ARGS` without privileges; returns the CompletedProcess."""
-    if not os.access(ch.TRACER_BIN, os.X_OK):
-        pytest.fail("%s is missing: run `make` first (or set DIFFTRACE_BIN)" % ch.TRACER_BIN,
-                    pytrace=False)
-    cmd = [ch.TRACER_BIN, *args]
-    if os.geteuid() == 0:
-        cmd = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups",
-               "--inh-caps=-all", *cmd]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
 
 
 def replayed(outdir, *extra):
     spans = os.path.join(outdir, "spans.json")
-    proc = run("replay", PCAP, "--export", "otlp-json:" + spans, *extra)
+    proc = ch.run_unprivileged("replay", PCAP, "--export", "otlp-json:" + spans, *extra)
     assert proc.returncode == 0, proc.stderr
     return spans
 
 
 def analyzed(outdir, spans, *extra):
     out = os.path.join(outdir, "analysis.json")
-    proc = run("analyze", spans, "--format", "json", "--out", out, *extra)
+    proc = ch.run_unprivileged("analyze", spans, "--format", "json", "--out", out, *extra)
     assert proc.returncode == 0, proc.stderr
     with open(out) as f:
         return json.load(f)
@@ -113,7 +88,7 @@ def test_config_roles_make_platform_time(outdir):
 
 
 def test_text_table(outdir):
-    proc = run("analyze", replayed(outdir), "--worst", "2")
+    proc = ch.run_unprivileged("analyze", replayed(outdir), "--worst", "2")
     assert proc.returncode == 0, proc.stderr
     assert "5 spans, 5 traces (1 anomalous" in proc.stdout
     assert "GET /status/{n}" in proc.stdout
@@ -126,7 +101,7 @@ def test_bad_input_is_one_line_and_exit_2(what, outdir):
     spans = replayed(outdir)
     args = [os.path.join(outdir, "nothing.json")] if what == "missing" \
         else [spans, "--format", "xml"]
-    proc = run("analyze", *args)
+    proc = ch.run_unprivileged("analyze", *args)
     assert proc.returncode == 2
     lines = [l for l in proc.stderr.splitlines() if l.strip()]
     assert len(lines) == 1, proc.stderr
@@ -140,7 +115,7 @@ def test_lines_that_are_not_otlp_are_skipped_and_counted(outdir):
         out.write(f.read())
     os.chmod(mixed, 0o644)
     out = os.path.join(outdir, "analysis.json")
-    proc = run("analyze", mixed, "--format", "json", "--out", out)
+    proc = ch.run_unprivileged("analyze", mixed, "--format", "json", "--out", out)
     assert proc.returncode == 0, proc.stderr
     lines = [l for l in proc.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and "mixed.json:1" in lines[0], proc.stderr

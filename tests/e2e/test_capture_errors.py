@@ -177,8 +177,7 @@ def test_capture_env_not_root(difftrace_bin, procs, workdir):
     d = tempfile.mkdtemp(prefix="dt-nonroot-", dir="/tmp")
     try:
         os.chmod(d, 0o777)
-        setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                   "--inh-caps=-all"]
+        setpriv = ch.UNPRIVILEGED
         probe = subprocess.run(setpriv + ["test", "-x", difftrace_bin])
         assert probe.returncode == 0, "harness: %s is not executable by uid 65534" \
             % difftrace_bin

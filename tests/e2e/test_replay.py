@@ -9,10 +9,7 @@ import glob
 import importlib.util
 import json
 import os
-import shutil
 import struct
-import subprocess
-import tempfile
 
 import pytest
 
@@ -20,7 +17,6 @@ import capture_helpers as ch
 
 PCAPS = os.path.join(ch.REPO, "tests", "fixtures", "pcap")
 EXPECTED = os.path.join(ch.REPO, "tests", "fixtures", "replay")
-NOBODY = 65534
 
 _spec = importlib.util.spec_from_file_location(
     "spans_from_otlp", os.path.join(EXPECTED, "spans_from_otlp.py"))
@@ -33,29 +29,9 @@ def _captures():
     return sorted(os.path.relpath(p, PCAPS) for p in found)
 
 
-@pytest.fixture
-def outdir():
-    """A directory nobody can write to (pytest's tmp_path is private to root)."""
-    d = tempfile.mkdtemp(prefix="difftrace-replay-")
-    os.chmod(d, 0o777)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
-def _binary():
-    if not os.access(ch.TRACER_BIN, os.X_OK):
-        pytest.fail("%s is missing: run `make` first (or set DIFFTRACE_BIN)" % ch.TRACER_BIN,
-                    pytrace=False)
-    return ch.TRACER_BIN
-
-
 def replay(*args):
     """Runs `difftrace replay ARGS` without privileges; returns the CompletedProcess."""
-    cmd = [_binary(), "replay", *args]
-    if os.geteuid() == 0:
-        cmd = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups",
-               "--inh-caps=-all", *cmd]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    return ch.run_unprivileged("replay", *args)
 
 
 def _stderr_lines(proc):

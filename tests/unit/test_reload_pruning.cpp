@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "protocols/http1/message.h"  // the spans' methods
+#include "span_event_samples.h"
 #include "filter/host_filter_store.h"
 #include "filter/process_view.h"
 #include "filter/service_registry.h"
@@ -37,17 +37,7 @@ config::Service by_comm(const char* name, const char* comm) {
 // flags no trace (a flagged trace's spans are not profiled).
 dt_span_event filtered(filter::HostFilterStore& store, const char* comm, const char* path,
                        std::uint64_t dur) {
-  dt_span_event e{};
-  e.start_ns = 1'000'000'000;
-  e.end_ns = e.start_ns + dur;
-  e.pid = 100;
-  e.status = 200;
-  e.kind = DT_SPAN_SERVER;
-  e.method = HTTP_METHOD_GET;
-  e.path_len = static_cast<__u8>(std::strlen(path));
-  std::memcpy(e.path, path, e.path_len);
-  std::strncpy(e.comm, comm, sizeof e.comm - 1);
-  e.decision = DT_DECIDE_REPORT;
+  dt_span_event e = testing::server_event(comm, path, dur);
   store.filter(e);
   return e;
 }

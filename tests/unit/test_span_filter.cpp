@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "protocols/http1/message.h"  // the spans' methods and end reasons
+#include "span_event_samples.h"
 #include "capture/clock.h"
 #include "capture/span_decoder.h"
 #include "filter/host_filter_store.h"
@@ -14,33 +15,11 @@
 #include "profiler/profiler.h"
 
 using namespace difftrace;
+using testing::server_event;
 
 namespace {
 
 constexpr std::uint64_t ms = 1'000'000;
-
-// A finished SERVER span of comm at path, dur ns, with a W3C trace id when trace is given.
-dt_span_event event(const char* comm, const char* path, std::uint64_t dur, int status = 200,
-                    const char* trace = nullptr, std::uint32_t pid = 100) {
-  dt_span_event e{};
-  e.start_ns = 1'000'000'000;
-  e.end_ns = e.start_ns + dur;
-  e.pid = pid;
-  e.status = static_cast<__u16>(status);
-  e.kind = DT_SPAN_SERVER;
-  e.method = HTTP_METHOD_GET;
-  e.path_len = static_cast<__u8>(std::strlen(path));
-  std::memcpy(e.path, path, e.path_len);
-  std::strncpy(e.comm, comm, sizeof e.comm - 1);
-  e.decision = DT_DECIDE_REPORT;
-  if (trace) {
-    e.ctx_kind = DT_CTX_W3C;
-    std::memcpy(e.trace_id, trace, 32);
-    std::memcpy(e.parent_id, "00f067aa0ba902b7", 16);
-    std::memcpy(e.trace_flags, "01", 2);
-  }
-  return e;
-}
 
 const char* kTraceA = "4bf92f3577b34da6a3ce929d0e0e4736";
 const char* kTraceB = "5bf92f3577b34da6a3ce929d0e0e4737";
@@ -71,12 +50,12 @@ TEST_CASE("a new endpoint warms up, then normal platform spans are kept", "[filt
   profiler::Profiler prof(cfg, services);
   prof.start(store);
 
-  auto e = event("gateway", "/item/17", 2 * ms, 200, kTraceA);
+  auto e = server_event("gateway", "/item/17", 2 * ms, 200, kTraceA);
   CHECK(store.filter(e) == DT_OUT_REPORT);
   CHECK(e.reason == DT_REASON_WARMUP);
   CHECK(e.service == 1);
   for (int i = 0; i < 20; i++) {
-    auto n = event("gateway", ("/item/" + std::to_string(i)).c_str(), (2 + i % 3) * ms);
+    auto n = server_event("gateway", ("/item/" + std::to_string(i)).c_str(), (2 + i % 3) * ms);
     store.filter(n);
   }
   prof.tick(store);
@@ -90,22 +69,22 @@ TEST_CASE("a new endpoint warms up, then normal platform spans are kept", "[filt
   CHECK(p->threshold_ns <= 15 * ms);
   CHECK(p->whole_run.quantile(0.9) <= 5 * ms);
 
-  auto normal = event("gateway", "/item/99", 3 * ms, 200, kTraceA);
+  auto normal = server_event("gateway", "/item/99", 3 * ms, 200, kTraceA);
   CHECK(store.filter(normal) == DT_OUT_KEPT);
-  auto untraced = event("gateway", "/item/99", 3 * ms);
+  auto untraced = server_event("gateway", "/item/99", 3 * ms);
   CHECK(store.filter(untraced) == DT_OUT_DROPPED);
 
-  auto slow = event("gateway", "/item/5", 50 * ms, 200, kTraceA);
+  auto slow = server_event("gateway", "/item/5", 50 * ms, 200, kTraceA);
   CHECK(store.filter(slow) == DT_OUT_REPORT);
   CHECK(slow.reason == DT_REASON_LATENCY);
   CHECK(slow.threshold_us == p->threshold_ns / 1000);
 
   // The trace is flagged now: its next normal span is reported too.
-  auto later = event("gateway", "/item/6", 3 * ms, 200, kTraceA);
+  auto later = server_event("gateway", "/item/6", 3 * ms, 200, kTraceA);
   CHECK(store.filter(later) == DT_OUT_REPORT);
   CHECK(later.reason == DT_REASON_FLAGGED_TRACE);
   // Another trace's normal span is still kept.
-  auto other = event("gateway", "/item/6", 3 * ms, 200, kTraceB);
+  auto other = server_event("gateway", "/item/6", 3 * ms, 200, kTraceB);
   CHECK(store.filter(other) == DT_OUT_KEPT);
 
   // The kept span of trace A comes back once, exactly.
@@ -127,13 +106,13 @@ TEST_CASE("a function's spans are reported; errors and resets are anomalies", "[
   filter::HostFilterStore store({});
   filter::ServiceRegistry services(cfg);
   services.publish(store);
-  auto f = event("fn", "/", 1 * ms, 200, kTraceA);
+  auto f = server_event("fn", "/", 1 * ms, 200, kTraceA);
   CHECK(store.filter(f) == DT_OUT_REPORT);
   CHECK(f.reason == DT_REASON_FUNCTION);
-  auto err = event("gateway", "/", 1 * ms, 503, kTraceB);
+  auto err = server_event("gateway", "/", 1 * ms, 503, kTraceB);
   CHECK(store.filter(err) == DT_OUT_REPORT);
   CHECK(err.reason == DT_REASON_STATUS);
-  auto reset = event("gateway", "/", 1 * ms, 0, kTraceB);
+  auto reset = server_event("gateway", "/", 1 * ms, 0, kTraceB);
   reset.flags = DT_SPAN_F_NO_RESPONSE;
   CHECK(store.filter(reset) == DT_OUT_REPORT);
   CHECK(reset.reason == DT_REASON_RESET);
@@ -152,10 +131,10 @@ TEST_CASE("static thresholds apply at once, endpoint over service", "[filter]") 
   services.publish(store);
   profiler::Profiler prof(cfg, services);
   prof.start(store);
-  auto a = event("gateway", "/fast", 20 * ms, 200, kTraceA);
+  auto a = server_event("gateway", "/fast", 20 * ms, 200, kTraceA);
   store.filter(a);
   CHECK(a.reason == DT_REASON_LATENCY);
-  auto b = event("gateway", "/slow", 20 * ms, 200, kTraceB);
+  auto b = server_event("gateway", "/slow", 20 * ms, 200, kTraceB);
   CHECK(store.filter(b) == DT_OUT_KEPT);
 }
 
@@ -166,10 +145,10 @@ TEST_CASE("--no-filter reports everything and still names anomalies", "[filter]"
   filter::HostFilterStore store(s);
   filter::ServiceRegistry services(cfg);
   services.publish(store);
-  auto a = event("gateway", "/", 1 * ms, 200, kTraceA);
+  auto a = server_event("gateway", "/", 1 * ms, 200, kTraceA);
   CHECK(store.filter(a) == DT_OUT_REPORT);
   CHECK(a.reason == DT_REASON_NO_FILTER);
-  auto b = event("gateway", "/", 1 * ms, 500, kTraceA);
+  auto b = server_event("gateway", "/", 1 * ms, 500, kTraceA);
   store.filter(b);
   CHECK(b.reason == DT_REASON_STATUS);
 }
@@ -184,7 +163,7 @@ TEST_CASE("a full histogram map turns keeps into reports, counted", "[filter]") 
   prof.start(store);
   int degraded = 0;
   for (int i = 0; i < 2 * DT_MAX_ENDPOINTS + 10; i++) {
-    auto e = event("gateway", ("/e" + std::string(1, 'a' + i % 26) + std::to_string(i) + "x").c_str(),
+    auto e = server_event("gateway", ("/e" + std::string(1, 'a' + i % 26) + std::to_string(i) + "x").c_str(),
                    1 * ms, 200, kTraceA);
     if (store.filter(e) == DT_OUT_REPORT) {
       CHECK(e.reason == DT_REASON_DEGRADED);
@@ -206,7 +185,7 @@ TEST_CASE("the keep-buffer holds the last spans of a trace", "[filter]") {
   profiler::Profiler prof(cfg, services);
   prof.start(store);
   for (int i = 1; i <= 6; i++) {
-    auto e = event("gateway", "/", static_cast<std::uint64_t>(i) * ms, 200, kTraceA);
+    auto e = server_event("gateway", "/", static_cast<std::uint64_t>(i) * ms, 200, kTraceA);
     CHECK(store.filter(e) == DT_OUT_KEPT);
   }
   auto kept = store.take_kept(filter::trace_key(kTraceA));

@@ -16,7 +16,7 @@
 #include <random>
 #include <vector>
 
-#include "protocols/http1/message.h"
+#include "span_event_samples.h"
 #include "filter/host_filter_store.h"
 #include "filter/service_registry.h"
 #include "profiler/profiler.h"
@@ -296,18 +296,7 @@ TEST_CASE("the cap is proven from the buckets' lower bounds", "[thresholds]") {
 namespace {
 
 dt_span_event server_span(const char* comm, std::uint64_t dur, int i) {
-  dt_span_event e{};
-  e.start_ns = 1'000'000'000;
-  e.end_ns = e.start_ns + dur;
-  e.pid = 100;
-  e.status = 200;
-  e.kind = DT_SPAN_SERVER;
-  e.method = HTTP_METHOD_GET;
-  const std::string path = "/item/" + std::to_string(i);
-  e.path_len = static_cast<__u8>(path.size());
-  std::memcpy(e.path, path.data(), path.size());
-  std::strncpy(e.comm, comm, sizeof e.comm - 1);
-  return e;
+  return testing::server_event(comm, ("/item/" + std::to_string(i)).c_str(), dur);
 }
 
 config::Service service(const char* name, config::Latency latency = {}) {

@@ -1,70 +1,16 @@
 // The assembler (traces wait, kept spans pulled for anomalies, late spans, bounds, warm-up
-// judging) and the estimator (call graph learned from whole traces, missing hops estimated).
+// judging, nothing estimated under --no-filter). The estimator's own: test_estimator.cpp.
 #include <catch2/catch.hpp>
 
 #include "assembler/assembler.h"
 #include "assembler/estimator.h"
 #include "assembler/linker.h"
+#include "unit/assembler_samples.h"
 
 using namespace difftrace;
+using namespace difftrace::testing;
 using assembler::Assembler;
 using assembler::Estimator;
-using capture::Span;
-using capture::SpanKind;
-
-namespace {
-
-constexpr std::uint64_t ms = 1'000'000;
-
-capture::TraceId trace(std::uint8_t n) {
-  capture::TraceId t{};
-  t[0] = n;
-  t[15] = 1;
-  return t;
-}
-
-capture::SpanId next_id() {
-  static std::uint64_t n = 1;
-  capture::SpanId id{};
-  std::uint64_t v = n++;
-  for (int i = 0; i < 8; i++) id[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * i));
-  return id;
-}
-
-// A span of service at [start, end) ms; ports make the connection pairs (client local port
-// = server peer port).
-Span span(std::uint8_t tr, const char* service, SpanKind kind, std::uint64_t start,
-          std::uint64_t end, std::uint16_t local_port, std::uint16_t peer_port,
-          std::uint32_t pid, const char* decision = "reported") {
-  Span s;
-  s.trace_id = trace(tr);
-  s.trace_from_header = true;
-  s.span_id = next_id();
-  s.kind = kind;
-  s.method = "GET";
-  s.path = "/fn/1";
-  s.status = 200;
-  s.start_unix_ns = start * ms;
-  s.end_unix_ns = end * ms;
-  s.pid = pid;
-  s.service_name = service;
-  s.local = {"127.0.0.1", local_port};
-  s.peer = {"127.0.0.1", peer_port};
-  s.decision = decision;
-  s.threshold_ns = 1;  // judged
-  return s;
-}
-
-// ingress SERVER -> ingress CLIENT -> gw SERVER -> gw CLIENT -> fn SERVER
-std::vector<Span> chain(std::uint8_t tr, std::uint64_t t0, const char* decision = "full") {
-  return {span(tr, "ingress", SpanKind::kServer, t0, t0 + 50, 80, 40000, 1, decision),
-          span(tr, "ingress", SpanKind::kClient, t0 + 1, t0 + 49, 41000, 81, 1, decision),
-          span(tr, "gw", SpanKind::kServer, t0 + 2, t0 + 48, 81, 41000, 2, decision),
-          span(tr, "gw", SpanKind::kClient, t0 + 3, t0 + 47, 42000, 82, 2, decision),
-          span(tr, "fn", SpanKind::kServer, t0 + 4, t0 + 46, 82, 42000, 3, decision)};
-}
-
-}  // namespace
 
 TEST_CASE("a trace with an anomaly gets its kept spans back after the wait", "[assembler]") {
   int pulls = 0;
@@ -207,63 +153,8 @@ TEST_CASE("a warm-up span without a profile goes out after the longest hold", "[
   CHECK(out.size() == 1);
 }
 
-TEST_CASE("the estimator learns linked chains and estimates the hops a trace lacks", "[assembler]") {
-  assembler::Linker linker;
-  auto linked = [&](std::vector<Span> t) {
-    linker.link(t);
-    return t;
-  };
-  CHECK(assembler::parent_index(linked(chain(1, 0))) == std::vector<int>{-1, 0, 1, 2, 3});
-
-  Estimator est([](const Span& s) -> std::optional<std::uint64_t> {
-    if (s.service_name == "fn") return 20 * ms;
-    return std::nullopt;  // the learned mean
-  });
-  for (std::uint8_t t = 1; t <= 4; t++) est.learn(linked(chain(t, 100 * t)));
-  CHECK(est.nodes() == 5);
-
-  // The anomaly at the ingress and the gateway's SERVER span are there; the ingress CLIENT,
-  // the gateway CLIENT and the function are not.
-  auto full = chain(9, 1000, "anomalous");
-  std::vector<Span> have = {full[0], full[2]};
-  auto made = est.estimate(have, next_id);
-  std::map<std::string, int> by;
-  for (const auto& m : made) {
-    CHECK(m.decision == "estimated");
-    CHECK(m.trace_id == trace(9));
-    by[m.service_name + (m.kind == SpanKind::kServer ? "/S" : "/C")]++;
-    CHECK(m.start_unix_ns >= full[0].start_unix_ns);
-    CHECK(m.end_unix_ns <= full[0].end_unix_ns);
-  }
-  CHECK(by == std::map<std::string, int>{{"ingress/C", 1}, {"gw/C", 1}, {"fn/S", 1}});
-  for (const auto& m : made)
-    if (m.service_name == "fn") CHECK(m.duration_ns() == 20 * ms);  // the profile's median
-  // Linked by the edges that made them: ingress S <- ingress C~ <- gw S <- gw C~ <- fn S~.
-  std::vector<Span> all = have;
-  all.insert(all.end(), made.begin(), made.end());
-  std::map<std::string, std::string> parent_of;
-  auto name = [](const Span& m) {
-    return m.service_name + (m.kind == SpanKind::kServer ? "/S" : "/C");
-  };
-  auto idx = assembler::parent_index(all);
-  for (std::size_t i = 0; i < all.size(); i++)
-    parent_of[name(all[i])] = idx[i] < 0 ? "-" : name(all[static_cast<std::size_t>(idx[i])]);
-  CHECK(parent_of == std::map<std::string, std::string>{{"ingress/S", "-"},
-                                                        {"ingress/C", "ingress/S"},
-                                                        {"gw/S", "ingress/C"},
-                                                        {"gw/C", "gw/S"},
-                                                        {"fn/S", "gw/C"}});
-
-  // A parent far shorter than the child's usual time did not call it (a 503 of its own).
-  auto quick = span(10, "gw", SpanKind::kServer, 0, 1, 81, 41000, 2, "anomalous");
-  quick.status = 503;
-  std::vector<Span> alone{quick};
-  auto made2 = est.estimate(alone, next_id);
-  for (const auto& m : made2) CHECK(m.service_name != "fn");
-}
-
 TEST_CASE("under --no-filter nothing is estimated, not even for an anomaly", "[assembler]") {
-  Estimator est([](const Span&) -> std::optional<std::uint64_t> { return std::nullopt; });
+  Estimator est([](const Span&) -> std::optional<Estimator::Profiled> { return std::nullopt; });
   assembler::Linker linker;
   for (std::uint8_t t = 1; t <= 4; t++) {
     auto c = chain(t, 100 * t);

@@ -137,3 +137,24 @@ TEST_CASE("a partial success answer counts the refused spans", "[otlp][proto]") 
   CHECK(ex::otlp_rejected_spans(otlp::ExportTraceServiceResponse().SerializeAsString()) == 0);
   CHECK(ex::otlp_rejected_spans("OK") == 0);  // not protobuf
 }
+
+TEST_CASE("an estimated span says how it was placed and from how many samples", "[otlp][proto]") {
+  Span parent = sample_span(7, "activator", "/fn-async/", 0);
+  parent.decision = "estimated";
+  parent.estimate_method = "before_child";
+  parent.estimate_samples = 12;
+  Span child = parent;
+  child.estimate_method = "inside_parent";
+  child.estimate_profile_samples = 900;
+  auto req = round_trip({parent, child, sample_span(7, "activator", "/seen", 200)});
+  const auto& spans = req.resource_spans(0).scope_spans(0);
+  REQUIRE(spans.spans_size() == 3);
+  auto p = attrs(spans.spans(0).attributes());
+  CHECK(p["difftrace.estimate.method"].string_value() == "before_child");
+  CHECK(p["difftrace.estimate.samples"].int_value() == 12);
+  CHECK(p.count("difftrace.estimate.profile_samples") == 0);  // its length is not a profile's
+  auto c = attrs(spans.spans(1).attributes());
+  CHECK(c["difftrace.estimate.method"].string_value() == "inside_parent");
+  CHECK(c["difftrace.estimate.profile_samples"].int_value() == 900);
+  CHECK(attrs(spans.spans(2).attributes()).count("difftrace.estimate.method") == 0);
+}

@@ -127,3 +127,16 @@ TEST_CASE("Zipkin: no response is an error, a zero duration is 1 us", "[zipkin]"
 }
 
 TEST_CASE("Zipkin: an empty batch is an empty array", "[zipkin]") { CHECK(encode({}) == json::array()); }
+
+TEST_CASE("an estimated span's tags say how it was placed and from how many samples", "[zipkin]") {
+  Span s = sample_span(10, "activator", "/fn-async/", 0);
+  s.decision = "estimated";
+  s.estimate_method = "before_child";
+  s.estimate_samples = 12;
+  auto j = encode({s, sample_span(10, "activator", "/seen", 200)});
+  REQUIRE(j.size() == 2);
+  CHECK(j[0]["tags"]["difftrace.estimate.method"] == "before_child");
+  CHECK(j[0]["tags"]["difftrace.estimate.samples"] == "12");
+  CHECK_FALSE(j[0]["tags"].contains("difftrace.estimate.profile_samples"));
+  CHECK_FALSE(j[1]["tags"].contains("difftrace.estimate.method"));
+}

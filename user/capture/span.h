@@ -60,6 +60,14 @@ struct Span {
   std::string reason;
   std::uint64_t threshold_ns = 0;
   std::uint16_t service_id = 0;  // the kernel filter's service (0: none matched)
+  // For an estimated span (assembler/estimator.h): how it was placed
+  // (difftrace.estimate.method: around_child | before_child | inside_parent |
+  // after_parent), from how many learned calls (difftrace.estimate.samples), and, when
+  // its length is the endpoint profile's median, that profile's spans
+  // (difftrace.estimate.profile_samples; 0 otherwise).
+  std::string estimate_method;
+  std::uint64_t estimate_samples = 0;
+  std::uint64_t estimate_profile_samples = 0;
 
   bool is_anomalous() const { return decision == "anomalous"; }
   bool is_estimated() const { return decision == "estimated"; }

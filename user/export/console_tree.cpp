@@ -34,6 +34,8 @@ std::string line(const Span& s, std::size_t depth, bool orphan) {
     }
   } else if (s.decision == "estimated") {
     out += " ~ estimated";
+    if (!s.estimate_method.empty())
+      out += fmt::format(" ({}, {} calls)", s.estimate_method, s.estimate_samples);
   } else if (s.decision == "kept" || s.decision == "reported") {
     out += " " + s.decision;
     if (!s.reason.empty()) out += " (" + s.reason + ")";

@@ -27,6 +27,12 @@ void for_each_otlp_attribute(const capture::Span& s, Str&& str, Num&& num) {
   str("difftrace.decision", s.decision);
   if (!s.reason.empty()) str("difftrace.reason", s.reason);
   if (s.threshold_ns) num("difftrace.threshold_ns", s.threshold_ns);
+  if (!s.estimate_method.empty()) {
+    str("difftrace.estimate.method", s.estimate_method);
+    num("difftrace.estimate.samples", s.estimate_samples);
+    if (s.estimate_profile_samples)
+      num("difftrace.estimate.profile_samples", s.estimate_profile_samples);
+  }
 }
 
 }  // namespace difftrace::exporters

@@ -96,6 +96,12 @@ void append_span(fmt::memory_buffer& out, const capture::Span& s, const std::str
   tag(out, first, "difftrace.decision", s.decision);
   if (!s.reason.empty()) tag(out, first, "difftrace.reason", s.reason);
   if (s.threshold_ns) tag(out, first, "difftrace.threshold_ns", s.threshold_ns);
+  if (!s.estimate_method.empty()) {
+    tag(out, first, "difftrace.estimate.method", s.estimate_method);
+    tag(out, first, "difftrace.estimate.samples", s.estimate_samples);
+    if (s.estimate_profile_samples)
+      tag(out, first, "difftrace.estimate.profile_samples", s.estimate_profile_samples);
+  }
   append(out, "}}");
 }
 

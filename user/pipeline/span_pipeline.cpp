@@ -62,10 +62,10 @@ const profiler::EndpointProfile* SpanPipeline::profile_of(const capture::Span& s
       capture::method_number(s.method), capture::path_template(s.path)));
 }
 
-std::optional<std::uint64_t> SpanPipeline::median(const capture::Span& s) const {
+std::optional<assembler::Estimator::Profiled> SpanPipeline::median(const capture::Span& s) const {
   const auto* p = profile_of(s);
   if (!p || p->whole_run.count() == 0) return std::nullopt;
-  return p->whole_run.quantile(0.5);
+  return assembler::Estimator::Profiled{p->whole_run.quantile(0.5), p->whole_run.count()};
 }
 
 assembler::Assembler::Judgement SpanPipeline::judge(capture::Span& s) const {

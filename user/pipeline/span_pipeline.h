@@ -54,7 +54,7 @@ class SpanPipeline {
  private:
   std::vector<capture::Span> pull(const capture::Span& of_trace);
   void enrich(capture::Span& s) const;
-  std::optional<std::uint64_t> median(const capture::Span& exemplar) const;
+  std::optional<assembler::Estimator::Profiled> median(const capture::Span& exemplar) const;
   assembler::Assembler::Judgement judge(capture::Span& span) const;
   const profiler::EndpointProfile* profile_of(const capture::Span& span) const;
   void send(std::vector<capture::Span>& out);

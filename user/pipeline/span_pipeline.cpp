@@ -65,7 +65,11 @@ const profiler::EndpointProfile* SpanPipeline::profile_of(const capture::Span& s
 std::optional<assembler::Estimator::Profiled> SpanPipeline::median(const capture::Span& s) const {
   const auto* p = profile_of(s);
   if (!p || p->whole_run.count() == 0) return std::nullopt;
-  return assembler::Estimator::Profiled{p->whole_run.quantile(0.5), p->whole_run.count()};
+  // The profiler's window when it holds enough spans: an estimate follows the load as it
+  // is now (a hop is slower under a spike than over the whole run); else the whole run.
+  const profiler::LatencyHistogram window = p->merged_window();
+  const auto& h = window.count() >= config_.profiler.min_samples ? window : p->whole_run;
+  return assembler::Estimator::Profiled{h.quantile(0.5), h.count()};
 }
 
 assembler::Assembler::Judgement SpanPipeline::judge(capture::Span& s) const {

@@ -103,7 +103,7 @@ TEST_CASE("analyze reads our otlp-json export and reports the contract", "[analy
     analyze::JsonReport report(f);
     report.begin();
     report.trace(t);
-    report.end(routes, analyzer.summary());
+    report.end(routes, analyzer.intervals(), analyzer.summary());
     std::fclose(f);
   }
   std::ifstream in(out.path);

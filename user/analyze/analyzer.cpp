@@ -1,6 +1,7 @@
 #include "analyze/analyzer.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace difftrace::analyze {
 namespace {
@@ -17,7 +18,20 @@ PathEntry entry_of(const PathStep& step) {
 // async call went out (a 202), the wait until it did; the culprit is judged on it.
 std::uint64_t held(const PathStep& step) { return step.self_ns + step.async_wait_ns; }
 
+const std::pair<std::string, std::string> kAllRoutes{"*", "*"};
+
 }  // namespace
+
+std::uint64_t auto_interval_ns(std::uint64_t span_ns, std::uint64_t max_intervals) {
+  constexpr std::uint64_t kS = 1'000'000'000ull;
+  static constexpr std::uint64_t kSteps[] = {1,   2,   5,   10,   15,   30,   60,    120,
+                                             300, 600, 900, 1800, 3600, 7200, 21600, 86400};
+  if (max_intervals == 0) max_intervals = 1;
+  for (std::uint64_t step : kSteps)
+    if (span_ns / (step * kS) < max_intervals) return step * kS;
+  // Past a day per interval: whole days.
+  return (span_ns / max_intervals / (86400 * kS) + 1) * 86400 * kS;
+}
 
 std::string endpoint_key(const Span& s) {
   const char* kind = s.kind == Kind::kServer ? "SERVER" : s.kind == Kind::kClient ? "CLIENT" : "";
@@ -37,6 +51,8 @@ std::uint64_t Analyzer::median_self(const std::string& endpoint) const {
 void Analyzer::first_pass(const std::vector<Span>& spans) {
   const TraceAnalysis a = analyze_trace(spans, opts_.is_platform);
   if (!a.root) return;
+  first_start_ns_ = std::min(first_start_ns_, a.start_ns);
+  last_start_ns_ = std::max(last_start_ns_, a.start_ns);
   for (const PathStep& step : a.path) self_[endpoint_key(*step.span)].add(held(step));
   durations_[{a.root->service, a.root->name}].add(a.duration_ns);
 }
@@ -63,6 +79,17 @@ void Analyzer::second_pass(const std::vector<Span>& spans,
   for (const PathStep& step : a.path) {
     t.critical_path.push_back(entry_of(step));
     if (step.span->estimated) summary_.estimated_on_path++;
+  }
+  if (opts_.keep_spans) {
+    std::unordered_set<const Span*> on_path;
+    for (const PathStep& step : a.path) on_path.insert(step.span);
+    t.span_views.reserve(spans.size());
+    for (const Span& s : spans)
+      t.span_views.push_back({s.span_id, s.parent_id, s.service, s.name, s.kind, s.start_ns, s.end_ns,
+                         s.estimated, s.anomalous, on_path.count(&s) > 0});
+    std::stable_sort(t.span_views.begin(), t.span_views.end(), [](const SpanView& x, const SpanView& y) {
+      return x.start_ns < y.start_ns;
+    });
   }
 
   if (a.anomalous && !a.path.empty()) {
@@ -132,11 +159,48 @@ void Analyzer::second_pass(const std::vector<Span>& spans,
     r.tail_count++;
   }
 
+  add_to_interval(key, t);
+  add_to_interval(kAllRoutes, t);
+
   summary_.traces++;
   if (t.anomalous) summary_.anomalous++;
   if (t.async) summary_.async++;
   summary_.skew_clamped += t.skew_clamped;
   on_trace(t);
+}
+
+void Analyzer::add_to_interval(const RouteKey& route, const TraceResult& t) {
+  const std::uint64_t index = t.start_ns / summary_.interval_ns;
+  IntervalAcc& acc = intervals_[{route, index}];
+  IntervalResult& r = acc.result;
+  if (!r.count) {
+    r.service = route.first;
+    r.endpoint = route.second;
+    r.start_ns = index * summary_.interval_ns;
+  }
+  acc.durations.add(t.duration_ns);
+  r.count++;
+  if (t.anomalous) r.anomalous++;
+  for (int c = 0; c < kCategories; c++) r.sum.ns[c] += t.breakdown.ns[c];
+  r.sum.estimated_ns += t.breakdown.estimated_ns;
+  r.duration_sum += t.duration_ns;
+}
+
+std::vector<IntervalResult> Analyzer::intervals() const {
+  std::vector<IntervalResult> out;
+  std::vector<RouteKey> order = route_order_;
+  order.push_back(kAllRoutes);
+  for (const RouteKey& route : order) {
+    for (auto it = intervals_.lower_bound({route, 0});
+         it != intervals_.end() && it->first.first == route; ++it) {
+      IntervalResult r = it->second.result;
+      r.p50_ns = it->second.durations.quantile(0.50);
+      r.p90_ns = it->second.durations.quantile(0.90);
+      r.p99_ns = it->second.durations.quantile(0.99);
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
 }
 
 std::vector<RouteResult> Analyzer::run_feed(
@@ -147,6 +211,14 @@ std::vector<RouteResult> Analyzer::run_feed(
     pass1.finish();
   }
   summary_.read = {};  // counted again by the second pass
+  // The intervals: as asked, or round ones over the run's span; never more than kMaxIntervals.
+  const std::uint64_t span_ns =
+      first_start_ns_ <= last_start_ns_ ? last_start_ns_ - first_start_ns_ : 0;
+  summary_.interval_ns = opts_.interval_ns ? opts_.interval_ns : auto_interval_ns(span_ns, kAutoIntervals);
+  if (span_ns / summary_.interval_ns >= kMaxIntervals) {
+    summary_.interval_ns = auto_interval_ns(span_ns, kMaxIntervals);
+    summary_.interval_widened = true;
+  }
   TraceBuilder pass2(opts_.limits,
                      [&](std::vector<Span>&& spans) { second_pass(spans, on_trace); });
   feed([&](Span&& s) { pass2.add(std::move(s)); });
@@ -158,6 +230,8 @@ std::vector<RouteResult> Analyzer::run_feed(
   for (auto& [key, r] : routes_) out.push_back(r);
   std::stable_sort(out.begin(), out.end(),
                    [](const RouteResult& a, const RouteResult& b) { return a.count > b.count; });
+  route_order_.clear();
+  for (const RouteResult& r : out) route_order_.emplace_back(r.service, r.endpoint);
   return out;
 }
 

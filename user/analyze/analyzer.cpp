@@ -6,7 +6,8 @@
 namespace difftrace::analyze {
 namespace {
 
-bool latency_reason(const std::string& r) { return r == "latency" || r == "timeout"; }
+// What a span was judged anomalous for: an error it answered (or passed on), or its time.
+bool error_reason(const std::string& r) { return r == "status" || r == "reset"; }
 
 PathEntry entry_of(const PathStep& step) {
   return {step.span->span_id, step.span->service,   step.span->name, step.span->kind,
@@ -93,12 +94,14 @@ void Analyzer::second_pass(const std::vector<Span>& spans,
   }
 
   if (a.anomalous && !a.path.empty()) {
-    // A latency (or timeout) anomaly: the hop whose self time on the path is furthest above its
-    // endpoint's median. Only errors (status, reset): the deepest anomalous hop on the path,
-    // where the error started (the hops above it saw it passed on).
-    bool by_latency = false;
-    for (const Span& s : spans)
-      if (s.anomalous && (latency_reason(s.reason) || s.reason.empty())) by_latency = true;
+    // An error (status, reset) on the path: the deepest hop that answered it, where the error
+    // started (the hops above it saw it passed on), even when a hop was also slow (a slow
+    // hop next to an error is load, the error is what was wrong). Otherwise a latency (or
+    // timeout) anomaly: the hop whose self time on the path is furthest above its endpoint's
+    // median.
+    bool by_latency = true;
+    for (const PathStep& step : a.path)
+      if (step.span->anomalous && error_reason(step.span->reason)) by_latency = false;
     std::optional<std::size_t> pick;
     std::int64_t pick_excess = 0;
     for (std::size_t i = 0; i < a.path.size(); i++) {
@@ -109,7 +112,8 @@ void Analyzer::second_pass(const std::vector<Span>& spans,
       if (by_latency)
         better = !pick || excess > pick_excess;
       else
-        better = step.span->anomalous && (!pick || step.depth >= a.path[*pick].depth);
+        better = step.span->anomalous && error_reason(step.span->reason) &&
+                 (!pick || step.depth >= a.path[*pick].depth);
       if (better) {
         pick = i;
         pick_excess = excess;

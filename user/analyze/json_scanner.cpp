@@ -7,6 +7,15 @@ namespace {
 
 bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
+// The characters a skipped container's scan stops at: quotes and brackets.
+struct StopTable {
+  bool stop[256] = {};
+  constexpr StopTable() {
+    for (unsigned char c : {'"', '{', '}', '[', ']'}) stop[c] = true;
+  }
+};
+constexpr StopTable kStops;
+
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -34,7 +43,7 @@ void append_utf8(std::string& out, std::uint32_t cp) {
 
 }  // namespace
 
-char JsonScanner::peek() {
+char JsonScanner::peek_slow() {
   while (p_ < end_ && space(*p_)) p_++;
   return p_ < end_ ? *p_ : '\0';
 }
@@ -82,15 +91,14 @@ bool JsonScanner::element(bool& first) {
 
 bool JsonScanner::raw_string(std::string_view& out) {
   const char* start = p_;
-  // Fast path (memchr is vectorised): no escape before the closing quote.
-  const auto* quote = static_cast<const char*>(std::memchr(p_, '"', static_cast<std::size_t>(end_ - p_)));
-  if (!quote) return fail();
-  if (!std::memchr(p_, '\\', static_cast<std::size_t>(quote - p_))) {
-    out = std::string_view(start, static_cast<std::size_t>(quote - start));
-    p_ = quote + 1;
+  // Fast path: no escape before the closing quote (strings here are short: a plain loop beats
+  // memchr's set-up).
+  while (p_ < end_ && *p_ != '"' && *p_ != '\\') p_++;
+  if (p_ < end_ && *p_ == '"') {
+    out = std::string_view(start, static_cast<std::size_t>(p_ - start));
+    p_++;
     return true;
   }
-  while (p_ < end_ && *p_ != '"' && *p_ != '\\') p_++;
   scratch_.assign(start, static_cast<std::size_t>(p_ - start));
   while (p_ < end_) {
     const char c = *p_++;
@@ -210,21 +218,14 @@ bool JsonScanner::skip_value() {
   int depth = 0;
   while (p_ < end_) {
     const char* hit = p_;
-    while (hit < end_ && *hit != '"' && *hit != '{' && *hit != '}' && *hit != '[' && *hit != ']')
-      hit++;
+    while (hit < end_ && !kStops.stop[static_cast<unsigned char>(*hit)]) hit++;
     p_ = hit;
     if (p_ >= end_) break;
     const char h = *p_++;
     if (h == '"') {
-      // To the closing quote: one not preceded by an odd number of backslashes.
-      for (;;) {
-        const auto* q = static_cast<const char*>(std::memchr(p_, '"', static_cast<std::size_t>(end_ - p_)));
-        if (!q) return fail();
-        const char* b = q;
-        while (b > p_ && b[-1] == '\\') b--;
-        p_ = q + 1;
-        if ((q - b) % 2 == 0) break;
-      }
+      while (p_ < end_ && *p_ != '"') p_ += *p_ == '\\' ? 2 : 1;
+      if (p_ >= end_) break;
+      p_++;
     } else if (h == '{' || h == '[') {
       depth++;
     } else if (--depth == 0) {

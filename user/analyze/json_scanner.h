@@ -18,7 +18,11 @@ class JsonScanner {
 
   bool ok() const { return ok_; }
   // The next significant character ('\0' at the end or after an error), not consumed.
-  char peek();
+  char peek() {
+    // Inline: called before every token; compact JSON has no white space to skip.
+    if (p_ < end_ && *p_ > ' ') return *p_;
+    return peek_slow();
+  }
   // True when only white space is left.
   bool at_end() { return peek() == '\0' && ok_; }
 
@@ -42,6 +46,7 @@ class JsonScanner {
 
  private:
   bool expect(char c);
+  char peek_slow();
   bool fail() {
     ok_ = false;
     p_ = end_;

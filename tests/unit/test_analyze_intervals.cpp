@@ -4,6 +4,8 @@
 // syntax; and the HTML page's data cannot close its <script>.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "analyze/analyzer.h"
 #include "analyze/html_report.h"
 #include "analyze_samples.h"
@@ -21,11 +23,12 @@ constexpr std::uint64_t kS = 1'000'000'000ull;
 
 // gw SERVER [t, t+d] -> gw CLIENT [t+wait, t+d-5] -> fn SERVER [t+wait+5, t+d-10]: the
 // platform (gw) holds the request for wait + 5 ms.
-void add_trace(std::vector<Span>& out, int n, double t, double d, double wait) {
+void add_trace(std::vector<Span>& out, int n, double t, double d, double wait,
+               const std::string& name = "GET /fn") {
   const std::string id = "t" + std::to_string(n);
-  out.push_back(aspan(id, id + "gw", "", "gw", Kind::kServer, t, t + d, "GET /fn"));
-  out.push_back(aspan(id, id + "c", id + "gw", "gw", Kind::kClient, t + wait, t + d - 5, "GET /fn"));
-  out.push_back(aspan(id, id + "fn", id + "c", "fn", Kind::kServer, t + wait + 5, t + d - 10, "GET /fn"));
+  out.push_back(aspan(id, id + "gw", "", "gw", Kind::kServer, t, t + d, name));
+  out.push_back(aspan(id, id + "c", id + "gw", "gw", Kind::kClient, t + wait, t + d - 5, name));
+  out.push_back(aspan(id, id + "fn", id + "c", "fn", Kind::kServer, t + wait + 5, t + d - 10, name));
 }
 
 // Ten traces a second apart with a small platform share, then ten with a large one.
@@ -90,6 +93,29 @@ TEST_CASE("intervals: round automatic widths; too many intervals are widened", "
   CHECK(s.interval_widened);
   CHECK(s.interval_ns == kS);
   CHECK(iv.size() == 40);
+}
+
+TEST_CASE("intervals: the busiest routes have their own, every route counts in *", "[analyze]") {
+  // Route r<i> has i + 1 traces: the 20 busiest are r5 to r24.
+  std::vector<Span> spans;
+  int n = 0;
+  for (int i = 0; i < 25; i++)
+    for (int j = 0; j <= i; j++, n++) add_trace(spans, n, n * 10.0, 100, 10, "GET /r" + std::to_string(i));
+  analyze::Analyzer a({});
+  a.run_spans(spans, [](const analyze::TraceResult&) {});
+  std::set<std::string> with_intervals;
+  std::uint64_t all = 0;
+  for (const auto& iv : a.intervals()) {
+    if (iv.service == "*")
+      all += iv.count;
+    else
+      with_intervals.insert(iv.endpoint);
+  }
+  CHECK(with_intervals.size() == analyze::kIntervalRoutes);
+  CHECK(with_intervals.count("GET /r24"));
+  CHECK(with_intervals.count("GET /r5"));
+  CHECK_FALSE(with_intervals.count("GET /r4"));
+  CHECK(all == static_cast<std::uint64_t>(n));
 }
 
 TEST_CASE("--interval: a whole number and a unit", "[analyze]") {

@@ -163,7 +163,7 @@ void Analyzer::second_pass(const std::vector<Span>& spans,
     r.tail_count++;
   }
 
-  add_to_interval(key, t);
+  if (interval_routes_.count(key)) add_to_interval(key, t);
   add_to_interval(kAllRoutes, t);
 
   summary_.traces++;
@@ -195,6 +195,7 @@ std::vector<IntervalResult> Analyzer::intervals() const {
   std::vector<RouteKey> order = route_order_;
   order.push_back(kAllRoutes);
   for (const RouteKey& route : order) {
+    if (route != kAllRoutes && !interval_routes_.count(route)) continue;
     for (auto it = intervals_.lower_bound({route, 0});
          it != intervals_.end() && it->first.first == route; ++it) {
       IntervalResult r = it->second.result;
@@ -215,6 +216,12 @@ std::vector<RouteResult> Analyzer::run_feed(
     pass1.finish();
   }
   summary_.read = {};  // counted again by the second pass
+  std::vector<std::pair<std::uint64_t, RouteKey>> busiest;
+  for (const auto& [route, q] : durations_) busiest.emplace_back(q.count(), route);
+  std::sort(busiest.begin(), busiest.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  for (std::size_t i = 0; i < busiest.size() && i < kIntervalRoutes; i++)
+    interval_routes_.insert(busiest[i].second);
   // The intervals: as asked, or round ones over the run's span; never more than kMaxIntervals.
   const std::uint64_t span_ns =
       first_start_ns_ <= last_start_ns_ ? last_start_ns_ - first_start_ns_ : 0;

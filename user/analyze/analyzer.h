@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,9 @@ struct AnalyzeSummary {
 
 // Intervals per route at most: a longer run gets wider intervals (memory stays bounded).
 constexpr std::uint64_t kMaxIntervals = 500;
+// Routes with intervals of their own: the busiest (by the first pass's count); every route
+// counts in the "*" intervals.
+constexpr std::size_t kIntervalRoutes = 20;
 // The interval when none is given: the run's time span in at most kAutoIntervals intervals
 // of a round width (1 s, 2 s, 5 s, 10 s, 15 s, 30 s, 1 min, ...).
 constexpr std::uint64_t kAutoIntervals = 60;
@@ -145,6 +149,7 @@ class Analyzer {
   void add_to_interval(const RouteKey& route, const TraceResult& t);
   std::map<std::pair<RouteKey, std::uint64_t>, IntervalAcc> intervals_;  // (route, index)
   std::vector<RouteKey> route_order_;  // as run returned them
+  std::set<RouteKey> interval_routes_;  // the kIntervalRoutes busiest, after the first pass
   std::uint64_t first_start_ns_ = UINT64_MAX, last_start_ns_ = 0;  // of traces, first pass
   AnalyzeSummary summary_;
 };

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
+
+#include "export/otlp_json.h"
 
 namespace difftrace::analyze {
 namespace {
@@ -101,6 +104,79 @@ json trace_json(const TraceResult& t) {
   return j;
 }
 
+void append_trace_json(fmt::memory_buffer& out, const TraceResult& t) {
+  using exporters::append_json_string;
+  auto key = [&](const char* k) { fmt::format_to(std::back_inserter(out), ",\"{}\":", k); };
+  auto str = [&](const char* k, const std::string& v) {
+    key(k);
+    append_json_string(out, v);
+  };
+  auto num = [&](const char* k, auto v) {
+    key(k);
+    fmt::format_to(std::back_inserter(out), "{}", v);
+  };
+  auto boolean = [&](const char* k, bool v) {
+    key(k);
+    fmt::format_to(std::back_inserter(out), "{}", v ? "true" : "false");
+  };
+  fmt::format_to(std::back_inserter(out), "{{\"trace_id\":");
+  append_json_string(out, t.trace_id);
+  key("root");
+  fmt::format_to(std::back_inserter(out), "{{\"service\":");
+  append_json_string(out, t.root_service);
+  str("name", t.root_name);
+  out.push_back('}');
+  num("start_ns", t.start_ns);
+  num("duration_ns", t.duration_ns);
+  boolean("anomalous", t.anomalous);
+  if (t.anomalous) str("anomaly_reason", t.anomaly_reason);
+  key("critical_path");
+  out.push_back('[');
+  bool first = true;
+  for (const PathEntry& p : t.critical_path) {
+    if (!first) out.push_back(',');
+    first = false;
+    fmt::format_to(std::back_inserter(out), "{{\"span_id\":");
+    append_json_string(out, p.span_id);
+    str("service", p.service);
+    str("name", p.name);
+    fmt::format_to(std::back_inserter(out), ",\"kind\":\"{}\"", kind_name(p.kind));
+    num("self_ns", p.self_ns);
+    num("async_wait_ns", p.async_wait_ns);
+    boolean("estimated", p.estimated);
+    num("depth", p.depth);
+    boolean("async", p.async);
+    out.push_back('}');
+  }
+  out.push_back(']');
+  key("breakdown");
+  fmt::format_to(std::back_inserter(out),
+                 "{{\"platform_ns\":{},\"function_ns\":{},\"network_ns\":{},\"async_wait_ns\":{},"
+                 "\"downstream_ns\":{},\"estimated_ns\":{}}}",
+                 t.breakdown[Category::kPlatform], t.breakdown[Category::kFunction],
+                 t.breakdown[Category::kNetwork], t.breakdown[Category::kAsyncWait],
+                 t.breakdown[Category::kDownstream], t.breakdown.estimated_ns);
+  key("culprit");
+  if (t.culprit) {
+    fmt::format_to(std::back_inserter(out), "{{\"span_id\":");
+    append_json_string(out, t.culprit->span_id);
+    str("service", t.culprit->service);
+    str("name", t.culprit->name);
+    num("excess_ns", t.culprit->excess_ns);
+    num("held_ns", t.culprit->held_ns);
+    num("median_ns", t.culprit->median_ns);
+    str("by", t.culprit->by);
+    out.push_back('}');
+  } else {
+    fmt::format_to(std::back_inserter(out), "null");
+  }
+  boolean("async", t.async);
+  num("spans", t.spans);
+  num("unlinked_spans", t.unlinked);
+  num("skew_clamped", t.skew_clamped);
+  out.push_back('}');
+}
+
 json route_json(const RouteResult& r) {
   return {{"service", r.service},
           {"endpoint", r.endpoint},
@@ -143,9 +219,11 @@ json summary_json(const AnalyzeSummary& s) {
 void JsonReport::begin() { write(out_, "{\"traces\":["); }
 
 void JsonReport::trace(const TraceResult& t) {
-  write(out_, first_ ? "\n" : ",\n");
+  buf_.clear();
+  buf_.append(std::string_view(first_ ? "\n" : ",\n"));
   first_ = false;
-  write(out_, trace_json(t).dump(-1, ' ', false, json::error_handler_t::replace));
+  append_trace_json(buf_, t);
+  std::fwrite(buf_.data(), 1, buf_.size(), out_);
 }
 
 void JsonReport::end(const std::vector<RouteResult>& routes,

@@ -4,6 +4,7 @@
 // The HTML page is in html_report.h.
 #pragma once
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -15,6 +16,8 @@
 namespace difftrace::analyze {
 
 nlohmann::json trace_json(const TraceResult& t);
+// The same object written straight into out (the JSON report's hot path: no document).
+void append_trace_json(fmt::memory_buffer& out, const TraceResult& t);
 nlohmann::json route_json(const RouteResult& r);
 nlohmann::json summary_json(const AnalyzeSummary& s);
 nlohmann::json interval_json(const IntervalResult& r);
@@ -45,6 +48,7 @@ class JsonReport {
  private:
   std::FILE* out_;
   bool first_ = true;
+  fmt::memory_buffer buf_;
 };
 
 // Keeps the `worst` longest traces; writes everything at the end.

@@ -37,7 +37,10 @@ def ratio(a, b):
 
 
 def pct(x):
-    return "-" if x is None else "%.1f%%" % (100 * x)
+    if x is None:
+        return "-"
+    text = "%.1f%%" % (100 * x)
+    return "%.2f%%" % (100 * x) if text == "100.0%" and x < 1 else text  # 2089/2090 is not 100%
 
 
 def ms(ns):

@@ -17,6 +17,8 @@ PACKAGES=(
   # benchmarks: the bpftrace baseline (scripts/bench/bpftrace_equivalent.bt), and tshark, the
   # baseline of scripts/bench/replay_throughput.sh (which times both with /usr/bin/time)
   bpftrace tshark time
+  # difftrace analyze --format html is checked in a real headless browser (tests/e2e/test_analyze_html.py)
+  chromium
   # the kernel matrix (make test-kernels): Debian's cloud kernels booted under QEMU with a
   # busybox initramfs (scripts/kernels/)
   qemu-system-x86 busybox-static cpio

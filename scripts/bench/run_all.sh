@@ -12,11 +12,12 @@
 #   build/ingest-bench                   user-space decode / decode+stats+export, one core
 #   build/ringbuf-ingest-bench           trace's user-space loop fed from a real ring buffer
 #   scripts/bench/replay_throughput.sh   difftrace replay vs tshark on a generated 1.2 GB capture
+#   scripts/bench/analyze_throughput.sh  difftrace analyze: spans/s and peak RSS against file size
 # Knobs (environment): PLATFORM_ROUNDS=5 PLATFORM_RATE=100 PLATFORM_LOAD_SECS=12
 # PLATFORM_SAT_SECS=5 NGINX_ROUNDS=5 NGINX_SECS=5 VOLUME_REQUESTS=6000 VOLUME_WARM=2000
 # VOLUME_RATE=200 LOSS_SECS=5 LOSS_RATES="200 400 800" MEM_CONNS=10000 INGEST_EVENTS=2000000
 # RB_RATES=100000,200000,400000,1000000 RB_SECS=3 REPLAY_BYTES=1100000000 UNTARGETED_ROUNDS=5
-# UNTARGETED_COUNT=1000000. BENCH_ONLY="platform nginx ..." runs
+# UNTARGETED_COUNT=1000000 ANALYZE_SIZES="150000 600000". BENCH_ONLY="platform nginx ..." runs
 # only those parts (the table then takes the other parts from their last JSON);
 # BENCH_REPORT_ONLY=1 remakes the table from the JSON.
 set -euo pipefail
@@ -69,6 +70,10 @@ if [ -z "${BENCH_REPORT_ONLY:-}" ]; then
     log "replay throughput (a generated capture: difftrace replay, then tshark)"
     scripts/bench/replay_throughput.sh "${REPLAY_BYTES:-1100000000}" "$B/replay_throughput.json" >/dev/null
   fi
+  if want analyze; then
+    log "analyze throughput (generated OTLP JSON at two sizes)"
+    scripts/bench/analyze_throughput.sh "${ANALYZE_SIZES:-150000 600000}" "$B/analyze_throughput.json" >/dev/null
+  fi
 fi
 
 python3 - "$B" "$started" "$load_before" "$(cut -d" " -f1-3 /proc/loadavg)" <<'PY'
@@ -77,9 +82,9 @@ B, started, load_before, load_after = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def load(n):
     p = os.path.join(B, n + ".json")
     return json.load(open(p)) if os.path.exists(p) else None
-parts = ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory", "ingest", "ringbuf_ingest_paced", "replay_throughput", "untargeted")
+parts = ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory", "ingest", "ringbuf_ingest_paced", "replay_throughput", "untargeted", "analyze_throughput")
 R = {n: load(n) for n in parts}
-po, ng, dv, rl, mem, ing, rbp, rt, ut = (R[n] for n in parts)
+po, ng, dv, rl, mem, ing, rbp, rt, ut, at = (R[n] for n in parts)
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
 machine = {"nproc": os.cpu_count(), "kernel": platform.release(), "cpu": cpu,
            "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
@@ -232,6 +237,20 @@ if rt:
           rd["spans"], "= requests" if rt["spans_equal_requests"] else "!= %d requests" % rc["requests"]),
       "tshark -q -z http,tree: %.1f s (%.1f s CPU), %.0f MB/s, %.0f MiB RSS; x%.1f difftrace's wall" % (
           rs["wall_s"], rs["user_s"] + rs["sys_s"], rs["mb_per_s"], rs["peak_rss_kib"] * MiB, rt["tshark_wall_over_difftrace"]) if rs else "")
+if at:
+    for x in at["runs"]:
+        r("analyze: %d spans, %.0f MB of OTLP JSON (the platform's --no-filter shape)" % (x["spans"], x["bytes"] / 1e6),
+          "difftrace analyze --format %s" % x["format"],
+          "%.0f k spans per CPU-second (%.0f k span reads: two passes), %.0f MB/s; %.2f s CPU" % (
+              x["spans_per_cpu_s"] / 1e3, x["span_reads_per_cpu_s"] / 1e3, x["mb_per_cpu_s"], x["cpu_s"]),
+          "peak RSS %.1f MiB" % (x["peak_rss_kib"] / 1024))
+    best = max(at["runs"], key=lambda x: x["spans_per_cpu_s"])
+    big, small = max(at["runs"], key=lambda x: x["spans"]), min(at["runs"], key=lambda x: x["spans"])
+    t("analyze >= 1 M spans/s per core", "%.0f k spans per CPU-second (%.0f k span reads, each span read in two passes), --format %s" % (
+        best["spans_per_cpu_s"] / 1e3, best["span_reads_per_cpu_s"] / 1e3, best["format"]), best["spans_per_cpu_s"] >= 1e6)
+    t("analyze memory bounded, not growing with the file", "peak RSS %.1f MiB for %d spans, %.1f MiB for %d" % (
+        small["peak_rss_kib"] / 1024, small["spans"], big["peak_rss_kib"] / 1024, big["spans"]),
+      big["peak_rss_kib"] <= 1.5 * small["peak_rss_kib"])
 if mem or po or ng:
     peaks = {"filter": [], "nofilter": []}  # (where, KiB)
     for mode in peaks:
@@ -264,7 +283,7 @@ md = ["Machine: %d cores, %s, Linux %s; %s UTC, %s; %s rounds interleaved, media
 md += ["| " + " | ".join(x) + " |" for x in rows]
 md += ["", "| target | where it stands | |", "|---|---|---|"]
 md += ["| " + " | ".join(x) + " |" for x in targets]
-for n in ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory", "replay_throughput"):
+for n in ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory", "replay_throughput", "analyze_throughput"):
     p = os.path.join(B, n + ".md")
     if R[n] and os.path.exists(p):
         md += ["", "%s (`scripts/bench/%s.sh`):" % (n.replace("_", " ").capitalize(), n), "", open(p).read().rstrip()]

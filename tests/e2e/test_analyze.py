@@ -96,11 +96,24 @@ def test_text_table(outdir):
     assert "culprit:" in proc.stdout or "ANOMALOUS" not in proc.stdout
 
 
-@pytest.mark.parametrize("what", ["missing", "bad-format"])
+def test_intervals_add_up_to_the_routes(outdir):
+    report = analyzed(outdir, replayed(outdir), "--interval", "500ms")
+    assert report["summary"]["interval_ns"] == 500_000_000
+    for r in report["routes"]:
+        mine = [i for i in report["intervals"]
+                if (i["service"], i["endpoint"]) == (r["service"], r["endpoint"])]
+        assert mine and sum(i["count"] for i in mine) == r["count"]
+        assert all(i["start_ns"] % 500_000_000 == 0 for i in mine)
+    every = [i for i in report["intervals"] if i["service"] == "*"]
+    assert sum(i["count"] for i in every) == len(report["traces"])
+
+
+@pytest.mark.parametrize("what", ["missing", "bad-format", "bad-interval"])
 def test_bad_input_is_one_line_and_exit_2(what, outdir):
     spans = replayed(outdir)
-    args = [os.path.join(outdir, "nothing.json")] if what == "missing" \
-        else [spans, "--format", "xml"]
+    args = {"missing": [os.path.join(outdir, "nothing.json")],
+            "bad-format": [spans, "--format", "xml"],
+            "bad-interval": [spans, "--interval", "5 parsecs"]}[what]
     proc = ch.run_unprivileged("analyze", *args)
     assert proc.returncode == 2
     lines = [l for l in proc.stderr.splitlines() if l.strip()]

@@ -38,6 +38,8 @@ TEST_CASE("the culprit is the hop furthest above its usual self time", "[analyze
   add_trace(spans, "slow-gw", 160, 55, "latency");        // the ingress held it 50 ms longer
   add_trace(spans, "slow-fn", 300, 5, "latency", true);   // the function took 200 ms longer
   add_trace(spans, "fn-503", 60, 5, "status", true);      // an error, faster than usual
+  add_trace(spans, "fn-500-slow-gw", 160, 55, "status", true);  // an error, and a slow ingress
+  spans[spans.size() - 3].reason = "latency";
 
   AnalyzeOptions opts;
   opts.is_platform = [](const std::string& s) { return s == "gw"; };
@@ -45,7 +47,7 @@ TEST_CASE("the culprit is the hop furthest above its usual self time", "[analyze
   std::map<std::string, TraceResult> traces;
   auto routes = analyzer.run_spans(spans, [&](const TraceResult& t) { traces[t.trace_id] = t; });
 
-  REQUIRE(traces.size() == 8);
+  REQUIRE(traces.size() == 9);
   CHECK_FALSE(traces["n0"].culprit);
   CHECK_FALSE(traces["n0"].anomalous);
 
@@ -69,17 +71,23 @@ TEST_CASE("the culprit is the hop furthest above its usual self time", "[analyze
   CHECK(err.culprit->by == "error");
   CHECK(err.culprit->excess_ns < 0);  // it answered faster than usual
 
+  // The error is what was wrong (injected there); the ingress was slow under load.
+  const TraceResult& mixed = traces["fn-500-slow-gw"];
+  REQUIRE(mixed.culprit);
+  CHECK(mixed.culprit->span_id == "fn-500-slow-gw-fn");
+  CHECK(mixed.culprit->by == "error");
+
   REQUIRE(routes.size() == 1);
   CHECK(routes[0].service == "gw");
   CHECK(routes[0].endpoint == "GET /fn");
-  CHECK(routes[0].count == 8);
-  CHECK(routes[0].anomalous == 3);
+  CHECK(routes[0].count == 9);
+  CHECK(routes[0].anomalous == 4);
   CHECK(routes[0].p50_ns > 99 * kMs);
   CHECK(routes[0].p50_ns < 101 * kMs);
   CHECK(routes[0].p99_ns > 295 * kMs);
   CHECK(routes[0].tail_count == 1);  // slow-fn alone is at or above the p99
-  CHECK(analyzer.summary().traces == 8);
-  CHECK(analyzer.summary().anomalous == 3);
+  CHECK(analyzer.summary().traces == 9);
+  CHECK(analyzer.summary().anomalous == 4);
 }
 
 TEST_CASE("an async call that went out late: the hop that deferred it is the culprit",

@@ -103,7 +103,7 @@ TEST_CASE("analyze reads our otlp-json export and reports the contract", "[analy
     analyze::JsonReport report(f);
     report.begin();
     report.trace(t);
-    report.end(routes, analyzer.summary());
+    report.end(routes, analyzer.intervals(), analyzer.summary());
     std::fclose(f);
   }
   std::ifstream in(out.path);
@@ -162,4 +162,34 @@ TEST_CASE("the trace builder is bounded: by the window and by the span cap", "[a
   b.finish();
   CHECK(b.spans_held() == 0);
   CHECK(done.size() == 4);
+}
+
+TEST_CASE("the JSON report's trace writer writes what trace_json says", "[analyze]") {
+  analyze::TraceResult t;
+  t.trace_id = "0a0b";
+  t.root_service = "gw \"quoted\"";
+  t.root_name = "GET /caf\xc3\xa9/\x01\xff";  // UTF-8, a control byte, a byte that is not UTF-8
+  t.start_ns = 18446744073709551615ull;
+  t.duration_ns = 5;
+  t.breakdown[analyze::Category::kNetwork] = 3;
+  t.breakdown.estimated_ns = 1;
+  for (bool anomalous : {false, true}) {
+    t.anomalous = anomalous;
+    if (anomalous) {
+      t.anomaly_reason = "latency";
+      t.critical_path.push_back({"01", "gw", "GET /", analyze::Kind::kServer, 2, 1, true, 0, false});
+      t.critical_path.push_back({"02", "fn", "GET /", analyze::Kind::kClient, 3, 0, false, 1, true});
+      t.culprit = analyze::Culprit{"02", "fn", "GET /", -7, 3, 10, "latency"};
+      t.async = true;
+      t.spans = 2;
+      t.unlinked = 1;
+      t.skew_clamped = 4;
+    }
+    fmt::memory_buffer b;
+    analyze::append_trace_json(b, t);
+    const auto written = nlohmann::json::parse(std::string(b.data(), b.size()));
+    const auto want = nlohmann::json::parse(
+        analyze::trace_json(t).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    CHECK(written == want);
+  }
 }

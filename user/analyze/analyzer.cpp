@@ -1,11 +1,13 @@
 #include "analyze/analyzer.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace difftrace::analyze {
 namespace {
 
-bool latency_reason(const std::string& r) { return r == "latency" || r == "timeout"; }
+// What a span was judged anomalous for: an error it answered (or passed on), or its time.
+bool error_reason(const std::string& r) { return r == "status" || r == "reset"; }
 
 PathEntry entry_of(const PathStep& step) {
   return {step.span->span_id, step.span->service,   step.span->name, step.span->kind,
@@ -17,7 +19,20 @@ PathEntry entry_of(const PathStep& step) {
 // async call went out (a 202), the wait until it did; the culprit is judged on it.
 std::uint64_t held(const PathStep& step) { return step.self_ns + step.async_wait_ns; }
 
+const std::pair<std::string, std::string> kAllRoutes{"*", "*"};
+
 }  // namespace
+
+std::uint64_t auto_interval_ns(std::uint64_t span_ns, std::uint64_t max_intervals) {
+  constexpr std::uint64_t kS = 1'000'000'000ull;
+  static constexpr std::uint64_t kSteps[] = {1,   2,   5,   10,   15,   30,   60,    120,
+                                             300, 600, 900, 1800, 3600, 7200, 21600, 86400};
+  if (max_intervals == 0) max_intervals = 1;
+  for (std::uint64_t step : kSteps)
+    if (span_ns / (step * kS) < max_intervals) return step * kS;
+  // Past a day per interval: whole days.
+  return (span_ns / max_intervals / (86400 * kS) + 1) * 86400 * kS;
+}
 
 std::string endpoint_key(const Span& s) {
   const char* kind = s.kind == Kind::kServer ? "SERVER" : s.kind == Kind::kClient ? "CLIENT" : "";
@@ -37,6 +52,8 @@ std::uint64_t Analyzer::median_self(const std::string& endpoint) const {
 void Analyzer::first_pass(const std::vector<Span>& spans) {
   const TraceAnalysis a = analyze_trace(spans, opts_.is_platform);
   if (!a.root) return;
+  first_start_ns_ = std::min(first_start_ns_, a.start_ns);
+  last_start_ns_ = std::max(last_start_ns_, a.start_ns);
   for (const PathStep& step : a.path) self_[endpoint_key(*step.span)].add(held(step));
   durations_[{a.root->service, a.root->name}].add(a.duration_ns);
 }
@@ -64,14 +81,27 @@ void Analyzer::second_pass(const std::vector<Span>& spans,
     t.critical_path.push_back(entry_of(step));
     if (step.span->estimated) summary_.estimated_on_path++;
   }
+  if (opts_.keep_spans) {
+    std::unordered_set<const Span*> on_path;
+    for (const PathStep& step : a.path) on_path.insert(step.span);
+    t.span_views.reserve(spans.size());
+    for (const Span& s : spans)
+      t.span_views.push_back({s.span_id, s.parent_id, s.service, s.name, s.kind, s.start_ns, s.end_ns,
+                         s.estimated, s.anomalous, on_path.count(&s) > 0});
+    std::stable_sort(t.span_views.begin(), t.span_views.end(), [](const SpanView& x, const SpanView& y) {
+      return x.start_ns < y.start_ns;
+    });
+  }
 
   if (a.anomalous && !a.path.empty()) {
-    // A latency (or timeout) anomaly: the hop whose self time on the path is furthest above its
-    // endpoint's median. Only errors (status, reset): the deepest anomalous hop on the path,
-    // where the error started (the hops above it saw it passed on).
-    bool by_latency = false;
-    for (const Span& s : spans)
-      if (s.anomalous && (latency_reason(s.reason) || s.reason.empty())) by_latency = true;
+    // An error (status, reset) on the path: the deepest hop that answered it, where the error
+    // started (the hops above it saw it passed on), even when a hop was also slow (a slow
+    // hop next to an error is load, the error is what was wrong). Otherwise a latency (or
+    // timeout) anomaly: the hop whose self time on the path is furthest above its endpoint's
+    // median.
+    bool by_latency = true;
+    for (const PathStep& step : a.path)
+      if (step.span->anomalous && error_reason(step.span->reason)) by_latency = false;
     std::optional<std::size_t> pick;
     std::int64_t pick_excess = 0;
     for (std::size_t i = 0; i < a.path.size(); i++) {
@@ -82,7 +112,8 @@ void Analyzer::second_pass(const std::vector<Span>& spans,
       if (by_latency)
         better = !pick || excess > pick_excess;
       else
-        better = step.span->anomalous && (!pick || step.depth >= a.path[*pick].depth);
+        better = step.span->anomalous && error_reason(step.span->reason) &&
+                 (!pick || step.depth >= a.path[*pick].depth);
       if (better) {
         pick = i;
         pick_excess = excess;
@@ -132,11 +163,49 @@ void Analyzer::second_pass(const std::vector<Span>& spans,
     r.tail_count++;
   }
 
+  if (interval_routes_.count(key)) add_to_interval(key, t);
+  add_to_interval(kAllRoutes, t);
+
   summary_.traces++;
   if (t.anomalous) summary_.anomalous++;
   if (t.async) summary_.async++;
   summary_.skew_clamped += t.skew_clamped;
   on_trace(t);
+}
+
+void Analyzer::add_to_interval(const RouteKey& route, const TraceResult& t) {
+  const std::uint64_t index = t.start_ns / summary_.interval_ns;
+  IntervalAcc& acc = intervals_[{route, index}];
+  IntervalResult& r = acc.result;
+  if (!r.count) {
+    r.service = route.first;
+    r.endpoint = route.second;
+    r.start_ns = index * summary_.interval_ns;
+  }
+  acc.durations.add(t.duration_ns);
+  r.count++;
+  if (t.anomalous) r.anomalous++;
+  for (int c = 0; c < kCategories; c++) r.sum.ns[c] += t.breakdown.ns[c];
+  r.sum.estimated_ns += t.breakdown.estimated_ns;
+  r.duration_sum += t.duration_ns;
+}
+
+std::vector<IntervalResult> Analyzer::intervals() const {
+  std::vector<IntervalResult> out;
+  std::vector<RouteKey> order = route_order_;
+  order.push_back(kAllRoutes);
+  for (const RouteKey& route : order) {
+    if (route != kAllRoutes && !interval_routes_.count(route)) continue;
+    for (auto it = intervals_.lower_bound({route, 0});
+         it != intervals_.end() && it->first.first == route; ++it) {
+      IntervalResult r = it->second.result;
+      r.p50_ns = it->second.durations.quantile(0.50);
+      r.p90_ns = it->second.durations.quantile(0.90);
+      r.p99_ns = it->second.durations.quantile(0.99);
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
 }
 
 std::vector<RouteResult> Analyzer::run_feed(
@@ -147,6 +216,20 @@ std::vector<RouteResult> Analyzer::run_feed(
     pass1.finish();
   }
   summary_.read = {};  // counted again by the second pass
+  std::vector<std::pair<std::uint64_t, RouteKey>> busiest;
+  for (const auto& [route, q] : durations_) busiest.emplace_back(q.count(), route);
+  std::sort(busiest.begin(), busiest.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  for (std::size_t i = 0; i < busiest.size() && i < kIntervalRoutes; i++)
+    interval_routes_.insert(busiest[i].second);
+  // The intervals: as asked, or round ones over the run's span; never more than kMaxIntervals.
+  const std::uint64_t span_ns =
+      first_start_ns_ <= last_start_ns_ ? last_start_ns_ - first_start_ns_ : 0;
+  summary_.interval_ns = opts_.interval_ns ? opts_.interval_ns : auto_interval_ns(span_ns, kAutoIntervals);
+  if (span_ns / summary_.interval_ns >= kMaxIntervals) {
+    summary_.interval_ns = auto_interval_ns(span_ns, kMaxIntervals);
+    summary_.interval_widened = true;
+  }
   TraceBuilder pass2(opts_.limits,
                      [&](std::vector<Span>&& spans) { second_pass(spans, on_trace); });
   feed([&](Span&& s) { pass2.add(std::move(s)); });
@@ -158,6 +241,8 @@ std::vector<RouteResult> Analyzer::run_feed(
   for (auto& [key, r] : routes_) out.push_back(r);
   std::stable_sort(out.begin(), out.end(),
                    [](const RouteResult& a, const RouteResult& b) { return a.count > b.count; });
+  route_order_.clear();
+  for (const RouteResult& r : out) route_order_.emplace_back(r.service, r.endpoint);
   return out;
 }
 

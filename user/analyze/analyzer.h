@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,14 @@ struct Culprit {
   std::string by;  // "latency": the largest excess; "error": the deepest anomalous span
 };
 
+// A span as the HTML waterfall draws it (kept only with AnalyzeOptions::keep_spans).
+struct SpanView {
+  std::string span_id, parent_id, service, name;
+  Kind kind = Kind::kOther;
+  std::uint64_t start_ns = 0, end_ns = 0;
+  bool estimated = false, anomalous = false, on_path = false;
+};
+
 struct TraceResult {
   std::string trace_id, root_service, root_name;
   std::uint64_t start_ns = 0, duration_ns = 0;
@@ -50,6 +59,7 @@ struct TraceResult {
   std::optional<Culprit> culprit;
   std::uint32_t spans = 0, unlinked = 0, skew_clamped = 0;
   bool async = false;
+  std::vector<SpanView> span_views;  // with keep_spans only, in start order
 };
 
 struct RouteResult {
@@ -62,17 +72,42 @@ struct RouteResult {
   std::uint64_t tail_duration_sum = 0, tail_count = 0;
 };
 
+// One route (or every route together: service and endpoint "*") over one interval of time,
+// by the start of its traces.
+struct IntervalResult {
+  std::string service, endpoint;
+  std::uint64_t start_ns = 0;  // a multiple of the interval (since the epoch)
+  std::uint64_t count = 0, anomalous = 0;
+  std::uint64_t p50_ns = 0, p90_ns = 0, p99_ns = 0;
+  Breakdown sum;
+  std::uint64_t duration_sum = 0;
+};
+
 struct AnalyzeSummary {
   ReadCounters read;
   BuilderCounters builder;  // second pass
   std::uint64_t traces = 0, anomalous = 0, async = 0, skew_clamped = 0, unlinked_spans = 0;
   std::uint64_t estimated_on_path = 0;
+  std::uint64_t interval_ns = 0;  // the intervals' width (chosen or widened, see below)
+  bool interval_widened = false;  // --interval would have made more than kMaxIntervals
 };
+
+// Intervals per route at most: a longer run gets wider intervals (memory stays bounded).
+constexpr std::uint64_t kMaxIntervals = 500;
+// Routes with intervals of their own: the busiest (by the first pass's count); every route
+// counts in the "*" intervals.
+constexpr std::size_t kIntervalRoutes = 20;
+// The interval when none is given: the run's time span in at most kAutoIntervals intervals
+// of a round width (1 s, 2 s, 5 s, 10 s, 15 s, 30 s, 1 min, ...).
+constexpr std::uint64_t kAutoIntervals = 60;
+std::uint64_t auto_interval_ns(std::uint64_t span_ns, std::uint64_t max_intervals);
 
 struct AnalyzeOptions {
   std::vector<std::string> files;
   BuilderLimits limits;
   IsPlatform is_platform = [](const std::string&) { return false; };
+  std::uint64_t interval_ns = 0;  // 0: auto_interval_ns over the first pass's time span
+  bool keep_spans = false;        // fill TraceResult::spans (the HTML waterfall)
 };
 
 // Endpoint of a span (service, kind, name), as self-time medians are kept.
@@ -89,6 +124,8 @@ class Analyzer {
   std::vector<RouteResult> run_spans(const std::vector<Span>& spans,
                                      const std::function<void(const TraceResult&)>& on_trace);
   const AnalyzeSummary& summary() const { return summary_; }
+  // After run: per route (in run's order, then every route together) and interval, in time order.
+  std::vector<IntervalResult> intervals() const;
   // The median time on the path (self plus async wait) of an endpoint, after the first pass.
   std::uint64_t median_self(const std::string& endpoint) const;
 
@@ -104,6 +141,16 @@ class Analyzer {
   std::map<std::string, Quantiles> self_;  // endpoint -> self time on the path
   std::map<std::pair<std::string, std::string>, Quantiles> durations_;  // route -> end-to-end
   std::map<std::pair<std::string, std::string>, RouteResult> routes_;
+  struct IntervalAcc {
+    Quantiles durations;
+    IntervalResult result;
+  };
+  using RouteKey = std::pair<std::string, std::string>;
+  void add_to_interval(const RouteKey& route, const TraceResult& t);
+  std::map<std::pair<RouteKey, std::uint64_t>, IntervalAcc> intervals_;  // (route, index)
+  std::vector<RouteKey> route_order_;  // as run returned them
+  std::set<RouteKey> interval_routes_;  // the kIntervalRoutes busiest, after the first pass
+  std::uint64_t first_start_ns_ = UINT64_MAX, last_start_ns_ = 0;  // of traces, first pass
   AnalyzeSummary summary_;
 };
 

@@ -1,144 +1,263 @@
 #include "analyze/otlp_reader.h"
 
-#include <nlohmann/json.hpp>
-
-#include <algorithm>
 #include <cerrno>
-#include <fstream>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <vector>
 
+#include "analyze/json_scanner.h"
+#include "analyze/zipkin_reader.h"
 #include "error.h"
 
 namespace difftrace::analyze {
 namespace {
 
-using nlohmann::json;
-
-// OTLP JSON writes 64-bit integers as decimal strings; accept plain numbers too.
-std::uint64_t as_u64(const json& v) {
-  if (v.is_number_unsigned()) return v.get<std::uint64_t>();
-  if (v.is_number_integer()) return static_cast<std::uint64_t>(std::max<std::int64_t>(0, v.get<std::int64_t>()));
-  if (v.is_string()) {
-    const auto& s = v.get_ref<const std::string&>();
-    std::uint64_t n = 0;
-    for (char c : s) {
-      if (c < '0' || c > '9') return 0;
-      n = n * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-    return n;
-  }
-  return 0;
-}
-
-std::string string_value(const json& attr_value) {
-  auto it = attr_value.find("stringValue");
-  if (it != attr_value.end() && it->is_string()) return it->get<std::string>();
-  return {};
-}
-
 // SPAN_KIND_SERVER = 2, SPAN_KIND_CLIENT = 3 (numbers in OTLP JSON; names accepted too).
-Kind kind_of(const json& span) {
-  auto it = span.find("kind");
-  if (it == span.end()) return Kind::kOther;
-  if (it->is_number_integer()) {
-    const auto k = it->get<int>();
-    return k == 2 ? Kind::kServer : k == 3 ? Kind::kClient : Kind::kOther;
-  }
-  if (it->is_string()) {
-    const auto& s = it->get_ref<const std::string&>();
+Kind read_kind(JsonScanner& in) {
+  std::uint64_t k = 0;
+  if (in.peek() == '"') {
+    std::string_view s;
+    if (!in.string(s)) return Kind::kOther;
     if (s == "SPAN_KIND_SERVER") return Kind::kServer;
     if (s == "SPAN_KIND_CLIENT") return Kind::kClient;
+    return Kind::kOther;
   }
-  return Kind::kOther;
+  if (!in.u64(k)) return Kind::kOther;
+  return k == 2 ? Kind::kServer : k == 3 ? Kind::kClient : Kind::kOther;
 }
 
-std::string id_of(const json& span, const char* key) {
-  auto it = span.find(key);
-  if (it == span.end() || !it->is_string()) return {};
-  return it->get<std::string>();
-}
-
-void read_span(const json& js, const std::string& service, const SpanSink& sink,
-               ReadCounters& counters) {
-  Span s;
-  s.trace_id = id_of(js, "traceId");
-  s.span_id = id_of(js, "spanId");
-  if (s.trace_id.empty() || s.span_id.empty()) {
-    counters.bad_spans++;
-    return;
-  }
-  s.parent_id = id_of(js, "parentSpanId");
-  s.service = service;
-  s.name = id_of(js, "name");
-  s.kind = kind_of(js);
-  if (auto it = js.find("startTimeUnixNano"); it != js.end()) s.start_ns = as_u64(*it);
-  if (auto it = js.find("endTimeUnixNano"); it != js.end()) s.end_ns = as_u64(*it);
-  if (s.end_ns < s.start_ns) s.end_ns = s.start_ns;
-  if (auto it = js.find("attributes"); it != js.end() && it->is_array()) {
-    for (const auto& a : *it) {
-      auto key = a.find("key");
-      auto value = a.find("value");
-      if (key == a.end() || value == a.end() || !key->is_string()) continue;
-      const auto& k = key->get_ref<const std::string&>();
-      if (k == "difftrace.decision") {
-        const std::string d = string_value(*value);
-        s.estimated = d == "estimated";
-        s.anomalous = d == "anomalous";
-      } else if (k == "difftrace.reason") {
-        s.reason = string_value(*value);
+// [{"key": "...", "value": {"stringValue": "..."}}, ...]: calls on(key, value) for the keys
+// that want(key) names, with the string value ("" for values of other types); the other
+// attributes' values are skipped unread.
+template <typename Want, typename On>
+bool read_attributes(JsonScanner& in, Want want, On on) {
+  if (in.peek() != '[') return in.skip_value();
+  in.begin_array();
+  std::string value;
+  for (bool first = true; in.element(first);) {
+    if (in.peek() != '{') {
+      in.skip_value();
+      continue;
+    }
+    in.begin_object();
+    int which = -1;  // want(key): >= 0 for a wanted key
+    bool key_seen = false;
+    value.clear();
+    std::string_view k;
+    for (bool f = true; in.member(f, k);) {
+      if (k == "key") {
+        std::string_view key;
+        key_seen = true;
+        if (in.string(key)) which = want(key);
+      } else if (k == "value" && in.peek() == '{') {
+        // The key comes first in every writer we know; when it does not, the value is read.
+        if (key_seen && which < 0) {
+          in.skip_value();
+          continue;
+        }
+        in.begin_object();
+        std::string_view vk;
+        for (bool vf = true; in.member(vf, vk);) {
+          if (vk == "stringValue")
+            in.string(value);
+          else
+            in.skip_value();
+        }
+      } else {
+        in.skip_value();
       }
     }
+    if (in.ok() && which >= 0) on(which, value);
   }
-  counters.spans++;
-  sink(std::move(s));
+  return in.ok();
 }
 
-std::string service_of(const json& resource_spans) {
-  auto res = resource_spans.find("resource");
-  if (res == resource_spans.end()) return {};
-  auto attrs = res->find("attributes");
-  if (attrs == res->end() || !attrs->is_array()) return {};
-  for (const auto& a : *attrs) {
-    auto key = a.find("key");
-    auto value = a.find("value");
-    if (key != a.end() && value != a.end() && *key == "service.name") return string_value(*value);
+void read_span(JsonScanner& in, std::vector<Span>& out) {
+  if (in.peek() != '{') {
+    in.skip_value();
+    return;
   }
-  return {};
+  in.begin_object();
+  Span s;
+  std::string_view k;
+  for (bool first = true; in.member(first, k);) {
+    if (k == "traceId") {
+      in.string(s.trace_id);
+    } else if (k == "spanId") {
+      in.string(s.span_id);
+    } else if (k == "parentSpanId") {
+      in.string(s.parent_id);
+    } else if (k == "name") {
+      in.string(s.name);
+    } else if (k == "kind") {
+      s.kind = read_kind(in);
+    } else if (k == "startTimeUnixNano") {
+      in.u64(s.start_ns);
+    } else if (k == "endTimeUnixNano") {
+      in.u64(s.end_ns);
+    } else if (k == "attributes") {
+      read_attributes(
+          in,
+          [](std::string_view key) {
+            return key == "difftrace.decision" ? 0 : key == "difftrace.reason" ? 1 : -1;
+          },
+          [&](int which, const std::string& value) {
+            if (which == 0) {
+              s.estimated = value == "estimated";
+              s.anomalous = value == "anomalous";
+            } else {
+              s.reason = value;
+            }
+          });
+    } else {
+      in.skip_value();
+    }
+  }
+  if (s.end_ns < s.start_ns) s.end_ns = s.start_ns;
+  out.push_back(std::move(s));
 }
+
+// One resourceSpans entry: its spans get the resource's service.name, which may come before
+// or after them.
+void read_resource_spans(JsonScanner& in, std::vector<Span>& out) {
+  if (in.peek() != '{') {
+    in.skip_value();
+    return;
+  }
+  const std::size_t first_span = out.size();
+  std::string service;
+  in.begin_object();
+  std::string_view k;
+  for (bool first = true; in.member(first, k);) {
+    if (k == "resource" && in.peek() == '{') {
+      in.begin_object();
+      std::string_view rk;
+      for (bool rf = true; in.member(rf, rk);) {
+        if (rk == "attributes")
+          read_attributes(
+              in, [](std::string_view key) { return key == "service.name" ? 0 : -1; },
+              [&](int, const std::string& value) { service = value; });
+        else
+          in.skip_value();
+      }
+    } else if ((k == "scopeSpans" || k == "instrumentationLibrarySpans") && in.peek() == '[') {
+      in.begin_array();  // the latter: OTLP before 0.15
+      for (bool sf = true; in.element(sf);) {
+        if (in.peek() != '{') {
+          in.skip_value();
+          continue;
+        }
+        in.begin_object();
+        std::string_view sk;
+        for (bool f = true; in.member(f, sk);) {
+          if (sk == "spans" && in.peek() == '[') {
+            in.begin_array();
+            for (bool pf = true; in.element(pf);) read_span(in, out);
+          } else {
+            in.skip_value();
+          }
+        }
+      }
+    } else {
+      in.skip_value();
+    }
+  }
+  for (std::size_t i = first_span; i < out.size(); i++) out[i].service = service;
+}
+
+// The spans of one ExportTraceServiceRequest; false when the text is not one.
+bool read_request(std::string_view text, std::vector<Span>& out) {
+  JsonScanner in(text);
+  if (in.peek() != '{') return false;
+  in.begin_object();
+  bool request = false;
+  std::string_view k;
+  for (bool first = true; in.member(first, k);) {
+    if (k == "resourceSpans" && in.peek() == '[') {
+      request = true;
+      in.begin_array();
+      for (bool f = true; in.element(f);) read_resource_spans(in, out);
+    } else {
+      in.skip_value();
+    }
+  }
+  return request && in.ok() && in.at_end();
+}
+
+// Hands the spans of a line that parsed to the sink; drops them all for one that did not.
+bool deliver(bool parsed, std::vector<Span>& spans, const SpanSink& sink, ReadCounters& counters) {
+  if (parsed) {
+    for (Span& s : spans) {
+      if (s.trace_id.empty() || s.span_id.empty()) {
+        counters.bad_spans++;
+        continue;
+      }
+      counters.spans++;
+      sink(std::move(s));
+    }
+  }
+  spans.clear();
+  return parsed;
+}
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
 
 }  // namespace
 
-bool read_otlp_line(const std::string& line, const SpanSink& sink, ReadCounters& counters) {
-  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return false;
-  auto rs = j.find("resourceSpans");
-  if (rs == j.end() || !rs->is_array()) return false;
-  for (const auto& r : *rs) {
-    const std::string service = service_of(r);
-    auto scopes = r.find("scopeSpans");
-    if (scopes == r.end()) scopes = r.find("instrumentationLibrarySpans");  // OTLP before 0.15
-    if (scopes == r.end() || !scopes->is_array()) continue;
-    for (const auto& scope : *scopes) {
-      auto spans = scope.find("spans");
-      if (spans == scope.end() || !spans->is_array()) continue;
-      for (const auto& js : *spans)
-        if (js.is_object()) read_span(js, service, sink, counters);
-    }
-  }
-  return true;
+bool read_otlp_line(std::string_view line, const SpanSink& sink, ReadCounters& counters) {
+  thread_local std::vector<Span> spans;
+  spans.clear();
+  return deliver(read_request(line, spans), spans, sink, counters);
+}
+
+bool read_trace_line(std::string_view line, const SpanSink& sink, ReadCounters& counters) {
+  thread_local std::vector<Span> spans;
+  spans.clear();
+  std::size_t i = 0;
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) i++;
+  const bool zipkin = i < line.size() && line[i] == '[';
+  if (zipkin) counters.zipkin_lines++;
+  return deliver(zipkin ? read_zipkin_array(line, spans) : read_request(line, spans), spans, sink,
+                 counters);
 }
 
 void read_otlp_file(const std::string& path, const SpanSink& sink, ReadCounters& counters) {
-  std::ifstream in(path);
-  if (!in) throw FatalError(ExitCode::kUsage, errno_message("cannot read " + path, errno));
-  std::string line;
+  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
+  if (!f) throw FatalError(ExitCode::kUsage, errno_message("cannot read " + path, errno));
+  // Lines from big reads: a line that does not fit grows the buffer.
+  std::vector<char> buf(1 << 20);
+  std::size_t have = 0;
   std::uint64_t number = 0;
-  while (std::getline(in, line)) {
+  auto line = [&](std::string_view l) {
     number++;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    if (l.find_first_not_of(" \t") == std::string_view::npos) return;
     counters.lines++;
-    if (!read_otlp_line(line, sink, counters) && counters.bad_lines++ == 0)
+    if (!read_trace_line(l, sink, counters) && counters.bad_lines++ == 0)
       counters.first_bad_line = path + ":" + std::to_string(number);
+  };
+  for (;;) {
+    if (have == buf.size()) buf.resize(buf.size() * 2);
+    const std::size_t got = std::fread(buf.data() + have, 1, buf.size() - have, f.get());
+    have += got;
+    std::size_t start = 0;
+    for (;;) {
+      const void* nl = std::memchr(buf.data() + start, '\n', have - start);
+      if (!nl) break;
+      const std::size_t end = static_cast<std::size_t>(static_cast<const char*>(nl) - buf.data());
+      line(std::string_view(buf.data() + start, end - start));
+      start = end + 1;
+    }
+    std::memmove(buf.data(), buf.data() + start, have - start);
+    have -= start;
+    if (got == 0) break;
   }
+  if (std::ferror(f.get()))
+    throw FatalError(ExitCode::kUsage, errno_message("cannot read " + path, errno));
+  if (have) line(std::string_view(buf.data(), have));  // no newline at the end
 }
 
 }  // namespace difftrace::analyze

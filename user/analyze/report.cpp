@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
+
+#include "export/otlp_json.h"
 
 namespace difftrace::analyze {
 namespace {
@@ -13,7 +16,9 @@ const char* kind_name(Kind k) {
   return k == Kind::kServer ? "SERVER" : k == Kind::kClient ? "CLIENT" : "OTHER";
 }
 
-json shares(const Breakdown& b, std::uint64_t duration) {
+}  // namespace
+
+json shares_json(const Breakdown& b, std::uint64_t duration) {
   json s = json::object();
   for (int c = 0; c < kCategories; c++)
     s[category_name(static_cast<Category>(c))] =
@@ -23,11 +28,33 @@ json shares(const Breakdown& b, std::uint64_t duration) {
   return s;
 }
 
+namespace {
+
 bool longer(const TraceResult& a, const TraceResult& b) { return a.duration_ns > b.duration_ns; }
 
 void write(std::FILE* out, const std::string& s) { std::fwrite(s.data(), 1, s.size(), out); }
 
 }  // namespace
+
+void write_all(std::FILE* out, const std::string& s) { write(out, s); }
+
+void WorstTraces::offer(const TraceResult& t) {
+  if (!n_) return;
+  if (heap_.size() < n_) {
+    heap_.push_back(t);
+    std::push_heap(heap_.begin(), heap_.end(), longer);
+  } else if (t.duration_ns > heap_.front().duration_ns) {
+    std::pop_heap(heap_.begin(), heap_.end(), longer);
+    heap_.back() = t;
+    std::push_heap(heap_.begin(), heap_.end(), longer);
+  }
+}
+
+std::vector<TraceResult> WorstTraces::longest_first() const {
+  std::vector<TraceResult> out = heap_;
+  std::sort(out.begin(), out.end(), longer);
+  return out;
+}
 
 std::string human_ns(std::uint64_t ns) {
   if (ns == 0) return "0";
@@ -77,6 +104,79 @@ json trace_json(const TraceResult& t) {
   return j;
 }
 
+void append_trace_json(fmt::memory_buffer& out, const TraceResult& t) {
+  using exporters::append_json_string;
+  auto key = [&](const char* k) { fmt::format_to(std::back_inserter(out), ",\"{}\":", k); };
+  auto str = [&](const char* k, const std::string& v) {
+    key(k);
+    append_json_string(out, v);
+  };
+  auto num = [&](const char* k, auto v) {
+    key(k);
+    fmt::format_to(std::back_inserter(out), "{}", v);
+  };
+  auto boolean = [&](const char* k, bool v) {
+    key(k);
+    fmt::format_to(std::back_inserter(out), "{}", v ? "true" : "false");
+  };
+  fmt::format_to(std::back_inserter(out), "{{\"trace_id\":");
+  append_json_string(out, t.trace_id);
+  key("root");
+  fmt::format_to(std::back_inserter(out), "{{\"service\":");
+  append_json_string(out, t.root_service);
+  str("name", t.root_name);
+  out.push_back('}');
+  num("start_ns", t.start_ns);
+  num("duration_ns", t.duration_ns);
+  boolean("anomalous", t.anomalous);
+  if (t.anomalous) str("anomaly_reason", t.anomaly_reason);
+  key("critical_path");
+  out.push_back('[');
+  bool first = true;
+  for (const PathEntry& p : t.critical_path) {
+    if (!first) out.push_back(',');
+    first = false;
+    fmt::format_to(std::back_inserter(out), "{{\"span_id\":");
+    append_json_string(out, p.span_id);
+    str("service", p.service);
+    str("name", p.name);
+    fmt::format_to(std::back_inserter(out), ",\"kind\":\"{}\"", kind_name(p.kind));
+    num("self_ns", p.self_ns);
+    num("async_wait_ns", p.async_wait_ns);
+    boolean("estimated", p.estimated);
+    num("depth", p.depth);
+    boolean("async", p.async);
+    out.push_back('}');
+  }
+  out.push_back(']');
+  key("breakdown");
+  fmt::format_to(std::back_inserter(out),
+                 "{{\"platform_ns\":{},\"function_ns\":{},\"network_ns\":{},\"async_wait_ns\":{},"
+                 "\"downstream_ns\":{},\"estimated_ns\":{}}}",
+                 t.breakdown[Category::kPlatform], t.breakdown[Category::kFunction],
+                 t.breakdown[Category::kNetwork], t.breakdown[Category::kAsyncWait],
+                 t.breakdown[Category::kDownstream], t.breakdown.estimated_ns);
+  key("culprit");
+  if (t.culprit) {
+    fmt::format_to(std::back_inserter(out), "{{\"span_id\":");
+    append_json_string(out, t.culprit->span_id);
+    str("service", t.culprit->service);
+    str("name", t.culprit->name);
+    num("excess_ns", t.culprit->excess_ns);
+    num("held_ns", t.culprit->held_ns);
+    num("median_ns", t.culprit->median_ns);
+    str("by", t.culprit->by);
+    out.push_back('}');
+  } else {
+    fmt::format_to(std::back_inserter(out), "null");
+  }
+  boolean("async", t.async);
+  num("spans", t.spans);
+  num("unlinked_spans", t.unlinked);
+  num("skew_clamped", t.skew_clamped);
+  out.push_back('}');
+}
+
 json route_json(const RouteResult& r) {
   return {{"service", r.service},
           {"endpoint", r.endpoint},
@@ -85,9 +185,16 @@ json route_json(const RouteResult& r) {
           {"p50_ns", r.p50_ns},
           {"p90_ns", r.p90_ns},
           {"p99_ns", r.p99_ns},
-          {"shares", shares(r.sum, r.duration_sum)},
+          {"shares", shares_json(r.sum, r.duration_sum)},
           {"tail_count", r.tail_count},
-          {"shares_p99", shares(r.tail_sum, r.tail_duration_sum)}};
+          {"shares_p99", shares_json(r.tail_sum, r.tail_duration_sum)}};
+}
+
+json interval_json(const IntervalResult& r) {
+  return {{"service", r.service},   {"endpoint", r.endpoint}, {"start_ns", r.start_ns},
+          {"count", r.count},       {"anomalous", r.anomalous}, {"p50_ns", r.p50_ns},
+          {"p90_ns", r.p90_ns},     {"p99_ns", r.p99_ns},
+          {"shares", shares_json(r.sum, r.duration_sum)}};
 }
 
 json summary_json(const AnalyzeSummary& s) {
@@ -104,37 +211,34 @@ json summary_json(const AnalyzeSummary& s) {
           {"traces_evicted_by_window", s.builder.evicted_by_window},
           {"traces_evicted_by_cap", s.builder.evicted_by_cap},
           {"traces_split", s.builder.traces_split},
-          {"max_spans_held", s.builder.max_spans_held}};
+          {"max_spans_held", s.builder.max_spans_held},
+          {"interval_ns", s.interval_ns},
+          {"interval_widened", s.interval_widened}};
 }
 
 void JsonReport::begin() { write(out_, "{\"traces\":["); }
 
 void JsonReport::trace(const TraceResult& t) {
-  write(out_, first_ ? "\n" : ",\n");
+  buf_.clear();
+  buf_.append(std::string_view(first_ ? "\n" : ",\n"));
   first_ = false;
-  write(out_, trace_json(t).dump(-1, ' ', false, json::error_handler_t::replace));
+  append_trace_json(buf_, t);
+  std::fwrite(buf_.data(), 1, buf_.size(), out_);
 }
 
-void JsonReport::end(const std::vector<RouteResult>& routes, const AnalyzeSummary& summary) {
+void JsonReport::end(const std::vector<RouteResult>& routes,
+                     const std::vector<IntervalResult>& intervals, const AnalyzeSummary& summary) {
   json r = json::array();
   for (const auto& route : routes) r.push_back(route_json(route));
   write(out_, "],\n\"routes\":");
   write(out_, r.dump(-1, ' ', false, json::error_handler_t::replace));
+  json iv = json::array();
+  for (const auto& i : intervals) iv.push_back(interval_json(i));
+  write(out_, ",\n\"intervals\":");
+  write(out_, iv.dump(-1, ' ', false, json::error_handler_t::replace));
   write(out_, ",\n\"summary\":");
   write(out_, summary_json(summary).dump());
   write(out_, "}\n");
-}
-
-void TextReport::trace(const TraceResult& t) {
-  if (!worst_) return;
-  if (kept_.size() < worst_) {
-    kept_.push_back(t);
-    std::push_heap(kept_.begin(), kept_.end(), longer);
-  } else if (t.duration_ns > kept_.front().duration_ns) {
-    std::pop_heap(kept_.begin(), kept_.end(), longer);
-    kept_.back() = t;
-    std::push_heap(kept_.begin(), kept_.end(), longer);
-  }
 }
 
 void TextReport::end(const std::vector<RouteResult>& routes, const AnalyzeSummary& s) {
@@ -159,8 +263,7 @@ void TextReport::end(const std::vector<RouteResult>& routes, const AnalyzeSummar
                      pct(Category::kNetwork), pct(Category::kAsyncWait),
                      pct(Category::kDownstream));
   }
-  std::vector<TraceResult> worst = kept_;
-  std::sort(worst.begin(), worst.end(), longer);
+  const std::vector<TraceResult> worst = worst_.longest_first();
   if (!worst.empty()) o += fmt::format("\nthe {} longest traces, critical path (self time):\n", worst.size());
   for (const TraceResult& t : worst) {
     o += fmt::format("\ntrace {} {} {} {}", t.trace_id, t.root_service, t.root_name,

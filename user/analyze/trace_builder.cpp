@@ -8,9 +8,10 @@ void TraceBuilder::add(Span&& s) {
   if (s.end_ns > clock_) clock_ = s.end_ns;
   auto it = pending_.find(s.trace_id);
   if (it == pending_.end()) {
-    if (done_.count(s.trace_id)) counters_.traces_split++;
-    order_.push_back(s.trace_id);
+    if (done_.count(std::hash<std::string>{}(s.trace_id))) counters_.traces_split++;
     it = pending_.emplace(s.trace_id, Pending{}).first;
+    it->second.spans.reserve(8);  // a platform request's hops, without regrowing
+    order_.push_back(&it->first);
     it->second.order = std::prev(order_.end());
   } else {
     order_.splice(order_.end(), order_, it->second.order);  // most recently added now
@@ -21,7 +22,7 @@ void TraceBuilder::add(Span&& s) {
   if (spans_held_ > counters_.max_spans_held) counters_.max_spans_held = spans_held_;
 
   while (!order_.empty()) {
-    const Pending& oldest = pending_.at(order_.front());
+    const Pending& oldest = pending_.at(*order_.front());
     if (oldest.last_clock + limits_.window_ns < clock_) {
       counters_.evicted_by_window++;
     } else if (pending_.size() > limits_.max_traces || spans_held_ > limits_.max_spans) {
@@ -34,15 +35,15 @@ void TraceBuilder::add(Span&& s) {
 }
 
 void TraceBuilder::emit_front() {
-  const std::string id = std::move(order_.front());
+  auto it = pending_.find(*order_.front());
   order_.pop_front();
-  auto it = pending_.find(id);
+  const std::size_t id_hash = std::hash<std::string>{}(it->first);
   std::vector<Span> spans = std::move(it->second.spans);
   pending_.erase(it);
   spans_held_ -= spans.size();
   counters_.traces++;
-  if (done_.emplace(id, clock_).second) {
-    done_order_.push_back(id);
+  if (done_.insert(id_hash).second) {
+    done_order_.push_back(id_hash);
     if (done_order_.size() > limits_.max_traces) {
       done_.erase(done_order_.front());
       done_order_.pop_front();

@@ -11,7 +11,9 @@
 #include <functional>
 #include <list>
 #include <string>
+#include <deque>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "analyze/span.h"
@@ -47,17 +49,19 @@ class TraceBuilder {
   struct Pending {
     std::vector<Span> spans;
     std::uint64_t last_clock = 0;
-    std::list<std::string>::iterator order;
+    std::list<const std::string*>::iterator order;
   };
   void emit_front();
 
   BuilderLimits limits_;
   Complete complete_;
   std::unordered_map<std::string, Pending> pending_;
-  std::list<std::string> order_;  // least recently added first
-  // Ids of traces handed out recently (bounded like the pending set), to count splits.
-  std::unordered_map<std::string, std::uint64_t> done_;
-  std::list<std::string> done_order_;
+  // Least recently added first; the keys of pending_ (a node's key does not move).
+  std::list<const std::string*> order_;
+  // Hashes of the ids of traces handed out recently (bounded like the pending set), to count
+  // splits (a collision miscounts one, nothing else).
+  std::unordered_set<std::size_t> done_;
+  std::deque<std::size_t> done_order_;
   std::uint64_t clock_ = 0;
   std::size_t spans_held_ = 0;
   BuilderCounters counters_;

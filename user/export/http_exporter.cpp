@@ -206,10 +206,13 @@ void HttpExporter::export_spans(const std::vector<capture::Span>& spans) {
     const std::size_t room =
         queue_.size() < options_.queue_spans ? options_.queue_spans - queue_.size() : 0;
     const std::size_t n = std::min(room, spans.size());
-    if (queue_.empty() && n) oldest_ = Clock::now();
+    const bool was_empty = queue_.empty();
+    if (was_empty && n) oldest_ = Clock::now();
     queue_.insert(queue_.end(), spans.begin(), spans.begin() + static_cast<std::ptrdiff_t>(n));
     dropped = spans.size() - n;
-    if (queue_.size() >= options_.batch_spans) wake_.notify_one();
+    // The sender sleeps without a deadline while the queue is empty: the first
+    // spans must wake it so it can start the batch_delay clock.
+    if ((was_empty && n) || queue_.size() >= options_.batch_spans) wake_.notify_one();
   }
   if (dropped) first_drop = dropped_queue_full_.fetch_add(dropped) == 0;
   if (first_drop)

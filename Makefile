@@ -16,6 +16,7 @@ CXXFLAGS   ?= -O2 -g
 CXXFLAGS   += -std=c++20 -Wall -Wextra -MMD -MP -Iinclude -Iuser -Itests -I$(BUILD) \
               $(shell pkg-config --cflags spdlog protobuf libcurl)
 LDLIBS     := -lbpf -lelf -lz $(shell pkg-config --libs spdlog protobuf libcurl) -lpcap -lyaml-cpp \
+              -lnghttp2 \
               -pthread
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)

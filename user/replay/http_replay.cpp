@@ -5,7 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "replay/http2_detect.h"
+#include <cstdlib>
+#include <optional>
 
 namespace difftrace::replay {
 namespace {
@@ -47,7 +48,7 @@ void HttpReplay::on_open(const ConnKey& key, uint64_t) {
   }
   Conn conn;
   conn.id = next_conn_id_++;
-  conns_[key] = conn;
+  conns_[key] = std::move(conn);
 }
 
 int HttpReplay::classify(std::span<const uint8_t> bytes) {
@@ -63,11 +64,20 @@ void HttpReplay::on_data(const ConnKey& key, Direction dir, uint64_t ts_ns,
   auto it = conns_.find(key);
   if (it == conns_.end() || bytes.empty()) return;
   Conn& conn = it->second;
-  if (conn.protocol == Protocol::http2) return;
   conn.had_data = true;
-  if (conn.protocol == Protocol::unknown && looks_like_http2(bytes)) {
-    conn.protocol = Protocol::http2;
-    counters_.http2_not_supported++;
+  if (conn.protocol == Protocol::unknown) {
+    const size_t n = std::min<size_t>(bytes.size(), DT_WIN);
+    std::memcpy(window_.data, bytes.data(), n);
+    if (h2_infer(&window_, static_cast<__u32>(n)) != DT_START_NONE) start_http2(key, conn);
+  }
+  if (conn.protocol == Protocol::http2) {
+    // Reassembly's view: towards its server is INGRESS; the follower finds who is the client.
+    if (conn.h2 && !conn.h2->on_data(dir == Direction::client_to_server ? DT_DIR_INGRESS
+                                                                         : DT_DIR_EGRESS,
+                                     ts_ns, bytes)) {
+      counters_.non_http_data++;  // it broke the framing: no longer followed
+      end_http2(conn, counters_.exchanges_abandoned_gap);
+    }
     return;
   }
 
@@ -234,10 +244,18 @@ void HttpReplay::stop_framing(const ConnKey& key, Conn& conn) {
   conn.behind.clear();
 }
 
-void HttpReplay::on_gap(const ConnKey& key, Direction, uint64_t, uint64_t) {
+void HttpReplay::on_gap(const ConnKey& key, Direction dir, uint64_t, uint64_t) {
   auto it = conns_.find(key);
   if (it == conns_.end()) return;
   Conn& conn = it->second;
+  if (conn.protocol == Protocol::http2) {
+    // Between frames the session goes on (streams open now are marked); inside one, frame
+    // boundaries are lost with the missing bytes.
+    if (conn.h2 && !conn.h2->on_gap(dir == Direction::client_to_server ? DT_DIR_INGRESS
+                                                                        : DT_DIR_EGRESS))
+      end_http2(conn, counters_.exchanges_abandoned_gap);
+    return;
+  }
   // Where the missing bytes were, a message boundary or a Content-Length may have been: the
   // exchanges in progress cannot be finished, nor the stream framed, without guessing.
   conn.framing = false;
@@ -256,6 +274,14 @@ void HttpReplay::on_close(const ConnKey& key, uint64_t ts_ns, CloseReason reason
   if (it == conns_.end()) return;
   Conn& conn = it->second;
   if (conn.protocol == Protocol::unknown && conn.had_data) counters_.connections_non_http++;
+  if (conn.protocol == Protocol::http2) {
+    if (conn.h2 && (reason == CloseReason::fin || reason == CloseReason::reset ||
+                    reason == CloseReason::reused))
+      conn.h2->on_close(ts_ns);
+    end_http2(conn, counters_.exchanges_unfinished);
+    conns_.erase(it);
+    return;
+  }
   flush_held(key, conn);
   switch (reason) {
     case CloseReason::fin:
@@ -296,6 +322,109 @@ void HttpReplay::emit(const ConnKey& key, const Conn& conn) {
   if (event_filter_ && !event_filter_(ev)) return;
   capture::Span span = decoder_.decode(ev);
   span.service_name = to_string(server);
+  on_span_(std::move(span));
+}
+
+void HttpReplay::start_http2(const ConnKey& key, Conn& conn) {
+  conn.protocol = Protocol::http2;
+  counters_.http2_connections++;
+  counters_.connections_tracked++;
+  conn.h2 = std::make_unique<Http2Session>(
+      [this, key, &conn](const Http2Exchange& x) { emit_h2(key, conn, x); });
+}
+
+void HttpReplay::end_http2(Conn& conn, uint64_t& open_streams_counter) {
+  if (!conn.h2) return;
+  open_streams_counter += conn.h2->open_streams();
+  counters_.http2_fields_unresolved += conn.h2->counters().fields_unresolved;
+  counters_.http2_streams_untracked += conn.h2->streams_untracked();
+  counters_.http2_blocks_malformed += conn.h2->counters().blocks_malformed;
+  counters_.http2_gaps_resynced += conn.h2->counters().gaps_resynced;
+  conn.h2.reset();
+}
+
+namespace {
+
+// The request's W3C traceparent into the event, as the HTTP/1 header scan copies it.
+void h2_trace_context(dt_span_event& ev, const HeaderBlock& request) {
+  const std::string* tp = request.find("traceparent");
+  if (!tp || tp->size() < 55 || (*tp)[2] != '-' || (*tp)[35] != '-' || (*tp)[52] != '-') return;
+  std::memcpy(ev.trace_id, tp->data() + 3, sizeof(ev.trace_id));
+  std::memcpy(ev.parent_id, tp->data() + 36, sizeof(ev.parent_id));
+  std::memcpy(ev.trace_flags, tp->data() + 53, sizeof(ev.trace_flags));
+  ev.ctx_kind = DT_CTX_W3C;
+}
+
+// "/package.Service/Method" as gRPC names a call; nullopt for another path.
+std::optional<capture::Rpc> grpc_call(const std::string& path) {
+  const size_t slash = path.find('/', 1);
+  if (path.size() < 4 || path[0] != '/' || slash == std::string::npos || slash + 1 >= path.size())
+    return std::nullopt;
+  return capture::Rpc{path.substr(1, slash - 1), path.substr(slash + 1), std::nullopt};
+}
+
+bool is_grpc_content(const std::string* content_type) {
+  return content_type && content_type->rfind("application/grpc", 0) == 0;
+}
+
+}  // namespace
+
+void HttpReplay::emit_h2(const ConnKey& key, const Conn& conn, const Http2Exchange& x) {
+  counters_.spans_seen++;
+  counters_.io_calls++;
+  if (!(x.stream.bits & H2_S_RESP_HEADERS)) counters_.requests_unanswered++;
+  // The follower's client is whoever opened the streams: reassembly's server, if it says so.
+  const bool swapped = x.role == H2_ROLE_CLIENT;
+  const Endpoint& server = swapped ? key.client : key.server;
+  const Endpoint& client = swapped ? key.server : key.client;
+  dt_tuple tuple{};
+  copy_endpoint(server, tuple.local_addr, tuple.local_port);
+  copy_endpoint(client, tuple.peer_addr, tuple.peer_port);
+  tuple.family = server.addr.family == IpFamily::v4 ? AF_INET : AF_INET6;
+
+  dt_span_event ev{};
+  h2_span_fill(&ev, &x.stream, H2_ROLE_SERVER, &tuple, conn.id, 0, 0);  // the server's view
+  const std::string* method = x.request.find(":method");
+  const std::string* path = x.request.find(":path");
+  ev.method = static_cast<__u8>(method ? capture::method_number(*method) : HTTP_METHOD_NONE);
+  if (path) {
+    const size_t n = std::min<size_t>(path->size(), DT_TARGET_MAX - 1);
+    std::memcpy(ev.path, path->data(), n);
+    ev.path_len = static_cast<__u8>(n);
+    if (path->size() > n) ev.flags |= DT_SPAN_F_PATH_TRUNCATED;
+  }
+  const std::string* status = x.has_response ? x.response.find(":status") : nullptr;
+  if (status) ev.status = static_cast<__u16>(std::atoi(status->c_str()));
+  h2_trace_context(ev, x.request);
+  std::strncpy(ev.comm, "replay", sizeof(ev.comm) - 1);
+
+  // gRPC: grpc-status comes in the trailers, or in a trailers-only response. A call whose
+  // :path was unresolved is still gRPC by its content-type, with no service or method.
+  std::optional<capture::Rpc> rpc;
+  const std::string* grpc_status = x.has_trailers ? x.trailers.find("grpc-status") : nullptr;
+  if (!grpc_status && x.has_response) grpc_status = x.response.find("grpc-status");
+  if (is_grpc_content(x.request.find("content-type")) ||
+      is_grpc_content(x.response.find("content-type")) || grpc_status) {
+    rpc = path ? grpc_call(*path) : std::nullopt;
+    if (!rpc) rpc = capture::Rpc{};
+    if (grpc_status) rpc->grpc_status = std::atoi(grpc_status->c_str());
+  }
+  const bool rpc_error = rpc && rpc->grpc_status && *rpc->grpc_status != 0;
+
+  if (event_filter_ && !event_filter_(ev)) {
+    // The filter reads the span event, which has no grpc-status yet (docs/http2.md): a failed
+    // call it would keep as normal is reported here, as the status rule would.
+    if (!rpc_error) return;
+    ev.decision = DT_DECIDE_REPORT;
+    ev.reason = DT_REASON_STATUS;
+    counters_.http2_grpc_errors_reported++;
+  }
+  capture::Span span = decoder_.decode(ev);
+  span.service_name = to_string(server);
+  span.http_version = 2;
+  span.rpc = std::move(rpc);
+  span.unresolved_fields = x.unresolved;
+  span.capture_gap = x.capture_gap;
   on_span_(std::move(span));
 }
 

@@ -443,9 +443,35 @@ DT_GLOBAL int h2_feed(struct h2_conn *__restrict c, const struct dt_window *__re
 			c->dir[s.dir].preface_left = H2_PREFACE_LEN;
 		}
 	}
+	if (c->dir[s.dir].resync) {
+		/* After lost bytes, frames must start here again (h2_lost). */
+		if (h2_infer(w, s.win) != DT_START_FRAMES) {
+			out->consumed = s.total;
+			c->state = H2_CONN_INVALID;
+			return DT_FEED_INVALID;
+		}
+		c->dir[s.dir].resync = 0;
+	}
 	DT_LOOP(H2_STEPS, h2_step, &s);
 	out->consumed = s.pos;
 	return (int)s.res;
+}
+
+/* Bytes of one direction were lost (a capture gap; in the kernel, data it
+ * could not read). 1: the direction was between frames, so following goes
+ * on if its next data starts with well-formed frames (checked then), and
+ * what the lost frames said is unknown to the streams open now; 0: the loss
+ * fell inside a frame, and the connection is no longer followed. */
+DT_INLINE int h2_lost(struct h2_conn *c, int dir)
+{
+	struct h2_dir *d = &c->dir[dir & 1];
+	if (c->state != H2_CONN_FOLLOWING || d->remaining || d->head_len || d->block_open ||
+	    d->preface_left) {
+		c->state = H2_CONN_INVALID;
+		return 0;
+	}
+	d->resync = 1;
+	return 1;
 }
 
 /* The connection closed, or its reader saw end of file: its open streams

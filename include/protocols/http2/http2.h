@@ -7,6 +7,7 @@
 #define DIFFTRACE_HTTP2_H
 
 #include "protocols/http2/follow.h"
+#include "protocols/http2/hpack_shadow.h"
 #include "protocols/http2/span.h"
 
 #endif /* DIFFTRACE_HTTP2_H */

@@ -56,7 +56,8 @@ class CheckingSink : public StreamSink {
 
 // Bytes as I/Os on one HTTP/2 connection: each control byte says the direction (bit 7), a gap
 // (0x7f in the low bits) or the length of the I/O that follows (low 7 bits). Every exchange's
-// record must keep the follower's own bounds; HPACK sees every header block.
+// record must keep the follower's own bounds; HPACK sees every header block. tests/fuzz/seeds
+// holds two such inputs (a gRPC call; streams with CONTINUATION, padding, RST, GOAWAY, a gap).
 void fuzz_http2(const uint8_t* data, size_t size) {
   uint64_t ts = 1;
   Http2Session session([](const Http2Exchange& x) {

@@ -46,9 +46,11 @@ struct Harness {
   HttpReplay replay;
 };
 
+const std::string kTraceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 const std::string kGrpcRequest = idx(3) /* :method POST */ + idx(6) /* :scheme http */ +
                                  lit(":path", "/pkg.Greeter/Hello") +
-                                 lit("content-type", "application/grpc");
+                                 lit("content-type", "application/grpc") +
+                                 lit("traceparent", kTraceparent);
 
 }  // namespace
 
@@ -119,6 +121,8 @@ TEST_CASE("h2c gRPC in replay: a unary call with its status in the trailers", "[
   CHECK(s.end_unix_ns == 5'000'000);
   CHECK(s.local.port == 50051);
   CHECK(s.unresolved_fields == 0);
+  CHECK(s.trace_from_header);
+  CHECK(capture::to_hex(s.trace_id) == "0af7651916cd43dd8448eb211c80319c");
   CHECK(h.replay.counters().http2_connections == 1);
 }
 

@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include <cstdlib>
 #include <optional>
+
+#include "replay/http2_span.h"
 
 namespace difftrace::replay {
 namespace {
@@ -31,6 +32,17 @@ dt_chunk make_chunk(dt_window& window, std::span<const uint8_t> bytes) {
 void copy_endpoint(const Endpoint& from, __u8 (&addr)[16], __u16& port) {
   std::memcpy(addr, from.addr.bytes.data(), sizeof(addr));
   port = from.port;
+}
+
+// The span's tuple from the server's side: reassembly's server, or its client when swapped.
+dt_tuple server_tuple(const ConnKey& key, bool swapped) {
+  const Endpoint& server = swapped ? key.client : key.server;
+  const Endpoint& client = swapped ? key.server : key.client;
+  dt_tuple tuple{};
+  copy_endpoint(server, tuple.local_addr, tuple.local_port);
+  copy_endpoint(client, tuple.peer_addr, tuple.peer_port);
+  tuple.family = server.addr.family == IpFamily::v4 ? AF_INET : AF_INET6;
+  return tuple;
 }
 
 }  // namespace
@@ -310,12 +322,7 @@ void HttpReplay::emit(const ConnKey& key, const Conn& conn) {
   if (x.phase == HTTP_PHASE_REQUEST) counters_.requests_unanswered++;
 
   const Endpoint& server = conn.swapped ? key.client : key.server;
-  const Endpoint& client = conn.swapped ? key.server : key.client;
-  dt_tuple tuple{};
-  copy_endpoint(server, tuple.local_addr, tuple.local_port);
-  copy_endpoint(client, tuple.peer_addr, tuple.peer_port);
-  tuple.family = server.addr.family == IpFamily::v4 ? AF_INET : AF_INET6;
-
+  const dt_tuple tuple = server_tuple(key, conn.swapped);
   dt_span_event ev{};
   http1_span_fill(&ev, &x, &tuple, conn.id, 0, 0);
   std::strncpy(ev.comm, "replay", sizeof(ev.comm) - 1);
@@ -343,32 +350,6 @@ void HttpReplay::end_http2(Conn& conn, uint64_t& open_streams_counter) {
   conn.h2.reset();
 }
 
-namespace {
-
-// The request's W3C traceparent into the event, as the HTTP/1 header scan copies it.
-void h2_trace_context(dt_span_event& ev, const HeaderBlock& request) {
-  const std::string* tp = request.find("traceparent");
-  if (!tp || tp->size() < 55 || (*tp)[2] != '-' || (*tp)[35] != '-' || (*tp)[52] != '-') return;
-  std::memcpy(ev.trace_id, tp->data() + 3, sizeof(ev.trace_id));
-  std::memcpy(ev.parent_id, tp->data() + 36, sizeof(ev.parent_id));
-  std::memcpy(ev.trace_flags, tp->data() + 53, sizeof(ev.trace_flags));
-  ev.ctx_kind = DT_CTX_W3C;
-}
-
-// "/package.Service/Method" as gRPC names a call; nullopt for another path.
-std::optional<capture::Rpc> grpc_call(const std::string& path) {
-  const size_t slash = path.find('/', 1);
-  if (path.size() < 4 || path[0] != '/' || slash == std::string::npos || slash + 1 >= path.size())
-    return std::nullopt;
-  return capture::Rpc{path.substr(1, slash - 1), path.substr(slash + 1), std::nullopt};
-}
-
-bool is_grpc_content(const std::string* content_type) {
-  return content_type && content_type->rfind("application/grpc", 0) == 0;
-}
-
-}  // namespace
-
 void HttpReplay::emit_h2(const ConnKey& key, const Conn& conn, const Http2Exchange& x) {
   counters_.spans_seen++;
   counters_.io_calls++;
@@ -376,39 +357,12 @@ void HttpReplay::emit_h2(const ConnKey& key, const Conn& conn, const Http2Exchan
   // The follower's client is whoever opened the streams: reassembly's server, if it says so.
   const bool swapped = x.role == H2_ROLE_CLIENT;
   const Endpoint& server = swapped ? key.client : key.server;
-  const Endpoint& client = swapped ? key.server : key.client;
-  dt_tuple tuple{};
-  copy_endpoint(server, tuple.local_addr, tuple.local_port);
-  copy_endpoint(client, tuple.peer_addr, tuple.peer_port);
-  tuple.family = server.addr.family == IpFamily::v4 ? AF_INET : AF_INET6;
-
+  const dt_tuple tuple = server_tuple(key, swapped);
   dt_span_event ev{};
   h2_span_fill(&ev, &x.stream, H2_ROLE_SERVER, &tuple, conn.id, 0, 0);  // the server's view
-  const std::string* method = x.request.find(":method");
-  const std::string* path = x.request.find(":path");
-  ev.method = static_cast<__u8>(method ? capture::method_number(*method) : HTTP_METHOD_NONE);
-  if (path) {
-    const size_t n = std::min<size_t>(path->size(), DT_TARGET_MAX - 1);
-    std::memcpy(ev.path, path->data(), n);
-    ev.path_len = static_cast<__u8>(n);
-    if (path->size() > n) ev.flags |= DT_SPAN_F_PATH_TRUNCATED;
-  }
-  const std::string* status = x.has_response ? x.response.find(":status") : nullptr;
-  if (status) ev.status = static_cast<__u16>(std::atoi(status->c_str()));
-  h2_trace_context(ev, x.request);
+  http2_event_fields(ev, x);
   std::strncpy(ev.comm, "replay", sizeof(ev.comm) - 1);
-
-  // gRPC: grpc-status comes in the trailers, or in a trailers-only response. A call whose
-  // :path was unresolved is still gRPC by its content-type, with no service or method.
-  std::optional<capture::Rpc> rpc;
-  const std::string* grpc_status = x.has_trailers ? x.trailers.find("grpc-status") : nullptr;
-  if (!grpc_status && x.has_response) grpc_status = x.response.find("grpc-status");
-  if (is_grpc_content(x.request.find("content-type")) ||
-      is_grpc_content(x.response.find("content-type")) || grpc_status) {
-    rpc = path ? grpc_call(*path) : std::nullopt;
-    if (!rpc) rpc = capture::Rpc{};
-    if (grpc_status) rpc->grpc_status = std::atoi(grpc_status->c_str());
-  }
+  std::optional<capture::Rpc> rpc = http2_grpc_call(x);
   const bool rpc_error = rpc && rpc->grpc_status && *rpc->grpc_status != 0;
 
   if (event_filter_ && !event_filter_(ev)) {

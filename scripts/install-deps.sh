@@ -12,6 +12,8 @@ PACKAGES=(
   libnghttp2-dev
   # tests and demo: real servers and clients
   python3 python3-pytest curl nginx-light haproxy wrk golang-go tcpdump iproute2 procps
+  # a real gRPC server and client (tests/e2e/test_replay_grpc.py)
+  python3-grpcio
   # DNAT in a test network namespace (tests/e2e/test_peer_traced.py)
   nftables
   # the OTLP/HTTP test receiver (tests/e2e/otlp_receiver): Node and its npm packages

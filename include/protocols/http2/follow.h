@@ -408,7 +408,6 @@ DT_GLOBAL int h2_feed(struct h2_conn *__restrict c, const struct dt_window *__re
 		      struct h2_out *__restrict out)
 {
 	struct h2_walk s = {};
-	int kind;
 
 	if (!c || !w || !ch || !done || !out)
 		return DT_FEED_NEED_MORE;
@@ -430,16 +429,20 @@ DT_GLOBAL int h2_feed(struct h2_conn *__restrict c, const struct dt_window *__re
 	if (c->goaway && h2_sweep(&s))
 		return (int)s.res;
 	if (c->state == H2_CONN_NEW) {
-		kind = h2_infer(w, s.win);
-		if (kind == DT_START_NONE) {
+		if (h2_infer(w, s.win) == DT_START_NONE) {
 			out->consumed = s.total;
 			c->state = H2_CONN_INVALID;
 			return DT_FEED_INVALID;
 		}
 		c->state = H2_CONN_FOLLOWING;
-		if (kind == DT_START_REQUEST) {
-			if (!c->role)
-				c->role = s.dir == DT_DIR_INGRESS ? H2_ROLE_SERVER : H2_ROLE_CLIENT;
+	}
+	if (!c->dir[s.dir].started) {
+		/* A direction's first bytes may be the preface, whoever spoke
+		 * first (a server may send its SETTINGS before the preface
+		 * arrives): its sender is the client. */
+		c->dir[s.dir].started = 1;
+		if (h2_is_preface(w, s.win) && (s.win >= H2_PREFACE_MATCH || s.win < H2_FRAME_HEADER)) {
+			c->role = s.dir == DT_DIR_INGRESS ? H2_ROLE_SERVER : H2_ROLE_CLIENT;
 			c->dir[s.dir].preface_left = H2_PREFACE_LEN;
 		}
 	}

@@ -75,6 +75,8 @@ struct h2_dir {
 	__u8 head_len;       /* bytes of a frame head kept across I/Os */
 	__u8 preface_left;   /* bytes of the client preface still to skip */
 	__u8 resync;         /* bytes were lost between frames: the next data must start frames */
+	__u8 started;        /* data was seen this way: the client preface can only come first */
+	__u8 _pad[3];
 	__u8 head[H2_HEAD_MAX];
 };
 

@@ -83,6 +83,7 @@ void HttpReplay::on_data(const ConnKey& key, Direction dir, uint64_t ts_ns,
     if (h2_infer(&window_, static_cast<__u32>(n)) != DT_START_NONE) start_http2(key, conn);
   }
   if (conn.protocol == Protocol::http2) {
+    if (conn.h2) counters_.io_calls++;
     // Reassembly's view: towards its server is INGRESS; the follower finds who is the client.
     if (conn.h2 && !conn.h2->on_data(dir == Direction::client_to_server ? DT_DIR_INGRESS
                                                                          : DT_DIR_EGRESS,
@@ -352,7 +353,6 @@ void HttpReplay::end_http2(Conn& conn, uint64_t& open_streams_counter) {
 
 void HttpReplay::emit_h2(const ConnKey& key, const Conn& conn, const Http2Exchange& x) {
   counters_.spans_seen++;
-  counters_.io_calls++;
   if (!(x.stream.bits & H2_S_RESP_HEADERS)) counters_.requests_unanswered++;
   // The follower's client is whoever opened the streams: reassembly's server, if it says so.
   const bool swapped = x.role == H2_ROLE_CLIENT;

@@ -211,3 +211,29 @@ TEST_CASE("h2c: capture gaps, and the end of the capture", "[http2]") {
     CHECK(h.spans.empty());
   }
 }
+
+TEST_CASE("h2c with a filter that keeps everything: a failed gRPC call is still reported",
+          "[http2]") {
+  Harness h;
+  int filtered = 0;
+  h.replay.set_event_filter([&](dt_span_event& ev) {
+    filtered++;
+    CHECK(ev.protocol == DT_PROTO_HTTP2);
+    CHECK(ev.status == 200);  // what the filter sees: the HTTP status, not grpc-status (yet)
+    return false;             // normal: kept, not reported
+  });
+  h.to_server(1, kH2Preface + h2_frame_bytes(H2_HEADERS, kHdr | kEnd, 1, kGrpcRequest) +
+                     h2_frame_bytes(H2_HEADERS, kHdr | kEnd, 3, kGrpcRequest));
+  h.to_client(2, h2_frame_bytes(H2_HEADERS, kHdr | kEnd, 1,
+                                idx(8) + lit("content-type", "application/grpc") +
+                                    lit("grpc-status", "0")) +
+                     h2_frame_bytes(H2_HEADERS, kHdr | kEnd, 3,
+                                    idx(8) + lit("content-type", "application/grpc") +
+                                        lit("grpc-status", "13")));
+  CHECK(filtered == 2);
+  REQUIRE(h.spans.size() == 1);  // the OK call was kept by the filter
+  CHECK(h.spans[0].rpc->grpc_status == 13);
+  CHECK(h.spans[0].decision == "anomalous");
+  CHECK(h.spans[0].reason == "status");
+  CHECK(h.replay.counters().http2_grpc_errors_reported == 1);
+}

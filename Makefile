@@ -16,6 +16,7 @@ CXXFLAGS   ?= -O2 -g
 CXXFLAGS   += -std=c++20 -Wall -Wextra -MMD -MP -Iinclude -Iuser -Itests -I$(BUILD) \
               $(shell pkg-config --cflags spdlog protobuf libcurl)
 LDLIBS     := -lbpf -lelf -lz $(shell pkg-config --libs spdlog protobuf libcurl) -lpcap -lyaml-cpp \
+              -lnghttp2 \
               -pthread
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
@@ -70,14 +71,15 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(USER_OBJS)
 $(BUILD)/bpf-tests: $(BPFT_OBJS) $(USER_OBJS)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
-# libFuzzer target over the pcap reader, TCP reassembly and the HTTP/1.x
-# boundary code (tests/fuzz/fuzz_pcap.cpp); UB is made fatal so it counts.
+# libFuzzer target over the pcap reader, TCP reassembly, the HTTP/1.x
+# boundary code, the HTTP/2 follower and HPACK decoding (tests/fuzz/fuzz_pcap.cpp);
+# UB is made fatal so it counts.
 FUZZ_SRCS := tests/fuzz/fuzz_pcap.cpp $(wildcard user/replay/*.cpp) \
              user/capture/span.cpp user/capture/span_decoder.cpp user/capture/trace_context.cpp
-$(BUILD)/fuzz_pcap: $(FUZZ_SRCS) $(wildcard user/replay/*.h include/*.h)
+$(BUILD)/fuzz_pcap: $(FUZZ_SRCS) $(wildcard user/replay/*.h include/*.h include/protocols/*/*.h)
 	@mkdir -p $(BUILD)
 	clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	  -Iinclude -Iuser $(FUZZ_SRCS) -lpcap -o $@
+	  -Iinclude -Iuser $(FUZZ_SRCS) -lpcap -lnghttp2 -o $@
 
 $(BUILD)/bpf:
 	@mkdir -p $@

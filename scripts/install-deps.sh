@@ -8,8 +8,12 @@ PACKAGES=(
   make clang llvm libclang-rt-14-dev gcc g++ pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
   libspdlog-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev libyaml-cpp-dev
   libpcap-dev libprotobuf-dev protobuf-compiler libcurl4-openssl-dev libcpp-httplib-dev
+  # HPACK decoding of HTTP/2 header blocks in replay (user/replay/hpack_decoder)
+  libnghttp2-dev
   # tests and demo: real servers and clients
   python3 python3-pytest curl nginx-light haproxy wrk golang-go tcpdump iproute2 procps
+  # a real gRPC server and client (tests/e2e/test_replay_grpc.py)
+  python3-grpcio
   # DNAT in a test network namespace (tests/e2e/test_peer_traced.py)
   nftables
   # the OTLP/HTTP test receiver (tests/e2e/otlp_receiver): Node and its npm packages

@@ -63,6 +63,7 @@ fuzz_tier() {
   corpus=$(mktemp -d)  # libFuzzer adds inputs to its corpus: keep fixtures untouched
   find tests/fixtures/pcap -name '*.pcap' -exec cp {} "$corpus/" \;
   cp tests/fuzz/regressions/* "$corpus/"  # inputs that once crashed it run first, every time
+  cp tests/fuzz/seeds/* "$corpus/"  # HTTP/2 I/Os as fuzz_http2 reads them (fuzz_pcap.cpp)
   if build/fuzz_pcap -max_total_time="$secs" -print_final_stats=1 \
       -artifact_prefix="$logdir/" "$corpus" >"$logdir/fuzz.log" 2>&1; then
     grep -E 'stat::number_of_executed_units|Done [0-9]+ runs' "$logdir/fuzz.log" | tail -n 2

@@ -24,12 +24,16 @@
 enum dt_protocol {
 	DT_PROTO_UNKNOWN = 0,
 	DT_PROTO_HTTP1 = 1,
+	DT_PROTO_HTTP2 = 2,
 };
 
 enum dt_start_kind {
 	DT_START_NONE = 0,  /* not the start of an message of the protocol */
 	DT_START_REQUEST,
 	DT_START_RESPONSE,
+	/* frames of a framed protocol (HTTP/2) on a connection already open:
+	 * the I/O starts a frame, neither side's first message */
+	DT_START_FRAMES,
 };
 
 /* What <name>_feed and <name>_close report: bits, 0 is "need more". */

@@ -1,7 +1,7 @@
 """`difftrace replay` as users run it: the built binary, as an unprivileged user (nobody, through
 setpriv when the tests run as root), over every capture in tests/fixtures/pcap. Its spans, put
 through tests/fixtures/replay/spans_from_otlp.py, must equal the checked-in expected files
-exactly; HTTP/2 captures must give a not-supported count; bad files one stderr line and exit 2.
+exactly; HTTP/2 (gRPC) spans carry the OTel RPC attributes; bad files one stderr line and exit 2.
 
     /usr/bin/python3 -m pytest -q tests/e2e/test_replay.py
 """
@@ -58,17 +58,35 @@ def test_replay_gives_the_expected_spans(capture, outdir):
     assert counters["spans_exported"] == counters["spans_seen"]
 
 
-@pytest.mark.parametrize("capture", ["deepflow/grpc-service-name.pcap", "deepflow/h2c_ascii.pcap"])
-def test_http2_is_counted_not_parsed(capture, outdir):
+@pytest.mark.parametrize("capture,service,method", [
+    ("deepflow/grpc-service-name.pcap", "StreamingService", "ClientStreamRPC"),
+    ("deepflow/h2c_ascii.pcap", "hipstershop.CartService", "GetCart")])
+def test_grpc_spans_carry_rpc_attributes(capture, service, method, outdir):
+    otlp = os.path.join(outdir, "spans.json")
     stats = os.path.join(outdir, "stats.json")
-    proc = replay(os.path.join(PCAPS, capture), "--stats-json", stats)
+    proc = replay(os.path.join(PCAPS, capture), "--export", "otlp-json:" + otlp,
+                  "--stats-json", stats)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == ""
     with open(stats) as f:
         counters = json.load(f)
-    assert counters["http2_not_supported"] == 1
-    assert counters["spans_seen"] == 0
-    assert "1 HTTP/2 or gRPC: not supported yet" in proc.stderr
+    assert counters["http2_connections"] == 1
+    assert counters["spans_seen"] == 1
+    with open(otlp) as f:
+        spans = [s for line in f for rs in json.loads(line)["resourceSpans"]
+                 for ss in rs["scopeSpans"] for s in ss["spans"]]
+    assert len(spans) == 1
+    attrs = {a["key"]: list(a["value"].values())[0] for a in spans[0]["attributes"]}
+    assert attrs["network.protocol.name"] == "http"
+    assert attrs["network.protocol.version"] == "2"
+    assert attrs["http.request.method"] == "POST"
+    assert attrs["url.path"] == "/%s/%s" % (service, method)
+    assert str(attrs["http.response.status_code"]) == "200"
+    assert attrs["rpc.system"] == "grpc"
+    assert attrs["rpc.service"] == service
+    assert attrs["rpc.method"] == method
+    assert str(attrs["rpc.grpc.status_code"]) == "0"
+    assert spans[0]["status"] == {}
+    assert "1 of them HTTP/2 or gRPC" in proc.stderr
 
 
 def test_port_and_host_select_connections(outdir):

@@ -3,7 +3,9 @@
 // libFuzzer target: arbitrary bytes as a pcap/pcapng file (fmemopen + pcap_fopen_offline),
 // through decoding and TCP reassembly with small limits so eviction, timeouts and buffer limits
 // are reached too; the reassembled streams go on into HttpReplay, so the HTTP/1.x boundary code
-// (include/protocols/http1/) and the HTTP/2 detection see them. The first input byte also picks a link type for a direct decode_packet() call
+// (include/protocols/http1/) and the HTTP/2 follower see them. The same bytes also drive the
+// HTTP/2 follower and HPACK decoding directly (fuzz_http2: pcap framing would keep most inputs
+// from reaching them), as I/Os and gaps of either direction on one connection. The first input byte also picks a link type for a direct decode_packet() call
 // over the rest, so every link layer decoder sees arbitrary bytes, not only the file's link type.
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +13,8 @@
 #include <vector>
 
 #include "replay/capture_replay.h"
+#include "replay/hpack_decoder.h"
+#include "replay/http2_session.h"
 #include "replay/http_replay.h"
 #include "replay/packet_decoder.h"
 #include "replay/pcap_source.h"
@@ -50,6 +54,37 @@ class CheckingSink : public StreamSink {
                    }};
 };
 
+// Bytes as I/Os on one HTTP/2 connection: each control byte says the direction (bit 7), a gap
+// (0x7f in the low bits) or the length of the I/O that follows (low 7 bits). Every exchange's
+// record must keep the follower's own bounds; HPACK sees every header block. tests/fuzz/seeds
+// holds two such inputs (a gRPC call; streams with CONTINUATION, padding, RST, GOAWAY, a gap).
+void fuzz_http2(const uint8_t* data, size_t size) {
+  uint64_t ts = 1;
+  Http2Session session([](const Http2Exchange& x) {
+    if (x.stream.id == 0 || x.stream.end_reason > H2_END_GOAWAY) __builtin_trap();
+    if (x.stream.req_end_ns < x.stream.start_ns) __builtin_trap();
+  });
+  size_t at = 0;
+  while (at < size) {
+    const uint8_t control = data[at++];
+    const int dir = control >> 7 ? DT_DIR_EGRESS : DT_DIR_INGRESS;
+    const size_t n = control & 0x7f;
+    ts += 1000;
+    if (n == 0x7f) {
+      if (!session.on_gap(dir)) return;
+      continue;
+    }
+    const size_t len = n < size - at ? n : size - at;
+    if (!session.on_data(dir, ts, {data + at, len})) return;
+    at += len;
+  }
+  if (session.open_streams() > H2_MAX_STREAMS) __builtin_trap();
+  session.on_close(ts + 1);
+  if (session.open_streams() != 0) __builtin_trap();
+  HpackDecoder hpack;  // the whole input as one header block too
+  hpack.decode({data, size});
+}
+
 constexpr LinkType kLinkTypes[] = {LinkType::ethernet, LinkType::linux_sll, LinkType::linux_sll2,
                                    LinkType::raw_ip,   LinkType::ipv4,      LinkType::ipv6,
                                    LinkType::bsd_null, LinkType::bsd_loop};
@@ -57,6 +92,7 @@ constexpr LinkType kLinkTypes[] = {LinkType::ethernet, LinkType::linux_sll, Link
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  fuzz_http2(data, size);
   if (size > 0) {
     TcpSegment segment;
     const LinkType link = kLinkTypes[data[0] % std::size(kLinkTypes)];

@@ -1,12 +1,11 @@
 // [replay] HttpReplay on hand-made streams: how reassembled data, gaps and closes become spans,
-// HTTP/2 detection, and connection selection.
+// other protocols, and connection selection (HTTP/2: test_http2_replay.cpp).
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
 
 #include "replay/conn_selector.h"
-#include "replay/http2_detect.h"
 #include "replay/http_replay.h"
 #include "test_pcap_support.h"
 
@@ -165,11 +164,12 @@ TEST_CASE("requests sent by the side reassembly called the server swap the roles
 TEST_CASE("other protocols are counted, not turned into spans", "[replay]") {
   Harness h;
   h.open();
-  SECTION("HTTP/2 with its preface") {
+  SECTION("HTTP/2 whose frames break after the preface") {
     h.data(kC2S, 1, std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") + std::string(9, '\0'));
-    h.data(kC2S, 2, kGet);  // never parsed once the connection is known to be HTTP/2
+    h.data(kC2S, 2, kGet);  // never parsed as HTTP/1.x once the connection is known to be HTTP/2
     h.close(3, CloseReason::fin);
-    CHECK(h.counters().http2_not_supported == 1);
+    CHECK(h.counters().http2_connections == 1);
+    CHECK(h.counters().non_http_data == 1);  // DATA on stream 0: no longer followed
     CHECK(h.counters().connections_non_http == 0);
   }
   SECTION("something else") {
@@ -177,32 +177,10 @@ TEST_CASE("other protocols are counted, not turned into spans", "[replay]") {
     h.data(kS2C, 2, "SSH-2.0-OpenSSH_9.2p1\r\n");
     h.close(3, CloseReason::fin);
     CHECK(h.counters().connections_non_http == 1);
-    CHECK(h.counters().http2_not_supported == 0);
+    CHECK(h.counters().http2_connections == 0);
+    CHECK(h.counters().io_calls == 0);  // no state for them in the kernel either
   }
   CHECK(h.spans.empty());
-  CHECK(h.counters().io_calls == 0);  // no state for them in the kernel either
-}
-
-TEST_CASE("HTTP/2 is recognized by its preface or by well-formed frame headers", "[replay]") {
-  auto frame = [](uint32_t len, uint8_t type, uint8_t flags, uint32_t stream) {
-    std::string f = {static_cast<char>(len >> 16), static_cast<char>(len >> 8),
-                     static_cast<char>(len), static_cast<char>(type), static_cast<char>(flags),
-                     static_cast<char>(stream >> 24), static_cast<char>(stream >> 16),
-                     static_cast<char>(stream >> 8), static_cast<char>(stream)};
-    return f + std::string(len, 'x');
-  };
-  CHECK(looks_like_http2(bytes_of("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")));
-  CHECK(looks_like_http2(bytes_of(frame(3, 1, 4, 1))));                       // HEADERS
-  CHECK(looks_like_http2(bytes_of(frame(6, 4, 0, 0) + frame(4, 8, 0, 0))));   // SETTINGS, WINDOW
-  CHECK(looks_like_http2(bytes_of(frame(100, 0, 0, 3).substr(0, 40))));       // DATA, cut
-  CHECK_FALSE(looks_like_http2(bytes_of(kGet)));
-  CHECK_FALSE(looks_like_http2(bytes_of(kOk)));
-  CHECK_FALSE(looks_like_http2(bytes_of(std::string(200, '\0'))));             // DATA on stream 0
-  CHECK_FALSE(looks_like_http2(bytes_of(frame(3, 1, 4, 0))));                 // HEADERS, stream 0
-  CHECK_FALSE(looks_like_http2(bytes_of(frame(7, 4, 0, 0))));                 // SETTINGS of 7
-  CHECK_FALSE(looks_like_http2(bytes_of(frame(3, 1, 4, 1) + "GET / HTTP/1.1")));  // then not a frame
-  CHECK_FALSE(looks_like_http2(bytes_of(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc", 9))));
-  CHECK_FALSE(looks_like_http2(bytes_of("PRI *")));
 }
 
 TEST_CASE("--port and --host select connections by their server side", "[replay]") {

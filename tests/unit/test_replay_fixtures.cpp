@@ -89,7 +89,10 @@ TEST_CASE("replay of every fixture equals its expected spans", "[replay]") {
                              "any_sll_ipv4.pcap", "lo_snaplen_cut.pcap", "lo_refused_rst.pcap",
                              "deepflow/http.pcap", "deepflow/httpv1.pcap",
                              "lo_statuses_chunked_large.pcap", "deepflow/grpc-service-name.pcap",
-                             "deepflow/h2c_ascii.pcap", "lo_pipelined.pcap");
+                             "deepflow/h2c_ascii.pcap", "lo_pipelined.pcap",
+                             "deepflow/grpc-server-stream.pcap", "deepflow/grpc-unary.pcap",
+                             "deepflow/grpc-segmented.pcap", "deepflow/grpc-unknown.pcap",
+                             "deepflow/http2-multi.pcap", "deepflow/httpv2-stream-id.pcap");
   const auto got = replay_fixture(name);
   const auto want = expected_spans(name);
   INFO(name << "\nexpected:\n" << lines(want) << "replayed:\n" << lines(got.spans));
@@ -152,17 +155,6 @@ TEST_CASE("fixtures: pipelining gives one span per request, in the order sent", 
   CHECK(got.counters.pipelined_requests_unsupported == 0);
   CHECK(got.counters.non_http_data == 0);
   CHECK(got.counters.exchanges_unfinished == 0);
-}
-
-TEST_CASE("fixtures: HTTP/2 and gRPC give no spans and a not-supported count", "[replay]") {
-  const auto name = GENERATE(as<std::string>{}, "deepflow/grpc-service-name.pcap",
-                             "deepflow/h2c_ascii.pcap");
-  const auto got = replay_fixture(name);
-  INFO(name);
-  CHECK(got.spans.empty());
-  CHECK(got.counters.http2_not_supported == 1);
-  CHECK(got.counters.connections_non_http == 0);
-  CHECK(got.counters.non_http_data == 0);
 }
 
 TEST_CASE("fixtures: the snaplen-cut request is abandoned at its gap, never guessed", "[replay]") {

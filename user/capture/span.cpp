@@ -16,4 +16,9 @@ std::string to_hex(const std::uint8_t* bytes, std::size_t n) {
   return s;
 }
 
+std::string Span::error_text() const {
+  if (rpc_error()) return "grpc-status " + std::to_string(*rpc->grpc_status);
+  return status ? "HTTP " + std::to_string(status) : "no response";
+}
+
 }  // namespace difftrace::capture

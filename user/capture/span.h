@@ -19,6 +19,13 @@ struct Endpoint {
   std::uint16_t port = 0;
 };
 
+// A gRPC call carried by an HTTP/2 stream (OpenTelemetry RPC conventions).
+struct Rpc {
+  std::string service;  // rpc.service: the :path's "/package.Service/" part
+  std::string method;   // rpc.method
+  std::optional<int> grpc_status;  // rpc.grpc.status_code: trailers, or a trailers-only response
+};
+
 struct Span {
   TraceId trace_id{};
   SpanId span_id{};
@@ -68,6 +75,14 @@ struct Span {
   std::string estimate_method;
   std::uint64_t estimate_samples = 0;
   std::uint64_t estimate_profile_samples = 0;
+  int http_version = 1;          // 2: HTTP/2 (network.protocol.version), else HTTP/1.x
+  std::optional<Rpc> rpc;        // gRPC
+  // HPACK fields of its header blocks indexed into a table built before the capture or the
+  // tracer started: counted, never guessed (difftrace.hpack.unresolved_fields).
+  std::uint32_t unresolved_fields = 0;
+  // Bytes of its connection were lost by the capture while it was open, between frames it did
+  // not need (difftrace.capture_gap).
+  bool capture_gap = false;
 
   bool is_anomalous() const { return decision == "anomalous"; }
   bool is_estimated() const { return decision == "estimated"; }
@@ -76,10 +91,16 @@ struct Span {
     return end_unix_ns > start_unix_ns ? end_unix_ns - start_unix_ns : 0;
   }
   // OpenTelemetry HTTP conventions: 5xx is an error for both kinds, 4xx only
-  // for clients; no response at all is an error too.
+  // for clients; no response at all is an error too. A gRPC call is an error when its status
+  // is not OK, whatever the HTTP status.
   bool is_error() const {
+    if (rpc_error()) return true;
     return status == 0 || status >= 500 || (kind == SpanKind::kClient && status >= 400);
   }
+  bool rpc_error() const { return rpc && rpc->grpc_status && *rpc->grpc_status != 0; }
+  // Why is_error(), as the exporters' status message says it: "grpc-status 14", "HTTP 503",
+  // "no response".
+  std::string error_text() const;
   const Endpoint& server() const { return kind == SpanKind::kServer ? local : peer; }
   const Endpoint& client() const { return kind == SpanKind::kServer ? peer : local; }
 };

@@ -60,15 +60,15 @@ int run_replay(const ReplayOptions& opts) {
   const replay::HttpReplayCounters& c = source.counters();
   const std::string& stopped = source.stopped_early();
   if (!stopped.empty() && c.spans_seen == 0)
-    throw FatalError(ExitCode::kUsage, stopped + "; no HTTP/1.x spans before it");
+    throw FatalError(ExitCode::kUsage, stopped + "; no HTTP spans before it");
   if (!stopped.empty()) spdlog::warn("{}; the spans before it were replayed", stopped);
   spdlog::info(
-      "replayed {}: {} spans from {} HTTP/1.x connections of {} ({} HTTP/2 or gRPC: not "
-      "supported yet; {} other protocols; {} not selected); {} exchanges abandoned at capture "
-      "gaps, {} unfinished at the end",
-      opts.file, c.spans_seen, c.connections_tracked, c.connections, c.http2_not_supported,
-      c.connections_non_http, c.connections_not_selected, c.exchanges_abandoned_gap,
-      c.exchanges_unfinished);
+      "replayed {}: {} spans from {} HTTP connections of {} ({} of them HTTP/2 or gRPC, with {} "
+      "header fields indexed before the capture; {} other protocols; {} not selected); {} "
+      "exchanges abandoned at capture gaps, {} unfinished at the end",
+      opts.file, c.spans_seen, c.connections_tracked, c.connections, c.http2_connections,
+      c.http2_fields_unresolved, c.connections_non_http, c.connections_not_selected,
+      c.exchanges_abandoned_gap, c.exchanges_unfinished);
   return static_cast<int>(ExitCode::kOk);
 }
 

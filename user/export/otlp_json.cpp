@@ -54,12 +54,7 @@ void append_span(fmt::memory_buffer& out, const capture::Span& s) {
   append(out, "],\"status\":");
   if (s.is_error()) {
     append(out, "{\"code\":2,\"message\":\"");
-    if (s.status) {
-      append(out, "HTTP ");
-      append_uint(out, static_cast<std::uint64_t>(s.status));
-    } else {
-      append(out, "no response");
-    }
+    append(out, s.error_text());  // no character that JSON escapes
     append(out, "\"}");
   } else {
     append(out, "{}");

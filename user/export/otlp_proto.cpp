@@ -41,7 +41,7 @@ void fill_span(otlp::Span& out, const capture::Span& s) {
   if (s.is_error()) {
     auto* st = out.mutable_status();
     st->set_code(otlp::Status::STATUS_CODE_ERROR);
-    st->set_message(s.status ? "HTTP " + std::to_string(s.status) : "no response");
+    st->set_message(s.error_text());
   }
 }
 

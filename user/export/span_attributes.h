@@ -11,6 +11,10 @@ namespace difftrace::exporters {
 
 template <typename Str, typename Num>
 void for_each_otlp_attribute(const capture::Span& s, Str&& str, Num&& num) {
+  if (s.http_version == 2) {
+    str("network.protocol.name", std::string("http"));
+    str("network.protocol.version", std::string("2"));
+  }
   str("http.request.method", s.method);
   str("url.path", s.path);
   if (!s.query.empty()) str("url.query", s.query);
@@ -24,6 +28,15 @@ void for_each_otlp_attribute(const capture::Span& s, Str&& str, Num&& num) {
   // Whole messages as they crossed the socket, headers included.
   num("http.request.size", s.request_bytes);
   num("http.response.size", s.response_bytes);
+  if (s.rpc) {
+    str("rpc.system", std::string("grpc"));
+    if (!s.rpc->service.empty()) str("rpc.service", s.rpc->service);
+    if (!s.rpc->method.empty()) str("rpc.method", s.rpc->method);
+    if (s.rpc->grpc_status)
+      num("rpc.grpc.status_code", static_cast<std::uint64_t>(*s.rpc->grpc_status));
+  }
+  if (s.unresolved_fields) num("difftrace.hpack.unresolved_fields", s.unresolved_fields);
+  if (s.capture_gap) str("difftrace.capture_gap", std::string("true"));
   str("difftrace.decision", s.decision);
   if (!s.reason.empty()) str("difftrace.reason", s.reason);
   if (s.threshold_ns) num("difftrace.threshold_ns", s.threshold_ns);

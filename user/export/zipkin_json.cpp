@@ -80,8 +80,15 @@ void append_span(fmt::memory_buffer& out, const capture::Span& s, const std::str
   if (!s.query.empty()) tag(out, first, "url.query", s.query);
   if (!s.path_template.empty()) tag(out, first, "url.template", s.path_template);
   if (s.status) tag(out, first, "http.status_code", static_cast<std::uint64_t>(s.status));
+  if (s.rpc) {
+    tag(out, first, "rpc.system", std::string("grpc"));
+    if (!s.rpc->service.empty()) tag(out, first, "rpc.service", s.rpc->service);
+    if (!s.rpc->method.empty()) tag(out, first, "rpc.method", s.rpc->method);
+    if (s.rpc->grpc_status)
+      tag(out, first, "rpc.grpc.status_code", static_cast<std::uint64_t>(*s.rpc->grpc_status));
+  }
   if (s.is_error()) {
-    tag(out, first, "error", s.status ? "HTTP " + std::to_string(s.status) : "no response");
+    tag(out, first, "error", s.error_text());
     tag(out, first, "otel.status_code", "ERROR");
   }
   tag(out, first, "server.address", s.server().address);

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "replay/http2_detect.h"
+#include <optional>
+
+#include "replay/http2_span.h"
 
 namespace difftrace::replay {
 namespace {
@@ -32,6 +34,17 @@ void copy_endpoint(const Endpoint& from, __u8 (&addr)[16], __u16& port) {
   port = from.port;
 }
 
+// The span's tuple from the server's side: reassembly's server, or its client when swapped.
+dt_tuple server_tuple(const ConnKey& key, bool swapped) {
+  const Endpoint& server = swapped ? key.client : key.server;
+  const Endpoint& client = swapped ? key.server : key.client;
+  dt_tuple tuple{};
+  copy_endpoint(server, tuple.local_addr, tuple.local_port);
+  copy_endpoint(client, tuple.peer_addr, tuple.peer_port);
+  tuple.family = server.addr.family == IpFamily::v4 ? AF_INET : AF_INET6;
+  return tuple;
+}
+
 }  // namespace
 
 HttpReplay::HttpReplay(ConnSelector selector, SpanHandler on_span, BoundaryEngine* engine)
@@ -47,7 +60,7 @@ void HttpReplay::on_open(const ConnKey& key, uint64_t) {
   }
   Conn conn;
   conn.id = next_conn_id_++;
-  conns_[key] = conn;
+  conns_[key] = std::move(conn);
 }
 
 int HttpReplay::classify(std::span<const uint8_t> bytes) {
@@ -63,11 +76,21 @@ void HttpReplay::on_data(const ConnKey& key, Direction dir, uint64_t ts_ns,
   auto it = conns_.find(key);
   if (it == conns_.end() || bytes.empty()) return;
   Conn& conn = it->second;
-  if (conn.protocol == Protocol::http2) return;
   conn.had_data = true;
-  if (conn.protocol == Protocol::unknown && looks_like_http2(bytes)) {
-    conn.protocol = Protocol::http2;
-    counters_.http2_not_supported++;
+  if (conn.protocol == Protocol::unknown) {
+    const size_t n = std::min<size_t>(bytes.size(), DT_WIN);
+    std::memcpy(window_.data, bytes.data(), n);
+    if (h2_infer(&window_, static_cast<__u32>(n)) != DT_START_NONE) start_http2(key, conn);
+  }
+  if (conn.protocol == Protocol::http2) {
+    if (conn.h2) counters_.io_calls++;
+    // Reassembly's view: towards its server is INGRESS; the follower finds who is the client.
+    if (conn.h2 && !conn.h2->on_data(dir == Direction::client_to_server ? DT_DIR_INGRESS
+                                                                         : DT_DIR_EGRESS,
+                                     ts_ns, bytes)) {
+      counters_.non_http_data++;  // it broke the framing: no longer followed
+      end_http2(conn, counters_.exchanges_abandoned_gap);
+    }
     return;
   }
 
@@ -234,10 +257,18 @@ void HttpReplay::stop_framing(const ConnKey& key, Conn& conn) {
   conn.behind.clear();
 }
 
-void HttpReplay::on_gap(const ConnKey& key, Direction, uint64_t, uint64_t) {
+void HttpReplay::on_gap(const ConnKey& key, Direction dir, uint64_t, uint64_t) {
   auto it = conns_.find(key);
   if (it == conns_.end()) return;
   Conn& conn = it->second;
+  if (conn.protocol == Protocol::http2) {
+    // Between frames the session goes on (streams open now are marked); inside one, frame
+    // boundaries are lost with the missing bytes.
+    if (conn.h2 && !conn.h2->on_gap(dir == Direction::client_to_server ? DT_DIR_INGRESS
+                                                                        : DT_DIR_EGRESS))
+      end_http2(conn, counters_.exchanges_abandoned_gap);
+    return;
+  }
   // Where the missing bytes were, a message boundary or a Content-Length may have been: the
   // exchanges in progress cannot be finished, nor the stream framed, without guessing.
   conn.framing = false;
@@ -256,6 +287,14 @@ void HttpReplay::on_close(const ConnKey& key, uint64_t ts_ns, CloseReason reason
   if (it == conns_.end()) return;
   Conn& conn = it->second;
   if (conn.protocol == Protocol::unknown && conn.had_data) counters_.connections_non_http++;
+  if (conn.protocol == Protocol::http2) {
+    if (conn.h2 && (reason == CloseReason::fin || reason == CloseReason::reset ||
+                    reason == CloseReason::reused))
+      conn.h2->on_close(ts_ns);
+    end_http2(conn, counters_.exchanges_unfinished);
+    conns_.erase(it);
+    return;
+  }
   flush_held(key, conn);
   switch (reason) {
     case CloseReason::fin:
@@ -284,18 +323,62 @@ void HttpReplay::emit(const ConnKey& key, const Conn& conn) {
   if (x.phase == HTTP_PHASE_REQUEST) counters_.requests_unanswered++;
 
   const Endpoint& server = conn.swapped ? key.client : key.server;
-  const Endpoint& client = conn.swapped ? key.server : key.client;
-  dt_tuple tuple{};
-  copy_endpoint(server, tuple.local_addr, tuple.local_port);
-  copy_endpoint(client, tuple.peer_addr, tuple.peer_port);
-  tuple.family = server.addr.family == IpFamily::v4 ? AF_INET : AF_INET6;
-
+  const dt_tuple tuple = server_tuple(key, conn.swapped);
   dt_span_event ev{};
   http1_span_fill(&ev, &x, &tuple, conn.id, 0, 0);
   std::strncpy(ev.comm, "replay", sizeof(ev.comm) - 1);
   if (event_filter_ && !event_filter_(ev)) return;
   capture::Span span = decoder_.decode(ev);
   span.service_name = to_string(server);
+  on_span_(std::move(span));
+}
+
+void HttpReplay::start_http2(const ConnKey& key, Conn& conn) {
+  conn.protocol = Protocol::http2;
+  counters_.http2_connections++;
+  counters_.connections_tracked++;
+  conn.h2 = std::make_unique<Http2Session>(
+      [this, key, &conn](const Http2Exchange& x) { emit_h2(key, conn, x); });
+}
+
+void HttpReplay::end_http2(Conn& conn, uint64_t& open_streams_counter) {
+  if (!conn.h2) return;
+  open_streams_counter += conn.h2->open_streams();
+  counters_.http2_fields_unresolved += conn.h2->counters().fields_unresolved;
+  counters_.http2_streams_untracked += conn.h2->streams_untracked();
+  counters_.http2_blocks_malformed += conn.h2->counters().blocks_malformed;
+  counters_.http2_gaps_resynced += conn.h2->counters().gaps_resynced;
+  conn.h2.reset();
+}
+
+void HttpReplay::emit_h2(const ConnKey& key, const Conn& conn, const Http2Exchange& x) {
+  counters_.spans_seen++;
+  if (!(x.stream.bits & H2_S_RESP_HEADERS)) counters_.requests_unanswered++;
+  // The follower's client is whoever opened the streams: reassembly's server, if it says so.
+  const bool swapped = x.role == H2_ROLE_CLIENT;
+  const Endpoint& server = swapped ? key.client : key.server;
+  const dt_tuple tuple = server_tuple(key, swapped);
+  dt_span_event ev{};
+  h2_span_fill(&ev, &x.stream, H2_ROLE_SERVER, &tuple, conn.id, 0, 0);  // the server's view
+  http2_event_fields(ev, x);
+  std::strncpy(ev.comm, "replay", sizeof(ev.comm) - 1);
+  std::optional<capture::Rpc> rpc = http2_grpc_call(x);
+  const bool rpc_error = rpc && rpc->grpc_status && *rpc->grpc_status != 0;
+
+  if (event_filter_ && !event_filter_(ev)) {
+    // The filter reads the span event, which has no grpc-status yet (docs/http2.md): a failed
+    // call it would keep as normal is reported here, as the status rule would.
+    if (!rpc_error) return;
+    ev.decision = DT_DECIDE_REPORT;
+    ev.reason = DT_REASON_STATUS;
+    counters_.http2_grpc_errors_reported++;
+  }
+  capture::Span span = decoder_.decode(ev);
+  span.service_name = to_string(server);
+  span.http_version = 2;
+  span.rpc = std::move(rpc);
+  span.unresolved_fields = x.unresolved;
+  span.capture_gap = x.capture_gap;
   on_span_(std::move(span));
 }
 

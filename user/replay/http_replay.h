@@ -23,12 +23,21 @@
 // Never guessed: a gap (bytes the capture lacks) abandons the exchanges in progress (counted);
 // at the end of the capture, an idle timeout or an eviction the exchange in progress is counted,
 // not emitted (the connection did not close, so neither "unanswered" nor a close-delimited end
-// is known). FIN and RST close like close() does in the kernel. HTTP/2 and gRPC connections are
-// counted as http2_not_supported and not parsed.
+// is known). FIN and RST close like close() does in the kernel.
+//
+// HTTP/2 (h2c, and so gRPC): a connection whose first bytes are the client preface or a run of
+// well-formed frame headers (h2_infer) goes to an Http2Session instead: the frame follower of
+// include/protocols/http2/, header blocks decoded with HPACK (libnghttp2), one span per stream.
+// A gap between frames is followed past when the next bytes start frames again: the streams
+// open across it are marked (difftrace.capture_gap) and that direction's HPACK entries are
+// forgotten (unresolved, not guessed); a gap inside a frame ends the session (its open streams
+// are abandoned, counted). Fields that HPACK indexed
+// into a table built before the capture are counted (http2_fields_unresolved), never guessed.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -38,6 +47,7 @@
 #include "replay/boundary_engine.h"
 #include "replay/conn_selector.h"
 #include "replay/http1_framer.h"
+#include "replay/http2_session.h"
 #include "replay/stream_sink.h"
 
 namespace difftrace::replay {
@@ -45,7 +55,7 @@ namespace difftrace::replay {
 struct HttpReplayCounters {
   // The kernel's counters, same meaning (include/capture.h, enum dt_counter).
   uint64_t io_calls = 0;             // data callbacks fed to the boundary code
-  uint64_t connections_tracked = 0;  // connections that carried an HTTP/1.x request
+  uint64_t connections_tracked = 0;  // connections that carried an HTTP/1.x request, or HTTP/2
   uint64_t spans_seen = 0;           // exchanges finished (all are reported: no filter yet)
   uint64_t non_http_data = 0;        // data on an HTTP/1.x connection that was not HTTP
   uint64_t headers_past_window = 0;
@@ -54,7 +64,12 @@ struct HttpReplayCounters {
   uint64_t connections = 0;                // opened by reassembly
   uint64_t connections_not_selected = 0;   // left out by --port / --host
   uint64_t connections_non_http = 0;       // carried data, never an HTTP/1.x request
-  uint64_t http2_not_supported = 0;        // HTTP/2 or gRPC connections, not parsed yet
+  uint64_t http2_connections = 0;          // HTTP/2 (h2c, gRPC) connections followed
+  uint64_t http2_fields_unresolved = 0;    // HPACK fields indexed into a table from before us
+  uint64_t http2_streams_untracked = 0;    // streams opened while a connection's table was full
+  uint64_t http2_blocks_malformed = 0;     // header blocks HPACK could not decode
+  uint64_t http2_gaps_resynced = 0;        // capture gaps between frames, followed past
+  uint64_t http2_grpc_errors_reported = 0; // gRPC errors the filter would have kept (see emit_h2)
   uint64_t exchanges_abandoned_gap = 0;    // the capture lacks some of their bytes
   uint64_t exchanges_unfinished = 0;       // in progress at end of capture / timeout / eviction
   uint64_t pipelined_requests = 0;         // followed by framing: spans the kernel would not give
@@ -105,6 +120,7 @@ class HttpReplay final : public StreamSink {
     bool swapped = false;  // the side reassembly called the server sends the requests
     bool framing = false;  // the framer follows the connection (else: the kernel's way)
     Held held[2];          // [to_server]
+    std::unique_ptr<Http2Session> h2;  // an HTTP/2 connection being followed
   };
 
   // Runs the boundary code on one chunk of x; emits and counts as the kernel does.
@@ -123,6 +139,10 @@ class HttpReplay final : public StreamSink {
   void stop_framing(const ConnKey& key, Conn& conn);
   int classify(std::span<const uint8_t> bytes);
   void emit(const ConnKey& key, const Conn& conn);
+  void start_http2(const ConnKey& key, Conn& conn);
+  void emit_h2(const ConnKey& key, const Conn& conn, const Http2Exchange& x);
+  // Counts what an HTTP/2 session leaves behind and ends it.
+  void end_http2(Conn& conn, uint64_t& open_streams_counter);
 
   ConnSelector selector_;
   SpanHandler on_span_;

@@ -109,7 +109,12 @@ void ReplaySource::add_counters(stats::RunStats& stats) const {
   stats.add_user_counter("connections", c.connections);
   stats.add_user_counter("connections_not_selected", c.connections_not_selected);
   stats.add_user_counter("connections_non_http", c.connections_non_http);
-  stats.add_user_counter("http2_not_supported", c.http2_not_supported);
+  stats.add_user_counter("http2_connections", c.http2_connections);
+  stats.add_user_counter("http2_fields_unresolved", c.http2_fields_unresolved);
+  stats.add_user_counter("http2_streams_untracked", c.http2_streams_untracked);
+  stats.add_user_counter("http2_blocks_malformed", c.http2_blocks_malformed);
+  stats.add_user_counter("http2_gaps_resynced", c.http2_gaps_resynced);
+  stats.add_user_counter("http2_grpc_errors_reported", c.http2_grpc_errors_reported);
   stats.add_user_counter("exchanges_abandoned_gap", c.exchanges_abandoned_gap);
   stats.add_user_counter("exchanges_unfinished", c.exchanges_unfinished);
   stats.add_user_counter("pipelined_requests", c.pipelined_requests);

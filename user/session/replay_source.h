@@ -1,5 +1,5 @@
 // Spans of a packet capture (pcap/pcapng): TCP reassembled, through the kernel's HTTP/1.x code
-// (replay::HttpReplay), filtered over in-memory maps (HostFilterStore) on capture time. A span's
+// and the HTTP/2 frame follower (replay::HttpReplay), filtered over in-memory maps (HostFilterStore) on capture time. A span's
 // process is its server port, as listen_port matches name services. Each poll reads a bounded
 // number of TCP segments, so a session can be stopped or looked at mid-file.
 #pragma once

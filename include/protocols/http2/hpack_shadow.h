@@ -1,0 +1,266 @@
+/* The kernel's bounded HPACK shadow (docs/http2.md): what the filter needs
+ * from a header block without decoding it, in plain C for both sides.
+ *
+ * A ring of the newest H2S_ENTRIES dynamic table entries per direction,
+ * each only a name id and a value id: never the text. Index k of the
+ * dynamic table is always the k-th newest entry, and an encoder never
+ * names an entry it evicted, so the ring needs no size rule to be right: an
+ * index among the entries it holds is certain; one past them (added before
+ * we looked, or older than the ring) is unresolved, counted, never guessed.
+ * (Sizes would need Huffman-decoded lengths, which the wire does not give.)
+ *
+ * Name ids: a static table index (1-61) when the name came from it, else
+ * H2S_LITERAL | a hash of the name's wire bytes. Value ids: for :status and
+ * grpc-status written as plain digits, the number | H2S_NUMBER; else a hash
+ * of the wire bytes. What a block gives: :status, grpc-status, whether
+ * content-type was seen, and how many fields were unresolved. */
+#ifndef DIFFTRACE_HTTP2_HPACK_SHADOW_H
+#define DIFFTRACE_HTTP2_HPACK_SHADOW_H
+
+#include "protocols/http2/frame.h"
+
+#define H2S_ENTRIES 64 /* power of two */
+#define H2S_MASK (H2S_ENTRIES - 1)
+#define H2S_STATIC 61
+#define H2S_LITERAL 0x80000000u
+#define H2S_NUMBER 0x40000000u
+/* Representations walked per block, and bytes of a number read. */
+#define H2S_FIELDS 64
+
+/* Static table names the filter needs (RFC 7541 appendix A). */
+#define H2S_NAME_STATUS 8        /* :status (8-14 with values) */
+#define H2S_NAME_CONTENT_TYPE 31
+
+struct h2s_entry {
+	__u32 name;  /* name id (above); 0: unknown */
+	__u32 value; /* value id; 0: unknown */
+};
+
+struct h2s_table {
+	struct h2s_entry e[H2S_ENTRIES];
+	__u32 added;  /* entries added since we looked: the newest min(added, H2S_ENTRIES) */
+	__u32 broken; /* a malformed block: every later index is unresolved */
+};
+
+struct h2s_result {
+	__u32 unresolved;   /* fields indexed past what the shadow holds */
+	__u16 status;       /* :status, 0: none resolved */
+	__u8 grpc_status;   /* valid when has_grpc_status */
+	__u8 has_grpc_status;
+	__u8 content_type;  /* a content-type field was seen */
+	__u8 malformed;
+	__u8 _pad[2];
+};
+
+/* :status values of static indices 8-14. */
+DT_INLINE __u16 h2s_static_status(__u32 i)
+{
+	switch (i) {
+	case 8: return 200;
+	case 9: return 204;
+	case 10: return 206;
+	case 11: return 304;
+	case 12: return 400;
+	case 13: return 404;
+	case 14: return 500;
+	default: return 0;
+	}
+}
+
+/* FNV-1a of n wire bytes at off, never 0 and never a flag bit pattern. */
+DT_INLINE __u32 h2s_hash(const struct dt_window *w, __u32 off, __u32 n)
+{
+	__u32 h = 2166136261u, k;
+	DT_NO_UNROLL
+	for (k = 0; k < DT_WIN; k++) {
+		if (k >= n)
+			break;
+		h = (h ^ h2_byte(w, off + k)) * 16777619u;
+	}
+	return (h & 0x3fffffffu) | 1;
+}
+
+/* An HPACK integer with an n-bit prefix at *at (RFC 7541 5.1). 0: cut or too long. */
+DT_INLINE int h2s_int(const struct dt_window *w, __u32 *at, __u32 end, int n, __u32 *out)
+{
+	__u32 max = (1u << n) - 1, v, k;
+	if (*at >= end)
+		return 0;
+	v = h2_byte(w, *at) & max;
+	(*at)++;
+	if (v < max) {
+		*out = v;
+		return 1;
+	}
+	DT_NO_UNROLL
+	for (k = 0; k < 4; k++) {
+		__u8 c;
+		if (*at >= end)
+			return 0;
+		c = h2_byte(w, *at);
+		(*at)++;
+		v += (__u32)(c & 0x7f) << (7 * k);
+		if (!(c & 0x80)) {
+			*out = v;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* A string literal at *at: its wire id, or for a status name plain digits
+ * as a number. 0: cut. */
+DT_INLINE int h2s_string(const struct dt_window *w, __u32 *at, __u32 end, int number,
+			 __u32 *id)
+{
+	__u32 len, v = 0, k, s = *at;
+	int huffman;
+	if (*at >= end)
+		return 0;
+	huffman = h2_byte(w, *at) & 0x80;
+	if (!h2s_int(w, at, end, 7, &len) || len > end - *at)
+		return 0;
+	*id = h2s_hash(w, s, *at - s + len); /* H bit and length included */
+	if (number && !huffman && len && len <= 3) {
+		DT_NO_UNROLL
+		for (k = 0; k < 3; k++) {
+			__u8 c;
+			if (k >= len)
+				break;
+			c = h2_byte(w, *at + k);
+			if (c < '0' || c > '9') {
+				v = ~0u;
+				break;
+			}
+			v = v * 10 + (c - '0');
+		}
+		if (v != ~0u)
+			*id = v | H2S_NUMBER;
+	}
+	*at += len;
+	return 1;
+}
+
+/* The entry behind a dynamic index d (0: newest); 0 when not held. */
+DT_INLINE const struct h2s_entry *h2s_dynamic(const struct h2s_table *t, __u32 d)
+{
+	if (t->broken || d >= t->added || d >= H2S_ENTRIES)
+		return 0;
+	return &t->e[(t->added - 1 - d) & H2S_MASK];
+}
+
+/* A resolved field: what it tells the filter. */
+DT_INLINE void h2s_field(struct h2s_result *r, __u32 name, __u32 value)
+{
+	if (name == H2S_NAME_STATUS && (value & H2S_NUMBER))
+		r->status = (__u16)(value & 0xffff);
+	else if (name == H2S_NAME_CONTENT_TYPE)
+		r->content_type = 1;
+}
+
+/* One block's state during the walk (a bpf_loop callback's context). */
+struct h2s_walk {
+	struct h2s_table *t;
+	const struct dt_window *w;
+	struct h2s_result *r;
+	__u32 at, end;
+	__u32 grpc_status_name; /* the id "grpc-status" has as a literal name */
+};
+
+static long h2s_step(__u32 unused, void *vctx)
+{
+	struct h2s_walk *s = (struct h2s_walk *)vctx;
+	const struct h2s_entry *e = 0;
+	__u32 idx = 0, name = 0, value = 0;
+	__u8 c;
+	int indexing, status_name;
+
+	(void)unused;
+	if (s->at >= s->end)
+		return 1;
+	c = h2_byte(s->w, s->at);
+	if (c & 0x80) { /* indexed field */
+		if (!h2s_int(s->w, &s->at, s->end, 7, &idx) || !idx)
+			goto bad;
+		if (idx <= H2S_STATIC) {
+			h2s_field(s->r, idx >= 8 && idx <= 14 ? H2S_NAME_STATUS : idx,
+				  h2s_static_status(idx) | H2S_NUMBER);
+			return 0;
+		}
+		e = h2s_dynamic(s->t, idx - H2S_STATIC - 1);
+		if (!e || !e->name || !e->value)
+			s->r->unresolved++;
+		else if (e->name == s->grpc_status_name && (e->value & H2S_NUMBER))
+			s->r->grpc_status = (__u8)e->value, s->r->has_grpc_status = 1;
+		else
+			h2s_field(s->r, e->name, e->value);
+		return 0;
+	}
+	if ((c & 0xe0) == 0x20) { /* table size update: nothing to keep */
+		if (!h2s_int(s->w, &s->at, s->end, 5, &idx))
+			goto bad;
+		return 0;
+	}
+	indexing = (c & 0xc0) == 0x40;
+	if (!h2s_int(s->w, &s->at, s->end, indexing ? 6 : 4, &idx))
+		goto bad;
+	if (idx) {
+		if (idx <= H2S_STATIC) {
+			name = idx >= 8 && idx <= 14 ? H2S_NAME_STATUS : idx;
+		} else {
+			e = h2s_dynamic(s->t, idx - H2S_STATIC - 1);
+			name = e ? e->name : 0;
+		}
+	} else {
+		if (!h2s_string(s->w, &s->at, s->end, 0, &name))
+			goto bad;
+		name |= H2S_LITERAL;
+	}
+	status_name = name == H2S_NAME_STATUS || name == s->grpc_status_name;
+	if (!h2s_string(s->w, &s->at, s->end, status_name, &value))
+		goto bad;
+	if (!name)
+		s->r->unresolved++;
+	else if (name == s->grpc_status_name && (value & H2S_NUMBER))
+		s->r->grpc_status = (__u8)value, s->r->has_grpc_status = 1;
+	else
+		h2s_field(s->r, name, value);
+	if (indexing) {
+		struct h2s_entry *n = &s->t->e[s->t->added & H2S_MASK];
+		n->name = name;
+		n->value = value;
+		s->t->added++;
+	}
+	return 0;
+bad:
+	s->t->broken = 1;
+	s->r->malformed = 1;
+	return 1;
+}
+
+/* The id "grpc-status" has as a plain literal name: h2s_hash of its wire
+ * bytes "\x0bgrpc-status" (tests/unit/test_hpack_shadow.cpp checks it). Its
+ * Huffman form is another id: such a block reads as a field the filter does
+ * not need, never as a wrong one. */
+#define H2S_GRPC_STATUS_NAME 0xb13b021fu
+
+/* Walks one complete header block that lies in the window at [off, off + len). */
+DT_INLINE void h2s_block(struct h2s_table *t, const struct dt_window *w, __u32 off, __u32 len,
+			 struct h2s_result *r)
+{
+	struct h2s_walk s = {};
+	__builtin_memset(r, 0, sizeof(*r));
+	if (t->broken) {
+		r->malformed = 1;
+		return;
+	}
+	s.t = t;
+	s.w = w;
+	s.r = r;
+	s.at = off;
+	s.end = off + len > DT_WIN ? DT_WIN : off + len;
+	s.grpc_status_name = H2S_GRPC_STATUS_NAME;
+	DT_LOOP(H2S_FIELDS, h2s_step, &s);
+}
+
+#endif /* DIFFTRACE_HTTP2_HPACK_SHADOW_H */

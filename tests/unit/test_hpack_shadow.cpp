@@ -1,0 +1,105 @@
+// [http2] The kernel's bounded HPACK shadow (include/protocols/http2/hpack_shadow.h), run on the
+// host: by hand on the fields the filter needs, and against replay's HpackDecoder (libnghttp2)
+// on every header block of the DeepFlow captures without gaps: the same unresolved counts, and
+// the same :status and grpc-status wherever the shadow gives one.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <string>
+
+#include "common/cases/http2_cases.h"
+#include "replay/capture_replay.h"
+#include "replay/hpack_decoder.h"
+#include "replay/http2_io.h"
+#include "test_pcap_support.h"
+
+using namespace difftrace;
+using namespace difftrace::replay;
+
+namespace {
+
+h2s_result shadow_block(h2s_table& t, const std::string& block) {
+  dt_window w{};
+  REQUIRE(block.size() <= DT_WIN);
+  std::memcpy(w.data, block.data(), block.size());
+  h2s_result r{};
+  h2s_block(&t, &w, 0, static_cast<__u32>(block.size()), &r);
+  return r;
+}
+
+std::string str(const std::string& s) { return std::string(1, static_cast<char>(s.size())) + s; }
+
+}  // namespace
+
+TEST_CASE("hpack shadow: status, grpc-status, and what it cannot know", "[http2]") {
+  h2s_table t{};
+  SECTION("the literal name id of grpc-status is its hash") {
+    dt_window w{};
+    std::memcpy(w.data, "\x0bgrpc-status", 12);
+    CHECK((h2s_hash(&w, 0, 12) | H2S_LITERAL) == H2S_GRPC_STATUS_NAME);
+  }
+  SECTION("static :status, literal grpc-status, content-type") {
+    const h2s_result r = shadow_block(
+        t, "\x8d" + std::string(1, '\0') + str("grpc-status") + str("14") + "\x5f\x10" "application/grpc");
+    CHECK(r.status == 404);
+    CHECK(r.has_grpc_status);
+    CHECK(r.grpc_status == 14);
+    CHECK(r.content_type);
+    CHECK(r.unresolved == 0);
+  }
+  SECTION("entries it added are certain; older ones unresolved") {
+    shadow_block(t, "\x40" + str("grpc-status") + str("3") + "\x48" + str("503"));
+    const h2s_result r = shadow_block(t, "\xbf\xbe\xc6");  // 63, 62, 70
+    CHECK(r.status == 503);  // 62: the newest, ":status: 503"
+    CHECK(r.grpc_status == 3);
+    CHECK(r.unresolved == 1);  // 70: before us
+  }
+  SECTION("a Huffman-coded status is not read: no status rather than a guessed one") {
+    const h2s_result r = shadow_block(t, "\x08\x82\x10\x1f");  // :status, Huffman "200"
+    CHECK(r.status == 0);
+    CHECK(r.unresolved == 0);
+  }
+  SECTION("garbage: malformed, and unresolved after") {
+    CHECK(shadow_block(t, "\x80").malformed);
+    CHECK(shadow_block(t, "\x88").malformed);
+  }
+}
+
+TEST_CASE("hpack shadow agrees with the HPACK decoder on the DeepFlow captures", "[http2]") {
+  const auto name = GENERATE(as<std::string>{}, "grpc-service-name.pcap", "h2c_ascii.pcap",
+                             "grpc-unknown.pcap", "http2-multi.pcap", "httpv2-stream-id.pcap",
+                             "grpc-unary.pcap");
+  INFO(name);
+  test::RecordingSink rec;
+  REQUIRE(replay_file(test::fixture("deepflow/" + name), rec).ok());
+  REQUIRE(rec.conns.size() == 1);
+  const auto& c = rec.conns[0];
+  REQUIRE(c.c2s_gap_bytes + c.s2c_gap_bytes == 0);
+  h2_conn conn{};
+  HpackDecoder decoder[2];
+  h2s_table shadow[2]{};
+  std::string open[2];
+  int blocks = 0;
+  Http2Callbacks cb;
+  cb.on_fragment = [&](const h2_fragment& f, std::span<const std::uint8_t> b) {
+    std::string& block = open[f.dir & 1];
+    block.append(reinterpret_cast<const char*>(b.data()), b.size());
+    if (!f.last) return;
+    const HeaderBlock want = decoder[f.dir & 1].decode(
+        {reinterpret_cast<const std::uint8_t*>(block.data()), block.size()});
+    const h2s_result got = shadow_block(shadow[f.dir & 1], block);
+    blocks++;
+    CHECK(got.unresolved == want.unresolved);
+    CHECK_FALSE(got.malformed);
+    if (got.status) CHECK(want.find(":status"));
+    if (got.status) CHECK(std::to_string(got.status) == *want.find(":status"));
+    if (got.has_grpc_status) CHECK(std::to_string(got.grpc_status) == *want.find("grpc-status"));
+    block.clear();
+  };
+  auto feed = [&](int dir, const std::string& s) {
+    http2_feed_io(conn, dir, 1, 1, {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}, cb);
+  };
+  feed(DT_DIR_INGRESS, c.c2s);
+  feed(DT_DIR_EGRESS, c.s2c);
+  CHECK(blocks > 0);
+}

@@ -1,0 +1,63 @@
+#include "replay/http2_span.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "capture/span_decoder.h"
+#include "protocols/http1/message.h"  // enum http_method, which the event uses for both
+
+namespace difftrace::replay {
+namespace {
+
+// traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>, copied as the HTTP/1
+// header scan copies it (the decoder checks the hex).
+void trace_context(dt_span_event& ev, const HeaderBlock& request) {
+  const std::string* tp = request.find("traceparent");
+  if (!tp || tp->size() < 55 || (*tp)[2] != '-' || (*tp)[35] != '-' || (*tp)[52] != '-') return;
+  std::memcpy(ev.trace_id, tp->data() + 3, sizeof(ev.trace_id));
+  std::memcpy(ev.parent_id, tp->data() + 36, sizeof(ev.parent_id));
+  std::memcpy(ev.trace_flags, tp->data() + 53, sizeof(ev.trace_flags));
+  ev.ctx_kind = DT_CTX_W3C;
+}
+
+bool is_grpc_content(const std::string* content_type) {
+  return content_type && content_type->rfind("application/grpc", 0) == 0;
+}
+
+}  // namespace
+
+void http2_event_fields(dt_span_event& ev, const Http2Exchange& x) {
+  const std::string* method = x.request.find(":method");
+  const std::string* path = x.request.find(":path");
+  ev.method = static_cast<__u8>(method ? capture::method_number(*method) : HTTP_METHOD_NONE);
+  if (path) {
+    const size_t n = std::min<size_t>(path->size(), DT_TARGET_MAX - 1);
+    std::memcpy(ev.path, path->data(), n);
+    ev.path_len = static_cast<__u8>(n);
+    if (path->size() > n) ev.flags |= DT_SPAN_F_PATH_TRUNCATED;
+  }
+  const std::string* status = x.has_response ? x.response.find(":status") : nullptr;
+  if (status) ev.status = static_cast<__u16>(std::atoi(status->c_str()));
+  trace_context(ev, x.request);
+}
+
+std::optional<capture::Rpc> http2_grpc_call(const Http2Exchange& x) {
+  const std::string* grpc_status = x.has_trailers ? x.trailers.find("grpc-status") : nullptr;
+  if (!grpc_status && x.has_response) grpc_status = x.response.find("grpc-status");
+  if (!is_grpc_content(x.request.find("content-type")) &&
+      !is_grpc_content(x.response.find("content-type")) && !grpc_status)
+    return std::nullopt;
+  capture::Rpc rpc;
+  const std::string* path = x.request.find(":path");
+  const size_t slash = path ? path->find('/', 1) : std::string::npos;
+  if (path && path->size() >= 4 && (*path)[0] == '/' && slash != std::string::npos &&
+      slash + 1 < path->size()) {
+    rpc.service = path->substr(1, slash - 1);
+    rpc.method = path->substr(slash + 1);
+  }
+  if (grpc_status) rpc.grpc_status = std::atoi(grpc_status->c_str());
+  return rpc;
+}
+
+}  // namespace difftrace::replay

@@ -109,7 +109,7 @@ TEST_CASE("issue12: apply() keeps the run's load-time settings", "[session][issu
   next.services[0].role = config::Role::kFunction;
   next.keep.traces = 16;
   next.profiler.interval_ns = 1;
-  run.apply(next);
+  CHECK(run.apply(next) == std::vector<std::string>{"keep", "profiler"});
   CHECK(run.config().services[0].role == config::Role::kFunction);
   CHECK(run.config().keep.traces == cfg.keep.traces);
   CHECK(run.config().profiler.interval_ns == cfg.profiler.interval_ns);
@@ -117,4 +117,36 @@ TEST_CASE("issue12: apply() keeps the run's load-time settings", "[session][issu
   }
   run.finish();
   std::filesystem::remove(export_path("apply"));
+}
+
+TEST_CASE("issue18: apply() replaces the config's exports mid-run; the old exporters' counts stay",
+          "[session][issue18]") {
+  config::Config cfg;
+  cfg.exports = {"otlp-json:" + export_path("exp-a")};
+  session::ReplaySource source(replay::test::fixture("lo_pipelined.pcap"), {}, 4);
+  session::Session run(cfg, {}, source);  // no --export: the config's exports are in force
+  run.start();
+  REQUIRE(run.step());
+  REQUIRE(run.step());
+
+  config::Config bad = cfg;
+  bad.exports = {"carrier-pigeon:x"};
+  CHECK_THROWS_WITH(run.apply(bad), Catch::Contains("unknown exporter"));
+  CHECK(run.config().exports == cfg.exports);  // refused whole
+
+  config::Config next = cfg;
+  next.exports = {"otlp-json:" + export_path("exp-b")};
+  run.apply(next);
+  CHECK(run.config().exports == next.exports);
+  while (run.step()) {
+  }
+  run.finish();
+  const json s = run.snapshot();
+  const json whole = replay_at_once("lo_pipelined.pcap", config::Config{});
+  CHECK(s["spans_exported"] == whole["spans_exported"]);
+  CHECK(s["exporters"]["otlp-json"]["counters"]["spans_exported"] == whole["spans_exported"]);
+  CHECK(s["exporters"]["otlp-json"]["in_use"] == true);
+  CHECK(std::filesystem::file_size(export_path("exp-b")) > 0);
+  std::filesystem::remove(export_path("exp-a"));
+  std::filesystem::remove(export_path("exp-b"));
 }

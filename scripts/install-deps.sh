@@ -17,6 +17,8 @@ PACKAGES=(
   # benchmarks: the bpftrace baseline (scripts/bench/bpftrace_equivalent.bt), and tshark, the
   # baseline of scripts/bench/replay_throughput.sh (which times both with /usr/bin/time)
   bpftrace tshark time
+  # the agent's /metrics scraped by a real Prometheus (tests/e2e/test_agent.py)
+  prometheus
   # the kernel matrix (make test-kernels): Debian's cloud kernels booted under QEMU with a
   # busybox initramfs (scripts/kernels/)
   qemu-system-x86 busybox-static cpio

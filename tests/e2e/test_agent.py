@@ -3,7 +3,7 @@ scrapes its /metrics and is queried through its HTTP API; /healthz and /readyz a
 SIGHUP with a changed static threshold changes which spans are reported from the next span on,
 with no probe detached (the same BPF link ids) and no kept span lost; a broken config is
 refused, the old one stays in force and /readyz says why; a ConfigMap-style symlink swap of
-the config file is picked up without a signal."""
+the config file is picked up without a signal, with a target the new config adds."""
 import os
 import signal
 
@@ -132,18 +132,31 @@ def test_sighup_applies_a_threshold_without_detaching_and_refuses_a_broken_confi
     assert "config reload refused" in agent.stderr()
 
 
-def test_configmap_symlink_swap_is_picked_up(difftrace_bin, procs, workdir, pyserver):
+OTHER_SERVICE = ("  - name: other\n"
+                 "    match: {comm: dt-other}\n"
+                 "    role: function\n")
+
+
+def test_configmap_symlink_swap_is_picked_up_with_a_new_target(difftrace_bin, procs, workdir,
+                                                              pyserver):
     srv = pyserver()
+    other = pyserver(name="other", comm="dt-other")  # no service matches it yet: not traced
     out = os.path.join(workdir, "agent.otlp.jsonl")
     cm = ah.ConfigMapDir(os.path.join(workdir, "configmap"), "agent.yaml",
                          config_text(out, "500ms"))
     agent = start_agent(procs, workdir, cm.path)
     send(workdir, srv, [traced("/sleep/150/old")[0]], "old")
-    cm.update(config_text(out, "100ms"))
+    send(workdir, other, [traced("/bytes/10/other-old")[0]], "other-old")
+    # No signal: the kubelet's atomic swap of ..data alone. The new config lowers the
+    # threshold and adds a service whose comm is a new target.
+    cm.update(config_text(out, "100ms").replace("profiler:", OTHER_SERVICE + "profiler:", 1))
     agent.wait_metric("difftrace_config_reloads_total", 1, result="ok")
     send(workdir, srv, [traced("/sleep/150/new")[0]], "new")
+    send(workdir, other, [traced("/bytes/10/other-new")[0]], "other-new")
     agent.stop_ok(signal.SIGTERM)
     got = by_path(agent.spans)
-    assert "/sleep/150/old" not in got
+    assert "/sleep/150/old" not in got and "/bytes/10/other-old" not in got
     assert got.get("/sleep/150/new", {}).get("attrs", {}).get("difftrace.reason") == "latency", \
         agent.diag()
+    s = got.get("/bytes/10/other-new")
+    assert s and s["service"] == "other" and s["pid"] == other.pid, (s, agent.diag())

@@ -160,3 +160,19 @@ def test_configmap_symlink_swap_is_picked_up_with_a_new_target(difftrace_bin, pr
         agent.diag()
     s = got.get("/bytes/10/other-new")
     assert s and s["service"] == "other" and s["pid"] == other.pid, (s, agent.diag())
+
+
+def test_bad_input_is_refused_before_anything_runs(outdir):
+    """No privileges needed to be told: a bad config (FILE:LINE), a bad --listen, no --config."""
+    bad = os.path.join(outdir, "bad.yaml")
+    with open(bad, "w") as f:
+        f.write(config_text(os.path.join(outdir, "x.jsonl"), "fast"))
+    p = ch.run_unprivileged("agent", "--config", bad)
+    assert p.returncode == 2 and "%s:5: " % bad in p.stderr, (p.returncode, p.stderr)
+    good = os.path.join(outdir, "good.yaml")
+    with open(good, "w") as f:
+        f.write(config_text(os.path.join(outdir, "x.jsonl"), "100ms"))
+    p = ch.run_unprivileged("agent", "--config", good, "--listen", "9464")
+    assert p.returncode == 2 and "--listen 9464" in p.stderr, (p.returncode, p.stderr)
+    p = ch.run_unprivileged("agent")
+    assert p.returncode == 2 and "--config" in p.stderr, (p.returncode, p.stderr)

@@ -2,6 +2,8 @@
 
 #include "filter/service_registry.h"
 
+#include <algorithm>
+
 namespace difftrace::session {
 namespace {
 
@@ -149,9 +151,20 @@ std::vector<std::string> Session::apply(const config::Config& next) {
   const auto retarget = source_.prepare_targets(next);
   const bool exports_follow = options_.exports.empty() && next.exports != config_.exports;
   std::vector<std::string> specs = exports_follow ? export_specs(next, {}) : export_specs_;
-  // The new exporters; once swapped with exporters_, the old ones.
-  std::vector<std::unique_ptr<exporters::Exporter>> swapped;
-  if (exports_follow) swapped = make_exporters(specs);
+  // An export in both lists keeps its exporter (a file is not reopened, which would truncate
+  // it; a queue is not flushed); the others are made now, where a bad one can still refuse.
+  std::vector<std::unique_ptr<exporters::Exporter>> next_exporters(specs.size());
+  std::vector<bool> kept(export_specs_.size(), false);
+  if (exports_follow) {
+    for (std::size_t i = 0; i < specs.size(); i++) {
+      std::size_t j = 0;
+      while (j < export_specs_.size() && (kept[j] || export_specs_[j] != specs[i])) j++;
+      if (j < export_specs_.size())
+        kept[j] = true;
+      else
+        next_exporters[i] = exporters::make_exporter(specs[i]);
+    }
+  }
 
   std::vector<std::string> restart_only;
   if (next.default_role != config_.default_role) restart_only.push_back("default_role");
@@ -166,19 +179,32 @@ std::vector<std::string> Session::apply(const config::Config& next) {
   applied.profiler = config_.profiler;
   applied.assembler = config_.assembler;
   if (!exports_follow) applied.exports = config_.exports;
+  std::vector<std::unique_ptr<exporters::Exporter>> retired;  // replaced, to be flushed
   {
     std::lock_guard lock(mutex_);
     config_ = std::move(applied);  // the pipeline and its parts refer to this object
     pipeline_.apply();
     retarget();
     if (exports_follow) {
-      std::swap(swapped, exporters_);  // the pipeline holds exporters_ itself, not its elements
-      for (std::size_t i = 0; i < swapped.size(); i++)
-        retiring_.emplace_back(export_specs_[i], swapped[i].get());
+      std::fill(kept.begin(), kept.end(), false);
+      for (std::size_t i = 0; i < specs.size(); i++) {
+        if (next_exporters[i]) continue;
+        std::size_t j = 0;
+        while (kept[j] || export_specs_[j] != specs[i]) j++;  // found above
+        kept[j] = true;
+        next_exporters[i] = std::move(exporters_[j]);
+      }
+      for (std::size_t j = 0; j < exporters_.size(); j++)
+        if (!kept[j]) {
+          retiring_.emplace_back(export_specs_[j], exporters_[j].get());
+          retired.push_back(std::move(exporters_[j]));
+        }
+      // The pipeline holds exporters_ itself, not its elements: swap the contents.
+      std::swap(next_exporters, exporters_);
       export_specs_ = std::move(specs);
     }
   }
-  retire(swapped);
+  retire(retired);
   return restart_only;
 }
 

@@ -61,8 +61,8 @@ class Session {
   // services (ids kept by name), their matches, roles and 4xx rules, static and adaptive
   // latency rules and timeouts (what removed services left in the maps and the profiler is
   // dropped); keep_query_values; the source's targets when they follow the config (the
-  // agent's); the exports when no --export flag overrides them (new exporters made, the old
-  // ones flushed, their counters kept). What goes wrong (a target that does not resolve, an
+  // agent's); the exports when no --export flag overrides them (an export in both keeps its
+  // exporter; new ones are made, gone ones flushed, their counters kept). What goes wrong (a target that does not resolve, an
   // export that cannot be made) throws FatalError before anything is changed. Settings only a
   // restart changes stay the run's (config() says what is in force): no_filter, default_role
   // and keep (load-time settings of the BPF program), profiler and assembler; their names

@@ -29,6 +29,8 @@ sigset_t hangup_set() {
 }  // namespace
 
 void ConfigWatch::block_hangup() {
+  // An ignored signal is discarded before it could wait in the mask (nohup ignores SIGHUP).
+  signal(SIGHUP, SIG_DFL);
   sigset_t set = hangup_set();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }

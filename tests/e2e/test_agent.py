@@ -3,7 +3,8 @@ scrapes its /metrics and is queried through its HTTP API; /healthz and /readyz a
 SIGHUP with a changed static threshold changes which spans are reported from the next span on,
 with no probe detached (the same BPF link ids) and no kept span lost; a broken config is
 refused, the old one stays in force and /readyz says why; a ConfigMap-style symlink swap of
-the config file is picked up without a signal, with a target the new config adds."""
+the config file is picked up without a signal, with a target the new config adds (and
+the next one removes)."""
 import os
 import signal
 
@@ -153,9 +154,13 @@ def test_configmap_symlink_swap_is_picked_up_with_a_new_target(difftrace_bin, pr
     agent.wait_metric("difftrace_config_reloads_total", 1, result="ok")
     send(workdir, srv, [traced("/sleep/150/new")[0]], "new")
     send(workdir, other, [traced("/bytes/10/other-new")[0]], "other-new")
+    cm.update(config_text(out, "100ms"))  # the service, and its target, gone again
+    agent.wait_metric("difftrace_config_reloads_total", 2, result="ok")
+    send(workdir, other, [traced("/bytes/10/other-gone")[0]], "other-gone")
     agent.stop_ok(signal.SIGTERM)
     got = by_path(agent.spans)
     assert "/sleep/150/old" not in got and "/bytes/10/other-old" not in got
+    assert "/bytes/10/other-gone" not in got, got["/bytes/10/other-gone"]
     assert got.get("/sleep/150/new", {}).get("attrs", {}).get("difftrace.reason") == "latency", \
         agent.diag()
     s = got.get("/bytes/10/other-new")

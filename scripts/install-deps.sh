@@ -23,6 +23,8 @@ PACKAGES=(
   bpftrace tshark time
   # difftrace analyze --format html is checked in a real headless browser (tests/e2e/test_analyze_html.py)
   chromium
+  # the agent's /metrics scraped by a real Prometheus (tests/e2e/test_agent.py)
+  prometheus
   # the kernel matrix (make test-kernels): Debian's cloud kernels booted under QEMU with a
   # busybox initramfs (scripts/kernels/)
   qemu-system-x86 busybox-static cpio

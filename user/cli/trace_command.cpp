@@ -1,10 +1,9 @@
 #include "cli/trace_command.h"
 
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
-#include "bpf/kernel_counters.h"
 #include "cli/command_config.h"
+#include "cli/run_summary.h"
 #include "config/config.h"
 #include "config/service_map.h"
 #include "error.h"
@@ -51,16 +50,7 @@ int run_trace(const TraceOptions& opts) {
   stop.stop_on_signals();
   run.run(stop);
 
-  const stats::RunStats stats = run.run_stats();
-  const auto& k = stats.kernel();
-  spdlog::info(
-      "done: {} spans seen, {} reported ({} anomalous), {} kept, {} lost in the ring buffer "
-      "({} anomalies); {} traces exported, {} spans recovered exact, {} estimated; {} spans "
-      "exported",
-      k[DT_C_SPANS_SEEN], k[DT_C_SPANS_REPORTED], bpf::anomalies_reported(k), k[DT_C_SPANS_KEPT],
-      k[DT_C_RINGBUF_LOST], k[DT_C_ANOMALIES_LOST], stats.user_counter("traces_exported"),
-      stats.user_counter("spans_recovered_exact"), stats.user_counter("spans_estimated"),
-      stats.user_counter("spans_exported"));
+  log_run_summary(run.run_stats());
   run.write_stats();
   return static_cast<int>(ExitCode::kOk);
 }

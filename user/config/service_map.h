@@ -24,7 +24,8 @@ class ServiceMap {
 };
 
 // The processes a config's matches select (comm, pid, cgroup), for when the
-// command line names no target.
-targets::TargetSet targets_of(const Config& config);
+// command line names no target. changeable (the agent, whose config is reloaded): marked so,
+// and none is no error. Throws FatalError(kUsage) on what targets::resolve refuses.
+targets::TargetSet targets_of(const Config& config, bool changeable = false);
 
 }  // namespace difftrace::config

@@ -56,7 +56,8 @@ enum {
 	DT_COUNTED_UNMATCHED = 2, /* in its unmatched count */
 };
 
-#define DT_RECENT_IN 4
+/* A power of two: haproxy with 16 connections a thread reads batches of up to 16. */
+#define DT_RECENT_IN 16
 
 /* An inbound exchange: its socket, connection and number. */
 struct dt_exch_ref {
@@ -82,6 +83,13 @@ struct dt_thread_io {
 };
 
 __u32 next_thread_gen = 0;
+/* A zeroed entry, never written: a new thread's start (too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dt_thread_io);
+} thread_zero SEC(".maps");
 
 /* tid -> its inbound requests. A hash, not an LRU: a thread's counts lost
  * to eviction would make it look idle. Deleted when the thread exits. */
@@ -116,18 +124,23 @@ __noinline int cause_uncount(struct dt_conn *c)
 /* The thread's counts, made when create and it has none. */
 static __always_inline struct dt_thread_io *thread_io(__u32 tid, int create)
 {
-	struct dt_thread_io *t = bpf_map_lookup_elem(&threads, &tid);
-	struct dt_thread_io fresh = {};
+	struct dt_thread_io *t = bpf_map_lookup_elem(&threads, &tid), *zero;
+	__u32 k = 0;
 
 	if (t || !create)
 		return t;
-	fresh.gen = __sync_fetch_and_add(&next_thread_gen, 1) + 1;
-	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST) &&
+	zero = bpf_map_lookup_elem(&thread_zero, &k);
+	if (!zero)
+		return 0;
+	if (bpf_map_update_elem(&threads, &tid, zero, BPF_NOEXIST) &&
 	    !bpf_map_lookup_elem(&threads, &tid)) {
 		count(DT_C_THREAD_MAP_FULL);
 		return 0;
 	}
-	return bpf_map_lookup_elem(&threads, &tid);
+	t = bpf_map_lookup_elem(&threads, &tid);
+	if (t && !t->gen)
+		t->gen = __sync_fetch_and_add(&next_thread_gen, 1) + 1;
+	return t;
 }
 
 /* FNV-1a of the request line at the start of window w (up to its CR, at
@@ -151,36 +164,69 @@ static __always_inline __u64 line_hash(const struct dt_window *w, __u32 len)
 	return h;
 }
 
+/* R3's walk over a thread's recent inbound requests (a bpf_loop callback:
+ * verified once, not once per entry and way through it). */
+struct dt_line_walk {
+	__u32 tid;
+	__u32 gen;
+	__u64 hash;
+	__u32 unmatched;  /* open unmatched requests among the recent ones */
+	__u32 same;       /* ... of them with the request line hashed */
+	__u32 found;      /* the last of those: its index in recent */
+	__u32 _pad;
+};
+
+static long line_walk_step(__u32 i, void *vctx)
+{
+	struct dt_line_walk *lw = vctx;
+	struct dt_thread_io *t = bpf_map_lookup_elem(&threads, &lw->tid);
+	struct dt_exch_ref *r;
+	struct dt_conn *l;
+	__u64 key;
+
+	if (!t)
+		return 1;
+	r = &t->recent[i & (DT_RECENT_IN - 1)];
+	key = r->sock;
+	if (!key)
+		return 0;
+	l = bpf_map_lookup_elem(&conns, &key);
+	if (!l || l->conn_id != r->conn_id || l->exch_seq != r->exch ||
+	    l->counted != (DT_COUNTED_OPEN | DT_COUNTED_UNMATCHED) || l->counted_tid != lw->tid ||
+	    l->counted_gen != lw->gen)
+		return 0;
+	lw->unmatched++;
+	if (l->line_hash == lw->hash) {
+		lw->same++;
+		lw->found = i;
+	}
+	return 0;
+}
+
 /* R3: the one open unmatched inbound request of thread t (tid) whose
  * request line hashes to hash, when the thread's recent ones hold all its
  * unmatched ones; else 0. */
 static __always_inline struct dt_conn *same_line_cause(struct dt_thread_io *t, __u32 tid,
 						     __u64 hash)
 {
-	struct dt_conn *l, *found = 0;
-	__u32 unmatched = 0, same = 0;
+	struct dt_line_walk lw = {.tid = tid, .gen = t->gen, .hash = hash};
+	struct dt_exch_ref *r;
+	struct dt_conn *l;
 	__u64 key;
-	int i;
 
-#pragma unroll
-	for (i = 0; i < DT_RECENT_IN; i++) {
-		key = t->recent[i].sock;
-		if (!key)
-			continue;
-		l = bpf_map_lookup_elem(&conns, &key);
-		if (!l || l->conn_id != t->recent[i].conn_id || l->exch_seq != t->recent[i].exch ||
-		    l->counted != (DT_COUNTED_OPEN | DT_COUNTED_UNMATCHED) ||
-		    l->counted_tid != tid || l->counted_gen != t->gen)
-			continue;
-		unmatched++;
-		if (l->line_hash == hash) {
-			same++;
-			found = l;
-		}
-	}
-	if (unmatched != t->unmatched || same != 1)
+	/* from unknowns, so that the callback's first state covers the rest */
+	lw.unmatched = DT_UNKNOWN(0);
+	lw.same = DT_UNKNOWN(0);
+	lw.found = DT_UNKNOWN(0);
+	bpf_loop(DT_RECENT_IN, line_walk_step, &lw, 0);
+	if (lw.unmatched != t->unmatched || lw.same != 1)
 		return 0;
-	return found;
+	r = &t->recent[lw.found & (DT_RECENT_IN - 1)];
+	key = r->sock;
+	l = bpf_map_lookup_elem(&conns, &key);
+	if (!l || l->conn_id != r->conn_id || l->exch_seq != r->exch)
+		return 0;
+	return l;
 }
 
 /* The cause of the outbound request c starts on thread t (R1, R2 above), or

@@ -4,12 +4,15 @@
 // no parent where the evidence does not decide.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <map>
 
 #include "assembler/assembler.h"
 #include "assembler/causal_join.h"
 #include "assembler/linker.h"
 #include "capture.h"
+#include "capture/go_process.h"
 
 using namespace difftrace;
 using assembler::Assembler;
@@ -252,4 +255,14 @@ TEST_CASE("causal: the join's memory is bounded", "[causal]") {
   // and old entries go with time
   j.join(chain(50000)[0], std::string(16, 'z'), 100000 * ms);
   CHECK(j.entries() <= 4);
+}
+
+TEST_CASE("causal: Go binaries are told from others by their sections", "[causal]") {
+  // golang-go is a test dependency (scripts/install-deps.sh): its go command is a Go binary.
+  CHECK(capture::is_go_executable("/usr/lib/go/bin/go"));
+  CHECK_FALSE(capture::is_go_executable("/bin/sh"));
+  CHECK_FALSE(capture::is_go_executable("/nonexistent"));
+  CHECK_FALSE(capture::is_go_executable("/etc/hostname"));  // not ELF
+  capture::GoProcesses gp;
+  CHECK_FALSE(gp.is_go(static_cast<std::uint32_t>(getpid())));  // the unit tests are C++
 }

@@ -72,6 +72,7 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     }
     for (const Key& m : merged) merge_open(m, key, it->second);
     it->second.anomaly |= s.is_anomalous();
+    it->second.from_header |= s.trace_from_header;
     it->second.spans.push_back(std::move(s));
     open_spans_++;
     if (it->second.spans.size() >= kMaxTraceSpans) {
@@ -106,6 +107,7 @@ void Assembler::merge_open(const Key& from, const Key& key, Open& into) {
   if (it == open_.end()) return;  // sent already, or never waited
   counters_.causal_merges++;
   into.anomaly |= it->second.anomaly;
+  into.from_header |= it->second.from_header;
   into.first_ns = std::min(into.first_ns, it->second.first_ns);
   for (auto& s : it->second.spans) {
     std::copy(key.begin(), key.end(), s.trace_id.begin());
@@ -135,7 +137,7 @@ void Assembler::expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bo
     auto it = open_.find(key);
     if (it == open_.end()) continue;
     // Spans still unjudged for want of a profile: wait for it, a while.
-    if (!flush && judge_all(it->second) &&
+    if (!flush && it->second.from_header && judge_all(it->second) &&
         now_ns < it->second.first_ns + kMaxHoldWaits * wait_ns_) {
       it->second.deadline_ns = now_ns + wait_ns_;
       by_deadline_.emplace_back(it->second.deadline_ns, key);

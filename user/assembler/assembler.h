@@ -85,6 +85,10 @@ class Assembler {
     std::uint64_t deadline_ns = 0;
     std::uint64_t first_ns = 0;
     bool anomaly = false;
+    // A span with a header trace id is in it. A trace of header-less spans alone (joined
+    // by the kernel's causality) does not wait for profiles: such spans went out at once
+    // before they could be joined, and the keep-buffer holds nothing of theirs to pull.
+    bool from_header = false;
   };
   using Key = std::string;  // trace id bytes
   void send(const Key& key, Open&& t, std::uint64_t now_ns, std::vector<capture::Span>& out);

@@ -266,3 +266,13 @@ TEST_CASE("causal: Go binaries are told from others by their sections", "[causal
   capture::GoProcesses gp;
   CHECK_FALSE(gp.is_go(static_cast<std::uint32_t>(getpid())));  // the unit tests are C++
 }
+
+TEST_CASE("causal: a header-less trace does not wait for endpoint profiles", "[causal]") {
+  // No profile for any endpoint yet: a header trace would be held up to kMaxHoldWaits waits.
+  Assembler a{1000 * ms, 64, 4096, nullptr, nullptr, [] { return id(999); },
+              [](Span&) { return Assembler::Judgement::kNoProfileYet; }};
+  std::vector<Span> out;
+  for (auto& s : chain()) a.add({s}, 100 * ms, out);
+  a.expire(1200 * ms, out);
+  CHECK(out.size() == 5);
+}

@@ -66,13 +66,18 @@ void CausalJoin::forget_old(std::uint64_t now_ns) {
 CausalJoin::Result CausalJoin::join(const Span& s, const Key& own, std::uint64_t now_ns,
                                     bool own_fixed) {
   forget_old(now_ns);
+  const bool server = s.kind == SpanKind::kServer;
+  // A header span's caller and callee carry the header too (or their own): header-less
+  // spans join it only as the CLIENT requests its SERVER exchange caused. Its other keys
+  // would only cost (every span of a traced platform comes here).
+  if (own_fixed && !server) return {own, {}};
   std::vector<Key> upstream, downstream;
   auto look = [&](const std::string& k, std::vector<Key>& into) {
     auto it = index_.find(k);
     if (it != index_.end()) into.push_back(find(it->second));
   };
-  const bool server = s.kind == SpanKind::kServer;
-  const std::string wire = s.req_seq ? wire_key(s.client(), *s.req_seq) : std::string();
+  const std::string wire =
+      s.req_seq && !own_fixed ? wire_key(s.client(), *s.req_seq) : std::string();
   const std::string exch = server ? exchange_key(s.conn_id, s.exch_seq)
                            : s.cause == DT_CAUSE_FOUND
                                ? exchange_key(s.cause_conn_id, s.cause_exch)

@@ -17,6 +17,7 @@
 #include "lib/sock.bpf.h"
 #include "lib/filter_maps.bpf.h"
 #include "lib/conns.bpf.h"
+#include "lib/causality.bpf.h"
 #include "lib/emit.bpf.h"
 #include "lib/on_io.bpf.h"
 #include "sources/syscalls.bpf.h"
@@ -62,6 +63,7 @@ int on_process_exit(void *ctx)
 	__u32 tgid = id >> 32;
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
+	cause_thread_exit((__u32)id);
 	/* every thread's exit comes here: act once, when the last one goes */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;

@@ -39,6 +39,18 @@ enum dt_span_flags {
 	 * (kernel only): its caller is traced, so the request's trace header
 	 * names the caller's caller, or further up, never this span's parent. */
 	DT_SPAN_F_PEER_TRACED = 1 << 5,
+	/* req_seq holds the TCP sequence number of the request's first byte
+	 * (kernel only: replay leaves it unset). */
+	DT_SPAN_F_SEQ = 1 << 6,
+};
+
+/* What the kernel knows of the inbound request that caused a CLIENT span
+ * (bpf/lib/causality.bpf.h has the rules). */
+enum dt_cause {
+	DT_CAUSE_NONE = 0,      /* a SERVER span, or not judged (replay) */
+	DT_CAUSE_FOUND = 1,     /* cause_conn_id/cause_exch name the SERVER exchange */
+	DT_CAUSE_AMBIGUOUS = 2, /* several inbound requests open on the thread */
+	DT_CAUSE_UNKNOWN = 3,   /* no inbound request open on the thread */
 };
 
 /* Local and peer endpoints of a TCP connection (network byte order addresses,
@@ -60,6 +72,14 @@ struct dt_span_event {
 	__u64 req_bytes;
 	__u64 resp_bytes;
 	__u64 conn_id;        /* unique per traced connection in this run */
+	/* CLIENT, DT_CAUSE_FOUND: the SERVER exchange (its conn_id, exch_seq)
+	 * of the same process that caused this request. */
+	__u64 cause_conn_id;
+	__u32 cause_exch;
+	__u32 exch_seq;       /* this exchange's number on its connection, from 1 */
+	__u32 req_seq;        /* DT_SPAN_F_SEQ: TCP sequence number of the request's first byte */
+	__u8 cause;           /* enum dt_cause */
+	__u8 _pad3[3];
 	__u32 pid;            /* tgid */
 	__u32 tid;            /* thread that moved the request */
 	__u16 status;         /* 0: no response */
@@ -101,6 +121,10 @@ enum dt_counter {
 	DT_C_KEEP_OVERWRITTEN,  /* kept spans replaced by later ones of their trace */
 	DT_C_HIST_MAP_FULL,     /* spans whose endpoint found no room for a histogram */
 	DT_C_ANOMALIES_LOST,    /* anomalous spans the ring buffer had no room for */
+	DT_C_CAUSE_FOUND,       /* CLIENT requests whose inbound cause is known */
+	DT_C_CAUSE_AMBIGUOUS,   /* ... that several open inbound requests could have caused */
+	DT_C_CAUSE_UNKNOWN,     /* ... sent while no inbound request was open on the thread */
+	DT_C_THREAD_MAP_FULL,   /* inbound requests not counted: thread map full */
 	DT_C_REASON_FIRST,      /* then spans reported, by enum dt_reason */
 	DT_C_MAX = DT_C_REASON_FIRST + DT_REASON_MAX,
 };

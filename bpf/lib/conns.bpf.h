@@ -21,7 +21,20 @@ struct dt_conn {
 	__u32 tid;            /* thread that moved the request's first bytes */
 	__u8 protocol;        /* enum dt_protocol */
 	__u8 client_published; /* its tuple is in client_ends (a client connection) */
-	__u8 _pad[6];
+	/* Causality (bpf/lib/causality.bpf.h), of the exchange in progress: */
+	__u8 cause;           /* CLIENT: enum dt_cause */
+	__u8 counted;         /* SERVER: DT_COUNTED_* in thread counted_tid's counts */
+	__u8 has_seq;         /* req_seq is set */
+	__u8 cause_at_connect; /* CLIENT: its cause was found when it was connected */
+	__u8 _pad[2];
+	__u32 exch_seq;       /* requests started on this connection */
+	__u32 req_seq;        /* TCP sequence number of the request's first byte */
+	__u32 counted_tid;
+	__u32 cause_exch;     /* CLIENT, DT_CAUSE_FOUND: the SERVER exchange that caused it */
+	__u64 cause_conn_id;
+	__u32 counted_gen;    /* which thread counted_tid was (thread ids are reused) */
+	__u32 _pad2;
+	__u64 line_hash;      /* the request line's hash (causality's R3) */
 };
 
 struct {
@@ -80,11 +93,15 @@ static __always_inline void forget_client_end(const struct dt_conn *c)
 	bpf_map_delete_elem(&client_ends, &k);
 }
 
+__noinline int cause_uncount(struct dt_conn *c);
+
 /* Forgets a connection's state and, for a client's, its end. */
-static __always_inline void drop_conn(const __u64 *sock, const struct dt_conn *c)
+static __always_inline void drop_conn(const __u64 *sock, struct dt_conn *c)
 {
 	if (c->client_published)
 		forget_client_end(c);
+	if (c->counted)
+		cause_uncount(c);
 	bpf_map_delete_elem(&conns, sock);
 }
 
@@ -139,6 +156,11 @@ static __always_inline void publish_client(struct dt_conn *c)
 	client_end_of(&k, c->tuple.local_addr, c->tuple.local_port, c->tuple.family);
 	if (!bpf_map_update_elem(&client_ends, &k, &one, BPF_ANY))
 		c->client_published = 1;
+}
+
+static __always_inline int conn_is_server(const struct dt_conn *c)
+{
+	return c->protocol == DT_PROTO_HTTP1 && c->st.http1.role == HTTP_ROLE_SERVER;
 }
 
 /* Is the other end of this connection a target's client connection? */

@@ -37,6 +37,16 @@ __noinline int emit(const struct dt_conn *c, const union dt_proto_state *done, _
 	if (c->protocol != DT_PROTO_HTTP1)
 		return 0;
 	http1_span_fill(e, &done->http1, &c->tuple, c->conn_id, tgid, c->tid);
+	e->exch_seq = c->exch_seq;
+	if (c->has_seq) {
+		e->req_seq = c->req_seq;
+		e->flags |= DT_SPAN_F_SEQ;
+	}
+	if (e->kind == DT_SPAN_CLIENT) {
+		e->cause = c->cause;
+		e->cause_conn_id = c->cause_conn_id;
+		e->cause_exch = c->cause_exch;
+	}
 	count(DT_C_SPANS_SEEN);
 	if (e->flags & DT_SPAN_F_HDR_LOST)
 		count(DT_C_HDR_LOST);

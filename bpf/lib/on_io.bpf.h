@@ -71,6 +71,7 @@ static __always_inline void dt_on_io(const struct dt_io *io, struct dt_window *w
 		emit(c, done, tgid);
 	else if (res & DT_FEED_INVALID)
 		count(DT_C_NON_HTTP);
+	dt_causality(c, io, w, res, id);
 }
 
 /* The connection closed or its reader saw EOF: finish its exchange. */
@@ -82,6 +83,8 @@ static __always_inline void close_exchange(struct dt_conn *c, __u32 tgid)
 	if (done && c->protocol == DT_PROTO_HTTP1 &&
 	    http1_close(&c->st.http1, bpf_ktime_get_ns(), &done->http1) & DT_FEED_DONE)
 		emit(c, done, tgid);
+	if (c->counted)
+		cause_uncount(c);
 }
 
 /* A reader saw end of file on the connection: a client's response without

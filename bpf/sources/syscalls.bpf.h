@@ -192,13 +192,15 @@ static __always_inline void on_syscall_data(const struct io_args *a, __u64 id, _
 		dt_on_io(&io, w, &ch, start, id);
 }
 
-/* A targeted thread has a new connection on fd: fresh state for it. */
-static __always_inline void track_fd(__u64 id, __u32 fd)
+/* A targeted thread has a new connection on fd: fresh state for it; its
+ * socket, or 0. */
+static __always_inline __u64 track_fd(__u64 id, __u32 fd)
 {
 	__u64 sk = refresh_fd_sock(fd_key(id, fd), fd, 0, bpf_ktime_get_ns());
 
-	if (sk)
-		new_conn(sk, id >> 32);
+	if (sk && new_conn(sk, id >> 32))
+		return sk;
+	return 0;
 }
 
 /* A targeted thread closes fd: when that closes the socket, its exchange
@@ -289,7 +291,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	long ret = (long)ctx->args[1];
-	__u64 id, key;
+	__u64 id, key, sk;
 	struct io_args a;
 	struct dt_fd_sock *fs;
 
@@ -304,8 +306,9 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		if (ret >= 0)
 			track_fd(id, (__u32)ret);
 	} else if (a.kind == IO_CONNECT) {
-		if (ret == 0 || ret == -DT_EINPROGRESS)
-			track_fd(id, a.fd); /* its entry checked the target */
+		/* its entry checked the target */
+		if ((ret == 0 || ret == -DT_EINPROGRESS) && (sk = track_fd(id, a.fd)))
+			dt_cause_at_connect(sk, id);
 	} else if (ret > 0) {
 		on_syscall_data(&a, id, (__u64)ret);
 	} else if (ret == 0 && a.dir == DT_DIR_INGRESS) {

@@ -259,7 +259,7 @@ http {{
 """
 
 NGINX_UPSTREAM = """
-    upstream pyup {{ server 127.0.0.1:{up}; keepalive 8; }}
+    upstream pyup {{ server 127.0.0.1:{up}; keepalive {keepalive}; }}
 """
 
 NGINX_PROXY = """
@@ -286,7 +286,7 @@ class Nginx:
     nginx re-chunks the response). access.log has one JSON object per request.
     """
 
-    def __init__(self, procs, workdir, upstream_port=None, workers=2, name="nginx"):
+    def __init__(self, procs, workdir, upstream_port=None, workers=2, name="nginx", keepalive=8):
         self.dir = os.path.join(workdir, name)
         self.name = name
         for d in ("www/static", "tmp", "logs"):
@@ -300,7 +300,8 @@ class Nginx:
             self.port = free_port()
             conf = NGINX_CONF.format(
                 workers=workers, dir=self.dir, port=self.port,
-                upstream=NGINX_UPSTREAM.format(up=upstream_port) if upstream_port else "",
+                upstream=(NGINX_UPSTREAM.format(up=upstream_port, keepalive=keepalive)
+                          if upstream_port else ""),
                 proxy=NGINX_PROXY if upstream_port else "")
             with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
                 f.write(conf)

@@ -7,15 +7,21 @@ traceparent and once with no trace header at all. Each request's trace must be i
 one chain of parents (scripts/eval/linking_eval.py), the async edge after the 202, and no
 parent may be wrong: a request may miss a link (absent), never get a wrong one.
 
+Then (issue 16) haproxy -> nginx -> a Python server with no trace header anywhere: whole traces
+from the kernel's causality and TCP sequence numbers alone, at 4 and 32 clients.
+
 Run (root, after `make`): /usr/bin/python3 -m pytest -q tests/e2e/test_linking.py
 """
 import importlib.util
+import os
+import re
 import shutil
 import time
 
 import pytest
 
-from capture_helpers import Procs, Tracer
+from capture_helpers import (CLIENT, SERVER, Nginx, Procs, PyServer, Tracer, can_connect, conns_for,
+                             free_port, run_pyclient, wait_for)
 from platform_util import DOWN, LOADGEN_RUN, REPO, UP, free_ports, platform_env, read_jsonl, read_state, run
 
 _spec = importlib.util.spec_from_file_location("linking_eval", REPO / "scripts/eval/linking_eval.py")
@@ -111,3 +117,127 @@ def test_async_edge_after_the_202(traced_platform):
             assert fn[0]["parent"] and act[0]["parent"], (mode, r, spans)
             checked += 1
     assert checked >= 4
+
+
+# --------------------------------------------------------------------------- no headers at all
+# haproxy -> nginx -> Python server, keep-alive connections reused on every hop, and no trace
+# header anywhere (issue 16): the kernel's causality (the inbound request a thread was serving
+# when it sent one) and the TCP sequence number of each request's first byte must make each
+# request one trace of its five spans with the right parents. Correctness is checked against
+# something the tracer does not use: a request id in the URL that every hop forwards.
+HAPROXY_CFG = """
+global
+    nbthread 2
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    timeout http-keep-alive 60s
+    option http-keep-alive
+frontend fe
+    bind 127.0.0.1:{port}
+    default_backend nginx
+backend nginx
+    http-reuse always
+    server ng 127.0.0.1:{upstream}
+"""
+HOPS = [("haproxy", SERVER), ("haproxy", CLIENT), ("nginx", SERVER), ("nginx", CLIENT),
+        ("dt-pyserver", SERVER)]
+PARENT_HOP = {HOPS[i]: HOPS[i - 1] for i in range(1, len(HOPS))}
+HEADERLESS_REQUESTS = 300
+RID = re.compile(r"/rq-(c\d+)-(\d+)")
+
+
+def _rid(span):
+    m = RID.search(span.get("path") or "")
+    return m.group(0) if m else None
+
+
+def headerless_report(spans, rids):
+    """Per request id: its spans make one trace, each hop under the one in front of it.
+    Returns (whole, problems of incomplete requests, wrong parents)."""
+    by_id = {s["span_id"]: s for s in spans}
+    by_rid = {}
+    for s in spans:
+        by_rid.setdefault(_rid(s), []).append(s)
+    wrong = []
+    for s in spans:
+        if not s["parent_span_id"]:
+            continue
+        p = by_id.get(s["parent_span_id"])
+        hop = (s["service"], s["kind"])
+        if p is None or _rid(p) != _rid(s) or PARENT_HOP.get(hop) != (p["service"], p["kind"]):
+            wrong.append("%s %s under %s" % (hop, s["path"], p and ((p["service"], p["kind"]), p["path"])))
+    whole, missing = 0, []
+    for rid in rids:
+        got = {(s["service"], s["kind"]): s for s in by_rid.get(rid, [])}
+        problems = []
+        if len(by_rid.get(rid, [])) != len(HOPS) or set(got) != set(HOPS):
+            problems.append("spans %s" % sorted(got))
+        elif len({s["trace_id"] for s in got.values()}) != 1:
+            problems.append("traces %d" % len({s["trace_id"] for s in got.values()}))
+        else:
+            for hop, s in got.items():
+                want = got[PARENT_HOP[hop]]["span_id"] if hop in PARENT_HOP else ""
+                if s["parent_span_id"] != want:
+                    problems.append("%s parent %s" % (hop, "missing" if not s["parent_span_id"] else "other"))
+        if problems:
+            missing.append((rid, problems))
+        else:
+            whole += 1
+    return whole, missing, wrong
+
+
+@pytest.fixture(scope="module")
+def headerless_chain(tmp_path_factory):
+    assert shutil.which("haproxy"), "haproxy not installed: run scripts/install-deps.sh"
+    tmp = str(tmp_path_factory.mktemp("headerless"))
+    procs = Procs()
+    try:
+        py = PyServer(procs, tmp)
+        ng = Nginx(procs, tmp, upstream_port=py.port, workers=2, keepalive=64)
+        port = free_port()
+        cfg = os.path.join(tmp, "haproxy.cfg")
+        with open(cfg, "w") as f:
+            f.write(HAPROXY_CFG.format(port=port, upstream=ng.port))
+        hp = procs.spawn("haproxy", ["haproxy", "-db", "-f", cfg], tmp)
+        wait_for(lambda: can_connect(port), 15, "haproxy to listen", hp)
+        pids = {hp.pid, py.pid, *ng.pids}
+        tracer = Tracer(procs, tmp, [a for p in sorted(pids) for a in ("--pid", str(p))])
+        tracer.start()
+        rids = {}
+        for conc in (4, 32):
+            tag = "c%d" % conc
+            reqs = [{"method": "GET", "path": "/proxy/bytes/64/rq-%s-%d" % (tag, i)}
+                    for i in range(HEADERLESS_REQUESTS)]
+            run_pyclient(tmp, port, conns_for(reqs, per_conn=HEADERLESS_REQUESTS // conc),
+                         concurrency=conc, name="client-" + tag)
+            rids[conc] = ["/rq-%s-%d" % (tag, i) for i in range(HEADERLESS_REQUESTS)]
+        time.sleep(1.5)  # the last traces leave the assembler
+        tracer.stop_ok()
+        yield {"tracer": tracer, "rids": rids, "spans": tracer.spans}
+    finally:
+        procs.kill_all()
+
+
+@pytest.mark.parametrize("conc", [4, 32])
+def test_no_headers_whole_traces_from_the_kernel(headerless_chain, conc):
+    spans, tracer = headerless_chain["spans"], headerless_chain["tracer"]
+    whole, missing, wrong = headerless_report(spans, headerless_chain["rids"][conc])
+    mine = [w for w in wrong if "-c%d-" % conc in w]
+    summary = "%d concurrent: %d/%d whole; incomplete %s\nwrong %s\n%s" % (
+        conc, whole, HEADERLESS_REQUESTS, missing[:10], mine[:10], tracer.diag())
+    print(summary.splitlines()[0])
+    assert not mine, "wrong parents: " + summary
+    assert whole >= 0.99 * HEADERLESS_REQUESTS, summary
+
+
+def test_no_headers_causes_counted(headerless_chain):
+    st = headerless_chain["tracer"].stats()
+    # every CLIENT request judged once: found, ambiguous or unknown
+    judged = sum(st.get(k, 0) for k in ("client_cause_found", "client_cause_ambiguous",
+                                        "client_cause_unknown"))
+    assert judged >= 2 * 2 * HEADERLESS_REQUESTS, st
+    assert st["parents_by_seq"] >= 2 * 2 * HEADERLESS_REQUESTS * 0.99, st

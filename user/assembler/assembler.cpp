@@ -20,7 +20,8 @@ Assembler::Assembler(std::uint64_t wait_ns, std::size_t max_traces, std::size_t 
       pull_(std::move(pull)),
       estimator_(estimator),
       next_id_(std::move(next_id)),
-      judge_(std::move(judge)) {}
+      judge_(std::move(judge)),
+      join_(kRecentWaits * wait_ns, 8 * max_spans_) {}
 
 bool Assembler::judge_all(Open& t) {
   if (!judge_) return false;
@@ -45,13 +46,21 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     // Under --no-filter every span is reported: nothing is missing to be
     // estimated (a hop that answered an error itself did not call the next).
     full_tracing_ |= s.reason == "no_filter";
-    // A span whose trace id was made up here has no trace to wait for.
-    if (!s.trace_from_header) {
+    // A span whose trace id was made up here has no trace to wait for,
+    // unless the kernel saw what it is part of (assembler/causal_join.h).
+    std::vector<Key> merged;
+    Key key = key_of(s);
+    if (CausalJoin::joinable(s)) {
+      auto j = join_.join(s, key, now_ns, s.trace_from_header);
+      key = std::move(j.key);
+      merged = std::move(j.merged);
+      std::copy(key.begin(), key.end(), s.trace_id.begin());
+    } else if (!s.trace_from_header) {
       out.push_back(std::move(s));
       continue;
     }
-    Key key = key_of(s);
     if (sent_.count(key)) {
+      for (const Key& m : merged) send_merged_late(m, key, out);
       send_late(key, std::move(s), out);
       continue;
     }
@@ -61,7 +70,9 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
       it->second.deadline_ns = now_ns + wait_ns_;
       by_deadline_.emplace_back(it->second.deadline_ns, key);
     }
+    for (const Key& m : merged) merge_open(m, key, it->second);
     it->second.anomaly |= s.is_anomalous();
+    it->second.from_header |= s.trace_from_header;
     it->second.spans.push_back(std::move(s));
     open_spans_++;
     if (it->second.spans.size() >= kMaxTraceSpans) {
@@ -89,6 +100,36 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
   expire(now_ns, out);
 }
 
+// Group from joins the open trace into, key (assembler/causal_join.h): its spans take
+// that trace's id, and it waits no longer than the earlier of the two.
+void Assembler::merge_open(const Key& from, const Key& key, Open& into) {
+  auto it = open_.find(from);
+  if (it == open_.end()) return;  // sent already, or never waited
+  counters_.causal_merges++;
+  into.anomaly |= it->second.anomaly;
+  into.from_header |= it->second.from_header;
+  into.first_ns = std::min(into.first_ns, it->second.first_ns);
+  for (auto& s : it->second.spans) {
+    std::copy(key.begin(), key.end(), s.trace_id.begin());
+    into.spans.push_back(std::move(s));
+  }
+  open_.erase(it);  // its by_deadline_ entry stays behind: expire() skips it
+}
+
+// Group from joins trace key, which went out already: its spans follow late.
+void Assembler::send_merged_late(const Key& from, const Key& key,
+                                 std::vector<capture::Span>& out) {
+  auto it = open_.find(from);
+  if (it == open_.end()) return;
+  Open t = std::move(it->second);
+  open_.erase(it);
+  open_spans_ -= t.spans.size();
+  for (auto& s : t.spans) {
+    std::copy(key.begin(), key.end(), s.trace_id.begin());
+    send_late(key, std::move(s), out);
+  }
+}
+
 void Assembler::expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bool flush) {
   while (!by_deadline_.empty() && (flush || by_deadline_.front().first <= now_ns)) {
     Key key = std::move(by_deadline_.front().second);
@@ -96,7 +137,7 @@ void Assembler::expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bo
     auto it = open_.find(key);
     if (it == open_.end()) continue;
     // Spans still unjudged for want of a profile: wait for it, a while.
-    if (!flush && judge_all(it->second) &&
+    if (!flush && it->second.from_header && judge_all(it->second) &&
         now_ns < it->second.first_ns + kMaxHoldWaits * wait_ns_) {
       it->second.deadline_ns = now_ns + wait_ns_;
       by_deadline_.emplace_back(it->second.deadline_ns, key);

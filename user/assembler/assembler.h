@@ -3,7 +3,9 @@
 // pulled back from the keep-buffer (exact); its spans are linked to their
 // parents (Linker), hops still missing are estimated (Estimator), and the
 // whole trace goes out. Traces without an anomaly (function spans, warm-up,
-// --no-filter) are linked and go out. Spans of a trace already sent go out
+// --no-filter) are linked and go out. Spans without a header trace id wait
+// too when the kernel saw their causality: they are joined into one trace
+// per request, under the root SERVER span's id (CausalJoin). Spans of a trace already sent go out
 // at once, linked against the trace's spans while it is recent. Memory is
 // bounded: at most max_traces traces and max_spans spans wait (the oldest
 // trace leaves early when more come), and at most kMaxRecentTraces sent ones
@@ -19,6 +21,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "assembler/causal_join.h"
 #include "assembler/estimator.h"
 #include "assembler/linker.h"
 #include "capture/span.h"
@@ -35,6 +38,7 @@ struct AssemblerCounters {
   std::uint64_t judged_anomalous = 0;   // warm-up spans found anomalous in user space
   std::uint64_t late_spans_linked = 0;  // late spans that found a parent in their sent trace
   std::uint64_t spans_past_trace_bound = 0;  // late spans of a trace at kMaxTraceSpans: not linked
+  std::uint64_t causal_merges = 0;  // header-less groups joined into their caller's trace
 };
 
 class Assembler {
@@ -81,10 +85,16 @@ class Assembler {
     std::uint64_t deadline_ns = 0;
     std::uint64_t first_ns = 0;
     bool anomaly = false;
+    // A span with a header trace id is in it. A trace of header-less spans alone (joined
+    // by the kernel's causality) does not wait for profiles: such spans went out at once
+    // before they could be joined, and the keep-buffer holds nothing of theirs to pull.
+    bool from_header = false;
   };
   using Key = std::string;  // trace id bytes
   void send(const Key& key, Open&& t, std::uint64_t now_ns, std::vector<capture::Span>& out);
   void send_late(const Key& key, capture::Span&& s, std::vector<capture::Span>& out);
+  void merge_open(const Key& from, const Key& key, Open& into);
+  void send_merged_late(const Key& from, const Key& key, std::vector<capture::Span>& out);
   // Judges the trace's unjudged spans; true when some still lack a profile.
   bool judge_all(Open& t);
   void remember_sent(const Key& key, const std::vector<capture::Span>& spans,
@@ -106,6 +116,7 @@ class Assembler {
   std::unordered_set<Key> sent_;
   std::deque<Key> sent_order_;
   Linker linker_;
+  CausalJoin join_;
   std::unordered_map<Key, std::vector<capture::Span>> recent_;  // sent, for late spans
   std::deque<std::pair<std::uint64_t, Key>> recent_order_;
   AssemblerCounters counters_;

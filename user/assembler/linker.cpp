@@ -28,6 +28,22 @@ bool mirrored(const Span& client, const Span& server) {
   return client.local.port == server.peer.port && client.local.address == server.peer.address;
 }
 
+// The same request byte at both ends of one connection: the kernel's TCP sequence number.
+bool same_request_byte(const Span& client, const Span& server) {
+  return client.req_seq && server.req_seq && *client.req_seq == *server.req_seq &&
+         mirrored(client, server);
+}
+
+// The SERVER span of trace that the kernel named as c's cause, if it is there.
+const Span* kernel_cause(const std::vector<Span>& trace, const Span& c) {
+  if (c.cause != DT_CAUSE_FOUND) return nullptr;
+  for (const Span& s : trace)
+    if (s.kind == SpanKind::kServer && !s.is_estimated() && s.pid == c.pid &&
+        s.conn_id == c.cause_conn_id && s.exch_seq == c.cause_exch)
+      return &s;
+  return nullptr;
+}
+
 bool same_target(const Span& a, const Span& b) { return a.method == b.method && a.path == b.path; }
 
 bool owns_announced_id(const Span& s) {
@@ -112,6 +128,19 @@ std::optional<capture::SpanId> Linker::server_parent(const std::vector<Span>& tr
   int callers = 0;
   for (std::size_t j = 0; j < trace.size(); j++) {
     const Span& c = trace[j];
+    if (j != i && c.kind == SpanKind::kClient && !c.is_estimated() && same_request_byte(c, s)) {
+      caller = &c;
+      callers++;
+    }
+  }
+  if (callers == 1) {
+    counters_.parents_by_seq++;
+    return caller->span_id;
+  }
+  caller = nullptr;
+  callers = 0;
+  for (std::size_t j = 0; j < trace.size(); j++) {
+    const Span& c = trace[j];
     if (j == i || c.kind != SpanKind::kClient || c.is_estimated()) continue;
     if (mirrored(c, s) && overlap(c, s)) {
       caller = &c;
@@ -145,6 +174,8 @@ std::optional<capture::SpanId> Linker::server_parent(const std::vector<Span>& tr
   return s.header_parent_id;
 }
 
+// A CLIENT span's parent: the traceresponse rule (headers), then the kernel's cause, then
+// (traces with headers only) the process's SERVER spans by time, thread and target.
 std::optional<capture::SpanId> Linker::client_parent(const std::vector<Span>& trace,
                                                      std::size_t i) {
   const Span& c = trace[i];
@@ -163,10 +194,21 @@ std::optional<capture::SpanId> Linker::client_parent(const std::vector<Span>& tr
   if (c.header_parent_id && !forwarded)
     for (const Span* s : servers)
       if (owns_announced_id(*s) && s->span_id == *c.header_parent_id) {
+        const Span* cause = kernel_cause(trace, c);
+        if (cause && cause != s) counters_.cause_disagreements++;  // the header's stands
         counters_.parents_by_response++;
         return s->span_id;
       }
 
+  if (const Span* cause = kernel_cause(trace, c)) {
+    counters_.parents_by_cause++;
+    return cause->span_id;
+  }
+  if (!c.trace_from_header) {
+    // No header tells which request this trace is: nothing but the kernel decides.
+    (c.cause == DT_CAUSE_AMBIGUOUS ? counters_.left_ambiguous : counters_.left_unlinked)++;
+    return std::nullopt;
+  }
   std::vector<const Span*> pool = narrowed(servers, [&](const Span& s) { return holds(s, c); });
   if (pool.empty()) {
     counters_.left_unlinked++;

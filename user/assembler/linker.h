@@ -19,6 +19,15 @@
 //       where the process forwards them (a proxy, learned), the innermost
 //       window when the windows nest; still more than one: absent.
 //
+// Before those, what the kernel saw (bpf/lib/causality.bpf.h), exact where it is there:
+//   SERVER span: the CLIENT span with its client end and the same TCP sequence number of
+//     the request's first byte (one byte of one connection: NAT and pools cannot fool it);
+//   CLIENT span: the SERVER exchange the kernel named as its cause. Never over a link from
+//     the headers (the traceresponse rule): where the two differ, the header's stands and
+//     the disagreement is counted. A CLIENT span the kernel found ambiguous gets no parent
+//     in a trace without headers: the time, thread and target rules are for traces whose
+//     headers already tell the spans' request.
+//
 // A SERVER span's announced id (traceresponse) becomes its span id when it
 // owns it: a proxy passes its upstream's traceresponse back unchanged, so of
 // the spans announcing one id the innermost owns it.
@@ -40,6 +49,9 @@ struct LinkerCounters {
   std::uint64_t parents_by_header = 0;      // root SERVER spans: the caller outside
   std::uint64_t parents_by_response = 0;    // CLIENT <- SERVER whose traceresponse it names
   std::uint64_t parents_in_process = 0;     // CLIENT <- SERVER by thread, target and time
+  std::uint64_t parents_by_seq = 0;         // SERVER <- CLIENT: same client end and TCP seq
+  std::uint64_t parents_by_cause = 0;       // CLIENT <- SERVER the kernel named as its cause
+  std::uint64_t cause_disagreements = 0;    // kernel cause != the header-based parent
   std::uint64_t left_ambiguous = 0;         // several candidates: no parent
   std::uint64_t left_unlinked = 0;          // no candidate (caller not in the trace, ...)
 };

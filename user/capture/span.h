@@ -57,6 +57,15 @@ struct Span {
   std::uint64_t request_bytes = 0;
   std::uint64_t response_bytes = 0;
   std::uint64_t conn_id = 0;
+  // What the kernel saw of causality (bpf/lib/causality.bpf.h): this exchange's number on
+  // its connection (conn_id, exch_seq name it); the TCP sequence number of the request's
+  // first byte, the same at both ends of the connection; a CLIENT span's cause (enum
+  // dt_cause), and when found, the SERVER exchange of its process that caused it.
+  std::uint32_t exch_seq = 0;
+  std::optional<std::uint32_t> req_seq;
+  std::uint8_t cause = 0;
+  std::uint64_t cause_conn_id = 0;
+  std::uint32_t cause_exch = 0;
   std::uint8_t flags = 0;       // dt_span_flags
   std::uint8_t end_reason = 0;  // dt_span_end
   // The filter's verdict (ARCHITECTURE.md): decision is anomalous | reported | kept |

@@ -119,6 +119,18 @@ Span SpanDecoder::decode(const dt_span_event& ev) {
   s.request_bytes = ev.req_bytes;
   s.response_bytes = ev.resp_bytes;
   s.conn_id = ev.conn_id;
+  s.exch_seq = ev.exch_seq;
+  if (ev.flags & DT_SPAN_F_SEQ) s.req_seq = ev.req_seq;
+  s.cause = ev.cause;
+  if (ev.cause == DT_CAUSE_FOUND && go_.is_go(ev.pid)) {
+    // Goroutines move between threads: the thread's open request is no cause.
+    s.cause = DT_CAUSE_UNKNOWN;
+    go_causes_dropped_++;
+  }
+  if (s.cause == DT_CAUSE_FOUND) {
+    s.cause_conn_id = ev.cause_conn_id;
+    s.cause_exch = ev.cause_exch;
+  }
   s.flags = ev.flags;
   s.end_reason = ev.end_reason;
   s.span_id = new_span_id();

@@ -8,6 +8,7 @@
 
 #include "capture.h"
 #include "capture/clock.h"
+#include "capture/go_process.h"
 #include "capture/span.h"
 
 namespace difftrace::capture {
@@ -17,6 +18,8 @@ class SpanDecoder {
   explicit SpanDecoder(const WallClock& clock) : clock_(clock), rng_(std::random_device{}()) {}
   Span decode(const dt_span_event& ev);
   std::uint64_t invalid_trace_contexts() const { return invalid_ctx_; }
+  // CLIENT spans of Go processes whose kernel cause was not believed (go_process.h).
+  std::uint64_t go_causes_dropped() const { return go_causes_dropped_; }
 
   SpanId new_span_id();
   TraceId new_trace_id();
@@ -30,6 +33,8 @@ class SpanDecoder {
   // and formatting them was a visible share of the tracer's CPU.
   std::unordered_map<std::string, std::string> address_cache_;
   std::uint64_t invalid_ctx_ = 0;
+  GoProcesses go_;
+  std::uint64_t go_causes_dropped_ = 0;
 };
 
 const char* method_name(int method);

@@ -146,11 +146,15 @@ void SpanPipeline::fill_stats(stats::RunStats& into) const {
   into.add_user_counter("warmup_spans_judged_anomalous", a.judged_anomalous);
   into.add_user_counter("late_spans_linked", a.late_spans_linked);
   into.add_user_counter("spans_past_trace_bound", a.spans_past_trace_bound);
+  into.add_user_counter("causal_merges", a.causal_merges);
   const auto& l = assembler_.link_counters();
   into.add_user_counter("parents_by_connection", l.parents_by_connection);
   into.add_user_counter("parents_by_header", l.parents_by_header);
   into.add_user_counter("parents_by_response", l.parents_by_response);
   into.add_user_counter("parents_in_process", l.parents_in_process);
+  into.add_user_counter("parents_by_seq", l.parents_by_seq);
+  into.add_user_counter("parents_by_cause", l.parents_by_cause);
+  into.add_user_counter("cause_disagreements", l.cause_disagreements);
   into.add_user_counter("parents_left_ambiguous", l.left_ambiguous);
   into.add_user_counter("parents_left_unlinked", l.left_unlinked);
   into.add_user_counter("spans_exported", spans_exported());

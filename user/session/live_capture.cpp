@@ -71,6 +71,7 @@ void LiveCapture::drain() {
 void LiveCapture::add_counters(stats::RunStats& stats) const {
   if (program_) stats.set_kernel(program_->read_counters());
   stats.add_user_counter("invalid_trace_context", decoder_.invalid_trace_contexts());
+  stats.add_user_counter("go_causes_dropped", decoder_.go_causes_dropped());
   stats.add_user_counter("malformed_events", collector_ ? collector_->malformed() : 0);
 }
 

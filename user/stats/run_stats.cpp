@@ -28,6 +28,10 @@ const char* counter_name(int c) {
     case DT_C_KEEP_OVERWRITTEN: return "kept_spans_overwritten";
     case DT_C_HIST_MAP_FULL: return "histogram_map_full";
     case DT_C_ANOMALIES_LOST: return "anomalies_lost";
+    case DT_C_CAUSE_FOUND: return "client_cause_found";
+    case DT_C_CAUSE_AMBIGUOUS: return "client_cause_ambiguous";
+    case DT_C_CAUSE_UNKNOWN: return "client_cause_unknown";
+    case DT_C_THREAD_MAP_FULL: return "thread_map_full";
     default: break;
   }
   if (c >= DT_C_REASON_FIRST && c < DT_C_MAX) {

@@ -43,6 +43,13 @@ DT_INLINE void http1_span_fill(struct dt_span_event *e, const struct http_exchan
 	e->req_bytes = x->req.total_bytes;
 	e->resp_bytes = x->resp.total_bytes;
 	e->conn_id = conn_id;
+	/* causality and sequence numbers: the kernel's, after the fill */
+	e->cause_conn_id = 0;
+	e->cause_exch = 0;
+	e->exch_seq = 0;
+	e->req_seq = 0;
+	e->cause = DT_CAUSE_NONE;
+	__builtin_memset(e->_pad3, 0, sizeof(e->_pad3));
 	e->pid = pid;
 	e->tid = tid;
 	e->status = x->phase == HTTP_PHASE_RESPONSE ? x->status : 0;

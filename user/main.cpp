@@ -10,6 +10,7 @@
 
 #include "cli/analyze_command.h"
 #include "cli/check_command.h"
+#include "cli/k8s_pods_command.h"
 #include "cli/replay_command.h"
 #include "cli/trace_command.h"
 #include "env/environment.h"
@@ -38,6 +39,8 @@ int main(int argc, char** argv) {
   difftrace::cli::add_check_command(app, check);
   difftrace::cli::AnalyzeOptions analyze;
   difftrace::cli::add_analyze_command(app, analyze);
+  difftrace::cli::K8sPodsOptions k8s_pods;
+  difftrace::cli::add_k8s_pods_command(app, k8s_pods);
   auto* version = app.add_subcommand("version", "Print the version");
 
   try {
@@ -61,6 +64,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("replay")) return difftrace::cli::run_replay(replay);
     if (app.got_subcommand("check")) return difftrace::cli::run_check(check);
     if (app.got_subcommand("analyze")) return difftrace::cli::run_analyze(analyze);
+    if (app.got_subcommand("k8s-pods")) return difftrace::cli::run_k8s_pods(k8s_pods);
     return difftrace::cli::run_trace(trace);
   } catch (const difftrace::FatalError& e) {
     // One error line per line of the message: a refusal may name several

@@ -5,9 +5,12 @@
 
 #include "bpf/kernel_counters.h"
 #include "cli/command_config.h"
+#include "cli/k8s_options.h"
 #include "config/config.h"
 #include "config/service_map.h"
 #include "error.h"
+#include "k8s/container_cache.h"
+#include "k8s/container_id_enricher.h"
 #include "session/live_capture.h"
 #include "session/session.h"
 #include "session/stop_flag.h"
@@ -33,6 +36,9 @@ void add_trace_command(CLI::App& app, TraceOptions& opts) {
                   "YAML: services (names, matches, roles, thresholds), exports; flags override");
   cmd->add_flag("--no-filter", opts.no_filter,
                 "Report every span (full tracing; anomalies are still marked)");
+  cmd->add_flag("--k8s", opts.k8s,
+                "Name spans by their pod (k8s.*), from this node's pods in the Kubernetes API");
+  add_k8s_options(*cmd, opts.k8s_options);
 }
 
 int run_trace(const TraceOptions& opts) {
@@ -46,7 +52,23 @@ int run_trace(const TraceOptions& opts) {
 
   session::LiveCapture source(std::move(targets),
                               {opts.duration_s, opts.ready_file, opts.no_filter});
+  // container.id on every span; with --k8s, the pod's attributes too.
+  std::unique_ptr<k8s::K8sMetadata> k8s_meta;
+  if (opts.k8s) k8s_meta = std::make_unique<k8s::K8sMetadata>(opts.k8s_options);
+  k8s::ContainerCache containers;
   session::Session run(std::move(cfg), {opts.exports, opts.no_filter, opts.stats_json}, source);
+  if (k8s_meta) {
+    run.add_enricher(k8s_meta->make_enricher());
+    run.set_k8s_match([m = k8s_meta.get()](const config::K8sSelector& sel, std::uint32_t pid) {
+      return m->selector().matches(sel, pid);
+    });
+    k8s_meta->start();
+  } else {
+    for (const auto& s : run.config().services)
+      if (s.match.k8s)
+        spdlog::warn("service {}: its k8s match selects nothing without --k8s", s.name);
+    run.add_enricher(std::make_unique<k8s::ContainerIdEnricher>(containers));
+  }
   session::StopFlag stop;
   stop.stop_on_signals();
   run.run(stop);

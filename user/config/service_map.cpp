@@ -21,12 +21,16 @@ targets::TargetSet targets_of(const Config& config) {
   std::vector<pid_t> pids;
   std::vector<std::string> comms;
   std::vector<std::string> cgroups;
+  bool k8s = false;
   for (const auto& s : config.services) {
+    k8s |= s.match.k8s.has_value();
     pids.insert(pids.end(), s.match.pids.begin(), s.match.pids.end());
     comms.insert(comms.end(), s.match.comms.begin(), s.match.comms.end());
     cgroups.insert(cgroups.end(), s.match.cgroups.begin(), s.match.cgroups.end());
   }
-  return targets::resolve(pids, comms, cgroups, false);
+  // Pods come and go while the program runs, with processes of their own: every process is
+  // traced, and the services (names, roles, thresholds) follow the pods.
+  return targets::resolve(pids, comms, cgroups, k8s);
 }
 
 }  // namespace difftrace::config

@@ -24,7 +24,7 @@ class ServiceMap {
 };
 
 // The processes a config's matches select (comm, pid, cgroup), for when the
-// command line names no target.
+// command line names no target; every process when a service has a k8s match.
 targets::TargetSet targets_of(const Config& config);
 
 }  // namespace difftrace::config

@@ -1,0 +1,147 @@
+"""The container image (scripts/image/build.sh, deploy/Containerfile) run the way the DaemonSet
+runs it, in podman: host PID namespace, every capability dropped but CAP_BPF, CAP_PERFMON and
+CAP_SYS_PTRACE, the seccomp profile deploy/seccomp/difftrace.json, tracefs and cgroupfs
+mounted. An HTTP server (the demo platform's Go fn-work) runs in another podman container; the
+tracer's spans of it must carry that container's container.id (podman's full id, read from
+/proc/PID/cgroup's /libpod_parent/libpod-<id>). Also: with the runtime's default seccomp
+profile the same capabilities are refused (the profile is needed), and privileged works.
+
+Root, podman (runc), mmdebstrap and Go required. Slowish: the first run builds the base image
+with mmdebstrap (about 30 s); later runs reuse it. Marked `container`.
+"""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+import capture_helpers as ch
+
+pytestmark = pytest.mark.container
+
+PODMAN = ["podman", "--runtime", "runc"]
+# The host's hard limits are below podman's default ulimits.
+ULIMITS = ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768"]
+IMAGE = "localhost/difftrace:latest"
+BASE = "localhost/difftrace-base:bookworm"
+CAPS = ["--cap-drop=all", "--cap-add=BPF,PERFMON,SYS_PTRACE"]
+SECCOMP = os.path.join(ch.REPO, "deploy", "seccomp", "difftrace.json")
+
+
+def run(cmd, timeout=300, check=True):
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError("%s: exit %d\n%s%s" % (" ".join(cmd), p.returncode, p.stdout[-2000:],
+                                                   p.stderr[-2000:]))
+    return p
+
+
+@pytest.fixture(scope="module")
+def image():
+    if os.geteuid() != 0:
+        pytest.fail("the container test needs root (rootful podman, BPF)", pytrace=False)
+    run([os.path.join(ch.REPO, "scripts", "image", "build.sh")], timeout=600)
+    return IMAGE
+
+
+@pytest.fixture(scope="module")
+def fn_work():
+    run(["bash", "-c", "source scripts/platform/common.sh && platform_build"], timeout=600)
+    return os.path.join(ch.REPO, "build", "platform", "fn-work")
+
+
+class Containers:
+    def __init__(self, tag):
+        self.names = []
+        self.tag = tag
+
+    def start(self, name, args):
+        name = "dt-test-%s-%s" % (self.tag, name)
+        run(PODMAN + ["rm", "-f", name], check=False)
+        run(PODMAN + ["run", "-d", "--name", name] + ULIMITS + args)
+        self.names.append(name)
+        return name
+
+    def inspect(self, name, fmt):
+        return run(PODMAN + ["inspect", "--format", fmt, name]).stdout.strip()
+
+    def remove_all(self):
+        for name in self.names:
+            run(PODMAN + ["rm", "-f", "-t", "2", name], check=False)
+
+
+@pytest.fixture
+def containers(request):
+    c = Containers(str(os.getpid()))
+    yield c
+    c.remove_all()
+
+
+def start_server(containers, fn_work):
+    port = ch.free_port()
+    name = containers.start("server", ["--network", "host", "-v", fn_work + ":/usr/local/bin/fn-work:ro",
+                                       BASE, "/usr/local/bin/fn-work", "--listen", "127.0.0.1:%d" % port])
+    ch.wait_for(lambda: ch.can_connect(port), 20, "the server container listening")
+    return name, port
+
+
+def tracer_args(image, outdir, security):
+    return (["--pid=host", "--network", "host", "--security-opt", "no-new-privileges"] + security +
+            ["-v", "/sys/kernel/tracing:/sys/kernel/tracing", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+             "-v", "%s:/out" % outdir, image, "trace", "--comm", "fn-work", "--no-filter",
+             "--export", "otlp-json:/out/spans.json", "--ready-file", "/out/ready",
+             "--stats-json", "/out/stats.json"])
+
+
+def trace_server(containers, image, fn_work, outdir, security):
+    """Runs the tracer container on the server container; returns (server id, spans, stats)."""
+    server, port = start_server(containers, fn_work)
+    tracer = containers.start("tracer", tracer_args(image, outdir, security))
+    ch.wait_for(lambda: os.path.exists(os.path.join(outdir, "ready")), 60, "the tracer ready",
+                diag=lambda: run(PODMAN + ["logs", tracer], check=False).stderr[-2000:])
+    paths = ["/fn-work/cpu?iters=%d" % i for i in range(1, 6)]
+    for p in paths:
+        out = subprocess.run(["curl", "-sf", "http://127.0.0.1:%d%s" % (port, p)], capture_output=True)
+        assert out.returncode == 0, p
+    rss_kb = tracer_rss_kb(containers, tracer)
+    run(PODMAN + ["kill", "--signal", "INT", tracer])
+    assert run(PODMAN + ["wait", tracer], timeout=60).stdout.strip() == "0", \
+        run(PODMAN + ["logs", tracer], check=False).stderr[-2000:]
+    with open(os.path.join(outdir, "stats.json")) as f:
+        stats = json.load(f)
+    print("tracer RSS in the container: %d KiB" % rss_kb)
+    return containers.inspect(server, "{{.Id}}"), ch.load_spans(os.path.join(outdir, "spans.json")), stats
+
+
+def tracer_rss_kb(containers, tracer):
+    pid = containers.inspect(tracer, "{{.State.Pid}}")
+    with open("/proc/%s/status" % pid) as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+
+def test_capabilities_and_seccomp_profile_give_spans_with_container_id(image, fn_work, containers, outdir):
+    server_id, spans, stats = trace_server(containers, image, fn_work, outdir,
+                                           CAPS + ["--security-opt", "seccomp=" + SECCOMP])
+    assert len(server_id) == 64
+    fn = [s for s in spans if s["path"] and s["path"].startswith("/fn-work/cpu")]
+    assert len(fn) == 5, [s["path"] for s in spans]
+    for s in fn:
+        assert s["resource"].get("container.id") == server_id, s["resource"]
+        assert s["kind"] == ch.SERVER and s["status"] == 200
+    assert stats["spans_seen"] >= 5
+
+
+def test_the_default_seccomp_profile_refuses_bpf_without_sys_admin(image, containers, outdir):
+    name = containers.start("refused", tracer_args(image, outdir, CAPS))
+    code = run(PODMAN + ["wait", name], timeout=60).stdout.strip()
+    logs = run(PODMAN + ["logs", name], check=False).stderr
+    assert code == "1", logs  # the environment's exit code, with the failing step named
+    assert "Operation not permitted" in logs or "EPERM" in logs or "permission" in logs.lower(), logs
+    assert not os.path.exists(os.path.join(outdir, "ready"))
+
+
+def test_privileged_fallback(image, fn_work, containers, outdir):
+    server_id, spans, _ = trace_server(containers, image, fn_work, outdir, ["--privileged"])
+    fn = [s for s in spans if s["path"] and s["path"].startswith("/fn-work/cpu")]
+    assert len(fn) == 5 and all(s["resource"].get("container.id") == server_id for s in fn)

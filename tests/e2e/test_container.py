@@ -17,6 +17,8 @@ import time
 import pytest
 
 import capture_helpers as ch
+from k8s_api_server import FakeApiServer
+from test_k8s_watch import TOKEN, fixture, pod_like
 
 pytestmark = pytest.mark.container
 
@@ -86,20 +88,34 @@ def start_server(containers, fn_work):
     return name, port
 
 
-def tracer_args(image, outdir, security):
+def tracer_args(image, outdir, security, extra=()):
     return (["--pid=host", "--network", "host", "--security-opt", "no-new-privileges"] + security +
             ["-v", "/sys/kernel/tracing:/sys/kernel/tracing", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro",
              "-v", "%s:/out" % outdir, image, "trace", "--comm", "fn-work", "--no-filter",
              "--export", "otlp-json:/out/spans.json", "--ready-file", "/out/ready",
-             "--stats-json", "/out/stats.json"])
+             "--stats-json", "/out/stats.json"] + list(extra))
 
 
-def trace_server(containers, image, fn_work, outdir, security):
-    """Runs the tracer container on the server container; returns (server id, spans, stats)."""
+def trace_server(containers, image, fn_work, outdir, security, api=None):
+    """Runs the tracer container on the server container; returns (server id, spans, stats).
+    With api (a FakeApiServer), the server container is a pod's container there, and the
+    tracer names spans by pod (--k8s)."""
     server, port = start_server(containers, fn_work)
-    tracer = containers.start("tracer", tracer_args(image, outdir, security))
+    extra = []
+    if api is not None:
+        server_id = containers.inspect(server, "{{.Id}}")
+        api.put_replicaset(fixture("replicaset-activator.json"))
+        api.put_pod(pod_like(fixture("pod-activator.json"), "activator-7d8b9c6f5d-x2x9k",
+                             "6d1b2f1c-5d3e-4a8f-9b3c-0f1e2d3c4b5a", server_id))
+        with open(os.path.join(outdir, "token"), "w") as f:
+            f.write(TOKEN)
+        extra = ["--k8s", "--k8s-api", api.url, "--k8s-token-file", "/out/token",
+                 "--node-name", "node-1"]
+    tracer = containers.start("tracer", tracer_args(image, outdir, security, extra))
     ch.wait_for(lambda: os.path.exists(os.path.join(outdir, "ready")), 60, "the tracer ready",
                 diag=lambda: run(PODMAN + ["logs", tracer], check=False).stderr[-2000:])
+    if api is not None:  # the pods listed (the watch follows the list)
+        ch.wait_for(api.watch_requests, 30, "the tracer's pod watch")
     paths = ["/fn-work/cpu?iters=%d" % i for i in range(1, 6)]
     for p in paths:
         out = subprocess.run(["curl", "-sf", "http://127.0.0.1:%d%s" % (port, p)], capture_output=True)
@@ -128,8 +144,29 @@ def test_capabilities_and_seccomp_profile_give_spans_with_container_id(image, fn
     assert len(fn) == 5, [s["path"] for s in spans]
     for s in fn:
         assert s["resource"].get("container.id") == server_id, s["resource"]
+        assert "k8s.pod.name" not in s["resource"]  # no --k8s
         assert s["kind"] == ch.SERVER and s["status"] == 200
     assert stats["spans_seen"] >= 5
+
+
+def test_spans_named_by_pod_from_the_api(image, fn_work, containers, outdir):
+    """The server container as a pod's container in the (local) API: --k8s names its spans."""
+    api = FakeApiServer(TOKEN).start()
+    try:
+        server_id, spans, stats = trace_server(containers, image, fn_work, outdir,
+                                               CAPS + ["--security-opt", "seccomp=" + SECCOMP], api)
+    finally:
+        api.stop()
+    fn = [s for s in spans if s["path"] and s["path"].startswith("/fn-work/cpu")]
+    assert len(fn) == 5, [s["path"] for s in spans]
+    want = {"container.id": server_id, "k8s.namespace.name": "knative-serving",
+            "k8s.pod.name": "activator-7d8b9c6f5d-x2x9k",
+            "k8s.pod.uid": "6d1b2f1c-5d3e-4a8f-9b3c-0f1e2d3c4b5a", "k8s.container.name": "activator",
+            "k8s.node.name": "node-1", "k8s.replicaset.name": "activator-7d8b9c6f5d",
+            "k8s.deployment.name": "activator"}
+    for s in fn:
+        assert {k: s["resource"].get(k) for k in want} == want, s["resource"]
+    assert stats["k8s_spans_named"] >= 5
 
 
 def test_the_default_seccomp_profile_refuses_bpf_without_sys_admin(image, containers, outdir):

@@ -4,7 +4,8 @@ difftrace's API client where no control plane can run.
 What it speaks, as kube-apiserver does:
   GET /api/v1/pods?fieldSelector=spec.nodeName=N[&limit=L&continue=C]
       200 PodList {"kind":"PodList","metadata":{"resourceVersion":RV[,"continue":C]},"items":[..]}
-      (pages when limit is given; an expired continue token: 410 Status)
+      (pages when limit is given, and of at most page_cap items, as a server may return fewer
+      than the limit with a continue token; an expired continue token: 410 Status)
   GET /api/v1/pods?fieldSelector=..&watch=1&resourceVersion=RV&allowWatchBookmarks=true
       200, Transfer-Encoding: chunked, one JSON event per line: {"type":"ADDED|MODIFIED|DELETED",
       "object":Pod}, {"type":"BOOKMARK","object":{"kind":"Pod","metadata":{"resourceVersion":..}}};
@@ -29,8 +30,9 @@ def status(code, reason, message):
 
 
 class FakeApiServer:
-    def __init__(self, token, port=0):
+    def __init__(self, token, port=0, page_cap=0):
         self.token = token
+        self.page_cap = page_cap
         self.port = port
         self.cond = threading.Condition()
         self.rv = 1000
@@ -153,11 +155,13 @@ class FakeApiServer:
                 start = 0
                 if q.get("continue"):
                     tok = json.loads(urllib.parse.unquote(q["continue"]))
-                    if tok["rv"] < server.oldest_rv:
+                    if tok["rv"] < server.oldest_rv - 1:  # compacted since the first page
                         return self.send_json(410, status(410, "Expired", "The provided continue parameter is too old"))
                     start, rv = tok["start"], str(tok["rv"])
                 md = {"resourceVersion": rv}
                 limit = int(q.get("limit", "0") or 0)
+                if server.page_cap:
+                    limit = min(limit or server.page_cap, server.page_cap)
                 if limit and start + limit < len(items):
                     md["continue"] = json.dumps({"start": start + limit, "rv": int(rv)})
                     items = items[start:start + limit]

@@ -7,6 +7,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
+
+#include "k8s/api_client.h"
 #include "k8s/container_cache.h"
 #include "k8s/metadata_store.h"
 #include "k8s/owner_resolver.h"
@@ -191,4 +194,21 @@ TEST_CASE("spans of a known pod get k8s.*; of an unknown container, container.id
   enricher.fill_stats(stats);
   CHECK(stats.user_counter("k8s_spans_named") == 1);
   CHECK(stats.user_counter("k8s_spans_unnamed") == 2);
+}
+
+TEST_CASE("in-cluster config: the service's address, or what is given", "[k8s]") {
+  ::setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
+  ::setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+  CHECK(k8s::in_cluster_config().url == "https://10.96.0.1:443");
+  ::setenv("KUBERNETES_SERVICE_HOST", "fd00:10:96::1", 1);
+  CHECK(k8s::in_cluster_config().url == "https://[fd00:10:96::1]:443");
+  auto given = k8s::in_cluster_config("http://127.0.0.1:8080/", "/tmp/token", "/tmp/ca.crt");
+  CHECK(given.url == "http://127.0.0.1:8080");
+  CHECK(given.token_file == "/tmp/token");
+  CHECK(given.ca_file == "/tmp/ca.crt");
+  ::unsetenv("KUBERNETES_SERVICE_HOST");
+  ::unsetenv("KUBERNETES_SERVICE_PORT");
+  CHECK_THROWS_WITH(k8s::in_cluster_config(), Catch::Contains("KUBERNETES_SERVICE_HOST is not set"));
+  CHECK(k8s::url_encode("spec.nodeName=node-1") == "spec.nodeName%3Dnode-1");
+  CHECK(k8s::url_encode("a b/c") == "a%20b%2Fc");
 }

@@ -75,11 +75,17 @@ std::uint64_t MetadataStore::generation() const {
 }
 
 nlohmann::json MetadataStore::to_json() const {
-  auto all = pods();
+  std::vector<std::shared_ptr<const PodMeta>> all;
+  std::uint64_t generation = 0;
+  {
+    std::lock_guard lock(mutex_);  // the pods and the generation they are at
+    for (const auto& [uid, pod] : by_uid_) all.push_back(pod);
+    generation = generation_;
+  }
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
     return std::tie(a->namespace_name, a->name) < std::tie(b->namespace_name, b->name);
   });
-  nlohmann::json out = {{"generation", generation()}, {"pods", nlohmann::json::array()}};
+  nlohmann::json out = {{"generation", generation}, {"pods", nlohmann::json::array()}};
   for (const auto& p : all) {
     nlohmann::json containers = nlohmann::json::array();
     for (const auto& c : p->containers) containers.push_back({{"name", c.name}, {"id", c.id}});

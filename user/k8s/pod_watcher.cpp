@@ -191,7 +191,10 @@ void PodWatcher::watch() {
   // The server ended the watch (its timeout, or a restart): again from the last version, at
   // once unless it ended without a word (then back off, lest a server that closes at once
   // have us spin).
-  if (!lines) pause(backoff_), backoff_ = std::min(backoff_ * 2, options_.max_backoff);
+  if (!lines) {
+    pause(backoff_);
+    backoff_ = std::min(backoff_ * 2, options_.max_backoff);
+  }
 }
 
 nlohmann::json PodWatcher::counters_json() const {

@@ -15,8 +15,12 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -mcpu=v3 \
 CXXFLAGS   ?= -O2 -g
 CXXFLAGS   += -std=c++20 -Wall -Wextra -MMD -MP -Iinclude -Iuser -Itests -I$(BUILD) \
               $(shell pkg-config --cflags spdlog protobuf libcurl)
-LDLIBS     := -lbpf -lelf -lz $(shell pkg-config --libs spdlog protobuf libcurl) -lpcap -lyaml-cpp \
-              -pthread
+LDLIBS     := -lbpf -lelf -lz $(shell pkg-config --libs spdlog protobuf libcurl cpp-httplib) -lpcap \
+              -lyaml-cpp -pthread
+# Debian's cpp-httplib is a built library: what includes httplib.h must see the defines it was
+# built with (TLS, zlib, brotli), or its classes differ from the library's.
+HTTPLIB_CFLAGS := $(shell pkg-config --cflags cpp-httplib)
+$(BUILD)/obj/user/agent/http_endpoint.o $(BUILD)/obj/tests/unit/test_agent.o: CXXFLAGS += $(HTTPLIB_CFLAGS)
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)

@@ -21,6 +21,8 @@ PACKAGES=(
   # PyYAML); the container image (scripts/image/build.sh: mmdebstrap, podman with runc) and its
   # test (tests/e2e/test_container.py)
   python3-yaml mmdebstrap podman runc
+  # the agent's /metrics scraped by a real Prometheus (tests/e2e/test_agent.py)
+  prometheus
   # the kernel matrix (make test-kernels): Debian's cloud kernels booted under QEMU with a
   # busybox initramfs (scripts/kernels/)
   qemu-system-x86 busybox-static cpio

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "cli/agent_command.h"
 #include "cli/analyze_command.h"
 #include "cli/check_command.h"
 #include "cli/k8s_pods_command.h"
@@ -41,6 +42,8 @@ int main(int argc, char** argv) {
   difftrace::cli::add_analyze_command(app, analyze);
   difftrace::cli::K8sPodsOptions k8s_pods;
   difftrace::cli::add_k8s_pods_command(app, k8s_pods);
+  difftrace::cli::AgentOptions agent;
+  difftrace::cli::add_agent_command(app, agent);
   auto* version = app.add_subcommand("version", "Print the version");
 
   try {
@@ -65,6 +68,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("check")) return difftrace::cli::run_check(check);
     if (app.got_subcommand("analyze")) return difftrace::cli::run_analyze(analyze);
     if (app.got_subcommand("k8s-pods")) return difftrace::cli::run_k8s_pods(k8s_pods);
+    if (app.got_subcommand("agent")) return difftrace::cli::run_agent(agent);
     return difftrace::cli::run_trace(trace);
   } catch (const difftrace::FatalError& e) {
     // One error line per line of the message: a refusal may name several

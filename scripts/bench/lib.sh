@@ -46,6 +46,29 @@ bench_start_difftrace() {
   return 1
 }
 
+# bench_start_agent DIR NAME CONFIG PORT: starts `build/difftrace agent` on a copy of CONFIG
+# that exports OTLP JSON to DIR/NAME.spans.json, /metrics on 127.0.0.1:PORT, stats and log as
+# bench_start_difftrace's; waits until its probes are attached. Sets BENCH_PID.
+bench_start_agent() {
+  local dir=$1 name=$2 config=$3 port=$4
+  rm -f "$dir/$name.ready" "$dir/$name.stats.json" "$dir/$name.spans.json"
+  { cat "$config"; echo "export: [{otlp-json: $dir/$name.spans.json}]"; } >"$dir/$name.yaml"
+  build/difftrace agent --config "$dir/$name.yaml" --listen "127.0.0.1:$port" \
+    --stats-json "$dir/$name.stats.json" --ready-file "$dir/$name.ready" 2>"$dir/$name.log" &
+  # shellcheck disable=SC2034  # read by the caller
+  BENCH_PID=$!
+  local _
+  for _ in $(seq 300); do [ -f "$dir/$name.ready" ] && return 0; sleep 0.1; done
+  echo "bench: difftrace agent ($name) did not attach:" >&2
+  cat "$dir/$name.log" >&2
+  return 1
+}
+
+# bench_cpu_s PID: the CPU time (user + system) a live process has used, in seconds.
+bench_cpu_s() {
+  awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f\n", ($14 + $15) / hz}' "/proc/$1/stat"
+}
+
 # bench_stop PID: SIGINT, then wait for it (difftrace drains, exports and writes its stats).
 bench_stop() {
   kill -INT "$1" 2>/dev/null || true

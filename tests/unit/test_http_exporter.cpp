@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <map>
+#include <thread>
 
 #include "export/gzip.h"
 #include "export/http_exporter.h"
@@ -155,6 +156,24 @@ TEST_CASE("503 and 429 are retried, honouring Retry-After; then delivered", "[ht
   CHECK(c["otlp_http_spans_sent"] == 4);
   CHECK(c["otlp_http_dropped_after_retries"] == 0);
   for (const auto& r : server.requests()) CHECK(otlp_span_count(r) == 4);  // the same batch
+}
+
+TEST_CASE("issue18: while a backend fails, the exporter says why and how many spans wait",
+          "[http-export][issue18]") {
+  HttpTestServer server({{503, "Retry-After: 30\r\n", "busy"}});  // for as long as it runs
+  ex::HttpExportOptions o = quick();
+  o.batch_spans = 4;  // a full batch goes at once
+  o.max_backoff = 30s;
+  o.flush_timeout = 300ms;
+  ex::HttpExporter e(server.url("/v1/traces"), ex::otlp_http_encoding("h"), o);
+  CHECK(e.failure().empty());
+  e.export_spans(spans(4));
+  for (int i = 0; i < 5000 && e.failure().empty(); i++) std::this_thread::sleep_for(2ms);
+  CHECK_THAT(e.failure(), Catch::Contains("HTTP 503") && Catch::Contains(server.url("/v1/traces")));
+  CHECK(e.queued_spans() == 4);  // the batch, waiting for its retry
+  e.flush();                     // gives up on it
+  CHECK(e.queued_spans() == 0);
+  CHECK(counters(e)["otlp_http_dropped_at_shutdown"] == 4);
 }
 
 TEST_CASE("other 4xx answers are final: no retry, the spans are counted as refused",

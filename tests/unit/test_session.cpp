@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "session/replay_source.h"
@@ -109,7 +110,7 @@ TEST_CASE("issue12: apply() keeps the run's load-time settings", "[session][issu
   next.services[0].role = config::Role::kFunction;
   next.keep.traces = 16;
   next.profiler.interval_ns = 1;
-  run.apply(next);
+  CHECK(run.apply(next) == std::vector<std::string>{"keep", "profiler"});
   CHECK(run.config().services[0].role == config::Role::kFunction);
   CHECK(run.config().keep.traces == cfg.keep.traces);
   CHECK(run.config().profiler.interval_ns == cfg.profiler.interval_ns);
@@ -117,4 +118,45 @@ TEST_CASE("issue12: apply() keeps the run's load-time settings", "[session][issu
   }
   run.finish();
   std::filesystem::remove(export_path("apply"));
+}
+
+TEST_CASE("issue18: apply() replaces the config's exports mid-run; an export in both lists "
+          "keeps its exporter, the old exporters' counts stay",
+          "[session][issue18]") {
+  const std::string a = export_path("exp-a"), b = export_path("exp-b");
+  config::Config cfg;
+  cfg.exports = {"otlp-json:" + a};
+  session::ReplaySource source(replay::test::fixture("lo_statuses_chunked_large.pcap"), {}, 1);
+  session::Session run(cfg, {}, source);  // no --export: the config's exports are in force
+  run.start();
+  REQUIRE(run.step());
+  // Nothing exported yet (the assembler's wait), so a's exporter has not written: a marker
+  // written into its file survives unless the file is opened again (which truncates it).
+  REQUIRE(run.snapshot()["spans_exported"] == 0);
+  std::ofstream(a, std::ios::app) << "marker\n";
+
+  config::Config bad = cfg;
+  bad.exports = {"otlp-json:" + b, "carrier-pigeon:x"};
+  CHECK_THROWS_WITH(run.apply(bad), Catch::Contains("unknown exporter"));
+  CHECK(run.config().exports == cfg.exports);  // refused whole
+
+  config::Config both = cfg;
+  both.exports = {"otlp-json:" + b, "otlp-json:" + a};
+  run.apply(both);
+  CHECK(std::filesystem::file_size(a) == 7);  // the same exporter: not reopened
+  REQUIRE(run.step());
+  config::Config only_b = cfg;
+  only_b.exports = {"otlp-json:" + b};
+  run.apply(only_b);
+  CHECK(run.config().exports == only_b.exports);
+  while (run.step()) {
+  }
+  run.finish();
+  const json s = run.snapshot();
+  const json whole = replay_at_once("lo_statuses_chunked_large.pcap", config::Config{});
+  CHECK(s["spans_exported"] == whole["spans_exported"]);
+  CHECK(s["exporters"]["otlp-json"]["in_use"] == true);
+  CHECK(std::filesystem::file_size(b) > 0);
+  std::filesystem::remove(a);
+  std::filesystem::remove(b);
 }

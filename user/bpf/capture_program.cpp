@@ -38,9 +38,9 @@ void set_load_settings(capture& skel, const targets::TargetSet& targets,
                        const filter::FilterSettings& filter) {
   skel.rodata->self_tgid = static_cast<__u32>(getpid());
   skel.rodata->trace_all = targets.all;
-  skel.rodata->use_pid_targets = !targets.pids.empty();
-  skel.rodata->use_comm_targets = !targets.comms.empty();
-  skel.rodata->use_cgroup_targets = !targets.cgroup_ids.empty();
+  skel.rodata->use_pid_targets = targets.changeable || !targets.pids.empty();
+  skel.rodata->use_comm_targets = targets.changeable || !targets.comms.empty();
+  skel.rodata->use_cgroup_targets = targets.changeable || !targets.cgroup_ids.empty();
   skel.rodata->filter_settings.no_filter = filter.no_filter;
   skel.rodata->filter_settings.default_role = filter.default_role;
   skel.rodata->filter_settings.keep_spans =
@@ -90,6 +90,7 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
          err);
   }
   fill_target_maps(targets);
+  targets_ = targets;
 }
 
 CaptureProgram::~CaptureProgram() = default;
@@ -163,6 +164,59 @@ void CaptureProgram::fill_target_maps(const targets::TargetSet& targets) {
     if (bpf_map__update_elem(skel_->maps.target_cgroups, &key, sizeof key, &one, sizeof one, 0))
       fail("adding a cgroup to the target map", errno);
   }
+}
+
+namespace {
+
+template <typename T>
+std::vector<T> missing_from(const std::vector<T>& from, const std::vector<T>& in) {
+  std::vector<T> out;
+  for (const auto& v : from)
+    if (std::find(in.begin(), in.end(), v) == in.end()) out.push_back(v);
+  return out;
+}
+
+}  // namespace
+
+void CaptureProgram::set_targets(const targets::TargetSet& next) {
+  if (!targets_.changeable)
+    throw std::logic_error("set_targets on a program loaded with fixed targets");
+  targets::TargetSet gone;
+  gone.pids = missing_from(targets_.pids, next.pids);
+  gone.comms = missing_from(targets_.comms, next.comms);
+  gone.cgroup_ids = missing_from(targets_.cgroup_ids, next.cgroup_ids);
+  for (pid_t pid : gone.pids) {
+    __u32 key = static_cast<__u32>(pid);
+    bpf_map__delete_elem(skel_->maps.target_pids, &key, sizeof key, 0);
+  }
+  for (const auto& comm : gone.comms) {
+    char key[DT_COMM_LEN] = {};
+    std::memcpy(key, comm.data(), std::min(comm.size(), sizeof key - 1));
+    bpf_map__delete_elem(skel_->maps.target_comms, key, sizeof key, 0);
+  }
+  for (auto id : gone.cgroup_ids) {
+    __u64 key = id;
+    bpf_map__delete_elem(skel_->maps.target_cgroups, &key, sizeof key, 0);
+  }
+  fill_target_maps(next);  // updates of entries there already are change nothing
+  targets_ = next;
+  targets_.changeable = true;
+}
+
+std::vector<LoadedProgram> CaptureProgram::loaded_programs() const {
+  std::vector<LoadedProgram> out;
+  for (const auto& p : probes_) {
+    if (p.state == ProbeStatus::State::kLeftOut) continue;
+    LoadedProgram lp{p.program, p.state == ProbeStatus::State::kAttached, 0};
+    const bpf_program* prog = bpf_object__find_program_by_name(skel_->obj, p.program.c_str());
+    bpf_prog_info info{};
+    __u32 len = sizeof info;
+    if (prog && bpf_program__fd(prog) >= 0 &&
+        bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0)
+      lp.verified_insns = info.verified_insns;
+    out.push_back(std::move(lp));
+  }
+  return out;
 }
 
 void CaptureProgram::attach() {

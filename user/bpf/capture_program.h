@@ -26,6 +26,14 @@ namespace difftrace::bpf {
 void set_load_settings(::capture& skel, const targets::TargetSet& targets,
                        const filter::FilterSettings& filter);
 
+// A program in the kernel: its name, whether its hook is attached, and how many instructions
+// the verifier processed to load it (0 when the kernel does not say).
+struct LoadedProgram {
+  std::string name;
+  bool attached = false;
+  std::uint32_t verified_insns = 0;
+};
+
 class CaptureProgram {
  public:
   // Throws FatalError(kEnvironment) with the failing step and errno.
@@ -37,6 +45,13 @@ class CaptureProgram {
   // Attaches every loaded program; throws if a required one fails.
   void attach();
   void detach();
+
+  // The targets of a program loaded with changeable ones (TargetSet::changeable), replaced in
+  // its maps while it runs. A pid taken out stops being traced; the children it forked since
+  // the program was loaded stay traced until they exit.
+  void set_targets(const targets::TargetSet& next);
+  // Every program loaded (those left out are not), with its verifier count.
+  std::vector<LoadedProgram> loaded_programs() const;
 
   int events_fd() const;
   const bpf_object* object() const;
@@ -65,6 +80,7 @@ class CaptureProgram {
   std::vector<LinkPtr> links_;
   std::string source_;
   std::vector<ProbeStatus> probes_;
+  targets::TargetSet targets_;
 };
 
 }  // namespace difftrace::bpf

@@ -1,16 +1,13 @@
 #include "cli/trace_command.h"
 
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
-#include "bpf/kernel_counters.h"
 #include "cli/command_config.h"
 #include "cli/k8s_options.h"
+#include "cli/run_summary.h"
 #include "config/config.h"
 #include "config/service_map.h"
 #include "error.h"
-#include "k8s/container_cache.h"
-#include "k8s/container_id_enricher.h"
 #include "session/live_capture.h"
 #include "session/session.h"
 #include "session/stop_flag.h"
@@ -57,32 +54,12 @@ int run_trace(const TraceOptions& opts) {
   if (opts.k8s) k8s_meta = std::make_unique<k8s::K8sMetadata>(opts.k8s_options);
   k8s::ContainerCache containers;
   session::Session run(std::move(cfg), {opts.exports, opts.no_filter, opts.stats_json}, source);
-  if (k8s_meta) {
-    run.add_enricher(k8s_meta->make_enricher());
-    run.set_k8s_match([m = k8s_meta.get()](const config::K8sSelector& sel, std::uint32_t pid) {
-      return m->selector().matches(sel, pid);
-    });
-    k8s_meta->start();
-  } else {
-    for (const auto& s : run.config().services)
-      if (s.match.k8s)
-        spdlog::warn("service {}: its k8s match selects nothing without --k8s", s.name);
-    run.add_enricher(std::make_unique<k8s::ContainerIdEnricher>(containers));
-  }
+  add_container_metadata(run, k8s_meta.get(), containers);
   session::StopFlag stop;
   stop.stop_on_signals();
   run.run(stop);
 
-  const stats::RunStats stats = run.run_stats();
-  const auto& k = stats.kernel();
-  spdlog::info(
-      "done: {} spans seen, {} reported ({} anomalous), {} kept, {} lost in the ring buffer "
-      "({} anomalies); {} traces exported, {} spans recovered exact, {} estimated; {} spans "
-      "exported",
-      k[DT_C_SPANS_SEEN], k[DT_C_SPANS_REPORTED], bpf::anomalies_reported(k), k[DT_C_SPANS_KEPT],
-      k[DT_C_RINGBUF_LOST], k[DT_C_ANOMALIES_LOST], stats.user_counter("traces_exported"),
-      stats.user_counter("spans_recovered_exact"), stats.user_counter("spans_estimated"),
-      stats.user_counter("spans_exported"));
+  log_run_summary(run.run_stats());
   run.write_stats();
   return static_cast<int>(ExitCode::kOk);
 }

@@ -300,12 +300,14 @@ Config parse_config(const std::string& text, const std::string& name) {
   }
 }
 
-Config load_config(const std::string& path) {
+std::string read_config_text(const std::string& path) {
   std::ifstream f(path);
   if (!f) throw ConfigError(path + ": cannot be read");
   std::stringstream s;
   s << f.rdbuf();
-  return parse_config(s.str(), path);
+  return s.str();
 }
+
+Config load_config(const std::string& path) { return parse_config(read_config_text(path), path); }
 
 }  // namespace difftrace::config

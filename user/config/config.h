@@ -73,6 +73,7 @@ struct Profiler {
   std::uint64_t interval_ns = 5'000'000'000ull;
   std::uint64_t window_ns = 60'000'000'000ull;
   std::uint32_t min_samples = 50;
+  bool operator==(const Profiler&) const = default;
 };
 
 // The in-kernel keep-buffer: traces (LRU) and the last spans kept per trace
@@ -80,6 +81,7 @@ struct Profiler {
 struct Keep {
   std::uint32_t traces = 8192;
   std::uint32_t spans_per_trace = 8;
+  bool operator==(const Keep&) const = default;
 };
 
 // How long a trace with an anomaly waits for late spans before export, and
@@ -89,6 +91,7 @@ struct Assembler {
   std::uint64_t wait_ns = 1'000'000'000ull;
   std::uint32_t max_traces = 65536;
   std::uint32_t max_spans = 65536;
+  bool operator==(const Assembler&) const = default;
 };
 
 struct Config {
@@ -112,6 +115,8 @@ class ConfigError : public std::runtime_error {
 // Throws ConfigError("FILE:LINE: reason") for anything it cannot take:
 // unknown keys, wrong types, bad durations, roles, methods or patterns.
 Config load_config(const std::string& path);
+// The file's text as load_config reads it (ConfigError "FILE: cannot be read").
+std::string read_config_text(const std::string& path);
 Config parse_config(const std::string& text, const std::string& name);
 
 }  // namespace difftrace::config

@@ -17,7 +17,7 @@ const Service* ServiceMap::find(const capture::Span& span) const {
   return nullptr;
 }
 
-targets::TargetSet targets_of(const Config& config) {
+targets::TargetSet targets_of(const Config& config, bool changeable) {
   std::vector<pid_t> pids;
   std::vector<std::string> comms;
   std::vector<std::string> cgroups;
@@ -28,9 +28,16 @@ targets::TargetSet targets_of(const Config& config) {
     comms.insert(comms.end(), s.match.comms.begin(), s.match.comms.end());
     cgroups.insert(cgroups.end(), s.match.cgroups.begin(), s.match.cgroups.end());
   }
+  if (changeable && !k8s && pids.empty() && comms.empty() && cgroups.empty()) {
+    targets::TargetSet none;  // nothing yet: a reloaded config may name some
+    none.changeable = true;
+    return none;
+  }
   // Pods come and go while the program runs, with processes of their own: every process is
   // traced, and the services (names, roles, thresholds) follow the pods.
-  return targets::resolve(pids, comms, cgroups, k8s);
+  targets::TargetSet t = targets::resolve(pids, comms, cgroups, k8s);
+  t.changeable = changeable;
+  return t;
 }
 
 }  // namespace difftrace::config

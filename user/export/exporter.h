@@ -27,6 +27,10 @@ class Exporter {
   // there (e.g. otlp_http_spans_sent, otlp_http_dropped_queue_full); empty for
   // exporters that cannot lose spans.
   virtual std::vector<std::pair<std::string, std::uint64_t>> counters() const { return {}; }
+  // From any thread, for the agent's /metrics and /readyz: spans waiting to be sent, and why
+  // the backend is failing now (empty while it is not).
+  virtual std::size_t queued_spans() const { return 0; }
+  virtual std::string failure() const { return {}; }
 };
 
 // "console", "console:tree", "otlp-json:PATH", "otlp-http:URL", "zipkin:URL".

@@ -373,7 +373,21 @@ bool HttpExporter::backoff(milliseconds d) {
   return !wake_.wait_for(lk, d, [&] { return give_up_.load(); });
 }
 
+std::size_t HttpExporter::queued_spans() const {
+  std::lock_guard lock(mu_);
+  return queue_.size() + in_flight_;
+}
+
+std::string HttpExporter::failure() const {
+  std::lock_guard lock(mu_);
+  return failure_;
+}
+
 void HttpExporter::note_failure(const std::string& what) {
+  {
+    std::lock_guard lock(mu_);
+    failure_ = encoding_.kind + " " + url_ + ": " + what;
+  }
   if (failing_) return;
   failing_ = true;
   spdlog::warn("{} {}: {}; retrying with backoff, queueing up to {} spans", encoding_.kind, url_,
@@ -382,6 +396,10 @@ void HttpExporter::note_failure(const std::string& what) {
 
 void HttpExporter::note_success() {
   if (!failing_) return;
+  {
+    std::lock_guard lock(mu_);
+    failure_.clear();
+  }
   failing_ = false;
   spdlog::info("{} {}: delivering again", encoding_.kind, url_);
 }

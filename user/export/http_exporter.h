@@ -82,6 +82,8 @@ class HttpExporter : public Exporter {
   // _dropped_at_shutdown, _retries, _http_errors (non-2xx answers),
   // _connect_errors (no answer: refused, timed out, reset), _requests.
   std::vector<std::pair<std::string, std::uint64_t>> counters() const override;
+  std::size_t queued_spans() const override;
+  std::string failure() const override;
 
   const std::string& url() const { return url_; }
 
@@ -99,7 +101,7 @@ class HttpExporter : public Exporter {
   const HttpExportOptions options_;
   const std::string counter_prefix_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable wake_;     // the sender: spans queued, flush, stop
   std::condition_variable idle_;     // flush(): queue empty and nothing in flight
   std::deque<capture::Span> queue_;  // guarded by mu_
@@ -110,6 +112,7 @@ class HttpExporter : public Exporter {
   std::atomic<bool> give_up_{false};  // drop the batch in flight now
 
   bool failing_ = false;  // sender thread only: the last batch failed
+  std::string failure_;   // guarded by mu_: what failed, while failing_
 
   std::atomic<std::uint64_t> sent_{0}, dropped_queue_full_{0}, dropped_rejected_{0},
       dropped_after_retries_{0}, dropped_at_shutdown_{0}, retries_{0}, http_errors_{0},

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "check/require_features.h"
+#include "config/service_map.h"
 #include "env/environment.h"
 #include "error.h"
 
@@ -71,6 +72,33 @@ void LiveCapture::add_counters(stats::RunStats& stats) const {
   if (program_) stats.set_kernel(program_->read_counters());
   stats.add_user_counter("invalid_trace_context", decoder_.invalid_trace_contexts());
   stats.add_user_counter("malformed_events", collector_ ? collector_->malformed() : 0);
+}
+
+}  // namespace difftrace::session
+
+namespace difftrace::session {
+
+std::function<void()> LiveCapture::prepare_targets(const config::Config& next) {
+  if (!options_.targets_follow_config) return [] {};
+  auto targets = config::targets_of(next, /*changeable=*/true);
+  return [this, targets = std::move(targets)] {
+    if (program_) program_->set_targets(targets);
+    targets_ = targets;
+  };
+}
+
+void LiveCapture::add_to_snapshot(nlohmann::json& snapshot) const {
+  nlohmann::json programs = nlohmann::json::array();
+  std::size_t attached = 0;
+  if (program_) {
+    for (const auto& p : program_->loaded_programs()) {
+      programs.push_back(
+          {{"name", p.name}, {"attached", p.attached}, {"verified_insns", p.verified_insns}});
+      attached += p.attached;
+    }
+  }
+  snapshot["programs"] = std::move(programs);
+  snapshot["probes_attached"] = attached;
 }
 
 }  // namespace difftrace::session

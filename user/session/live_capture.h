@@ -21,6 +21,9 @@ struct LiveCaptureOptions {
   double duration_s = 0;   // 0: until stopped
   std::string ready_file;  // created once every probe is attached
   bool no_filter = false;  // only for the start line
+  // The targets come from the config and follow its reloads (the agent): they are
+  // changeable (targets::TargetSet::changeable) and prepare_targets() resolves new ones.
+  bool targets_follow_config = false;
 };
 
 class LiveCapture : public SpanSource {
@@ -38,6 +41,9 @@ class LiveCapture : public SpanSource {
   bool poll(std::chrono::milliseconds timeout) override;
   void drain() override;
   void add_counters(stats::RunStats& stats) const override;
+  std::function<void()> prepare_targets(const config::Config& next) override;
+  // "probes_attached" and "programs" ([{name, attached, verified_insns}]).
+  void add_to_snapshot(nlohmann::json& snapshot) const override;
 
  private:
   targets::TargetSet targets_;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -57,28 +58,43 @@ class Session {
 
   // The counters so far (at the end: the run's), from any thread.
   stats::RunStats run_stats() const;
-  // run_stats() as JSON, with what the source adds: what --stats-json writes.
+  // run_stats() as JSON, with what the source adds and, under "exporters", one object per
+  // export kind (console, otlp-json, otlp-http, zipkin): its counters without the kind's
+  // prefix, spans_exported, queued_spans and failure: what --stats-json writes.
   nlohmann::json snapshot() const;
   // snapshot() into the --stats-json file, when there is one.
   void write_stats() const;
 
-  // A reloaded config. Applied now: services (ids kept by name), their matches, roles and 4xx
-  // rules, static and adaptive latency rules and timeouts; what removed services left in the
-  // maps and the profiler is dropped; keep_query_values. Not yet (the run's until restart): the
-  // targets of live capture, no_filter, default_role and keep sizes (load-time settings of the
-  // BPF program), the profiler's settings, the assembler's bounds and the exports: config()
-  // keeps the run's values of those.
-  void apply(const config::Config& next);
+  // A reloaded config, applied without detaching a probe or touching the keep-buffer:
+  // services (ids kept by name), their matches, roles and 4xx rules, static and adaptive
+  // latency rules and timeouts (what removed services left in the maps and the profiler is
+  // dropped); keep_query_values; the source's targets when they follow the config (the
+  // agent's); the exports when no --export flag overrides them (an export in both keeps its
+  // exporter; new ones are made, gone ones flushed, their counters kept). What goes wrong (a target that does not resolve, an
+  // export that cannot be made) throws FatalError before anything is changed. Settings only a
+  // restart changes stay the run's (config() says what is in force): no_filter, default_role
+  // and keep (load-time settings of the BPF program), profiler and assembler; their names
+  // are returned when the new config differs in them.
+  std::vector<std::string> apply(const config::Config& next);
   const config::Config& config() const { return config_; }
 
  private:
   std::unique_ptr<filter::FilterStore> open_store();
   stats::RunStats run_stats_locked() const;
+  nlohmann::json exporters_json_locked() const;
+  // The exporters' counters, into retired_ and out of the stats' way, once they are flushed.
+  void retire(std::vector<std::unique_ptr<exporters::Exporter>>& old);
 
   config::Config config_;
   SessionOptions options_;
   SpanSource& source_;
+  std::vector<std::string> export_specs_;  // of exporters_, in order
   std::vector<std::unique_ptr<exporters::Exporter>> exporters_;
+  // Exporters replaced by a reload, being flushed (their counters still count), and then the
+  // counters they left, by name, and by export kind for snapshot()'s "exporters".
+  std::vector<std::pair<std::string, const exporters::Exporter*>> retiring_;
+  std::map<std::string, std::uint64_t> retired_counters_;
+  std::map<std::string, std::map<std::string, std::uint64_t>> retired_by_kind_;
   std::unique_ptr<filter::FilterStore> store_;
   pipeline::SpanPipeline pipeline_;
   mutable std::mutex mutex_;  // a snapshot or an apply waits for the poll under way

@@ -6,10 +6,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "capture/span_decoder.h"
+#include "config/config.h"
 #include "filter/filter_store.h"
 #include "pipeline/span_pipeline.h"
 #include "stats/run_stats.h"
@@ -42,6 +44,12 @@ class SpanSource {
 
   // Its counters, at any time: the kernel's (or replay's view of them) and its own.
   virtual void add_counters(stats::RunStats& stats) const = 0;
+  // A reloaded config's targets: resolved now (FatalError when they cannot be), put in force
+  // by the returned step, which cannot fail. A source whose targets do not follow the config
+  // (replay, trace's --pid and the like) returns a step that does nothing.
+  virtual std::function<void()> prepare_targets(const config::Config& /*next*/) {
+    return [] {};
+  }
   // What the snapshot says beyond counters (replay: why the capture stopped early).
   virtual void add_to_snapshot(nlohmann::json& /*snapshot*/) const {}
 };

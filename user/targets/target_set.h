@@ -14,6 +14,9 @@ struct TargetSet {
   std::vector<std::string> comms;        // kernel comm, at most 15 chars
   std::vector<std::uint64_t> cgroup_ids;  // cgroup v2 ids (inode numbers)
   bool all = false;
+  // Targets a reloaded config may change (the agent): every kind is on in the loaded program
+  // even while its list is empty, since the verifier prunes by what is on at load.
+  bool changeable = false;
 
   bool empty() const { return !all && pids.empty() && comms.empty() && cgroup_ids.empty(); }
 };

@@ -4,12 +4,16 @@
 # scripts/image/runtime-packages.txt; docs, man pages and locales left out), imported with
 # `podman import`, then deploy/Containerfile adds build/difftrace. Prints the image's size.
 #   scripts/image/build.sh            -> localhost/difftrace:latest
-# Env: IMAGE (tag), BASE (base image tag; made once, reused), REBUILD_BASE=1 (make it again).
+# Env: IMAGE (tag), BASE (base image tag; made once per package list, then reused),
+# REBUILD_BASE=1 (make it again). Ends by running `difftrace version` in the image, so a
+# runtime library missing from the list fails the build.
 # Building on a registry's image instead: see deploy/Containerfile.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 IMAGE=${IMAGE:-localhost/difftrace:latest}
-BASE=${BASE:-localhost/difftrace-base:bookworm}
+# The base's tag names its package list: a changed list makes a new base.
+list_hash=$(sha256sum scripts/image/runtime-packages.txt | cut -c1-12)
+BASE=${BASE:-localhost/difftrace-base:bookworm-$list_hash}
 # crun refuses hybrid v1+v2 cgroup hosts; runc does not.
 PODMAN=(podman --runtime runc)
 
@@ -34,5 +38,10 @@ fi
 
 "${PODMAN[@]}" build --quiet -f deploy/Containerfile --build-arg BASE="$BASE" \
   --build-arg BINARY=build/image/difftrace -t "$IMAGE" . >/dev/null
+if ! out=$("${PODMAN[@]}" run --rm --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 \
+    "$IMAGE" version 2>&1); then
+  echo "build.sh: the image does not run difftrace: $out" >&2
+  exit 1
+fi
 size=$("${PODMAN[@]}" image inspect --format '{{.Size}}' "$IMAGE")
-echo "build.sh: $IMAGE, $((size / 1000000)) MB"
+echo "build.sh: $IMAGE ($out), $((size / 1000000)) MB, on $BASE"

@@ -1,5 +1,5 @@
 """The container image (scripts/image/build.sh, deploy/Containerfile) run the way the DaemonSet
-runs it, in podman: host PID namespace, every capability dropped but CAP_BPF, CAP_PERFMON and
+runs it, in podman (`trace`, and `agent` with /metrics, /healthz, /readyz): host PID namespace, every capability dropped but CAP_BPF, CAP_PERFMON and
 CAP_SYS_PTRACE, the seccomp profile deploy/seccomp/difftrace.json, tracefs and cgroupfs
 mounted. An HTTP server (the demo platform's Go fn-work) runs in another podman container; the
 tracer's spans of it must carry that container's container.id (podman's full id, read from
@@ -26,7 +26,6 @@ PODMAN = ["podman", "--runtime", "runc"]
 # The host's hard limits are below podman's default ulimits.
 ULIMITS = ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768"]
 IMAGE = "localhost/difftrace:latest"
-BASE = "localhost/difftrace-base:bookworm"
 CAPS = ["--cap-drop=all", "--cap-add=BPF,PERFMON,SYS_PTRACE"]
 SECCOMP = os.path.join(ch.REPO, "deploy", "seccomp", "difftrace.json")
 
@@ -39,12 +38,27 @@ def run(cmd, timeout=300, check=True):
     return p
 
 
+BASE = None  # the base image build.sh made (its tag names its package list)
+
+
 @pytest.fixture(scope="module")
 def image():
+    global BASE
     if os.geteuid() != 0:
         pytest.fail("the container test needs root (rootful podman, BPF)", pytrace=False)
-    run([os.path.join(ch.REPO, "scripts", "image", "build.sh")], timeout=600)
+    out = run([os.path.join(ch.REPO, "scripts", "image", "build.sh")], timeout=600).stdout
+    BASE = out.strip().splitlines()[-1].rsplit(" on ", 1)[1]
     return IMAGE
+
+
+def alive(name):
+    """A wait_for diag helper's companion: fails at once when the container has exited."""
+    state = run(PODMAN + ["inspect", "--format", "{{.State.Running}} {{.State.ExitCode}}", name],
+                check=False).stdout.split()
+    if state and state[0] == "false":
+        raise AssertionError("container %s exited (%s):\n%s" % (
+            name, state[1], run(PODMAN + ["logs", name], check=False).stderr[-3000:]))
+    return True
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +126,8 @@ def trace_server(containers, image, fn_work, outdir, security, api=None):
         extra = ["--k8s", "--k8s-api", api.url, "--k8s-token-file", "/out/token",
                  "--node-name", "node-1"]
     tracer = containers.start("tracer", tracer_args(image, outdir, security, extra))
-    ch.wait_for(lambda: os.path.exists(os.path.join(outdir, "ready")), 60, "the tracer ready",
+    ch.wait_for(lambda: alive(tracer) and os.path.exists(os.path.join(outdir, "ready")), 60,
+                "the tracer ready",
                 diag=lambda: run(PODMAN + ["logs", tracer], check=False).stderr[-2000:])
     if api is not None:  # the pods listed (the watch follows the list)
         ch.wait_for(api.watch_requests, 30, "the tracer's pod watch")
@@ -182,3 +197,79 @@ def test_privileged_fallback(image, fn_work, containers, outdir):
     server_id, spans, _ = trace_server(containers, image, fn_work, outdir, ["--privileged"])
     fn = [s for s in spans if s["path"] and s["path"].startswith("/fn-work/cpu")]
     assert len(fn) == 5 and all(s["resource"].get("container.id") == server_id for s in fn)
+
+
+def agent_config(out_dir_in_container):
+    return ("services:\n"
+            "  - name: activator-by-pod\n"
+            "    match: {k8s: {namespace: knative-serving, container: activator}}\n"
+            "    role: function\n"
+            "profiler: {interval: 500ms}\n"
+            "export: [{otlp-json: %s/spans.json}]\n" % out_dir_in_container)
+
+
+def http_get(port, path):
+    out = subprocess.run(["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "http://127.0.0.1:%d%s" % (port, path)],
+                         capture_output=True, text=True, timeout=10)
+    body, _, code = out.stdout.rpartition("\n")
+    return int(code or 0), body
+
+
+def test_agent_in_the_image(image, fn_work, containers, outdir):
+    """`difftrace agent` as the DaemonSet runs it (capabilities, seccomp profile, --k8s): the
+    server container, a pod's container in the local API, is matched by the config's k8s
+    selector (its spans carry that service's name), its spans carry container.id and k8s.*,
+    /metrics counts them, /healthz and /readyz answer."""
+    api = FakeApiServer(TOKEN).start()
+    try:
+        server, port = start_server(containers, fn_work)
+        server_id = containers.inspect(server, "{{.Id}}")
+        api.put_replicaset(fixture("replicaset-activator.json"))
+        api.put_pod(pod_like(fixture("pod-activator.json"), "activator-7d8b9c6f5d-x2x9k",
+                             "6d1b2f1c-5d3e-4a8f-9b3c-0f1e2d3c4b5a", server_id))
+        with open(os.path.join(outdir, "token"), "w") as f:
+            f.write(TOKEN)
+        with open(os.path.join(outdir, "difftrace.yaml"), "w") as f:
+            f.write(agent_config("/out"))
+        listen = ch.free_port()
+        agent = containers.start("agent", [
+            "--pid=host", "--network", "host", "--security-opt", "no-new-privileges"] + CAPS +
+            ["--security-opt", "seccomp=" + SECCOMP,
+             "-v", "/sys/kernel/tracing:/sys/kernel/tracing", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+             "-v", "%s:/out" % outdir, image, "agent", "--config=/out/difftrace.yaml",
+             "--listen=127.0.0.1:%d" % listen, "--ready-file=/out/ready", "--k8s",
+             "--k8s-api", api.url, "--k8s-token-file", "/out/token", "--node-name", "node-1"])
+        logs = lambda: run(PODMAN + ["logs", agent], check=False).stderr[-3000:]
+        ch.wait_for(lambda: alive(agent) and os.path.exists(os.path.join(outdir, "ready")), 60,
+                    "the agent ready", diag=logs)
+        assert http_get(listen, "/healthz") == (200, "ok\n")
+        ch.wait_for(lambda: http_get(listen, "/readyz")[0] == 200, 30, "/readyz 200", diag=logs)
+
+        # The service follows the pod: once a rescan has seen it, spans carry its name.
+        spans_file = os.path.join(outdir, "spans.json")
+
+        complete = os.path.join(outdir, "complete.json")
+
+        def named_spans():
+            subprocess.run(["curl", "-sf", "http://127.0.0.1:%d/fn-work/cpu?iters=5" % port],
+                           capture_output=True)
+            if not os.path.exists(spans_file):
+                return []
+            with open(spans_file) as f, open(complete, "w") as out:  # lines written whole so far
+                out.writelines(l for l in f if l.endswith("\n"))
+            return [s for s in ch.load_spans(complete) if s["service"] == "activator-by-pod"]
+        spans = ch.wait_for(named_spans, 60, "spans of the service the k8s selector names", diag=logs)
+        for s in spans:
+            assert s["resource"].get("container.id") == server_id
+            assert s["resource"].get("k8s.pod.name") == "activator-7d8b9c6f5d-x2x9k"
+            assert s["resource"].get("k8s.deployment.name") == "activator"
+        code, metrics = http_get(listen, "/metrics")
+        assert code == 200
+        seen = [l for l in metrics.splitlines() if l.startswith("difftrace_spans_seen_total")]
+        assert seen and float(seen[0].split()[-1]) >= len(spans), metrics[:2000]
+        named = [l for l in metrics.splitlines() if l.startswith("difftrace_k8s_spans_named_total")]
+        assert named and float(named[0].split()[-1]) >= 1, metrics[:2000]
+        run(PODMAN + ["kill", "--signal", "TERM", agent])
+        assert run(PODMAN + ["wait", agent], timeout=60).stdout.strip() == "0", logs()
+    finally:
+        api.stop()

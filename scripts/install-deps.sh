@@ -23,6 +23,10 @@ PACKAGES=(
   bpftrace tshark time
   # difftrace analyze --format html is checked in a real headless browser (tests/e2e/test_analyze_html.py)
   chromium
+  # deploy/: rendering the kustomize base (tests/e2e/test_deploy_manifests.py reads it with
+  # PyYAML); the container image (scripts/image/build.sh: mmdebstrap, podman with runc) and its
+  # test (tests/e2e/test_container.py)
+  python3-yaml mmdebstrap podman runc
   # the agent's /metrics scraped by a real Prometheus (tests/e2e/test_agent.py)
   prometheus
   # the kernel matrix (make test-kernels): Debian's cloud kernels booted under QEMU with a
@@ -36,6 +40,9 @@ for p in "${PACKAGES[@]}"; do
 done
 # Some nodejs builds bring npm along; Debian's does not, npm is its own package there.
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# kubectl (for `kubectl kustomize deploy/`): Debian's kubernetes-client, unless a kubectl is
+# there already (Google's kubectl package, which would conflict with it).
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 
 if [ ${#missing[@]} -ne 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

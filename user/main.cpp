@@ -11,6 +11,7 @@
 #include "cli/agent_command.h"
 #include "cli/analyze_command.h"
 #include "cli/check_command.h"
+#include "cli/k8s_pods_command.h"
 #include "cli/replay_command.h"
 #include "cli/trace_command.h"
 #include "env/environment.h"
@@ -39,6 +40,8 @@ int main(int argc, char** argv) {
   difftrace::cli::add_check_command(app, check);
   difftrace::cli::AnalyzeOptions analyze;
   difftrace::cli::add_analyze_command(app, analyze);
+  difftrace::cli::K8sPodsOptions k8s_pods;
+  difftrace::cli::add_k8s_pods_command(app, k8s_pods);
   difftrace::cli::AgentOptions agent;
   difftrace::cli::add_agent_command(app, agent);
   auto* version = app.add_subcommand("version", "Print the version");
@@ -64,6 +67,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("replay")) return difftrace::cli::run_replay(replay);
     if (app.got_subcommand("check")) return difftrace::cli::run_check(check);
     if (app.got_subcommand("analyze")) return difftrace::cli::run_analyze(analyze);
+    if (app.got_subcommand("k8s-pods")) return difftrace::cli::run_k8s_pods(k8s_pods);
     if (app.got_subcommand("agent")) return difftrace::cli::run_agent(agent);
     return difftrace::cli::run_trace(trace);
   } catch (const difftrace::FatalError& e) {

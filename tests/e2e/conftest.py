@@ -123,3 +123,8 @@ def echoserver(procs, workdir):
     def start(**kw):
         return ch.EchoServer(procs, workdir, **kw)
     return start
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "container: runs difftrace's image in podman (test_container.py; slowish)")

@@ -19,54 +19,13 @@
 #include "filter/host_filter_store.h"
 #include "filter/process_view.h"
 #include "filter/service_registry.h"
+#include "service_registry_fixture.h"
 
 using namespace difftrace;
+using difftrace::testing::FakeProcessView;
+using difftrace::testing::service_of;
 
 namespace {
-
-// A process table the test writes.
-class FakeProcessView : public filter::ProcessView {
- public:
-  void run(std::uint32_t pid, std::uint64_t start_time, std::string exe,
-           std::set<std::uint16_t> ports = {}) {
-    procs_[pid] = {pid, start_time, std::move(exe), std::move(ports)};
-  }
-  void exit(std::uint32_t pid) { procs_.erase(pid); }
-
-  std::optional<std::uint64_t> start_time(std::uint32_t pid) const override {
-    auto it = procs_.find(pid);
-    if (it == procs_.end()) return std::nullopt;
-    return it->second.start_time;
-  }
-  std::vector<filter::ProcessInfo> processes(bool want_ports) const override {
-    std::vector<filter::ProcessInfo> out;
-    for (const auto& [pid, p] : procs_) {
-      out.push_back(p);
-      if (!want_ports) out.back().listen_ports.clear();
-    }
-    return out;
-  }
-
- private:
-  std::map<std::uint32_t, filter::ProcessInfo> procs_;
-};
-
-// The service id the filter gives a span of pid (0: none), from its comm-less event.
-std::uint16_t service_of(filter::HostFilterStore& store, std::uint32_t pid) {
-  dt_span_event e{};
-  e.start_ns = 1'000'000'000;
-  e.end_ns = e.start_ns + 1'000'000;
-  e.pid = pid;
-  e.status = 200;
-  e.kind = DT_SPAN_SERVER;
-  e.method = HTTP_METHOD_GET;
-  std::memcpy(e.path, "/", 1);
-  e.path_len = 1;
-  std::strncpy(e.comm, "anything", sizeof e.comm - 1);
-  e.decision = DT_DECIDE_REPORT;
-  store.filter(e);
-  return e.service;
-}
 
 config::Service service(const char* name, config::Role role) {
   config::Service s;

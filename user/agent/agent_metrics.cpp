@@ -46,6 +46,8 @@ constexpr Plain kCounters[] = {
     {"histogram_map_full", "histogram_map_full", "Spans whose endpoint found no room for a latency histogram"},
     {"invalid_trace_context", "invalid_trace_context", "Requests whose traceparent or B3 headers were malformed"},
     {"malformed_events", "malformed_events", "Ring buffer events that could not be decoded"},
+    {"k8s_spans_named", "k8s_spans_named", "Spans of a pod's container, named by the pod (--k8s)"},
+    {"k8s_spans_unnamed", "k8s_spans_unnamed", "Spans of a container whose pod is not known (the API away, or the pod too new)"},
     {"filter_store_update_failed", "filter_map_update_failed", "Writes of services or thresholds into the kernel's maps that failed"},
 };
 

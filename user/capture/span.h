@@ -4,8 +4,11 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace difftrace::capture {
 
@@ -13,6 +16,10 @@ using TraceId = std::array<std::uint8_t, 16>;
 using SpanId = std::array<std::uint8_t, 8>;
 
 enum class SpanKind { kServer, kClient };
+
+// OpenTelemetry resource attributes besides service.name, process.pid and host.name
+// (container.id, k8s.*), in the order they are exported.
+using ResourceAttributes = std::vector<std::pair<std::string, std::string>>;
 
 struct Endpoint {
   std::string address;
@@ -92,6 +99,9 @@ struct Span {
   // Bytes of its connection were lost by the capture while it was open, between frames it did
   // not need (difftrace.capture_gap).
   bool capture_gap = false;
+  // Set by the pipeline's enrichers (k8s/), shared by the spans of one process or container;
+  // null when there are none.
+  std::shared_ptr<const ResourceAttributes> resource;
 
   bool is_anomalous() const { return decision == "anomalous"; }
   bool is_estimated() const { return decision == "estimated"; }

@@ -8,6 +8,7 @@
 #include "agent/http_endpoint.h"
 #include "agent/readiness.h"
 #include "cli/command_config.h"
+#include "cli/k8s_options.h"
 #include "cli/run_summary.h"
 #include "config/service_map.h"
 #include "metrics/exposition.h"
@@ -30,6 +31,10 @@ void add_agent_command(CLI::App& app, AgentOptions& opts) {
   cmd->add_option("--ready-file", opts.ready_file,
                   "Create this file once every probe is attached");
   cmd->add_option("--stats-json", opts.stats_json, "Write the run's counters as JSON on exit");
+  cmd->add_flag("--k8s", opts.k8s,
+                "Name spans by their pod (k8s.*) and resolve k8s matches, from this node's pods "
+                "in the Kubernetes API");
+  add_k8s_options(*cmd, opts.k8s_options);
 }
 
 namespace {
@@ -68,8 +73,13 @@ int run_agent(const AgentOptions& opts) {
   session::LiveCaptureOptions capture;
   capture.ready_file = opts.ready_file;
   capture.targets_follow_config = true;
+  std::unique_ptr<k8s::K8sMetadata> pods;
+  if (opts.k8s) pods = std::make_unique<k8s::K8sMetadata>(opts.k8s_options);
+  k8s::ContainerCache containers;
+
   session::LiveCapture source(std::move(targets), capture);
   session::Session run(std::move(cfg), {{}, false, opts.stats_json}, source);
+  add_container_metadata(run, pods.get(), containers);
   agent::ConfigReloader reloader(opts.config_file,
                                  [&run](const config::Config& next) { return run.apply(next); });
   metrics::BoundedLabels services(agent::kMaxServiceLabels);

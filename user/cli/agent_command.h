@@ -1,10 +1,13 @@
 // `difftrace agent`: the long-running node agent (a Kubernetes DaemonSet's container). The
 // pipeline of `trace` with its targets, services and exports from --config, which it reloads
 // on SIGHUP and when the file changes, and an HTTP endpoint: /metrics (Prometheus), /healthz,
-// /readyz. Runs until SIGINT or SIGTERM, then flushes and exits 0.
+// /readyz; container.id on spans, and with --k8s this node's pods (k8s.* attributes, k8s
+// matches). Runs until SIGINT or SIGTERM, then flushes and exits 0.
 #pragma once
 
 #include <string>
+
+#include "k8s/k8s_metadata.h"
 
 namespace CLI {
 class App;
@@ -17,6 +20,8 @@ struct AgentOptions {
   std::string listen = "0.0.0.0:9464";
   std::string ready_file;
   std::string stats_json;
+  bool k8s = false;  // --k8s: pod metadata from the Kubernetes API on spans, k8s matches
+  k8s::K8sOptions k8s_options;
 };
 
 void add_agent_command(CLI::App& app, AgentOptions& opts);

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/command_config.h"
+#include "cli/k8s_options.h"
 #include "cli/run_summary.h"
 #include "config/config.h"
 #include "config/service_map.h"
@@ -32,6 +33,9 @@ void add_trace_command(CLI::App& app, TraceOptions& opts) {
                   "YAML: services (names, matches, roles, thresholds), exports; flags override");
   cmd->add_flag("--no-filter", opts.no_filter,
                 "Report every span (full tracing; anomalies are still marked)");
+  cmd->add_flag("--k8s", opts.k8s,
+                "Name spans by their pod (k8s.*), from this node's pods in the Kubernetes API");
+  add_k8s_options(*cmd, opts.k8s_options);
 }
 
 int run_trace(const TraceOptions& opts) {
@@ -45,7 +49,12 @@ int run_trace(const TraceOptions& opts) {
 
   session::LiveCapture source(std::move(targets),
                               {opts.duration_s, opts.ready_file, opts.no_filter});
+  // container.id on every span; with --k8s, the pod's attributes too.
+  std::unique_ptr<k8s::K8sMetadata> k8s_meta;
+  if (opts.k8s) k8s_meta = std::make_unique<k8s::K8sMetadata>(opts.k8s_options);
+  k8s::ContainerCache containers;
   session::Session run(std::move(cfg), {opts.exports, opts.no_filter, opts.stats_json}, source);
+  add_container_metadata(run, k8s_meta.get(), containers);
   session::StopFlag stop;
   stop.stop_on_signals();
   run.run(stop);

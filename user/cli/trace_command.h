@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "k8s/k8s_metadata.h"
+
 namespace CLI {
 class App;
 }
@@ -22,6 +24,8 @@ struct TraceOptions {
   std::string ready_file;
   std::string config_file;
   bool no_filter = false;
+  bool k8s = false;  // --k8s: pod metadata from the Kubernetes API on spans
+  k8s::K8sOptions k8s_options;
 };
 
 void add_trace_command(CLI::App& app, TraceOptions& opts);

@@ -150,9 +150,25 @@ class Reader {
     return e;
   }
 
+  K8sSelector k8s(const YAML::Node& n, const std::string& where) const {
+    K8sSelector k;
+    only_keys(n, {"namespace", "container", "labels"}, where);
+    if (n["namespace"]) k.namespaces = texts(n["namespace"], where + ".namespace");
+    if (n["container"]) k.containers = texts(n["container"], where + ".container");
+    if (const auto& labels = n["labels"]) {
+      if (!labels.IsMap()) fail(labels, where + ".labels must be a mapping, e.g. {app: activator}");
+      for (const auto& kv : labels)
+        k.labels[text(kv.first, where + ".labels key")] = text(kv.second, where + ".labels value");
+    }
+    if (k.namespaces.empty() && k.containers.empty() && k.labels.empty())
+      fail(n, where + " selects every pod: give namespace, container or labels");
+    return k;
+  }
+
   Match match(const YAML::Node& n, const std::string& where) const {
     Match m;
-    only_keys(n, {"comm", "exe", "pid", "cgroup", "listen_port"}, where + ".match");
+    only_keys(n, {"comm", "exe", "pid", "cgroup", "listen_port", "k8s"}, where + ".match");
+    if (n["k8s"]) m.k8s = k8s(n["k8s"], where + ".match.k8s");
     if (n["comm"])
       for (auto& c : texts(n["comm"], where + ".match.comm")) {
         if (c.empty() || c.size() > 15) fail(n["comm"], where + ".match.comm '" + c + "': 1 to 15 characters");
@@ -167,8 +183,9 @@ class Reader {
       for (const auto& p : n["listen_port"].IsSequence() ? n["listen_port"]
                                                           : YAML::Node(std::vector<YAML::Node>{n["listen_port"]}))
         m.listen_ports.push_back(static_cast<std::uint16_t>(count(p, where + ".match.listen_port", 65535)));
-    if (m.comms.empty() && m.exes.empty() && m.pids.empty() && m.cgroups.empty() && m.listen_ports.empty())
-      fail(n, where + ".match matches nothing: give comm, exe, pid, cgroup or listen_port");
+    if (m.comms.empty() && m.exes.empty() && m.pids.empty() && m.cgroups.empty() &&
+        m.listen_ports.empty() && !m.k8s)
+      fail(n, where + ".match matches nothing: give comm, exe, pid, cgroup, listen_port or k8s");
     return m;
   }
 

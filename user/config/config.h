@@ -35,12 +35,22 @@ struct Latency {
   bool adaptive() const { return quantile.has_value() || times_median.has_value(); }
 };
 
+// match: {k8s: {namespace: knative-serving, container: activator, labels: {app: activator}}}:
+// the processes of the containers of this node's pods that fit every key given (each list: any
+// of its values), resolved from the Kubernetes API as pods come and go (k8s/pod_selector.h).
+struct K8sSelector {
+  std::vector<std::string> namespaces;
+  std::vector<std::string> containers;
+  std::map<std::string, std::string> labels;  // every one must be on the pod
+};
+
 struct Match {
   std::vector<std::string> comms;
   std::vector<std::string> exes;
   std::vector<pid_t> pids;
   std::vector<std::string> cgroups;
   std::vector<std::uint16_t> listen_ports;
+  std::optional<K8sSelector> k8s;
 };
 
 struct Endpoint {

@@ -24,8 +24,9 @@ class ServiceMap {
 };
 
 // The processes a config's matches select (comm, pid, cgroup), for when the
-// command line names no target. changeable (the agent, whose config is reloaded): marked so,
-// and none is no error. Throws FatalError(kUsage) on what targets::resolve refuses.
+// command line names no target; every process when a service has a k8s match (pods come and
+// go). changeable (the agent, whose config is reloaded): marked so, and none is no error.
+// Throws FatalError(kUsage) on what targets::resolve refuses.
 targets::TargetSet targets_of(const Config& config, bool changeable = false);
 
 }  // namespace difftrace::config

@@ -106,6 +106,7 @@ void append_otlp_request(fmt::memory_buffer& out, const std::vector<capture::Spa
     str_attr(out, "service.name", first.service_name, true);
     int_attr(out, "process.pid", first.pid);
     str_attr(out, "host.name", host_name);
+    for (const auto& [key, value] : extra_resource(first)) str_attr(out, key, value);
     append(out, "]},\"scopeSpans\":[{\"scope\":{\"name\":\"difftrace\"},\"spans\":[");
     for (std::size_t j = i; j < order.size(); j++) {
       const auto& s = spans[order[j]];

@@ -61,6 +61,7 @@ void fill_otlp_request(otlp::ExportTraceServiceRequest& req,
       str_attr(attrs, "service.name", s.service_name);
       int_attr(attrs, "process.pid", s.pid);
       str_attr(attrs, "host.name", host_name);
+      for (const auto& [key, value] : extra_resource(s)) str_attr(attrs, key.c_str(), value);
       scope = rs->add_scope_spans();
       scope->mutable_scope()->set_name("difftrace");
     }

@@ -8,12 +8,17 @@
 
 namespace difftrace::exporters {
 
+const capture::ResourceAttributes& extra_resource(const capture::Span& s) {
+  static const capture::ResourceAttributes none;
+  return s.resource ? *s.resource : none;
+}
+
 std::vector<std::size_t> resource_order(const std::vector<capture::Span>& spans) {
   std::vector<std::size_t> order(spans.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return std::tie(spans[a].pid, spans[a].service_name) <
-           std::tie(spans[b].pid, spans[b].service_name);
+    return std::tie(spans[a].pid, spans[a].service_name, extra_resource(spans[a])) <
+           std::tie(spans[b].pid, spans[b].service_name, extra_resource(spans[b]));
   });
   return order;
 }

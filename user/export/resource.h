@@ -15,8 +15,13 @@ namespace difftrace::exporters {
 // and otherwise in their original order.
 std::vector<std::size_t> resource_order(const std::vector<capture::Span>& spans);
 
+// A span's resource attributes besides service.name, process.pid and host.name (empty when
+// it has none).
+const capture::ResourceAttributes& extra_resource(const capture::Span& s);
+
 inline bool same_resource(const capture::Span& a, const capture::Span& b) {
-  return a.pid == b.pid && a.service_name == b.service_name;
+  return a.pid == b.pid && a.service_name == b.service_name &&
+         (a.resource == b.resource || extra_resource(a) == extra_resource(b));
 }
 
 // gethostname(), the resource's host.name.

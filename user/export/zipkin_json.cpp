@@ -4,6 +4,7 @@
 
 #include "capture/request_target.h"
 #include "export/otlp_json.h"
+#include "export/resource.h"
 
 namespace difftrace::exporters {
 namespace {
@@ -100,6 +101,8 @@ void append_span(fmt::memory_buffer& out, const capture::Span& s, const std::str
   tag(out, first, "http.response.size", s.response_bytes);
   tag(out, first, "process.pid", s.pid);
   tag(out, first, "host.name", host_name);
+  for (const auto& [key, value] : extra_resource(s))
+    tag(out, first, std::string_view(key), std::string_view(value));
   tag(out, first, "difftrace.decision", s.decision);
   if (!s.reason.empty()) tag(out, first, "difftrace.reason", s.reason);
   if (s.threshold_ns) tag(out, first, "difftrace.threshold_ns", s.threshold_ns);

@@ -136,6 +136,7 @@ std::optional<std::size_t> ServiceRegistry::match(const ProcessInfo& proc) const
     });
     hit |= std::any_of(m.listen_ports.begin(), m.listen_ports.end(),
                        [&](auto p) { return proc.listen_ports.count(p) > 0; });
+    hit |= m.k8s && k8s_match_ && k8s_match_(*m.k8s, proc.pid);
     if (hit) return i;  // the first service that matches names the process
   }
   return std::nullopt;
@@ -161,7 +162,8 @@ void ServiceRegistry::rescan(FilterStore& store) {
 
   bool want_list = false, want_ports = false;
   for (const auto& s : config_.services) {
-    want_list |= !s.match.exes.empty() || !s.match.listen_ports.empty();
+    want_list |= !s.match.exes.empty() || !s.match.listen_ports.empty() ||
+                 (s.match.k8s && k8s_match_);
     want_ports |= !s.match.listen_ports.empty();
   }
   std::vector<ProcessInfo> procs;

@@ -6,9 +6,11 @@
 // is gone, or whose pid is another process's now (told apart by start time),
 // loses its entry: service_pids holds no exited process past one rescan.
 // cgroup matches are not resolved in the kernel yet: their spans are named in
-// user space but filtered with the default role.
+// user space but filtered with the default role. k8s matches are resolved at every rescan by
+// the K8sMatch given (k8s/pod_selector.h); without one they select nothing.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -39,6 +41,9 @@ class ServiceRegistry {
   // port (replay_pid_of_port), and listen_port matches name the services.
   void publish_ports(FilterStore& store);
   static std::uint32_t replay_pid_of_port(std::uint16_t port) { return 0x40000000u | port; }
+  // Whether a process (by pid) is in a pod a k8s match selects.
+  using K8sMatch = std::function<bool(const config::K8sSelector&, std::uint32_t pid)>;
+  void set_k8s_match(K8sMatch match) { k8s_match_ = std::move(match); }
   // The service with this id, nullptr for 0 or an unknown id.
   const config::Service* service(std::uint16_t id) const;
   // The id of the config's service at index.
@@ -66,6 +71,7 @@ class ServiceRegistry {
 
   const config::Config& config_;
   const ProcessView& procs_;
+  K8sMatch k8s_match_;
   ServiceIds ids_;
   std::vector<std::uint16_t> id_of_index_;            // config index -> id
   std::map<std::uint16_t, std::size_t> index_of_id_;  // id -> config index

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "capture/span.h"
+#include "stats/run_stats.h"
 
 namespace difftrace::pipeline {
 
@@ -11,6 +12,8 @@ class SpanEnricher {
  public:
   virtual ~SpanEnricher() = default;
   virtual void enrich(capture::Span& span) const = 0;
+  // Its own counters into the run's (spans it could not name, say); most have none.
+  virtual void fill_stats(stats::RunStats&) const {}
 };
 
 }  // namespace difftrace::pipeline

@@ -136,6 +136,7 @@ void SpanPipeline::apply() {
 }
 
 void SpanPipeline::fill_stats(stats::RunStats& into) const {
+  for (const auto& e : enrichers_) e->fill_stats(into);
   const auto& a = assembler_.counters();
   into.add_user_counter("traces_exported", a.traces_exported);
   into.add_user_counter("traces_with_anomaly", a.traces_with_anomaly);

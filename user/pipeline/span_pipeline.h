@@ -41,6 +41,10 @@ class SpanPipeline {
   // The config (the same object) changed: services, roles and thresholds into the maps again,
   // what removed services left there dropped (ServiceRegistry::apply, Profiler::apply).
   void apply();
+  // How k8s matches select processes (filter::ServiceRegistry::set_k8s_match); before start().
+  void set_k8s_match(filter::ServiceRegistry::K8sMatch match) {
+    services_.set_k8s_match(std::move(match));
+  }
   // Runs after the enrichers there are (the service's name is the first).
   void add_enricher(std::unique_ptr<SpanEnricher> enricher);
 

@@ -39,6 +39,14 @@ class Session {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
+  // Runs after the pipeline's own enrichers (the service's name first); before start().
+  void add_enricher(std::unique_ptr<pipeline::SpanEnricher> enricher) {
+    pipeline_.add_enricher(std::move(enricher));
+  }
+  // How the config's k8s matches select processes; before start().
+  void set_k8s_match(filter::ServiceRegistry::K8sMatch match) {
+    pipeline_.set_k8s_match(std::move(match));
+  }
   // start(), step() until the source ends or stop is set, finish().
   void run(const StopFlag& stop);
   // Services and thresholds into the maps, then the source started.

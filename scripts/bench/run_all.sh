@@ -8,6 +8,7 @@
 #   scripts/bench/data_volume.sh         events, bytes and spans per request, filter on and off
 #   scripts/bench/ringbuf_loss.sh        ring-buffer loss at rising request rates (--no-filter)
 #   scripts/bench/memory.sh              RSS and BPF map memory, idle and with 10,000 connections
+#   scripts/bench/agent_platform.sh      difftrace agent's RSS and CPU under the demo platform's load
 #   scripts/bench/untargeted.sh          untargeted processes: none / empty programs / difftrace
 #   build/ingest-bench                   user-space decode / decode+stats+export, one core
 #   build/ringbuf-ingest-bench           trace's user-space loop fed from a real ring buffer
@@ -56,6 +57,10 @@ if [ -z "${BENCH_REPORT_ONLY:-}" ]; then
     log "memory with ${MEM_CONNS:-10000} connections"
     scripts/bench/memory.sh "${MEM_CONNS:-10000}" 3 "$B/memory.json" >/dev/null
   fi
+  if want agent; then
+    log "difftrace agent under the demo platform's load"
+    scripts/bench/agent_platform.sh 50 30 10 "$B/agent_platform.json" >/dev/null
+  fi
   if want ingest; then
     log "user-space ingest"
     build/ingest-bench --events "${INGEST_EVENTS:-2000000}" --json "$B/ingest.json" >/dev/null
@@ -82,9 +87,9 @@ B, started, load_before, load_after = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def load(n):
     p = os.path.join(B, n + ".json")
     return json.load(open(p)) if os.path.exists(p) else None
-parts = ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory", "ingest", "ringbuf_ingest_paced", "replay_throughput", "untargeted", "analyze_throughput")
+parts = ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory", "ingest", "ringbuf_ingest_paced", "replay_throughput", "untargeted", "analyze_throughput", "agent_platform")
 R = {n: load(n) for n in parts}
-po, ng, dv, rl, mem, ing, rbp, rt, ut, at = (R[n] for n in parts)
+po, ng, dv, rl, mem, ing, rbp, rt, ut, at, ap = (R[n] for n in parts)
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
 machine = {"nproc": os.cpu_count(), "kernel": platform.release(), "cpu": cpu,
            "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
@@ -251,6 +256,12 @@ if at:
     t("analyze memory bounded, not growing with the file", "peak RSS %.1f MiB for %d spans, %.1f MiB for %d" % (
         small["peak_rss_kib"] / 1024, small["spans"], big["peak_rss_kib"] / 1024, big["spans"]),
       big["peak_rss_kib"] <= 1.5 * small["peak_rss_kib"])
+if ap:
+    prev = 0.0
+    for m in ap["moments"]:
+        r("difftrace agent on the demo platform (filter on, /metrics scraped every second)", m["moment"],
+          "RSS %.1f MiB (peak %.1f MiB)" % (m["rss_kib"] / 1024, m["hwm_kib"] / 1024), "CPU +%.2f s since the moment before" % (m["cpu_s"] - prev))
+        prev = m["cpu_s"]
 if mem or po or ng:
     peaks = {"filter": [], "nofilter": []}  # (where, KiB)
     for mode in peaks:

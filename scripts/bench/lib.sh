@@ -39,9 +39,15 @@ bench_start_difftrace() {
     --stats-json "$dir/$name.stats.json" --ready-file "$dir/$name.ready" 2>"$dir/$name.log" &
   # shellcheck disable=SC2034  # read by the caller
   BENCH_PID=$!
-  local _
+  bench_wait_attached "$dir" "$name" difftrace
+}
+
+# bench_wait_attached DIR NAME WHAT: waits up to 30 s for DIR/NAME.ready (the --ready-file of a
+# difftrace started by the functions above); else prints DIR/NAME.log and fails.
+bench_wait_attached() {
+  local dir=$1 name=$2 what=$3 _
   for _ in $(seq 300); do [ -f "$dir/$name.ready" ] && return 0; sleep 0.1; done
-  echo "bench: difftrace ($name) did not attach:" >&2
+  echo "bench: $what ($name) did not attach:" >&2
   cat "$dir/$name.log" >&2
   return 1
 }
@@ -57,11 +63,7 @@ bench_start_agent() {
     --stats-json "$dir/$name.stats.json" --ready-file "$dir/$name.ready" 2>"$dir/$name.log" &
   # shellcheck disable=SC2034  # read by the caller
   BENCH_PID=$!
-  local _
-  for _ in $(seq 300); do [ -f "$dir/$name.ready" ] && return 0; sleep 0.1; done
-  echo "bench: difftrace agent ($name) did not attach:" >&2
-  cat "$dir/$name.log" >&2
-  return 1
+  bench_wait_attached "$dir" "$name" "difftrace agent"
 }
 
 # bench_cpu_s PID: the CPU time (user + system) a live process has used, in seconds.

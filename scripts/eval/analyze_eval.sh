@@ -36,16 +36,7 @@ if [ -z "${ANALYZE_ONLY:-}" ]; then
   for _ in $(seq 300); do [ -f "$OUT/trace.ready" ] && break; sleep 0.1; done
   [ -f "$OUT/trace.ready" ] || { echo "difftrace did not attach:" >&2; cat "$OUT/trace.log" >&2; exit 1; }
 
-  phase_s=$((MINUTES * 60 / 4))
-  echo "== load: steady, fluctuating, spikes, jump; ${phase_s}s each at $RATE req/s, anomalies $ANOMALY_RATE"
-  seed=1
-  for shape in steady fluctuating spikes jump; do
-    scripts/load/run.sh --shape "$shape" --rate "$RATE" --duration "${phase_s}s" \
-      --anomaly-rate "$ANOMALY_RATE" --seed "$seed" --out "$OUT/gt-$shape.jsonl" \
-      --summary "$OUT/load-$shape.json" | tail -n 3
-    seed=$((seed + 1))
-  done
-  cat "$OUT"/gt-{steady,fluctuating,spikes,jump}.jsonl >"$OUT/groundtruth.jsonl"
+  scripts/eval/load_shapes.sh "$OUT" "$MINUTES" "$RATE" "$ANOMALY_RATE"
   sleep 3  # async invocations finish, traces leave the assembler
   kill -INT "$pid"; wait "$pid"; pid=
   tail -n 1 "$OUT/trace.log"

@@ -47,16 +47,7 @@ start fn-filtered --config "$OUT/fn-filtered.yaml"
 start nofilter --config scripts/platform/difftrace.yaml --no-filter
 start nokeep --config "$OUT/nokeep.yaml"
 
-phase_s=$((MINUTES * 60 / 4))
-echo "== load: steady, fluctuating, spikes, jump; ${phase_s}s each at $RATE req/s, anomalies $ANOMALY_RATE"
-seed=1
-for shape in steady fluctuating spikes jump; do
-  scripts/load/run.sh --shape "$shape" --rate "$RATE" --duration "${phase_s}s" \
-    --anomaly-rate "$ANOMALY_RATE" --seed "$seed" --out "$OUT/gt-$shape.jsonl" \
-    --summary "$OUT/load-$shape.json" | tail -n 3
-  seed=$((seed + 1))
-done
-cat "$OUT"/gt-*.jsonl >"$OUT/groundtruth.jsonl"
+scripts/eval/load_shapes.sh "$OUT" "$MINUTES" "$RATE" "$ANOMALY_RATE"
 sleep 3  # async invocations finish, traces leave the assemblers
 for p in "${pids[@]}"; do kill -INT "$p"; done
 for p in "${pids[@]}"; do wait "$p"; done

@@ -9,11 +9,9 @@
 #include <string>
 #include <vector>
 
-#include <cstring>
-
-#include "protocols/http1/message.h"  // the spans' methods
 #include "filter/host_filter_store.h"
 #include "filter/process_view.h"
+#include "unit/span_event_samples.h"
 
 namespace difftrace::testing {
 
@@ -45,17 +43,7 @@ class FakeProcessView : public filter::ProcessView {
 
 // The service id the filter gives a span of pid (0: none), from its comm-less event.
 inline std::uint16_t service_of(filter::HostFilterStore& store, std::uint32_t pid) {
-  dt_span_event e{};
-  e.start_ns = 1'000'000'000;
-  e.end_ns = e.start_ns + 1'000'000;
-  e.pid = pid;
-  e.status = 200;
-  e.kind = DT_SPAN_SERVER;
-  e.method = HTTP_METHOD_GET;
-  std::memcpy(e.path, "/", 1);
-  e.path_len = 1;
-  std::strncpy(e.comm, "anything", sizeof e.comm - 1);
-  e.decision = DT_DECIDE_REPORT;
+  dt_span_event e = server_event("anything", "/", 1'000'000, 200, nullptr, pid);
   store.filter(e);
   return e.service;
 }

@@ -233,17 +233,7 @@ TEST_CASE("issue12: apply() rewrites a kept service's role and drops comms no lo
 
   // The service the filter finds, and whether it reported the span for a function's.
   auto role_of = [&](std::uint32_t pid, const char* comm) {
-    dt_span_event e{};
-    e.start_ns = 1'000'000'000;
-    e.end_ns = e.start_ns + 1'000'000;
-    e.pid = pid;
-    e.status = 200;
-    e.kind = DT_SPAN_SERVER;
-    e.method = HTTP_METHOD_GET;
-    e.path_len = 1;
-    e.path[0] = '/';
-    std::strncpy(e.comm, comm, sizeof e.comm - 1);
-    e.decision = DT_DECIDE_REPORT;
+    dt_span_event e = testing::server_event(comm, "/", 1'000'000, 200, nullptr, pid);
     const bool function = store.filter(e) == DT_OUT_REPORT && e.reason == DT_REASON_FUNCTION;
     return std::make_pair(static_cast<std::uint16_t>(e.service), function);
   };

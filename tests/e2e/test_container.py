@@ -110,6 +110,18 @@ def tracer_args(image, outdir, security, extra=()):
              "--stats-json", "/out/stats.json"] + list(extra))
 
 
+def register_as_pod(api, containers, server, outdir):
+    """Makes the server container the activator pod's container in the local API (its
+    ReplicaSet too) and writes the API token to outdir/token; returns the container's id."""
+    server_id = containers.inspect(server, "{{.Id}}")
+    api.put_replicaset(fixture("replicaset-activator.json"))
+    api.put_pod(pod_like(fixture("pod-activator.json"), "activator-7d8b9c6f5d-x2x9k",
+                         "6d1b2f1c-5d3e-4a8f-9b3c-0f1e2d3c4b5a", server_id))
+    with open(os.path.join(outdir, "token"), "w") as f:
+        f.write(TOKEN)
+    return server_id
+
+
 def trace_server(containers, image, fn_work, outdir, security, api=None):
     """Runs the tracer container on the server container; returns (server id, spans, stats).
     With api (a FakeApiServer), the server container is a pod's container there, and the
@@ -117,12 +129,7 @@ def trace_server(containers, image, fn_work, outdir, security, api=None):
     server, port = start_server(containers, fn_work)
     extra = []
     if api is not None:
-        server_id = containers.inspect(server, "{{.Id}}")
-        api.put_replicaset(fixture("replicaset-activator.json"))
-        api.put_pod(pod_like(fixture("pod-activator.json"), "activator-7d8b9c6f5d-x2x9k",
-                             "6d1b2f1c-5d3e-4a8f-9b3c-0f1e2d3c4b5a", server_id))
-        with open(os.path.join(outdir, "token"), "w") as f:
-            f.write(TOKEN)
+        register_as_pod(api, containers, server, outdir)
         extra = ["--k8s", "--k8s-api", api.url, "--k8s-token-file", "/out/token",
                  "--node-name", "node-1"]
     tracer = containers.start("tracer", tracer_args(image, outdir, security, extra))
@@ -223,12 +230,7 @@ def test_agent_in_the_image(image, fn_work, containers, outdir):
     api = FakeApiServer(TOKEN).start()
     try:
         server, port = start_server(containers, fn_work)
-        server_id = containers.inspect(server, "{{.Id}}")
-        api.put_replicaset(fixture("replicaset-activator.json"))
-        api.put_pod(pod_like(fixture("pod-activator.json"), "activator-7d8b9c6f5d-x2x9k",
-                             "6d1b2f1c-5d3e-4a8f-9b3c-0f1e2d3c4b5a", server_id))
-        with open(os.path.join(outdir, "token"), "w") as f:
-            f.write(TOKEN)
+        server_id = register_as_pod(api, containers, server, outdir)
         with open(os.path.join(outdir, "difftrace.yaml"), "w") as f:
             f.write(agent_config("/out"))
         listen = ch.free_port()

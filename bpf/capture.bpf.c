@@ -41,6 +41,27 @@ int on_newtask(struct trace_event_raw_task_newtask *ctx)
 	return 0;
 }
 
+/* A thread renamed (exec, prctl PR_SET_NAME, /proc/PID/comm) may match
+ * other comm targets: every cached verdict is taken again. Renames are rare
+ * next to syscalls. */
+SEC("tracepoint/task/task_rename")
+int on_task_rename(void *ctx)
+{
+	if (use_comm_targets)
+		targets_changed();
+	return 0;
+}
+
+/* A thread moved to another cgroup (a container's first process is moved
+ * into its cgroup before it execs) may match other cgroup targets. */
+SEC("tracepoint/cgroup/cgroup_attach_task")
+int on_cgroup_attach(void *ctx)
+{
+	if (use_cgroup_targets)
+		targets_changed();
+	return 0;
+}
+
 /* Each connection of an exiting process: its exchange finishes as at close
  * (a request the process never answered is a span, status 0), and its state
  * goes. The kernel closes an exiting process's fds without a close call. */

@@ -199,6 +199,8 @@ void CaptureProgram::set_targets(const targets::TargetSet& next) {
     bpf_map__delete_elem(skel_->maps.target_cgroups, &key, sizeof key, 0);
   }
   fill_target_maps(next);  // updates of entries there already are change nothing
+  // Threads' cached verdicts were taken against the old maps: take them again.
+  __atomic_fetch_add(&skel_->data->targets_gen, 1, __ATOMIC_SEQ_CST);
   targets_ = next;
   targets_.changeable = true;
 }

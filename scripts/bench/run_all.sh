@@ -4,7 +4,7 @@
 # targets, and each part's own table). Under 15 minutes on a 2-core machine with the
 # defaults. Each part can also be run on its own:
 #   scripts/bench/platform_overhead.sh   the demo platform path: none / filter / --no-filter / bpftrace
-#   scripts/bench/nginx_overhead.sh      nginx serving a small file: none / filter / --no-filter
+#   scripts/bench/nginx_overhead.sh      nginx serving a small file: none / floor / filter / --no-filter
 #   scripts/bench/data_volume.sh         events, bytes and spans per request, filter on and off
 #   scripts/bench/ringbuf_loss.sh        ring-buffer loss at rising request rates (--no-filter)
 #   scripts/bench/memory.sh              RSS and BPF map memory, idle and with 10,000 connections
@@ -37,7 +37,7 @@ if [ -z "${BENCH_REPORT_ONLY:-}" ]; then
       "${PLATFORM_LOAD_SECS:-12}" "${PLATFORM_SAT_SECS:-5}" "$B/platform_overhead.json" >/dev/null
   fi
   if want nginx; then
-    log "nginx overhead (none / filter / --no-filter, interleaved)"
+    log "nginx overhead (none / floor / filter / --no-filter, interleaved)"
     scripts/bench/nginx_overhead.sh "${NGINX_ROUNDS:-5}" "${NGINX_SECS:-5}" "$B/nginx_overhead.json" >/dev/null
   fi
   if want untargeted; then
@@ -107,7 +107,7 @@ rows, targets = [], []  # rows: benchmark, configuration, measured, vs nothing a
 def r(*c): rows.append([str(x) for x in c])
 def t(name, measured, met): targets.append([name, measured, "met" if met is True else "NOT met" if met is False else met])
 MiB = 1 / 1024  # from KiB
-NAMES = {"none": "nothing attached", "filter": "difftrace, filter on", "nofilter": "difftrace --no-filter", "bpftrace": "bpftrace equivalent"}
+NAMES = {"none": "nothing attached", "floor": "empty programs on difftrace's hooks (the floor)", "filter": "difftrace, filter on", "nofilter": "difftrace --no-filter", "bpftrace": "bpftrace equivalent"}
 
 hops = None
 if dv:  # SERVER spans per request (from --no-filter): the hops the added p50 is spread over
@@ -169,14 +169,14 @@ if ut:
               "-" if mode == "none" else "x%.2f" % u["ratio"][mode])
 if ng:
     nm = ng["modes"]
-    for mode in ("none", "filter", "nofilter"):
+    for mode in [k for k in ("none", "floor", "filter", "nofilter") if k in nm]:
         m = nm[mode]
         r("nginx 612 B file (wrk, traceparent): throughput", NAMES[mode].replace("filter on", "filter on (nginx = platform)"), "%.0f req/s" % m["rps"],
           "-" if mode == "none" else "x%.3f" % m["throughput_ratio"])
     r("nginx (wrk, saturated): p50 latency", "none / filter on / --no-filter", "%.0f / %.0f / %.0f us" % tuple(nm[k]["p50_us"] for k in ("none", "filter", "nofilter")),
       "queueing at saturation follows throughput; not a per-request cost")
     if "c1_p50_us" in nm["none"]:
-        for mode in ("none", "filter", "nofilter"):
+        for mode in [k for k in ("none", "floor", "filter", "nofilter") if k in nm]:
             m = nm[mode]
             r("nginx, one connection (no queueing): p50 / p99 latency", NAMES[mode].replace("filter on", "filter on (nginx = platform)"),
               "%.0f / %.0f us" % (m["c1_p50_us"], m["c1_p99_us"]),

@@ -36,6 +36,12 @@ bool read_attributes(JsonScanner& in, Want want, On on) {
   in.begin_array();
   std::string value;
   for (bool first = true; in.element(first);) {
+    std::string_view key, type, text;
+    if (in.compact_attribute(key, type, text)) {
+      const int which = want(key);
+      if (which >= 0) on(which, type == "stringValue" ? text : std::string_view());
+      continue;
+    }
     if (in.peek() != '{') {
       in.skip_value();
       continue;
@@ -102,7 +108,7 @@ void read_span(JsonScanner& in, std::vector<Span>& out) {
           [](std::string_view key) {
             return key == "difftrace.decision" ? 0 : key == "difftrace.reason" ? 1 : -1;
           },
-          [&](int which, const std::string& value) {
+          [&](int which, std::string_view value) {
             if (which == 0) {
               s.estimated = value == "estimated";
               s.anomalous = value == "anomalous";
@@ -137,7 +143,7 @@ void read_resource_spans(JsonScanner& in, std::vector<Span>& out) {
         if (rk == "attributes")
           read_attributes(
               in, [](std::string_view key) { return key == "service.name" ? 0 : -1; },
-              [&](int, const std::string& value) { service = value; });
+              [&](int, std::string_view value) { service = value; });
         else
           in.skip_value();
       }

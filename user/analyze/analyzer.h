@@ -24,7 +24,8 @@
 namespace difftrace::analyze {
 
 struct PathEntry {
-  std::string span_id, service, name;
+  IdString span_id;
+  std::string service, name;
   Kind kind = Kind::kOther;
   std::uint64_t self_ns = 0;
   std::uint64_t async_wait_ns = 0;
@@ -46,7 +47,8 @@ struct Culprit {
 
 // A span as the HTML waterfall draws it (kept only with AnalyzeOptions::keep_spans).
 struct SpanView {
-  std::string span_id, parent_id, service, name;
+  IdString span_id, parent_id;
+  std::string service, name;
   Kind kind = Kind::kOther;
   std::uint64_t start_ns = 0, end_ns = 0;
   bool estimated = false, anomalous = false, on_path = false;

@@ -102,13 +102,13 @@ TraceAnalysis analyze_trace(const std::vector<Span>& spans, const IsPlatform& is
   out.trace_id = spans.front().trace_id;
 
   std::vector<Node> nodes(spans.size());
-  std::unordered_map<std::string, int> by_id;
+  std::unordered_map<std::string_view, int> by_id;
   by_id.reserve(spans.size());
   for (std::size_t i = 0; i < spans.size(); i++) {
     nodes[i].span = &spans[i];
     nodes[i].start = spans[i].start_ns;
     nodes[i].end = std::max(spans[i].end_ns, spans[i].start_ns);
-    by_id.emplace(spans[i].span_id, static_cast<int>(i));  // a duplicate id: the first wins
+    by_id.emplace(spans[i].span_id.view(), static_cast<int>(i));  // a duplicate id: the first wins
     if (spans[i].anomalous && !out.anomalous) {
       out.anomalous = true;
       out.anomaly_reason = spans[i].reason;
@@ -116,7 +116,7 @@ TraceAnalysis analyze_trace(const std::vector<Span>& spans, const IsPlatform& is
   }
   std::vector<int> roots;
   for (std::size_t i = 0; i < spans.size(); i++) {
-    auto p = spans[i].parent_id.empty() ? by_id.end() : by_id.find(spans[i].parent_id);
+    auto p = spans[i].parent_id.empty() ? by_id.end() : by_id.find(spans[i].parent_id.view());
     if (p == by_id.end() || p->second == static_cast<int>(i)) {
       roots.push_back(static_cast<int>(i));
     } else {

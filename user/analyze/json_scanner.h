@@ -39,6 +39,14 @@ class JsonScanner {
   // skipped, and the scan goes on: ok() stays true).
   bool string(std::string& out);
   bool string(std::string_view& out);  // valid until the next call
+  // Into any type assignable from a string_view (an IdString).
+  template <typename T>
+  bool string_into(T& out) {
+    std::string_view v;
+    if (!string(v)) return false;
+    out = v;
+    return true;
+  }
   // A non-negative integer written as a number or as a string of digits (OTLP JSON writes
   // 64-bit integers as strings).
   bool u64(std::uint64_t& out);

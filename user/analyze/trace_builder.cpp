@@ -8,7 +8,7 @@ void TraceBuilder::add(Span&& s) {
   if (s.end_ns > clock_) clock_ = s.end_ns;
   auto it = pending_.find(s.trace_id);
   if (it == pending_.end()) {
-    if (done_.count(std::hash<std::string>{}(s.trace_id))) counters_.traces_split++;
+    if (done_.count(std::hash<IdString>{}(s.trace_id))) counters_.traces_split++;
     it = pending_.emplace(s.trace_id, Pending{}).first;
     it->second.spans.reserve(8);  // a platform request's hops, without regrowing
     order_.push_back(&it->first);
@@ -37,7 +37,7 @@ void TraceBuilder::add(Span&& s) {
 void TraceBuilder::emit_front() {
   auto it = pending_.find(*order_.front());
   order_.pop_front();
-  const std::size_t id_hash = std::hash<std::string>{}(it->first);
+  const std::size_t id_hash = std::hash<IdString>{}(it->first);
   std::vector<Span> spans = std::move(it->second.spans);
   pending_.erase(it);
   spans_held_ -= spans.size();

@@ -22,7 +22,7 @@ void put_u64(std::string& out, std::uint64_t v) {
   }
   out += static_cast<char>(v);
 }
-void put_str(std::string& out, const std::string& s) {
+void put_str(std::string& out, std::string_view s) {
   put_u64(out, s.size());
   out.append(s);
 }
@@ -45,6 +45,12 @@ class Reader {
     std::size_t n = u64();
     if (n > static_cast<std::size_t>(end_ - p_)) n = static_cast<std::size_t>(end_ - p_);
     s.assign(p_, n);
+    p_ += n;
+  }
+  void str(IdString& s) {
+    std::size_t n = u64();
+    if (n > static_cast<std::size_t>(end_ - p_)) n = static_cast<std::size_t>(end_ - p_);
+    s = std::string_view(p_, n);
     p_ += n;
   }
   bool flag() { return u64() != 0; }

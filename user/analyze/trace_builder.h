@@ -52,6 +52,7 @@ class TraceBuilder {
     std::list<const IdString*>::iterator order;
   };
   void emit_front();
+  Pending* find_pending(const IdString& trace_id);
 
   BuilderLimits limits_;
   Complete complete_;
@@ -62,6 +63,10 @@ class TraceBuilder {
   // splits (a collision miscounts one, nothing else).
   std::unordered_set<std::size_t> done_;
   std::deque<std::size_t> done_order_;
+  // The trace the last span went to: an export's spans come in runs of one trace, and a
+  // lookup by id is a cache miss or two. Cleared whenever a trace goes out.
+  const IdString* last_id_ = nullptr;
+  Pending* last_ = nullptr;
   std::uint64_t clock_ = 0;
   std::size_t spans_held_ = 0;
   BuilderCounters counters_;

@@ -40,13 +40,19 @@ std::uint64_t auto_interval_ns(std::uint64_t span_ns, std::uint64_t max_interval
   return (span_ns / max_intervals / (86400 * kS) + 1) * 86400 * kS;
 }
 
-std::string endpoint_key(const std::string& service, Kind kind, const std::string& name) {
+void endpoint_key_into(std::string& key, const std::string& service, Kind kind,
+                       const std::string& name) {
   const char* k = kind == Kind::kServer ? "SERVER" : kind == Kind::kClient ? "CLIENT" : "";
-  std::string key = service;
+  key.assign(service);
   key += '\0';
   key += k;
   key += '\0';
   key += name;
+}
+
+std::string endpoint_key(const std::string& service, Kind kind, const std::string& name) {
+  std::string key;
+  endpoint_key_into(key, service, kind, name);
   return key;
 }
 
@@ -61,8 +67,13 @@ bool Analyzer::first_pass(const std::vector<Span>& spans, TraceResult& t) {
   if (!a.root) return false;
   first_start_ns_ = std::min(first_start_ns_, a.start_ns);
   last_start_ns_ = std::max(last_start_ns_, a.start_ns);
-  for (const PathStep& step : a.path)
-    self_[endpoint_key(step.span->service, step.span->kind, step.span->name)].add(held(step));
+  thread_local std::string key;  // built in place: no allocation once the longest is seen
+  for (const PathStep& step : a.path) {
+    endpoint_key_into(key, step.span->service, step.span->kind, step.span->name);
+    auto it = self_.find(key);
+    if (it == self_.end()) it = self_.emplace(key, Quantiles{}).first;
+    it->second.add(held(step));
+  }
   durations_[{a.root->service, a.root->name}].add(a.duration_ns);
 
   t.trace_id = a.trace_id;

@@ -117,6 +117,8 @@ struct AnalyzeOptions {
 
 // Endpoint of a span (service, kind, name), as self-time medians are kept.
 std::string endpoint_key(const std::string& service, Kind kind, const std::string& name);
+void endpoint_key_into(std::string& key, const std::string& service, Kind kind,
+                       const std::string& name);
 
 class Analyzer {
  public:

@@ -54,6 +54,19 @@ class Reader {
     p_ += n;
   }
   bool flag() { return u64() != 0; }
+  // A string written by TraceSpill::put_name: its number, twice and plus one when it is new
+  // (then its text follows).
+  void name(std::vector<std::string>& table, std::string& s) {
+    const std::uint64_t v = u64();
+    if (v & 1) {
+      str(s);
+      table.push_back(s);
+    } else if (v / 2 < table.size()) {
+      s = table[v / 2];
+    } else {
+      s.clear();
+    }
+  }
 
  private:
   const char* p_;
@@ -83,6 +96,16 @@ std::FILE* make_temporary() {
 
 TraceSpill::TraceSpill() : file_(make_temporary()) { out_.reserve(kFlushAt + 4096); }
 
+void TraceSpill::put_name(const std::string& s) {
+  auto [it, fresh] = names_.try_emplace(s, static_cast<std::uint32_t>(names_.size()));
+  if (!fresh) {
+    put_u64(out_, std::uint64_t{it->second} * 2);
+    return;
+  }
+  put_u64(out_, 1);
+  put_str(out_, s);
+}
+
 void TraceSpill::put(const TraceResult& t, bool rooted) {
   // A record: its length (4 bytes), then the fields.
   const std::size_t at = out_.size();
@@ -91,17 +114,17 @@ void TraceSpill::put(const TraceResult& t, bool rooted) {
   put_u64(out_, t.unlinked);
   if (rooted) {
     put_str(out_, t.trace_id);
-    put_str(out_, t.root_service);
-    put_str(out_, t.root_name);
+    put_name(t.root_service);
+    put_name(t.root_name);
     put_u64(out_, t.start_ns);
     put_u64(out_, t.duration_ns);
     put_u64(out_, t.anomalous);
-    put_str(out_, t.anomaly_reason);
+    put_name(t.anomaly_reason);
     put_u64(out_, t.critical_path.size());
     for (const PathEntry& p : t.critical_path) {
       put_str(out_, p.span_id);
-      put_str(out_, p.service);
-      put_str(out_, p.name);
+      put_name(p.service);
+      put_name(p.name);
       put_u64(out_, static_cast<std::uint64_t>(p.kind));
       put_u64(out_, p.self_ns);
       put_u64(out_, p.async_wait_ns);
@@ -117,8 +140,8 @@ void TraceSpill::put(const TraceResult& t, bool rooted) {
     for (const SpanView& s : t.span_views) {
       put_str(out_, s.span_id);
       put_str(out_, s.parent_id);
-      put_str(out_, s.service);
-      put_str(out_, s.name);
+      put_name(s.service);
+      put_name(s.name);
       put_u64(out_, static_cast<std::uint64_t>(s.kind));
       put_u64(out_, s.start_ns);
       put_u64(out_, s.end_ns);
@@ -157,17 +180,17 @@ bool TraceSpill::next(TraceResult& t, bool& rooted) {
   t.unlinked = static_cast<std::uint32_t>(r.u64());
   if (!rooted) return true;
   r.str(t.trace_id);
-  r.str(t.root_service);
-  r.str(t.root_name);
+  r.name(names_read_, t.root_service);
+  r.name(names_read_, t.root_name);
   t.start_ns = r.u64();
   t.duration_ns = r.u64();
   t.anomalous = r.flag();
-  r.str(t.anomaly_reason);
+  r.name(names_read_, t.anomaly_reason);
   t.critical_path.resize(r.u64());
   for (PathEntry& p : t.critical_path) {
     r.str(p.span_id);
-    r.str(p.service);
-    r.str(p.name);
+    r.name(names_read_, p.service);
+    r.name(names_read_, p.name);
     p.kind = static_cast<Kind>(r.u64());
     p.self_ns = r.u64();
     p.async_wait_ns = r.u64();
@@ -186,8 +209,8 @@ bool TraceSpill::next(TraceResult& t, bool& rooted) {
   for (SpanView& s : t.span_views) {
     r.str(s.span_id);
     r.str(s.parent_id);
-    r.str(s.service);
-    r.str(s.name);
+    r.name(names_read_, s.service);
+    r.name(names_read_, s.name);
     s.kind = static_cast<Kind>(r.u64());
     s.start_ns = r.u64();
     s.end_ns = r.u64();

@@ -7,9 +7,11 @@
 // Memory stays bounded: one record in memory at a time.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "analyze/analyzer.h"
@@ -32,7 +34,12 @@ class TraceSpill {
     void operator()(std::FILE* f) const { std::fclose(f); }
   };
   void flush();
+  void put_name(const std::string& s);
   std::unique_ptr<std::FILE, Closer> file_;
+  // Services, names and reasons repeat from trace to trace: each is written once and then by
+  // its number (as many as the input has distinct ones, like the medians per endpoint).
+  std::unordered_map<std::string, std::uint32_t> names_;
+  std::vector<std::string> names_read_;
   std::string out_;       // records not yet written
   std::vector<char> in_;  // the record being read
 };

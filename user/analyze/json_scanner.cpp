@@ -47,7 +47,8 @@ void append_utf8(std::string& out, std::uint32_t cp) {
 
 // The first '"' or '\\' in [p, end), or end; 16 bytes at a time where SSE2 is there (every
 // x86-64): strings in span exports run from a few bytes to a few dozen.
-const char* find_quote_or_backslash(const char* p, const char* end) {
+inline __attribute__((always_inline)) const char* find_quote_or_backslash(const char* p,
+                                                                      const char* end) {
 #ifdef __SSE2__
   const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
   while (end - p >= 16) {

@@ -209,3 +209,61 @@ TEST_CASE("trace files: a pretty-printed Zipkin array over many lines among JSON
   CHECK(spans[2].kind == analyze::Kind::kClient);
   CHECK(spans[3].service == "gw");
 }
+
+TEST_CASE("json scanner: compact attributes in one step, other shapes left to the member walk",
+          "[analyze]") {
+  std::string_view key, type, value;
+  {
+    JsonScanner in(R"({"key":"a.b","value":{"stringValue":"x y"}},{"key":"n","value":{"intValue":"7"}})"
+                   R"(,{"key":"f","value":{"boolValue":true}})");
+    REQUIRE(in.compact_attribute(key, type, value));
+    CHECK(key == "a.b");
+    CHECK(type == "stringValue");
+    CHECK(value == "x y");
+    REQUIRE(in.peek() == ',');
+    bool first = false;
+    REQUIRE(in.element(first));
+    REQUIRE(in.compact_attribute(key, type, value));
+    CHECK(value == "7");
+    REQUIRE(in.element(first));
+    REQUIRE(in.compact_attribute(key, type, value));
+    CHECK(type == "boolValue");
+    CHECK(value == "true");
+    CHECK(in.at_end());
+  }
+  // White space, an escape, a nested value, the value first: nothing consumed, the walk reads it.
+  for (const char* text : {R"({ "key":"a","value":{"stringValue":"x"}})",
+                           R"({"key":"a","value":{"stringValue":"x\"y"}})",
+                           R"({"key":"a","value":{"arrayValue":{"values":[]}}})",
+                           R"({"value":{"stringValue":"x"},"key":"a"})",
+                           R"({"key":"a","value":{"stringValue":"x"})"}) {
+    INFO(text);
+    JsonScanner in(text);
+    CHECK_FALSE(in.compact_attribute(key, type, value));
+    CHECK(in.ok());
+    CHECK(in.peek() == '{');
+  }
+}
+
+TEST_CASE("otlp reader: ids as written, however long; attributes spaced or escaped", "[analyze]") {
+  const std::string long_id(40, 'f');  // past IdString's inline 32 characters
+  analyze::ReadCounters c;
+  const auto spans = read_line(
+      R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":")" + long_id +
+          R"(","spanId":"A1","parentSpanId":"0123456789abcdef0123456789abcdef","attributes":[)"
+          R"({ "key": "difftrace.decision", "value": { "stringValue": "estimated" } },)"
+          R"({"key":"difftrace.reason","value":{"stringValue":"la\u0074ency"}}]}]}]}]})",
+      c);
+  REQUIRE(spans.size() == 1);
+  CHECK(spans[0].trace_id == long_id);
+  CHECK(spans[0].trace_id.size() == 40);
+  CHECK(spans[0].span_id == "A1");
+  CHECK(spans[0].parent_id == std::string("0123456789abcdef0123456789abcdef"));
+  CHECK(spans[0].estimated);
+  CHECK(spans[0].reason == "latency");
+  analyze::IdString copy = spans[0].trace_id;
+  CHECK(copy == spans[0].trace_id);
+  copy = "ab";
+  CHECK(copy.view() == "ab");
+  CHECK_FALSE(copy == spans[0].trace_id);
+}

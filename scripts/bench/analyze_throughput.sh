@@ -9,8 +9,9 @@
 # span; aggregates are bounded).
 # Checks that analyze counted every span the generator wrote.
 # The parse floor, where libsimdjson-dev is installed: scripts/bench/json_parse_floor.cpp
-# (simdjson's first stage alone, then its On-Demand walk of the fields analyze reads) over the
-# same file in memory, spans per CPU-second, next to analyze's: what parsing alone costs.
+# (simdjson's first stage alone, then its On-Demand walk of the fields analyze reads, over the
+# same file in memory; then analyze's own reader over the file, linked from make's objects),
+# spans per CPU-second, next to analyze's: what parsing alone costs.
 #   usage: scripts/bench/analyze_throughput.sh [SIZES="150000 600000"] [OUT=build/bench/analyze_throughput.json]
 # The files are kept in build/bench/analyze (remade when the generator changes).
 set -euo pipefail
@@ -26,9 +27,16 @@ rows="$DIR/runs.tsv"
 : >"$rows"
 FLOOR=build/bench/json_parse_floor
 if pkg-config --exists simdjson; then
-  if [ ! -x "$FLOOR" ] || [ scripts/bench/json_parse_floor.cpp -nt "$FLOOR" ]; then
-    ${CXX:-g++} -O2 -march=native -std=c++20 scripts/bench/json_parse_floor.cpp -o "$FLOOR" \
-      $(pkg-config --cflags --libs simdjson)
+  READER_OBJS="build/obj/user/analyze/otlp_reader.o build/obj/user/analyze/json_scanner.o
+    build/obj/user/analyze/value_lines.o build/obj/user/analyze/zipkin_reader.o build/obj/user/error.o"
+  # shellcheck disable=SC2086 # a list of objects
+  if ! ls $READER_OBJS >/dev/null 2>&1; then
+    echo "analyze_throughput: analyze's objects not built (make), no parse floor" >&2
+    FLOOR=
+  elif ! ${CXX:-g++} -O2 -march=native -std=c++20 -Iuser -Iinclude scripts/bench/json_parse_floor.cpp \
+      $READER_OBJS -o "$FLOOR" $(pkg-config --cflags --libs simdjson); then
+    echo "analyze_throughput: json_parse_floor did not build, no parse floor" >&2
+    FLOOR=
   fi
 else
   echo "analyze_throughput: no libsimdjson-dev, no parse floor" >&2
@@ -89,12 +97,15 @@ for line in open(rows):
         continue
     fl = json.load(open(path))
     gen = json.load(open(f + ".summary.json"))
-    if fl["fields"]["spans"] != gen["spans"] or fl["fields"]["bad_lines"]:
-        bad.append("parse floor read %d spans of %d" % (fl["fields"]["spans"], gen["spans"]))
+    for mode in ("fields", "reader"):
+        if fl[mode]["spans"] != gen["spans"] or fl[mode]["bad_lines"]:
+            bad.append("parse floor (%s) read %d spans of %d" % (mode, fl[mode]["spans"], gen["spans"]))
     floors.append({"spans": gen["spans"], "bytes": gen["bytes"], "implementation": fl["implementation"],
                    "stage1_cpu_s": fl["stage1"]["cpu_s"], "fields_cpu_s": fl["fields"]["cpu_s"],
                    "stage1_spans_per_cpu_s": round(gen["spans"] / fl["stage1"]["cpu_s"]),
-                   "fields_spans_per_cpu_s": round(gen["spans"] / fl["fields"]["cpu_s"])})
+                   "fields_spans_per_cpu_s": round(gen["spans"] / fl["fields"]["cpu_s"]),
+                   "reader_cpu_s": fl["reader"]["cpu_s"],
+                   "reader_spans_per_cpu_s": round(gen["spans"] / fl["reader"]["cpu_s"])})
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 res = {"machine": {"nproc": os.cpu_count(), "cpu": cpu, "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
                    "loadavg": open("/proc/loadavg").read().split()[:3],
@@ -110,13 +121,13 @@ for r in runs:
         r["spans"], r["bytes"] / 1e6, r["format"], r["wall_s"], r["cpu_s"], r["spans_per_cpu_s"] / 1e3,
         r["mb_per_cpu_s"], r["peak_rss_kib"] / 1024))
 if floors:
-    md += ["", "| parse floor: spans (file) | simdjson (%s) stage 1 alone | + its On-Demand walk of analyze's fields | analyze, text report |" % floors[0]["implementation"],
-           "|---|---:|---:|---:|"]
+    md += ["", "| parse floor: spans (file) | simdjson (%s) stage 1 alone | + its On-Demand walk of analyze's fields | analyze's reader alone | analyze, text report |" % floors[0]["implementation"],
+           "|---|---:|---:|---:|---:|"]
     for fl in floors:
         whole = next(r for r in runs if r["spans"] == fl["spans"] and r["format"] == "text")
-        md.append("| %d (%.0f MB) | %.0f k spans per CPU-second | %.0f k | %.0f k |" % (
+        md.append("| %d (%.0f MB) | %.0f k spans per CPU-second | %.0f k | %.0f k | %.0f k |" % (
             fl["spans"], fl["bytes"] / 1e6, fl["stage1_spans_per_cpu_s"] / 1e3, fl["fields_spans_per_cpu_s"] / 1e3,
-            whole["spans_per_cpu_s"] / 1e3))
+            fl["reader_spans_per_cpu_s"] / 1e3, whole["spans_per_cpu_s"] / 1e3))
 open(out[:-5] + ".md" if out.endswith(".json") else out + ".md", "w").write("\n".join(md) + "\n")
 print(json.dumps(res, indent=2))
 print("\n".join(md))

@@ -5,11 +5,17 @@
 //           a time, validated), no value read;
 //   fields: its On-Demand walk on top, reading what analyze reads of each span
 //           (ids, name, kind, times, the two difftrace attributes, the
-//           resource's service.name) without copying them.
+//           resource's service.name) without copying them;
+//   reader: analyze's own reader (user/analyze/otlp_reader.h, the objects
+//           `make` built, linked in) over the file, spans into a counter: what
+//           reading costs analyze, file reads included, without the analysis.
 // Prints one JSON object: spans and CPU seconds per mode.
 //   usage: json_parse_floor FILE
-// Built with -march=native by the bench: the best simdjson does on this machine.
+// Built with -march=native by the bench (this file only): the best simdjson
+// does on this machine.
 #include <simdjson.h>
+
+#include "analyze/otlp_reader.h"
 
 #include <cstdio>
 #include <cstring>
@@ -134,6 +140,14 @@ int main(int argc, char** argv) {
     std::printf(", \"%s\": {\"spans\": %ld, \"bad_lines\": %ld, \"cpu_s\": %.4f, \"checksum\": %zu}", mode,
                 spans, bad, cpu, seen);
   }
+  difftrace::analyze::ReadCounters counters;
+  std::size_t seen = 0;
+  const double start = cpu_seconds();
+  difftrace::analyze::read_otlp_file(
+      argv[1], [&](difftrace::analyze::Span&& s) { seen += s.name.size(); }, counters);
+  std::printf(", \"reader\": {\"spans\": %llu, \"bad_lines\": %llu, \"cpu_s\": %.4f, \"checksum\": %zu}",
+              static_cast<unsigned long long>(counters.spans),
+              static_cast<unsigned long long>(counters.bad_lines), cpu_seconds() - start, seen);
   std::printf("}\n");
   return 0;
 }

@@ -29,7 +29,7 @@ FLOOR=build/bench/json_parse_floor
 if pkg-config --exists simdjson; then
   READER_OBJS="build/obj/user/analyze/otlp_reader.o build/obj/user/analyze/json_scanner.o
     build/obj/user/analyze/value_lines.o build/obj/user/analyze/zipkin_reader.o build/obj/user/error.o"
-  # shellcheck disable=SC2086 # a list of objects
+  # shellcheck disable=SC2086,SC2046 # lists of objects and of flags
   if ! ls $READER_OBJS >/dev/null 2>&1; then
     echo "analyze_throughput: analyze's objects not built (make), no parse floor" >&2
     FLOOR=

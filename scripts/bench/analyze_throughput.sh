@@ -8,7 +8,7 @@
 # must stay flat as the file grows (traces are complete after --window of span time without a
 # span; aggregates are bounded).
 # Checks that analyze counted every span the generator wrote.
-# The parse floor, where libsimdjson-dev is installed: scripts/bench/json_parse_floor.cpp
+# The parse floor, where build/json-parse-floor is built (make bench builds it): bench/json_parse_floor.cpp
 # (simdjson's first stage alone, then its On-Demand walk of the fields analyze reads, over the
 # same file in memory; then analyze's own reader over the file, linked from make's objects),
 # spans per CPU-second, next to analyze's: what parsing alone costs.
@@ -25,21 +25,9 @@ mkdir -p "$DIR" "$(dirname "$OUT")"
 [ -x "$DIFFTRACE" ] || { echo "analyze_throughput: $DIFFTRACE missing; run make" >&2; exit 1; }
 rows="$DIR/runs.tsv"
 : >"$rows"
-FLOOR=build/bench/json_parse_floor
-if pkg-config --exists simdjson; then
-  READER_OBJS="build/obj/user/analyze/otlp_reader.o build/obj/user/analyze/json_scanner.o
-    build/obj/user/analyze/value_lines.o build/obj/user/analyze/zipkin_reader.o build/obj/user/error.o"
-  # shellcheck disable=SC2086,SC2046 # lists of objects and of flags
-  if ! ls $READER_OBJS >/dev/null 2>&1; then
-    echo "analyze_throughput: analyze's objects not built (make), no parse floor" >&2
-    FLOOR=
-  elif ! ${CXX:-g++} -O2 -march=native -std=c++20 -Iuser -Iinclude scripts/bench/json_parse_floor.cpp \
-      $READER_OBJS -o "$FLOOR" $(pkg-config --cflags --libs simdjson); then
-    echo "analyze_throughput: json_parse_floor did not build, no parse floor" >&2
-    FLOOR=
-  fi
-else
-  echo "analyze_throughput: no libsimdjson-dev, no parse floor" >&2
+FLOOR=build/json-parse-floor
+if [ ! -x "$FLOOR" ]; then
+  echo "analyze_throughput: $FLOOR missing (make build/json-parse-floor), no parse floor" >&2
   FLOOR=
 fi
 for n in $SIZES; do

@@ -250,7 +250,7 @@ if at:
               x["spans_per_cpu_s"] / 1e3, x["mb_per_cpu_s"], x["cpu_s"]),
           "peak RSS %.1f MiB" % (x["peak_rss_kib"] / 1024))
     for fl in at.get("parse_floor", []):
-        r("analyze's parse floor: %d spans, %.0f MB (scripts/bench/json_parse_floor.cpp)" % (fl["spans"], fl["bytes"] / 1e6),
+        r("analyze's parse floor: %d spans, %.0f MB (bench/json_parse_floor.cpp)" % (fl["spans"], fl["bytes"] / 1e6),
           "simdjson (%s) over the file in memory" % fl["implementation"],
           "stage 1 alone %.0f k spans per CPU-second; with the On-Demand walk of analyze's fields %.0f k; analyze's reader alone %.0f k" % (
               fl["stage1_spans_per_cpu_s"] / 1e3, fl["fields_spans_per_cpu_s"] / 1e3, fl.get("reader_spans_per_cpu_s", 0) / 1e3), "")

@@ -11,8 +11,8 @@
 //           reading costs analyze, file reads included, without the analysis.
 // Prints one JSON object: spans and CPU seconds per mode.
 //   usage: json_parse_floor FILE
-// Built with -march=native by the bench (this file only): the best simdjson
-// does on this machine.
+// Built with -march=native (this file only; make build/json-parse-floor): the
+// best simdjson does on the machine that runs the bench.
 #include <simdjson.h>
 
 #include "analyze/otlp_reader.h"

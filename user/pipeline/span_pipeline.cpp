@@ -96,6 +96,7 @@ void SpanPipeline::send(std::vector<capture::Span>& out) {
 void SpanPipeline::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns) {
   for (auto& s : spans) enrich(s);
   std::vector<capture::Span> out;
+  out.reserve(spans.size());
   assembler_.add(std::move(spans), now_ns, out);
   send(out);
 }
@@ -107,7 +108,7 @@ void SpanPipeline::tick(std::uint64_t now_ns) {
     next_tick_ns_ = now_ns + config_.profiler.interval_ns;
   }
   std::vector<capture::Span> out;
-  assembler_.expire(now_ns, out);
+  while (assembler_.expire(now_ns, out, false, kExportBatch)) send(out);
   send(out);
   // A reader of an exported file (tail -f, a Collector's filelog receiver) sees what was
   // sent by the next tick, not when a stdio buffer happens to fill.
@@ -116,7 +117,7 @@ void SpanPipeline::tick(std::uint64_t now_ns) {
 
 void SpanPipeline::finish() {
   std::vector<capture::Span> out;
-  assembler_.expire(0, out, /*flush=*/true);
+  while (assembler_.expire(0, out, /*flush=*/true, kExportBatch)) send(out);
   send(out);
   for (auto& e : exporters_) e->flush();
   profiler_.tick(store_);  // the last interval's counts, for the stats

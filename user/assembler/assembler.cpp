@@ -29,7 +29,7 @@ Assembler::Assembler(std::uint64_t wait_ns, std::size_t max_traces, std::size_t 
       estimator_(estimator),
       next_id_(std::move(next_id)),
       judge_(std::move(judge)),
-      join_(kRecentWaits * wait_ns, 8 * max_spans_) {}
+      join_(kRecentWaits * wait_ns, std::min(8 * max_spans_, kMaxJoinEntries)) {}
 
 bool Assembler::judge_all(Open& t) {
   if (!judge_) return false;
@@ -220,7 +220,7 @@ void Assembler::remember_sent(const Key& key, const std::vector<capture::Span>& 
                               std::uint64_t now_ns) {
   if (sent_.insert(key).second) {
     sent_order_.push_back(key);
-    while (sent_order_.size() > 4 * max_traces_) {
+    while (sent_order_.size() > std::min(4 * max_traces_, kMaxSentIds)) {
       sent_.erase(sent_order_.front());
       sent_order_.pop_front();
     }

@@ -58,6 +58,13 @@ class Assembler {
   // most this many traces (copies of their spans: the memory bound).
   static constexpr int kRecentWaits = 10;
   static constexpr std::size_t kMaxRecentTraces = 16384;
+  // Ids of sent traces (their late spans go out at once rather than wait as a new trace),
+  // and the causal join's index entries (two to four a request): as many requests as
+  // the sent traces remembered, not as many as may wait. Under --no-filter on a busy
+  // server (28,000 spans/s on nginx) these, sized by max_spans and max_traces, held most
+  // of the tracer's memory: 262,144 ids and 524,288 join entries.
+  static constexpr std::size_t kMaxSentIds = 4 * kMaxRecentTraces;
+  static constexpr std::size_t kMaxJoinEntries = 4 * kMaxRecentTraces;
   // Linking is quadratic in a trace's spans, and one trace id on every
   // request (a load generator's fixed traceparent) would make one trace of
   // everything: a trace goes out once it holds this many spans, and its

@@ -55,9 +55,11 @@ std::uint64_t quantile(std::vector<std::uint64_t> v, double q) {
 
 void RunStats::add(const capture::Span& s) {
   received_++;
-  // Keyed by template, so that ids in paths do not make endpoints unbounded.
+  // Keyed by template, so that ids in paths do not make endpoints unbounded. A span split
+  // for export (capture::split_target) carries the template of its path already.
   auto& e = endpoints_[{s.service_name, s.kind == capture::SpanKind::kServer ? "server" : "client",
-                        s.method, capture::path_template(s.path)}];
+                        s.method,
+                        s.path_template.empty() ? capture::path_template(s.path) : s.path_template}];
   e.count++;
   if (s.is_error()) e.errors++;
   if (e.samples_ns.size() < kMaxSamples) {

@@ -67,12 +67,19 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
       out.push_back(std::move(s));
       continue;
     }
-    if (sent_.count(key)) {
-      for (const Key& m : merged) send_merged_late(m, key, out);
-      send_late(key, std::move(s), out);
-      continue;
+    // A trace waiting was not sent (send() takes it out of open_ first): most spans find
+    // theirs there, one lookup.
+    auto it = open_.find(key);
+    bool fresh = false;
+    if (it == open_.end()) {
+      if (sent_.count(key)) {
+        for (const Key& m : merged) send_merged_late(m, key, out);
+        send_late(key, std::move(s), out);
+        continue;
+      }
+      it = open_.try_emplace(key).first;
+      fresh = true;
     }
-    auto [it, fresh] = open_.try_emplace(key);
     if (fresh) {
       it->second.first_ns = now_ns;
       it->second.deadline_ns = now_ns + wait_ns_;

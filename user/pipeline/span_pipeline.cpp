@@ -115,6 +115,7 @@ void SpanPipeline::tick(std::uint64_t now_ns) {
     next_tick_ns_ = now_ns + config_.profiler.interval_ns;
   }
   std::vector<capture::Span> out;
+  out.reserve(kExportBatch);  // no growth (span moves) while it fills
   while (assembler_.expire(now_ns, out, false, kExportBatch)) send(out);
   send(out);
   // A reader of an exported file (tail -f, a Collector's filelog receiver) sees what was
@@ -124,6 +125,7 @@ void SpanPipeline::tick(std::uint64_t now_ns) {
 
 void SpanPipeline::finish() {
   std::vector<capture::Span> out;
+  out.reserve(kExportBatch);
   while (assembler_.expire(0, out, /*flush=*/true, kExportBatch)) send(out);
   send(out);
   for (auto& e : exporters_) e->flush();

@@ -277,7 +277,7 @@ if mem or po or ng:
     if rbp:
         top = max(rbp["runs"], key=lambda x: x["offered_rate"])
         r("ringbuf-ingest-bench peak RSS: the same pipeline at up to %.2f M events/s, --no-filter" % (top["consumed_per_sec"] / 1e6), "in-process", "%.0f MiB" % (rbp["peak_rss_kib"] * MiB),
-          "the assembler holds at most 65,536 spans waiting and as many remembered (assembler.max_spans)")
+          "the assembler holds at most 65,536 spans waiting (assembler.max_spans) and the spans of 4,096 sent traces")
     wf, wn = (max(p[1] for p in peaks[m]) * MiB for m in ("filter", "nofilter"))
     text = "filter on: %.1f MiB at most; --no-filter: %.1f MiB at most" % (wf, wn)
     if rbp:

@@ -23,7 +23,9 @@ int Collector::on_event(void* ctx, void* data, size_t size) {
   if (size < sizeof(dt_span_event)) {
     self->malformed_++;
   } else {
-    self->pending_.push_back(self->decoder_.decode(*static_cast<const dt_span_event*>(data)));
+    // Decoded straight into the batch, which has room for a whole one.
+    if (self->pending_.capacity() == 0) self->pending_.reserve(kMaxBatch);
+    self->decoder_.decode(*static_cast<const dt_span_event*>(data), self->pending_.emplace_back());
   }
   if (self->pending_.size() >= kMaxBatch) {
     self->full_ = true;

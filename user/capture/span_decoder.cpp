@@ -73,13 +73,20 @@ std::string address_text(int family, const std::uint8_t (&addr)[16]) {
   return buf;
 }
 
+std::size_t SpanDecoder::AddressKeyHash::operator()(const AddressKey& k) const noexcept {
+  TraceId bytes;
+  std::memcpy(bytes.data(), k.data(), bytes.size());
+  return TraceIdHash{}(bytes) ^ k[16];
+}
+
 const std::string& SpanDecoder::address_of(int family, const std::uint8_t (&addr)[16]) {
-  std::string key(reinterpret_cast<const char*>(addr), 16);
-  key.push_back(static_cast<char>(family));
+  AddressKey key;
+  std::memcpy(key.data(), addr, 16);
+  key[16] = static_cast<std::uint8_t>(family);
   auto it = address_cache_.find(key);
   if (it != address_cache_.end()) return it->second;
   if (address_cache_.size() >= 4096) address_cache_.clear();  // bounded
-  return address_cache_.emplace(std::move(key), address_text(family, addr)).first->second;
+  return address_cache_.emplace(key, address_text(family, addr)).first->second;
 }
 
 SpanId SpanDecoder::new_span_id() {
@@ -104,6 +111,11 @@ TraceId SpanDecoder::new_trace_id() {
 
 Span SpanDecoder::decode(const dt_span_event& ev) {
   Span s;
+  decode(ev, s);
+  return s;
+}
+
+void SpanDecoder::decode(const dt_span_event& ev, Span& s) {
   s.kind = ev.kind == DT_SPAN_CLIENT ? SpanKind::kClient : SpanKind::kServer;
   s.method = method_name(ev.method);
   s.path.assign(ev.path, strnlen(ev.path, std::min<std::size_t>(ev.path_len, DT_TARGET_MAX - 1)));
@@ -151,7 +163,6 @@ Span SpanDecoder::decode(const dt_span_event& ev) {
     s.trace_id = new_trace_id();
   }
   if (ev.flags & DT_SPAN_F_RESP_SPAN_ID) s.announced_span_id = decode_span_id(ev.resp_span_id);
-  return s;
 }
 
 }  // namespace difftrace::capture

@@ -2,6 +2,7 @@
 // addresses as text, trace ids from the request's headers or fresh ones.
 #pragma once
 
+#include <array>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -17,6 +18,8 @@ class SpanDecoder {
  public:
   explicit SpanDecoder(const WallClock& clock) : clock_(clock), rng_(std::random_device{}()) {}
   Span decode(const dt_span_event& ev);
+  // The same into a span just constructed (the collector's batch: no temporary to move).
+  void decode(const dt_span_event& ev, Span& into);
   std::uint64_t invalid_trace_contexts() const { return invalid_ctx_; }
   // CLIENT spans of Go processes whose kernel cause was not believed (go_process.h).
   std::uint64_t go_causes_dropped() const { return go_causes_dropped_; }
@@ -30,8 +33,13 @@ class SpanDecoder {
   const WallClock& clock_;
   std::mt19937_64 rng_;
   // Address texts seen lately: a connection's addresses repeat in every span,
-  // and formatting them was a visible share of the tracer's CPU.
-  std::unordered_map<std::string, std::string> address_cache_;
+  // and formatting them was a visible share of the tracer's CPU. Keyed by the
+  // address's 16 bytes and its family, as they are.
+  using AddressKey = std::array<std::uint8_t, 17>;
+  struct AddressKeyHash {
+    std::size_t operator()(const AddressKey& k) const noexcept;
+  };
+  std::unordered_map<AddressKey, std::string, AddressKeyHash> address_cache_;
   std::uint64_t invalid_ctx_ = 0;
   GoProcesses go_;
   std::uint64_t go_causes_dropped_ = 0;

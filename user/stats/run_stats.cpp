@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <string_view>
+#include <tuple>
 
 #include "capture/endpoint_template.h"
 #include "capture/span_decoder.h"
@@ -55,9 +57,17 @@ std::uint64_t quantile(std::vector<std::uint64_t> v, double q) {
 
 void RunStats::add(const capture::Span& s) {
   received_++;
-  // Keyed by template, so that ids in paths do not make endpoints unbounded.
-  auto& e = endpoints_[{s.service_name, s.kind == capture::SpanKind::kServer ? "server" : "client",
-                        s.method, capture::path_template(s.path)}];
+  // Keyed by template, so that ids in paths do not make endpoints unbounded. A span split
+  // for export (capture::split_target) carries the template of its path already.
+  const std::string made = s.path_template.empty() ? capture::path_template(s.path) : "";
+  const std::tuple<std::string_view, std::string_view, std::string_view, std::string_view> at{
+      s.service_name, s.kind == capture::SpanKind::kServer ? "server" : "client", s.method,
+      s.path_template.empty() ? made : s.path_template};
+  auto it = endpoints_.find(at);
+  if (it == endpoints_.end())
+    it = endpoints_.emplace(Key{std::get<0>(at), std::get<1>(at), std::get<2>(at), std::get<3>(at)},
+                            Endpoint{}).first;
+  auto& e = it->second;
   e.count++;
   if (s.is_error()) e.errors++;
   if (e.samples_ns.size() < kMaxSamples) {

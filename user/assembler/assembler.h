@@ -80,20 +80,24 @@ class Assembler {
   std::size_t recent_spans() const { return recent_spans_; }
 
  private:
+  using Key = std::string;  // trace id bytes
   struct Open {
     std::vector<capture::Span> spans;
     std::uint64_t deadline_ns = 0;
     std::uint64_t first_ns = 0;
     bool anomaly = false;
-    // A span with a header trace id is in it. A trace of header-less spans alone (joined
-    // by the kernel's causality) does not wait for profiles: such spans went out at once
-    // before they could be joined, and the keep-buffer holds nothing of theirs to pull.
-    bool from_header = false;
+    // A span whose trace id the kernel's filter knows (a header's, or the kernel's own) is
+    // in it. A trace of spans with user-space ids alone (joined by the kernel's causality)
+    // does not wait for profiles: the keep-buffer holds nothing of theirs to pull.
+    bool kernel_keyed = false;
+    // Other trace ids the kernel's filter knows its spans by (groups joined into it, whose
+    // kernel ids differed): their kept spans are pulled too.
+    std::vector<Key> also_kept_as;
   };
-  using Key = std::string;  // trace id bytes
   void send(const Key& key, Open&& t, std::uint64_t now_ns, std::vector<capture::Span>& out);
   void send_late(const Key& key, capture::Span&& s, std::vector<capture::Span>& out);
   void merge_open(const Key& from, const Key& key, Open& into);
+  static void note_kept_as(Open& t, const Key& own, const Key& key);
   void send_merged_late(const Key& from, const Key& key, std::vector<capture::Span>& out);
   // Judges the trace's unjudged spans; true when some still lack a profile.
   bool judge_all(Open& t);

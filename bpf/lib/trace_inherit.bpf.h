@@ -62,6 +62,8 @@ struct dt_trace_scratch {
 	struct dt_wire_req wire;
 	struct dt_client_end peer;
 	struct dt_trace_key trace;
+	__u64 words[2];       /* a minted id's random bits */
+	char text[40];        /* ... as text, with bpf_snprintf's NUL */
 };
 
 struct {
@@ -104,33 +106,18 @@ static __always_inline void wire_req_of(struct dt_wire_req *k, const __u8 *addr,
 	k->seq = seq;
 }
 
-/* Without a branch: 32 of them would each be a fork for the verifier to walk. */
-static __always_inline char hex_digit(__u32 n)
+/* A new trace id, as header text, formatted by the kernel (bpf_snprintf): one
+ * helper call, where a loop over 32 digits costs the verifier a walk of each. */
+static const char trace_id_fmt[] = "%016llx%016llx";
+
+static __always_inline void mint_trace_id(struct dt_trace_key *k, struct dt_trace_scratch *s)
 {
-	__s32 v = n & 15;
-
-	return '0' + v + (((9 - v) >> 31) & ('a' - '0' - 10));
-}
-
-/* A new trace id, as header text: a loop the verifier walks (unrolled, the
- * compiler spills the random words to the stack, and the deepest call chain's
- * stack must stay within 512 bytes). */
-static __always_inline void mint_trace_id(struct dt_trace_key *k)
-{
-	__u32 r = 0, any = 0;
-	int i;
-
-#pragma clang loop unroll(disable)
-	for (i = 0; i < 32; i++) {
-		if (!(i & 7)) {
-			r = bpf_get_prandom_u32();
-			any |= r;
-		}
-		k->id[i & 31] = hex_digit(r >> 28);
-		r <<= 4;
-	}
-	if (!any)
-		k->id[31] = '1';
+	s->words[0] = (__u64)bpf_get_prandom_u32() << 32 | bpf_get_prandom_u32();
+	s->words[1] = (__u64)bpf_get_prandom_u32() << 32 | bpf_get_prandom_u32();
+	if (!(s->words[0] | s->words[1]))
+		s->words[1] = 1; /* W3C: never all zero */
+	bpf_snprintf(s->text, sizeof(s->text), trace_id_fmt, s->words, sizeof(s->words));
+	copy_trace_id(k->id, s->text);
 	count(DT_C_TRACE_MINTED);
 }
 
@@ -171,7 +158,7 @@ __noinline int server_trace(struct dt_conn *c, int may_have_header)
 		if (bpf_map_lookup_elem(&client_ends, &s->peer))
 			count(DT_C_TRACE_WIRE_MISSED);
 	}
-	mint_trace_id(&c->trace);
+	mint_trace_id(&c->trace, s);
 	c->trace_src = DT_TRACE_MINTED;
 	return 0;
 }
@@ -203,7 +190,7 @@ __noinline int client_trace(struct dt_conn *c)
 		return 0;
 	}
 	if (!c->trace_src) {
-		mint_trace_id(&c->trace);
+		mint_trace_id(&c->trace, s);
 		c->trace_src = DT_TRACE_MINTED;
 	}
 	if (!c->has_seq)

@@ -75,6 +75,7 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     for (const Key& m : merged) merge_open(m, key, it->second);
     it->second.anomaly |= s.is_anomalous();
     it->second.kernel_keyed |= kernel_keyed;
+    it->second.from_header |= s.trace_from_header;
     if (s.trace_from_kernel) note_kept_as(it->second, own, key);
     it->second.spans.push_back(std::move(s));
     open_spans_++;
@@ -111,6 +112,7 @@ void Assembler::merge_open(const Key& from, const Key& key, Open& into) {
   counters_.causal_merges++;
   into.anomaly |= it->second.anomaly;
   into.kernel_keyed |= it->second.kernel_keyed;
+  into.from_header |= it->second.from_header;
   if (it->second.kernel_keyed) note_kept_as(into, from, key);
   for (const Key& k : it->second.also_kept_as) note_kept_as(into, k, key);
   into.first_ns = std::min(into.first_ns, it->second.first_ns);
@@ -150,7 +152,7 @@ void Assembler::expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bo
     auto it = open_.find(key);
     if (it == open_.end()) continue;
     // Spans still unjudged for want of a profile: wait for it, a while.
-    if (!flush && it->second.kernel_keyed && judge_all(it->second) &&
+    if (!flush && it->second.from_header && judge_all(it->second) &&
         now_ns < it->second.first_ns + kMaxHoldWaits * wait_ns_) {
       it->second.deadline_ns = now_ns + wait_ns_;
       by_deadline_.emplace_back(it->second.deadline_ns, key);

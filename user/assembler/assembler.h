@@ -87,9 +87,13 @@ class Assembler {
     std::uint64_t first_ns = 0;
     bool anomaly = false;
     // A span whose trace id the kernel's filter knows (a header's, or the kernel's own) is
-    // in it. A trace of spans with user-space ids alone (joined by the kernel's causality)
-    // does not wait for profiles: the keep-buffer holds nothing of theirs to pull.
+    // in it: an anomaly pulls its kept spans. A trace of spans with user-space ids alone
+    // (joined by the kernel's causality) has none to pull.
     bool kernel_keyed = false;
+    // A span with a header trace id is in it: only such a trace waits for the profiles of
+    // its warm-up spans (kMaxHoldWaits). One without headers goes out after the wait, as
+    // before the kernel gave it an id; its warm-up spans are still judged when it does.
+    bool from_header = false;
     // Other trace ids the kernel's filter knows its spans by (groups joined into it, whose
     // kernel ids differed): their kept spans are pulled too.
     std::vector<Key> also_kept_as;

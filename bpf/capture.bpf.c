@@ -17,6 +17,7 @@
 #include "lib/sock.bpf.h"
 #include "lib/filter_maps.bpf.h"
 #include "lib/conns.bpf.h"
+#include "lib/trace_inherit.bpf.h"
 #include "lib/causality.bpf.h"
 #include "lib/emit.bpf.h"
 #include "lib/on_io.bpf.h"

@@ -125,6 +125,11 @@ enum dt_counter {
 	DT_C_CAUSE_AMBIGUOUS,   /* ... that several open inbound requests could have caused */
 	DT_C_CAUSE_UNKNOWN,     /* ... sent while no inbound request was open on the thread */
 	DT_C_THREAD_MAP_FULL,   /* inbound requests not counted: thread map full */
+	/* Trace ids the kernel gave header-less exchanges (bpf/lib/trace_inherit.bpf.h): */
+	DT_C_TRACE_MINTED,      /* a new trace: a root SERVER, or a CLIENT with no known cause */
+	DT_C_TRACE_BY_CAUSE,    /* a CLIENT's, from the SERVER exchange that caused it */
+	DT_C_TRACE_BY_WIRE,     /* a SERVER's, from the traced CLIENT request it read */
+	DT_C_TRACE_WIRE_MISSED, /* ... minted: its traced caller's request was not found */
 	DT_C_REASON_FIRST,      /* then spans reported, by enum dt_reason */
 	DT_C_MAX = DT_C_REASON_FIRST + DT_REASON_MAX,
 };

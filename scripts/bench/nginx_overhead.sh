@@ -10,7 +10,8 @@
 #             warm-up of a few spans per endpoint its normal spans stay in the kernel
 #   nofilter  the same with --no-filter: every span crosses to user space
 # Every request carries a fresh W3C traceparent (a wrk Lua script), as requests through a
-# platform hop do; the filter keeps spans by trace id. The mode order rotates each round.
+# platform hop do; the filter keeps spans by trace id (BENCH_NO_TRACE_HEADER=1: none, and the
+# kernel's own trace ids keep them). The mode order rotates each round.
 # Each mode, each round: wrk with 32 connections (saturation: throughput), then wrk with one
 # connection for LAT_SECS (no queueing: the p50 difference to "none" is the latency the
 # tracer adds to one server hop), and with a tracer a third, BPF_SECS wrk at saturation with
@@ -45,6 +46,9 @@ trap cleanup EXIT
 bench_nginx_start "$dir" "$PORT"
 bench_nginx_config "$dir/nginx.yaml"
 bench_traceparent_lua "$dir/traceparent.lua"
+# BENCH_NO_TRACE_HEADER=1: requests without any trace header (the kernel gives each its own
+# trace id to keep its span by: bpf/lib/trace_inherit.bpf.h); an empty wrk script.
+[ "${BENCH_NO_TRACE_HEADER:-0}" = 1 ] && : > "$dir/traceparent.lua"
 url="http://127.0.0.1:$PORT/index.html"
 bench_wrk -t1 -c"$CONNS" -d1s -s "$dir/traceparent.lua" "$url" >/dev/null  # warm up
 
@@ -78,11 +82,13 @@ for r in $(seq "$ROUNDS"); do
   done
 done
 python3 - "$rows" "$OUT" "$SECS" "$CONNS" "$LAT_SECS" <<'PY'
-import json, statistics, sys
+import json, os, statistics, sys
 rows_path, out, secs, conns, lat_secs = sys.argv[1:]
+headers = "no trace header" if os.environ.get("BENCH_NO_TRACE_HEADER") == "1" else \
+    "a fresh W3C traceparent per request"
 rows = [json.loads(l) for l in open(rows_path)]
 med = statistics.median
-res = {"workload": "nginx 612-byte static file, wrk -t1 -c%s -d%ss, keep-alive, a fresh W3C traceparent per request" % (conns, secs),
+res = {"workload": "nginx 612-byte static file, wrk -t1 -c%s -d%ss, keep-alive, %s" % (conns, secs, headers),
        "one_connection": "wrk -t1 -c1 -d%ss, the same script" % lat_secs,
        "rounds": max(r["round"] for r in rows), "modes": {}}
 for mode in ("none", "floor", "filter", "nofilter"):

@@ -58,12 +58,14 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     // unless the kernel saw what it is part of (assembler/causal_join.h).
     std::vector<Key> merged;
     Key key = s.trace_id;
+    const Key own = key;
+    const bool kernel_keyed = s.trace_from_header || s.trace_from_kernel;
     if (CausalJoin::joinable(s)) {
       auto j = join_.join(s, join_key(key), now_ns, s.trace_from_header);
       key = trace_id_of(j.key);
       for (const auto& m : j.merged) merged.push_back(trace_id_of(m));
       s.trace_id = key;
-    } else if (!s.trace_from_header) {
+    } else if (!kernel_keyed) {
       out.push_back(std::move(s));
       continue;
     }
@@ -87,7 +89,9 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     }
     for (const Key& m : merged) merge_open(m, key, it->second);
     it->second.anomaly |= s.is_anomalous();
+    it->second.kernel_keyed |= kernel_keyed;
     it->second.from_header |= s.trace_from_header;
+    if (s.trace_from_kernel) note_kept_as(it->second, own, key);
     it->second.spans.push_back(std::move(s));
     open_spans_++;
     if (it->second.spans.size() >= kMaxTraceSpans) {
@@ -122,13 +126,24 @@ void Assembler::merge_open(const Key& from, const Key& key, Open& into) {
   if (it == open_.end()) return;  // sent already, or never waited
   counters_.causal_merges++;
   into.anomaly |= it->second.anomaly;
+  into.kernel_keyed |= it->second.kernel_keyed;
   into.from_header |= it->second.from_header;
+  if (it->second.kernel_keyed) note_kept_as(into, from, key);
+  for (const Key& k : it->second.also_kept_as) note_kept_as(into, k, key);
   into.first_ns = std::min(into.first_ns, it->second.first_ns);
   for (auto& s : it->second.spans) {
     s.trace_id = key;
     into.spans.push_back(std::move(s));
   }
   open_.erase(it);  // its by_deadline_ entry stays behind: expire() skips it
+}
+
+// Trace t (key) holds spans the kernel's filter knows by trace id own: their kept spans are
+// pulled with its own.
+void Assembler::note_kept_as(Open& t, const Key& own, const Key& key) {
+  if (own != key && std::find(t.also_kept_as.begin(), t.also_kept_as.end(), own) ==
+                        t.also_kept_as.end())
+    t.also_kept_as.push_back(own);
 }
 
 // Group from joins trace key, which went out already: its spans follow late.
@@ -176,9 +191,18 @@ void Assembler::send(const Key& key, Open&& t, std::uint64_t now_ns,
   if (t.anomaly) {
     counters_.traces_with_anomaly++;
     if (pull_) {
-      auto kept = pull_(t.spans.front());
-      counters_.spans_recovered_exact += kept.size();
-      for (auto& k : kept) t.spans.push_back(std::move(k));
+      capture::Span of = t.spans.front();
+      const std::size_t before = t.spans.size();
+      for (auto& k : pull_(of)) t.spans.push_back(std::move(k));
+      // Groups joined into it under other kernel ids: theirs too, under its id now.
+      for (const Key& other : t.also_kept_as) {
+        of.trace_id = other;
+        for (auto& k : pull_(of)) {
+          k.trace_id = key;
+          t.spans.push_back(std::move(k));
+        }
+      }
+      counters_.spans_recovered_exact += t.spans.size() - before;
     }
   }
   linker_.link(t.spans);

@@ -93,23 +93,31 @@ class Assembler {
   std::size_t recent_spans() const { return recent_spans_; }
 
  private:
+  // A trace id as it is, 16 bytes (CausalJoin's keys, strings, are converted at its door:
+  // only spans it can join pay for them).
+  using Key = capture::TraceId;
+  using KeyHash = capture::TraceIdHash;
   struct Open {
     std::vector<capture::Span> spans;
     std::uint64_t deadline_ns = 0;
     std::uint64_t first_ns = 0;
     bool anomaly = false;
-    // A span with a header trace id is in it. A trace of header-less spans alone (joined
-    // by the kernel's causality) does not wait for profiles: such spans went out at once
-    // before they could be joined, and the keep-buffer holds nothing of theirs to pull.
+    // A span whose trace id the kernel's filter knows (a header's, or the kernel's own) is
+    // in it: an anomaly pulls its kept spans. A trace of spans with user-space ids alone
+    // (joined by the kernel's causality) has none to pull.
+    bool kernel_keyed = false;
+    // A span with a header trace id is in it: only such a trace waits for the profiles of
+    // its warm-up spans (kMaxHoldWaits). One without headers goes out after the wait, as
+    // before the kernel gave it an id; its warm-up spans are still judged when it does.
     bool from_header = false;
+    // Other trace ids the kernel's filter knows its spans by (groups joined into it, whose
+    // kernel ids differed): their kept spans are pulled too.
+    std::vector<Key> also_kept_as;
   };
-  // A trace id as it is, 16 bytes (CausalJoin's keys, strings, are converted at its door:
-  // only spans it can join pay for them).
-  using Key = capture::TraceId;
-  using KeyHash = capture::TraceIdHash;
   void send(const Key& key, Open&& t, std::uint64_t now_ns, std::vector<capture::Span>& out);
   void send_late(const Key& key, capture::Span&& s, std::vector<capture::Span>& out);
   void merge_open(const Key& from, const Key& key, Open& into);
+  static void note_kept_as(Open& t, const Key& own, const Key& key);
   void send_merged_late(const Key& from, const Key& key, std::vector<capture::Span>& out);
   // Judges the trace's unjudged spans; true when some still lack a profile.
   bool judge_all(Open& t);

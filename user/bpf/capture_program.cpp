@@ -271,6 +271,15 @@ void CaptureProgram::set_hist_epoch(std::uint8_t epoch) {
   __atomic_store_n(&skel_->bss->hist_epoch, epoch, __ATOMIC_RELEASE);
 }
 
+void CaptureProgram::set_no_thread_causes(std::uint32_t pid) {
+  const __u8 one = 1;
+  if (bpf_map__update_elem(skel_->maps.no_thread_causes, &pid, sizeof pid, &one, sizeof one,
+                           BPF_ANY))
+    spdlog::debug("no_thread_causes: pid {} not written (map full): its causes stay judged by "
+                  "thread, and user space drops them",
+                  pid);
+}
+
 KernelCounters CaptureProgram::read_counters() const {
   KernelCounters total{};
   int ncpu = libbpf_num_possible_cpus();

@@ -61,6 +61,9 @@ class CaptureProgram {
   // Kept spans per trace the loaded program writes (its keep_spans setting).
   std::uint8_t keep_spans() const;
   KernelCounters read_counters() const;
+  // Process pid's threads tell nothing of its requests' causes (a Go program): the kernel
+  // judges none of its outbound requests' causes from now on (bpf/lib/causality.bpf.h).
+  void set_no_thread_causes(std::uint32_t pid);
   // Names of programs left out or not attached: this kernel lacks their hook.
   std::vector<std::string> skipped() const;
   std::size_t attached_count() const { return links_.size(); }

@@ -51,6 +51,10 @@ struct Span {
   SpanId span_id{};
   std::optional<SpanId> parent_span_id;  // set by the assembler's linker
   bool trace_from_header = false;  // trace id came from traceparent/B3 (or traceresponse)
+  // No header: the kernel gave the trace id (inherited along the request's path, or minted
+  // at its root: bpf/lib/trace_inherit.bpf.h), so its filter and keep-buffer know the trace
+  // by it. The trace is the request's; the id is difftrace's.
+  bool trace_from_kernel = false;
   // The span id the request's trace header named as parent: for a SERVER
   // span its caller's (or, forwarded unchanged, a caller's caller's), for a
   // CLIENT span the one the process put on its outgoing request.

@@ -134,10 +134,14 @@ void SpanDecoder::decode(const dt_span_event& ev, Span& s) {
   s.exch_seq = ev.exch_seq;
   if (ev.flags & DT_SPAN_F_SEQ) s.req_seq = ev.req_seq;
   s.cause = ev.cause;
-  if (ev.cause == DT_CAUSE_FOUND && go_.is_go(ev.pid)) {
+  // Every span's process is looked at (once per pid), so that the kernel learns of a Go
+  // process at its first span, not at its first cause.
+  bool go_cause_dropped = false;
+  if (go_.is_go(ev.pid) && ev.cause == DT_CAUSE_FOUND) {
     // Goroutines move between threads: the thread's open request is no cause.
     s.cause = DT_CAUSE_UNKNOWN;
     go_causes_dropped_++;
+    go_cause_dropped = true;
   }
   if (s.cause == DT_CAUSE_FOUND) {
     s.cause_conn_id = ev.cause_conn_id;
@@ -153,7 +157,16 @@ void SpanDecoder::decode(const dt_span_event& ev, Span& s) {
 
   auto ctx = decode_trace_context(ev.ctx_kind, ev.trace_id, ev.parent_id, ev.trace_flags);
   if (ev.ctx_kind != DT_CTX_NONE && !ctx) invalid_ctx_++;
-  if (ctx) {
+  if (ctx && ev.ctx_kind == DT_CTX_KERNEL && go_cause_dropped) {
+    // The kernel took it from the cause dropped above (before it knew the process).
+    go_traces_renewed_++;
+    s.trace_id = new_trace_id();
+  } else if (ctx && ev.ctx_kind == DT_CTX_KERNEL) {
+    // The request had no trace header: the kernel's id (bpf/lib/trace_inherit.bpf.h), no
+    // parent named by anyone.
+    s.trace_id = ctx->trace_id;
+    s.trace_from_kernel = true;
+  } else if (ctx) {
     s.trace_id = ctx->trace_id;
     s.trace_from_header = true;
     // Parents are the linker's (assembler/linker.h): the header's parent id

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -24,6 +25,12 @@ class SpanDecoder {
   // CLIENT spans of Go processes whose kernel cause was not believed (go_process.h).
   std::uint64_t go_causes_dropped() const { return go_causes_dropped_; }
 
+  // Told each process found to run Go (before its span is decoded): the kernel should judge
+  // no causes of its threads.
+  void on_go_process(std::function<void(std::uint32_t)> found) { go_.on_found(std::move(found)); }
+  // CLIENT spans of Go processes whose trace id the kernel took from a cause not believed.
+  std::uint64_t go_traces_renewed() const { return go_traces_renewed_; }
+
   SpanId new_span_id();
   TraceId new_trace_id();
 
@@ -43,6 +50,7 @@ class SpanDecoder {
   std::uint64_t invalid_ctx_ = 0;
   GoProcesses go_;
   std::uint64_t go_causes_dropped_ = 0;
+  std::uint64_t go_traces_renewed_ = 0;
 };
 
 const char* method_name(int method);

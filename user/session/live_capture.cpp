@@ -39,6 +39,7 @@ std::unique_ptr<filter::FilterStore> LiveCapture::make_store(
 void LiveCapture::start(pipeline::SpanPipeline& into) {
   pipeline_ = &into;
   collector_ = std::make_unique<capture::Collector>(program_->events_fd(), decoder_);
+  decoder_.on_go_process([this](std::uint32_t pid) { program_->set_no_thread_causes(pid); });
   program_->attach();
   if (!program_->skipped().empty())
     spdlog::info("hooks this kernel lacks, left out: {}", fmt::join(program_->skipped(), ", "));
@@ -72,6 +73,7 @@ void LiveCapture::add_counters(stats::RunStats& stats) const {
   if (program_) stats.set_kernel(program_->read_counters());
   stats.add_user_counter("invalid_trace_context", decoder_.invalid_trace_contexts());
   stats.add_user_counter("go_causes_dropped", decoder_.go_causes_dropped());
+  stats.add_user_counter("go_trace_ids_renewed", decoder_.go_traces_renewed());
   stats.add_user_counter("malformed_events", collector_ ? collector_->malformed() : 0);
 }
 

@@ -34,6 +34,10 @@ const char* counter_name(int c) {
     case DT_C_CAUSE_AMBIGUOUS: return "client_cause_ambiguous";
     case DT_C_CAUSE_UNKNOWN: return "client_cause_unknown";
     case DT_C_THREAD_MAP_FULL: return "thread_map_full";
+    case DT_C_TRACE_MINTED: return "trace_ids_minted";
+    case DT_C_TRACE_BY_CAUSE: return "trace_ids_by_cause";
+    case DT_C_TRACE_BY_WIRE: return "trace_ids_by_wire";
+    case DT_C_TRACE_WIRE_MISSED: return "trace_ids_wire_missed";
     default: break;
   }
   if (c >= DT_C_REASON_FIRST && c < DT_C_MAX) {

@@ -207,16 +207,19 @@ int sk_accept_exit(__u64 *ctx)
 }
 
 /* A targeted thread's connect sent its SYN: fresh state, and the request it
- * serves, if any, is the new connection's cause. */
+ * serves, if any, is the new connection's cause. The socket is taken with
+ * bpf_get_func_arg, as a number: a typed pointer argument may not be passed
+ * to the global new_conn_state and dt_cause_at_connect. */
 SEC("fexit/tcp_connect")
-int BPF_PROG(sk_connect_exit, struct sock *sk, int ret)
+int sk_connect_exit(__u64 *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 sk = 0, ret = 0, id = bpf_get_current_pid_tgid();
 
-	if (ret != 0 || !is_target_thread(id))
+	if (bpf_get_func_arg(ctx, 0, &sk) || bpf_get_func_ret(ctx, &ret) || (int)ret != 0 || !sk ||
+	    !is_target_thread(id))
 		return 0;
-	if (new_conn((__u64)sk, id >> 32))
-		dt_cause_at_connect((__u64)sk, id);
+	if (new_conn(sk, id >> 32))
+		dt_cause_at_connect(sk, id);
 	return 0;
 }
 

@@ -298,7 +298,8 @@ bench_one() {
   t0="$(uptime_s)"
   dd if=/dev/zero of=/dev/null bs=1 count="$count" 2>"$tmp/dd.err"
   t1="$(uptime_s)"
-  grep -q "^$count bytes" "$tmp/dd.err" || { cat "$tmp/dd.err"; echo "bench: dd did not copy $count bytes"; return 1; }
+  # busybox dd: "N+0 records out" (no byte count line); GNU dd prints both
+  grep -q "^$count+0 records out" "$tmp/dd.err" || { cat "$tmp/dd.err"; echo "bench: dd did not copy $count bytes"; return 1; }
   if [ -n "$dt_pid" ]; then
     kill -INT "$dt_pid" 2>/dev/null || true
     wait "$dt_pid" || true

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The kernel matrix's steps against the kernel this runs on: `difftrace check --json`, the
-# [bpf] Catch2 tier, and a live smoke test (nginx traced by difftrace, busybox wget as the
+# [bpf] Catch2 tier, and a live smoke test once per hook source (nginx traced by difftrace, busybox wget as the
 # client). The same script runs inside each QEMU guest (called by guest-init.sh) and
 # directly on the host, so the three kernels are tested by one text.
 #

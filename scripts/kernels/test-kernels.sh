@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test-kernels`: difftrace against Debian 12's own cloud kernels, 6.1 (bookworm's series)
 # and 6.12 (bookworm-security's), each booted in QEMU, and against the host's kernel as it is.
-# On each: `difftrace check --json`, the [bpf] Catch2 tier, and a live smoke test
+# On each: `difftrace check --json`, the [bpf] Catch2 tier (with the hook source the kernel
+# gets: sockets on 6.1/6.12, syscalls on the host), and a live smoke test in each hook source
 # (scripts/kernels/run-steps.sh). Prints one table: pass/fail per step per kernel, and
 # kernel x program x verified instructions; writes it to BUILD/kernels/results.{md,json}.
 # Exits non-zero if any step failed (or lost its markers) on any kernel.

@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <algorithm>
 #include <map>
 #include <string_view>
@@ -18,7 +17,6 @@
 #include "error.h"
 
 namespace difftrace::bpf {
-namespace fs = std::filesystem;
 
 namespace {
 

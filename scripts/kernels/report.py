@@ -11,6 +11,7 @@ OUT_DIR/results.json, and exits 1 if any step failed or lacked its markers on an
 "loaded": true|false, ...}, ...], ...}; other fields are carried into results.json as they are.
 """
 import json
+import statistics
 import re
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ MARK = "@@DT "
 
 def parse(log_path):
     """One kernel's results: release, step -> {status, rc, seconds}, check JSON, problems."""
-    out = {"release": None, "steps": {}, "check": None, "problems": [], "done": False}
+    out = {"release": None, "steps": {}, "check": None, "problems": [], "done": False, "bench": {}}
     try:
         text = Path(log_path).read_text(errors="replace").replace("\r", "")
     except FileNotFoundError:
@@ -57,6 +58,10 @@ def parse(log_path):
                     "rc": int(m.group(2)),
                     "seconds": int(m.group(4)) if m.group(4) else None,
                 }
+        elif rest.startswith("BENCH "):
+            m = re.match(r"BENCH mode=(\S+) round=(\d+) seconds=([0-9.]+)", rest)
+            if m:
+                out["bench"].setdefault(m.group(1), {})[int(m.group(2))] = float(m.group(3))
         elif rest.startswith("CHECK-JSON-BEGIN"):
             json_lines = []
         elif rest.strip() == "DONE":
@@ -90,6 +95,28 @@ def hooks_of(check):
     if not isinstance(hooks, dict) or not hooks.get("source"):
         return ""
     return f"{hooks['source']} ({hooks.get('reason') or 'no reason given'})"
+
+
+def bench_table(kernels):
+    """The untargeted dd step (DT_BENCH=1): per kernel and mode the median seconds, and the
+    median over rounds of each round's ratio to nothing attached. Emulated times (TCG)."""
+    rows = []
+    for k in kernels:
+        b = k.get("bench") or {}
+        if "none" not in b:
+            continue
+        row = [k["label"], f"{statistics.median(b['none'].values()):.2f} s"]
+        for mode in ("syscalls", "sockets"):
+            runs = b.get(mode, {})
+            ratios = [runs[r] / b["none"][r] for r in runs if b["none"].get(r)]
+            row.append(f"{statistics.median(runs.values()):.2f} s (x{statistics.median(ratios):.2f})"
+                       if runs and ratios else "-")
+        rows.append(row)
+    if not rows:
+        return ""
+    return ("Untargeted dd (DT_BENCH=1; QEMU TCG: emulated times, compare modes only; medians, "
+            "ratio = median of each round's ratio to nothing attached):\n\n"
+            + table(["kernel", "nothing attached", "syscalls source", "sockets source"], rows) + "\n")
 
 
 def budgets_of(kernels):
@@ -191,6 +218,7 @@ def main():
 
     text = "\n".join(
         ["## Kernel matrix (`make test-kernels`)", "", steps_table, "", prog_table, ""]
+        + ([bench_table(kernels)] if bench_table(kernels) else [])
         + (["Notes:"] + notes + [""] if notes else [])
         + [f"Wall time: {fmt_seconds(wall)}; result: {'FAIL' if failed else 'PASS'}"]
     )

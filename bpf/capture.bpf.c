@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Span capture: hook sources (bpf/sources/) report I/O on connections to
+/* Span capture: hook sources (bpf/sources/: syscalls, sockets) report I/O on connections to
  * the one entry point in bpf/lib/on_io.bpf.h, which keeps connection state
  * by socket (bpf/lib/conns.bpf.h), feeds each connection's protocol
  * (include/protocols/), and sends finished exchanges through the filter
@@ -22,6 +22,7 @@
 #include "lib/emit.bpf.h"
 #include "lib/on_io.bpf.h"
 #include "sources/syscalls.bpf.h"
+#include "sources/sockets.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

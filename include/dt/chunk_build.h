@@ -13,7 +13,14 @@ enum dt_io_layout {
 	DT_IO_BUF = 0,    /* one buffer */
 	DT_IO_IOV = 1,    /* an iovec array (readv/writev, the msghdr's of sendmsg/recvmsg) */
 	DT_IO_NODATA = 2, /* bytes moved that are not in the process's memory (sendfile) */
+	DT_IO_KIOV = 3,   /* an iovec array in kernel memory, its buffers in the process's: a
+			   * socket hook's msghdr iterator (the syscall copied the array in) */
 };
+
+/* Reads an iovec array's entry: from the kernel's copy of the array
+ * (DT_IO_KIOV) or from the process's memory. */
+#define DT_READ_IOV(dst, n, src, in_kernel) \
+	((in_kernel) ? DT_READ_KERNEL((dst), (n), (src)) : DT_READ_USER((dst), (n), (src)))
 
 /* One I/O on a connection, as a hook source reports it (bpf/sources/). */
 struct dt_io {
@@ -44,10 +51,10 @@ DT_INLINE int dt_chunk_window(const struct dt_io *io, struct dt_window *w, struc
 	__u64 base = io->data, first_len = io->len;
 	__u32 win_len;
 
-	if (io->layout == DT_IO_IOV) {
+	if (io->layout == DT_IO_IOV || io->layout == DT_IO_KIOV) {
 		struct dt_iovec v = {};
 
-		if (DT_READ_USER(&v, sizeof(v), io->data))
+		if (DT_READ_IOV(&v, sizeof(v), io->data, io->layout == DT_IO_KIOV))
 			return -1;
 		base = v.base;
 		first_len = v.len < io->len ? v.len : io->len;
@@ -77,7 +84,7 @@ struct dt_iov_walk {
 	__u64 end_base;   /* the iovec where the data ends ... */
 	__u64 end_len;    /* ... and how much of it holds data */
 	__u32 found;
-	__u32 _pad;
+	__u32 in_kernel;  /* the array is the kernel's copy (DT_IO_KIOV) */
 };
 
 static long dt_iov_walk_step(__u32 i, void *vctx)
@@ -85,7 +92,7 @@ static long dt_iov_walk_step(__u32 i, void *vctx)
 	struct dt_iov_walk *w = (struct dt_iov_walk *)vctx;
 	struct dt_iovec v = {};
 
-	if (DT_READ_USER(&v, sizeof(v), w->iov_ptr + (__u64)i * sizeof(v)))
+	if (DT_READ_IOV(&v, sizeof(v), w->iov_ptr + (__u64)i * sizeof(v), w->in_kernel))
 		return 1;
 	if (!v.len)
 		return 0;
@@ -105,7 +112,7 @@ static long dt_iov_walk_step(__u32 i, void *vctx)
  * They may span two iovecs: a chunked body's terminal "0\r\n\r\n" is often
  * an iovec of its own after the previous chunk's "\r\n". Not inlined: its
  * walk's state would sit in the caller's stack frame, under the parser's. */
-DT_NOINLINE void dt_tail_of_iov(__u64 iov_ptr, __u64 ret, struct dt_chunk *ch)
+DT_NOINLINE void dt_tail_of_iov(__u64 iov_ptr, __u64 ret, __u32 in_kernel, struct dt_chunk *ch)
 {
 	struct dt_iov_walk w = {};
 	__u64 last = 0, prev = 0;
@@ -113,6 +120,7 @@ DT_NOINLINE void dt_tail_of_iov(__u64 iov_ptr, __u64 ret, struct dt_chunk *ch)
 
 	w.iov_ptr = iov_ptr;
 	w.ret = ret;
+	w.in_kernel = in_kernel;
 	DT_LOOP(DT_MAX_IOVS, dt_iov_walk_step, &w);
 	if (!w.found)
 		return;
@@ -148,8 +156,8 @@ DT_INLINE void dt_chunk_tail(const struct dt_io *io, const struct dt_window *w,
 {
 	if (io->len == ch->win_len)
 		dt_tail_from_window(w, ch);
-	else if (io->layout == DT_IO_IOV)
-		dt_tail_of_iov(io->data, io->len, ch);
+	else if (io->layout == DT_IO_IOV || io->layout == DT_IO_KIOV)
+		dt_tail_of_iov(io->data, io->len, io->layout == DT_IO_KIOV, ch);
 	else if (io->layout == DT_IO_BUF &&
 		 !DT_READ_USER(ch->tail, DT_TAIL, io->data + io->len - DT_TAIL))
 		ch->tail_len = DT_TAIL;

@@ -6,27 +6,19 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <algorithm>
+#include <map>
+#include <string_view>
 
 #include "filter_maps.h"  // types of the skeleton's rodata
 #include "capture.skel.h"
+#include "bpf/kernel_hooks.h"
+#include "bpf/source_selection.h"
 #include "error.h"
 
 namespace difftrace::bpf {
-namespace fs = std::filesystem;
 
 namespace {
-
-// "tracepoint/syscalls/sys_enter_read" -> does this kernel have that event?
-bool tracepoint_exists(const std::string& section) {
-  const std::string prefix = "tracepoint/";
-  if (section.rfind(prefix, 0) != 0) return true;
-  std::string rel = section.substr(prefix.size());
-  for (const char* root : {"/sys/kernel/debug/tracing/events/", "/sys/kernel/tracing/events/"})
-    if (fs::exists(std::string(root) + rel)) return true;
-  return false;
-}
 
 [[noreturn]] void fail(const std::string& step, int err) {
   throw FatalError(ExitCode::kEnvironment, errno_message(step, err));
@@ -50,7 +42,7 @@ void set_load_settings(capture& skel, const targets::TargetSet& targets,
 void CaptureProgram::SkelDeleter::operator()(capture* s) const { capture__destroy(s); }
 
 CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
-                               const filter::FilterSettings& filter) {
+                               const filter::FilterSettings& filter, HookSourceMode mode) {
   // With --verbose, keep the whole verifier log: libbpf's default buffer
   // holds only its start, and a rejection is explained at its end.
   static std::vector<char> log_buf;
@@ -70,7 +62,7 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
   if (int err = bpf_map__set_max_entries(skel_->maps.keep, std::max(1u, filter.keep_traces)))
     fail("sizing the keep-buffer", -err);
 
-  pick_source();
+  pick_source(mode);
 
   if (int err = capture__load(skel_.get())) {
     if (!log_buf.empty()) {
@@ -95,36 +87,30 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
 
 CaptureProgram::~CaptureProgram() = default;
 
-// The first hook source whose every hook this kernel has; the other sources' programs stay
-// unloaded, and so does a process hook whose tracepoint is missing.
-void CaptureProgram::pick_source() {
-  std::string why_not;
-  for (const auto& src : hook_sources()) {
-    std::string missing;
-    for (const auto& name : src.programs) {
-      bpf_program* p = bpf_object__find_program_by_name(skel_->obj, name.c_str());
-      if (!p)
-        missing = "its program " + name + " is not in the object";
-      else if (!tracepoint_exists(bpf_program__section_name(p)))
-        missing = std::string("this kernel has no tracepoint ") + bpf_program__section_name(p);
-      if (!missing.empty()) break;
-    }
-    if (missing.empty() && source_.empty()) source_ = src.name;
-    if (!missing.empty()) why_not += (why_not.empty() ? "" : "; ") + src.name + ": " + missing;
-  }
-  if (source_.empty())
-    throw FatalError(ExitCode::kEnvironment,
-                     "this kernel runs none of difftrace's hook sources (" + why_not + ")");
+// The hook source for this kernel and mode (bpf/source_selection.h); the other sources'
+// programs stay unloaded, and so do the picked source's optional programs and the process
+// hooks whose hook this kernel lacks.
+void CaptureProgram::pick_source(HookSourceMode mode) {
+  std::map<std::string, std::string> sections;
   bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj)
+    sections[bpf_program__name(prog)] = bpf_program__section_name(prog);
+  const KernelHooks& kernel = probe_kernel_hooks();
+  const SourceChoice choice = choose_hook_source(mode, sections, kernel);
+  if (choice.source.empty()) throw FatalError(ExitCode::kEnvironment, choice.reason);
+  source_ = choice.source;
+  source_reason_ = choice.reason;
   bpf_object__for_each_program(prog, skel_->obj) {
     ProbeStatus st;
     st.program = bpf_program__name(prog);
     st.source = source_of(st.program);
     st.hook = bpf_program__section_name(prog);
-    if (st.source == "process" && !tracepoint_exists(st.hook))
-      st.detail = "this kernel has no tracepoint " + st.hook;
-    else if (st.source != "process" && st.source != source_)
+    if (st.source == "process")
+      st.detail = missing_hook(st.hook, kernel);
+    else if (st.source != source_)
       st.detail = "source " + source_ + " was picked";
+    else if (auto it = choice.optional_missing.find(st.program); it != choice.optional_missing.end())
+      st.detail = it->second;
     st.state = st.detail.empty() ? ProbeStatus::State::kNotAttached : ProbeStatus::State::kLeftOut;
     if (st.state == ProbeStatus::State::kLeftOut) bpf_program__set_autoload(prog, false);
     if (st.detail.empty()) st.detail = "not attached yet";
@@ -142,7 +128,8 @@ ProbeStatus& CaptureProgram::probe(const std::string& program) {
 std::vector<std::string> CaptureProgram::skipped() const {
   std::vector<std::string> names;
   for (const auto& p : probes_)
-    if (p.state != ProbeStatus::State::kAttached) names.push_back(p.program);
+    if (p.state != ProbeStatus::State::kAttached && (p.source == "process" || p.source == source_))
+      names.push_back(p.program);
   return names;
 }
 
@@ -222,12 +209,18 @@ std::vector<LoadedProgram> CaptureProgram::loaded_programs() const {
 }
 
 void CaptureProgram::attach() {
-  // The exit program first: an entry saved before its exit program is
-  // attached would wait for an exit that is never seen.
-  std::vector<bpf_program*> order = {skel_->progs.sys_exit};
+  // The exit programs first (sys_exit, the fexit ones): an entry saved before its exit
+  // program is attached would wait for an exit that is never seen.
+  auto is_exit = [](bpf_program* p) {
+    const std::string_view name = bpf_program__name(p);
+    return name.size() > 5 && name.substr(name.size() - 5) == "_exit";
+  };
+  std::vector<bpf_program*> order;
   bpf_program* prog;
   bpf_object__for_each_program(prog, skel_->obj)
-    if (prog != skel_->progs.sys_exit) order.push_back(prog);
+    if (is_exit(prog)) order.push_back(prog);
+  bpf_object__for_each_program(prog, skel_->obj)
+    if (!is_exit(prog)) order.push_back(prog);
   for (bpf_program* p : order) {
     if (!bpf_program__autoload(p)) continue;
     ProbeStatus& st = probe(bpf_program__name(p));

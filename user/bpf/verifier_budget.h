@@ -35,6 +35,15 @@ inline constexpr std::array kVerifierBudgets = {
     VerifierBudget{"on_task_rename", 1'000},
     VerifierBudget{"on_cgroup_attach", 1'000},
     VerifierBudget{"on_process_exit", 22'000},
+    // The sockets source (bpf/sources/sockets.bpf.h): kernels with BPF trampolines only.
+    VerifierBudget{"sk_sendmsg_enter", 3'000},
+    VerifierBudget{"sk_sendmsg_exit", 75'000},
+    VerifierBudget{"sk_recvmsg_enter", 3'000},
+    VerifierBudget{"sk_recvmsg_exit", 75'000},
+    VerifierBudget{"sk_sendpage_exit", 75'000},
+    VerifierBudget{"sk_accept_exit", 3'000},
+    VerifierBudget{"sk_connect_exit", 5'000},
+    VerifierBudget{"sk_close_enter", 20'000},
 };
 
 constexpr std::uint32_t verifier_budget(std::string_view program) {

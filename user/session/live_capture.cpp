@@ -32,7 +32,7 @@ std::unique_ptr<filter::FilterStore> LiveCapture::make_store(
     const filter::FilterSettings& settings) {
   check::require_kernel_features();  // privileges, bpf(), BTF, every BPF feature used
   env::ensure_tracefs();
-  program_ = std::make_unique<bpf::CaptureProgram>(targets_, settings);
+  program_ = std::make_unique<bpf::CaptureProgram>(targets_, settings, options_.hook_source);
   return std::make_unique<bpf::KernelFilterStore>(*program_);
 }
 
@@ -44,8 +44,9 @@ void LiveCapture::start(pipeline::SpanPipeline& into) {
   if (!program_->skipped().empty())
     spdlog::info("hooks this kernel lacks, left out: {}", fmt::join(program_->skipped(), ", "));
   if (!options_.ready_file.empty()) touch(options_.ready_file);
-  spdlog::info("tracing ({} probes attached, hook source {}, filter {}){}",
-               program_->attached_count(), program_->source(), options_.no_filter ? "off" : "on",
+  spdlog::info("tracing ({} probes attached, hook source {} ({}), filter {}){}",
+               program_->attached_count(), program_->source(), program_->source_reason(),
+               options_.no_filter ? "off" : "on",
                options_.duration_s > 0 ? fmt::format(" for {}s", options_.duration_s)
                                        : "; Ctrl-C stops");
   if (options_.duration_s > 0)

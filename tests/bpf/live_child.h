@@ -39,6 +39,15 @@ inline std::string response(int status, std::size_t body) {
          "\r\n\r\n" + std::string(body, 'b');
 }
 
+// Every span still in the ring buffer, once the traced child has exited.
+inline void drain_into(capture::Collector& collector, std::vector<capture::Span>& spans) {
+  for (bool more = true; more;) {
+    more = collector.drain();
+    auto batch = collector.take();
+    spans.insert(spans.end(), batch.begin(), batch.end());
+  }
+}
+
 // The targets that make the child (pid) traced.
 using TargetsOf = std::function<targets::TargetSet(pid_t)>;
 
@@ -74,11 +83,7 @@ inline std::vector<capture::Span> trace_child(const std::function<void()>& fn,
     }
     REQUIRE(WIFEXITED(status));
     REQUIRE(WEXITSTATUS(status) == 0);
-    for (bool more = true; more;) {
-      more = collector.drain();
-      auto batch = collector.take();
-      spans.insert(spans.end(), batch.begin(), batch.end());
-    }
+    drain_into(collector, spans);
     if (counters) *counters = program.read_counters();
   }
   return spans;

@@ -351,11 +351,7 @@ TEST_CASE("a change of the target maps is seen by a thread whose verdict was cac
     REQUIRE(waitpid(held.pid(), &status, 0) == held.pid());
     REQUIRE(WIFEXITED(status));
     REQUIRE(WEXITSTATUS(status) == 0);
-    for (bool more = true; more;) {
-      more = collector.drain();
-      auto batch = collector.take();
-      spans.insert(spans.end(), batch.begin(), batch.end());
-    }
+    drain_into(collector, spans);
   }
   for (int fd : {up[0], up[1], down[0], down[1]}) close(fd);
   CHECK(paths_of(of_kind(spans, capture::SpanKind::kServer)) == std::vector<std::string>{"/after"});

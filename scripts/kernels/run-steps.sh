@@ -28,6 +28,20 @@ port="${DT_PORT:-18931}"
 requests="${DT_REQUESTS:-5}"
 bpf_filter="${DT_BPF_FILTER:-}"
 attach_timeout="${DT_SMOKE_TIMEOUT:-120}"
+
+# wait_attached READY PID: waits up to $attach_timeout s for difftrace (PID) to create its
+# --ready-file READY, the seconds waited left in $waited. Returns 0 once it has, 1 if the
+# process exited first, 2 on the timeout.
+wait_attached() {
+  waited=0
+  while [ ! -e "$1" ]; do
+    kill -0 "$2" 2>/dev/null || return 1
+    [ "$waited" -ge "$attach_timeout" ] && return 2
+    sleep 1
+    waited=$((waited + 1))
+  done
+  return 0
+}
 tmp="$(mktemp -d /tmp/dt-steps.XXXXXX)"
 
 # Loopback only: a proxy from the environment must not see the smoke test's requests.
@@ -148,26 +162,23 @@ CONF
     --stats-json "$tmp/stats.json" --ready-file "$ready" --duration 600 2>"$tmp/trace.err" &
   dt_pid=$!
 
-  waited=0
-  while [ ! -e "$ready" ]; do
-    if ! kill -0 "$dt_pid" 2>/dev/null; then
-      wait "$dt_pid"; rc=$?
-      cat "$tmp/trace.err"
-      if grep -q "hook-source $source: this kernel cannot run it" "$tmp/trace.err"; then
-        echo "smoke: SKIP: difftrace says this kernel cannot run the $source source"
-        return 77
-      fi
-      echo "smoke: FAIL: difftrace trace exited (rc=$rc) before attaching"
-      return 1
+  st=0
+  wait_attached "$ready" "$dt_pid" || st=$?
+  if [ "$st" -eq 1 ]; then
+    rc=0
+    wait "$dt_pid" || rc=$?
+    cat "$tmp/trace.err"
+    if grep -q "hook-source $source: this kernel cannot run it" "$tmp/trace.err"; then
+      echo "smoke: SKIP: difftrace says this kernel cannot run the $source source"
+      return 77
     fi
-    if [ "$waited" -ge "$attach_timeout" ]; then
-      echo "smoke: FAIL: difftrace trace not attached after ${attach_timeout}s"
-      kill -KILL "$dt_pid" 2>/dev/null || true
-      return 1
-    fi
-    sleep 1
-    waited=$((waited + 1))
-  done
+    echo "smoke: FAIL: difftrace trace exited (rc=$rc) before attaching"
+    return 1
+  elif [ "$st" -ne 0 ]; then
+    echo "smoke: FAIL: difftrace trace not attached after ${attach_timeout}s"
+    kill -KILL "$dt_pid" 2>/dev/null || true
+    return 1
+  fi
   echo "smoke: difftrace attached after ~${waited}s"
 
   # Started after the probes are attached: --comm also matches processes started later, and
@@ -283,17 +294,12 @@ bench_one() {
     "$difftrace" trace --comm dt-nobody --hook-source "$mode" --export "otlp-json:$tmp/bench.json" \
       --ready-file "$tmp/bench.ready" --duration 600 2>"$tmp/bench.err" &
     dt_pid=$!
-    waited=0
-    while [ ! -e "$tmp/bench.ready" ]; do
-      if ! kill -0 "$dt_pid" 2>/dev/null || [ "$waited" -ge "$attach_timeout" ]; then
-        cat "$tmp/bench.err"
-        echo "bench: difftrace ($mode) did not attach"
-        kill -KILL "$dt_pid" 2>/dev/null || true
-        return 1
-      fi
-      sleep 1
-      waited=$((waited + 1))
-    done
+    if ! wait_attached "$tmp/bench.ready" "$dt_pid"; then
+      cat "$tmp/bench.err"
+      echo "bench: difftrace ($mode) did not attach"
+      kill -KILL "$dt_pid" 2>/dev/null || true
+      return 1
+    fi
   fi
   t0="$(uptime_s)"
   dd if=/dev/zero of=/dev/null bs=1 count="$count" 2>"$tmp/dd.err"

@@ -35,23 +35,56 @@ class IdString {
   bool empty() const { return size_ == 0; }
   std::size_t size() const { return size_; }
 
-  friend bool operator==(const IdString& a, const IdString& b) { return a.view() == b.view(); }
+  // Inline ids compare as four words (the bytes past the size are zero).
+  friend bool operator==(const IdString& a, const IdString& b) {
+    if (a.size_ != b.size_) return false;
+    if (a.size_ > kInline) return a.long_ == b.long_;
+    std::uint64_t x[4], y[4];
+    std::memcpy(x, a.inline_, kInline);
+    std::memcpy(y, b.inline_, kInline);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])) == 0;
+  }
+  // A 64-bit hash of the id (a word at a time; ids are random hex, nothing to defend against).
+  std::uint64_t hash() const {
+    if (size_ > kInline) return hash_bytes(long_.data(), long_.size());
+    std::uint64_t w[4];
+    std::memcpy(w, inline_, kInline);
+    std::uint64_t h = 0x9E3779B97F4A7C15ull ^ size_;
+    for (std::uint64_t x : w) h = mix(h ^ x);
+    return h;
+  }
   friend bool operator==(const IdString& a, std::string_view b) { return a.view() == b; }
   friend bool operator==(const IdString& a, const char* b) { return a.view() == b; }
   friend bool operator==(const IdString& a, const std::string& b) { return a.view() == b; }
 
  private:
   static constexpr std::size_t kInline = 32;
+  static std::uint64_t mix(std::uint64_t h) {
+    h *= 0xFF51AFD7ED558CCDull;
+    return h ^ (h >> 32);
+  }
+  static std::uint64_t hash_bytes(const char* p, std::size_t n) {
+    std::uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    for (; n >= 8; p += 8, n -= 8) {
+      std::uint64_t x;
+      std::memcpy(&x, p, 8);
+      h = mix(h ^ x);
+    }
+    std::uint64_t x = 0;
+    std::memcpy(&x, p, n);
+    return mix(h ^ x);
+  }
   void assign(std::string_view s) {
     size_ = static_cast<std::uint32_t>(s.size());
     if (s.size() <= kInline) {
+      std::memset(inline_, 0, kInline);
       std::memcpy(inline_, s.data(), s.size());
       long_.clear();
     } else {
       long_.assign(s);
     }
   }
-  char inline_[kInline];
+  char inline_[kInline] = {};
   std::uint32_t size_ = 0;
   std::string long_;
 };
@@ -61,6 +94,6 @@ class IdString {
 template <>
 struct std::hash<difftrace::analyze::IdString> {
   std::size_t operator()(const difftrace::analyze::IdString& id) const noexcept {
-    return std::hash<std::string_view>{}(id.view());
+    return id.hash();
   }
 };

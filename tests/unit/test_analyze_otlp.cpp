@@ -179,7 +179,7 @@ TEST_CASE("the JSON report's trace writer writes what trace_json says", "[analyz
       t.anomaly_reason = "latency";
       t.critical_path.push_back({"01", "gw", "GET /", analyze::Kind::kServer, 2, 1, true, 0, false});
       t.critical_path.push_back({"02", "fn", "GET /", analyze::Kind::kClient, 3, 0, false, 1, true});
-      t.culprit = analyze::Culprit{"02", "fn", "GET /", -7, 3, 10, "latency"};
+      t.culprit = analyze::Culprit{"02", "fn", "GET /", INT64_MIN, 99, 100, "latency"};
       t.async = true;
       t.spans = 2;
       t.unlinked = 1;

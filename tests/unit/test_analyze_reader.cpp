@@ -213,35 +213,56 @@ TEST_CASE("trace files: a pretty-printed Zipkin array over many lines among JSON
 TEST_CASE("json scanner: compact attributes in one step, other shapes left to the member walk",
           "[analyze]") {
   std::string_view key, type, value;
-  {
-    JsonScanner in(R"({"key":"a.b","value":{"stringValue":"x y"}},{"key":"n","value":{"intValue":"7"}})"
-                   R"(,{"key":"f","value":{"boolValue":true}})");
-    REQUIRE(in.compact_attribute(key, type, value));
-    CHECK(key == "a.b");
-    CHECK(type == "stringValue");
-    CHECK(value == "x y");
-    REQUIRE(in.peek() == ',');
-    bool first = false;
-    REQUIRE(in.element(first));
-    REQUIRE(in.compact_attribute(key, type, value));
-    CHECK(value == "7");
-    REQUIRE(in.element(first));
-    REQUIRE(in.compact_attribute(key, type, value));
-    CHECK(type == "boolValue");
-    CHECK(value == "true");
-    CHECK(in.at_end());
-  }
-  // White space, an escape, a nested value, the value first: nothing consumed, the walk reads it.
-  for (const char* text : {R"({ "key":"a","value":{"stringValue":"x"}})",
-                           R"({"key":"a","value":{"stringValue":"x\"y"}})",
-                           R"({"key":"a","value":{"arrayValue":{"values":[]}}})",
-                           R"({"value":{"stringValue":"x"},"key":"a"})",
-                           R"({"key":"a","value":{"stringValue":"x"})"}) {
-    INFO(text);
-    JsonScanner in(text);
-    CHECK_FALSE(in.compact_attribute(key, type, value));
-    CHECK(in.ok());
-    CHECK(in.peek() == '{');
+  // Alone, and with 80 bytes after (the one-window read runs where 64 bytes follow the key).
+  for (const std::string& pad : {std::string(), std::string(80, ' ')}) {
+    INFO("padding " << pad.size());
+    {
+      const std::string text =
+          R"({"key":"a.b","value":{"stringValue":"x y"}},{"key":"n","value":{"intValue":"7"}})"
+          R"(,{"key":"f","value":{"boolValue":true}},{"key":"d","value":{"doubleValue":1.5}})" + pad;
+      JsonScanner in(text);
+      REQUIRE(in.compact_attribute(key, type, value));
+      CHECK(key == "a.b");
+      CHECK(type == "stringValue");
+      CHECK(value == "x y");
+      REQUIRE(in.peek() == ',');
+      bool first = false;
+      REQUIRE(in.element(first));
+      REQUIRE(in.compact_attribute(key, type, value));
+      CHECK(value == "7");
+      REQUIRE(in.element(first));
+      REQUIRE(in.compact_attribute(key, type, value));
+      CHECK(type == "boolValue");
+      CHECK(value == "true");
+      REQUIRE(in.element(first));
+      REQUIRE(in.compact_attribute(key, type, value));
+      CHECK(key == "d");
+      CHECK(value == "1.5");
+      CHECK(in.at_end());
+    }
+    {  // a value running past the first 64 bytes
+      const std::string long_value(100, 'v');
+      const std::string text = R"({"key":"k","value":{"stringValue":")" + long_value + R"("}})" + pad;
+      JsonScanner in(text);
+      REQUIRE(in.compact_attribute(key, type, value));
+      CHECK(key == "k");
+      CHECK(value == long_value);
+      CHECK(in.at_end());
+    }
+    // White space, an escape, a nested value, the value first: nothing consumed, the walk reads it.
+    for (const char* attribute : {R"({ "key":"a","value":{"stringValue":"x"}})",
+                                  R"({"key":"a","value":{"stringValue":"x\"y"}})",
+                                  R"({"key":"a\u0041","value":{"stringValue":"x"}})",
+                                  R"({"key":"a","value":{"arrayValue":{"values":[]}}})",
+                                  R"({"value":{"stringValue":"x"},"key":"a"})",
+                                  R"({"key":"a","value":{"stringValue":"x"})"}) {
+      const std::string text = attribute + pad;
+      INFO(text);
+      JsonScanner in(text);
+      CHECK_FALSE(in.compact_attribute(key, type, value));
+      CHECK(in.ok());
+      CHECK(in.peek() == '{');
+    }
   }
 }
 

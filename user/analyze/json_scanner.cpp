@@ -69,11 +69,80 @@ bool starts_with(const char* p, const char* end, const char (&literal)[N]) {
   return end - p >= static_cast<std::ptrdiff_t>(N - 1) && std::memcmp(p, literal, N - 1) == 0;
 }
 
+#ifdef __SSE2__
+// Bit i set where p[i] is c, for the 64 bytes at p.
+inline std::uint64_t bits64(const char* p, char c) {
+  const __m128i v = _mm_set1_epi8(c);
+  std::uint64_t m = 0;
+  for (int i = 0; i < 4; i++) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+    m |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, v))))
+         << (16 * i);
+  }
+  return m;
+}
+#endif
+
 }  // namespace
+
+// compact_attribute's usual case, from the quote and backslash bits of one 64-byte window
+// after `{"key":"` (the key, the type key and a short string value all end in it): no loop
+// per string, no branch per 16 bytes. False, with nothing consumed, for anything else (no
+// window, an escape, a string running past the window, another shape): the general path
+// decides then.
+bool JsonScanner::compact_attribute_window(std::string_view& key, std::string_view& type,
+                                           std::string_view& value) {
+#ifdef __SSE2__
+  const char* k = p_ + 8;
+  if (end_ - k < 64 || std::memcmp(p_, "{\"key\":\"", 8) != 0) return false;
+  std::uint64_t quotes = bits64(k, '"');
+  const std::uint64_t backslashes = bits64(k, '\\');
+  if (!quotes) return false;
+  const unsigned key_end = static_cast<unsigned>(__builtin_ctzll(quotes));
+  // `","value":{"` after the key: 12 bytes, the type key starting after them.
+  const unsigned type_start = key_end + 12;
+  if (type_start >= 64 || std::memcmp(k + key_end, "\",\"value\":{\"", 12) != 0) return false;
+  quotes &= ~std::uint64_t{0} << type_start;
+  if (!quotes) return false;
+  const unsigned type_end = static_cast<unsigned>(__builtin_ctzll(quotes));
+  if (type_end + 2 >= 64 || k[type_end + 1] != ':') return false;
+  const char* after;
+  if (k[type_end + 2] == '"') {
+    const unsigned value_start = type_end + 3;
+    if (value_start >= 64) return false;
+    quotes &= ~std::uint64_t{0} << value_start;
+    if (!quotes) return false;
+    const unsigned value_end = static_cast<unsigned>(__builtin_ctzll(quotes));
+    // No escape anywhere up to the value's closing quote.
+    if (backslashes & ((std::uint64_t{2} << value_end) - 1)) return false;
+    value = std::string_view(k + value_start, value_end - value_start);
+    after = k + value_end + 1;
+  } else {
+    // A number or a literal, as the general path reads one.
+    if (backslashes & ((std::uint64_t{2} << type_end) - 1)) return false;
+    const char* start = k + type_end + 2;
+    after = start;
+    while (after < end_ && *after != '}' && *after != ',' && *after != '{' && *after != '[' &&
+           *after > ' ')
+      after++;
+    if (after == start) return false;
+    value = std::string_view(start, static_cast<std::size_t>(after - start));
+  }
+  if (end_ - after < 2 || after[0] != '}' || after[1] != '}') return false;
+  key = std::string_view(k, key_end);
+  type = std::string_view(k + type_start, type_end - type_start);
+  p_ = after + 2;
+  return true;
+#else
+  (void)key, (void)type, (void)value;
+  return false;
+#endif
+}
 
 bool JsonScanner::compact_attribute(std::string_view& key, std::string_view& type,
                                     std::string_view& value) {
   if (!ok_) return false;
+  if (compact_attribute_window(key, type, value)) return true;
   const char* p = p_;
   // A string's content up to its closing quote, none escaped; p after the quote.
   auto plain_string = [&](std::string_view& out) {

@@ -63,6 +63,8 @@ class JsonScanner {
                          std::string_view& value);
 
  private:
+  bool compact_attribute_window(std::string_view& key, std::string_view& type,
+                                std::string_view& value);
   bool expect(char c);
   char peek_slow();
   bool fail() {

@@ -151,12 +151,22 @@ void Analyzer::second_pass(TraceResult& t,
                         by_latency ? "latency" : "error"};
   }
 
-  const std::pair<std::string, std::string> key{t.root_service, t.root_name};
-  RouteResult& r = routes_[key];
+  const auto service_size = static_cast<std::uint32_t>(t.root_service.size());
+  route_key_.assign(reinterpret_cast<const char*>(&service_size), sizeof service_size);
+  route_key_ += t.root_service;
+  route_key_ += t.root_name;
+  auto [slot_it, fresh] = route_slots_.try_emplace(route_key_);
+  RouteSlot& slot = slot_it->second;
+  if (fresh) {
+    const RouteKey key{t.root_service, t.root_name};
+    slot.result = &routes_[key];
+    if (interval_routes_.count(key)) slot.intervals = &intervals_[key];
+  }
+  RouteResult& r = *slot.result;
   if (!r.count) {
     r.service = t.root_service;
     r.endpoint = t.root_name;
-    const Quantiles& q = durations_[key];
+    const Quantiles& q = durations_[{t.root_service, t.root_name}];
     r.p50_ns = q.quantile(0.50);
     r.p90_ns = q.quantile(0.90);
     r.p99_ns = q.quantile(0.99);
@@ -173,8 +183,9 @@ void Analyzer::second_pass(TraceResult& t,
     r.tail_count++;
   }
 
-  if (interval_routes_.count(key)) add_to_interval(key, t);
-  add_to_interval(kAllRoutes, t);
+  if (slot.intervals) add_to_interval(t.root_service, t.root_name, *slot.intervals, t);
+  if (!all_intervals_) all_intervals_ = &intervals_[kAllRoutes];
+  add_to_interval(kAllRoutes.first, kAllRoutes.second, *all_intervals_, t);
 
   summary_.traces++;
   if (t.anomalous) summary_.anomalous++;
@@ -183,13 +194,14 @@ void Analyzer::second_pass(TraceResult& t,
   on_trace(t);
 }
 
-void Analyzer::add_to_interval(const RouteKey& route, const TraceResult& t) {
+void Analyzer::add_to_interval(const std::string& service, const std::string& endpoint,
+                               Intervals& intervals, const TraceResult& t) {
   const std::uint64_t index = t.start_ns / summary_.interval_ns;
-  IntervalAcc& acc = intervals_[{route, index}];
+  IntervalAcc& acc = intervals[index];
   IntervalResult& r = acc.result;
   if (!r.count) {
-    r.service = route.first;
-    r.endpoint = route.second;
+    r.service = service;
+    r.endpoint = endpoint;
     r.start_ns = index * summary_.interval_ns;
   }
   acc.durations.add(t.duration_ns);
@@ -206,12 +218,13 @@ std::vector<IntervalResult> Analyzer::intervals() const {
   order.push_back(kAllRoutes);
   for (const RouteKey& route : order) {
     if (route != kAllRoutes && !interval_routes_.count(route)) continue;
-    for (auto it = intervals_.lower_bound({route, 0});
-         it != intervals_.end() && it->first.first == route; ++it) {
-      IntervalResult r = it->second.result;
-      r.p50_ns = it->second.durations.quantile(0.50);
-      r.p90_ns = it->second.durations.quantile(0.90);
-      r.p99_ns = it->second.durations.quantile(0.99);
+    const auto found = intervals_.find(route);
+    if (found == intervals_.end()) continue;
+    for (const auto& [index, acc] : found->second) {
+      IntervalResult r = acc.result;
+      r.p50_ns = acc.durations.quantile(0.50);
+      r.p90_ns = acc.durations.quantile(0.90);
+      r.p99_ns = acc.durations.quantile(0.99);
       out.push_back(std::move(r));
     }
   }

@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "analyze/critical_path.h"
@@ -147,7 +148,7 @@ class Analyzer {
   void second_pass(TraceResult& t, const std::function<void(const TraceResult&)>& on_trace);
 
   AnalyzeOptions opts_;
-  std::map<std::string, Quantiles> self_;  // endpoint -> self time on the path
+  std::unordered_map<std::string, Quantiles> self_;  // endpoint -> self time on the path
   std::map<std::pair<std::string, std::string>, Quantiles> durations_;  // route -> end-to-end
   std::map<std::pair<std::string, std::string>, RouteResult> routes_;
   struct IntervalAcc {
@@ -155,8 +156,19 @@ class Analyzer {
     IntervalResult result;
   };
   using RouteKey = std::pair<std::string, std::string>;
-  void add_to_interval(const RouteKey& route, const TraceResult& t);
-  std::map<std::pair<RouteKey, std::uint64_t>, IntervalAcc> intervals_;  // (route, index)
+  using Intervals = std::map<std::uint64_t, IntervalAcc>;  // by index
+  void add_to_interval(const std::string& service, const std::string& endpoint,
+                       Intervals& intervals, const TraceResult& t);
+  std::map<RouteKey, Intervals> intervals_;
+  // The second pass's way to a route's aggregates, one hash lookup a trace (the ordered maps
+  // above compare whole strings at every level), by route_key_.
+  struct RouteSlot {
+    RouteResult* result = nullptr;
+    Intervals* intervals = nullptr;  // for an interval route only
+  };
+  std::unordered_map<std::string, RouteSlot> route_slots_;
+  std::string route_key_;  // the service's length, the service, the endpoint
+  Intervals* all_intervals_ = nullptr;
   std::vector<RouteKey> route_order_;  // as run returned them
   std::set<RouteKey> interval_routes_;  // the kIntervalRoutes busiest, after the first pass
   std::uint64_t first_start_ns_ = UINT64_MAX, last_start_ns_ = 0;  // of traces, first pass

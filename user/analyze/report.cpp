@@ -261,7 +261,8 @@ void JsonReport::end(const std::vector<RouteResult>& routes,
   write(out_, "}\n");
 }
 
-void TextReport::end(const std::vector<RouteResult>& routes, const AnalyzeSummary& s) {
+void TextReport::end(const std::vector<RouteResult>& routes, const AnalyzeSummary& s,
+                     const std::function<void(TraceResult&)>& name_culprit) {
   std::string o;
   o += fmt::format("{} spans, {} traces ({} anomalous, {} through an async call); {} clock-skew "
                    "clamps, {} spans not under their trace's root\n\n",
@@ -283,7 +284,8 @@ void TextReport::end(const std::vector<RouteResult>& routes, const AnalyzeSummar
                      pct(Category::kNetwork), pct(Category::kAsyncWait),
                      pct(Category::kDownstream));
   }
-  const std::vector<TraceResult> worst = worst_.longest_first();
+  std::vector<TraceResult> worst = worst_.longest_first();
+  for (TraceResult& t : worst) name_culprit(t);
   if (!worst.empty()) o += fmt::format("\nthe {} longest traces, critical path (self time):\n", worst.size());
   for (const TraceResult& t : worst) {
     o += fmt::format("\ntrace {} {} {} {}", t.trace_id, t.root_service, t.root_name,

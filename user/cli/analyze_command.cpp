@@ -94,8 +94,10 @@ int run_analyze(const AnalyzeOptions& opts) {
     report.end(routes, analyzer.intervals(), analyzer.summary());
   } else {
     analyze::TextReport report(out, opts.worst);
-    auto routes = analyzer.run([&](const analyze::TraceResult& t) { report.trace(t); });
-    report.end(routes, analyzer.summary());
+    auto routes =
+        analyzer.run_without_culprits([&](const analyze::TraceResult& t) { report.trace(t); });
+    report.end(routes, analyzer.summary(),
+               [&](analyze::TraceResult& t) { analyzer.name_culprit(t); });
   }
   bool write_failed = std::ferror(out) != 0;
   write_failed |= (out != stdout ? std::fclose(out) : std::fflush(out)) != 0;

@@ -58,6 +58,30 @@ TEST_CASE("json scanner: members, escapes, integers as strings, skipped values",
   CHECK(f == 7);
 }
 
+TEST_CASE("json scanner: a hinted key is the key as written; quoted integers read in place",
+          "[analyze]") {
+  // Hints right, wrong, escaped in the text, past the end; integers quoted, escaped, bad.
+  JsonScanner in(R"({"a":"1","b":"\u0032","c":"12a","d":"","e":"123456789012345678901",)"
+                 R"("f\u0067":"7","h" : "8"})");
+  REQUIRE(in.begin_object());
+  const char* hints[] = {"a", "x", "c", "d", "e", "fg", "h"};
+  std::vector<std::string> keys;
+  std::vector<std::uint64_t> values;
+  std::size_t i = 0;
+  std::string_view key;
+  for (bool first = true; in.member(first, key, hints[i < 7 ? i : 6]); i++) {
+    keys.emplace_back(key);
+    std::uint64_t v = 99;
+    in.u64(v);
+    values.push_back(v);
+  }
+  CHECK(in.ok());
+  CHECK(in.at_end());
+  CHECK(keys == std::vector<std::string>{"a", "b", "c", "d", "e", "fg", "h"});
+  // Not integers ("12a", "", 21 digits) leave the value as it was.
+  CHECK(values == std::vector<std::uint64_t>{1, 2, 99, 99, 99, 7, 8});
+}
+
 TEST_CASE("json scanner: syntax errors stop the scan", "[analyze]") {
   for (const char* text : {R"({"a" 1})", R"({"a": 1,})", R"({"a": "unterminated)", R"({"a": [1, 2})",
                            R"({"a": "\x"})", R"({"a": 1 "b": 2})"}) {

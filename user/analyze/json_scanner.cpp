@@ -205,6 +205,23 @@ bool JsonScanner::member(bool& first, std::string_view& key) {
   return expect(':');
 }
 
+bool JsonScanner::member(bool& first, std::string_view& key, std::string_view expected) {
+  if (!ok_) return false;
+  const char* p = p_;
+  if (!first) {
+    if (p >= end_ || *p != ',') return member(first, key);
+    p++;
+  }
+  const std::size_t n = expected.size();
+  if (static_cast<std::size_t>(end_ - p) < n + 3 || p[0] != '"' ||
+      std::memcmp(p + 1, expected.data(), n) != 0 || p[n + 1] != '"' || p[n + 2] != ':')
+    return member(first, key);
+  key = std::string_view(p + 1, n);
+  p_ = p + n + 3;
+  first = false;
+  return true;
+}
+
 bool JsonScanner::element(bool& first) {
   if (!ok_) return false;
   char c = peek();
@@ -302,6 +319,19 @@ bool JsonScanner::string(std::string& out) {
 bool JsonScanner::u64(std::uint64_t& out) {
   if (!ok_) return false;
   const char c = peek();
+  if (c == '"') {
+    // Usual: a string of digits, read as they come (not scanned for the quote first).
+    const char* start = p_ + 1;
+    const char* q = start;
+    std::uint64_t n = 0;
+    while (q < end_ && q - start < 20 && static_cast<unsigned char>(*q - '0') < 10)
+      n = n * 10 + static_cast<std::uint64_t>(*q++ - '0');
+    if (q > start && q < end_ && *q == '"') {
+      p_ = q + 1;
+      out = n;
+      return true;
+    }
+  }
   std::string_view digits;
   if (c == '"') {
     p_++;

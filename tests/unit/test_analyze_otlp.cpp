@@ -166,9 +166,10 @@ TEST_CASE("the trace builder is bounded: by the window and by the span cap", "[a
 
 TEST_CASE("the JSON report's trace writer writes what trace_json says", "[analyze]") {
   analyze::TraceResult t;
-  t.trace_id = "0a0b";
+  t.trace_id = "0a0b0c0d0e0f00112233445566778899";  // 32 plain bytes
   t.root_service = "gw \"quoted\"";
-  t.root_name = "GET /caf\xc3\xa9/\x01\xff";  // UTF-8, a control byte, a byte that is not UTF-8
+  // UTF-8, a control byte, a byte that is not UTF-8, past the first 16 bytes
+  t.root_name = "GET /a/long/path/caf\xc3\xa9/\x01\xff";
   t.start_ns = 18446744073709551615ull;
   t.duration_ns = 5;
   t.breakdown[analyze::Category::kNetwork] = 3;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "analyze/critical_path.h"
+#include "analyze/fast_hash.h"
 #include "analyze/otlp_reader.h"
 #include "analyze/quantiles.h"
 #include "analyze/trace_builder.h"
@@ -166,7 +167,7 @@ class Analyzer {
   void finish_routes();
 
   AnalyzeOptions opts_;
-  std::unordered_map<std::string, Quantiles> self_;  // endpoint -> self time on the path
+  std::unordered_map<std::string, Quantiles, StringHash> self_;  // endpoint -> self time on the path
   std::map<std::pair<std::string, std::string>, Quantiles> durations_;  // route -> end-to-end
   std::map<std::pair<std::string, std::string>, RouteResult> routes_;
   struct IntervalAcc {
@@ -193,7 +194,7 @@ class Analyzer {
   RouteSlot& route_slot(const TraceResult& t);
   // Into the route's and the run's counts.
   void count_trace(const TraceResult& t, RouteResult& r);
-  std::unordered_map<std::string, RouteSlot> route_slots_;
+  std::unordered_map<std::string, RouteSlot, StringHash> route_slots_;
   std::string route_key_;  // the service's length, the service, the endpoint
   Intervals* all_intervals_ = nullptr;
   std::vector<RouteKey> route_order_;  // as run returned them

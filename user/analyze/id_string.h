@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "analyze/fast_hash.h"
+
 namespace difftrace::analyze {
 
 class IdString {
@@ -50,7 +52,7 @@ class IdString {
     std::uint64_t w[4];
     std::memcpy(w, inline_, kInline);
     std::uint64_t h = 0x9E3779B97F4A7C15ull ^ size_;
-    for (std::uint64_t x : w) h = mix(h ^ x);
+    for (std::uint64_t x : w) h = hash_mix(h ^ x);
     return h;
   }
   friend bool operator==(const IdString& a, std::string_view b) { return a.view() == b; }
@@ -59,21 +61,6 @@ class IdString {
 
  private:
   static constexpr std::size_t kInline = 32;
-  static std::uint64_t mix(std::uint64_t h) {
-    h *= 0xFF51AFD7ED558CCDull;
-    return h ^ (h >> 32);
-  }
-  static std::uint64_t hash_bytes(const char* p, std::size_t n) {
-    std::uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
-    for (; n >= 8; p += 8, n -= 8) {
-      std::uint64_t x;
-      std::memcpy(&x, p, 8);
-      h = mix(h ^ x);
-    }
-    std::uint64_t x = 0;
-    std::memcpy(&x, p, n);
-    return mix(h ^ x);
-  }
   void assign(std::string_view s) {
     size_ = static_cast<std::uint32_t>(s.size());
     if (s.size() <= kInline) {

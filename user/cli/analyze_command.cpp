@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "analyze/analyzer.h"
+#include "analyze/fast_hash.h"
 #include "analyze/html_report.h"
 #include "analyze/report.h"
 #include "cli/command_config.h"
@@ -62,7 +63,7 @@ std::uint64_t parse_interval(const std::string& text) {
 
 int run_analyze(const AnalyzeOptions& opts) {
   config::Config cfg = load_command_config(opts.config_file);
-  std::unordered_map<std::string, bool> platform;
+  std::unordered_map<std::string, bool, analyze::StringHash> platform;
   for (const auto& s : cfg.services) platform.emplace(s.name, s.role == config::Role::kPlatform);
   const bool default_platform = cfg.default_role == config::Role::kPlatform;
 

@@ -311,4 +311,13 @@ TEST_CASE("otlp reader: ids as written, however long; attributes spaced or escap
   copy = "ab";
   CHECK(copy.view() == "ab");
   CHECK_FALSE(copy == spans[0].trace_id);
+  // A long id moved, and assigned from a part of itself (its heap copy is freed after).
+  analyze::IdString moved = spans[0].trace_id;
+  analyze::IdString to(std::move(moved));
+  CHECK(moved.empty());
+  CHECK(to == long_id);
+  to = to.view().substr(1, 35);
+  CHECK(to.view() == long_id.substr(1, 35));
+  to = to.view().substr(0, 4);
+  CHECK(to.view() == "ffff");
 }

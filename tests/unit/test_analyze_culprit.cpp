@@ -125,3 +125,71 @@ TEST_CASE("an async call that went out late: the hop that deferred it is the cul
   CHECK(late.culprit->excess_ns > 297 * static_cast<std::int64_t>(kMs));
   CHECK(late.culprit->excess_ns < 303 * static_cast<std::int64_t>(kMs));
 }
+
+TEST_CASE("one pass without culprits gives the routes, tails, summary and culprits of two",
+          "[analyze]") {
+  // Two routes, durations spread over many buckets, anomalies of both kinds.
+  std::vector<Span> spans;
+  for (int i = 0; i < 300; i++) {
+    const std::string id = "t" + std::to_string(i);
+    const double end = 40 + (i * 37) % 400 + (i % 50 == 0 ? 900 : 0);
+    const std::string reason = i % 50 == 0 ? "latency" : i % 77 == 0 ? "status" : "";
+    add_trace(spans, id, end, 5 + i % 7, reason, i % 77 == 0);
+    if (i % 3 == 0)
+      for (std::size_t k = spans.size() - 3; k < spans.size(); k++) spans[k].name = "POST /other";
+  }
+  auto options = [] {
+    AnalyzeOptions opts;
+    opts.is_platform = [](const std::string& s) { return s == "gw"; };
+    return opts;
+  };
+  Analyzer two(options()), one(options());
+  std::vector<TraceResult> two_traces, one_traces;
+  const auto two_routes =
+      two.run_spans(spans, [&](const TraceResult& t) { two_traces.push_back(t); });
+  const auto one_routes = one.run_spans_without_culprits(
+      spans, [&](const TraceResult& t) { one_traces.push_back(t); });
+
+  REQUIRE(one_routes.size() == 2);
+  REQUIRE(two_routes.size() == one_routes.size());
+  for (std::size_t i = 0; i < one_routes.size(); i++) {
+    const auto& a = two_routes[i];
+    const auto& b = one_routes[i];
+    INFO(a.endpoint);
+    CHECK(a.endpoint == b.endpoint);
+    CHECK(a.count == b.count);
+    CHECK(a.anomalous == b.anomalous);
+    CHECK(a.p99_ns == b.p99_ns);
+    CHECK(a.duration_sum == b.duration_sum);
+    CHECK(a.tail_count == b.tail_count);
+    CHECK(a.tail_count > 0);
+    CHECK(a.tail_count < a.count);
+    CHECK(a.tail_duration_sum == b.tail_duration_sum);
+    for (int c = 0; c < difftrace::analyze::kCategories; c++) {
+      CHECK(a.sum.ns[c] == b.sum.ns[c]);
+      CHECK(a.tail_sum.ns[c] == b.tail_sum.ns[c]);
+    }
+    CHECK(a.tail_sum.estimated_ns == b.tail_sum.estimated_ns);
+  }
+  CHECK(two.summary().traces == one.summary().traces);
+  CHECK(two.summary().anomalous == one.summary().anomalous);
+  CHECK(two.summary().estimated_on_path == one.summary().estimated_on_path);
+  CHECK(two.summary().unlinked_spans == one.summary().unlinked_spans);
+  CHECK(one.intervals().empty());
+
+  REQUIRE(two_traces.size() == one_traces.size());
+  int culprits = 0;
+  for (std::size_t i = 0; i < one_traces.size(); i++) {
+    TraceResult t = one_traces[i];
+    CHECK_FALSE(t.culprit);
+    one.name_culprit(t);
+    REQUIRE(t.trace_id == two_traces[i].trace_id);
+    REQUIRE(t.culprit.has_value() == two_traces[i].culprit.has_value());
+    if (!t.culprit) continue;
+    culprits++;
+    CHECK(t.culprit->span_id == two_traces[i].culprit->span_id);
+    CHECK(t.culprit->excess_ns == two_traces[i].culprit->excess_ns);
+    CHECK(t.culprit->by == two_traces[i].culprit->by);
+  }
+  CHECK(culprits >= 8);
+}

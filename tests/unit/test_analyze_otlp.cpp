@@ -166,9 +166,10 @@ TEST_CASE("the trace builder is bounded: by the window and by the span cap", "[a
 
 TEST_CASE("the JSON report's trace writer writes what trace_json says", "[analyze]") {
   analyze::TraceResult t;
-  t.trace_id = "0a0b";
+  t.trace_id = "0a0b0c0d0e0f00112233445566778899";  // 32 plain bytes
   t.root_service = "gw \"quoted\"";
-  t.root_name = "GET /caf\xc3\xa9/\x01\xff";  // UTF-8, a control byte, a byte that is not UTF-8
+  // UTF-8, a control byte, a byte that is not UTF-8, past the first 16 bytes
+  t.root_name = "GET /a/long/path/caf\xc3\xa9/\x01\xff";
   t.start_ns = 18446744073709551615ull;
   t.duration_ns = 5;
   t.breakdown[analyze::Category::kNetwork] = 3;
@@ -179,7 +180,7 @@ TEST_CASE("the JSON report's trace writer writes what trace_json says", "[analyz
       t.anomaly_reason = "latency";
       t.critical_path.push_back({"01", "gw", "GET /", analyze::Kind::kServer, 2, 1, true, 0, false});
       t.critical_path.push_back({"02", "fn", "GET /", analyze::Kind::kClient, 3, 0, false, 1, true});
-      t.culprit = analyze::Culprit{"02", "fn", "GET /", -7, 3, 10, "latency"};
+      t.culprit = analyze::Culprit{"02", "fn", "GET /", INT64_MIN, 99, 100, "latency"};
       t.async = true;
       t.spans = 2;
       t.unlinked = 1;

@@ -58,6 +58,30 @@ TEST_CASE("json scanner: members, escapes, integers as strings, skipped values",
   CHECK(f == 7);
 }
 
+TEST_CASE("json scanner: a hinted key is the key as written; quoted integers read in place",
+          "[analyze]") {
+  // Hints right, wrong, escaped in the text, past the end; integers quoted, escaped, bad.
+  JsonScanner in(R"({"a":"1","b":"\u0032","c":"12a","d":"","e":"123456789012345678901",)"
+                 R"("f\u0067":"7","h" : "8"})");
+  REQUIRE(in.begin_object());
+  const char* hints[] = {"a", "x", "c", "d", "e", "fg", "h"};
+  std::vector<std::string> keys;
+  std::vector<std::uint64_t> values;
+  std::size_t i = 0;
+  std::string_view key;
+  for (bool first = true; in.member(first, key, hints[i < 7 ? i : 6]); i++) {
+    keys.emplace_back(key);
+    std::uint64_t v = 99;
+    in.u64(v);
+    values.push_back(v);
+  }
+  CHECK(in.ok());
+  CHECK(in.at_end());
+  CHECK(keys == std::vector<std::string>{"a", "b", "c", "d", "e", "fg", "h"});
+  // Not integers ("12a", "", 21 digits) leave the value as it was.
+  CHECK(values == std::vector<std::uint64_t>{1, 2, 99, 99, 99, 7, 8});
+}
+
 TEST_CASE("json scanner: syntax errors stop the scan", "[analyze]") {
   for (const char* text : {R"({"a" 1})", R"({"a": 1,})", R"({"a": "unterminated)", R"({"a": [1, 2})",
                            R"({"a": "\x"})", R"({"a": 1 "b": 2})"}) {
@@ -213,35 +237,56 @@ TEST_CASE("trace files: a pretty-printed Zipkin array over many lines among JSON
 TEST_CASE("json scanner: compact attributes in one step, other shapes left to the member walk",
           "[analyze]") {
   std::string_view key, type, value;
-  {
-    JsonScanner in(R"({"key":"a.b","value":{"stringValue":"x y"}},{"key":"n","value":{"intValue":"7"}})"
-                   R"(,{"key":"f","value":{"boolValue":true}})");
-    REQUIRE(in.compact_attribute(key, type, value));
-    CHECK(key == "a.b");
-    CHECK(type == "stringValue");
-    CHECK(value == "x y");
-    REQUIRE(in.peek() == ',');
-    bool first = false;
-    REQUIRE(in.element(first));
-    REQUIRE(in.compact_attribute(key, type, value));
-    CHECK(value == "7");
-    REQUIRE(in.element(first));
-    REQUIRE(in.compact_attribute(key, type, value));
-    CHECK(type == "boolValue");
-    CHECK(value == "true");
-    CHECK(in.at_end());
-  }
-  // White space, an escape, a nested value, the value first: nothing consumed, the walk reads it.
-  for (const char* text : {R"({ "key":"a","value":{"stringValue":"x"}})",
-                           R"({"key":"a","value":{"stringValue":"x\"y"}})",
-                           R"({"key":"a","value":{"arrayValue":{"values":[]}}})",
-                           R"({"value":{"stringValue":"x"},"key":"a"})",
-                           R"({"key":"a","value":{"stringValue":"x"})"}) {
-    INFO(text);
-    JsonScanner in(text);
-    CHECK_FALSE(in.compact_attribute(key, type, value));
-    CHECK(in.ok());
-    CHECK(in.peek() == '{');
+  // Alone, and with 80 bytes after (the one-window read runs where 64 bytes follow the key).
+  for (const std::string& pad : {std::string(), std::string(80, ' ')}) {
+    INFO("padding " << pad.size());
+    {
+      const std::string text =
+          R"({"key":"a.b","value":{"stringValue":"x y"}},{"key":"n","value":{"intValue":"7"}})"
+          R"(,{"key":"f","value":{"boolValue":true}},{"key":"d","value":{"doubleValue":1.5}})" + pad;
+      JsonScanner in(text);
+      REQUIRE(in.compact_attribute(key, type, value));
+      CHECK(key == "a.b");
+      CHECK(type == "stringValue");
+      CHECK(value == "x y");
+      REQUIRE(in.peek() == ',');
+      bool first = false;
+      REQUIRE(in.element(first));
+      REQUIRE(in.compact_attribute(key, type, value));
+      CHECK(value == "7");
+      REQUIRE(in.element(first));
+      REQUIRE(in.compact_attribute(key, type, value));
+      CHECK(type == "boolValue");
+      CHECK(value == "true");
+      REQUIRE(in.element(first));
+      REQUIRE(in.compact_attribute(key, type, value));
+      CHECK(key == "d");
+      CHECK(value == "1.5");
+      CHECK(in.at_end());
+    }
+    {  // a value running past the first 64 bytes
+      const std::string long_value(100, 'v');
+      const std::string text = R"({"key":"k","value":{"stringValue":")" + long_value + R"("}})" + pad;
+      JsonScanner in(text);
+      REQUIRE(in.compact_attribute(key, type, value));
+      CHECK(key == "k");
+      CHECK(value == long_value);
+      CHECK(in.at_end());
+    }
+    // White space, an escape, a nested value, the value first: nothing consumed, the walk reads it.
+    for (const char* attribute : {R"({ "key":"a","value":{"stringValue":"x"}})",
+                                  R"({"key":"a","value":{"stringValue":"x\"y"}})",
+                                  R"({"key":"a\u0041","value":{"stringValue":"x"}})",
+                                  R"({"key":"a","value":{"arrayValue":{"values":[]}}})",
+                                  R"({"value":{"stringValue":"x"},"key":"a"})",
+                                  R"({"key":"a","value":{"stringValue":"x"})"}) {
+      const std::string text = attribute + pad;
+      INFO(text);
+      JsonScanner in(text);
+      CHECK_FALSE(in.compact_attribute(key, type, value));
+      CHECK(in.ok());
+      CHECK(in.peek() == '{');
+    }
   }
 }
 
@@ -266,4 +311,13 @@ TEST_CASE("otlp reader: ids as written, however long; attributes spaced or escap
   copy = "ab";
   CHECK(copy.view() == "ab");
   CHECK_FALSE(copy == spans[0].trace_id);
+  // A long id moved, and assigned from a part of itself (its heap copy is freed after).
+  analyze::IdString moved = spans[0].trace_id;
+  analyze::IdString to(std::move(moved));
+  CHECK(moved.empty());
+  CHECK(to == long_id);
+  to = to.view().substr(1, 35);
+  CHECK(to.view() == long_id.substr(1, 35));
+  to = to.view().substr(0, 4);
+  CHECK(to.view() == "ffff");
 }

@@ -105,10 +105,8 @@ bool Analyzer::first_pass(const std::vector<Span>& spans, TraceResult& t) {
   return true;
 }
 
-void Analyzer::second_pass(TraceResult& t,
-                           const std::function<void(const TraceResult&)>& on_trace) {
-  for (const PathEntry& p : t.critical_path)
-    if (p.estimated) summary_.estimated_on_path++;
+void Analyzer::name_culprit(TraceResult& t) const {
+  t.culprit.reset();
   const std::vector<PathEntry>& path = t.critical_path;
   if (t.anomalous && !path.empty()) {
     // An error (status, reset) on the path: the deepest hop that answered it, where the error
@@ -150,22 +148,91 @@ void Analyzer::second_pass(TraceResult& t,
     t.culprit = Culprit{p.span_id,   p.service, p.name, pick_excess, held(p), median_self(endpoint_of(p)),
                         by_latency ? "latency" : "error"};
   }
+}
 
-  const std::pair<std::string, std::string> key{t.root_service, t.root_name};
-  RouteResult& r = routes_[key];
-  if (!r.count) {
-    r.service = t.root_service;
-    r.endpoint = t.root_name;
-    const Quantiles& q = durations_[key];
-    r.p50_ns = q.quantile(0.50);
-    r.p90_ns = q.quantile(0.90);
-    r.p99_ns = q.quantile(0.99);
+Analyzer::RouteSlot& Analyzer::route_slot(const TraceResult& t) {
+  const auto service_size = static_cast<std::uint32_t>(t.root_service.size());
+  route_key_.assign(reinterpret_cast<const char*>(&service_size), sizeof service_size);
+  route_key_ += t.root_service;
+  route_key_ += t.root_name;
+  auto [slot_it, fresh] = route_slots_.try_emplace(route_key_);
+  RouteSlot& slot = slot_it->second;
+  if (fresh) {
+    const RouteKey key{t.root_service, t.root_name};
+    slot.result = &routes_[key];
+    if (interval_routes_.count(key)) slot.intervals = &intervals_[key];
   }
+  return slot;
+}
+
+void Analyzer::count_trace(const TraceResult& t, RouteResult& r) {
+  for (const PathEntry& p : t.critical_path)
+    if (p.estimated) summary_.estimated_on_path++;
   r.count++;
   if (t.anomalous) r.anomalous++;
   for (int c = 0; c < kCategories; c++) r.sum.ns[c] += t.breakdown.ns[c];
   r.sum.estimated_ns += t.breakdown.estimated_ns;
   r.duration_sum += t.duration_ns;
+  summary_.traces++;
+  if (t.anomalous) summary_.anomalous++;
+  if (t.async) summary_.async++;
+  summary_.skew_clamped += t.skew_clamped;
+}
+
+void Analyzer::one_pass(const TraceResult& t, bool rooted,
+                        const std::function<void(const TraceResult&)>& on_trace) {
+  summary_.unlinked_spans += t.unlinked;
+  if (!rooted) return;
+  RouteSlot& slot = route_slot(t);
+  RouteResult& r = *slot.result;
+  if (!r.count) {
+    r.service = t.root_service;
+    r.endpoint = t.root_name;
+  }
+  count_trace(t, r);
+  const std::size_t b = Quantiles::bucket_index(t.duration_ns);
+  if (b >= slot.by_duration.size()) slot.by_duration.resize(b + 1);
+  DurationBucket& d = slot.by_duration[b];
+  for (int c = 0; c < kCategories; c++) d.sum.ns[c] += t.breakdown.ns[c];
+  d.sum.estimated_ns += t.breakdown.estimated_ns;
+  d.duration_sum += t.duration_ns;
+  d.count++;
+  on_trace(t);
+}
+
+void Analyzer::finish_routes() {
+  for (auto& [key, slot] : route_slots_) {
+    RouteResult& r = *slot.result;
+    const Quantiles& q = durations_[{r.service, r.endpoint}];
+    r.p50_ns = q.quantile(0.50);
+    r.p90_ns = q.quantile(0.90);
+    r.p99_ns = q.quantile(0.99);
+    // A trace is in the tail when its duration is at least bucket_floor(p99): when its bucket
+    // is p99's or a later one.
+    for (std::size_t b = Quantiles::bucket_index(r.p99_ns); b < slot.by_duration.size(); b++) {
+      const DurationBucket& d = slot.by_duration[b];
+      for (int c = 0; c < kCategories; c++) r.tail_sum.ns[c] += d.sum.ns[c];
+      r.tail_sum.estimated_ns += d.sum.estimated_ns;
+      r.tail_duration_sum += d.duration_sum;
+      r.tail_count += d.count;
+    }
+  }
+}
+
+void Analyzer::second_pass(TraceResult& t,
+                           const std::function<void(const TraceResult&)>& on_trace) {
+  name_culprit(t);
+  RouteSlot& slot = route_slot(t);
+  RouteResult& r = *slot.result;
+  if (!r.count) {
+    r.service = t.root_service;
+    r.endpoint = t.root_name;
+    const Quantiles& q = durations_[{t.root_service, t.root_name}];
+    r.p50_ns = q.quantile(0.50);
+    r.p90_ns = q.quantile(0.90);
+    r.p99_ns = q.quantile(0.99);
+  }
+  count_trace(t, r);
   if (t.duration_ns >= Quantiles::bucket_floor(r.p99_ns)) {
     for (int c = 0; c < kCategories; c++) r.tail_sum.ns[c] += t.breakdown.ns[c];
     r.tail_sum.estimated_ns += t.breakdown.estimated_ns;
@@ -173,23 +240,20 @@ void Analyzer::second_pass(TraceResult& t,
     r.tail_count++;
   }
 
-  if (interval_routes_.count(key)) add_to_interval(key, t);
-  add_to_interval(kAllRoutes, t);
-
-  summary_.traces++;
-  if (t.anomalous) summary_.anomalous++;
-  if (t.async) summary_.async++;
-  summary_.skew_clamped += t.skew_clamped;
+  if (slot.intervals) add_to_interval(t.root_service, t.root_name, *slot.intervals, t);
+  if (!all_intervals_) all_intervals_ = &intervals_[kAllRoutes];
+  add_to_interval(kAllRoutes.first, kAllRoutes.second, *all_intervals_, t);
   on_trace(t);
 }
 
-void Analyzer::add_to_interval(const RouteKey& route, const TraceResult& t) {
+void Analyzer::add_to_interval(const std::string& service, const std::string& endpoint,
+                               Intervals& intervals, const TraceResult& t) {
   const std::uint64_t index = t.start_ns / summary_.interval_ns;
-  IntervalAcc& acc = intervals_[{route, index}];
+  IntervalAcc& acc = intervals[index];
   IntervalResult& r = acc.result;
   if (!r.count) {
-    r.service = route.first;
-    r.endpoint = route.second;
+    r.service = service;
+    r.endpoint = endpoint;
     r.start_ns = index * summary_.interval_ns;
   }
   acc.durations.add(t.duration_ns);
@@ -206,12 +270,13 @@ std::vector<IntervalResult> Analyzer::intervals() const {
   order.push_back(kAllRoutes);
   for (const RouteKey& route : order) {
     if (route != kAllRoutes && !interval_routes_.count(route)) continue;
-    for (auto it = intervals_.lower_bound({route, 0});
-         it != intervals_.end() && it->first.first == route; ++it) {
-      IntervalResult r = it->second.result;
-      r.p50_ns = it->second.durations.quantile(0.50);
-      r.p90_ns = it->second.durations.quantile(0.90);
-      r.p99_ns = it->second.durations.quantile(0.99);
+    const auto found = intervals_.find(route);
+    if (found == intervals_.end()) continue;
+    for (const auto& [index, acc] : found->second) {
+      IntervalResult r = acc.result;
+      r.p50_ns = acc.durations.quantile(0.50);
+      r.p90_ns = acc.durations.quantile(0.90);
+      r.p99_ns = acc.durations.quantile(0.99);
       out.push_back(std::move(r));
     }
   }
@@ -219,13 +284,17 @@ std::vector<IntervalResult> Analyzer::intervals() const {
 }
 
 std::vector<RouteResult> Analyzer::run_feed(
-    const Feed& feed, const std::function<void(const TraceResult&)>& on_trace) {
-  TraceSpill spill;
+    const Feed& feed, const std::function<void(const TraceResult&)>& on_trace, bool culprits) {
+  std::optional<TraceSpill> spill;
+  if (culprits) spill.emplace();
   {
     TraceResult t;
     TraceBuilder builder(opts_.limits, [&](std::vector<Span>&& spans) {
       const bool rooted = first_pass(spans, t);
-      spill.put(t, rooted);
+      if (spill)
+        spill->put(t, rooted);
+      else
+        one_pass(t, rooted, on_trace);
     });
     feed([&](Span&& s) { builder.add(std::move(s)); });
     builder.finish();
@@ -245,11 +314,15 @@ std::vector<RouteResult> Analyzer::run_feed(
     summary_.interval_ns = auto_interval_ns(span_ns, kMaxIntervals);
     summary_.interval_widened = true;
   }
-  spill.rewind();
-  TraceResult t;
-  for (bool rooted; spill.next(t, rooted);) {
-    summary_.unlinked_spans += t.unlinked;
-    if (rooted) second_pass(t, on_trace);
+  if (spill) {
+    spill->rewind();
+    TraceResult t;
+    for (bool rooted; spill->next(t, rooted);) {
+      summary_.unlinked_spans += t.unlinked;
+      if (rooted) second_pass(t, on_trace);
+    }
+  } else {
+    finish_routes();
   }
 
   std::vector<RouteResult> out;
@@ -263,20 +336,34 @@ std::vector<RouteResult> Analyzer::run_feed(
 }
 
 std::vector<RouteResult> Analyzer::run(const std::function<void(const TraceResult&)>& on_trace) {
-  return run_feed(
-      [&](const SpanSink& sink) {
-        for (const auto& f : opts_.files) read_otlp_file(f, sink, summary_.read);
-      },
-      on_trace);
+  return run_feed(read_files(), on_trace, true);
+}
+
+std::vector<RouteResult> Analyzer::run_without_culprits(
+    const std::function<void(const TraceResult&)>& on_trace) {
+  return run_feed(read_files(), on_trace, false);
+}
+
+Analyzer::Feed Analyzer::read_files() {
+  return [this](const SpanSink& sink) {
+    for (const auto& f : opts_.files) read_otlp_file(f, sink, summary_.read);
+  };
+}
+
+Analyzer::Feed Analyzer::feed_spans(const std::vector<Span>& spans) {
+  return [&spans](const SpanSink& sink) {
+    for (Span s : spans) sink(std::move(s));
+  };
 }
 
 std::vector<RouteResult> Analyzer::run_spans(
     const std::vector<Span>& spans, const std::function<void(const TraceResult&)>& on_trace) {
-  return run_feed(
-      [&](const SpanSink& sink) {
-        for (Span s : spans) sink(std::move(s));
-      },
-      on_trace);
+  return run_feed(feed_spans(spans), on_trace, true);
+}
+
+std::vector<RouteResult> Analyzer::run_spans_without_culprits(
+    const std::vector<Span>& spans, const std::function<void(const TraceResult&)>& on_trace) {
+  return run_feed(feed_spans(spans), on_trace, false);
 }
 
 }  // namespace difftrace::analyze

@@ -14,9 +14,11 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "analyze/critical_path.h"
+#include "analyze/fast_hash.h"
 #include "analyze/otlp_reader.h"
 #include "analyze/quantiles.h"
 #include "analyze/trace_builder.h"
@@ -127,9 +129,19 @@ class Analyzer {
   // Both passes over opts.files; on_trace gets every trace of the second pass.
   // Returns the routes sorted by count (then service, endpoint).
   std::vector<RouteResult> run(const std::function<void(const TraceResult&)>& on_trace);
-  // The same over spans already in memory (tests): both passes over `spans` in order.
+  // One pass, nothing spilled, for a report that prints the aggregates and a few traces (the
+  // text report): on_trace gets every trace as the first pass has it, without its culprit
+  // (name_culprit gives one after the run); the routes and the summary are run's, and
+  // intervals() is empty. The routes' tails come from their traces' sums per duration bucket.
+  std::vector<RouteResult> run_without_culprits(
+      const std::function<void(const TraceResult&)>& on_trace);
+  // The same over spans already in memory (tests).
   std::vector<RouteResult> run_spans(const std::vector<Span>& spans,
                                      const std::function<void(const TraceResult&)>& on_trace);
+  std::vector<RouteResult> run_spans_without_culprits(
+      const std::vector<Span>& spans, const std::function<void(const TraceResult&)>& on_trace);
+  // The culprit of an anomalous trace (none for another) with the medians of the whole run.
+  void name_culprit(TraceResult& t) const;
   const AnalyzeSummary& summary() const { return summary_; }
   // After run: per route (in run's order, then every route together) and interval, in time order.
   std::vector<IntervalResult> intervals() const;
@@ -138,16 +150,24 @@ class Analyzer {
 
  private:
   using Feed = std::function<void(const SpanSink&)>;
+  // culprits: both passes (run); otherwise one (run_without_culprits).
   std::vector<RouteResult> run_feed(const Feed& feed,
-                                    const std::function<void(const TraceResult&)>& on_trace);
+                                    const std::function<void(const TraceResult&)>& on_trace,
+                                    bool culprits);
+  Feed read_files();
+  static Feed feed_spans(const std::vector<Span>& spans);
   // The trace's critical path and breakdown into the medians and quantiles, and into t.
   // False when the trace has no root.
   bool first_pass(const std::vector<Span>& spans, TraceResult& t);
   // The culprit (with the medians of every trace) and the aggregates.
   void second_pass(TraceResult& t, const std::function<void(const TraceResult&)>& on_trace);
+  // Without a second pass: the aggregates, the tails by duration bucket (finish_routes).
+  void one_pass(const TraceResult& t, bool rooted,
+                const std::function<void(const TraceResult&)>& on_trace);
+  void finish_routes();
 
   AnalyzeOptions opts_;
-  std::map<std::string, Quantiles> self_;  // endpoint -> self time on the path
+  std::unordered_map<std::string, Quantiles, StringHash> self_;  // endpoint -> self time on the path
   std::map<std::pair<std::string, std::string>, Quantiles> durations_;  // route -> end-to-end
   std::map<std::pair<std::string, std::string>, RouteResult> routes_;
   struct IntervalAcc {
@@ -155,8 +175,28 @@ class Analyzer {
     IntervalResult result;
   };
   using RouteKey = std::pair<std::string, std::string>;
-  void add_to_interval(const RouteKey& route, const TraceResult& t);
-  std::map<std::pair<RouteKey, std::uint64_t>, IntervalAcc> intervals_;  // (route, index)
+  using Intervals = std::map<std::uint64_t, IntervalAcc>;  // by index
+  void add_to_interval(const std::string& service, const std::string& endpoint,
+                       Intervals& intervals, const TraceResult& t);
+  std::map<RouteKey, Intervals> intervals_;
+  // The second pass's way to a route's aggregates, one hash lookup a trace (the ordered maps
+  // above compare whole strings at every level), by route_key_.
+  // A route's traces of one duration bucket (Quantiles::bucket_index), summed.
+  struct DurationBucket {
+    Breakdown sum;
+    std::uint64_t duration_sum = 0, count = 0;
+  };
+  struct RouteSlot {
+    RouteResult* result = nullptr;
+    Intervals* intervals = nullptr;  // for an interval route only
+    std::vector<DurationBucket> by_duration;  // without a second pass only
+  };
+  RouteSlot& route_slot(const TraceResult& t);
+  // Into the route's and the run's counts.
+  void count_trace(const TraceResult& t, RouteResult& r);
+  std::unordered_map<std::string, RouteSlot, StringHash> route_slots_;
+  std::string route_key_;  // the service's length, the service, the endpoint
+  Intervals* all_intervals_ = nullptr;
   std::vector<RouteKey> route_order_;  // as run returned them
   std::set<RouteKey> interval_routes_;  // the kIntervalRoutes busiest, after the first pass
   std::uint64_t first_start_ns_ = UINT64_MAX, last_start_ns_ = 0;  // of traces, first pass

@@ -104,9 +104,19 @@ class Walker {
     if (n.span->kind == Kind::kClient)
       c = n.child_count == 0 ? Category::kDownstream : Category::kNetwork;
     else
-      c = is_platform_(n.span->service) ? Category::kPlatform : Category::kFunction;
+      c = is_platform(n.span->service) ? Category::kPlatform : Category::kFunction;
     out_.breakdown[c] += self;
     if (n.span->estimated) out_.breakdown.estimated_ns += self;
+  }
+
+  // A span's gaps come one after another: its role is asked once (a call through
+  // std::function and a hash lookup).
+  bool is_platform(const std::string& service) {
+    if (&service != last_service_) {
+      last_service_ = &service;
+      last_platform_ = is_platform_(service);
+    }
+    return last_platform_;
   }
 
   const std::vector<Node>& nodes_;
@@ -114,6 +124,8 @@ class Walker {
   std::vector<int>& walk_;
   const IsPlatform& is_platform_;
   TraceAnalysis& out_;
+  const std::string* last_service_ = nullptr;
+  bool last_platform_ = false;
 };
 
 }  // namespace

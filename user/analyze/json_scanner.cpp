@@ -69,11 +69,84 @@ bool starts_with(const char* p, const char* end, const char (&literal)[N]) {
   return end - p >= static_cast<std::ptrdiff_t>(N - 1) && std::memcmp(p, literal, N - 1) == 0;
 }
 
+#ifdef __SSE2__
+// Bit i of quotes (backslashes) set where p[i] is '"' ('\\'), for the 64 bytes at p: four
+// loads, each compared twice.
+inline __attribute__((always_inline)) void quote_bits64(const char* p, std::uint64_t& quotes,
+                                                       std::uint64_t& backslashes) {
+  const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\');
+  const __m128i x0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i x1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
+  const __m128i x2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 32));
+  const __m128i x3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 48));
+  auto bits = [](__m128i x, __m128i c) {
+    return static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, c))));
+  };
+  quotes = bits(x0, q) | bits(x1, q) << 16 | bits(x2, q) << 32 | bits(x3, q) << 48;
+  backslashes = bits(x0, b) | bits(x1, b) << 16 | bits(x2, b) << 32 | bits(x3, b) << 48;
+}
+#endif
+
 }  // namespace
+
+// compact_attribute's usual case, from the quote and backslash bits of one 64-byte window
+// after `{"key":"` (the key, the type key and a short string value all end in it): no loop
+// per string, no branch per 16 bytes. False, with nothing consumed, for anything else (no
+// window, an escape, a string running past the window, another shape): the general path
+// decides then.
+bool JsonScanner::compact_attribute_window(std::string_view& key, std::string_view& type,
+                                           std::string_view& value) {
+#ifdef __SSE2__
+  const char* k = p_ + 8;
+  if (end_ - k < 64 || std::memcmp(p_, "{\"key\":\"", 8) != 0) return false;
+  std::uint64_t quotes, backslashes;
+  quote_bits64(k, quotes, backslashes);
+  if (!quotes) return false;
+  const unsigned key_end = static_cast<unsigned>(__builtin_ctzll(quotes));
+  // `","value":{"` after the key: 12 bytes, the type key starting after them.
+  const unsigned type_start = key_end + 12;
+  if (type_start >= 64 || std::memcmp(k + key_end, "\",\"value\":{\"", 12) != 0) return false;
+  quotes &= ~std::uint64_t{0} << type_start;
+  if (!quotes) return false;
+  const unsigned type_end = static_cast<unsigned>(__builtin_ctzll(quotes));
+  if (type_end + 2 >= 64 || k[type_end + 1] != ':') return false;
+  const char* after;
+  if (k[type_end + 2] == '"') {
+    const unsigned value_start = type_end + 3;
+    if (value_start >= 64) return false;
+    quotes &= ~std::uint64_t{0} << value_start;
+    if (!quotes) return false;
+    const unsigned value_end = static_cast<unsigned>(__builtin_ctzll(quotes));
+    // No escape anywhere up to the value's closing quote.
+    if (backslashes & ((std::uint64_t{2} << value_end) - 1)) return false;
+    value = std::string_view(k + value_start, value_end - value_start);
+    after = k + value_end + 1;
+  } else {
+    // A number or a literal, as the general path reads one.
+    if (backslashes & ((std::uint64_t{2} << type_end) - 1)) return false;
+    const char* start = k + type_end + 2;
+    after = start;
+    while (after < end_ && *after != '}' && *after != ',' && *after != '{' && *after != '[' &&
+           *after > ' ')
+      after++;
+    if (after == start) return false;
+    value = std::string_view(start, static_cast<std::size_t>(after - start));
+  }
+  if (end_ - after < 2 || after[0] != '}' || after[1] != '}') return false;
+  key = std::string_view(k, key_end);
+  type = std::string_view(k + type_start, type_end - type_start);
+  p_ = after + 2;
+  return true;
+#else
+  (void)key, (void)type, (void)value;
+  return false;
+#endif
+}
 
 bool JsonScanner::compact_attribute(std::string_view& key, std::string_view& type,
                                     std::string_view& value) {
   if (!ok_) return false;
+  if (compact_attribute_window(key, type, value)) return true;
   const char* p = p_;
   // A string's content up to its closing quote, none escaped; p after the quote.
   auto plain_string = [&](std::string_view& out) {
@@ -134,6 +207,23 @@ bool JsonScanner::member(bool& first, std::string_view& key) {
   p_++;
   if (!raw_string(key)) return false;
   return expect(':');
+}
+
+bool JsonScanner::member(bool& first, std::string_view& key, std::string_view expected) {
+  if (!ok_) return false;
+  const char* p = p_;
+  if (!first) {
+    if (p >= end_ || *p != ',') return member(first, key);
+    p++;
+  }
+  const std::size_t n = expected.size();
+  if (static_cast<std::size_t>(end_ - p) < n + 3 || p[0] != '"' ||
+      std::memcmp(p + 1, expected.data(), n) != 0 || p[n + 1] != '"' || p[n + 2] != ':')
+    return member(first, key);
+  key = std::string_view(p + 1, n);
+  p_ = p + n + 3;
+  first = false;
+  return true;
 }
 
 bool JsonScanner::element(bool& first) {
@@ -233,6 +323,19 @@ bool JsonScanner::string(std::string& out) {
 bool JsonScanner::u64(std::uint64_t& out) {
   if (!ok_) return false;
   const char c = peek();
+  if (c == '"') {
+    // Usual: a string of digits, read as they come (not scanned for the quote first).
+    const char* start = p_ + 1;
+    const char* q = start;
+    std::uint64_t n = 0;
+    while (q < end_ && q - start < 20 && static_cast<unsigned char>(*q - '0') < 10)
+      n = n * 10 + static_cast<std::uint64_t>(*q++ - '0');
+    if (q > start && q < end_ && *q == '"') {
+      p_ = q + 1;
+      out = n;
+      return true;
+    }
+  }
   std::string_view digits;
   if (c == '"') {
     p_++;

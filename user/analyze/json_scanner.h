@@ -32,6 +32,9 @@ class JsonScanner {
   // The next member's key (the value comes next); false at the closing '}' (consumed) or on
   // an error. `first` is true on the first call for an object and is cleared by it.
   bool member(bool& first, std::string_view& key);
+  // The same, faster when the next key is `expected` written plainly (compact JSON in the
+  // order its writer keeps): then it is matched in place, not scanned for.
+  bool member(bool& first, std::string_view& key, std::string_view expected);
   // Whether another element follows; false at the closing ']' (consumed) or on an error.
   bool element(bool& first);
 
@@ -63,6 +66,8 @@ class JsonScanner {
                          std::string_view& value);
 
  private:
+  bool compact_attribute_window(std::string_view& key, std::string_view& type,
+                                std::string_view& value);
   bool expect(char c);
   char peek_slow();
   bool fail() {

@@ -88,22 +88,36 @@ void read_span(JsonScanner& in, std::vector<Span>& out) {
   in.begin_object();
   Span s;
   std::string_view k;
-  for (bool first = true; in.member(first, k);) {
+  // The members in the order exporters write them: each is looked for first (a hint only).
+  static constexpr std::string_view kOrder[] = {
+      "traceId", "spanId", "parentSpanId", "name", "kind", "startTimeUnixNano",
+      "endTimeUnixNano", "attributes", "status"};
+  std::size_t next = 0;
+  for (bool first = true; in.member(first, k, kOrder[next]);) {
+    next = 0;
     if (k == "traceId") {
       in.string_into(s.trace_id);
+      next = 1;
     } else if (k == "spanId") {
       in.string_into(s.span_id);
+      next = 2;
     } else if (k == "parentSpanId") {
       in.string_into(s.parent_id);
+      next = 3;
     } else if (k == "name") {
       in.string(s.name);
+      next = 4;
     } else if (k == "kind") {
       s.kind = read_kind(in);
+      next = 5;
     } else if (k == "startTimeUnixNano") {
       in.u64(s.start_ns);
+      next = 6;
     } else if (k == "endTimeUnixNano") {
       in.u64(s.end_ns);
+      next = 7;
     } else if (k == "attributes") {
+      next = 8;
       read_attributes(
           in,
           [](std::string_view key) {

@@ -36,6 +36,8 @@ void Quantiles::add(std::uint64_t ns) {
 
 std::uint64_t Quantiles::bucket_floor(std::uint64_t ns) { return bucket_low(bucket_of(ns)); }
 
+std::size_t Quantiles::bucket_index(std::uint64_t ns) { return bucket_of(ns); }
+
 std::uint64_t Quantiles::quantile(double q) const {
   if (!count_) return 0;
   // The rank of the quantile, 1-based (nearest rank).

@@ -16,6 +16,9 @@ class Quantiles {
   // The smallest value of the bucket ns falls in: a value v is at or above a quantile
   // when v >= bucket_floor(quantile(q)).
   static std::uint64_t bucket_floor(std::uint64_t ns);
+  // The bucket ns falls in: ordered as the values (v >= bucket_floor(w) exactly when
+  // bucket_index(v) >= bucket_index(w)).
+  static std::size_t bucket_index(std::uint64_t ns);
 
  private:
   std::vector<std::uint64_t> buckets_;  // grown on demand

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <iterator>
 
-#include "export/otlp_json.h"
+#include "analyze/json_out.h"
 
 namespace difftrace::analyze {
 namespace {
@@ -105,88 +105,96 @@ json trace_json(const TraceResult& t) {
 }
 
 void append_trace_json(fmt::memory_buffer& out, const TraceResult& t) {
-  // Plain appends and fmt::format_int: a format string per field cost as much as the rest.
-  using exporters::append_json_string;
-  auto raw = [&](std::string_view v) { out.append(v.data(), v.data() + v.size()); };
-  auto key = [&](std::string_view k) {
-    raw(",\"");
-    raw(k);
-    raw("\":");
-  };
-  auto str = [&](std::string_view k, const std::string& v) {
-    key(k);
-    append_json_string(out, v);
-  };
-  auto num = [&](std::string_view k, auto v) {
-    key(k);
-    const fmt::format_int n(v);
-    out.append(n.data(), n.data() + n.size());
-  };
-  auto boolean = [&](std::string_view k, bool v) {
-    key(k);
-    raw(v ? "true" : "false");
-  };
-  raw("{\"trace_id\":");
-  append_json_string(out, t.trace_id);
-  key("root");
-  raw("{\"service\":");
-  append_json_string(out, t.root_service);
-  str("name", t.root_name);
-  out.push_back('}');
-  num("start_ns", t.start_ns);
-  num("duration_ns", t.duration_ns);
-  boolean("anomalous", t.anomalous);
-  if (t.anomalous) str("anomaly_reason", t.anomaly_reason);
-  key("critical_path");
-  out.push_back('[');
+  // Room for everything but the strings, plus the strings as they are (JsonOut::string).
+  std::size_t room = 1024 + t.trace_id.size() + t.root_service.size() + t.root_name.size() +
+                     t.anomaly_reason.size() + 300 * t.critical_path.size();
+  for (const PathEntry& p : t.critical_path) room += p.span_id.size() + p.service.size() + p.name.size();
+  if (t.culprit)
+    room += t.culprit->span_id.size() + t.culprit->service.size() + t.culprit->name.size() +
+            t.culprit->by.size();
+  JsonOut o(out, room);
+  o.literal("{\"trace_id\":");
+  o.string(t.trace_id);
+  o.literal(",\"root\":{\"service\":");
+  o.string(t.root_service);
+  o.literal(",\"name\":");
+  o.string(t.root_name);
+  o.literal("},\"start_ns\":");
+  o.number(t.start_ns);
+  o.literal(",\"duration_ns\":");
+  o.number(t.duration_ns);
+  o.literal(",\"anomalous\":");
+  o.boolean(t.anomalous);
+  if (t.anomalous) {
+    o.literal(",\"anomaly_reason\":");
+    o.string(t.anomaly_reason);
+  }
+  o.literal(",\"critical_path\":[");
   bool first = true;
   for (const PathEntry& p : t.critical_path) {
-    if (!first) out.push_back(',');
+    if (!first) o.ch(',');
     first = false;
-    raw("{\"span_id\":");
-    append_json_string(out, p.span_id);
-    str("service", p.service);
-    str("name", p.name);
-    raw(",\"kind\":\"");
-    raw(kind_name(p.kind));
-    out.push_back('"');
-    num("self_ns", p.self_ns);
-    num("async_wait_ns", p.async_wait_ns);
-    boolean("estimated", p.estimated);
-    num("depth", p.depth);
-    boolean("async", p.async);
-    out.push_back('}');
+    o.literal("{\"span_id\":");
+    o.string(p.span_id);
+    o.literal(",\"service\":");
+    o.string(p.service);
+    o.literal(",\"name\":");
+    o.string(p.name);
+    o.literal(",\"kind\":\"");
+    o.raw(kind_name(p.kind));
+    o.literal("\",\"self_ns\":");
+    o.number(p.self_ns);
+    o.literal(",\"async_wait_ns\":");
+    o.number(p.async_wait_ns);
+    o.literal(",\"estimated\":");
+    o.boolean(p.estimated);
+    o.literal(",\"depth\":");
+    o.number(p.depth);
+    o.literal(",\"async\":");
+    o.boolean(p.async);
+    o.ch('}');
   }
-  out.push_back(']');
-  key("breakdown");
-  raw("{\"platform_ns\":");
-  const fmt::format_int platform(t.breakdown[Category::kPlatform]);
-  raw(std::string_view(platform.data(), platform.size()));
-  num("function_ns", t.breakdown[Category::kFunction]);
-  num("network_ns", t.breakdown[Category::kNetwork]);
-  num("async_wait_ns", t.breakdown[Category::kAsyncWait]);
-  num("downstream_ns", t.breakdown[Category::kDownstream]);
-  num("estimated_ns", t.breakdown.estimated_ns);
-  out.push_back('}');
-  key("culprit");
+  o.literal("],\"breakdown\":{\"platform_ns\":");
+  o.number(t.breakdown[Category::kPlatform]);
+  o.literal(",\"function_ns\":");
+  o.number(t.breakdown[Category::kFunction]);
+  o.literal(",\"network_ns\":");
+  o.number(t.breakdown[Category::kNetwork]);
+  o.literal(",\"async_wait_ns\":");
+  o.number(t.breakdown[Category::kAsyncWait]);
+  o.literal(",\"downstream_ns\":");
+  o.number(t.breakdown[Category::kDownstream]);
+  o.literal(",\"estimated_ns\":");
+  o.number(t.breakdown.estimated_ns);
+  o.literal("},\"culprit\":");
   if (t.culprit) {
-    raw("{\"span_id\":");
-    append_json_string(out, t.culprit->span_id);
-    str("service", t.culprit->service);
-    str("name", t.culprit->name);
-    num("excess_ns", t.culprit->excess_ns);
-    num("held_ns", t.culprit->held_ns);
-    num("median_ns", t.culprit->median_ns);
-    str("by", t.culprit->by);
-    out.push_back('}');
+    o.literal("{\"span_id\":");
+    o.string(t.culprit->span_id);
+    o.literal(",\"service\":");
+    o.string(t.culprit->service);
+    o.literal(",\"name\":");
+    o.string(t.culprit->name);
+    o.literal(",\"excess_ns\":");
+    o.number(t.culprit->excess_ns);
+    o.literal(",\"held_ns\":");
+    o.number(t.culprit->held_ns);
+    o.literal(",\"median_ns\":");
+    o.number(t.culprit->median_ns);
+    o.literal(",\"by\":");
+    o.string(t.culprit->by);
+    o.ch('}');
   } else {
-    raw("null");
+    o.literal("null");
   }
-  boolean("async", t.async);
-  num("spans", t.spans);
-  num("unlinked_spans", t.unlinked);
-  num("skew_clamped", t.skew_clamped);
-  out.push_back('}');
+  o.literal(",\"async\":");
+  o.boolean(t.async);
+  o.literal(",\"spans\":");
+  o.number(t.spans);
+  o.literal(",\"unlinked_spans\":");
+  o.number(t.unlinked);
+  o.literal(",\"skew_clamped\":");
+  o.number(t.skew_clamped);
+  o.ch('}');
 }
 
 json route_json(const RouteResult& r) {
@@ -253,7 +261,8 @@ void JsonReport::end(const std::vector<RouteResult>& routes,
   write(out_, "}\n");
 }
 
-void TextReport::end(const std::vector<RouteResult>& routes, const AnalyzeSummary& s) {
+void TextReport::end(const std::vector<RouteResult>& routes, const AnalyzeSummary& s,
+                     const std::function<void(TraceResult&)>& name_culprit) {
   std::string o;
   o += fmt::format("{} spans, {} traces ({} anomalous, {} through an async call); {} clock-skew "
                    "clamps, {} spans not under their trace's root\n\n",
@@ -275,7 +284,8 @@ void TextReport::end(const std::vector<RouteResult>& routes, const AnalyzeSummar
                      pct(Category::kNetwork), pct(Category::kAsyncWait),
                      pct(Category::kDownstream));
   }
-  const std::vector<TraceResult> worst = worst_.longest_first();
+  std::vector<TraceResult> worst = worst_.longest_first();
+  for (TraceResult& t : worst) name_culprit(t);
   if (!worst.empty()) o += fmt::format("\nthe {} longest traces, critical path (self time):\n", worst.size());
   for (const TraceResult& t : worst) {
     o += fmt::format("\ntrace {} {} {} {}", t.trace_id, t.root_service, t.root_name,

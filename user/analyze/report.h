@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,12 +52,14 @@ class JsonReport {
   fmt::memory_buffer buf_;
 };
 
-// Keeps the `worst` longest traces; writes everything at the end.
+// Keeps the `worst` longest traces; writes everything at the end. It names the culprits of
+// those only (Analyzer::run_without_culprits, then name_culprit at the end).
 class TextReport {
  public:
   TextReport(std::FILE* out, std::size_t worst) : out_(out), worst_(worst) {}
   void trace(const TraceResult& t) { worst_.offer(t); }
-  void end(const std::vector<RouteResult>& routes, const AnalyzeSummary& summary);
+  void end(const std::vector<RouteResult>& routes, const AnalyzeSummary& summary,
+           const std::function<void(TraceResult&)>& name_culprit);
 
  private:
   std::FILE* out_;

@@ -9,13 +9,9 @@
 
 #include <cstdint>
 #include <functional>
-#include <list>
-#include <string>
-#include <deque>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
+#include "analyze/flat_hash_index.h"
 #include "analyze/span.h"
 
 namespace difftrace::analyze {
@@ -46,27 +42,37 @@ class TraceBuilder {
   std::size_t spans_held() const { return spans_held_; }
 
  private:
+  static constexpr std::uint32_t kNone = FlatHashIndex::kNone;
+  // A trace waiting for its spans. Slots are reused: a slot's spans keep their capacity, so a
+  // trace's spans are not allocated anew (nor the memory behind them touched cold).
   struct Pending {
+    IdString id;
+    std::uint64_t hash = 0;
     std::vector<Span> spans;
     std::uint64_t last_clock = 0;
-    std::list<const IdString*>::iterator order;
+    std::uint32_t prev = kNone, next = kNone;  // in the order, least recently added first
   };
+  std::uint32_t find_or_add(const IdString& trace_id);
+  void unlink(std::uint32_t slot);
+  void link_last(std::uint32_t slot);
   void emit_front();
-  Pending* find_pending(const IdString& trace_id);
+  bool recently_done(std::uint64_t hash) const;
+  void remember_done(std::uint64_t hash);
 
   BuilderLimits limits_;
   Complete complete_;
-  std::unordered_map<IdString, Pending> pending_;
-  // Least recently added first; the keys of pending_ (a node's key does not move).
-  std::list<const IdString*> order_;
-  // Hashes of the ids of traces handed out recently (bounded like the pending set), to count
-  // splits (a collision miscounts one, nothing else).
-  std::unordered_set<std::size_t> done_;
-  std::deque<std::size_t> done_order_;
-  // The trace the last span went to: an export's spans come in runs of one trace, and a
-  // lookup by id is a cache miss or two. Cleared whenever a trace goes out.
-  const IdString* last_id_ = nullptr;
-  Pending* last_ = nullptr;
+  std::vector<Pending> slots_;
+  std::vector<std::uint32_t> free_;
+  FlatHashIndex pending_;  // trace id hash -> slot
+  std::uint32_t head_ = kNone, tail_ = kNone;
+  std::size_t traces_held_ = 0;
+  // Hashes of the ids of traces handed out recently (at most max_traces, oldest out first), to
+  // count splits (a collision miscounts one, nothing else): a ring and its index.
+  std::vector<std::uint64_t> done_ring_;
+  std::size_t done_next_ = 0;
+  FlatHashIndex done_;  // hash -> position in done_ring_
+  // The trace the last span went to: an export's spans come in runs of one trace.
+  std::uint32_t last_ = kNone;
   std::uint64_t clock_ = 0;
   std::size_t spans_held_ = 0;
   BuilderCounters counters_;

@@ -97,11 +97,15 @@ std::FILE* make_temporary() {
 TraceSpill::TraceSpill() : file_(make_temporary()) { out_.reserve(kFlushAt + 4096); }
 
 void TraceSpill::put_name(const std::string& s) {
-  auto [it, fresh] = names_.try_emplace(s, static_cast<std::uint32_t>(names_.size()));
-  if (!fresh) {
-    put_u64(out_, std::uint64_t{it->second} * 2);
+  const std::uint64_t hash = hash_bytes(s.data(), s.size());
+  const std::uint32_t known =
+      names_.find(hash, [&](std::uint32_t number) { return name_texts_[number] == s; });
+  if (known != FlatHashIndex::kNone) {
+    put_u64(out_, std::uint64_t{known} * 2);
     return;
   }
+  names_.insert(hash, static_cast<std::uint32_t>(name_texts_.size()));
+  name_texts_.push_back(s);
   put_u64(out_, 1);
   put_str(out_, s);
 }

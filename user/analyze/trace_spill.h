@@ -11,10 +11,11 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "analyze/analyzer.h"
+#include "analyze/fast_hash.h"
+#include "analyze/flat_hash_index.h"
 
 namespace difftrace::analyze {
 
@@ -38,7 +39,8 @@ class TraceSpill {
   std::unique_ptr<std::FILE, Closer> file_;
   // Services, names and reasons repeat from trace to trace: each is written once and then by
   // its number (as many as the input has distinct ones, like the medians per endpoint).
-  std::unordered_map<std::string, std::uint32_t> names_;
+  FlatHashIndex names_;                // hash -> number (an index into name_texts_)
+  std::vector<std::string> name_texts_;  // by number
   std::vector<std::string> names_read_;
   std::string out_;       // records not yet written
   std::vector<char> in_;  // the record being read

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "analyze/analyzer.h"
+#include "analyze/fast_hash.h"
 #include "analyze/html_report.h"
 #include "analyze/report.h"
 #include "cli/command_config.h"
@@ -62,7 +63,7 @@ std::uint64_t parse_interval(const std::string& text) {
 
 int run_analyze(const AnalyzeOptions& opts) {
   config::Config cfg = load_command_config(opts.config_file);
-  std::unordered_map<std::string, bool> platform;
+  std::unordered_map<std::string, bool, analyze::StringHash> platform;
   for (const auto& s : cfg.services) platform.emplace(s.name, s.role == config::Role::kPlatform);
   const bool default_platform = cfg.default_role == config::Role::kPlatform;
 
@@ -94,8 +95,10 @@ int run_analyze(const AnalyzeOptions& opts) {
     report.end(routes, analyzer.intervals(), analyzer.summary());
   } else {
     analyze::TextReport report(out, opts.worst);
-    auto routes = analyzer.run([&](const analyze::TraceResult& t) { report.trace(t); });
-    report.end(routes, analyzer.summary());
+    auto routes =
+        analyzer.run_without_culprits([&](const analyze::TraceResult& t) { report.trace(t); });
+    report.end(routes, analyzer.summary(),
+               [&](analyze::TraceResult& t) { analyzer.name_culprit(t); });
   }
   bool write_failed = std::ferror(out) != 0;
   write_failed |= (out != stdout ? std::fclose(out) : std::fflush(out)) != 0;

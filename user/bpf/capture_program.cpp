@@ -28,6 +28,11 @@ bool tracepoint_exists(const std::string& section) {
   return false;
 }
 
+// A program reached by tail call (SEC("raw_tp"), no tracepoint named): nothing to attach.
+bool is_tail_call_target(const bpf_program* p) {
+  return std::string_view(bpf_program__section_name(p)) == "raw_tp";
+}
+
 [[noreturn]] void fail(const std::string& step, int err) {
   throw FatalError(ExitCode::kEnvironment, errno_message(step, err));
 }
@@ -91,6 +96,16 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
   }
   fill_target_maps(targets);
   targets_ = targets;
+  fill_tail_calls();
+}
+
+// The programs that sys_exit tail-calls (bpf/lib/http2.bpf.h: h2_progs).
+void CaptureProgram::fill_tail_calls() {
+  __u32 key = 0;
+  int fd = bpf_program__fd(skel_->progs.h2_io);
+  if (fd < 0) return;  // left out with its source
+  if (bpf_map__update_elem(skel_->maps.h2_progs, &key, sizeof key, &fd, sizeof fd, 0))
+    fail("adding h2_io to the tail call map", errno);
 }
 
 CaptureProgram::~CaptureProgram() = default;
@@ -229,6 +244,12 @@ void CaptureProgram::attach() {
   for (bpf_program* p : order) {
     if (!bpf_program__autoload(p)) continue;
     ProbeStatus& st = probe(bpf_program__name(p));
+    if (is_tail_call_target(p)) {
+      // In the object's program array from load on: running whenever its caller is.
+      st.state = ProbeStatus::State::kAttached;
+      st.detail = "tail call";
+      continue;
+    }
     bpf_link* link = bpf_program__attach(p);
     if (!link) {
       int err = errno;

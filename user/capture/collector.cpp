@@ -1,6 +1,7 @@
 #include "capture/collector.h"
 
 #include <cerrno>
+#include <cstring>
 
 #include "error.h"
 
@@ -23,13 +24,30 @@ int Collector::on_event(void* ctx, void* data, size_t size) {
   if (size < sizeof(dt_span_event)) {
     self->malformed_++;
   } else {
-    self->pending_.push_back(self->decoder_.decode(*static_cast<const dt_span_event*>(data)));
+    self->pending_.push_back(self->decode(data, size));
   }
   if (self->pending_.size() >= kMaxBatch) {
     self->full_ = true;
     return kBatchFull;
   }
   return 0;
+}
+
+// An HTTP/2 span event carries its header blocks after it (include/protocols/http2/span.h).
+Span Collector::decode(const void* data, size_t size) {
+  dt_span_event ev;
+  std::memcpy(&ev, data, sizeof ev);
+  if (ev.protocol != DT_PROTO_HTTP2 || size < sizeof ev + sizeof(h2_span_tail))
+    return decoder_.decode(ev);
+  h2_span_tail tail;
+  std::memcpy(&tail, static_cast<const char*>(data) + sizeof ev, sizeof tail);
+  std::uint32_t unresolved = 0;
+  std::optional<Rpc> rpc = h2_blocks_.decode(ev, tail, unresolved);
+  Span s = decoder_.decode(ev);
+  s.http_version = 2;
+  s.rpc = std::move(rpc);
+  s.unresolved_fields = unresolved;
+  return s;
 }
 
 void Collector::poll(int timeout_ms) {

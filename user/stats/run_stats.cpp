@@ -32,6 +32,9 @@ const char* counter_name(int c) {
     case DT_C_CAUSE_AMBIGUOUS: return "client_cause_ambiguous";
     case DT_C_CAUSE_UNKNOWN: return "client_cause_unknown";
     case DT_C_THREAD_MAP_FULL: return "thread_map_full";
+    case DT_C_H2_LOST: return "http2_io_not_followed";
+    case DT_C_H2_UNTRACKED: return "http2_streams_untracked";
+    case DT_C_H2_TAIL_CALL: return "http2_tail_call_failed";
     default: break;
   }
   if (c >= DT_C_REASON_FIRST && c < DT_C_MAX) {

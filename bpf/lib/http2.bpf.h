@@ -1,0 +1,393 @@
+/* HTTP/2 (h2c, and so gRPC) in the capture program (docs/http2.md).
+ *
+ * dt_on_io hands an I/O of an HTTP/2 connection over (h2_hand_over), and
+ * sys_exit tail-calls h2_io, a program of its own with its own verifier
+ * budget: it runs the frame follower (include/protocols/http2/follow.h)
+ * over the whole I/O, piece by piece, re-reading the window at each piece's
+ * offset. Each header block fragment feeds the connection's HPACK shadow
+ * (what the filter needs: :status, grpc-status, :method) and is copied for
+ * its stream; each finished stream goes through emit, the filter step every
+ * protocol shares, and when reported carries its blocks after the event
+ * (struct h2_span_tail) for user space to decode with HPACK. */
+#ifndef DIFFTRACE_HTTP2_BPF_H
+#define DIFFTRACE_HTTP2_BPF_H
+
+#include "protocols/http1/message.h" /* enum http_method */
+
+/* HTTP/2 connections whose HPACK shadow is kept at once. */
+#define H2_MAX_CONNS 4096
+/* Pieces of one I/O followed: each stops at a finished stream, a header
+ * block fragment, or the end of its window. Bytes left after them are
+ * lost to the follower (h2_lost), and counted. */
+#define H2_PIECES 64
+/* Streams a close finishes (the rest stay in the LRU stream map). */
+#define H2_CLOSE_STREAMS 64
+
+/* Each direction's shadow of its encoder's dynamic table. */
+struct h2_shadow {
+	struct h2s_table t[2];  /* by enum dt_dir of the bytes */
+	__u8 block_open[2];     /* a block's first fragment was seen, not its last */
+	__u8 _pad[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, H2_MAX_CONNS);
+	__type(key, __u64); /* struct h2_conn.key */
+	__type(value, struct h2_shadow);
+} h2_shadows SEC(".maps");
+
+/* An open stream's header blocks and what the shadow read in them. */
+struct h2_stream_info {
+	struct h2_span_tail tail;
+	__u16 status;          /* :status of the final response, 0: none resolved */
+	__u8 method;           /* :method by static index: 2 GET, 3 POST */
+	__u8 grpc_status;
+	__u8 has_grpc_status;
+	__u8 _pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, H2_MAX_LIVE_STREAMS);
+	__type(key, struct h2_stream_key);
+	__type(value, struct h2_stream_info);
+} h2_infos SEC(".maps");
+
+/* Zeroed values to create entries from (too big for the stack); never written. */
+struct h2_zero {
+	struct h2_shadow shadow;
+	struct h2_stream_info info;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct h2_zero);
+} h2_zeros SEC(".maps");
+
+/* The I/O that sys_exit hands to h2_io: per CPU, as a tail call stays on it. */
+struct h2_job {
+	struct dt_io io;
+	struct dt_chunk ch;
+	__u64 id;
+	__u8 pending;
+	__u8 _pad[7];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct h2_job);
+} h2_jobs SEC(".maps");
+
+/* [0]: h2_io, set by the loader (user/bpf/capture_program.cpp) after load
+ * rather than here, so that each program can also load on its own (the
+ * verifier budget test). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} h2_progs SEC(".maps");
+
+static __always_inline void *h2_lookup_or_zero(void *map, const void *key, int zero_info)
+{
+	__u32 zero = 0;
+	struct h2_zero *z;
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	z = bpf_map_lookup_elem(&h2_zeros, &zero);
+	if (!z)
+		return 0;
+	if (bpf_map_update_elem(map, key, zero_info ? (void *)&z->info : (void *)&z->shadow,
+				BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(map, key))
+		return 0;
+	return bpf_map_lookup_elem(map, key);
+}
+
+/* A header block fragment in the window at [f->off, f->off + f->len) (win
+ * bytes valid): the shadow walks a block that lies whole in one fragment
+ * in the window, and loses count otherwise (every later dynamic index of
+ * the direction is then unresolved, in the kernel and in user space); a
+ * followed stream's block is copied (its first H2_TAIL_BLOCK bytes). A
+ * global function: verified once. */
+__noinline int h2_on_fragment(struct h2_conn *h, const struct dt_window *w,
+			      const struct h2_fragment *f, __u32 win)
+{
+	struct h2_stream_key k = {};
+	struct h2s_result r = {};
+	struct h2_shadow *sh;
+	struct h2_stream_info *info;
+	struct h2_block_copy *b;
+	struct h2s_table *t;
+	__u32 pos = H2_POS_UNKNOWN, n;
+	__u64 key;
+	int d, whole, slot;
+
+	if (!h || !w || !f)
+		return 0;
+	key = h->key;
+	sh = h2_lookup_or_zero(&h2_shadows, &key, 0);
+	if (!sh)
+		return 0;
+	d = f->dir & 1;
+	t = &sh->t[d];
+	whole = !sh->block_open[d] && f->last && f->off <= win && f->len <= win - f->off;
+	sh->block_open[d] = !f->last;
+	if (whole && !t->broken) {
+		pos = t->added;
+		h2s_block(t, w, f->off, f->len, &r);
+	} else {
+		t->broken = 1;
+	}
+	if (f->kind < H2_BLOCK_REQUEST || f->kind > H2_BLOCK_TRAILERS)
+		return 0;
+	slot = f->kind - H2_BLOCK_REQUEST;
+	k.conn = key;
+	k.id = f->stream;
+	info = h2_lookup_or_zero(&h2_infos, &k, 1);
+	if (!info || slot < 0 || slot >= H2_TAIL_SLOTS)
+		return 0;
+	b = &info->tail.block[slot];
+	if (!b->present) {
+		b->present = 1;
+		b->pos = pos;
+		n = f->off < win ? win - f->off : 0;
+		if (n > f->len)
+			n = f->len;
+		if (n > H2_TAIL_BLOCK)
+			n = H2_TAIL_BLOCK;
+		if (n < f->len || !f->last)
+			b->truncated = 1;
+		DT_BOUND(n);
+		if (n > H2_TAIL_BLOCK)
+			return 0; /* never: a bound the verifier can see */
+		if (n && DT_COPY(b->bytes, w->data + (f->off & DT_WIN_MASK), n))
+			n = 0;
+		b->len = (__u16)n;
+	} else {
+		b->truncated = 1; /* a CONTINUATION: only the first fragment is kept */
+	}
+	info->tail.unresolved += r.unresolved;
+	if (f->kind == H2_BLOCK_REQUEST && r.method)
+		info->method = r.method;
+	/* A block after an interim (1xx) response is the final one. */
+	if (r.status && (f->kind == H2_BLOCK_RESPONSE || info->status < 200))
+		info->status = r.status;
+	if (f->kind != H2_BLOCK_REQUEST && r.has_grpc_status) {
+		info->grpc_status = r.grpc_status;
+		info->has_grpc_status = 1;
+	}
+	return 0;
+}
+
+/* A finished stream (st) of connection c as the span event e: the
+ * follower's part (h2_span_fill), and what the shadow read. */
+__noinline int h2_span_event(struct dt_span_event *e, const struct dt_conn *c,
+			     const struct h2_stream *st, __u32 tgid)
+{
+	struct h2_stream_key k = {};
+	struct h2_stream_info *info;
+
+	if (!e || !c || !st)
+		return 0;
+	h2_span_fill(e, st, c->st.h2.role, &c->tuple, c->conn_id, tgid, c->tid);
+	e->exch_seq = st->id;
+	k.conn = c->st.h2.key;
+	k.id = st->id;
+	info = bpf_map_lookup_elem(&h2_infos, &k);
+	if (!info)
+		return 0;
+	e->status = info->status;
+	e->method = info->method == 2 ? HTTP_METHOD_GET
+		    : info->method == 3 ? HTTP_METHOD_POST
+					: HTTP_METHOD_NONE;
+	if (info->has_grpc_status) {
+		e->grpc_status = info->grpc_status;
+		e->flags |= DT_SPAN_F_GRPC_STATUS;
+	}
+	return 0;
+}
+
+/* Sends a reported HTTP/2 span event with its header blocks after it, and
+ * forgets the stream's blocks. 0 when sent. */
+__noinline int h2_ringbuf_output(const struct dt_conn *c, const struct dt_span_event *e,
+				 __u64 flags)
+{
+	struct h2_stream_key k = {};
+	struct h2_stream_info *info;
+	struct h2_span_tail *tail;
+	__u32 zero = 0;
+	struct h2_zero *z = bpf_map_lookup_elem(&h2_zeros, &zero);
+	__u8 *rec;
+
+	if (!c || !e || !z)
+		return -1;
+	rec = bpf_ringbuf_reserve(&events, sizeof(*e) + sizeof(*tail), 0);
+	if (!rec)
+		return -1;
+	k.conn = c->st.h2.key;
+	k.id = e->exch_seq;
+	info = bpf_map_lookup_elem(&h2_infos, &k);
+	tail = (struct h2_span_tail *)(rec + sizeof(*e));
+	DT_COPY(rec, e, sizeof(*e));
+	DT_COPY(tail, info ? &info->tail : &z->info.tail, sizeof(*tail));
+	tail->stream = e->exch_seq;
+	bpf_ringbuf_submit(rec, flags);
+	if (info)
+		bpf_map_delete_elem(&h2_infos, &k);
+	return 0;
+}
+
+/* Hands an I/O of an HTTP/2 connection to h2_io (dt_tail_continue). */
+static __always_inline void h2_hand_over(const struct dt_io *io, const struct dt_chunk *ch,
+					 __u64 id)
+{
+	__u32 zero = 0;
+	struct h2_job *job = bpf_map_lookup_elem(&h2_jobs, &zero);
+
+	if (!job)
+		return;
+	job->io = *io;
+	job->ch = *ch;
+	job->id = id;
+	job->pending = 1;
+}
+
+/* At the end of sys_exit: an I/O handed over goes on in h2_io. */
+static __always_inline void dt_tail_continue(void *ctx)
+{
+	__u32 zero = 0;
+	struct h2_job *job = bpf_map_lookup_elem(&h2_jobs, &zero);
+
+	if (!job || !job->pending)
+		return;
+	job->pending = 0;
+	bpf_tail_call(ctx, &h2_progs, 0);
+	count(DT_C_H2_TAIL_CALL);
+}
+
+/* One I/O's walk, piece by piece. */
+struct h2_io_walk {
+	__u64 off;   /* bytes of the I/O fed */
+	__u32 tgid;
+	__u8 lost;   /* bytes could not be read */
+	__u8 _pad[3];
+};
+
+static long h2_piece(__u32 unused, void *vctx)
+{
+	struct h2_io_walk *p = (struct h2_io_walk *)vctx;
+	__u32 zero = 0;
+	struct h2_job *job = bpf_map_lookup_elem(&h2_jobs, &zero);
+	union dt_proto_state *done = bpf_map_lookup_elem(&done_scratch, &zero);
+	struct dt_window *w = io_window();
+	struct dt_chunk ch = {};
+	struct h2_out out = {};
+	struct dt_conn *c;
+	int res;
+
+	if (!job || !done || !w)
+		return 1;
+	c = bpf_map_lookup_elem(&conns, &job->io.sock);
+	if (!c || c->protocol != DT_PROTO_HTTP2)
+		return 1;
+	if (p->off >= job->io.len) {
+		/* A GOAWAY refused streams above its last id: an empty piece
+		 * finishes them, one per call. */
+		if (!c->st.h2.goaway)
+			return 1;
+		ch.dir = job->io.dir;
+	} else if (p->off || job->io.layout != DT_IO_BUF) {
+		if (dt_chunk_window_at(&job->io, p->off, w, &ch)) {
+			p->lost = 1;
+			return 1;
+		}
+	} else {
+		ch = job->ch;
+	}
+	ch.ts_enter = job->ch.ts_enter;
+	ch.ts_exit = job->ch.ts_exit;
+	res = h2_feed(&c->st.h2, w, &ch, &done->h2_done, &out);
+	if (res & H2_FEED_FRAGMENT)
+		h2_on_fragment(&c->st.h2, w, &out.frag, ch.win_len);
+	if (res & DT_FEED_DONE)
+		emit(c, done, p->tgid);
+	if (res & DT_FEED_INVALID) {
+		count(DT_C_NON_HTTP);
+		return 1;
+	}
+	if (p->off >= job->io.len)
+		return !(res & DT_FEED_DONE);
+	p->off += out.consumed;
+	return 0;
+}
+
+/* The HTTP/2 follower for one I/O (reached by tail call from sys_exit). */
+SEC("raw_tp")
+int h2_io(void *ctx)
+{
+	__u32 zero = 0;
+	struct h2_job *job = bpf_map_lookup_elem(&h2_jobs, &zero);
+	struct h2_io_walk p = {};
+	struct dt_conn *c;
+	__u32 untracked;
+
+	if (!job)
+		return 0;
+	p.tgid = job->id >> 32;
+	c = bpf_map_lookup_elem(&conns, &job->io.sock);
+	if (!c)
+		return 0;
+	untracked = c->st.h2.streams_untracked;
+	bpf_loop(H2_PIECES, h2_piece, &p, 0);
+	c = bpf_map_lookup_elem(&conns, &job->io.sock);
+	if (!c || c->protocol != DT_PROTO_HTTP2)
+		return 0;
+	if (c->st.h2.streams_untracked != untracked)
+		count(DT_C_H2_UNTRACKED);
+	if ((p.lost || p.off < job->io.len) && c->st.h2.state == H2_CONN_FOLLOWING) {
+		count(DT_C_H2_LOST);
+		h2_lost(&c->st.h2, job->io.dir);
+	}
+	return 0;
+}
+
+static long h2_close_step(__u32 unused, void *vctx)
+{
+	__u64 *sock = (__u64 *)vctx;
+	__u32 zero = 0;
+	union dt_proto_state *done = bpf_map_lookup_elem(&done_scratch, &zero);
+	struct dt_conn *c = bpf_map_lookup_elem(&conns, sock);
+
+	if (!done || !c || c->protocol != DT_PROTO_HTTP2)
+		return 1;
+	if (!(h2_close(&c->st.h2, bpf_ktime_get_ns(), &done->h2_done) & DT_FEED_DONE))
+		return 1;
+	emit(c, done, c->tgid);
+	return 0;
+}
+
+/* The connection on socket sock closed: its open streams finish (up to
+ * H2_CLOSE_STREAMS), and its shadow goes. A global function: verified
+ * once. */
+__noinline int h2_close_conn(__u64 sock)
+{
+	struct dt_conn *c = bpf_map_lookup_elem(&conns, &sock);
+	__u64 key;
+
+	if (!c || c->protocol != DT_PROTO_HTTP2)
+		return 0;
+	key = c->st.h2.key;
+	bpf_loop(H2_CLOSE_STREAMS, h2_close_step, &sock, 0);
+	bpf_map_delete_elem(&h2_shadows, &key);
+	return 0;
+}
+
+#endif

@@ -27,7 +27,9 @@ def client(port):
         grpc_calls.call(old, "Unary")
         print("warm", flush=True)
         sys.stdin.readline()
-        with grpc.insecure_channel(target) as new:
+        # Its own subchannel pool: a new TCP connection, not the first channel's.
+        with grpc.insecure_channel(target,
+                                   options=[("grpc.use_local_subchannel_pool", 1)]) as new:
             for label, channel in (("old", old), ("new", new)):
                 for name, count, _ in grpc_calls.PLAN:
                     for _ in range(count):

@@ -126,9 +126,9 @@ __noinline int h2_on_fragment(struct h2_conn *h, const struct dt_window *w,
 	struct h2_stream_info *info;
 	struct h2_block_copy *b;
 	struct h2s_table *t;
-	__u32 pos = H2_POS_UNKNOWN, n;
+	__u32 pos = H2_POS_UNKNOWN, n, slot, d;
 	__u64 key;
-	int d, whole, slot;
+	int whole;
 
 	if (!h || !w || !f)
 		return 0;
@@ -148,11 +148,12 @@ __noinline int h2_on_fragment(struct h2_conn *h, const struct dt_window *w,
 	}
 	if (f->kind < H2_BLOCK_REQUEST || f->kind > H2_BLOCK_TRAILERS)
 		return 0;
-	slot = f->kind - H2_BLOCK_REQUEST;
+	/* unsigned: 6.1 loses a signed index's bounds ("unbounded min value") */
+	slot = (__u32)f->kind - H2_BLOCK_REQUEST;
 	k.conn = key;
 	k.id = f->stream;
 	info = h2_lookup_or_zero(&h2_infos, &k, 1);
-	if (!info || slot < 0 || slot >= H2_TAIL_SLOTS)
+	if (!info || slot >= H2_TAIL_SLOTS)
 		return 0;
 	b = &info->tail.block[slot];
 	if (!b->present) {

@@ -1,6 +1,7 @@
 // The capture program against real sockets: a forked child talks HTTP to
 // itself over loopback with every send/receive syscall family, and the test
 // checks the spans that come out of the ring buffer, and that nothing leaks.
+#include <algorithm>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -104,18 +105,25 @@ TEST_CASE("loading, attaching and destroying the capture program leaks nothing",
     program.attach();
     // sys_enter and sys_exit (raw tracepoints), task_newtask, sched_process_exit
     CHECK(program.attached_count() == 4);
-    CHECK(program.skipped().empty());
+    // and h2_io (HTTP/2), reached by tail call, where this kernel's verifier takes it
+    const bool h2 = std::any_of(program.probes().begin(), program.probes().end(),
+                                [](const auto& p) {
+                                  return p.program == "h2_io" &&
+                                         p.state == bpf::ProbeStatus::State::kAttached;
+                                });
+    CHECK(program.skipped().size() == (h2 ? 0u : 1u));
     // The one source this kernel runs, and each program reported as attached.
     CHECK(program.source() == "syscalls");
-    REQUIRE(program.probes().size() == 4);
+    REQUIRE(program.probes().size() == 5);
     for (const auto& p : program.probes()) {
       INFO(p.program << ": " << p.detail);
+      if (p.program == "h2_io" && !h2) continue;
       CHECK(p.state == bpf::ProbeStatus::State::kAttached);
       CHECK(p.source == (p.program.rfind("sys_", 0) == 0 ? "syscalls" : "process"));
     }
     program.detach();
     CHECK(program.attached_count() == 0);
-    CHECK(program.skipped().size() == 4);
+    CHECK(program.skipped().size() == 5);
     held = own_bpf_ids();
   }
   std::set<__u32> progs, maps;  // what the program held, and this test did not before

@@ -72,8 +72,8 @@ def main():
                 path, code = call(channel, name)
                 made.append({"method": path, "code": code})
     server.stop(1).wait()
-    for call in made:
-        print(json.dumps(call))
+    for made_call in made:
+        print(json.dumps(made_call))
 
 
 if __name__ == "__main__":

@@ -124,7 +124,7 @@ vmlinux:
 # and results.md. Bench programs live in bench/ and are built only here, never by
 # `make` or `make test`.
 BENCH_BINS := $(BUILD)/ingest-bench $(BUILD)/ringbuf-ingest-bench $(BUILD)/gen-http-pcap \
-	$(BUILD)/boundary-cost $(BUILD)/hook-floor
+	$(BUILD)/boundary-cost $(BUILD)/hook-floor $(BUILD)/json-parse-floor
 
 $(BUILD)/ingest-bench: $(BUILD)/obj/bench/ingest_bench.o $(USER_OBJS)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
@@ -152,6 +152,11 @@ $(BUILD)/obj/bench/hook_floor.o: $(BUILD)/hook_floor.skel.h
 
 $(BUILD)/hook-floor: $(BUILD)/obj/bench/hook_floor.o
 	$(CXX) $(CXXFLAGS) $^ -o $@ -lbpf -lelf -lz
+
+# The parse floor under analyze's throughput (simdjson, libsimdjson-dev); -march=native for this
+# file only: the best simdjson does on the machine that runs the bench.
+$(BUILD)/json-parse-floor: bench/json_parse_floor.cpp $(USER_OBJS)
+	$(CXX) $(CXXFLAGS) -march=native $< $(USER_OBJS) -o $@ $(LDLIBS) $(shell pkg-config --libs simdjson)
 
 bench: deps all $(BENCH_BINS)
 	@scripts/bench/run_all.sh

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Span capture: hook sources (bpf/sources/) report I/O on connections to
+/* Span capture: hook sources (bpf/sources/: syscalls, sockets) report I/O on connections to
  * the one entry point in bpf/lib/on_io.bpf.h, which keeps connection state
  * by socket (bpf/lib/conns.bpf.h), feeds each connection's protocol
  * (include/protocols/), and sends finished exchanges through the filter
@@ -17,10 +17,12 @@
 #include "lib/sock.bpf.h"
 #include "lib/filter_maps.bpf.h"
 #include "lib/conns.bpf.h"
+#include "lib/trace_inherit.bpf.h"
 #include "lib/causality.bpf.h"
 #include "lib/emit.bpf.h"
 #include "lib/on_io.bpf.h"
 #include "sources/syscalls.bpf.h"
+#include "sources/sockets.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -38,6 +40,27 @@ int on_newtask(struct trace_event_raw_task_newtask *ctx)
 		return 0;
 	if (bpf_map_lookup_elem(&target_pids, &parent))
 		bpf_map_update_elem(&target_pids, &child, &one, BPF_ANY);
+	return 0;
+}
+
+/* A thread renamed (exec, prctl PR_SET_NAME, /proc/PID/comm) may match
+ * other comm targets: every cached verdict is taken again. Renames are rare
+ * next to syscalls. */
+SEC("tracepoint/task/task_rename")
+int on_task_rename(void *ctx)
+{
+	if (use_comm_targets)
+		targets_changed();
+	return 0;
+}
+
+/* A thread moved to another cgroup (a container's first process is moved
+ * into its cgroup before it execs) may match other cgroup targets. */
+SEC("tracepoint/cgroup/cgroup_attach_task")
+int on_cgroup_attach(void *ctx)
+{
+	if (use_cgroup_targets)
+		targets_changed();
 	return 0;
 }
 

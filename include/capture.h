@@ -132,6 +132,11 @@ enum dt_counter {
 	DT_C_H2_LOST,           /* HTTP/2 I/Os not followed to their end (bytes unread) */
 	DT_C_H2_UNTRACKED,      /* HTTP/2 streams not followed (stream map, GOAWAY) */
 	DT_C_H2_TAIL_CALL,      /* HTTP/2 I/Os whose follower program could not be reached */
+	/* Trace ids the kernel gave header-less exchanges (bpf/lib/trace_inherit.bpf.h): */
+	DT_C_TRACE_MINTED,      /* a new trace: a root SERVER, or a CLIENT with no known cause */
+	DT_C_TRACE_BY_CAUSE,    /* a CLIENT's, from the SERVER exchange that caused it */
+	DT_C_TRACE_BY_WIRE,     /* a SERVER's, from the traced CLIENT request it read */
+	DT_C_TRACE_WIRE_MISSED, /* ... minted: its traced caller's request was not found */
 	DT_C_REASON_FIRST,      /* then spans reported, by enum dt_reason */
 	DT_C_MAX = DT_C_REASON_FIRST + DT_REASON_MAX,
 };

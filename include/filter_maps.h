@@ -68,6 +68,13 @@ struct dt_kept_span {
 	__u64 conn_id;
 	__u64 req_bytes;
 	__u64 resp_bytes;
+	/* causality (as in struct dt_span_event): a pulled span links like a reported one */
+	__u64 cause_conn_id;
+	__u32 cause_exch;
+	__u32 exch_seq;
+	__u32 req_seq;
+	__u8 cause;
+	__u8 _pad3[3];
 	__u32 pid;
 	__u32 tid;
 	__u16 status;

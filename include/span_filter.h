@@ -100,6 +100,12 @@ DT_INLINE void dt_kept_span_of(struct dt_kept_span *k, const struct dt_span_even
 	k->conn_id = e->conn_id;
 	k->req_bytes = e->req_bytes;
 	k->resp_bytes = e->resp_bytes;
+	k->cause_conn_id = e->cause_conn_id;
+	k->cause_exch = e->cause_exch;
+	k->exch_seq = e->exch_seq;
+	k->req_seq = e->req_seq;
+	k->cause = e->cause;
+	__builtin_memset(k->_pad3, 0, sizeof(k->_pad3));
 	k->pid = e->pid;
 	k->tid = e->tid;
 	k->status = e->status;

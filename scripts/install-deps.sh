@@ -21,6 +21,8 @@ PACKAGES=(
   # benchmarks: the bpftrace baseline (scripts/bench/bpftrace_equivalent.bt), and tshark, the
   # baseline of scripts/bench/replay_throughput.sh (which times both with /usr/bin/time)
   bpftrace tshark time
+  # analyze's parse floor (bench/json_parse_floor.cpp, make build/json-parse-floor)
+  libsimdjson-dev
   # difftrace analyze --format html is checked in a real headless browser (tests/e2e/test_analyze_html.py)
   chromium
   # deploy/: rendering the kustomize base (tests/e2e/test_deploy_manifests.py reads it with

@@ -102,6 +102,17 @@ struct {
 	__type(value, struct dt_thread_io);
 } threads SEC(".maps");
 
+/* Processes whose threads tell nothing of their requests' causes: Go programs,
+ * whose goroutines move between threads (the note at the top). User space
+ * writes each as it finds one (user/capture/go_process.h); their outbound
+ * requests' causes are unknown, and start traces of their own. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DT_MAX_TARGET_PIDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} no_thread_causes SEC(".maps");
+
 /* The SERVER exchange of c leaves its thread's counts (its response began,
  * it ended, or its connection went). A global function: verified once. */
 __noinline int cause_uncount(struct dt_conn *c)
@@ -241,12 +252,14 @@ static __always_inline int decide_cause(struct dt_conn *c, struct dt_thread_io *
 {
 	struct dt_conn *l;
 	__u64 key;
+	__u32 tgid = c->tgid;
 	int l_unmatched;
 
 	c->cause = DT_CAUSE_UNKNOWN;
 	c->cause_conn_id = 0;
 	c->cause_exch = 0;
-	if (!t || !t->open)
+	c->trace_src = DT_TRACE_NONE;
+	if (!t || !t->open || bpf_map_lookup_elem(&no_thread_causes, &tgid))
 		return DT_CAUSE_UNKNOWN;
 	c->cause = DT_CAUSE_AMBIGUOUS;
 	key = t->l_sock;
@@ -264,6 +277,7 @@ static __always_inline int decide_cause(struct dt_conn *c, struct dt_thread_io *
 	c->cause = DT_CAUSE_FOUND;
 	c->cause_conn_id = l->conn_id;
 	c->cause_exch = l->exch_seq;
+	inherit_trace(c, l); /* bpf/lib/trace_inherit.bpf.h */
 	if (l_unmatched) {
 		l->counted &= ~DT_COUNTED_UNMATCHED;
 		if (t->unmatched)
@@ -336,6 +350,8 @@ __noinline int dt_causality(struct dt_conn *c, const struct dt_io *io,
 			     len;
 		c->has_seq = 1;
 		c->line_hash = line_hash(w, len);
+		if (server)
+			c->trace_src = DT_TRACE_NONE; /* decided when needed */
 	}
 	t = thread_io(tid, started && server);
 	if (started && server && t) {
@@ -358,6 +374,7 @@ __noinline int dt_causality(struct dt_conn *c, const struct dt_io *io,
 		else
 			count_cause(decide_cause(c, t, tid, 1));
 		c->cause_at_connect = 0;
+		client_trace(c);
 	}
 	if (!t)
 		return 0;

@@ -39,6 +39,10 @@ struct dt_conn {
 	__u32 counted_gen;    /* which thread counted_tid was (thread ids are reused) */
 	__u32 _pad2;
 	__u64 line_hash;      /* the request line's hash (causality's R3) */
+	/* The exchange's trace id when its request had none (bpf/lib/trace_inherit.bpf.h): */
+	struct dt_trace_key trace;
+	__u8 trace_src;       /* enum dt_trace_src; 0: none given yet */
+	__u8 _pad3[7];
 };
 
 struct {

@@ -27,7 +27,7 @@ __noinline int h2_ringbuf_output(const struct dt_conn *c, const struct dt_span_e
 /* Filters a finished exchange of connection c and sends it as a span event
  * when the filter reports it. A global function: verified once on its own,
  * not again at each of its callers. */
-__noinline int emit(const struct dt_conn *c, const union dt_proto_state *done, __u32 tgid)
+__noinline int emit(struct dt_conn *c, const union dt_proto_state *done, __u32 tgid)
 {
 	__u32 zero = 0;
 	/* built where the filter step reads it, then (maybe) sent */
@@ -56,6 +56,7 @@ __noinline int emit(const struct dt_conn *c, const union dt_proto_state *done, _
 		e->cause_conn_id = c->cause_conn_id;
 		e->cause_exch = c->cause_exch;
 	}
+	give_trace(c, e); /* no trace context: the kernel's (bpf/lib/trace_inherit.bpf.h) */
 	count(DT_C_SPANS_SEEN);
 	if (e->flags & DT_SPAN_F_HDR_LOST)
 		count(DT_C_HDR_LOST);

@@ -1,5 +1,6 @@
 /* Which processes are traced: decided in the kernel so that untargeted
- * processes pay one or two map lookups per syscall and nothing more. */
+ * processes pay one lookup of their thread's cached verdict per followed
+ * syscall and nothing more. */
 #ifndef DIFFTRACE_TARGETS_BPF_H
 #define DIFFTRACE_TARGETS_BPF_H
 
@@ -61,6 +62,57 @@ static __always_inline int is_target(__u64 pid_tgid)
 			return 1;
 	}
 	return 0;
+}
+
+/* A thread's verdict (is it a target?), taken once and kept in the thread's
+ * own storage, so that an untargeted thread pays one task-storage lookup per
+ * followed syscall instead of is_target's map lookups (with comm targets: a
+ * copy of the comm and a hash of it). */
+struct dt_verdict {
+	__u32 gen;   /* targets_gen when taken; 0: never taken */
+	__u8 target;
+	__u8 _pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct dt_verdict);
+} target_verdicts SEC(".maps");
+
+/* Moves on whenever a verdict taken before may be wrong now: user space
+ * after it edits the target maps, the kernel when a thread is renamed (exec,
+ * prctl) or moved to another cgroup (on_task_rename, on_cgroup_attach). A
+ * thread's verdict holds while the generation it was taken in is current.
+ * Never 0 (a new verdict's gen), unless it wraps after 2^32 changes. */
+volatile __u32 targets_gen = 1;
+
+static __always_inline void targets_changed(void)
+{
+	__sync_fetch_and_add(&targets_gen, 1);
+}
+
+/* is_target for the current thread, from its cached verdict when the
+ * generation it was taken in is still current. */
+static __always_inline int is_target_thread(__u64 pid_tgid)
+{
+	/* read before the maps: a change made after this read moves the
+	 * generation past the one stored, so the next call looks again */
+	__u32 gen = targets_gen;
+	struct dt_verdict *v;
+
+	if (trace_all || (pid_tgid >> 32) == self_tgid)
+		return is_target(pid_tgid);
+	v = bpf_task_storage_get(&target_verdicts, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!v)
+		return is_target(pid_tgid);
+	if (v->gen != gen) {
+		v->target = is_target(pid_tgid);
+		v->gen = gen;
+	}
+	return v->target;
 }
 
 #endif

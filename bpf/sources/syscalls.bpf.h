@@ -139,11 +139,8 @@ static __always_inline __u64 sock_of_fd(__u64 id, __u32 fd, int start, __u64 now
 /* A targeted thread enters syscall nr: remember its fd and buffer. */
 static __always_inline void save_io(struct pt_regs *regs, __u32 nr, __u8 kind, __u8 dir)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct io_args *a;
 
-	if (!is_target(id))
-		return;
 	a = bpf_task_storage_get(&inflight_io, bpf_get_current_task_btf(), 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!a) {
@@ -203,17 +200,14 @@ static __always_inline __u64 track_fd(__u64 id, __u32 fd)
 	return 0;
 }
 
-/* A targeted thread closes fd: when that closes the socket, its exchange
+/* A targeted thread (id) closes fd: when that closes the socket, its exchange
  * finishes and its state goes. */
-static __always_inline void on_close(struct pt_regs *regs)
+static __always_inline void on_close(struct pt_regs *regs, __u64 id)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	__u32 fd;
 	__u64 key, sock;
 	struct dt_fd_sock *fs;
 
-	if (!is_target(id))
-		return;
 	fd = (__u32)DT_SYSCALL_ARG0(regs);
 	key = fd_key(id, fd);
 	fs = bpf_map_lookup_elem(&fd_socks, &key);
@@ -226,13 +220,15 @@ static __always_inline void on_close(struct pt_regs *regs)
 }
 
 /* Every syscall of every process enters here: the ones not followed leave
- * at the switch, untargeted threads at is_target. */
+ * at the switch, untargeted threads at their cached verdict
+ * (is_target_thread). */
 SEC("raw_tracepoint/sys_enter")
 int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	__u32 nr = (__u32)ctx->args[1];
 	__u8 kind, dir = DT_DIR_EGRESS;
+	__u64 id;
 
 	switch (nr) {
 	case DT_NR_read:
@@ -276,10 +272,13 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	default:
 		return 0;
 	}
-	if (dt_compat_syscall())
+	/* Untargeted threads leave here, at their cached verdict; the compat
+	 * check after it, as only targets pay for it. */
+	id = bpf_get_current_pid_tgid();
+	if (!is_target_thread(id) || dt_compat_syscall())
 		return 0;
 	if (kind == IO_CLOSE)
-		on_close(regs);
+		on_close(regs, id);
 	else
 		save_io(regs, nr, kind, dir);
 	return 0;

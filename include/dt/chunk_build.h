@@ -13,7 +13,14 @@ enum dt_io_layout {
 	DT_IO_BUF = 0,    /* one buffer */
 	DT_IO_IOV = 1,    /* an iovec array (readv/writev, the msghdr's of sendmsg/recvmsg) */
 	DT_IO_NODATA = 2, /* bytes moved that are not in the process's memory (sendfile) */
+	DT_IO_KIOV = 3,   /* an iovec array in kernel memory, its buffers in the process's: a
+			   * socket hook's msghdr iterator (the syscall copied the array in) */
 };
+
+/* Reads an iovec array's entry: from the kernel's copy of the array
+ * (DT_IO_KIOV) or from the process's memory. */
+#define DT_READ_IOV(dst, n, src, in_kernel) \
+	((in_kernel) ? DT_READ_KERNEL((dst), (n), (src)) : DT_READ_USER((dst), (n), (src)))
 
 /* One I/O on a connection, as a hook source reports it (bpf/sources/). */
 struct dt_io {
@@ -44,10 +51,10 @@ DT_INLINE int dt_chunk_window(const struct dt_io *io, struct dt_window *w, struc
 	__u64 base = io->data, first_len = io->len;
 	__u32 win_len;
 
-	if (io->layout == DT_IO_IOV) {
+	if (io->layout == DT_IO_IOV || io->layout == DT_IO_KIOV) {
 		struct dt_iovec v = {};
 
-		if (DT_READ_USER(&v, sizeof(v), io->data))
+		if (DT_READ_IOV(&v, sizeof(v), io->data, io->layout == DT_IO_KIOV))
 			return -1;
 		base = v.base;
 		first_len = v.len < io->len ? v.len : io->len;
@@ -71,11 +78,15 @@ DT_INLINE int dt_chunk_window(const struct dt_io *io, struct dt_window *w, struc
 struct dt_iov_gather {
 	__u64 iov_ptr;
 	__u64 skip;       /* bytes of the data before the window still to pass */
-	__u64 left;       /* bytes of the data from the window on */
 	__u64 base;       /* the current iovec's next byte ... */
 	__u64 base_left;  /* ... and how many it still has */
 	__u32 next_iov;   /* the next iovec to read */
-	__u32 filled;     /* window bytes gathered */
+	__u32 filled;     /* window bytes gathered ... */
+	__u32 want;       /* ... of these: the rest of the data, at most DT_WIN. Set once:
+			   * a count of the data left, lowered at each step, drifted
+			   * down by up to DT_TARGET_MAX a step, so no state of 6.12's
+			   * verifier ever covered the next and it walked the loop to
+			   * 1,000,000 instructions. */
 	struct dt_window *w;
 };
 
@@ -88,7 +99,7 @@ static long dt_iov_gather_step(__u32 unused, void *vctx)
 	__u32 n;
 
 	(void)unused;
-	if (g->filled >= DT_WIN || !g->left)
+	if (g->filled >= g->want)
 		return 1;
 	if (!g->base_left) {
 		/* next_iov is bounded by the loop's steps: a check here would
@@ -109,10 +120,8 @@ static long dt_iov_gather_step(__u32 unused, void *vctx)
 	n = DT_TARGET_MAX;
 	if (n > g->base_left)
 		n = (__u32)g->base_left;
-	if (n > g->left)
-		n = (__u32)g->left;
-	if (n > DT_WIN - g->filled)
-		n = DT_WIN - g->filled;
+	if (n > g->want - g->filled)
+		n = g->want - g->filled;
 	DT_BOUND(n);
 	if (n > DT_TARGET_MAX)
 		return 1; /* never: a bound the verifier can see */
@@ -121,7 +130,6 @@ static long dt_iov_gather_step(__u32 unused, void *vctx)
 	g->filled += n;
 	g->base += n;
 	g->base_left -= n;
-	g->left -= n;
 	return 0;
 }
 
@@ -155,7 +163,7 @@ DT_GLOBAL int dt_chunk_window_at(const struct dt_io *io, __u64 off, struct dt_wi
 	if (io->layout == DT_IO_IOV) {
 		g.iov_ptr = io->data;
 		g.skip = off;
-		g.left = rest;
+		g.want = rest < DT_WIN ? (__u32)rest : DT_WIN;
 		g.w = w;
 		/* From unknowns: the step's first state covers the later ones. */
 		g.filled = DT_UNKNOWN(0);
@@ -185,7 +193,7 @@ struct dt_iov_walk {
 	__u64 end_base;   /* the iovec where the data ends ... */
 	__u64 end_len;    /* ... and how much of it holds data */
 	__u32 found;
-	__u32 _pad;
+	__u32 in_kernel;  /* the array is the kernel's copy (DT_IO_KIOV) */
 };
 
 static long dt_iov_walk_step(__u32 i, void *vctx)
@@ -193,7 +201,7 @@ static long dt_iov_walk_step(__u32 i, void *vctx)
 	struct dt_iov_walk *w = (struct dt_iov_walk *)vctx;
 	struct dt_iovec v = {};
 
-	if (DT_READ_USER(&v, sizeof(v), w->iov_ptr + (__u64)i * sizeof(v)))
+	if (DT_READ_IOV(&v, sizeof(v), w->iov_ptr + (__u64)i * sizeof(v), w->in_kernel))
 		return 1;
 	if (!v.len)
 		return 0;
@@ -213,7 +221,7 @@ static long dt_iov_walk_step(__u32 i, void *vctx)
  * They may span two iovecs: a chunked body's terminal "0\r\n\r\n" is often
  * an iovec of its own after the previous chunk's "\r\n". Not inlined: its
  * walk's state would sit in the caller's stack frame, under the parser's. */
-DT_NOINLINE void dt_tail_of_iov(__u64 iov_ptr, __u64 ret, struct dt_chunk *ch)
+DT_NOINLINE void dt_tail_of_iov(__u64 iov_ptr, __u64 ret, __u32 in_kernel, struct dt_chunk *ch)
 {
 	struct dt_iov_walk w = {};
 	__u64 last = 0, prev = 0;
@@ -221,6 +229,7 @@ DT_NOINLINE void dt_tail_of_iov(__u64 iov_ptr, __u64 ret, struct dt_chunk *ch)
 
 	w.iov_ptr = iov_ptr;
 	w.ret = ret;
+	w.in_kernel = in_kernel;
 	DT_LOOP(DT_MAX_IOVS, dt_iov_walk_step, &w);
 	if (!w.found)
 		return;
@@ -256,8 +265,8 @@ DT_INLINE void dt_chunk_tail(const struct dt_io *io, const struct dt_window *w,
 {
 	if (io->len == ch->win_len)
 		dt_tail_from_window(w, ch);
-	else if (io->layout == DT_IO_IOV)
-		dt_tail_of_iov(io->data, io->len, ch);
+	else if (io->layout == DT_IO_IOV || io->layout == DT_IO_KIOV)
+		dt_tail_of_iov(io->data, io->len, io->layout == DT_IO_KIOV, ch);
 	else if (io->layout == DT_IO_BUF &&
 		 !DT_READ_USER(ch->tail, DT_TAIL, io->data + io->len - DT_TAIL))
 		ch->tail_len = DT_TAIL;

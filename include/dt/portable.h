@@ -20,6 +20,8 @@
 #define DT_MOVE_DOWN(dst, src, n) bpf_probe_read_kernel((dst), (n), (src))
 /* Memory of the traced process (a syscall's buffer); 0 when read. */
 #define DT_READ_USER(dst, n, src) bpf_probe_read_user((dst), (n), (const void *)(src))
+/* Kernel memory at an address held as a number (a socket hook's iovec copy); 0 when read. */
+#define DT_READ_KERNEL(dst, n, src) bpf_probe_read_kernel((dst), (n), (const void *)(src))
 /* Always 0; writable (.bss), so the verifier cannot know its value. */
 __u32 dt_verifier_zero = 0;
 /* v at run time, a value of unknown size to the verifier. The verifier runs
@@ -54,6 +56,7 @@ static inline long dt_host_loop(__u32 n, dt_loop_cb cb, void *ctx)
 #define DT_MOVE_DOWN(dst, src, n) memmove((dst), (src), (n))
 /* On the host "user memory" is this process's: the replay's own buffers. */
 #define DT_READ_USER(dst, n, src) (memcpy((dst), (const void *)(src), (n)), 0)
+#define DT_READ_KERNEL(dst, n, src) (memcpy((dst), (const void *)(src), (n)), 0)
 #define DT_UNKNOWN(v) (v)
 #define DT_BOUND(v) ((void)0)
 #endif

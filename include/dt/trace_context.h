@@ -12,6 +12,10 @@ enum dt_trace_ctx_kind {
 	/* Only in span events: the request had none; the trace id is the one
 	 * the server named in its response's traceresponse, and no parent. */
 	DT_CTX_W3C_RESPONSE = 3,
+	/* Only in span events: the request had none; the kernel gave the trace
+	 * id (bpf/lib/trace_inherit.bpf.h), inherited from the request that
+	 * caused it or minted for a root; no parent. Ours, not the client's. */
+	DT_CTX_KERNEL = 4,
 };
 
 /* Trace context carried by a request, as the header's text: the kernel

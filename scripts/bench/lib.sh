@@ -42,8 +42,21 @@ bench_start_difftrace() {
   bench_wait_attached "$dir" "$name" difftrace
 }
 
+# bench_start_floor DIR NAME: starts build/hook-floor, empty programs on the capture program's
+# raw sys_enter/sys_exit hooks (the floor of any tracer on those hooks), log in DIR/NAME.log,
+# and waits until they are attached. Sets BENCH_PID.
+bench_start_floor() {
+  local dir=$1 name=$2
+  [ -x build/hook-floor ] || { echo "bench: build/hook-floor missing; run make build/hook-floor" >&2; return 1; }
+  rm -f "$dir/$name.ready"
+  build/hook-floor "$dir/$name.ready" 2>"$dir/$name.log" &
+  # shellcheck disable=SC2034  # read by the caller
+  BENCH_PID=$!
+  bench_wait_attached "$dir" "$name" hook-floor
+}
+
 # bench_wait_attached DIR NAME WHAT: waits up to 30 s for DIR/NAME.ready (the --ready-file of a
-# difftrace started by the functions above); else prints DIR/NAME.log and fails.
+# tracer started by the functions here); else prints DIR/NAME.log and fails.
 bench_wait_attached() {
   local dir=$1 name=$2 what=$3 _
   for _ in $(seq 300); do [ -f "$dir/$name.ready" ] && return 0; sleep 0.1; done

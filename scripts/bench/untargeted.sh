@@ -54,11 +54,8 @@ start_mode() {
   case $1 in
     none) holder= ;;
     floor)
-      rm -f "$dir/floor.ready"
-      build/hook-floor "$dir/floor.ready" &
-      holder=$!
-      for _ in $(seq 100); do [ -f "$dir/floor.ready" ] && return 0; sleep 0.1; done
-      echo "untargeted: hook-floor did not attach" >&2; exit 1
+      bench_start_floor "$dir" floor
+      holder=$BENCH_PID
       ;;
     difftrace)
       bench_start_difftrace "$dir" untargeted --comm dt-nobody

@@ -104,6 +104,7 @@ def load_spans(path):
                         "decision": a.get("difftrace.decision"),
                         "reason": a.get("difftrace.reason"),
                         "status": a.get("http.response.status_code"),
+                        "path": a.get("url.path"),
                     })
     return spans
 

@@ -2,7 +2,8 @@
 """Scores difftrace's parent links against the load generator's ground truth (issue 5).
 
 A request counts as linked when its trace (the trace id it sent, or without trace headers
-the one the platform named in traceresponse) holds exactly its path and nothing else, as one
+the one the platform named in traceresponse, or with no trace header anywhere the trace of
+the one ingress SERVER span with its path inside its send and answer) holds exactly its path and nothing else, as one
 tree: the SERVER span of each hop in ground truth's `hops`, the CLIENT span each hop sent to
 the next one between them, every span the child of the one before it, and the root's parent
 the client's span from traceparent (none without trace headers). An async request answered
@@ -41,10 +42,31 @@ def trace_id_of(r):
     return r.get("trace_id") or r.get("response_trace_id")
 
 
-def check(r, spans):
+# Slack for the tracer's clock against the load generator's (both CLOCK_REALTIME, the
+# tracer's converted from the kernel's monotonic clock at its start).
+CLOCK_SLACK_NS = 1_000_000
+
+
+def ingress_index(spans):
+    """The ingress's SERVER spans by path: where a request that no header names is found."""
+    idx = collections.defaultdict(list)
+    for s in spans:
+        if s["kind"] == SERVER and s["service"] == "haproxy" and s.get("path"):
+            idx[s["path"]].append(s)
+    return idx
+
+
+def trace_by_time(r, ingress):
+    """The trace of the one ingress SERVER span of r's path inside r's send and answer."""
+    c = [s for s in ingress.get(r.get("path"), [])
+         if r["start_ns"] - CLOCK_SLACK_NS <= s["start"] and s["end"] <= r["end_ns"] + CLOCK_SLACK_NS]
+    return c[0]["trace_id"] if len(c) == 1 else None
+
+
+def check(r, spans, tid=None):
     """None when the trace is the request's path with correct parents, else why not."""
-    if not trace_id_of(r):
-        return "no trace id (no traceresponse)"
+    if not (tid or trace_id_of(r)):
+        return "no trace id (no traceresponse, no one ingress span in its time)"
     if not spans:
         return "no spans"
     want = expected_path(r["hops"])
@@ -104,8 +126,10 @@ def evaluate(truth, spans):
     by_target = collections.defaultdict(lambda: [0, 0])
     examples = {}
     linked = 0
+    ingress = ingress_index(spans)
     for r in sent:
-        why = check(r, traces.get(trace_id_of(r), []))
+        tid = trace_id_of(r) or trace_by_time(r, ingress)
+        why = check(r, traces.get(tid, []), tid)
         by_target[r["target"]][1] += 1
         if why is None:
             linked += 1

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Linking evaluation on the demo platform (issue 5): the share of requests that yield one
 # trace holding every hop of their path (ingress, activator, queue-proxy, function, twice
-# for fn-chain) with correct parent links, once with the load generator sending traceparent
-# and once sending no trace header at all. For each mode: difftrace starts first (the
+# for fn-chain) with correct parent links, once with the load generator sending traceparent,
+# once sending no trace header at all (the ingress starts the trace, as Envoy does), and once
+# with no trace header anywhere (the ingress told not to start traces: PLATFORM_INGRESS_TRACES=
+# off; links from the kernel's causality and trace ids alone, issue 16). Modes: MODES (default
+# all three). For each mode: difftrace starts first (the
 # platform's processes are its targets by comm, from scripts/platform/difftrace.yaml, with
 # --no-filter), then a fresh platform, then the load; scripts/eval/linking_eval.py checks
 # every request's trace against the ground truth. Not part of `make test`.
@@ -31,7 +34,8 @@ cleanup() {
 trap cleanup EXIT
 
 status=0
-for mode in traceparent no-header; do
+MODES=${MODES:-traceparent no-header no-header-anywhere}
+for mode in $MODES; do
   rm -f "$OUT/$mode.ready"
   build/difftrace trace --config scripts/platform/difftrace.yaml --no-filter \
     --export "otlp-json:$OUT/$mode.spans.jsonl" --stats-json "$OUT/$mode.stats.json" \
@@ -40,9 +44,11 @@ for mode in traceparent no-header; do
   for _ in $(seq 300); do [ -f "$OUT/$mode.ready" ] && break; sleep 0.1; done
   [ -f "$OUT/$mode.ready" ] || { echo "difftrace did not attach:" >&2; cat "$OUT/$mode.log" >&2; exit 1; }
   # A fresh platform: every connection and every read is seen from its start.
-  scripts/platform/up.sh >/dev/null
+  ingress_traces=on
+  [ "$mode" = no-header-anywhere ] && ingress_traces=off
+  PLATFORM_INGRESS_TRACES=$ingress_traces scripts/platform/up.sh >/dev/null
   flags=()
-  [ "$mode" = no-header ] && flags+=(--no-trace-header)
+  [ "$mode" != traceparent ] && flags+=(--no-trace-header)
   echo "== $mode: steady ${RATE}/s for ${DURATION}s, anomalies $ANOMALY_RATE"
   scripts/load/run.sh --shape steady --rate "$RATE" --duration "${DURATION}s" \
     --anomaly-rate "$ANOMALY_RATE" --seed 5 --out "$OUT/gt-$mode.jsonl" \
@@ -61,9 +67,28 @@ import json, sys
 st = json.load(open(sys.argv[1]))
 keys = ["spans_seen", "ringbuf_lost", "late_spans", "late_spans_linked", "parents_by_connection",
         "parents_by_header", "parents_by_response", "parents_in_process",
-        "parents_left_ambiguous", "parents_left_unlinked"]
+        "parents_left_ambiguous", "parents_left_unlinked", "parents_by_seq", "parents_by_cause",
+        "client_cause_found", "client_cause_ambiguous", "client_cause_unknown", "go_causes_dropped",
+        "trace_ids_minted", "trace_ids_by_cause", "trace_ids_by_wire", "trace_ids_wire_missed",
+        "causal_merges"]
 print("  difftrace: " + ", ".join(f"{k} {st.get(k)}" for k in keys))
 EOF
 done
+# Side by side: each mode's share of whole traces, by target.
+"$PYTHON" - "$OUT" $MODES <<'EOF' | tee -a "$OUT/report.txt"
+import json, sys
+from pathlib import Path
+out, modes = Path(sys.argv[1]), sys.argv[2:]
+res = {m: json.loads((out / f"{m}.json").read_text()) for m in modes if (out / f"{m}.json").exists()}
+targets = sorted({t for r in res.values() for t in r["by_target"]})
+print("\nwhole traces, side by side")
+print(f"  {'target':10s}" + "".join(f"{m:>22s}" for m in res))
+for t in ["all"] + targets:
+    row = []
+    for r in res.values():
+        v = r if t == "all" else r["by_target"].get(t)
+        row.append(f"{v['linked']}/{v['requests']} {100 * (v['share'] or 0):6.2f}%" if v else "-")
+    print(f"  {t:10s}" + "".join(f"{c:>22s}" for c in row))
+EOF
 echo "report: $OUT/report.txt"
 exit $status

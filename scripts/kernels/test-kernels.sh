@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test-kernels`: difftrace against Debian 12's own cloud kernels, 6.1 (bookworm's series)
 # and 6.12 (bookworm-security's), each booted in QEMU, and against the host's kernel as it is.
-# On each: `difftrace check --json`, the [bpf] Catch2 tier, and a live smoke test
+# On each: `difftrace check --json`, the [bpf] Catch2 tier (with the hook source the kernel
+# gets: sockets on 6.1/6.12, syscalls on the host), and a live smoke test in each hook source
 # (scripts/kernels/run-steps.sh). Prints one table: pass/fail per step per kernel, and
 # kernel x program x verified instructions; writes it to BUILD/kernels/results.{md,json}.
 # Exits non-zero if any step failed (or lost its markers) on any kernel.
@@ -12,6 +13,9 @@
 #   GUEST_TIMEOUT  seconds one kernel's run may take before it is killed and failed (default 300:
 #                  a guest takes 30-40 s, and 2m13s when the verifier had 1M instructions to walk)
 #   GUEST_MEM      guest memory (default 1G)
+#   DT_BPF_FILTER  Catch2 test spec for the [bpf] tier, in the guests too (default: every test)
+#   DT_BENCH=1     also time an untargeted dd in each hook source (run-steps.sh's step 4;
+#                  DT_BENCH_COUNT, DT_BENCH_ROUNDS): emulated figures, not a test
 #
 # KVM is not used on purpose: this machine's /dev/kvm is a paravirtual module that cannot run
 # stock kernels (QEMU aborts setting MSR 0x10a), so the guests run under TCG. TCG times are not
@@ -92,7 +96,9 @@ for k in $kernels; do
       if [ -z "$initramfs" ]; then
         # One archive for every guest: nothing in it depends on the kernel.
         initramfs="$out/initramfs.cpio"
-        printf 'DT_REQUESTS=%s\nDT_PORT=%s\n' "${DT_REQUESTS:-5}" "${DT_PORT:-18931}" >"$out/guest.env"
+        printf 'DT_REQUESTS=%s\nDT_PORT=%s\nDT_BENCH=%s\nDT_BENCH_COUNT=%s\nDT_BENCH_ROUNDS=%s\nDT_BPF_FILTER=%s\n' \
+          "${DT_REQUESTS:-5}" "${DT_PORT:-18931}" "${DT_BENCH:-0}" "${DT_BENCH_COUNT:-200000}" \
+          "${DT_BENCH_ROUNDS:-3}" "${DT_BPF_FILTER:-}" >"$out/guest.env"
         "$here/make-initramfs.sh" "$initramfs" "$difftrace" "$bpf_tests" "$out/guest.env"
       fi
       dir="$out/$release"

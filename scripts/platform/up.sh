@@ -3,6 +3,8 @@
 # queue-proxy per function -> functions. Waits until every process answers, prints a table
 # and writes $RUN_DIR/state.env. Running it again while the platform is up does nothing.
 # Ports: INGRESS_PORT, ACTIVATOR_PORT, QP_PORT_BASE, FN_PORT_BASE (see common.sh).
+# PLATFORM_INGRESS_TRACES=off: the ingress starts no trace for a request without trace headers
+# (haproxy/inject.lua), so none is sent anywhere.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 

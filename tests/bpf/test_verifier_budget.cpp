@@ -16,6 +16,11 @@ TEST_CASE("every capture program loads within its verifier budget", "[bpf][budge
   const auto programs = verify_capture_programs();
   REQUIRE_FALSE(programs.empty());
   for (const auto& p : programs) {
+    if (!p.not_here.empty()) {
+      // the sockets source on a kernel without trampolines, tcp_sendpage after 6.5
+      WARN(p.name << " not loaded on this kernel: " << p.not_here);
+      continue;
+    }
     INFO(p.name << ": " << p.verified_insns << " verified instructions, budget " << p.budget
                 << (p.loaded ? "" : ", refused: " + p.error));
     if (!p.loaded && verifier_optional(p.name)) {

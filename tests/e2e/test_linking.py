@@ -155,20 +155,20 @@ def _rid(span):
     return m.group(0) if m else None
 
 
-def headerless_report(spans, rids):
+def headerless_report(spans, rids, rid_of=_rid):
     """Per request id: its spans make one trace, each hop under the one in front of it.
     Returns (whole, problems of incomplete requests, wrong parents)."""
     by_id = {s["span_id"]: s for s in spans}
     by_rid = {}
     for s in spans:
-        by_rid.setdefault(_rid(s), []).append(s)
+        by_rid.setdefault(rid_of(s), []).append(s)
     wrong = []
     for s in spans:
         if not s["parent_span_id"]:
             continue
         p = by_id.get(s["parent_span_id"])
         hop = (s["service"], s["kind"])
-        if p is None or _rid(p) != _rid(s) or PARENT_HOP.get(hop) != (p["service"], p["kind"]):
+        if p is None or rid_of(p) != rid_of(s) or PARENT_HOP.get(hop) != (p["service"], p["kind"]):
             wrong.append("%s %s under %s" % (hop, s["path"], p and ((p["service"], p["kind"]), p["path"])))
     whole, missing = 0, []
     for rid in rids:
@@ -190,22 +190,31 @@ def headerless_report(spans, rids):
     return whole, missing, wrong
 
 
+def start_chain(procs, tmp):
+    """haproxy -> nginx -> Python server; returns haproxy's port and the chain's pids."""
+    assert shutil.which("haproxy"), "haproxy not installed: run scripts/install-deps.sh"
+    py = PyServer(procs, tmp)
+    ng = Nginx(procs, tmp, upstream_port=py.port, workers=2, keepalive=64)
+    port = free_port()
+    cfg = os.path.join(tmp, "haproxy.cfg")
+    with open(cfg, "w") as f:
+        f.write(HAPROXY_CFG.format(port=port, upstream=ng.port))
+    hp = procs.spawn("haproxy", ["haproxy", "-db", "-f", cfg], tmp)
+    wait_for(lambda: can_connect(port), 15, "haproxy to listen", hp)
+    return port, {hp.pid, py.pid, *ng.pids}
+
+
+def pid_args(pids):
+    return [a for p in sorted(pids) for a in ("--pid", str(p))]
+
+
 @pytest.fixture(scope="module")
 def headerless_chain(tmp_path_factory):
-    assert shutil.which("haproxy"), "haproxy not installed: run scripts/install-deps.sh"
     tmp = str(tmp_path_factory.mktemp("headerless"))
     procs = Procs()
     try:
-        py = PyServer(procs, tmp)
-        ng = Nginx(procs, tmp, upstream_port=py.port, workers=2, keepalive=64)
-        port = free_port()
-        cfg = os.path.join(tmp, "haproxy.cfg")
-        with open(cfg, "w") as f:
-            f.write(HAPROXY_CFG.format(port=port, upstream=ng.port))
-        hp = procs.spawn("haproxy", ["haproxy", "-db", "-f", cfg], tmp)
-        wait_for(lambda: can_connect(port), 15, "haproxy to listen", hp)
-        pids = {hp.pid, py.pid, *ng.pids}
-        tracer = Tracer(procs, tmp, [a for p in sorted(pids) for a in ("--pid", str(p))])
+        port, pids = start_chain(procs, tmp)
+        tracer = Tracer(procs, tmp, pid_args(pids))
         tracer.start()
         rids = {}
         for conc in (4, 32):
@@ -241,3 +250,101 @@ def test_no_headers_causes_counted(headerless_chain):
                                         "client_cause_unknown"))
     assert judged >= 2 * 2 * HEADERLESS_REQUESTS, st
     assert st["parents_by_seq"] >= 2 * 2 * HEADERLESS_REQUESTS * 0.99, st
+
+
+def test_no_headers_trace_ids_from_the_kernel(headerless_chain):
+    """The kernel gave every span its request's trace id (minted at haproxy, inherited by
+    cause and by the wire downstream): user space joined almost nothing it had not."""
+    spans, st = headerless_chain["spans"], headerless_chain["tracer"].stats()
+    requests = 2 * HEADERLESS_REQUESTS
+    assert all(s["attrs"].get("difftrace.trace_id.origin") == "kernel" for s in spans), \
+        [s for s in spans if s["attrs"].get("difftrace.trace_id.origin") != "kernel"][:3]
+    # One id minted per request (its haproxy SERVER span), inherited by the four others.
+    assert requests <= st["trace_ids_minted"] <= requests * 1.01, st
+    assert st["trace_ids_by_cause"] >= 2 * requests * 0.99, st
+    assert st["trace_ids_by_wire"] >= 2 * requests * 0.99, st
+    assert st["causal_merges"] <= requests * 0.01, st
+
+
+# --------------------------------------------------------------- no headers, the filter on
+# The same chain under the differential filter (issue 16): the platform hops (haproxy, nginx)
+# keep their normal spans in the kernel, the Python server is the function. A request made
+# slow at the function is an anomaly there, and its trace must come with the exact spans of
+# the hops in front of it: reported as its flagged trace's, or pulled back from the
+# keep-buffer, all by the trace id the kernel gave a request that carried none. A normal
+# request's platform spans stay in the kernel: kept under their trace id, not dropped.
+FILTER_CFG = """services:
+  - {name: haproxy, match: {comm: haproxy}, role: platform, latency: 5s}
+  - {name: nginx, match: {comm: nginx}, role: platform, latency: 5s}
+  - {name: dt-pyserver, match: {comm: dt-pyserver}, role: function, latency: 100ms}
+assembler: {wait: 300ms}
+"""
+NORMAL, SLOW = 40, 6
+# Request ids as numbers: every request of a kind is one endpoint ({n}), not one each.
+FRID = re.compile(r"/rq/(\d+)")
+
+
+def _frid(span):
+    m = FRID.search(span.get("path") or "")
+    return m.group(0) if m else None
+
+
+@pytest.fixture(scope="module")
+def filtered_chain(tmp_path_factory):
+    tmp = str(tmp_path_factory.mktemp("headerless-filter"))
+    procs = Procs()
+    try:
+        port, pids = start_chain(procs, tmp)
+        cfg = os.path.join(tmp, "difftrace.yaml")
+        with open(cfg, "w") as f:
+            f.write(FILTER_CFG)
+        tracer = Tracer(procs, tmp, pid_args(pids), extra=["--config", cfg], no_filter=False)
+        tracer.start()
+        reqs = [{"method": "GET", "path": "/proxy/bytes/64/rq/%d" % (10000 + i)}
+                for i in range(NORMAL)]
+        slow = [{"method": "GET", "path": "/proxy/sleep/150/rq/%d" % (20000 + i)}
+                for i in range(SLOW)]
+        # the slow ones among the normal ones, on connections kept alive
+        mixed = reqs[:NORMAL // 2] + slow + reqs[NORMAL // 2:]
+        run_pyclient(tmp, port, conns_for(mixed, per_conn=len(mixed) // 4), concurrency=4,
+                     name="client-filter")
+        time.sleep(1.0)  # the last traces leave the assembler (300 ms)
+        tracer.stop_ok()
+        yield {"tracer": tracer, "spans": tracer.spans}
+    finally:
+        procs.kill_all()
+
+
+def test_no_headers_filter_anomaly_comes_with_every_hop(filtered_chain):
+    spans, tracer = filtered_chain["spans"], filtered_chain["tracer"]
+    rids = ["/rq/%d" % (20000 + i) for i in range(SLOW)]
+    whole, missing, wrong = headerless_report([s for s in spans if _frid(s) in rids], rids, _frid)
+    summary = "%d/%d slow requests whole; incomplete %s\nwrong %s\n%s" % (
+        whole, SLOW, missing, wrong[:10], tracer.diag())
+    assert not wrong and whole == SLOW, summary
+    for s in spans:
+        if _frid(s) not in rids:
+            continue
+        d, why = s["attrs"].get("difftrace.decision"), s["attrs"].get("difftrace.reason")
+        if s["service"] == "dt-pyserver":
+            assert (d, why) == ("anomalous", "latency"), (s, summary)
+        else:
+            # reported as its flagged trace's span, or kept and pulled back: never estimated
+            # (degraded: the kernel had no room for its endpoint's histogram, and reported it)
+            assert (d, why) in (("reported", "flagged_trace"), ("kept", None),
+                                ("reported", "degraded")), (s, summary)
+
+
+def test_no_headers_filter_keeps_normal_platform_spans(filtered_chain):
+    spans, tracer = filtered_chain["spans"], filtered_chain["tracer"]
+    st = tracer.stats()
+    normal = [s for s in spans if (_frid(s) or "").startswith("/rq/1")]
+    # only the function's spans of normal requests leave the kernel (or a platform span the
+    # kernel had no histogram room for: reported as degraded, never lost)
+    fn = [s for s in normal if s["service"] == "dt-pyserver"]
+    platform = [s for s in normal if s["service"] != "dt-pyserver"]
+    assert len(fn) == NORMAL, tracer.diag()
+    assert all(s["attrs"].get("difftrace.reason") == "degraded" for s in platform), tracer.diag()
+    # every platform span had a trace id to be kept by: none dropped for want of one
+    assert st["spans_dropped_no_trace_id"] == 0, tracer.diag()
+    assert st["spans_kept"] >= 4 * NORMAL, tracer.diag()

@@ -1,10 +1,14 @@
 // analyze's streaming readers: the JSON scanner (escapes, skipped values, errors), OTLP JSON
 // lines in shapes our exporter does not write (resource after the spans, names for kinds,
 // numbers for times, unknown fields), bad lines dropped whole, and Zipkin v2 arrays, among
-// them what our own Zipkin encoder writes, told apart from OTLP by content.
+// them what our own Zipkin encoder writes, told apart from OTLP by content, on one line or
+// pretty-printed over many among JSON lines.
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "analyze/json_scanner.h"
@@ -12,6 +16,7 @@
 #include "analyze/zipkin_reader.h"
 #include "export/zipkin_json.h"
 #include "export_samples.h"
+#include "test_pcap_support.h"  // TempDir
 
 namespace analyze = difftrace::analyze;
 using analyze::JsonScanner;
@@ -158,4 +163,107 @@ TEST_CASE("zipkin reader: not an array of spans is a bad line", "[analyze]") {
   out.clear();
   CHECK(analyze::read_zipkin_array(R"([])", out));
   CHECK(out.empty());
+}
+
+TEST_CASE("trace files: a pretty-printed Zipkin array over many lines among JSON lines", "[analyze]") {
+  auto server = difftrace::testing::sample_span(7, "fn-hello", "/hello", 200,
+                                                difftrace::capture::SpanKind::kServer);
+  server.trace_id.fill(0x11);
+  server.span_id.fill(0x22);
+  auto client = server;
+  client.kind = difftrace::capture::SpanKind::kClient;
+  client.span_id.fill(0x33);
+  client.parent_span_id = server.span_id;
+  fmt::memory_buffer b;
+  difftrace::exporters::append_zipkin_spans(b, {server, client}, "host-a");
+  // As Zipkin's API answers GET /api/v2/trace/{id}: one array, indented over many lines.
+  const std::string pretty = nlohmann::json::parse(std::string(b.data(), b.size())).dump(2);
+  REQUIRE(std::count(pretty.begin(), pretty.end(), '\n') > 10);
+  const std::string otlp =
+      R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"gw"}}]},)"
+      R"("scopeSpans":[{"spans":[{"traceId":"0a0b","spanId":"01","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]})";
+
+  difftrace::replay::test::TempDir dir;
+  const std::string path = dir.file("traces.json");
+  {
+    std::ofstream f(path);
+    f << otlp << "\n"                                       // line 1
+      << pretty << "\n"                                     // lines 2..k
+      << R"({"resourceSpans":[{"scopeSpans":[{"spans":[)" << "\n"  // cut short: a bad line
+      << otlp << "\n"
+      << "[\n  {\"traceId\": \"01\",\n";                     // an array never closed
+  }
+  const auto cut_line = 2 + std::count(pretty.begin(), pretty.end(), '\n') + 1;
+  analyze::ReadCounters c;
+  std::vector<analyze::Span> spans;
+  analyze::read_otlp_file(path, [&](analyze::Span&& s) { spans.push_back(s); }, c);
+  CHECK(c.lines == 5);  // values: a line each, or the lines of the array together
+  CHECK(c.zipkin_lines == 1);
+  CHECK(c.bad_lines == 2);
+  CHECK(c.first_bad_line == path + ":" + std::to_string(cut_line));
+  REQUIRE(spans.size() == 4);
+  CHECK(spans[0].service == "gw");
+  CHECK(spans[1].span_id == std::string(16, '2'));
+  CHECK(spans[1].service == "fn-hello");
+  CHECK(spans[2].parent_id == std::string(16, '2'));
+  CHECK(spans[2].kind == analyze::Kind::kClient);
+  CHECK(spans[3].service == "gw");
+}
+
+TEST_CASE("json scanner: compact attributes in one step, other shapes left to the member walk",
+          "[analyze]") {
+  std::string_view key, type, value;
+  {
+    JsonScanner in(R"({"key":"a.b","value":{"stringValue":"x y"}},{"key":"n","value":{"intValue":"7"}})"
+                   R"(,{"key":"f","value":{"boolValue":true}})");
+    REQUIRE(in.compact_attribute(key, type, value));
+    CHECK(key == "a.b");
+    CHECK(type == "stringValue");
+    CHECK(value == "x y");
+    REQUIRE(in.peek() == ',');
+    bool first = false;
+    REQUIRE(in.element(first));
+    REQUIRE(in.compact_attribute(key, type, value));
+    CHECK(value == "7");
+    REQUIRE(in.element(first));
+    REQUIRE(in.compact_attribute(key, type, value));
+    CHECK(type == "boolValue");
+    CHECK(value == "true");
+    CHECK(in.at_end());
+  }
+  // White space, an escape, a nested value, the value first: nothing consumed, the walk reads it.
+  for (const char* text : {R"({ "key":"a","value":{"stringValue":"x"}})",
+                           R"({"key":"a","value":{"stringValue":"x\"y"}})",
+                           R"({"key":"a","value":{"arrayValue":{"values":[]}}})",
+                           R"({"value":{"stringValue":"x"},"key":"a"})",
+                           R"({"key":"a","value":{"stringValue":"x"})"}) {
+    INFO(text);
+    JsonScanner in(text);
+    CHECK_FALSE(in.compact_attribute(key, type, value));
+    CHECK(in.ok());
+    CHECK(in.peek() == '{');
+  }
+}
+
+TEST_CASE("otlp reader: ids as written, however long; attributes spaced or escaped", "[analyze]") {
+  const std::string long_id(40, 'f');  // past IdString's inline 32 characters
+  analyze::ReadCounters c;
+  const auto spans = read_line(
+      R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":")" + long_id +
+          R"(","spanId":"A1","parentSpanId":"0123456789abcdef0123456789abcdef","attributes":[)"
+          R"({ "key": "difftrace.decision", "value": { "stringValue": "estimated" } },)"
+          R"({"key":"difftrace.reason","value":{"stringValue":"la\u0074ency"}}]}]}]}]})",
+      c);
+  REQUIRE(spans.size() == 1);
+  CHECK(spans[0].trace_id == long_id);
+  CHECK(spans[0].trace_id.size() == 40);
+  CHECK(spans[0].span_id == "A1");
+  CHECK(spans[0].parent_id == std::string("0123456789abcdef0123456789abcdef"));
+  CHECK(spans[0].estimated);
+  CHECK(spans[0].reason == "latency");
+  analyze::IdString copy = spans[0].trace_id;
+  CHECK(copy == spans[0].trace_id);
+  copy = "ab";
+  CHECK(copy.view() == "ab");
+  CHECK_FALSE(copy == spans[0].trace_id);
 }

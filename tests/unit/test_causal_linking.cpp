@@ -276,3 +276,43 @@ TEST_CASE("causal: a header-less trace does not wait for endpoint profiles", "[c
   a.expire(1200 * ms, out);
   CHECK(out.size() == 5);
 }
+
+TEST_CASE("causal: an anomaly pulls the kept spans of every kernel trace id the request had",
+          "[causal]") {
+  // The kernel gave the request id A at the ingress, but the proxy's server started its own,
+  // B (it read the request before the ingress's send returned: trace_ids_wire_missed).
+  auto c = chain();
+  capture::TraceId a{}, b{};
+  a[0] = 0xa;
+  b[0] = 0xb;
+  for (auto& s : c) {
+    s.trace_id = num(s.span_id) <= 2 ? a : b;
+    s.trace_from_kernel = true;
+    s.decision = "reported";
+    s.reason = "flagged_trace";
+  }
+  c[4].decision = "anomalous";
+  c[4].reason = "latency";
+  const Span root = c[0];  // kept in the kernel under A: only a pull brings it back
+  c.erase(c.begin());
+  std::vector<capture::TraceId> asked;
+  Run r;
+  r.a = Assembler(1000 * ms, 64, 4096,
+                  [&](const Span& of) {
+                    asked.push_back(of.trace_id);
+                    std::vector<Span> kept;
+                    if (of.trace_id == a) {
+                      kept.push_back(root);
+                      kept.back().decision = "kept";
+                    }
+                    return kept;
+                  },
+                  nullptr, [] { return id(999); });
+  r.add_in_end_order(c);
+  r.flush();
+  REQUIRE(r.out.size() == 5);
+  CHECK(r.parents() == Want{{1, 0}, {2, 1}, {3, 2}, {4, 3}, {5, 4}});
+  for (const auto& s : r.out) CHECK(s.trace_id == a);  // the root's: every span under it
+  CHECK(asked == std::vector<capture::TraceId>{a, b});
+  CHECK(r.a.counters().spans_recovered_exact == 1);
+}

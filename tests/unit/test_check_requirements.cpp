@@ -25,7 +25,7 @@ CheckReport report_of(const PlatformFacts& facts) {
   CheckReport report;
   report.kernel = facts.kernel_release;
   report.requirements = evaluate(facts);
-  report.programs = {{"sys_enter", 20000, 100000, true, ""}, {"sys_exit", 30000, 100000, true, ""}};
+  report.programs = {{"sys_enter", 20000, 100000, true, "", ""}, {"sys_exit", 30000, 100000, true, "", ""}};
   return report;
 }
 
@@ -135,9 +135,9 @@ TEST_CASE("check: unprobed features are not reported on their own", "[check]") {
 TEST_CASE("check: a refused program and one over budget each give a line", "[check]") {
   CheckReport report = report_of(everything_present());
   report.programs = {
-      {"sys_enter", 20000, 100000, true, ""},
-      {"sys_exit", 1000001, 100000, false, "BPF program is too large. Processed 1000001 insn"},
-      {"on_newtask", 150000, 100000, true, ""},
+      {"sys_enter", 20000, 100000, true, "", ""},
+      {"sys_exit", 1000001, 100000, false, "BPF program is too large. Processed 1000001 insn", ""},
+      {"on_newtask", 150000, 100000, true, "", ""},
   };
   const auto lines = problem_lines(report);
   REQUIRE(lines.size() == 2);

@@ -4,8 +4,14 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <memory>
+#include <numeric>
+#include <tuple>
+
 #include "capture/request_target.h"
 #include "export/otlp_json.h"
+#include "export/resource.h"
 #include "export_samples.h"
 
 using difftrace::capture::Span;
@@ -86,4 +92,30 @@ TEST_CASE("strings are escaped so that any path stays valid JSON", "[otlp]") {
 
 TEST_CASE("no spans give an empty request", "[otlp]") {
   CHECK(encode({})["resourceSpans"].empty());
+}
+
+TEST_CASE("resource_order groups spans by resource as a stable sort by resource does",
+          "[otlp]") {
+  // Interleaved processes and services, one resource with k8s attributes in two copies
+  // (equal contents, different pointers), more resources than the grouping's fast path.
+  auto k8s = std::make_shared<const difftrace::capture::ResourceAttributes>(
+      difftrace::capture::ResourceAttributes{{"k8s.pod.name", "p"}});
+  auto k8s_copy = std::make_shared<const difftrace::capture::ResourceAttributes>(*k8s);
+  for (std::size_t processes : {3u, 100u}) {
+    std::vector<Span> spans;
+    for (std::uint32_t i = 0; i < 400; i++) {
+      Span s = make_span(static_cast<std::uint32_t>(100 + (i * 7) % processes),
+                         i % 3 ? "svc-a" : "svc-b", "/p" + std::to_string(i), 200);
+      if (i % 5 == 0) s.resource = i % 2 ? k8s : k8s_copy;
+      spans.push_back(std::move(s));
+    }
+    std::vector<std::size_t> expected(spans.size());
+    std::iota(expected.begin(), expected.end(), 0);
+    std::stable_sort(expected.begin(), expected.end(), [&](std::size_t a, std::size_t b) {
+      using difftrace::exporters::extra_resource;
+      return std::tie(spans[a].pid, spans[a].service_name, extra_resource(spans[a])) <
+             std::tie(spans[b].pid, spans[b].service_name, extra_resource(spans[b]));
+    });
+    CHECK(difftrace::exporters::resource_order(spans) == expected);
+  }
 }

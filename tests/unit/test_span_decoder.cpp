@@ -93,3 +93,22 @@ TEST_CASE("decoder: a client's response context is not its span's", "[decoder]")
   CHECK_FALSE(s.trace_from_header);
   CHECK_FALSE(s.announced_span_id);
 }
+
+TEST_CASE("decoder: the kernel's trace id is the span's, not a header's", "[decoder]") {
+  auto x = exchange(HTTP_ROLE_SERVER);
+  dt_span_event e{};
+  dt_tuple t{};
+  http1_span_fill(&e, &x, &t, 1, 100, 100);
+  // what bpf/lib/trace_inherit.bpf.h writes for a request without trace context
+  std::memcpy(e.trace_id, kTrace, 32);
+  std::memcpy(e.trace_flags, "01", 2);
+  e.ctx_kind = DT_CTX_KERNEL;
+  capture::WallClock clock(0);
+  capture::SpanDecoder d(clock);
+  auto s = d.decode(e);
+  CHECK(s.trace_from_kernel);
+  CHECK_FALSE(s.trace_from_header);
+  CHECK(capture::to_hex(s.trace_id) == kTrace);
+  CHECK_FALSE(s.header_parent_id);
+  CHECK(d.invalid_trace_contexts() == 0);
+}

@@ -196,3 +196,35 @@ TEST_CASE("the keep-buffer holds the last spans of a trace", "[filter]") {
   CHECK(durs == std::vector<std::uint64_t>{3, 4, 5, 6});
   CHECK(store.counters()[DT_C_KEEP_OVERWRITTEN] == 2);
 }
+
+TEST_CASE("a kept span keeps what links it without headers: causality and sequence number",
+          "[filter]") {
+  filter::FilterSettings set;
+  set.default_role = DT_ROLE_PLATFORM;
+  filter::HostFilterStore store(set);
+  // The kernel's own trace id (no header): kept by it like a header's.
+  auto e = server_event("gateway", "/item/1", 3 * ms, 200, kTraceA);
+  e.ctx_kind = DT_CTX_KERNEL;
+  std::memset(e.parent_id, 0, sizeof e.parent_id);
+  e.kind = DT_SPAN_CLIENT;
+  e.exch_seq = 3;
+  e.req_seq = 123456789;
+  e.flags |= DT_SPAN_F_SEQ;
+  e.cause = DT_CAUSE_FOUND;
+  e.cause_conn_id = 77;
+  e.cause_exch = 2;
+  // without a threshold it would be warming up, and reported: a static one keeps it
+  dt_threshold th{1'000 * ms, 0};
+  store.set_threshold(filter::endpoint_key(0, 0, 0, ""), th);
+  REQUIRE(store.filter(e) == DT_OUT_KEPT);
+  auto kept = store.take_kept(filter::trace_key(kTraceA));
+  REQUIRE(kept.size() == 1);
+  auto back = filter::event_of(kept[0], filter::trace_key(kTraceA));
+  CHECK(back.ctx_kind == DT_CTX_KERNEL);
+  CHECK(back.exch_seq == 3);
+  CHECK(back.req_seq == 123456789);
+  CHECK((back.flags & DT_SPAN_F_SEQ));
+  CHECK(back.cause == DT_CAUSE_FOUND);
+  CHECK(back.cause_conn_id == 77);
+  CHECK(back.cause_exch == 2);
+}

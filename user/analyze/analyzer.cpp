@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "analyze/trace_spill.h"
+
 namespace difftrace::analyze {
 namespace {
 
@@ -10,14 +12,18 @@ namespace {
 bool error_reason(const std::string& r) { return r == "status" || r == "reset"; }
 
 PathEntry entry_of(const PathStep& step) {
-  return {step.span->span_id, step.span->service,   step.span->name, step.span->kind,
-          step.self_ns,       step.async_wait_ns,   step.span->estimated, step.depth,
-          step.async};
+  const Span& s = *step.span;
+  return {s.span_id,  s.service,  s.name,     s.kind,
+          step.self_ns, step.async_wait_ns, s.estimated, step.depth,
+          step.async, s.anomalous && error_reason(s.reason)};
 }
 
 // What a hop held the request for: its self time, and for a hop that answered before its
 // async call went out (a 202), the wait until it did; the culprit is judged on it.
 std::uint64_t held(const PathStep& step) { return step.self_ns + step.async_wait_ns; }
+std::uint64_t held(const PathEntry& p) { return p.self_ns + p.async_wait_ns; }
+
+std::string endpoint_of(const PathEntry& p) { return endpoint_key(p.service, p.kind, p.name); }
 
 const std::pair<std::string, std::string> kAllRoutes{"*", "*"};
 
@@ -34,14 +40,20 @@ std::uint64_t auto_interval_ns(std::uint64_t span_ns, std::uint64_t max_interval
   return (span_ns / max_intervals / (86400 * kS) + 1) * 86400 * kS;
 }
 
-std::string endpoint_key(const Span& s) {
-  const char* kind = s.kind == Kind::kServer ? "SERVER" : s.kind == Kind::kClient ? "CLIENT" : "";
-  std::string k = s.service;
-  k += '\0';
-  k += kind;
-  k += '\0';
-  k += s.name;
-  return k;
+void endpoint_key_into(std::string& key, const std::string& service, Kind kind,
+                       const std::string& name) {
+  const char* k = kind == Kind::kServer ? "SERVER" : kind == Kind::kClient ? "CLIENT" : "";
+  key.assign(service);
+  key += '\0';
+  key += k;
+  key += '\0';
+  key += name;
+}
+
+std::string endpoint_key(const std::string& service, Kind kind, const std::string& name) {
+  std::string key;
+  endpoint_key_into(key, service, kind, name);
+  return key;
 }
 
 std::uint64_t Analyzer::median_self(const std::string& endpoint) const {
@@ -49,21 +61,21 @@ std::uint64_t Analyzer::median_self(const std::string& endpoint) const {
   return it == self_.end() ? 0 : it->second.quantile(0.5);
 }
 
-void Analyzer::first_pass(const std::vector<Span>& spans) {
+bool Analyzer::first_pass(const std::vector<Span>& spans, TraceResult& t) {
   const TraceAnalysis a = analyze_trace(spans, opts_.is_platform);
-  if (!a.root) return;
+  t.unlinked = a.unlinked;
+  if (!a.root) return false;
   first_start_ns_ = std::min(first_start_ns_, a.start_ns);
   last_start_ns_ = std::max(last_start_ns_, a.start_ns);
-  for (const PathStep& step : a.path) self_[endpoint_key(*step.span)].add(held(step));
+  thread_local std::string key;  // built in place: no allocation once the longest is seen
+  for (const PathStep& step : a.path) {
+    endpoint_key_into(key, step.span->service, step.span->kind, step.span->name);
+    auto it = self_.find(key);
+    if (it == self_.end()) it = self_.emplace(key, Quantiles{}).first;
+    it->second.add(held(step));
+  }
   durations_[{a.root->service, a.root->name}].add(a.duration_ns);
-}
 
-void Analyzer::second_pass(const std::vector<Span>& spans,
-                           const std::function<void(const TraceResult&)>& on_trace) {
-  const TraceAnalysis a = analyze_trace(spans, opts_.is_platform);
-  summary_.unlinked_spans += a.unlinked;
-  if (!a.root) return;
-  TraceResult t;
   t.trace_id = a.trace_id;
   t.root_service = a.root->service;
   t.root_name = a.root->name;
@@ -73,14 +85,12 @@ void Analyzer::second_pass(const std::vector<Span>& spans,
   t.anomaly_reason = a.anomaly_reason;
   t.breakdown = a.breakdown;
   t.spans = a.spans;
-  t.unlinked = a.unlinked;
   t.skew_clamped = a.skew_clamped;
   t.async = a.async;
+  t.critical_path.clear();
   t.critical_path.reserve(a.path.size());
-  for (const PathStep& step : a.path) {
-    t.critical_path.push_back(entry_of(step));
-    if (step.span->estimated) summary_.estimated_on_path++;
-  }
+  for (const PathStep& step : a.path) t.critical_path.push_back(entry_of(step));
+  t.span_views.clear();
   if (opts_.keep_spans) {
     std::unordered_set<const Span*> on_path;
     for (const PathStep& step : a.path) on_path.insert(step.span);
@@ -92,28 +102,34 @@ void Analyzer::second_pass(const std::vector<Span>& spans,
       return x.start_ns < y.start_ns;
     });
   }
+  return true;
+}
 
-  if (a.anomalous && !a.path.empty()) {
+void Analyzer::second_pass(TraceResult& t,
+                           const std::function<void(const TraceResult&)>& on_trace) {
+  for (const PathEntry& p : t.critical_path)
+    if (p.estimated) summary_.estimated_on_path++;
+  const std::vector<PathEntry>& path = t.critical_path;
+  if (t.anomalous && !path.empty()) {
     // An error (status, reset) on the path: the deepest hop that answered it, where the error
     // started (the hops above it saw it passed on), even when a hop was also slow (a slow
     // hop next to an error is load, the error is what was wrong). Otherwise a latency (or
     // timeout) anomaly: the hop whose self time on the path is furthest above its endpoint's
     // median.
     bool by_latency = true;
-    for (const PathStep& step : a.path)
-      if (step.span->anomalous && error_reason(step.span->reason)) by_latency = false;
+    for (const PathEntry& p : path)
+      if (p.error) by_latency = false;
     std::optional<std::size_t> pick;
     std::int64_t pick_excess = 0;
-    for (std::size_t i = 0; i < a.path.size(); i++) {
-      const PathStep& step = a.path[i];
-      const std::int64_t excess = static_cast<std::int64_t>(held(step)) -
-                                  static_cast<std::int64_t>(median_self(endpoint_key(*step.span)));
+    for (std::size_t i = 0; i < path.size(); i++) {
+      const PathEntry& p = path[i];
+      const std::int64_t excess = static_cast<std::int64_t>(held(p)) -
+                                  static_cast<std::int64_t>(median_self(endpoint_of(p)));
       bool better;
       if (by_latency)
         better = !pick || excess > pick_excess;
       else
-        better = step.span->anomalous && error_reason(step.span->reason) &&
-                 (!pick || step.depth >= a.path[*pick].depth);
+        better = p.error && (!pick || p.depth >= path[*pick].depth);
       if (better) {
         pick = i;
         pick_excess = excess;
@@ -121,23 +137,17 @@ void Analyzer::second_pass(const std::vector<Span>& spans,
     }
     if (!pick) {  // an error anomaly off the path: the largest excess after all
       by_latency = true;
-      for (std::size_t i = 0; i < a.path.size(); i++) {
-        const std::int64_t excess =
-            static_cast<std::int64_t>(held(a.path[i])) -
-            static_cast<std::int64_t>(median_self(endpoint_key(*a.path[i].span)));
+      for (std::size_t i = 0; i < path.size(); i++) {
+        const std::int64_t excess = static_cast<std::int64_t>(held(path[i])) -
+                                    static_cast<std::int64_t>(median_self(endpoint_of(path[i])));
         if (!pick || excess > pick_excess) {
           pick = i;
           pick_excess = excess;
         }
       }
     }
-    const PathStep& step = a.path[*pick];
-    t.culprit = Culprit{step.span->span_id,
-                        step.span->service,
-                        step.span->name,
-                        pick_excess,
-                        held(step),
-                        median_self(endpoint_key(*step.span)),
+    const PathEntry& p = path[*pick];
+    t.culprit = Culprit{p.span_id,   p.service, p.name, pick_excess, held(p), median_self(endpoint_of(p)),
                         by_latency ? "latency" : "error"};
   }
 
@@ -210,12 +220,17 @@ std::vector<IntervalResult> Analyzer::intervals() const {
 
 std::vector<RouteResult> Analyzer::run_feed(
     const Feed& feed, const std::function<void(const TraceResult&)>& on_trace) {
+  TraceSpill spill;
   {
-    TraceBuilder pass1(opts_.limits, [&](std::vector<Span>&& spans) { first_pass(spans); });
-    feed([&](Span&& s) { pass1.add(std::move(s)); });
-    pass1.finish();
+    TraceResult t;
+    TraceBuilder builder(opts_.limits, [&](std::vector<Span>&& spans) {
+      const bool rooted = first_pass(spans, t);
+      spill.put(t, rooted);
+    });
+    feed([&](Span&& s) { builder.add(std::move(s)); });
+    builder.finish();
+    summary_.builder = builder.counters();
   }
-  summary_.read = {};  // counted again by the second pass
   std::vector<std::pair<std::uint64_t, RouteKey>> busiest;
   for (const auto& [route, q] : durations_) busiest.emplace_back(q.count(), route);
   std::sort(busiest.begin(), busiest.end(),
@@ -230,11 +245,12 @@ std::vector<RouteResult> Analyzer::run_feed(
     summary_.interval_ns = auto_interval_ns(span_ns, kMaxIntervals);
     summary_.interval_widened = true;
   }
-  TraceBuilder pass2(opts_.limits,
-                     [&](std::vector<Span>&& spans) { second_pass(spans, on_trace); });
-  feed([&](Span&& s) { pass2.add(std::move(s)); });
-  pass2.finish();
-  summary_.builder = pass2.counters();
+  spill.rewind();
+  TraceResult t;
+  for (bool rooted; spill.next(t, rooted);) {
+    summary_.unlinked_spans += t.unlinked;
+    if (rooted) second_pass(t, on_trace);
+  }
 
   std::vector<RouteResult> out;
   out.reserve(routes_.size());

@@ -1,9 +1,11 @@
-// `difftrace analyze` over files: two streaming passes. The first builds every
-// trace's critical path to learn each endpoint's median self time on the path
-// and each route's end-to-end quantiles; the second builds them again, names
-// the culprit of each anomalous trace, sums the breakdown per route and hands
-// each trace to the report as it completes. Memory: the trace builder's bound
-// plus one histogram per endpoint and route.
+// `difftrace analyze` over files: one streaming pass over the spans, then one
+// over the traces it analysed. The first reads the files, builds every trace's
+// critical path and breakdown, learns each endpoint's median self time on the
+// path and each route's end-to-end quantiles, and spills the analysed trace to
+// disk (trace_spill.h); the second reads those back, names the culprit of each
+// anomalous trace, sums the breakdown per route and hands each trace to the
+// report. Memory: the trace builder's bound plus one histogram per endpoint
+// and route.
 #pragma once
 
 #include <cstdint>
@@ -22,13 +24,15 @@
 namespace difftrace::analyze {
 
 struct PathEntry {
-  std::string span_id, service, name;
+  IdString span_id;
+  std::string service, name;
   Kind kind = Kind::kOther;
   std::uint64_t self_ns = 0;
   std::uint64_t async_wait_ns = 0;
   bool estimated = false;
   int depth = 0;
   bool async = false;
+  bool error = false;  // judged anomalous for an error it answered (status, reset)
 };
 
 struct Culprit {
@@ -43,7 +47,8 @@ struct Culprit {
 
 // A span as the HTML waterfall draws it (kept only with AnalyzeOptions::keep_spans).
 struct SpanView {
-  std::string span_id, parent_id, service, name;
+  IdString span_id, parent_id;
+  std::string service, name;
   Kind kind = Kind::kOther;
   std::uint64_t start_ns = 0, end_ns = 0;
   bool estimated = false, anomalous = false, on_path = false;
@@ -111,7 +116,9 @@ struct AnalyzeOptions {
 };
 
 // Endpoint of a span (service, kind, name), as self-time medians are kept.
-std::string endpoint_key(const Span& s);
+std::string endpoint_key(const std::string& service, Kind kind, const std::string& name);
+void endpoint_key_into(std::string& key, const std::string& service, Kind kind,
+                       const std::string& name);
 
 class Analyzer {
  public:
@@ -133,9 +140,11 @@ class Analyzer {
   using Feed = std::function<void(const SpanSink&)>;
   std::vector<RouteResult> run_feed(const Feed& feed,
                                     const std::function<void(const TraceResult&)>& on_trace);
-  void first_pass(const std::vector<Span>& spans);
-  void second_pass(const std::vector<Span>& spans,
-                   const std::function<void(const TraceResult&)>& on_trace);
+  // The trace's critical path and breakdown into the medians and quantiles, and into t.
+  // False when the trace has no root.
+  bool first_pass(const std::vector<Span>& spans, TraceResult& t);
+  // The culprit (with the medians of every trace) and the aggregates.
+  void second_pass(TraceResult& t, const std::function<void(const TraceResult&)>& on_trace);
 
   AnalyzeOptions opts_;
   std::map<std::string, Quantiles> self_;  // endpoint -> self time on the path

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "analyze/json_scanner.h"
+#include "analyze/value_lines.h"
 #include "analyze/zipkin_reader.h"
 #include "error.h"
 
@@ -36,6 +37,12 @@ bool read_attributes(JsonScanner& in, Want want, On on) {
   in.begin_array();
   std::string value;
   for (bool first = true; in.element(first);) {
+    std::string_view key, type, text;
+    if (in.compact_attribute(key, type, text)) {
+      const int which = want(key);
+      if (which >= 0) on(which, type == "stringValue" ? text : std::string_view());
+      continue;
+    }
     if (in.peek() != '{') {
       in.skip_value();
       continue;
@@ -83,11 +90,11 @@ void read_span(JsonScanner& in, std::vector<Span>& out) {
   std::string_view k;
   for (bool first = true; in.member(first, k);) {
     if (k == "traceId") {
-      in.string(s.trace_id);
+      in.string_into(s.trace_id);
     } else if (k == "spanId") {
-      in.string(s.span_id);
+      in.string_into(s.span_id);
     } else if (k == "parentSpanId") {
-      in.string(s.parent_id);
+      in.string_into(s.parent_id);
     } else if (k == "name") {
       in.string(s.name);
     } else if (k == "kind") {
@@ -102,7 +109,7 @@ void read_span(JsonScanner& in, std::vector<Span>& out) {
           [](std::string_view key) {
             return key == "difftrace.decision" ? 0 : key == "difftrace.reason" ? 1 : -1;
           },
-          [&](int which, const std::string& value) {
+          [&](int which, std::string_view value) {
             if (which == 0) {
               s.estimated = value == "estimated";
               s.anomalous = value == "anomalous";
@@ -137,7 +144,7 @@ void read_resource_spans(JsonScanner& in, std::vector<Span>& out) {
         if (rk == "attributes")
           read_attributes(
               in, [](std::string_view key) { return key == "service.name" ? 0 : -1; },
-              [&](int, const std::string& value) { service = value; });
+              [&](int, std::string_view value) { service = value; });
         else
           in.skip_value();
       }
@@ -219,9 +226,10 @@ bool read_trace_line(std::string_view line, const SpanSink& sink, ReadCounters& 
   std::size_t i = 0;
   while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) i++;
   const bool zipkin = i < line.size() && line[i] == '[';
-  if (zipkin) counters.zipkin_lines++;
-  return deliver(zipkin ? read_zipkin_array(line, spans) : read_request(line, spans), spans, sink,
-                 counters);
+  const bool parsed = deliver(zipkin ? read_zipkin_array(line, spans) : read_request(line, spans),
+                              spans, sink, counters);
+  if (zipkin && parsed) counters.zipkin_lines++;
+  return parsed;
 }
 
 void read_otlp_file(const std::string& path, const SpanSink& sink, ReadCounters& counters) {
@@ -231,13 +239,16 @@ void read_otlp_file(const std::string& path, const SpanSink& sink, ReadCounters&
   std::vector<char> buf(1 << 20);
   std::size_t have = 0;
   std::uint64_t number = 0;
+  ValueLines values([&](std::string_view v) { return read_trace_line(v, sink, counters); },
+                    [&](std::uint64_t first_line) {
+                      if (counters.bad_lines++ == 0)
+                        counters.first_bad_line = path + ":" + std::to_string(first_line);
+                    });
   auto line = [&](std::string_view l) {
     number++;
     if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
     if (l.find_first_not_of(" \t") == std::string_view::npos) return;
-    counters.lines++;
-    if (!read_trace_line(l, sink, counters) && counters.bad_lines++ == 0)
-      counters.first_bad_line = path + ":" + std::to_string(number);
+    values.line(l, number);
   };
   for (;;) {
     if (have == buf.size()) buf.resize(buf.size() * 2);
@@ -258,6 +269,8 @@ void read_otlp_file(const std::string& path, const SpanSink& sink, ReadCounters&
   if (std::ferror(f.get()))
     throw FatalError(ExitCode::kUsage, errno_message("cannot read " + path, errno));
   if (have) line(std::string_view(buf.data(), have));  // no newline at the end
+  values.finish();
+  counters.lines += values.values();
 }
 
 }  // namespace difftrace::analyze

@@ -105,24 +105,31 @@ json trace_json(const TraceResult& t) {
 }
 
 void append_trace_json(fmt::memory_buffer& out, const TraceResult& t) {
+  // Plain appends and fmt::format_int: a format string per field cost as much as the rest.
   using exporters::append_json_string;
-  auto key = [&](const char* k) { fmt::format_to(std::back_inserter(out), ",\"{}\":", k); };
-  auto str = [&](const char* k, const std::string& v) {
+  auto raw = [&](std::string_view v) { out.append(v.data(), v.data() + v.size()); };
+  auto key = [&](std::string_view k) {
+    raw(",\"");
+    raw(k);
+    raw("\":");
+  };
+  auto str = [&](std::string_view k, const std::string& v) {
     key(k);
     append_json_string(out, v);
   };
-  auto num = [&](const char* k, auto v) {
+  auto num = [&](std::string_view k, auto v) {
     key(k);
-    fmt::format_to(std::back_inserter(out), "{}", v);
+    const fmt::format_int n(v);
+    out.append(n.data(), n.data() + n.size());
   };
-  auto boolean = [&](const char* k, bool v) {
+  auto boolean = [&](std::string_view k, bool v) {
     key(k);
-    fmt::format_to(std::back_inserter(out), "{}", v ? "true" : "false");
+    raw(v ? "true" : "false");
   };
-  fmt::format_to(std::back_inserter(out), "{{\"trace_id\":");
+  raw("{\"trace_id\":");
   append_json_string(out, t.trace_id);
   key("root");
-  fmt::format_to(std::back_inserter(out), "{{\"service\":");
+  raw("{\"service\":");
   append_json_string(out, t.root_service);
   str("name", t.root_name);
   out.push_back('}');
@@ -136,11 +143,13 @@ void append_trace_json(fmt::memory_buffer& out, const TraceResult& t) {
   for (const PathEntry& p : t.critical_path) {
     if (!first) out.push_back(',');
     first = false;
-    fmt::format_to(std::back_inserter(out), "{{\"span_id\":");
+    raw("{\"span_id\":");
     append_json_string(out, p.span_id);
     str("service", p.service);
     str("name", p.name);
-    fmt::format_to(std::back_inserter(out), ",\"kind\":\"{}\"", kind_name(p.kind));
+    raw(",\"kind\":\"");
+    raw(kind_name(p.kind));
+    out.push_back('"');
     num("self_ns", p.self_ns);
     num("async_wait_ns", p.async_wait_ns);
     boolean("estimated", p.estimated);
@@ -150,15 +159,18 @@ void append_trace_json(fmt::memory_buffer& out, const TraceResult& t) {
   }
   out.push_back(']');
   key("breakdown");
-  fmt::format_to(std::back_inserter(out),
-                 "{{\"platform_ns\":{},\"function_ns\":{},\"network_ns\":{},\"async_wait_ns\":{},"
-                 "\"downstream_ns\":{},\"estimated_ns\":{}}}",
-                 t.breakdown[Category::kPlatform], t.breakdown[Category::kFunction],
-                 t.breakdown[Category::kNetwork], t.breakdown[Category::kAsyncWait],
-                 t.breakdown[Category::kDownstream], t.breakdown.estimated_ns);
+  raw("{\"platform_ns\":");
+  const fmt::format_int platform(t.breakdown[Category::kPlatform]);
+  raw(std::string_view(platform.data(), platform.size()));
+  num("function_ns", t.breakdown[Category::kFunction]);
+  num("network_ns", t.breakdown[Category::kNetwork]);
+  num("async_wait_ns", t.breakdown[Category::kAsyncWait]);
+  num("downstream_ns", t.breakdown[Category::kDownstream]);
+  num("estimated_ns", t.breakdown.estimated_ns);
+  out.push_back('}');
   key("culprit");
   if (t.culprit) {
-    fmt::format_to(std::back_inserter(out), "{{\"span_id\":");
+    raw("{\"span_id\":");
     append_json_string(out, t.culprit->span_id);
     str("service", t.culprit->service);
     str("name", t.culprit->name);
@@ -168,7 +180,7 @@ void append_trace_json(fmt::memory_buffer& out, const TraceResult& t) {
     str("by", t.culprit->by);
     out.push_back('}');
   } else {
-    fmt::format_to(std::back_inserter(out), "null");
+    raw("null");
   }
   boolean("async", t.async);
   num("spans", t.spans);

@@ -5,14 +5,16 @@
 #include <cstdint>
 #include <string>
 
+#include "analyze/id_string.h"
+
 namespace difftrace::analyze {
 
 enum class Kind { kServer, kClient, kOther };
 
 struct Span {
-  std::string trace_id;   // lowercase hex, as exported
-  std::string span_id;
-  std::string parent_id;  // empty: none
+  IdString trace_id;   // lowercase hex, as exported
+  IdString span_id;
+  IdString parent_id;  // empty: none
   std::string service;    // resource service.name
   std::string name;       // "{method} {url.template}"
   Kind kind = Kind::kOther;

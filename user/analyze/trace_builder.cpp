@@ -4,20 +4,28 @@
 
 namespace difftrace::analyze {
 
-void TraceBuilder::add(Span&& s) {
-  if (s.end_ns > clock_) clock_ = s.end_ns;
-  auto it = pending_.find(s.trace_id);
+TraceBuilder::Pending* TraceBuilder::find_pending(const IdString& trace_id) {
+  if (last_ && *last_id_ == trace_id) return last_;
+  auto it = pending_.find(trace_id);
   if (it == pending_.end()) {
-    if (done_.count(std::hash<std::string>{}(s.trace_id))) counters_.traces_split++;
-    it = pending_.emplace(s.trace_id, Pending{}).first;
+    if (done_.count(std::hash<IdString>{}(trace_id))) counters_.traces_split++;
+    it = pending_.emplace(trace_id, Pending{}).first;
     it->second.spans.reserve(8);  // a platform request's hops, without regrowing
     order_.push_back(&it->first);
     it->second.order = std::prev(order_.end());
   } else {
     order_.splice(order_.end(), order_, it->second.order);  // most recently added now
   }
-  it->second.last_clock = clock_;
-  it->second.spans.push_back(std::move(s));
+  last_id_ = &it->first;  // an element's address holds until it is erased
+  last_ = &it->second;
+  return last_;
+}
+
+void TraceBuilder::add(Span&& s) {
+  if (s.end_ns > clock_) clock_ = s.end_ns;
+  Pending& p = *find_pending(s.trace_id);
+  p.last_clock = clock_;
+  p.spans.push_back(std::move(s));
   spans_held_++;
   if (spans_held_ > counters_.max_spans_held) counters_.max_spans_held = spans_held_;
 
@@ -35,9 +43,11 @@ void TraceBuilder::add(Span&& s) {
 }
 
 void TraceBuilder::emit_front() {
+  last_ = nullptr;
+  last_id_ = nullptr;
   auto it = pending_.find(*order_.front());
   order_.pop_front();
-  const std::size_t id_hash = std::hash<std::string>{}(it->first);
+  const std::size_t id_hash = std::hash<IdString>{}(it->first);
   std::vector<Span> spans = std::move(it->second.spans);
   pending_.erase(it);
   spans_held_ -= spans.size();

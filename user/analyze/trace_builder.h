@@ -49,19 +49,24 @@ class TraceBuilder {
   struct Pending {
     std::vector<Span> spans;
     std::uint64_t last_clock = 0;
-    std::list<const std::string*>::iterator order;
+    std::list<const IdString*>::iterator order;
   };
   void emit_front();
+  Pending* find_pending(const IdString& trace_id);
 
   BuilderLimits limits_;
   Complete complete_;
-  std::unordered_map<std::string, Pending> pending_;
+  std::unordered_map<IdString, Pending> pending_;
   // Least recently added first; the keys of pending_ (a node's key does not move).
-  std::list<const std::string*> order_;
+  std::list<const IdString*> order_;
   // Hashes of the ids of traces handed out recently (bounded like the pending set), to count
   // splits (a collision miscounts one, nothing else).
   std::unordered_set<std::size_t> done_;
   std::deque<std::size_t> done_order_;
+  // The trace the last span went to: an export's spans come in runs of one trace, and a
+  // lookup by id is a cache miss or two. Cleared whenever a trace goes out.
+  const IdString* last_id_ = nullptr;
+  Pending* last_ = nullptr;
   std::uint64_t clock_ = 0;
   std::size_t spans_held_ = 0;
   BuilderCounters counters_;

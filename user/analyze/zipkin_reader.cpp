@@ -36,11 +36,11 @@ bool read_span(JsonScanner& in, Span& s) {
   std::string_view k;
   for (bool first = true; in.member(first, k);) {
     if (k == "traceId") {
-      in.string(s.trace_id);
+      in.string_into(s.trace_id);
     } else if (k == "id") {
-      in.string(s.span_id);
+      in.string_into(s.span_id);
     } else if (k == "parentId") {
-      in.string(s.parent_id);
+      in.string_into(s.parent_id);
     } else if (k == "name") {
       in.string(s.name);
     } else if (k == "kind") {

@@ -1,7 +1,8 @@
-// Reads Zipkin v2 JSON (the body of POST /api/v2/spans: an array of spans),
-// one array per line, into analyze's spans: localEndpoint.serviceName is the
-// service, timestamp and duration (microseconds) the times, the
-// difftrace.decision and difftrace.reason tags what our exporters write.
+// Reads Zipkin v2 JSON (the body of POST /api/v2/spans, the answer of GET
+// /api/v2/trace/{id}: an array of spans, on one line or many) into analyze's
+// spans: localEndpoint.serviceName is the service, timestamp and duration
+// (microseconds) the times, the difftrace.decision and difftrace.reason tags
+// what our exporters write.
 #pragma once
 
 #include <string_view>

@@ -1,12 +1,20 @@
 #include "assembler/assembler.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace difftrace::assembler {
 namespace {
 
-std::string key_of(const capture::Span& s) {
-  return std::string(reinterpret_cast<const char*>(s.trace_id.data()), s.trace_id.size());
+// CausalJoin keys its groups by the trace id's bytes as a string.
+CausalJoin::Key join_key(const capture::TraceId& id) {
+  return CausalJoin::Key(reinterpret_cast<const char*>(id.data()), id.size());
+}
+
+capture::TraceId trace_id_of(const CausalJoin::Key& k) {
+  capture::TraceId id{};
+  std::memcpy(id.data(), k.data(), std::min(k.size(), id.size()));
+  return id;
 }
 
 }  // namespace
@@ -21,7 +29,7 @@ Assembler::Assembler(std::uint64_t wait_ns, std::size_t max_traces, std::size_t 
       estimator_(estimator),
       next_id_(std::move(next_id)),
       judge_(std::move(judge)),
-      join_(kRecentWaits * wait_ns, 8 * max_spans_) {}
+      join_(kRecentWaits * wait_ns, std::min(8 * max_spans_, kMaxJoinEntries)) {}
 
 bool Assembler::judge_all(Open& t) {
   if (!judge_) return false;
@@ -49,22 +57,31 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     // A span whose trace id was made up here has no trace to wait for,
     // unless the kernel saw what it is part of (assembler/causal_join.h).
     std::vector<Key> merged;
-    Key key = key_of(s);
+    Key key = s.trace_id;
+    const Key own = key;
+    const bool kernel_keyed = s.trace_from_header || s.trace_from_kernel;
     if (CausalJoin::joinable(s)) {
-      auto j = join_.join(s, key, now_ns, s.trace_from_header);
-      key = std::move(j.key);
-      merged = std::move(j.merged);
-      std::copy(key.begin(), key.end(), s.trace_id.begin());
-    } else if (!s.trace_from_header) {
+      auto j = join_.join(s, join_key(key), now_ns, s.trace_from_header);
+      key = trace_id_of(j.key);
+      for (const auto& m : j.merged) merged.push_back(trace_id_of(m));
+      s.trace_id = key;
+    } else if (!kernel_keyed) {
       out.push_back(std::move(s));
       continue;
     }
-    if (sent_.count(key)) {
-      for (const Key& m : merged) send_merged_late(m, key, out);
-      send_late(key, std::move(s), out);
-      continue;
+    // A trace waiting was not sent (send() takes it out of open_ first): most spans find
+    // theirs there, one lookup.
+    auto it = open_.find(key);
+    bool fresh = false;
+    if (it == open_.end()) {
+      if (sent_.count(key)) {
+        for (const Key& m : merged) send_merged_late(m, key, out);
+        send_late(key, std::move(s), out);
+        continue;
+      }
+      it = open_.try_emplace(key).first;
+      fresh = true;
     }
-    auto [it, fresh] = open_.try_emplace(key);
     if (fresh) {
       it->second.first_ns = now_ns;
       it->second.deadline_ns = now_ns + wait_ns_;
@@ -72,7 +89,9 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     }
     for (const Key& m : merged) merge_open(m, key, it->second);
     it->second.anomaly |= s.is_anomalous();
+    it->second.kernel_keyed |= kernel_keyed;
     it->second.from_header |= s.trace_from_header;
+    if (s.trace_from_kernel) note_kept_as(it->second, own, key);
     it->second.spans.push_back(std::move(s));
     open_spans_++;
     if (it->second.spans.size() >= kMaxTraceSpans) {
@@ -87,7 +106,7 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
   }
   // Over a bound: the oldest traces go out before their time.
   while ((open_.size() > max_traces_ || open_spans_ > max_spans_) && !by_deadline_.empty()) {
-    Key key = std::move(by_deadline_.front().second);
+    const Key key = by_deadline_.front().second;
     by_deadline_.pop_front();
     auto it = open_.find(key);
     if (it == open_.end()) continue;
@@ -107,13 +126,24 @@ void Assembler::merge_open(const Key& from, const Key& key, Open& into) {
   if (it == open_.end()) return;  // sent already, or never waited
   counters_.causal_merges++;
   into.anomaly |= it->second.anomaly;
+  into.kernel_keyed |= it->second.kernel_keyed;
   into.from_header |= it->second.from_header;
+  if (it->second.kernel_keyed) note_kept_as(into, from, key);
+  for (const Key& k : it->second.also_kept_as) note_kept_as(into, k, key);
   into.first_ns = std::min(into.first_ns, it->second.first_ns);
   for (auto& s : it->second.spans) {
-    std::copy(key.begin(), key.end(), s.trace_id.begin());
+    s.trace_id = key;
     into.spans.push_back(std::move(s));
   }
   open_.erase(it);  // its by_deadline_ entry stays behind: expire() skips it
+}
+
+// Trace t (key) holds spans the kernel's filter knows by trace id own: their kept spans are
+// pulled with its own.
+void Assembler::note_kept_as(Open& t, const Key& own, const Key& key) {
+  if (own != key && std::find(t.also_kept_as.begin(), t.also_kept_as.end(), own) ==
+                        t.also_kept_as.end())
+    t.also_kept_as.push_back(own);
 }
 
 // Group from joins trace key, which went out already: its spans follow late.
@@ -125,14 +155,16 @@ void Assembler::send_merged_late(const Key& from, const Key& key,
   open_.erase(it);
   open_spans_ -= t.spans.size();
   for (auto& s : t.spans) {
-    std::copy(key.begin(), key.end(), s.trace_id.begin());
+    s.trace_id = key;
     send_late(key, std::move(s), out);
   }
 }
 
-void Assembler::expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bool flush) {
+bool Assembler::expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bool flush,
+                       std::size_t max_out) {
   while (!by_deadline_.empty() && (flush || by_deadline_.front().first <= now_ns)) {
-    Key key = std::move(by_deadline_.front().second);
+    if (out.size() >= max_out) return true;
+    const Key key = by_deadline_.front().second;
     by_deadline_.pop_front();
     auto it = open_.find(key);
     if (it == open_.end()) continue;
@@ -149,6 +181,7 @@ void Assembler::expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bo
     send(key, std::move(t), now_ns, out);
   }
   forget_recent(now_ns);
+  return false;
 }
 
 void Assembler::send(const Key& key, Open&& t, std::uint64_t now_ns,
@@ -158,9 +191,18 @@ void Assembler::send(const Key& key, Open&& t, std::uint64_t now_ns,
   if (t.anomaly) {
     counters_.traces_with_anomaly++;
     if (pull_) {
-      auto kept = pull_(t.spans.front());
-      counters_.spans_recovered_exact += kept.size();
-      for (auto& k : kept) t.spans.push_back(std::move(k));
+      capture::Span of = t.spans.front();
+      const std::size_t before = t.spans.size();
+      for (auto& k : pull_(of)) t.spans.push_back(std::move(k));
+      // Groups joined into it under other kernel ids: theirs too, under its id now.
+      for (const Key& other : t.also_kept_as) {
+        of.trace_id = other;
+        for (auto& k : pull_(of)) {
+          k.trace_id = key;
+          t.spans.push_back(std::move(k));
+        }
+      }
+      counters_.spans_recovered_exact += t.spans.size() - before;
     }
   }
   linker_.link(t.spans);
@@ -171,10 +213,12 @@ void Assembler::send(const Key& key, Open&& t, std::uint64_t now_ns,
   }
   // Learn the call graph from traces that likely hold all their hops: with
   // an anomaly (kept spans recovered), under --no-filter, or warming up. A
-  // trace of function spans alone had its platform spans kept away.
+  // trace of function spans alone had its platform spans kept away. Under full tracing
+  // nothing is ever estimated (above): learning would be work for nothing, a copy of every
+  // span into the estimator's exemplars.
   bool whole = t.anomaly;
   for (const auto& s : t.spans) whole |= s.decision == "full" || s.reason == "warmup";
-  if (estimator_ && whole) estimator_->learn(t.spans);
+  if (estimator_ && whole && !full_tracing_) estimator_->learn(t.spans);
   remember_sent(key, t.spans, now_ns);
   for (auto& s : t.spans) out.push_back(std::move(s));
 }
@@ -207,7 +251,7 @@ void Assembler::remember_sent(const Key& key, const std::vector<capture::Span>& 
                               std::uint64_t now_ns) {
   if (sent_.insert(key).second) {
     sent_order_.push_back(key);
-    while (sent_order_.size() > 4 * max_traces_) {
+    while (sent_order_.size() > std::min(4 * max_traces_, kMaxSentIds)) {
       sent_.erase(sent_order_.front());
       sent_order_.pop_front();
     }

@@ -57,7 +57,17 @@ class Assembler {
   // A sent trace's spans stay linkable for late spans this many waits, at
   // most this many traces (copies of their spans: the memory bound).
   static constexpr int kRecentWaits = 10;
-  static constexpr std::size_t kMaxRecentTraces = 16384;
+  // 4,096 traces remember kRecentWaits waits of up to 400 traces/s (the demo platform runs
+  // 100); past that rate the window is shorter, as it was at 16,384 past 1,600 traces/s,
+  // a quarter of the memory (copies of every span sent: ~12 MiB at 16,384 on nginx).
+  static constexpr std::size_t kMaxRecentTraces = 4096;
+  // Ids of sent traces (their late spans go out at once rather than wait as a new trace),
+  // and the causal join's index entries (two to four a request): bounded on their own, not
+  // by how many spans may wait. Under --no-filter on a busy
+  // server (28,000 spans/s on nginx) these, sized by max_spans and max_traces, held most
+  // of the tracer's memory: 262,144 ids and 524,288 join entries, now 65,536 each.
+  static constexpr std::size_t kMaxSentIds = 65536;
+  static constexpr std::size_t kMaxJoinEntries = 65536;
   // Linking is quadratic in a trace's spans, and one trace id on every
   // request (a load generator's fixed traceparent) would make one trace of
   // everything: a trace goes out once it holds this many spans, and its
@@ -70,8 +80,11 @@ class Assembler {
   // Takes reported spans seen at now_ns; what is ready goes to out.
   void add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
            std::vector<capture::Span>& out);
-  // Sends the traces whose wait is over at now_ns (all of them if flush).
-  void expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bool flush = false);
+  // Sends the traces whose wait is over at now_ns (all of them if flush), whole traces
+  // until out holds max_out spans or more; true when it stopped there, with more to send
+  // (the caller exports out and calls again: its buffers stay the size of one batch).
+  bool expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bool flush = false,
+              std::size_t max_out = SIZE_MAX);
 
   const AssemblerCounters& counters() const { return counters_; }
   const LinkerCounters& link_counters() const { return linker_.counters(); }
@@ -80,20 +93,31 @@ class Assembler {
   std::size_t recent_spans() const { return recent_spans_; }
 
  private:
+  // A trace id as it is, 16 bytes (CausalJoin's keys, strings, are converted at its door:
+  // only spans it can join pay for them).
+  using Key = capture::TraceId;
+  using KeyHash = capture::TraceIdHash;
   struct Open {
     std::vector<capture::Span> spans;
     std::uint64_t deadline_ns = 0;
     std::uint64_t first_ns = 0;
     bool anomaly = false;
-    // A span with a header trace id is in it. A trace of header-less spans alone (joined
-    // by the kernel's causality) does not wait for profiles: such spans went out at once
-    // before they could be joined, and the keep-buffer holds nothing of theirs to pull.
+    // A span whose trace id the kernel's filter knows (a header's, or the kernel's own) is
+    // in it: an anomaly pulls its kept spans. A trace of spans with user-space ids alone
+    // (joined by the kernel's causality) has none to pull.
+    bool kernel_keyed = false;
+    // A span with a header trace id is in it: only such a trace waits for the profiles of
+    // its warm-up spans (kMaxHoldWaits). One without headers goes out after the wait, as
+    // before the kernel gave it an id; its warm-up spans are still judged when it does.
     bool from_header = false;
+    // Other trace ids the kernel's filter knows its spans by (groups joined into it, whose
+    // kernel ids differed): their kept spans are pulled too.
+    std::vector<Key> also_kept_as;
   };
-  using Key = std::string;  // trace id bytes
   void send(const Key& key, Open&& t, std::uint64_t now_ns, std::vector<capture::Span>& out);
   void send_late(const Key& key, capture::Span&& s, std::vector<capture::Span>& out);
   void merge_open(const Key& from, const Key& key, Open& into);
+  static void note_kept_as(Open& t, const Key& own, const Key& key);
   void send_merged_late(const Key& from, const Key& key, std::vector<capture::Span>& out);
   // Judges the trace's unjudged spans; true when some still lack a profile.
   bool judge_all(Open& t);
@@ -111,13 +135,13 @@ class Assembler {
   Estimator* estimator_;
   std::function<capture::SpanId()> next_id_;
   Judge judge_;
-  std::unordered_map<Key, Open> open_;
+  std::unordered_map<Key, Open, KeyHash> open_;
   std::deque<std::pair<std::uint64_t, Key>> by_deadline_;  // deadlines grow with arrival
-  std::unordered_set<Key> sent_;
+  std::unordered_set<Key, KeyHash> sent_;
   std::deque<Key> sent_order_;
   Linker linker_;
   CausalJoin join_;
-  std::unordered_map<Key, std::vector<capture::Span>> recent_;  // sent, for late spans
+  std::unordered_map<Key, std::vector<capture::Span>, KeyHash> recent_;  // sent, for late spans
   std::deque<std::pair<std::uint64_t, Key>> recent_order_;
   AssemblerCounters counters_;
   bool full_tracing_ = false;  // spans reported by --no-filter seen: estimate nothing

@@ -219,6 +219,7 @@ std::vector<capture::Span> Estimator::estimate(
           capture::Span e = seen_.at(other).exemplar;
           e.trace_id = have.trace_id;
           e.trace_from_header = have.trace_from_header;
+          e.trace_from_kernel = have.trace_from_kernel;
           e.span_id = next_id();
           e.parent_span_id.reset();
           e.decision = "estimated";

@@ -6,27 +6,19 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <algorithm>
+#include <map>
+#include <string_view>
 
 #include "filter_maps.h"  // types of the skeleton's rodata
 #include "capture.skel.h"
+#include "bpf/kernel_hooks.h"
+#include "bpf/source_selection.h"
 #include "error.h"
 
 namespace difftrace::bpf {
-namespace fs = std::filesystem;
 
 namespace {
-
-// "tracepoint/syscalls/sys_enter_read" -> does this kernel have that event?
-bool tracepoint_exists(const std::string& section) {
-  const std::string prefix = "tracepoint/";
-  if (section.rfind(prefix, 0) != 0) return true;
-  std::string rel = section.substr(prefix.size());
-  for (const char* root : {"/sys/kernel/debug/tracing/events/", "/sys/kernel/tracing/events/"})
-    if (fs::exists(std::string(root) + rel)) return true;
-  return false;
-}
 
 // A program reached by tail call (SEC("raw_tp"), no tracepoint named): nothing to attach.
 bool is_tail_call_target(const bpf_program* p) {
@@ -55,7 +47,7 @@ void set_load_settings(capture& skel, const targets::TargetSet& targets,
 void CaptureProgram::SkelDeleter::operator()(capture* s) const { capture__destroy(s); }
 
 CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
-                               const filter::FilterSettings& filter) {
+                               const filter::FilterSettings& filter, HookSourceMode mode) {
   // With --verbose, keep the whole verifier log: libbpf's default buffer
   // holds only its start, and a rejection is explained at its end.
   static std::vector<char> log_buf;
@@ -81,7 +73,7 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
     if (int err = bpf_map__set_max_entries(skel_->maps.keep, std::max(1u, filter.keep_traces)))
       fail("sizing the keep-buffer", -err);
 
-    pick_source();
+    pick_source(mode);
     if (!with_h2) {
       bpf_program__set_autoload(skel_->progs.h2_io, false);
       ProbeStatus& h2 = probe("h2_io");
@@ -89,6 +81,8 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
       h2.detail = "refused by this kernel's verifier: HTTP/2 not followed";
     }
 
+    // h2_io is the syscalls source's: with another source it is left out already.
+    const bool h2_tried = bpf_program__autoload(skel_->progs.h2_io);
     const int err = capture__load(skel_.get());
     if (!err) break;
     if (!log_buf.empty()) {
@@ -103,7 +97,7 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
                        "loading the capture BPF programs into the kernel: Operation not "
                        "permitted (BPF refused: a container or seccomp sandbox without BPF, "
                        "kernel lockdown, or missing CAP_BPF/CAP_SYS_ADMIN)");
-    if (!with_h2)
+    if (!h2_tried)
       fail("loading the capture BPF programs into the kernel (run with --verbose for the "
            "verifier log)",
            err);
@@ -127,36 +121,30 @@ void CaptureProgram::fill_tail_calls() {
 
 CaptureProgram::~CaptureProgram() = default;
 
-// The first hook source whose every hook this kernel has; the other sources' programs stay
-// unloaded, and so does a process hook whose tracepoint is missing.
-void CaptureProgram::pick_source() {
-  std::string why_not;
-  for (const auto& src : hook_sources()) {
-    std::string missing;
-    for (const auto& name : src.programs) {
-      bpf_program* p = bpf_object__find_program_by_name(skel_->obj, name.c_str());
-      if (!p)
-        missing = "its program " + name + " is not in the object";
-      else if (!tracepoint_exists(bpf_program__section_name(p)))
-        missing = std::string("this kernel has no tracepoint ") + bpf_program__section_name(p);
-      if (!missing.empty()) break;
-    }
-    if (missing.empty() && source_.empty()) source_ = src.name;
-    if (!missing.empty()) why_not += (why_not.empty() ? "" : "; ") + src.name + ": " + missing;
-  }
-  if (source_.empty())
-    throw FatalError(ExitCode::kEnvironment,
-                     "this kernel runs none of difftrace's hook sources (" + why_not + ")");
+// The hook source for this kernel and mode (bpf/source_selection.h); the other sources'
+// programs stay unloaded, and so do the picked source's optional programs and the process
+// hooks whose hook this kernel lacks.
+void CaptureProgram::pick_source(HookSourceMode mode) {
+  std::map<std::string, std::string> sections;
   bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj)
+    sections[bpf_program__name(prog)] = bpf_program__section_name(prog);
+  const KernelHooks& kernel = probe_kernel_hooks();
+  const SourceChoice choice = choose_hook_source(mode, sections, kernel);
+  if (choice.source.empty()) throw FatalError(ExitCode::kEnvironment, choice.reason);
+  source_ = choice.source;
+  source_reason_ = choice.reason;
   bpf_object__for_each_program(prog, skel_->obj) {
     ProbeStatus st;
     st.program = bpf_program__name(prog);
     st.source = source_of(st.program);
     st.hook = bpf_program__section_name(prog);
-    if (st.source == "process" && !tracepoint_exists(st.hook))
-      st.detail = "this kernel has no tracepoint " + st.hook;
-    else if (st.source != "process" && st.source != source_)
+    if (st.source == "process")
+      st.detail = missing_hook(st.hook, kernel);
+    else if (st.source != source_)
       st.detail = "source " + source_ + " was picked";
+    else if (auto it = choice.optional_missing.find(st.program); it != choice.optional_missing.end())
+      st.detail = it->second;
     st.state = st.detail.empty() ? ProbeStatus::State::kNotAttached : ProbeStatus::State::kLeftOut;
     if (st.state == ProbeStatus::State::kLeftOut) bpf_program__set_autoload(prog, false);
     if (st.detail.empty()) st.detail = "not attached yet";
@@ -174,7 +162,8 @@ ProbeStatus& CaptureProgram::probe(const std::string& program) {
 std::vector<std::string> CaptureProgram::skipped() const {
   std::vector<std::string> names;
   for (const auto& p : probes_)
-    if (p.state != ProbeStatus::State::kAttached) names.push_back(p.program);
+    if (p.state != ProbeStatus::State::kAttached && (p.source == "process" || p.source == source_))
+      names.push_back(p.program);
   return names;
 }
 
@@ -231,6 +220,8 @@ void CaptureProgram::set_targets(const targets::TargetSet& next) {
     bpf_map__delete_elem(skel_->maps.target_cgroups, &key, sizeof key, 0);
   }
   fill_target_maps(next);  // updates of entries there already are change nothing
+  // Threads' cached verdicts were taken against the old maps: take them again.
+  __atomic_fetch_add(&skel_->data->targets_gen, 1, __ATOMIC_SEQ_CST);
   targets_ = next;
   targets_.changeable = true;
 }
@@ -252,12 +243,18 @@ std::vector<LoadedProgram> CaptureProgram::loaded_programs() const {
 }
 
 void CaptureProgram::attach() {
-  // The exit program first: an entry saved before its exit program is
-  // attached would wait for an exit that is never seen.
-  std::vector<bpf_program*> order = {skel_->progs.sys_exit};
+  // The exit programs first (sys_exit, the fexit ones): an entry saved before its exit
+  // program is attached would wait for an exit that is never seen.
+  auto is_exit = [](bpf_program* p) {
+    const std::string_view name = bpf_program__name(p);
+    return name.size() > 5 && name.substr(name.size() - 5) == "_exit";
+  };
+  std::vector<bpf_program*> order;
   bpf_program* prog;
   bpf_object__for_each_program(prog, skel_->obj)
-    if (prog != skel_->progs.sys_exit) order.push_back(prog);
+    if (is_exit(prog)) order.push_back(prog);
+  bpf_object__for_each_program(prog, skel_->obj)
+    if (!is_exit(prog)) order.push_back(prog);
   for (bpf_program* p : order) {
     if (!bpf_program__autoload(p)) continue;
     ProbeStatus& st = probe(bpf_program__name(p));
@@ -305,6 +302,15 @@ std::uint8_t CaptureProgram::keep_spans() const {
 
 void CaptureProgram::set_hist_epoch(std::uint8_t epoch) {
   __atomic_store_n(&skel_->bss->hist_epoch, epoch, __ATOMIC_RELEASE);
+}
+
+void CaptureProgram::set_no_thread_causes(std::uint32_t pid) {
+  const __u8 one = 1;
+  if (bpf_map__update_elem(skel_->maps.no_thread_causes, &pid, sizeof pid, &one, sizeof one,
+                           BPF_ANY))
+    spdlog::debug("no_thread_causes: pid {} not written (map full): its causes stay judged by "
+                  "thread, and user space drops them",
+                  pid);
 }
 
 KernelCounters CaptureProgram::read_counters() const {

@@ -37,7 +37,9 @@ struct LoadedProgram {
 class CaptureProgram {
  public:
   // Throws FatalError(kEnvironment) with the failing step and errno.
-  CaptureProgram(const targets::TargetSet& targets, const filter::FilterSettings& filter = {});
+  // mode: the hook source (--hook-source); auto picks the first this kernel runs.
+  CaptureProgram(const targets::TargetSet& targets, const filter::FilterSettings& filter = {},
+                 HookSourceMode mode = HookSourceMode::kAuto);
   ~CaptureProgram();
   CaptureProgram(const CaptureProgram&) = delete;
   CaptureProgram& operator=(const CaptureProgram&) = delete;
@@ -61,17 +63,23 @@ class CaptureProgram {
   // Kept spans per trace the loaded program writes (its keep_spans setting).
   std::uint8_t keep_spans() const;
   KernelCounters read_counters() const;
-  // Names of programs left out or not attached: this kernel lacks their hook.
+  // Process pid's threads tell nothing of its requests' causes (a Go program): the kernel
+  // judges none of its outbound requests' causes from now on (bpf/lib/causality.bpf.h).
+  void set_no_thread_causes(std::uint32_t pid);
+  // Names of the picked source's and the process hooks' programs left out or not attached:
+  // this kernel lacks their hook (the other sources' programs are not counted).
   std::vector<std::string> skipped() const;
   std::size_t attached_count() const { return links_.size(); }
   // The hook source the loader picked (hook_sources()), and every program's fate.
   const std::string& source() const { return source_; }
+  // Why that source (SourceChoice::reason): check and the start line print it.
+  const std::string& source_reason() const { return source_reason_; }
   const std::vector<ProbeStatus>& probes() const { return probes_; }
 
  private:
   void fill_tail_calls();
   void fill_target_maps(const targets::TargetSet& targets);
-  void pick_source();
+  void pick_source(HookSourceMode mode);
   ProbeStatus& probe(const std::string& program);
 
   struct SkelDeleter {
@@ -80,6 +88,7 @@ class CaptureProgram {
   std::unique_ptr<::capture, SkelDeleter> skel_;
   std::vector<LinkPtr> links_;
   std::string source_;
+  std::string source_reason_;
   std::vector<ProbeStatus> probes_;
   targets::TargetSet targets_;
 };

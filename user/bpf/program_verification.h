@@ -16,9 +16,11 @@ struct ProgramVerification {
   std::uint32_t budget = 0;          // from verifier_budget.h
   bool loaded = false;
   std::string error;                 // why it was refused; empty when loaded
+  std::string not_here;              // why it was not loaded: its hook is not in this kernel
 };
 
-// Every program of the capture object, in the object's order, each loaded with
+// Every program of the capture object, in the object's order, each loaded (unless this
+// kernel lacks its hook: not_here says why) with
 // the load-time settings that cost the verifier most (every kind of target on,
 // the filter on). Needs BPF privileges; throws FatalError(kEnvironment) only
 // when the object cannot be opened at all.

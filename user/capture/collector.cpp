@@ -24,7 +24,9 @@ int Collector::on_event(void* ctx, void* data, size_t size) {
   if (size < sizeof(dt_span_event)) {
     self->malformed_++;
   } else {
-    self->pending_.push_back(self->decode(data, size));
+    // Decoded straight into the batch, which has room for a whole one.
+    if (self->pending_.capacity() == 0) self->pending_.reserve(kMaxBatch);
+    self->decode(data, size, self->pending_.emplace_back());
   }
   if (self->pending_.size() >= kMaxBatch) {
     self->full_ = true;
@@ -34,20 +36,23 @@ int Collector::on_event(void* ctx, void* data, size_t size) {
 }
 
 // An HTTP/2 span event carries its header blocks after it (include/protocols/http2/span.h).
-Span Collector::decode(const void* data, size_t size) {
-  dt_span_event ev;
-  std::memcpy(&ev, data, sizeof ev);
-  if (ev.protocol != DT_PROTO_HTTP2 || size < sizeof ev + sizeof(h2_span_tail))
-    return decoder_.decode(ev);
+void Collector::decode(const void* data, size_t size, Span& into) {
+  const auto& ev = *static_cast<const dt_span_event*>(data);
+  if (ev.protocol != DT_PROTO_HTTP2 || size < sizeof ev + sizeof(h2_span_tail)) {
+    decoder_.decode(ev, into);
+    return;
+  }
+  // The header blocks fill in what the kernel could not decide alone (status, method), so
+  // they are read into a copy of the event before it is decoded.
+  dt_span_event h2_ev = ev;
   h2_span_tail tail;
   std::memcpy(&tail, static_cast<const char*>(data) + sizeof ev, sizeof tail);
   std::uint32_t unresolved = 0;
-  std::optional<Rpc> rpc = h2_blocks_.decode(ev, tail, unresolved);
-  Span s = decoder_.decode(ev);
-  s.http_version = 2;
-  s.rpc = std::move(rpc);
-  s.unresolved_fields = unresolved;
-  return s;
+  std::optional<Rpc> rpc = h2_blocks_.decode(h2_ev, tail, unresolved);
+  decoder_.decode(h2_ev, into);
+  into.http_version = 2;
+  into.rpc = std::move(rpc);
+  into.unresolved_fields = unresolved;
 }
 
 void Collector::poll(int timeout_ms) {

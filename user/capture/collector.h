@@ -31,7 +31,8 @@ class Collector {
   static int on_event(void* ctx, void* data, size_t size);
 
   bpf::RingBufferPtr rb_;
-  Span decode(const void* data, size_t size);
+  // Decodes one ring-buffer record (a span event, and an HTTP/2 span's header blocks after it).
+  void decode(const void* data, size_t size, Span& into);
 
   SpanDecoder& decoder_;
   Http2BlockDecoder h2_blocks_;

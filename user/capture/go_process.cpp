@@ -42,6 +42,7 @@ bool GoProcesses::is_go(std::uint32_t pid) {
   if (known_.size() >= kMaxKnown) known_.clear();  // bounded; looked up again
   const bool go = is_go_executable("/proc/" + std::to_string(pid) + "/exe");
   known_.emplace(pid, go);
+  if (go && found_) found_(pid);
   return go;
 }
 

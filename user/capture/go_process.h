@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 
@@ -18,9 +19,12 @@ class GoProcesses {
   // Is pid a Go program? Looked up once per pid (its /proc/PID/exe); a process gone or
   // unreadable is not.
   bool is_go(std::uint32_t pid);
+  // Called with each pid found to be a Go program (again if it is looked up again).
+  void on_found(std::function<void(std::uint32_t)> found) { found_ = std::move(found); }
 
  private:
   std::unordered_map<std::uint32_t, bool> known_;
+  std::function<void(std::uint32_t)> found_;
   static constexpr std::size_t kMaxKnown = 4096;
 };
 

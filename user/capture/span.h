@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,18 @@ namespace difftrace::capture {
 
 using TraceId = std::array<std::uint8_t, 16>;
 using SpanId = std::array<std::uint8_t, 8>;
+
+// Trace ids as hash-map keys, 16 bytes as they are: no string per key. Header ids may
+// differ in a few bytes only (a load generator's counter), so both halves are mixed.
+struct TraceIdHash {
+  std::size_t operator()(const TraceId& id) const noexcept {
+    std::uint64_t lo, hi;
+    std::memcpy(&lo, id.data(), 8);
+    std::memcpy(&hi, id.data() + 8, 8);
+    std::uint64_t h = (lo ^ (hi * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
+    return static_cast<std::size_t>(h ^ (h >> 31));
+  }
+};
 
 enum class SpanKind { kServer, kClient };
 
@@ -38,6 +51,10 @@ struct Span {
   SpanId span_id{};
   std::optional<SpanId> parent_span_id;  // set by the assembler's linker
   bool trace_from_header = false;  // trace id came from traceparent/B3 (or traceresponse)
+  // No header: the kernel gave the trace id (inherited along the request's path, or minted
+  // at its root: bpf/lib/trace_inherit.bpf.h), so its filter and keep-buffer know the trace
+  // by it. The trace is the request's; the id is difftrace's.
+  bool trace_from_kernel = false;
   // The span id the request's trace header named as parent: for a SERVER
   // span its caller's (or, forwarded unchanged, a caller's caller's), for a
   // CLIENT span the one the process put on its outgoing request.

@@ -73,13 +73,20 @@ std::string address_text(int family, const std::uint8_t (&addr)[16]) {
   return buf;
 }
 
+std::size_t SpanDecoder::AddressKeyHash::operator()(const AddressKey& k) const noexcept {
+  TraceId bytes;
+  std::memcpy(bytes.data(), k.data(), bytes.size());
+  return TraceIdHash{}(bytes) ^ k[16];
+}
+
 const std::string& SpanDecoder::address_of(int family, const std::uint8_t (&addr)[16]) {
-  std::string key(reinterpret_cast<const char*>(addr), 16);
-  key.push_back(static_cast<char>(family));
+  AddressKey key;
+  std::memcpy(key.data(), addr, 16);
+  key[16] = static_cast<std::uint8_t>(family);
   auto it = address_cache_.find(key);
   if (it != address_cache_.end()) return it->second;
   if (address_cache_.size() >= 4096) address_cache_.clear();  // bounded
-  return address_cache_.emplace(std::move(key), address_text(family, addr)).first->second;
+  return address_cache_.emplace(key, address_text(family, addr)).first->second;
 }
 
 SpanId SpanDecoder::new_span_id() {
@@ -104,6 +111,11 @@ TraceId SpanDecoder::new_trace_id() {
 
 Span SpanDecoder::decode(const dt_span_event& ev) {
   Span s;
+  decode(ev, s);
+  return s;
+}
+
+void SpanDecoder::decode(const dt_span_event& ev, Span& s) {
   s.kind = ev.kind == DT_SPAN_CLIENT ? SpanKind::kClient : SpanKind::kServer;
   s.method = method_name(ev.method);
   s.path.assign(ev.path, strnlen(ev.path, std::min<std::size_t>(ev.path_len, DT_TARGET_MAX - 1)));
@@ -122,10 +134,14 @@ Span SpanDecoder::decode(const dt_span_event& ev) {
   s.exch_seq = ev.exch_seq;
   if (ev.flags & DT_SPAN_F_SEQ) s.req_seq = ev.req_seq;
   s.cause = ev.cause;
-  if (ev.cause == DT_CAUSE_FOUND && go_.is_go(ev.pid)) {
+  // Every span's process is looked at (once per pid), so that the kernel learns of a Go
+  // process at its first span, not at its first cause.
+  bool go_cause_dropped = false;
+  if (go_.is_go(ev.pid) && ev.cause == DT_CAUSE_FOUND) {
     // Goroutines move between threads: the thread's open request is no cause.
     s.cause = DT_CAUSE_UNKNOWN;
     go_causes_dropped_++;
+    go_cause_dropped = true;
   }
   if (s.cause == DT_CAUSE_FOUND) {
     s.cause_conn_id = ev.cause_conn_id;
@@ -141,7 +157,16 @@ Span SpanDecoder::decode(const dt_span_event& ev) {
 
   auto ctx = decode_trace_context(ev.ctx_kind, ev.trace_id, ev.parent_id, ev.trace_flags);
   if (ev.ctx_kind != DT_CTX_NONE && !ctx) invalid_ctx_++;
-  if (ctx) {
+  if (ctx && ev.ctx_kind == DT_CTX_KERNEL && go_cause_dropped) {
+    // The kernel took it from the cause dropped above (before it knew the process).
+    go_traces_renewed_++;
+    s.trace_id = new_trace_id();
+  } else if (ctx && ev.ctx_kind == DT_CTX_KERNEL) {
+    // The request had no trace header: the kernel's id (bpf/lib/trace_inherit.bpf.h), no
+    // parent named by anyone.
+    s.trace_id = ctx->trace_id;
+    s.trace_from_kernel = true;
+  } else if (ctx) {
     s.trace_id = ctx->trace_id;
     s.trace_from_header = true;
     // Parents are the linker's (assembler/linker.h): the header's parent id
@@ -151,7 +176,6 @@ Span SpanDecoder::decode(const dt_span_event& ev) {
     s.trace_id = new_trace_id();
   }
   if (ev.flags & DT_SPAN_F_RESP_SPAN_ID) s.announced_span_id = decode_span_id(ev.resp_span_id);
-  return s;
 }
 
 }  // namespace difftrace::capture

@@ -2,6 +2,8 @@
 // addresses as text, trace ids from the request's headers or fresh ones.
 #pragma once
 
+#include <array>
+#include <functional>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -17,9 +19,17 @@ class SpanDecoder {
  public:
   explicit SpanDecoder(const WallClock& clock) : clock_(clock), rng_(std::random_device{}()) {}
   Span decode(const dt_span_event& ev);
+  // The same into a span just constructed (the collector's batch: no temporary to move).
+  void decode(const dt_span_event& ev, Span& into);
   std::uint64_t invalid_trace_contexts() const { return invalid_ctx_; }
   // CLIENT spans of Go processes whose kernel cause was not believed (go_process.h).
   std::uint64_t go_causes_dropped() const { return go_causes_dropped_; }
+
+  // Told each process found to run Go (before its span is decoded): the kernel should judge
+  // no causes of its threads.
+  void on_go_process(std::function<void(std::uint32_t)> found) { go_.on_found(std::move(found)); }
+  // CLIENT spans of Go processes whose trace id the kernel took from a cause not believed.
+  std::uint64_t go_traces_renewed() const { return go_traces_renewed_; }
 
   SpanId new_span_id();
   TraceId new_trace_id();
@@ -30,11 +40,17 @@ class SpanDecoder {
   const WallClock& clock_;
   std::mt19937_64 rng_;
   // Address texts seen lately: a connection's addresses repeat in every span,
-  // and formatting them was a visible share of the tracer's CPU.
-  std::unordered_map<std::string, std::string> address_cache_;
+  // and formatting them was a visible share of the tracer's CPU. Keyed by the
+  // address's 16 bytes and its family, as they are.
+  using AddressKey = std::array<std::uint8_t, 17>;
+  struct AddressKeyHash {
+    std::size_t operator()(const AddressKey& k) const noexcept;
+  };
+  std::unordered_map<AddressKey, std::string, AddressKeyHash> address_cache_;
   std::uint64_t invalid_ctx_ = 0;
   GoProcesses go_;
   std::uint64_t go_causes_dropped_ = 0;
+  std::uint64_t go_traces_renewed_ = 0;
 };
 
 const char* method_name(int method);

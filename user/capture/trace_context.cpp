@@ -29,11 +29,12 @@ bool decode_hex(const char* text, std::array<std::uint8_t, N>& out) {
 std::optional<TraceContext> decode_trace_context(int kind, const char (&trace_id)[32],
                                                  const char (&parent_id)[16],
                                                  const char (&flags)[2]) {
-  if (kind != DT_CTX_W3C && kind != DT_CTX_B3 && kind != DT_CTX_W3C_RESPONSE)
+  if (kind != DT_CTX_W3C && kind != DT_CTX_B3 && kind != DT_CTX_W3C_RESPONSE &&
+      kind != DT_CTX_KERNEL)
     return std::nullopt;
   TraceContext ctx;
   if (!decode_hex(trace_id, ctx.trace_id)) return std::nullopt;
-  if (kind != DT_CTX_W3C_RESPONSE) {
+  if (kind != DT_CTX_W3C_RESPONSE && kind != DT_CTX_KERNEL) {
     SpanId parent{};
     if (!decode_hex(parent_id, parent)) return std::nullopt;
     ctx.parent_id = parent;

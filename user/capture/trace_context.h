@@ -10,7 +10,7 @@ namespace difftrace::capture {
 
 struct TraceContext {
   TraceId trace_id{};
-  std::optional<SpanId> parent_id;  // none for DT_CTX_W3C_RESPONSE
+  std::optional<SpanId> parent_id;  // none for DT_CTX_W3C_RESPONSE and DT_CTX_KERNEL
   bool sampled = false;
 };
 

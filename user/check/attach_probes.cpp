@@ -15,7 +15,7 @@
 #include <fstream>
 #include <string>
 
-#include "bpf/program_verification.h"
+#include "bpf/kernel_hooks.h"
 #include "error.h"
 
 namespace difftrace::check {
@@ -123,30 +123,9 @@ Fact probe_uprobe_attach() {
 }
 
 Fact probe_fentry_attach() {
-  btf* vmlinux = btf__load_vmlinux_btf();
-  if (!vmlinux) return {Presence::kAbsent, "no kernel BTF to find the function in"};
-  const int id = btf__find_by_name_kind(vmlinux, kKernelFunction, BTF_KIND_FUNC);
-  btf__free(vmlinux);
-  if (id <= 0) return {Presence::kUnknown, std::string("not probed: no ") + kKernelFunction + " in BTF"};
-  // The verifier says why a kernel without trampolines refuses the load.
-  char log[4096] = {};
-  bpf_prog_load_opts opts{};
-  opts.sz = sizeof opts;
-  opts.expected_attach_type = BPF_TRACE_FENTRY;
-  opts.attach_btf_id = static_cast<__u32>(id);
-  opts.log_buf = log;
-  opts.log_size = sizeof log;
-  opts.log_level = 1;
-  Fd prog(load_return_zero(BPF_PROG_TYPE_TRACING, &opts, "dt_check_fentry"));
-  if (prog.get() < 0) {
-    Fact f = absent(std::string("loading fentry on ") + kKernelFunction, errno);
-    const std::string reason = bpf::verifier_reason(log);
-    if (!reason.empty()) f.detail += " (" + reason + ")";
-    return f;
-  }
-  Fd link(bpf_raw_tracepoint_open(nullptr, prog.get()));
-  if (link.get() < 0) return absent(std::string("attaching fentry on ") + kKernelFunction, errno);
-  return present(std::string("loaded and attached fentry on ") + kKernelFunction);
+  const bpf::TrampolineProbe t = bpf::probe_trampolines();
+  if (!t.probed) return {Presence::kUnknown, t.detail};
+  return {t.present ? Presence::kPresent : Presence::kAbsent, t.detail};
 }
 
 }  // namespace difftrace::check

@@ -19,6 +19,10 @@ double share_of_limit(std::uint32_t insns) {
   return 100.0 * insns / static_cast<double>(bpf::kVerifierInsnLimit);
 }
 
+// A program whose hook this kernel lacks is not loaded here, and that is no problem: the
+// loader picks another source (or leaves an optional hook out).
+bool refused(const bpf::ProgramVerification& p) { return !p.loaded && p.not_here.empty(); }
+
 bool over_budget(const bpf::ProgramVerification& p) {
   return p.loaded && p.verified_insns > p.budget;
 }
@@ -28,7 +32,7 @@ bool over_budget(const bpf::ProgramVerification& p) {
 std::vector<std::string> problem_lines(const CheckReport& report) {
   std::vector<std::string> lines = refusal_lines(report.requirements);
   for (const auto& p : report.programs) {
-    if (!p.loaded)
+    if (refused(p))
       lines.push_back(fmt::format("program {}: refused by the kernel: {}", p.name, p.error));
     else if (over_budget(p))
       lines.push_back(fmt::format(
@@ -43,7 +47,7 @@ std::vector<std::string> problem_lines(const CheckReport& report) {
 bool passed(const CheckReport& report) {
   if (!all_required_present(report.requirements) || report.programs.empty()) return false;
   for (const auto& p : report.programs)
-    if (!p.loaded || over_budget(p)) return false;
+    if (refused(p) || over_budget(p)) return false;
   return report.probes_error.empty();
 }
 
@@ -66,7 +70,8 @@ std::string format_table(const CheckReport& report) {
                      "of limit", "budget", "result");
   for (const auto& p : report.programs) {
     std::string result = p.loaded ? (over_budget(p) ? "loaded, OVER BUDGET" : "loaded")
-                                  : "REFUSED: " + p.error;
+                         : refused(p) ? "REFUSED: " + p.error
+                                      : "not loaded: " + p.not_here;
     out += fmt::format("{:<20} {:>14} {:>8.1f}% {:>9}  {}\n", p.name,
                        p.verified_insns ? std::to_string(p.verified_insns) : "-",
                        share_of_limit(p.verified_insns), p.budget, result);
@@ -76,7 +81,8 @@ std::string format_table(const CheckReport& report) {
   if (!report.probes_error.empty()) {
     out += fmt::format("\nhooks not attached: {}\n", report.probes_error);
   } else if (!report.source.empty()) {
-    out += fmt::format("\nhook source: {} (attached, then detached)\n", report.source);
+    out += fmt::format("\nhook source: {} (attached, then detached): {}\n", report.source,
+                       report.source_reason);
     out += fmt::format("{:<20} {:<10} {:<36} {}\n", "program", "source", "hook", "result");
     for (const auto& p : report.probes)
       out += fmt::format("{:<20} {:<10} {:<36} {}{}\n", p.program, p.source, p.hook,
@@ -103,7 +109,9 @@ nlohmann::json to_json(const CheckReport& report) {
                         {"limit", bpf::kVerifierInsnLimit},
                         {"budget", p.budget},
                         {"loaded", p.loaded},
-                        {"error", p.loaded ? nlohmann::json(nullptr) : nlohmann::json(p.error)}});
+                        {"error", p.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.error)},
+                        {"not_here", p.not_here.empty() ? nlohmann::json(nullptr)
+                                                        : nlohmann::json(p.not_here)}});
   nlohmann::json probes = nlohmann::json::array();
   for (const auto& p : report.probes)
     probes.push_back({{"program", p.program},
@@ -113,6 +121,7 @@ nlohmann::json to_json(const CheckReport& report) {
                       {"detail", p.detail}});
   nlohmann::json hooks = {
       {"source", report.source.empty() ? nlohmann::json(nullptr) : nlohmann::json(report.source)},
+      {"reason", report.source_reason},
       {"error", report.probes_error.empty() ? nlohmann::json(nullptr)
                                             : nlohmann::json(report.probes_error)},
       {"probes", probes}};

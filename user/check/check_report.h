@@ -22,6 +22,7 @@ struct CheckReport {
   // The capture program attached as trace attaches it (nothing targeted) and detached: the
   // hook source the loader picked and each program's fate. Empty source: not tried.
   std::string source;
+  std::string source_reason;  // why this kernel gets that source (bpf::SourceChoice::reason)
   std::vector<bpf::ProbeStatus> probes;
   std::string probes_error;  // why attaching failed, if it did
 };
@@ -35,7 +36,7 @@ ExitCode check_exit_code(const CheckReport& report);
 std::string format_table(const CheckReport& report);
 // {kernel, requirements: [{name, required, present, min_kernel, detail}],
 //  programs: [{name, verified_insns, limit, budget, loaded, error}],
-//  hooks: {source, error, probes: [{program, source, hook, state, detail}]}, ok, problems}
+//  hooks: {source, reason, error, probes: [{program, source, hook, state, detail}]}, ok, problems}
 nlohmann::json to_json(const CheckReport& report);
 
 }  // namespace difftrace::check

@@ -8,6 +8,7 @@
 #include "agent/http_endpoint.h"
 #include "agent/readiness.h"
 #include "cli/command_config.h"
+#include "cli/hook_source_option.h"
 #include "cli/k8s_options.h"
 #include "cli/run_summary.h"
 #include "config/service_map.h"
@@ -35,6 +36,7 @@ void add_agent_command(CLI::App& app, AgentOptions& opts) {
                 "Name spans by their pod (k8s.*) and resolve k8s matches, from this node's pods "
                 "in the Kubernetes API");
   add_k8s_options(*cmd, opts.k8s_options);
+  add_hook_source_option(*cmd, opts.hook_source);
 }
 
 namespace {
@@ -73,6 +75,7 @@ int run_agent(const AgentOptions& opts) {
   session::LiveCaptureOptions capture;
   capture.ready_file = opts.ready_file;
   capture.targets_follow_config = true;
+  capture.hook_source = opts.hook_source;
   std::unique_ptr<k8s::K8sMetadata> pods;
   if (opts.k8s) pods = std::make_unique<k8s::K8sMetadata>(opts.k8s_options);
   k8s::ContainerCache containers;

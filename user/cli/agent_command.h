@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "bpf/hook_sources.h"
 #include "k8s/k8s_metadata.h"
 
 namespace CLI {
@@ -22,6 +23,7 @@ struct AgentOptions {
   std::string stats_json;
   bool k8s = false;  // --k8s: pod metadata from the Kubernetes API on spans, k8s matches
   k8s::K8sOptions k8s_options;
+  bpf::HookSourceMode hook_source = bpf::HookSourceMode::kAuto;
 };
 
 void add_agent_command(CLI::App& app, AgentOptions& opts);

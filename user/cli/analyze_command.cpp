@@ -19,8 +19,8 @@ namespace difftrace::cli {
 
 void add_analyze_command(CLI::App& app, AnalyzeOptions& opts) {
   auto* cmd = app.add_subcommand(
-      "analyze", "Critical path and latency breakdown of traces in OTLP JSON files (no root)");
-  cmd->add_option("FILE", opts.files, "OTLP JSON: one ExportTraceServiceRequest per line")
+      "analyze", "Critical path and latency breakdown of traces in OTLP or Zipkin JSON files (no root)");
+  cmd->add_option("FILE", opts.files, "OTLP JSON (one ExportTraceServiceRequest per line) or Zipkin v2 JSON arrays")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--format", opts.format,
@@ -104,8 +104,8 @@ int run_analyze(const AnalyzeOptions& opts) {
                                                         : "could not write --out " + opts.out);
   const auto& s = analyzer.summary();
   if (s.read.bad_lines)
-    spdlog::warn("{} lines were not OTLP ExportTraceServiceRequest JSON and were skipped (the "
-                 "first: {})",
+    spdlog::warn("{} lines (or values over many lines) were neither OTLP "
+                 "ExportTraceServiceRequest nor Zipkin v2 JSON and were skipped (the first: {})",
                  s.read.bad_lines, s.read.first_bad_line);
   if (s.builder.evicted_by_cap)
     spdlog::warn("{} traces were complete early (over --max-spans); a span of theirs that came "

@@ -36,6 +36,7 @@ void attach_and_report(check::CheckReport& report) {
     bpf::CaptureProgram program(targets::TargetSet{});
     program.attach();
     report.source = program.source();
+    report.source_reason = program.source_reason();
     report.probes = program.probes();  // then the destructor detaches
   } catch (const FatalError& e) {
     report.probes_error = e.what();

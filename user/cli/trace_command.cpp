@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/command_config.h"
+#include "cli/hook_source_option.h"
 #include "cli/k8s_options.h"
 #include "cli/run_summary.h"
 #include "config/config.h"
@@ -36,6 +37,7 @@ void add_trace_command(CLI::App& app, TraceOptions& opts) {
   cmd->add_flag("--k8s", opts.k8s,
                 "Name spans by their pod (k8s.*), from this node's pods in the Kubernetes API");
   add_k8s_options(*cmd, opts.k8s_options);
+  add_hook_source_option(*cmd, opts.hook_source);
 }
 
 int run_trace(const TraceOptions& opts) {
@@ -48,7 +50,7 @@ int run_trace(const TraceOptions& opts) {
                      : config::targets_of(cfg);
 
   session::LiveCapture source(std::move(targets),
-                              {opts.duration_s, opts.ready_file, opts.no_filter});
+                              {opts.duration_s, opts.ready_file, opts.no_filter, false, opts.hook_source});
   // container.id on every span; with --k8s, the pod's attributes too.
   std::unique_ptr<k8s::K8sMetadata> k8s_meta;
   if (opts.k8s) k8s_meta = std::make_unique<k8s::K8sMetadata>(opts.k8s_options);

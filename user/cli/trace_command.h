@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "bpf/hook_sources.h"
 #include "k8s/k8s_metadata.h"
 
 namespace CLI {
@@ -26,6 +27,7 @@ struct TraceOptions {
   bool no_filter = false;
   bool k8s = false;  // --k8s: pod metadata from the Kubernetes API on spans
   k8s::K8sOptions k8s_options;
+  bpf::HookSourceMode hook_source = bpf::HookSourceMode::kAuto;
 };
 
 void add_trace_command(CLI::App& app, TraceOptions& opts);

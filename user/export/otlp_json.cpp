@@ -75,23 +75,23 @@ void append_json_string(fmt::memory_buffer& out, std::string_view s) {
         i += len - 1;
         continue;
       }
-      out.append(s.data() + run, s.data() + i);
+      append(out, s.substr(run, i - run));
       run = i + 1;
       append(out, "\xef\xbf\xbd");
       continue;
     }
     if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7f) continue;
-    out.append(s.data() + run, s.data() + i);
+    append(out, s.substr(run, i - run));
     run = i + 1;
     if (c == '"' || c == '\\') {
       const char esc[] = {'\\', static_cast<char>(c)};
-      out.append(esc, esc + sizeof esc);
+      append(out, std::string_view(esc, sizeof esc));
     } else {
       const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-      out.append(esc, esc + sizeof esc);
+      append(out, std::string_view(esc, sizeof esc));
     }
   }
-  out.append(s.data() + run, s.data() + s.size());
+  append(out, s.substr(run));
   out.push_back('"');
 }
 

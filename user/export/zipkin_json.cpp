@@ -103,6 +103,7 @@ void append_span(fmt::memory_buffer& out, const capture::Span& s, const std::str
   tag(out, first, "host.name", host_name);
   for (const auto& [key, value] : extra_resource(s))
     tag(out, first, std::string_view(key), std::string_view(value));
+  if (s.trace_from_kernel) tag(out, first, "difftrace.trace_id.origin", std::string_view("kernel"));
   tag(out, first, "difftrace.decision", s.decision);
   if (!s.reason.empty()) tag(out, first, "difftrace.reason", s.reason);
   if (s.threshold_ns) tag(out, first, "difftrace.threshold_ns", s.threshold_ns);

@@ -13,6 +13,11 @@ dt_span_event event_of(const dt_kept_span& k, const dt_trace_key& trace) {
   e.end_ns = k.end_ns;
   e.req_bytes = k.req_bytes;
   e.resp_bytes = k.resp_bytes;
+  e.cause_conn_id = k.cause_conn_id;
+  e.cause_exch = k.cause_exch;
+  e.exch_seq = k.exch_seq;
+  e.req_seq = k.req_seq;
+  e.cause = k.cause;
   e.conn_id = k.conn_id;
   e.pid = k.pid;
   e.tid = k.tid;

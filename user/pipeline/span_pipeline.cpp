@@ -57,9 +57,12 @@ std::vector<capture::Span> SpanPipeline::pull(const capture::Span& of_trace) {
 }
 
 const profiler::EndpointProfile* SpanPipeline::profile_of(const capture::Span& s) const {
+  // The template add() gave the span (a template ends where the query starts, so the
+  // whole target's and the split path's are the same), else one made now.
   return profiler_.find(filter::endpoint_key(
       s.service_id, s.kind == capture::SpanKind::kServer ? DT_SPAN_SERVER : DT_SPAN_CLIENT,
-      capture::method_number(s.method), capture::path_template(s.path)));
+      capture::method_number(s.method),
+      s.path_template.empty() ? capture::path_template(s.path) : s.path_template));
 }
 
 std::optional<assembler::Estimator::Profiled> SpanPipeline::median(const capture::Span& s) const {
@@ -94,8 +97,13 @@ void SpanPipeline::send(std::vector<capture::Span>& out) {
 }
 
 void SpanPipeline::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns) {
-  for (auto& s : spans) enrich(s);
+  for (auto& s : spans) {
+    enrich(s);
+    // Once: the profiles are looked up by it, up to twice a span (judge), and stats.
+    if (s.path_template.empty()) s.path_template = capture::path_template(s.path);
+  }
   std::vector<capture::Span> out;
+  out.reserve(spans.size());
   assembler_.add(std::move(spans), now_ns, out);
   send(out);
 }
@@ -107,7 +115,8 @@ void SpanPipeline::tick(std::uint64_t now_ns) {
     next_tick_ns_ = now_ns + config_.profiler.interval_ns;
   }
   std::vector<capture::Span> out;
-  assembler_.expire(now_ns, out);
+  out.reserve(kExportBatch);  // no growth (span moves) while it fills
+  while (assembler_.expire(now_ns, out, false, kExportBatch)) send(out);
   send(out);
   // A reader of an exported file (tail -f, a Collector's filelog receiver) sees what was
   // sent by the next tick, not when a stdio buffer happens to fill.
@@ -116,7 +125,8 @@ void SpanPipeline::tick(std::uint64_t now_ns) {
 
 void SpanPipeline::finish() {
   std::vector<capture::Span> out;
-  assembler_.expire(0, out, /*flush=*/true);
+  out.reserve(kExportBatch);
+  while (assembler_.expire(0, out, /*flush=*/true, kExportBatch)) send(out);
   send(out);
   for (auto& e : exporters_) e->flush();
   profiler_.tick(store_);  // the last interval's counts, for the stats

@@ -24,6 +24,11 @@ namespace difftrace::pipeline {
 
 class SpanPipeline {
  public:
+  // Traces go to the exporters in batches of about this many spans (whole traces): the
+  // final flush of a busy run would otherwise encode every waiting span in one request,
+  // and an exporter's buffer keeps the size of its largest batch.
+  static constexpr std::size_t kExportBatch = 1024;
+
   SpanPipeline(const config::Config& config, filter::FilterStore& store,
                capture::SpanDecoder& decoder,
                std::vector<std::unique_ptr<exporters::Exporter>>& exporters);

@@ -32,19 +32,21 @@ std::unique_ptr<filter::FilterStore> LiveCapture::make_store(
     const filter::FilterSettings& settings) {
   check::require_kernel_features();  // privileges, bpf(), BTF, every BPF feature used
   env::ensure_tracefs();
-  program_ = std::make_unique<bpf::CaptureProgram>(targets_, settings);
+  program_ = std::make_unique<bpf::CaptureProgram>(targets_, settings, options_.hook_source);
   return std::make_unique<bpf::KernelFilterStore>(*program_);
 }
 
 void LiveCapture::start(pipeline::SpanPipeline& into) {
   pipeline_ = &into;
   collector_ = std::make_unique<capture::Collector>(program_->events_fd(), decoder_);
+  decoder_.on_go_process([this](std::uint32_t pid) { program_->set_no_thread_causes(pid); });
   program_->attach();
   if (!program_->skipped().empty())
     spdlog::info("hooks this kernel lacks, left out: {}", fmt::join(program_->skipped(), ", "));
   if (!options_.ready_file.empty()) touch(options_.ready_file);
-  spdlog::info("tracing ({} probes attached, hook source {}, filter {}){}",
-               program_->attached_count(), program_->source(), options_.no_filter ? "off" : "on",
+  spdlog::info("tracing ({} probes attached, hook source {} ({}), filter {}){}",
+               program_->attached_count(), program_->source(), program_->source_reason(),
+               options_.no_filter ? "off" : "on",
                options_.duration_s > 0 ? fmt::format(" for {}s", options_.duration_s)
                                        : "; Ctrl-C stops");
   if (options_.duration_s > 0)
@@ -72,6 +74,7 @@ void LiveCapture::add_counters(stats::RunStats& stats) const {
   if (program_) stats.set_kernel(program_->read_counters());
   stats.add_user_counter("invalid_trace_context", decoder_.invalid_trace_contexts());
   stats.add_user_counter("go_causes_dropped", decoder_.go_causes_dropped());
+  stats.add_user_counter("go_trace_ids_renewed", decoder_.go_traces_renewed());
   stats.add_user_counter("malformed_events", collector_ ? collector_->malformed() : 0);
 }
 

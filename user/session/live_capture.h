@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "bpf/hook_sources.h"
 #include "capture/clock.h"
 #include "capture/collector.h"
 #include "session/span_source.h"
@@ -24,6 +25,7 @@ struct LiveCaptureOptions {
   // The targets come from the config and follow its reloads (the agent): they are
   // changeable (targets::TargetSet::changeable) and prepare_targets() resolves new ones.
   bool targets_follow_config = false;
+  bpf::HookSourceMode hook_source = bpf::HookSourceMode::kAuto;  // --hook-source
 };
 
 class LiveCapture : public SpanSource {

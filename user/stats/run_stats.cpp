@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <string_view>
+#include <tuple>
 
 #include "capture/endpoint_template.h"
 #include "capture/span_decoder.h"
@@ -35,6 +37,10 @@ const char* counter_name(int c) {
     case DT_C_H2_LOST: return "http2_io_not_followed";
     case DT_C_H2_UNTRACKED: return "http2_streams_untracked";
     case DT_C_H2_TAIL_CALL: return "http2_tail_call_failed";
+    case DT_C_TRACE_MINTED: return "trace_ids_minted";
+    case DT_C_TRACE_BY_CAUSE: return "trace_ids_by_cause";
+    case DT_C_TRACE_BY_WIRE: return "trace_ids_by_wire";
+    case DT_C_TRACE_WIRE_MISSED: return "trace_ids_wire_missed";
     default: break;
   }
   if (c >= DT_C_REASON_FIRST && c < DT_C_MAX) {
@@ -58,9 +64,17 @@ std::uint64_t quantile(std::vector<std::uint64_t> v, double q) {
 
 void RunStats::add(const capture::Span& s) {
   received_++;
-  // Keyed by template, so that ids in paths do not make endpoints unbounded.
-  auto& e = endpoints_[{s.service_name, s.kind == capture::SpanKind::kServer ? "server" : "client",
-                        s.method, capture::path_template(s.path)}];
+  // Keyed by template, so that ids in paths do not make endpoints unbounded. A span split
+  // for export (capture::split_target) carries the template of its path already.
+  const std::string made = s.path_template.empty() ? capture::path_template(s.path) : "";
+  const std::tuple<std::string_view, std::string_view, std::string_view, std::string_view> at{
+      s.service_name, s.kind == capture::SpanKind::kServer ? "server" : "client", s.method,
+      s.path_template.empty() ? made : s.path_template};
+  auto it = endpoints_.find(at);
+  if (it == endpoints_.end())
+    it = endpoints_.emplace(Key{std::get<0>(at), std::get<1>(at), std::get<2>(at), std::get<3>(at)},
+                            Endpoint{}).first;
+  auto& e = it->second;
   e.count++;
   if (s.is_error()) e.errors++;
   if (e.samples_ns.size() < kMaxSamples) {

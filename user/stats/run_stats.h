@@ -39,7 +39,9 @@ class RunStats {
     std::vector<std::uint64_t> samples_ns;
   };
   using Key = std::tuple<std::string, std::string, std::string, std::string>;
-  std::map<Key, Endpoint> endpoints_;
+  // Transparent: a span's endpoint is looked up by views of its strings, and copied
+  // into a key only the first time.
+  std::map<Key, Endpoint, std::less<>> endpoints_;
   bpf::KernelCounters kernel_{};
   std::map<std::string, std::uint64_t> user_;
   nlohmann::json profile_ = nlohmann::json::array();

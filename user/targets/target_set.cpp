@@ -15,10 +15,6 @@
 namespace difftrace::targets {
 namespace fs = std::filesystem;
 
-namespace {
-
-// The cgroup v2 hierarchy: /sys/fs/cgroup on unified systems,
-// /sys/fs/cgroup/unified on hybrid ones.
 std::string cgroup2_root() {
   for (const char* p : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
     struct statfs st {};
@@ -26,6 +22,8 @@ std::string cgroup2_root() {
   }
   return "";
 }
+
+namespace {
 
 // Parent pid of pid from /proc/PID/stat ("pid (comm) state ppid ..."; comm
 // may hold spaces and parentheses, so parse after the last ')').

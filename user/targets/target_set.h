@@ -26,6 +26,10 @@ struct TargetSet {
 TargetSet resolve(const std::vector<pid_t>& pids, const std::vector<std::string>& comms,
                   const std::vector<std::string>& cgroup_paths, bool all);
 
+// The cgroup v2 hierarchy's mount: /sys/fs/cgroup on unified systems,
+// /sys/fs/cgroup/unified on hybrid ones; "" when none is mounted.
+std::string cgroup2_root();
+
 // The cgroup v2 id of a directory (absolute, or relative to the v2 mount).
 std::uint64_t cgroup_id_of(const std::string& path);
 

@@ -83,15 +83,24 @@ struct {
 	__type(value, struct h2_job);
 } h2_jobs SEC(".maps");
 
-/* [0]: h2_io, set by the loader (user/bpf/capture_program.cpp) after load
- * rather than here, so that each program can also load on its own (the
- * verifier budget test). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} h2_progs SEC(".maps");
+/* [0]: the HTTP/2 follower for the hook, set by the loader
+ * (user/bpf/capture_program.cpp) after load rather than here, so that each
+ * program can also load on its own (the verifier budget test). One array
+ * per calling hook: a tail call from fentry/fexit stays among programs
+ * attached to the same kernel function (Linux 6.11 checks the attach
+ * prototype), so each socket hook gets a copy of the follower of its own
+ * type (bpf/sources/sockets.bpf.h). */
+#define H2_PROG_ARRAY(name)                               \
+	struct {                                          \
+		__uint(type, BPF_MAP_TYPE_PROG_ARRAY);    \
+		__uint(max_entries, 1);                   \
+		__type(key, __u32);                       \
+		__type(value, __u32);                     \
+	} name SEC(".maps")
+
+H2_PROG_ARRAY(h2_progs);         /* from sys_exit: h2_io */
+H2_PROG_ARRAY(h2_sendmsg_progs); /* from fexit/tcp_sendmsg: sk_h2_sendmsg */
+H2_PROG_ARRAY(h2_recvmsg_progs); /* from fexit/tcp_recvmsg: sk_h2_recvmsg */
 
 static __always_inline void *h2_lookup_or_zero(void *map, const void *key, int zero_info)
 {
@@ -261,8 +270,9 @@ static __always_inline void h2_hand_over(const struct dt_io *io, const struct dt
 	job->pending = 1;
 }
 
-/* At the end of sys_exit: an I/O handed over goes on in h2_io. */
-static __always_inline void dt_tail_continue(void *ctx)
+/* At the end of an exit hook: an I/O handed over goes on in the HTTP/2
+ * follower of that hook's prog array. */
+static __always_inline void dt_tail_continue(void *ctx, void *progs)
 {
 	__u32 zero = 0;
 	struct h2_job *job = bpf_map_lookup_elem(&h2_jobs, &zero);
@@ -270,7 +280,7 @@ static __always_inline void dt_tail_continue(void *ctx)
 	if (!job || !job->pending)
 		return;
 	job->pending = 0;
-	bpf_tail_call(ctx, &h2_progs, 0);
+	bpf_tail_call(ctx, progs, 0);
 	count(DT_C_H2_TAIL_CALL);
 }
 
@@ -330,9 +340,9 @@ static long h2_piece(__u32 unused, void *vctx)
 	return 0;
 }
 
-/* The HTTP/2 follower for one I/O (reached by tail call from sys_exit). */
-SEC("raw_tp")
-int h2_io(void *ctx)
+/* The HTTP/2 follower for the I/O handed over, in each program that an
+ * exit hook tail-calls. */
+static __always_inline int h2_run_job(void)
 {
 	__u32 zero = 0;
 	struct h2_job *job = bpf_map_lookup_elem(&h2_jobs, &zero);
@@ -358,6 +368,13 @@ int h2_io(void *ctx)
 		h2_lost(&c->st.h2, job->io.dir);
 	}
 	return 0;
+}
+
+/* The follower reached by tail call from sys_exit. */
+SEC("raw_tp")
+int h2_io(void *ctx)
+{
+	return h2_run_job();
 }
 
 static long h2_close_step(__u32 unused, void *vctx)

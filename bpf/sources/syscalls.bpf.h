@@ -310,7 +310,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			dt_cause_at_connect(sk, id);
 	} else if (ret > 0) {
 		on_syscall_data(&a, id, (__u64)ret);
-		dt_tail_continue(ctx); /* HTTP/2: h2_io (bpf/lib/http2.bpf.h) */
+		dt_tail_continue(ctx, &h2_progs); /* HTTP/2: h2_io (bpf/lib/http2.bpf.h) */
 	} else if (ret == 0 && a.dir == DT_DIR_INGRESS) {
 		key = fd_key(id, a.fd);
 		fs = bpf_map_lookup_elem(&fd_socks, &key);

@@ -87,6 +87,7 @@ struct dt_iov_gather {
 			   * down by up to DT_TARGET_MAX a step, so no state of 6.12's
 			   * verifier ever covered the next and it walked the loop to
 			   * 1,000,000 instructions. */
+	__u32 in_kernel;  /* the array is the kernel's copy (DT_IO_KIOV) */
 	struct dt_window *w;
 };
 
@@ -105,7 +106,8 @@ static long dt_iov_gather_step(__u32 unused, void *vctx)
 		/* next_iov is bounded by the loop's steps: a check here would
 		 * narrow its range at each step, and the verifier would walk
 		 * every one of them. */
-		if (DT_READ_USER(&v, sizeof(v), g->iov_ptr + (__u64)g->next_iov * sizeof(v)))
+		if (DT_READ_IOV(&v, sizeof(v), g->iov_ptr + (__u64)g->next_iov * sizeof(v),
+				g->in_kernel))
 			return 1;
 		g->next_iov++;
 		if (v.len <= g->skip) {
@@ -160,8 +162,9 @@ DT_GLOBAL int dt_chunk_window_at(const struct dt_io *io, __u64 off, struct dt_wi
 	ch->tail_len = 0;
 	if (io->layout == DT_IO_NODATA || !rest)
 		return 0;
-	if (io->layout == DT_IO_IOV) {
+	if (io->layout == DT_IO_IOV || io->layout == DT_IO_KIOV) {
 		g.iov_ptr = io->data;
+		g.in_kernel = io->layout == DT_IO_KIOV;
 		g.skip = off;
 		g.want = rest < DT_WIN ? (__u32)rest : DT_WIN;
 		g.w = w;

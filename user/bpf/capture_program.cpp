@@ -20,9 +20,23 @@ namespace difftrace::bpf {
 
 namespace {
 
-// A program reached by tail call (SEC("raw_tp"), no tracepoint named): nothing to attach.
-bool is_tail_call_target(const bpf_program* p) {
-  return std::string_view(bpf_program__section_name(p)) == "raw_tp";
+// The programs reached by tail call (HTTP/2's follower, bpf/lib/http2.bpf.h), each with
+// the prog array its caller calls through: loaded with their source, never attached.
+struct TailCallTarget {
+  bpf_program* program;
+  bpf_map* array;
+};
+
+std::vector<TailCallTarget> tail_call_targets(capture& skel) {
+  return {{skel.progs.h2_io, skel.maps.h2_progs},
+          {skel.progs.sk_h2_sendmsg, skel.maps.h2_sendmsg_progs},
+          {skel.progs.sk_h2_recvmsg, skel.maps.h2_recvmsg_progs}};
+}
+
+bool is_tail_call_target(capture& skel, const bpf_program* p) {
+  for (const auto& t : tail_call_targets(skel))
+    if (t.program == p) return true;
+  return false;
 }
 
 [[noreturn]] void fail(const std::string& step, int err) {
@@ -59,9 +73,9 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
     opts.kernel_log_size = log_buf.size();
     opts.kernel_log_level = 1;
   }
-  // HTTP/2 lives in its own program (h2_io, bpf/lib/http2.bpf.h). A kernel whose verifier
-  // refuses it (6.1 and 6.12 do today, docs/http2.md) still gets every other program: HTTP/2
-  // is then not followed, and said so.
+  // HTTP/2 lives in programs of its own (h2_io, sk_h2_*: bpf/lib/http2.bpf.h). A kernel whose
+  // verifier refuses them still gets every other program: HTTP/2 is then not followed, and
+  // said so.
   for (bool with_h2 : {true, false}) {
     capture* raw = capture__open_opts(&opts);
     if (!raw) fail("opening the capture BPF object", errno);
@@ -74,15 +88,19 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
       fail("sizing the keep-buffer", -err);
 
     pick_source(mode);
-    if (!with_h2) {
-      bpf_program__set_autoload(skel_->progs.h2_io, false);
-      ProbeStatus& h2 = probe("h2_io");
+    // The picked source's HTTP/2 follower (the others' are left out with their source).
+    bool h2_tried = false;
+    for (const auto& t : tail_call_targets(*skel_)) {
+      if (!bpf_program__autoload(t.program)) continue;
+      if (with_h2) {
+        h2_tried = true;
+        continue;
+      }
+      bpf_program__set_autoload(t.program, false);
+      ProbeStatus& h2 = probe(bpf_program__name(t.program));
       h2.state = ProbeStatus::State::kLeftOut;
       h2.detail = "refused by this kernel's verifier: HTTP/2 not followed";
     }
-
-    // h2_io is the syscalls source's: with another source it is left out already.
-    const bool h2_tried = bpf_program__autoload(skel_->progs.h2_io);
     const int err = capture__load(skel_.get());
     if (!err) break;
     if (!log_buf.empty()) {
@@ -101,8 +119,8 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
       fail("loading the capture BPF programs into the kernel (run with --verbose for the "
            "verifier log)",
            err);
-    spdlog::warn("HTTP/2 is not followed: this kernel refused its program h2_io ({}); loading "
-                 "the others without it",
+    spdlog::warn("HTTP/2 is not followed: this kernel refused its programs ({}); loading "
+                 "the others without them",
                  std::strerror(err < 0 ? -err : err));
   }
   fill_target_maps(targets);
@@ -110,13 +128,15 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
   fill_tail_calls();
 }
 
-// The programs that sys_exit tail-calls (bpf/lib/http2.bpf.h: h2_progs).
+// Each loaded tail-call target into its caller's prog array.
 void CaptureProgram::fill_tail_calls() {
   __u32 key = 0;
-  int fd = bpf_program__fd(skel_->progs.h2_io);
-  if (fd < 0) return;  // left out with its source
-  if (bpf_map__update_elem(skel_->maps.h2_progs, &key, sizeof key, &fd, sizeof fd, 0))
-    fail("adding h2_io to the tail call map", errno);
+  for (const auto& t : tail_call_targets(*skel_)) {
+    int fd = bpf_program__fd(t.program);
+    if (fd < 0) continue;  // left out with its source, or refused
+    if (bpf_map__update_elem(t.array, &key, sizeof key, &fd, sizeof fd, 0))
+      fail(std::string("adding ") + bpf_program__name(t.program) + " to its tail call map", errno);
+  }
 }
 
 CaptureProgram::~CaptureProgram() = default;
@@ -258,7 +278,7 @@ void CaptureProgram::attach() {
   for (bpf_program* p : order) {
     if (!bpf_program__autoload(p)) continue;
     ProbeStatus& st = probe(bpf_program__name(p));
-    if (is_tail_call_target(p)) {
+    if (is_tail_call_target(*skel_, p)) {
       // In the object's program array from load on: running whenever its caller is.
       st.state = ProbeStatus::State::kAttached;
       st.detail = "tail call";

@@ -49,6 +49,8 @@ inline constexpr std::array kVerifierBudgets = {
     VerifierBudget{"sk_recvmsg_enter", 3'000},
     VerifierBudget{"sk_recvmsg_exit", 75'000},
     VerifierBudget{"sk_sendpage_exit", 75'000},
+    VerifierBudget{"sk_h2_sendmsg", 75'000, true},
+    VerifierBudget{"sk_h2_recvmsg", 75'000, true},
     VerifierBudget{"sk_accept_exit", 3'000},
     VerifierBudget{"sk_connect_exit", 5'000},
     VerifierBudget{"sk_close_enter", 20'000},

@@ -52,7 +52,7 @@ nginx=/usr/sbin/nginx
 mkdir -p "$root/usr/sbin" "$root/etc"
 cp "$nginx" "$root/usr/sbin/nginx"
 # The HTTP/2 smoke test's server and client (h2c), on the guest's PATH.
-nghttpd=/usr/bin/nghttpd
+nghttpd=/usr/sbin/nghttpd
 nghttp=/usr/bin/nghttp
 for b in "$nghttpd" "$nghttp"; do
   [ -x "$b" ] || { echo "make-initramfs: $b missing (apt-get install nghttp2-server nghttp2-client)" >&2; exit 1; }

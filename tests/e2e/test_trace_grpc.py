@@ -23,10 +23,10 @@ def _start_server(procs, workdir, port):
     return server
 
 
-def _start_client(procs, workdir, port):
+def _start_client(procs, workdir, port, plan="all"):
     """The client, its first channel open and used once (before the tracer starts)."""
     out = open(os.path.join(workdir, "grpc-client.stdout"), "w+")
-    client = subprocess.Popen(["/usr/bin/python3", TOOL, "client", str(port)], stdout=out,
+    client = subprocess.Popen(["/usr/bin/python3", TOOL, "client", str(port), plan], stdout=out,
                               stderr=open(os.path.join(workdir, "grpc-client.stderr"), "w"),
                               stdin=subprocess.PIPE, text=True, start_new_session=True)
     procs.items.append(("grpc-client", client))
@@ -100,4 +100,50 @@ def test_grpc_server_spans(procs, workdir, start_tracer):
     assert all(d <= c for d, c in zip(durations, client_durations)), (durations[-5:],
                                                                        client_durations[-5:])
     stats = tracer.stats()
+    assert stats["http2_io_not_followed"] == 0 and stats["http2_tail_call_failed"] == 0
+
+
+def test_grpc_platform_service_filtered_in_the_kernel(procs, workdir, start_tracer):
+    """The gRPC server as a platform service with the filter on: normal RPCs stay in the
+    kernel (at most 0.05 spans per normal RPC cross to user space), every failed or slow RPC
+    is reported, with the reason. Measured: 618 calls, 18 spans reported (12 status, 6
+    latency), 0 of the 600 normal ones."""
+    port = ch.free_port()
+    cfg = os.path.join(workdir, "difftrace.yaml")
+    with open(cfg, "w") as f:
+        f.write("services:\n  - name: grpc\n    match: {comm: dt-grpcserver}\n"
+                "    role: platform\n    latency: 100ms\nassembler: {wait: 300ms}\n")
+    server = _start_server(procs, workdir, port)
+    client, out_path = _start_client(procs, workdir, port, plan="filter")
+    tracer = start_tracer(["--comm", "dt-grpcserver"], extra=["--config", cfg], no_filter=False)
+    calls = _calls(client, out_path)
+    tracer.stop_ok()
+    assert len(calls) == 2 * 309, len(calls)
+
+    spans = [s for s in tracer.spans if s["attrs"].get("server.port") == port]
+    assert all(s["kind"] == ch.SERVER and s["attrs"]["network.protocol.version"] == "2"
+               for s in spans)
+    normal = [c for c in calls if c["code"] == 0 and not c["method"].endswith("/Slow")]
+    failed = [c for c in calls if c["code"] != 0]
+    slow = [c for c in calls if c["method"].endswith("/Slow")]
+    reasons = collections.Counter(s["attrs"].get("difftrace.reason") for s in spans)
+    normal_reported = [s for s in spans if s["attrs"].get("difftrace.reason") not in
+                       ("status", "latency")]
+    assert len(normal_reported) <= 0.05 * len(normal), (reasons, tracer.diag())
+    # Every failure, reported as such (a grpc status not OK, whatever the HTTP status); the
+    # old connection's may lack its method (HPACK entries from before the tracer).
+    by_reason = collections.defaultdict(list)
+    for s in spans:
+        by_reason[s["attrs"].get("difftrace.reason")].append(s)
+    assert len(by_reason["status"]) == len(failed), (reasons, tracer.diag())
+    assert all(s["status_code"] == 2 for s in by_reason["status"])
+    assert len(by_reason["latency"]) == len(slow), (reasons, tracer.diag())
+    stats = tracer.stats()
+    # Every stream after the tracer started went through the filter: reported, or stayed in
+    # the kernel. Not kept: an HTTP/2 stream has no trace id in the kernel yet (the kernel's
+    # own ids are HTTP/1's, bpf/lib/trace_inherit.bpf.h), so a normal one is dropped, counted.
+    assert stats["spans_seen"] == len(calls), tracer.diag()
+    assert stats["spans_seen"] == stats["spans_reported"] + stats["spans_kept"] + \
+        stats["spans_dropped_no_trace_id"] + stats["ringbuf_lost"], tracer.diag()
+    assert stats["reported_status"] == len(failed) and stats["reported_latency"] == len(slow)
     assert stats["http2_io_not_followed"] == 0 and stats["http2_tail_call_failed"] == 0

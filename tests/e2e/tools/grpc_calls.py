@@ -7,6 +7,7 @@ per line: {"method": "/demo.Echo/Unary", "code": 0}.
 """
 import json
 import sys
+import time
 from concurrent import futures
 
 import grpc
@@ -29,6 +30,11 @@ def down(request, context):
     context.abort(grpc.StatusCode.UNAVAILABLE, "try later")
 
 
+def slow(request, context):
+    time.sleep(0.2)  # over the filter test's 100ms threshold (test_trace_grpc.py)
+    return request
+
+
 def stream(request, context):
     for i in range(3):
         yield request + bytes([i])
@@ -41,6 +47,7 @@ def serve(port):
         "Missing": grpc.unary_unary_rpc_method_handler(missing),
         "Down": grpc.unary_unary_rpc_method_handler(down),
         "Stream": grpc.unary_stream_rpc_method_handler(stream),
+        "Slow": grpc.unary_unary_rpc_method_handler(slow),
     }
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, handlers)])

@@ -132,6 +132,10 @@ enum dt_counter {
 	DT_C_H2_LOST,           /* HTTP/2 I/Os not followed to their end (bytes unread) */
 	DT_C_H2_UNTRACKED,      /* HTTP/2 streams not followed (stream map, GOAWAY) */
 	DT_C_H2_TAIL_CALL,      /* HTTP/2 I/Os whose follower program could not be reached */
+	DT_C_H2_OUT_OF_ORDER,   /* HTTP/2 I/Os not placed in their connection's byte stream:
+				 * another thread's I/O on it came between (dropped; resync) */
+	DT_C_H2_BUSY,           /* HTTP/2 I/Os dropped: another CPU held the connection's
+				 * follower too long */
 	/* Trace ids the kernel gave header-less exchanges (bpf/lib/trace_inherit.bpf.h): */
 	DT_C_TRACE_MINTED,      /* a new trace: a root SERVER, or a CLIENT with no known cause */
 	DT_C_TRACE_BY_CAUSE,    /* a CLIENT's, from the SERVER exchange that caused it */

@@ -72,9 +72,77 @@ struct h2_job {
 	struct dt_io io;
 	struct dt_chunk ch;
 	__u64 id;
+	__u32 seq_end;  /* the socket's sequence number after the I/O (h2_hand_over) */
 	__u8 pending;
-	__u8 _pad[7];
+	__u8 _pad[3];
 };
+
+/* One HTTP/2 connection's I/O order. Its I/Os may come from several threads
+ * (grpcio's C core writes one connection from five), so two exit hooks can
+ * run its follower at once on two CPUs, or the later I/O's first: the
+ * follower's state would be torn, or fed bytes out of order. So the follower
+ * runs for one I/O of a connection at a time (busy), and takes an I/O only
+ * when it starts where the last one of its direction ended (next_seq): the
+ * TCP sequence number after the I/O, read at its exit, less its length. An
+ * I/O that does not (another one of that direction came between, and moved
+ * the sequence number first) cannot be placed: it is dropped, counted, and
+ * the direction resyncs at the next one that starts where the sequence
+ * number was (h2_lost). */
+struct h2_order {
+	__u32 busy;          /* a CPU is in the follower for this connection */
+	__u32 next_seq[2];   /* by enum dt_dir: where the next I/O must start */
+	__u8 known[2];       /* next_seq[dir] is set */
+	__u8 _pad[2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, H2_MAX_CONNS);
+	__type(key, __u64); /* struct h2_conn.key */
+	__type(value, struct h2_order);
+} h2_orders SEC(".maps");
+
+/* Tries to take the connection's follower while another CPU holds it: the
+ * holder runs a bounded walk (tracepoints with preemption off), so this
+ * waits microseconds, and gives up after H2_CLAIM_TRIES. */
+#define H2_CLAIM_TRIES 8192
+
+static long h2_claim_step(__u32 unused, void *vctx)
+{
+	__u64 *key = (__u64 *)vctx;
+	struct h2_order *o = bpf_map_lookup_elem(&h2_orders, key);
+
+	if (!o)
+		return 1;
+	if (__sync_val_compare_and_swap(&o->busy, 0, 1) == 0) {
+		*key = 0; /* taken */
+		return 1;
+	}
+	return 0;
+}
+
+/* The connection's order entry, its follower taken for this CPU; 0 when the
+ * follower could not be taken (counted). Released by h2_release. */
+static __always_inline struct h2_order *h2_claim(__u64 key)
+{
+	struct h2_order fresh = {};
+	__u64 k = key;
+
+	if (!key)
+		return 0;
+	bpf_map_update_elem(&h2_orders, &k, &fresh, BPF_NOEXIST);
+	bpf_loop(H2_CLAIM_TRIES, h2_claim_step, &k, 0);
+	if (k) {
+		count(DT_C_H2_BUSY);
+		return 0;
+	}
+	return bpf_map_lookup_elem(&h2_orders, &key);
+}
+
+static __always_inline void h2_release(struct h2_order *o)
+{
+	__sync_lock_test_and_set(&o->busy, 0); /* an exchange: a full barrier */
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -261,12 +329,16 @@ static __always_inline void h2_hand_over(const struct dt_io *io, const struct dt
 {
 	__u32 zero = 0;
 	struct h2_job *job = bpf_map_lookup_elem(&h2_jobs, &zero);
+	struct tcp_sock *tp = (struct tcp_sock *)io->sock;
 
 	if (!job)
 		return;
 	job->io = *io;
 	job->ch = *ch;
 	job->id = id;
+	/* at once: another thread's I/O on the socket moves it on */
+	job->seq_end = io->dir == DT_DIR_INGRESS ? BPF_CORE_READ(tp, copied_seq)
+						 : BPF_CORE_READ(tp, write_seq);
 	job->pending = 1;
 }
 
@@ -340,9 +412,8 @@ static long h2_piece(__u32 unused, void *vctx)
 	return 0;
 }
 
-/* The HTTP/2 follower for the I/O handed over, in each program that an
- * exit hook tail-calls. */
-static __always_inline int h2_run_job(void)
+/* The follower's walk over the handed-over I/O, piece by piece. */
+static __always_inline void h2_follow_job(void)
 {
 	__u32 zero = 0;
 	struct h2_job *job = bpf_map_lookup_elem(&h2_jobs, &zero);
@@ -351,22 +422,73 @@ static __always_inline int h2_run_job(void)
 	__u32 untracked;
 
 	if (!job)
-		return 0;
+		return;
 	p.tgid = job->id >> 32;
 	c = bpf_map_lookup_elem(&conns, &job->io.sock);
 	if (!c)
-		return 0;
+		return;
 	untracked = c->st.h2.streams_untracked;
 	bpf_loop(H2_PIECES, h2_piece, &p, 0);
 	c = bpf_map_lookup_elem(&conns, &job->io.sock);
 	if (!c || c->protocol != DT_PROTO_HTTP2)
-		return 0;
+		return;
 	if (c->st.h2.streams_untracked != untracked)
 		count(DT_C_H2_UNTRACKED);
 	if ((p.lost || p.off < job->io.len) && c->st.h2.state == H2_CONN_FOLLOWING) {
 		count(DT_C_H2_LOST);
 		h2_lost(&c->st.h2, job->io.dir);
 	}
+}
+
+/* Does the handed-over I/O start where its direction's last one ended
+ * (struct h2_order)? If not, it is dropped and its direction resyncs. */
+static __always_inline int h2_in_order(struct h2_order *o, struct dt_conn *c,
+				       const struct h2_job *job)
+{
+	__u32 d = job->io.dir & 1;
+	__u32 start = job->seq_end - (__u32)job->io.len;
+
+	/* A read that takes the peer's FIN with its last bytes moves the
+	 * sequence number one further (the FIN's). */
+	if (d == DT_DIR_INGRESS && o->known[d] && start == o->next_seq[d] + 1)
+		start--;
+	if (!o->known[d] || start == o->next_seq[d]) {
+		o->known[d] = 1;
+		o->next_seq[d] = job->seq_end;
+		return 1;
+	}
+	count(DT_C_H2_OUT_OF_ORDER);
+	/* Bytes up to the sequence number now are given up on; an I/O that
+	 * ended before it is one of them. */
+	if ((__s32)(job->seq_end - o->next_seq[d]) > 0) {
+		o->next_seq[d] = job->seq_end;
+		if (c->st.h2.state == H2_CONN_FOLLOWING)
+			h2_lost(&c->st.h2, d);
+	}
+	return 0;
+}
+
+/* The HTTP/2 follower for the I/O handed over, in each program that an
+ * exit hook tail-calls: one connection's I/Os one at a time, in order. */
+static __always_inline int h2_run_job(void)
+{
+	__u32 zero = 0;
+	struct h2_job *job = bpf_map_lookup_elem(&h2_jobs, &zero);
+	struct h2_order *o;
+	struct dt_conn *c;
+
+	if (!job)
+		return 0;
+	c = bpf_map_lookup_elem(&conns, &job->io.sock);
+	if (!c || c->protocol != DT_PROTO_HTTP2)
+		return 0;
+	o = h2_claim(c->st.h2.key);
+	if (!o)
+		return 0;
+	c = bpf_map_lookup_elem(&conns, &job->io.sock);
+	if (c && c->protocol == DT_PROTO_HTTP2 && h2_in_order(o, c, job))
+		h2_follow_job();
+	h2_release(o);
 	return 0;
 }
 
@@ -398,13 +520,18 @@ static long h2_close_step(__u32 unused, void *vctx)
 __noinline int h2_close_conn(__u64 sock)
 {
 	struct dt_conn *c = bpf_map_lookup_elem(&conns, &sock);
+	struct h2_order *o;
 	__u64 key;
 
 	if (!c || c->protocol != DT_PROTO_HTTP2)
 		return 0;
 	key = c->st.h2.key;
+	o = h2_claim(key); /* not while another CPU follows its last I/O */
 	bpf_loop(H2_CLOSE_STREAMS, h2_close_step, &sock, 0);
 	bpf_map_delete_elem(&h2_shadows, &key);
+	if (o)
+		h2_release(o);
+	bpf_map_delete_elem(&h2_orders, &key);
 	return 0;
 }
 

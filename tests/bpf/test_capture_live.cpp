@@ -13,9 +13,11 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+
 #include <cstring>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "protocols/http1/message.h"  // the spans' methods and end reasons
@@ -290,6 +292,30 @@ TEST_CASE("a thread renamed into a comm target is traced from then on, not befor
       });
   CHECK(paths_of(of_kind(spans, capture::SpanKind::kServer)) == std::vector<std::string>{"/after"});
   CHECK(paths_of(of_kind(spans, capture::SpanKind::kClient)) == std::vector<std::string>{"/after"});
+}
+
+TEST_CASE("a process targeted by name is traced in threads it named otherwise", "[bpf]") {
+  require_bpf_environment();
+  // Servers name their threads (grpcio's C core, the JVM): a comm target matches the
+  // process's name (its main thread's) as well as a thread's own.
+  auto spans = trace_child(
+      [] {
+        prctl(PR_SET_NAME, "dt-named-proc");
+        std::thread worker([] {
+          prctl(PR_SET_NAME, "dt-own-name");
+          LoopbackPair p;
+          exchange(p, "/worker");
+        });
+        worker.join();
+      },
+      nullptr,
+      [](pid_t) {
+        targets::TargetSet t;
+        t.comms.push_back("dt-named-proc");
+        return t;
+      });
+  CHECK(paths_of(of_kind(spans, capture::SpanKind::kServer)) == std::vector<std::string>{"/worker"});
+  CHECK(paths_of(of_kind(spans, capture::SpanKind::kClient)) == std::vector<std::string>{"/worker"});
 }
 
 TEST_CASE("a process moved into a target cgroup is traced from then on, not before", "[bpf]") {

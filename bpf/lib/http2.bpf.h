@@ -121,9 +121,11 @@ static long h2_claim_step(__u32 unused, void *vctx)
 	return 0;
 }
 
-/* The connection's order entry, its follower taken for this CPU; 0 when the
- * follower could not be taken (counted). Released by h2_release. */
-static __always_inline struct h2_order *h2_claim(__u64 key)
+/* 1 when this CPU took connection key's follower (creating its order entry
+ * if need be), 0 when it could not (counted); h2_release gives it back.
+ * Global functions, as is h2_in_order: their stack stays off the follower's
+ * call chain, which 6.1 holds to 512 bytes with the bpf_loop callbacks'. */
+__noinline int h2_claim(__u64 key)
 {
 	struct h2_order fresh = {};
 	__u64 k = key;
@@ -136,12 +138,16 @@ static __always_inline struct h2_order *h2_claim(__u64 key)
 		count(DT_C_H2_BUSY);
 		return 0;
 	}
-	return bpf_map_lookup_elem(&h2_orders, &key);
+	return 1;
 }
 
-static __always_inline void h2_release(struct h2_order *o)
+__noinline int h2_release(__u64 key)
 {
-	__sync_lock_test_and_set(&o->busy, 0); /* an exchange: a full barrier */
+	struct h2_order *o = bpf_map_lookup_elem(&h2_orders, &key);
+
+	if (o)
+		__sync_lock_test_and_set(&o->busy, 0); /* an exchange: a full barrier */
+	return 0;
 }
 
 struct {
@@ -440,14 +446,23 @@ static __always_inline void h2_follow_job(void)
 	}
 }
 
-/* Does the handed-over I/O start where its direction's last one ended
- * (struct h2_order)? If not, it is dropped and its direction resyncs. */
-static __always_inline int h2_in_order(struct h2_order *o, struct dt_conn *c,
-				       const struct h2_job *job)
+/* Does the handed-over I/O (job) of connection c start where its direction's
+ * last one ended (struct h2_order)? If not, it is dropped and its direction
+ * resyncs. The follower must be this CPU's (h2_claim). */
+__noinline int h2_in_order(struct dt_conn *c, const struct h2_job *job)
 {
-	__u32 d = job->io.dir & 1;
-	__u32 start = job->seq_end - (__u32)job->io.len;
+	struct h2_order *o;
+	__u64 key;
+	__u32 d, start;
 
+	if (!c || !job)
+		return 0;
+	key = c->st.h2.key;
+	o = bpf_map_lookup_elem(&h2_orders, &key);
+	if (!o)
+		return 0;
+	d = job->io.dir & 1;
+	start = job->seq_end - (__u32)job->io.len;
 	/* A read that takes the peer's FIN with its last bytes moves the
 	 * sequence number one further (the FIN's). */
 	if (d == DT_DIR_INGRESS && o->known[d] && start == o->next_seq[d] + 1)
@@ -474,21 +489,21 @@ static __always_inline int h2_run_job(void)
 {
 	__u32 zero = 0;
 	struct h2_job *job = bpf_map_lookup_elem(&h2_jobs, &zero);
-	struct h2_order *o;
 	struct dt_conn *c;
+	__u64 key;
 
 	if (!job)
 		return 0;
 	c = bpf_map_lookup_elem(&conns, &job->io.sock);
 	if (!c || c->protocol != DT_PROTO_HTTP2)
 		return 0;
-	o = h2_claim(c->st.h2.key);
-	if (!o)
+	key = c->st.h2.key;
+	if (!h2_claim(key))
 		return 0;
 	c = bpf_map_lookup_elem(&conns, &job->io.sock);
-	if (c && c->protocol == DT_PROTO_HTTP2 && h2_in_order(o, c, job))
+	if (c && c->protocol == DT_PROTO_HTTP2 && h2_in_order(c, job))
 		h2_follow_job();
-	h2_release(o);
+	h2_release(key);
 	return 0;
 }
 
@@ -520,17 +535,17 @@ static long h2_close_step(__u32 unused, void *vctx)
 __noinline int h2_close_conn(__u64 sock)
 {
 	struct dt_conn *c = bpf_map_lookup_elem(&conns, &sock);
-	struct h2_order *o;
 	__u64 key;
+	int claimed;
 
 	if (!c || c->protocol != DT_PROTO_HTTP2)
 		return 0;
 	key = c->st.h2.key;
-	o = h2_claim(key); /* not while another CPU follows its last I/O */
+	claimed = h2_claim(key); /* not while another CPU follows its last I/O */
 	bpf_loop(H2_CLOSE_STREAMS, h2_close_step, &sock, 0);
 	bpf_map_delete_elem(&h2_shadows, &key);
-	if (o)
-		h2_release(o);
+	if (claimed)
+		h2_release(key);
 	bpf_map_delete_elem(&h2_orders, &key);
 	return 0;
 }

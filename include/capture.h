@@ -42,6 +42,9 @@ enum dt_span_flags {
 	/* req_seq holds the TCP sequence number of the request's first byte
 	 * (kernel only: replay leaves it unset). */
 	DT_SPAN_F_SEQ = 1 << 6,
+	/* grpc_status holds the gRPC call's status (HTTP/2: the trailers', or
+	 * a trailers-only response's). */
+	DT_SPAN_F_GRPC_STATUS = 1 << 7,
 };
 
 /* What the kernel knows of the inbound request that caused a CLIENT span
@@ -79,7 +82,8 @@ struct dt_span_event {
 	__u32 exch_seq;       /* this exchange's number on its connection, from 1 */
 	__u32 req_seq;        /* DT_SPAN_F_SEQ: TCP sequence number of the request's first byte */
 	__u8 cause;           /* enum dt_cause */
-	__u8 _pad3[3];
+	__u8 grpc_status;     /* DT_SPAN_F_GRPC_STATUS: its gRPC status code */
+	__u8 _pad3[2];
 	__u32 pid;            /* tgid */
 	__u32 tid;            /* thread that moved the request */
 	__u16 status;         /* 0: no response */
@@ -125,6 +129,13 @@ enum dt_counter {
 	DT_C_CAUSE_AMBIGUOUS,   /* ... that several open inbound requests could have caused */
 	DT_C_CAUSE_UNKNOWN,     /* ... sent while no inbound request was open on the thread */
 	DT_C_THREAD_MAP_FULL,   /* inbound requests not counted: thread map full */
+	DT_C_H2_LOST,           /* HTTP/2 I/Os not followed to their end (bytes unread) */
+	DT_C_H2_UNTRACKED,      /* HTTP/2 streams not followed (stream map, GOAWAY) */
+	DT_C_H2_TAIL_CALL,      /* HTTP/2 I/Os whose follower program could not be reached */
+	DT_C_H2_OUT_OF_ORDER,   /* HTTP/2 I/Os not placed in their connection's byte stream:
+				 * another thread's I/O on it came between (dropped; resync) */
+	DT_C_H2_BUSY,           /* HTTP/2 I/Os dropped: another CPU held the connection's
+				 * follower too long */
 	/* Trace ids the kernel gave header-less exchanges (bpf/lib/trace_inherit.bpf.h): */
 	DT_C_TRACE_MINTED,      /* a new trace: a root SERVER, or a CLIENT with no known cause */
 	DT_C_TRACE_BY_CAUSE,    /* a CLIENT's, from the SERVER exchange that caused it */

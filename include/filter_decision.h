@@ -32,7 +32,7 @@ enum dt_reason {
 	DT_REASON_NO_FILTER = 1,     /* --no-filter: everything is reported */
 	DT_REASON_RESET = 2,         /* the connection closed with no response */
 	DT_REASON_TIMEOUT = 3,       /* no response within the timeout */
-	DT_REASON_STATUS = 4,        /* 5xx (4xx when configured) */
+	DT_REASON_STATUS = 4,        /* 5xx (4xx when configured), a gRPC status not OK */
 	DT_REASON_LATENCY = 5,       /* over the endpoint's threshold */
 	DT_REASON_FLAGGED_TRACE = 6, /* its trace already had an anomaly on this node */
 	DT_REASON_FUNCTION = 7,      /* a function's span, reported by role */
@@ -52,6 +52,8 @@ struct dt_filter_input {
 	__u8 trace_flagged;    /* the span's trace is in the flagged-trace map */
 	__u8 no_filter;
 	__u8 warming;          /* no threshold known for the endpoint yet */
+	__u8 rpc_error;        /* a gRPC call whose status is not OK (whatever the HTTP status) */
+	__u8 _pad[7];
 };
 
 struct dt_filter_result {
@@ -67,7 +69,7 @@ DT_INLINE struct dt_filter_result dt_filter_decide(const struct dt_filter_input 
 		r.reason = DT_REASON_RESET;
 	else if (in->status == 0 && in->timeout_ns && in->duration_ns >= in->timeout_ns)
 		r.reason = DT_REASON_TIMEOUT;
-	else if (in->status >= 500 || (in->errors_4xx && in->status >= 400))
+	else if (in->status >= 500 || (in->errors_4xx && in->status >= 400) || in->rpc_error)
 		r.reason = DT_REASON_STATUS;
 	else if (in->threshold_ns && in->duration_ns > in->threshold_ns)
 		r.reason = DT_REASON_LATENCY;

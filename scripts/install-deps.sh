@@ -14,6 +14,8 @@ PACKAGES=(
   python3 python3-pytest curl nginx-light haproxy wrk golang-go tcpdump iproute2 procps
   # a real gRPC server and client (tests/e2e/test_replay_grpc.py)
   python3-grpcio
+  # an HTTP/2 (h2c) server and client (scripts/kernels/run-steps.sh's HTTP/2 smoke test)
+  nghttp2-server nghttp2-client
   # DNAT in a test network namespace (tests/e2e/test_peer_traced.py)
   nftables
   # the OTLP/HTTP test receiver (tests/e2e/otlp_receiver): Node and its npm packages

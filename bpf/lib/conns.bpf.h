@@ -7,10 +7,14 @@
 #define DIFFTRACE_CONNS_BPF_H
 
 #include "protocols/http1/http1.h"
+#include "protocols/http2/http2.h"
 
-/* Each protocol's exchange state; dt_conn.protocol says which is in use. */
+/* Each protocol's exchange state; dt_conn.protocol says which is in use.
+ * As a finished exchange (done_scratch): http1, or h2_done for HTTP/2. */
 union dt_proto_state {
 	struct http_exchange http1;
+	struct h2_conn h2;
+	struct h2_stream h2_done;
 };
 
 struct dt_conn {

@@ -19,6 +19,11 @@ struct {
 	__type(value, union dt_proto_state);
 } done_scratch SEC(".maps");
 
+__noinline int h2_span_event(struct dt_span_event *e, const struct dt_conn *c,
+			     const struct h2_stream *st, __u32 tgid);
+__noinline int h2_ringbuf_output(const struct dt_conn *c, const struct dt_span_event *e,
+				 __u64 flags);
+
 /* Filters a finished exchange of connection c and sends it as a span event
  * when the filter reports it. A global function: verified once on its own,
  * not again at each of its callers. */
@@ -34,10 +39,14 @@ __noinline int emit(struct dt_conn *c, const union dt_proto_state *done, __u32 t
 
 	if (!e || !fs || !c || !done)
 		return 0;
-	if (c->protocol != DT_PROTO_HTTP1)
+	if (c->protocol == DT_PROTO_HTTP2)
+		h2_span_event(e, c, &done->h2_done, tgid); /* exch_seq: the stream id */
+	else if (c->protocol == DT_PROTO_HTTP1)
+		http1_span_fill(e, &done->http1, &c->tuple, c->conn_id, tgid, c->tid);
+	else
 		return 0;
-	http1_span_fill(e, &done->http1, &c->tuple, c->conn_id, tgid, c->tid);
-	e->exch_seq = c->exch_seq;
+	if (c->protocol == DT_PROTO_HTTP1)
+		e->exch_seq = c->exch_seq;
 	if (c->has_seq) {
 		e->req_seq = c->req_seq;
 		e->flags |= DT_SPAN_F_SEQ;
@@ -79,7 +88,8 @@ __noinline int emit(struct dt_conn *c, const union dt_proto_state *done, __u32 t
 	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= DT_WAKEUP_BYTES
 			? BPF_RB_FORCE_WAKEUP
 			: BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_output(&events, e, sizeof(*e), flags)) {
+	if (e->protocol == DT_PROTO_HTTP2 ? h2_ringbuf_output(c, e, flags)
+					  : bpf_ringbuf_output(&events, e, sizeof(*e), flags)) {
 		count(DT_C_RINGBUF_LOST);
 		if (dt_reason_is_anomaly(e->reason))
 			count(DT_C_ANOMALIES_LOST);

@@ -22,17 +22,30 @@ static __always_inline struct dt_window *io_window(void)
 	return bpf_map_lookup_elem(&windows, &zero);
 }
 
+#include "lib/http2.bpf.h"
+
+/* HTTP/2's inference, a global function: verified once, not on every
+ * path of sys_exit. */
+__noinline int dt_h2_infer(const struct dt_window *w, __u32 len)
+{
+	return w ? h2_infer(w, len) : DT_START_NONE;
+}
+
 /* Does the data start a message of a protocol difftrace parses
  * (enum dt_start_kind)? A new connection's protocol is the one that says
- * DT_START_REQUEST. */
+ * DT_START_REQUEST (HTTP/1.x, or HTTP/2's client preface), or
+ * DT_START_FRAMES (HTTP/2 frames on a connection open before we looked). */
 static __always_inline int dt_infer(const struct dt_window *w, __u32 len)
 {
-	return http1_infer(w, len);
+	int start = http1_infer(w, len);
+
+	return start != DT_START_NONE ? start : dt_h2_infer(w, len);
 }
 
 /* An I/O of process/thread id on the connection io->sock; start is what
- * dt_infer said of its data. Only a request start makes an untracked
- * connection worth state. */
+ * dt_infer said of its data. Only a request start (or HTTP/2 frames) makes
+ * an untracked connection worth state. HTTP/2 goes on in h2_io
+ * (bpf/lib/http2.bpf.h), after sys_exit's dt_tail_continue. */
 static __always_inline void dt_on_io(const struct dt_io *io, struct dt_window *w,
 				     struct dt_chunk *ch, int start, __u64 id)
 {
@@ -43,7 +56,7 @@ static __always_inline void dt_on_io(const struct dt_io *io, struct dt_window *w
 	int res;
 
 	if (!c) {
-		if (start != DT_START_REQUEST)
+		if (start != DT_START_REQUEST && start != DT_START_FRAMES)
 			return;
 		c = new_conn(sock, tgid);
 		if (!c)
@@ -52,11 +65,20 @@ static __always_inline void dt_on_io(const struct dt_io *io, struct dt_window *w
 	count(DT_C_IO_CALLS);
 	if (c->protocol == DT_PROTO_UNKNOWN) {
 		/* state from accept/connect: the first request names the protocol */
-		if (start != DT_START_REQUEST) {
+		if (start != DT_START_REQUEST && start != DT_START_FRAMES) {
 			count(DT_C_NON_HTTP);
 			return;
 		}
-		c->protocol = DT_PROTO_HTTP1;
+		c->protocol = start == DT_START_FRAMES || h2_is_preface(w, ch->win_len)
+				      ? DT_PROTO_HTTP2
+				      : DT_PROTO_HTTP1;
+		c->st.h2.key = c->conn_id; /* read only if HTTP/2 */
+	}
+	if (c->protocol == DT_PROTO_HTTP2) {
+		ch->ts_exit = bpf_ktime_get_ns();
+		c->tid = (__u32)id;
+		h2_hand_over(io, ch, id);
+		return;
 	}
 	dt_chunk_tail(io, w, ch);
 	done = bpf_map_lookup_elem(&done_scratch, &zero);
@@ -106,6 +128,12 @@ static __always_inline void dt_on_close(__u64 sock, __u32 tgid)
 
 	if (!c)
 		return;
+	if (c->protocol == DT_PROTO_HTTP2) {
+		h2_close_conn(sock);
+		c = bpf_map_lookup_elem(&conns, &sock);
+		if (!c)
+			return;
+	}
 	close_exchange(c, tgid);
 	drop_conn(&sock, c);
 }

@@ -24,7 +24,7 @@ struct dt_comm_key {
 	char comm[DT_COMM_LEN];
 };
 
-/* Thread comm (zero padded) -> 1. */
+/* Comm (zero padded) -> 1: a thread's own, or its process's (main thread's). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, DT_MAX_TARGET_COMMS);
@@ -52,8 +52,18 @@ static __always_inline int is_target(__u64 pid_tgid)
 		return 1;
 	if (use_comm_targets) {
 		struct dt_comm_key k = {};
+		struct task_struct *task;
+
 		bpf_get_current_comm(k.comm, sizeof(k.comm));
 		if (bpf_map_lookup_elem(&target_comms, &k))
+			return 1;
+		/* The process's name too (its main thread's): servers name
+		 * their threads (grpcio's C core, the JVM), and a process
+		 * targeted by name is followed in all of them. */
+		__builtin_memset(&k, 0, sizeof(k));
+		task = (struct task_struct *)bpf_get_current_task();
+		if (BPF_CORE_READ_STR_INTO(&k.comm, task, group_leader, comm) > 0 &&
+		    bpf_map_lookup_elem(&target_comms, &k))
 			return 1;
 	}
 	if (use_cgroup_targets) {

@@ -143,8 +143,10 @@ int BPF_PROG(sk_sendmsg_exit, struct sock *sk, struct msghdr *msg, size_t size, 
 {
 	struct sk_io_args a;
 
-	if (sk_take_io(sk, SK_OP_SEND, &a) && ret > 0)
+	if (sk_take_io(sk, SK_OP_SEND, &a) && ret > 0) {
 		sk_on_data(&a, (__u64)ret);
+		dt_tail_continue(ctx, &h2_sendmsg_progs); /* HTTP/2: sk_h2_sendmsg */
+	}
 	return 0;
 }
 
@@ -165,11 +167,27 @@ int BPF_PROG(sk_recvmsg_exit, struct sock *sk, struct msghdr *msg, size_t len, i
 
 	if (!sk_take_io(sk, SK_OP_RECV, &a))
 		return 0;
-	if (ret > 0)
+	if (ret > 0) {
 		sk_on_data(&a, (__u64)ret);
-	else if (ret == 0)
+		dt_tail_continue(ctx, &h2_recvmsg_progs); /* HTTP/2: sk_h2_recvmsg */
+	} else if (ret == 0)
 		dt_on_eof(a.sk, bpf_get_current_pid_tgid() >> 32);
 	return 0;
+}
+
+/* HTTP/2's follower (bpf/lib/http2.bpf.h), once per hook that tail-calls it:
+ * programs of the same attach type and function as their caller. Never
+ * attached on their own. */
+SEC("fexit/tcp_sendmsg")
+int sk_h2_sendmsg(__u64 *ctx)
+{
+	return h2_run_job();
+}
+
+SEC("fexit/tcp_recvmsg")
+int sk_h2_recvmsg(__u64 *ctx)
+{
+	return h2_run_job();
 }
 
 /* sendfile/splice to a TCP socket before 6.5: a page at a time, bytes only.

@@ -126,8 +126,8 @@ static __always_inline __u64 sock_of_fd(__u64 id, __u32 fd, int start, __u64 now
 		if (start != DT_START_REQUEST || now - fs->checked_ns <= DT_RECHECK_NS)
 			return fs->sock;
 		old = fs->sock;
-	} else if (start != DT_START_REQUEST) {
-		/* Only a request start is worth the walk. (A response start
+	} else if (start != DT_START_REQUEST && start != DT_START_FRAMES) {
+		/* Only a request start (or HTTP/2 frames) is worth the walk. (A response start
 		 * would be too, for servers that write on another fd of the
 		 * socket they read from, inetd style: +1,100 verified
 		 * instructions on 6.1; not yet.) */
@@ -310,6 +310,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			dt_cause_at_connect(sk, id);
 	} else if (ret > 0) {
 		on_syscall_data(&a, id, (__u64)ret);
+		dt_tail_continue(ctx, &h2_progs); /* HTTP/2: h2_io (bpf/lib/http2.bpf.h) */
 	} else if (ret == 0 && a.dir == DT_DIR_INGRESS) {
 		key = fd_key(id, a.fd);
 		fs = bpf_map_lookup_elem(&fd_socks, &key);

@@ -74,6 +74,118 @@ DT_INLINE int dt_chunk_window(const struct dt_io *io, struct dt_window *w, struc
 	return 0;
 }
 
+/* A gather of the window from the iovecs, from byte `skip` of the data. */
+struct dt_iov_gather {
+	__u64 iov_ptr;
+	__u64 skip;       /* bytes of the data before the window still to pass */
+	__u64 base;       /* the current iovec's next byte ... */
+	__u64 base_left;  /* ... and how many it still has */
+	__u32 next_iov;   /* the next iovec to read */
+	__u32 filled;     /* window bytes gathered ... */
+	__u32 want;       /* ... of these: the rest of the data, at most DT_WIN. Set once:
+			   * a count of the data left, lowered at each step, drifted
+			   * down by up to DT_TARGET_MAX a step, so no state of 6.12's
+			   * verifier ever covered the next and it walked the loop to
+			   * 1,000,000 instructions. */
+	__u32 in_kernel;  /* the array is the kernel's copy (DT_IO_KIOV) */
+	struct dt_window *w;
+};
+
+/* One step: the next iovec, or up to DT_TARGET_MAX bytes of the current
+ * one (a bound the verifier can add to any window offset). */
+static long dt_iov_gather_step(__u32 unused, void *vctx)
+{
+	struct dt_iov_gather *g = (struct dt_iov_gather *)vctx;
+	struct dt_iovec v = {};
+	__u32 n;
+
+	(void)unused;
+	if (g->filled >= g->want)
+		return 1;
+	if (!g->base_left) {
+		/* next_iov is bounded by the loop's steps: a check here would
+		 * narrow its range at each step, and the verifier would walk
+		 * every one of them. */
+		if (DT_READ_IOV(&v, sizeof(v), g->iov_ptr + (__u64)g->next_iov * sizeof(v),
+				g->in_kernel))
+			return 1;
+		g->next_iov++;
+		if (v.len <= g->skip) {
+			g->skip -= v.len;
+			return 0;
+		}
+		g->base = v.base + g->skip;
+		g->base_left = v.len - g->skip;
+		g->skip = 0;
+		return 0;
+	}
+	n = DT_TARGET_MAX;
+	if (n > g->base_left)
+		n = (__u32)g->base_left;
+	if (n > g->want - g->filled)
+		n = g->want - g->filled;
+	DT_BOUND(n);
+	if (n > DT_TARGET_MAX)
+		return 1; /* never: a bound the verifier can see */
+	if (DT_READ_USER(g->w->data + (g->filled & DT_WIN_MASK), n, g->base))
+		return 1;
+	g->filled += n;
+	g->base += n;
+	g->base_left -= n;
+	return 0;
+}
+
+/* Steps of a gather: the window's DT_WIN / DT_TARGET_MAX copies, plus the
+ * iovecs passed on the way (more than that leaves the window short). */
+#define DT_GATHER_STEPS 128
+
+/* Fills the window and chunk for the data from byte off of the I/O on:
+ * what a protocol that walks a whole I/O piece by piece (HTTP/2) reads
+ * after its first piece. An iovec array's bytes are gathered across
+ * iovecs. 0 when read (the window may be shorter than DT_WIN and than the
+ * rest: the protocol then stops at its end and asks again). A global
+ * function in BPF: verified once. */
+DT_GLOBAL int dt_chunk_window_at(const struct dt_io *io, __u64 off, struct dt_window *w,
+				 struct dt_chunk *ch)
+{
+	struct dt_iov_gather g = {};
+	__u64 rest;
+	__u32 win_len;
+
+	if (!io || !w || !ch || off > io->len)
+		return -1;
+	rest = io->len - off;
+	ch->total_len = rest;
+	ch->dir = io->dir;
+	ch->ts_enter = io->ts_enter;
+	ch->win_len = 0;
+	ch->tail_len = 0;
+	if (io->layout == DT_IO_NODATA || !rest)
+		return 0;
+	if (io->layout == DT_IO_IOV || io->layout == DT_IO_KIOV) {
+		g.iov_ptr = io->data;
+		g.in_kernel = io->layout == DT_IO_KIOV;
+		g.skip = off;
+		g.want = rest < DT_WIN ? (__u32)rest : DT_WIN;
+		g.w = w;
+		/* From unknowns: the step's first state covers the later ones. */
+		g.filled = DT_UNKNOWN(0);
+		g.next_iov = DT_UNKNOWN(0);
+		g.base_left = DT_UNKNOWN(0);
+		DT_LOOP(DT_GATHER_STEPS, dt_iov_gather_step, &g);
+		ch->win_len = g.filled < DT_WIN ? g.filled : DT_WIN;
+		return 0;
+	}
+	win_len = rest < DT_WIN ? (__u32)rest : DT_WIN;
+	DT_BOUND(win_len);
+	if (win_len > DT_WIN)
+		return -1; /* never: a bound the verifier can see */
+	if (DT_READ_USER(w->data, win_len, io->data + off))
+		return -1;
+	ch->win_len = win_len;
+	return 0;
+}
+
 /* A walk over an iovec array to the one where the data ends. */
 struct dt_iov_walk {
 	__u64 iov_ptr;

@@ -5,6 +5,7 @@
 # defaults. Each part can also be run on its own:
 #   scripts/bench/platform_overhead.sh   the demo platform path: none / filter / --no-filter / bpftrace
 #   scripts/bench/nginx_overhead.sh      nginx serving a small file: none / floor / filter / --no-filter
+#   scripts/bench/h2_overhead.sh         HTTP/2: h2load on nghttpd, a gRPC unary loop: none / filter / --no-filter
 #   scripts/bench/data_volume.sh         events, bytes and spans per request, filter on and off
 #   scripts/bench/ringbuf_loss.sh        ring-buffer loss at rising request rates (--no-filter)
 #   scripts/bench/memory.sh              RSS and BPF map memory, idle and with 10,000 connections
@@ -18,7 +19,7 @@
 # PLATFORM_SAT_SECS=5 NGINX_ROUNDS=5 NGINX_SECS=5 VOLUME_REQUESTS=6000 VOLUME_WARM=2000
 # VOLUME_RATE=200 LOSS_SECS=5 LOSS_RATES="200 400 800" MEM_CONNS=10000 INGEST_EVENTS=2000000
 # RB_RATES=100000,200000,400000,1000000 RB_SECS=3 REPLAY_BYTES=1100000000 UNTARGETED_ROUNDS=5
-# UNTARGETED_COUNT=1000000 ANALYZE_SIZES="150000 600000". BENCH_ONLY="platform nginx ..." runs
+# UNTARGETED_COUNT=1000000 ANALYZE_SIZES="150000 600000" H2_ROUNDS=3 H2_SECS=5. BENCH_ONLY="platform nginx ..." runs
 # only those parts (the table then takes the other parts from their last JSON);
 # BENCH_REPORT_ONLY=1 remakes the table from the JSON.
 set -euo pipefail
@@ -39,6 +40,10 @@ if [ -z "${BENCH_REPORT_ONLY:-}" ]; then
   if want nginx; then
     log "nginx overhead (none / floor / filter / --no-filter, interleaved)"
     scripts/bench/nginx_overhead.sh "${NGINX_ROUNDS:-5}" "${NGINX_SECS:-5}" "$B/nginx_overhead.json" >/dev/null
+  fi
+  if want h2; then
+    log "HTTP/2 overhead (h2load on nghttpd, a gRPC unary loop: none / filter / --no-filter)"
+    scripts/bench/h2_overhead.sh "${H2_ROUNDS:-3}" "${H2_SECS:-5}" "$B/h2_overhead.json" >/dev/null
   fi
   if want untargeted; then
     log "untargeted processes (dd and tar: none / empty programs / difftrace, nothing targeted)"
@@ -87,9 +92,9 @@ B, started, load_before, load_after = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def load(n):
     p = os.path.join(B, n + ".json")
     return json.load(open(p)) if os.path.exists(p) else None
-parts = ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory", "ingest", "ringbuf_ingest_paced", "replay_throughput", "untargeted", "analyze_throughput", "agent_platform")
+parts = ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory", "ingest", "ringbuf_ingest_paced", "replay_throughput", "untargeted", "analyze_throughput", "agent_platform", "h2_overhead")
 R = {n: load(n) for n in parts}
-po, ng, dv, rl, mem, ing, rbp, rt, ut, at, ap = (R[n] for n in parts)
+po, ng, dv, rl, mem, ing, rbp, rt, ut, at, ap, h2o = (R[n] for n in parts)
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
 machine = {"nproc": os.cpu_count(), "kernel": platform.release(), "cpu": cpu,
            "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
@@ -293,13 +298,23 @@ if mem:
                                                                idle["rss_kib"] * MiB, conns["rss_kib"] * MiB, ld["rss_kib"] * MiB),
           "largest maps (MiB): " + top)
 
+if h2o:
+    hm = h2o["modes"]
+    r("HTTP/2: h2load on nghttpd / gRPC unary loop (python3-grpcio)", NAMES["none"], "%.0f req/s / %.0f calls/s" % (hm["none"]["h2_rps"], hm["none"]["grpc_cps"]), "-")
+    for mode in ("filter", "nofilter"):
+        m = hm[mode]
+        r("HTTP/2: h2load on nghttpd / gRPC unary loop (python3-grpcio)", NAMES[mode].replace("filter on", "filter on (server = platform)"),
+          "%.0f req/s / %.0f calls/s" % (m["h2_rps"], m["grpc_cps"]),
+          "x%.3f / x%.3f; %.3f spans seen per request, %.4f ring-buffer events per request" % (
+              m["h2_throughput_ratio"], m["grpc_throughput_ratio"], m["spans_seen_per_request"], m["ringbuf_events_per_request"]))
+
 md = ["Machine: %d cores, %s, Linux %s; %s UTC, %s; %s rounds interleaved, medians; measured in %d s; load average before/after %s / %s." % (
           machine["nproc"], machine["cpu"], machine["kernel"], machine["date_utc"], machine["git"], po["rounds"] if po else "-", seconds, load_before, load_after), "",
       "| benchmark | configuration | measured | vs nothing attached / notes |", "|---|---|---|---|"]
 md += ["| " + " | ".join(x) + " |" for x in rows]
 md += ["", "| target | where it stands | |", "|---|---|---|"]
 md += ["| " + " | ".join(x) + " |" for x in targets]
-for n in ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory", "replay_throughput", "analyze_throughput"):
+for n in ("platform_overhead", "nginx_overhead", "h2_overhead", "data_volume", "ringbuf_loss", "memory", "replay_throughput", "analyze_throughput"):
     p = os.path.join(B, n + ".md")
     if R[n] and os.path.exists(p):
         md += ["", "%s (`scripts/bench/%s.sh`):" % (n.replace("_", " ").capitalize(), n), "", open(p).read().rstrip()]

@@ -2,7 +2,8 @@
 # Builds the kernel matrix's guest initramfs (a cpio archive; the cloud kernels have no 9p,
 # so everything the guest runs travels in it):
 #   make-initramfs.sh OUT.cpio DIFFTRACE BPF_TESTS [ENV_FILE]
-# It holds busybox (static), nginx (the smoke test's server), stripped copies of difftrace and bpf-tests with every shared
+# It holds busybox (static), nginx (the HTTP/1 smoke test's server), nghttpd and nghttp (the
+# HTTP/2 one's server and client), stripped copies of difftrace and bpf-tests with every shared
 # library ldd lists and the dynamic loader, tests/fixtures (the [bpf] tier's replay parity
 # reads tests/fixtures/pcap relative to its working directory, /opt/difftrace), run-steps.sh
 # and guest-init.sh as /init. One archive serves every guest kernel: nothing in it is
@@ -50,12 +51,19 @@ nginx=/usr/sbin/nginx
 [ -x "$nginx" ] || { echo "make-initramfs: $nginx missing (apt-get install nginx-light)" >&2; exit 1; }
 mkdir -p "$root/usr/sbin" "$root/etc"
 cp "$nginx" "$root/usr/sbin/nginx"
+# The HTTP/2 smoke test's server and client (h2c), on the guest's PATH.
+nghttpd=/usr/sbin/nghttpd
+nghttp=/usr/bin/nghttp
+for b in "$nghttpd" "$nghttp"; do
+  [ -x "$b" ] || { echo "make-initramfs: $b missing (apt-get install nghttp2-server nghttp2-client)" >&2; exit 1; }
+  cp "$b" "$root/usr/sbin/$(basename "$b")"
+done
 printf 'root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
 printf 'root:x:0:\nwww-data:x:33:\nnogroup:x:65534:\n' >"$root/etc/group"
 
 # Every shared library at the path the binaries' ldd resolves it to, the loader included
 # (ldd's lines are "name => /path (addr)" or "/path (addr)" for the loader).
-libs="$(ldd "$difftrace" "$bpf_tests" "$nginx" | awk '/=>/ {print $3; next} /^\t\// {print $1}' |
+libs="$(ldd "$difftrace" "$bpf_tests" "$nginx" "$nghttpd" "$nghttp" | awk '/=>/ {print $3; next} /^\t\// {print $1}' |
         grep '^/' | sort -u)"
 for lib in $libs; do
   mkdir -p "$root$(dirname "$lib")"

@@ -16,8 +16,9 @@ import re
 import sys
 from pathlib import Path
 
-# smoke-sockets may be "skip" on the host only (no BPF trampolines there): the guests must run it.
-STEPS = ["check", "bpf", "smoke-syscalls", "smoke-sockets"]
+# smoke-sockets and smoke-h2-sockets may be "skip" on the host only (no BPF trampolines there):
+# the guests must run them. The h2 steps trace nghttpd over h2c (HTTP/2 in both hook sources).
+STEPS = ["check", "bpf", "smoke-syscalls", "smoke-sockets", "smoke-h2-syscalls", "smoke-h2-sockets"]
 MARK = "@@DT "
 
 

@@ -97,11 +97,14 @@ step_bpf() {
   return "$rc"
 }
 
-# 3. Live smoke test, once per hook source (step_smoke SOURCE: --hook-source syscalls or
-# sockets): nginx serves N files on 127.0.0.1:PORT, difftrace traces it by comm,
-# busybox wget asks for each file once. The spans file must hold exactly one SERVER span per
-# request, with its path and status 200. A run where the server did not answer 200 or the
-# client got nothing fails: a measurement of nothing is not a pass.
+# 3. Live smoke test, once per hook source and protocol (step_smoke SOURCE PROTO: --hook-source
+# syscalls or sockets; http1 or h2c): a server serves N files on 127.0.0.1:PORT, difftrace
+# traces it by comm, a client asks for each file once. HTTP/1.1: nginx, and busybox wget, a
+# connection a request. HTTP/2 without TLS (h2c): nghttpd, and one nghttp asking for every file
+# on one connection, as concurrent streams. The spans file must hold exactly one SERVER span
+# per request, with its path and status 200 (and protocol version 2 for h2c). A run where the
+# server did not answer 200 or the client got nothing fails: a measurement of nothing is not
+# a pass.
 #
 # Why nginx and not busybox httpd: busybox httpd accepts in its parent and serves each
 # connection in a forked child, on the socket dup'ed to fds 0 and 1. difftrace learns a
@@ -112,6 +115,12 @@ step_bpf() {
 # for and is already a dependency of the e2e tier.
 step_smoke() {
   source="$1"
+  proto="$2"
+  case "$proto" in
+    http1) comm=nginx ;;
+    h2c) comm=nghttpd ;;
+    *) echo "smoke: unknown protocol $proto"; return 1 ;;
+  esac
   rm -rf "$tmp/www" "$tmp/nginx" "$tmp/ready" "$tmp/spans.json" "$tmp/stats.json" "$tmp/trace.err"
   www="$tmp/www"
   mkdir -p "$www" "$tmp/nginx"
@@ -158,7 +167,7 @@ CONF
   # --no-filter: every span is reported, so each request must show up; with the filter on,
   # normal spans are kept in the kernel and the count would not be the number of requests.
   # --duration is only a cap: difftrace is stopped by SIGINT once the requests are done.
-  "$difftrace" trace --comm nginx --no-filter --hook-source "$source" --export "otlp-json:$spans" \
+  "$difftrace" trace --comm "$comm" --no-filter --hook-source "$source" --export "otlp-json:$spans" \
     --stats-json "$tmp/stats.json" --ready-file "$ready" --duration 600 2>"$tmp/trace.err" &
   dt_pid=$!
 
@@ -183,14 +192,18 @@ CONF
 
   # Started after the probes are attached: --comm also matches processes started later, and
   # this way the accept of the first connection cannot race the attach.
-  "$nginx" -e stderr -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" &
+  if [ "$proto" = h2c ]; then
+    "${DT_NGHTTPD:-nghttpd}" --no-tls -a 127.0.0.1 -d "$www" "$port" &
+  else
+    "$nginx" -e stderr -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" &
+  fi
   server_pid=$!
   # Wait for the listener (busybox has no ss; /proc/net/tcp lists it, port in hex).
   n=0
   until grep -q "0100007F:$hexport 00000000:0000 0A" /proc/net/tcp 2>/dev/null; do
     n=$((n + 1))
     if [ "$n" -gt 300 ] || ! kill -0 "$server_pid" 2>/dev/null; then
-      echo "smoke: FAIL: nginx not listening on 127.0.0.1:$port"
+      echo "smoke: FAIL: $comm not listening on 127.0.0.1:$port"
       kill "$server_pid" 2>/dev/null || true
       kill -KILL "$dt_pid" 2>/dev/null || true
       return 1
@@ -199,19 +212,42 @@ CONF
   done
 
   ok=0
-  i=1
-  while [ "$i" -le "$requests" ]; do
-    # busybox wget (on the host too, whatever wget it has) exits non-zero on any answer but
-    # 2xx; the body is checked too. The time limit is timeout's: Debian 12's busybox-static
-    # (1.35) wget segfaults on its own -T.
-    if timeout 60 busybox wget -q -O "$tmp/got$i" "http://127.0.0.1:$port/p$i.txt" &&
-      [ "$(cat "$tmp/got$i")" = "difftrace smoke file $i" ]; then
-      ok=$((ok + 1))
-    else
-      echo "smoke: request $i for /p$i.txt did not get its file with 200"
-    fi
-    i=$((i + 1))
-  done
+  if [ "$proto" = h2c ]; then
+    # Every file on one connection; -v prints each stream's ":status: 200" (the bodies end in
+    # a newline, so each is a line of its own between the frame lines).
+    urls=""
+    i=1
+    while [ "$i" -le "$requests" ]; do
+      urls="$urls http://127.0.0.1:$port/p$i.txt"
+      i=$((i + 1))
+    done
+    # shellcheck disable=SC2086 # one argument per URL
+    timeout 60 "${DT_NGHTTP:-nghttp}" -v $urls >"$tmp/got" 2>&1 || echo "smoke: nghttp failed"
+    statuses="$(grep -c 'recv (stream_id=[0-9]*) :status: 200$' "$tmp/got" || true)"
+    i=1
+    while [ "$i" -le "$requests" ]; do
+      if grep -qx "difftrace smoke file $i" "$tmp/got" && [ "$statuses" -eq "$requests" ]; then
+        ok=$((ok + 1))
+      else
+        echo "smoke: request $i for /p$i.txt did not get its file with 200"
+      fi
+      i=$((i + 1))
+    done
+  else
+    i=1
+    while [ "$i" -le "$requests" ]; do
+      # busybox wget (on the host too, whatever wget it has) exits non-zero on any answer but
+      # 2xx; the body is checked too. The time limit is timeout's: Debian 12's busybox-static
+      # (1.35) wget segfaults on its own -T.
+      if timeout 60 busybox wget -q -O "$tmp/got$i" "http://127.0.0.1:$port/p$i.txt" &&
+        [ "$(cat "$tmp/got$i")" = "difftrace smoke file $i" ]; then
+        ok=$((ok + 1))
+      else
+        echo "smoke: request $i for /p$i.txt did not get its file with 200"
+      fi
+      i=$((i + 1))
+    done
+  fi
   echo "smoke: client got $ok of $requests answers with 200 and the right body"
 
   # Give the last exchange's close a moment to reach the ring buffer, then stop difftrace:
@@ -221,8 +257,9 @@ CONF
   wait "$dt_pid"; dt_rc=$?
   cat "$tmp/trace.err"
   grep -q "hook source $source " "$tmp/trace.err" || { echo "smoke: FAIL: difftrace did not say it traced with the $source source"; return 1; }
-  # SIGQUIT: nginx's graceful stop (the master waits for its worker).
-  kill -QUIT "$server_pid" 2>/dev/null || true
+  # SIGQUIT: nginx's graceful stop (the master waits for its worker); nghttpd stops on TERM.
+  if [ "$proto" = h2c ]; then kill -TERM "$server_pid" 2>/dev/null || true
+  else kill -QUIT "$server_pid" 2>/dev/null || true; fi
   wait "$server_pid" 2>/dev/null || true
   echo "smoke: difftrace trace exited rc=$dt_rc"
   [ -f "$tmp/stats.json" ] &&
@@ -245,7 +282,7 @@ CONF
 
   # One span object per line: each starts with {"traceId":. For every SERVER span (kind 2) on
   # our port print "path status"; OTLP JSON carries integers as decimal strings. The port
-  # keeps out any other nginx on the host, which --comm nginx traces too.
+  # keeps out any other server of that name on the host, which --comm traces too.
   sed 's/{"traceId":/\n{"traceId":/g' "$spans" | grep '^{"traceId":' >"$tmp/span_lines"
   grep '"kind":2,' "$tmp/span_lines" | grep "\"key\":\"server\.port\",\"value\":{\"intValue\":\"$port\"}" |
     sed -n 's/.*"key":"url\.path","value":{"stringValue":"\([^"]*\)"}}.*"key":"http\.response\.status_code","value":{"intValue":"\([0-9]*\)"}}.*/\1 \2/p' \
@@ -257,6 +294,14 @@ CONF
   if [ "$got" -ne "$all_server" ]; then
     echo "smoke: FAIL: $all_server SERVER spans on port $port, only $got with url.path and a status code"
     fail=1
+  fi
+  if [ "$proto" = h2c ]; then
+    v2="$(grep '"kind":2,' "$tmp/span_lines" | grep "\"key\":\"server\.port\",\"value\":{\"intValue\":\"$port\"}" |
+      grep -c '"key":"network\.protocol\.version","value":{"stringValue":"2"}' || true)"
+    if [ "$v2" -ne "$all_server" ]; then
+      echo "smoke: FAIL: $all_server SERVER spans on port $port, $v2 of them HTTP/2"
+      fail=1
+    fi
   fi
   others="$(($(wc -l <"$tmp/span_lines") - all_server))"
   [ "$others" -eq 0 ] || echo "smoke: $others other spans (not SERVER spans on port $port) ignored"
@@ -336,8 +381,10 @@ step_untargeted() {
 mark "KERNEL $(uname -r)"
 step check step_check
 step bpf step_bpf
-step smoke-syscalls step_smoke syscalls
-step smoke-sockets step_smoke sockets
+step smoke-syscalls step_smoke syscalls http1
+step smoke-sockets step_smoke sockets http1
+step smoke-h2-syscalls step_smoke syscalls h2c
+step smoke-h2-sockets step_smoke sockets h2c
 [ "${DT_BENCH:-0}" = 1 ] && step untargeted step_untargeted
 mark "DONE"
 rm -rf "$tmp"

@@ -13,6 +13,7 @@
 #   GUEST_TIMEOUT  seconds one kernel's run may take before it is killed and failed (default 300:
 #                  a guest takes 30-40 s, and 2m13s when the verifier had 1M instructions to walk)
 #   GUEST_MEM      guest memory (default 1G)
+#   DT_BPF_FILTER  Catch2 test spec for the [bpf] tier, in the guests too (default: every test)
 #   DT_BENCH=1     also time an untargeted dd in each hook source (run-steps.sh's step 4;
 #                  DT_BENCH_COUNT, DT_BENCH_ROUNDS): emulated figures, not a test
 #
@@ -95,9 +96,9 @@ for k in $kernels; do
       if [ -z "$initramfs" ]; then
         # One archive for every guest: nothing in it depends on the kernel.
         initramfs="$out/initramfs.cpio"
-        printf 'DT_REQUESTS=%s\nDT_PORT=%s\nDT_BENCH=%s\nDT_BENCH_COUNT=%s\nDT_BENCH_ROUNDS=%s\n' \
+        printf 'DT_REQUESTS=%s\nDT_PORT=%s\nDT_BENCH=%s\nDT_BENCH_COUNT=%s\nDT_BENCH_ROUNDS=%s\nDT_BPF_FILTER=%s\n' \
           "${DT_REQUESTS:-5}" "${DT_PORT:-18931}" "${DT_BENCH:-0}" "${DT_BENCH_COUNT:-200000}" \
-          "${DT_BENCH_ROUNDS:-3}" >"$out/guest.env"
+          "${DT_BENCH_ROUNDS:-3}" "${DT_BPF_FILTER:-}" >"$out/guest.env"
         "$here/make-initramfs.sh" "$initramfs" "$difftrace" "$bpf_tests" "$out/guest.env"
       fi
       dir="$out/$release"

@@ -23,6 +23,10 @@ TEST_CASE("every capture program loads within its verifier budget", "[bpf][budge
     }
     INFO(p.name << ": " << p.verified_insns << " verified instructions, budget " << p.budget
                 << (p.loaded ? "" : ", refused: " + p.error));
+    if (!p.loaded && verifier_optional(p.name)) {
+      WARN(p.name << " refused by this kernel (optional: difftrace runs without it): " << p.error);
+      continue;
+    }
     CHECK(p.loaded);
     CHECK(p.verified_insns > 0);  // the kernel said how many
     CHECK(p.verified_insns <= p.budget);

@@ -96,6 +96,42 @@ TEST_CASE("hpack: static table, literals, the dynamic table and what came before
   SECTION("a cut string is malformed") { CHECK(decode(std::string("\x00\x05" "ab", 4)).malformed); }
 }
 
+TEST_CASE("hpack by position: the kernel's blocks, decoded in the order their spans finish",
+          "[http2]") {
+  HpackDecoder d;
+  auto at = [&](const std::string& b, std::optional<std::uint64_t> pos, bool cut = false) {
+    return d.decode_at(bytes_of(b), pos, cut);
+  };
+  SECTION("a later block first: its index into an entry not seen yet is unresolved") {
+    // Block A (position 0) adds x-a; block B (position 1) names it (62) and adds x-b.
+    const HeaderBlock b = at(idx(62) + add("x-b", "2"), 1);
+    CHECK(b.unresolved == 1);
+    at(add("x-a", "1"), 0);
+    // Block C (position 2) names both: 62 is x-b (newest), 63 is x-a.
+    const HeaderBlock c = at(idx(62) + idx(63), 2);
+    CHECK(*c.find("x-b") == "2");
+    CHECK(*c.find("x-a") == "1");
+    CHECK(c.unresolved == 0);
+  }
+  SECTION("a position the kernel lost: every dynamic index unresolved, nothing kept") {
+    const HeaderBlock b = at(add("x-a", "1") + idx(62) + idx(2), std::nullopt);
+    CHECK(b.unresolved == 1);
+    CHECK(*b.find("x-a") == "1");
+    CHECK(*b.find(":method") == "GET");
+    CHECK(at(idx(62), 1).unresolved == 1);  // x-a was not kept at an unknown place
+  }
+  SECTION("an index past what came before us is unresolved") {
+    CHECK(at(idx(62), 0).unresolved == 1);
+  }
+  SECTION("a block the kernel cut keeps its fields before the cut") {
+    const std::string whole = lit("x-a", "1") + lit("x-b", "2");
+    const HeaderBlock b = at(whole.substr(0, whole.size() - 2), 0, true);
+    CHECK(!b.malformed);
+    CHECK(*b.find("x-a") == "1");
+    CHECK(b.find("x-b") == nullptr);
+  }
+}
+
 TEST_CASE("h2c gRPC in replay: a unary call with its status in the trailers", "[http2]") {
   Harness h;
   h.to_server(1, kH2Preface + h2_frame_bytes(H2_SETTINGS, 0, 0, "") +

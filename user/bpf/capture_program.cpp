@@ -20,6 +20,25 @@ namespace difftrace::bpf {
 
 namespace {
 
+// The programs reached by tail call (HTTP/2's follower, bpf/lib/http2.bpf.h), each with
+// the prog array its caller calls through: loaded with their source, never attached.
+struct TailCallTarget {
+  bpf_program* program;
+  bpf_map* array;
+};
+
+std::vector<TailCallTarget> tail_call_targets(capture& skel) {
+  return {{skel.progs.h2_io, skel.maps.h2_progs},
+          {skel.progs.sk_h2_sendmsg, skel.maps.h2_sendmsg_progs},
+          {skel.progs.sk_h2_recvmsg, skel.maps.h2_recvmsg_progs}};
+}
+
+bool is_tail_call_target(capture& skel, const bpf_program* p) {
+  for (const auto& t : tail_call_targets(skel))
+    if (t.program == p) return true;
+  return false;
+}
+
 [[noreturn]] void fail(const std::string& step, int err) {
   throw FatalError(ExitCode::kEnvironment, errno_message(step, err));
 }
@@ -54,17 +73,36 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
     opts.kernel_log_size = log_buf.size();
     opts.kernel_log_level = 1;
   }
-  capture* raw = capture__open_opts(&opts);
-  if (!raw) fail("opening the capture BPF object", errno);
-  skel_.reset(raw);
+  // HTTP/2 lives in programs of its own (h2_io, sk_h2_*: bpf/lib/http2.bpf.h). A kernel whose
+  // verifier refuses them still gets every other program: HTTP/2 is then not followed, and
+  // said so.
+  for (bool with_h2 : {true, false}) {
+    capture* raw = capture__open_opts(&opts);
+    if (!raw) fail("opening the capture BPF object", errno);
+    skel_.reset(raw);
+    probes_.clear();
+    source_.clear();
 
-  set_load_settings(*skel_, targets, filter);
-  if (int err = bpf_map__set_max_entries(skel_->maps.keep, std::max(1u, filter.keep_traces)))
-    fail("sizing the keep-buffer", -err);
+    set_load_settings(*skel_, targets, filter);
+    if (int err = bpf_map__set_max_entries(skel_->maps.keep, std::max(1u, filter.keep_traces)))
+      fail("sizing the keep-buffer", -err);
 
-  pick_source(mode);
-
-  if (int err = capture__load(skel_.get())) {
+    pick_source(mode);
+    // The picked source's HTTP/2 follower (the others' are left out with their source).
+    bool h2_tried = false;
+    for (const auto& t : tail_call_targets(*skel_)) {
+      if (!bpf_program__autoload(t.program)) continue;
+      if (with_h2) {
+        h2_tried = true;
+        continue;
+      }
+      bpf_program__set_autoload(t.program, false);
+      ProbeStatus& h2 = probe(bpf_program__name(t.program));
+      h2.state = ProbeStatus::State::kLeftOut;
+      h2.detail = "refused by this kernel's verifier: HTTP/2 not followed";
+    }
+    const int err = capture__load(skel_.get());
+    if (!err) break;
     if (!log_buf.empty()) {
       // The last lines say why the verifier refused.
       std::string_view log(log_buf.data());
@@ -77,12 +115,28 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
                        "loading the capture BPF programs into the kernel: Operation not "
                        "permitted (BPF refused: a container or seccomp sandbox without BPF, "
                        "kernel lockdown, or missing CAP_BPF/CAP_SYS_ADMIN)");
-    fail("loading the capture BPF programs into the kernel (run with --verbose for the "
-         "verifier log)",
-         err);
+    if (!h2_tried)
+      fail("loading the capture BPF programs into the kernel (run with --verbose for the "
+           "verifier log)",
+           err);
+    spdlog::warn("HTTP/2 is not followed: this kernel refused its programs ({}); loading "
+                 "the others without them",
+                 std::strerror(err < 0 ? -err : err));
   }
   fill_target_maps(targets);
   targets_ = targets;
+  fill_tail_calls();
+}
+
+// Each loaded tail-call target into its caller's prog array.
+void CaptureProgram::fill_tail_calls() {
+  __u32 key = 0;
+  for (const auto& t : tail_call_targets(*skel_)) {
+    int fd = bpf_program__fd(t.program);
+    if (fd < 0) continue;  // left out with its source, or refused
+    if (bpf_map__update_elem(t.array, &key, sizeof key, &fd, sizeof fd, 0))
+      fail(std::string("adding ") + bpf_program__name(t.program) + " to its tail call map", errno);
+  }
 }
 
 CaptureProgram::~CaptureProgram() = default;
@@ -224,6 +278,12 @@ void CaptureProgram::attach() {
   for (bpf_program* p : order) {
     if (!bpf_program__autoload(p)) continue;
     ProbeStatus& st = probe(bpf_program__name(p));
+    if (is_tail_call_target(*skel_, p)) {
+      // In the object's program array from load on: running whenever its caller is.
+      st.state = ProbeStatus::State::kAttached;
+      st.detail = "tail call";
+      continue;
+    }
     bpf_link* link = bpf_program__attach(p);
     if (!link) {
       int err = errno;

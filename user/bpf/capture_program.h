@@ -77,6 +77,7 @@ class CaptureProgram {
   const std::vector<ProbeStatus>& probes() const { return probes_; }
 
  private:
+  void fill_tail_calls();
   void fill_target_maps(const targets::TargetSet& targets);
   void pick_source(HookSourceMode mode);
   ProbeStatus& probe(const std::string& program);

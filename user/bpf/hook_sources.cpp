@@ -9,9 +9,14 @@ const std::vector<HookSource>& hook_sources() {
        "tcp_connect, tcp_close (and tcp_sendpage before 6.5)",
        {"sk_sendmsg_enter", "sk_sendmsg_exit", "sk_recvmsg_enter", "sk_recvmsg_exit",
         "sk_accept_exit", "sk_connect_exit", "sk_close_enter"},
-       {"sk_sendpage_exit"}},
+       // tcp_sendpage (before 6.5), and HTTP/2's follower where this kernel's verifier takes
+       // it: tail-called from the exit hooks (bpf/lib/http2.bpf.h)
+       {"sk_sendpage_exit", "sk_h2_sendmsg", "sk_h2_recvmsg"}},
       {"syscalls", "raw tracepoints sys_enter/sys_exit: read/write/send/recv/accept/connect/close",
-       {"sys_enter", "sys_exit"}},
+       {"sys_enter", "sys_exit"},
+       // HTTP/2's frame follower, tail-called from sys_exit where this kernel's verifier
+       // takes it (bpf/lib/http2.bpf.h)
+       {"h2_io"}},
   };
   return sources;
 }

@@ -1,6 +1,7 @@
 #include "capture/collector.h"
 
 #include <cerrno>
+#include <cstring>
 
 #include "error.h"
 
@@ -25,13 +26,33 @@ int Collector::on_event(void* ctx, void* data, size_t size) {
   } else {
     // Decoded straight into the batch, which has room for a whole one.
     if (self->pending_.capacity() == 0) self->pending_.reserve(kMaxBatch);
-    self->decoder_.decode(*static_cast<const dt_span_event*>(data), self->pending_.emplace_back());
+    self->decode(data, size, self->pending_.emplace_back());
   }
   if (self->pending_.size() >= kMaxBatch) {
     self->full_ = true;
     return kBatchFull;
   }
   return 0;
+}
+
+// An HTTP/2 span event carries its header blocks after it (include/protocols/http2/span.h).
+void Collector::decode(const void* data, size_t size, Span& into) {
+  const auto& ev = *static_cast<const dt_span_event*>(data);
+  if (ev.protocol != DT_PROTO_HTTP2 || size < sizeof ev + sizeof(h2_span_tail)) {
+    decoder_.decode(ev, into);
+    return;
+  }
+  // The header blocks fill in what the kernel could not decide alone (status, method), so
+  // they are read into a copy of the event before it is decoded.
+  dt_span_event h2_ev = ev;
+  h2_span_tail tail;
+  std::memcpy(&tail, static_cast<const char*>(data) + sizeof ev, sizeof tail);
+  std::uint32_t unresolved = 0;
+  std::optional<Rpc> rpc = h2_blocks_.decode(h2_ev, tail, unresolved);
+  decoder_.decode(h2_ev, into);
+  into.http_version = 2;
+  into.rpc = std::move(rpc);
+  into.unresolved_fields = unresolved;
 }
 
 void Collector::poll(int timeout_ms) {

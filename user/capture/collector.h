@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "bpf/links.h"
+#include "capture/http2_blocks.h"
 #include "capture/span_decoder.h"
 
 namespace difftrace::capture {
@@ -30,7 +31,11 @@ class Collector {
   static int on_event(void* ctx, void* data, size_t size);
 
   bpf::RingBufferPtr rb_;
+  // Decodes one ring-buffer record (a span event, and an HTTP/2 span's header blocks after it).
+  void decode(const void* data, size_t size, Span& into);
+
   SpanDecoder& decoder_;
+  Http2BlockDecoder h2_blocks_;
   std::vector<Span> pending_;
   bool full_ = false;
   std::uint64_t malformed_ = 0;

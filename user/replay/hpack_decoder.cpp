@@ -89,11 +89,23 @@ const HpackDecoder::Entry* HpackDecoder::lookup(std::uint64_t index, bool& known
   if (index == 0) return nullptr;
   if (index <= kStaticEntries) return &static_[index - 1];
   const std::uint64_t d = index - kStaticEntries - 1;
+  if (positioned_mode_) {
+    if (!at_position_ || d >= *at_position_) return nullptr;
+    auto it = positioned_.find(*at_position_ - 1 - d);
+    return it == positioned_.end() ? nullptr : &it->second;
+  }
   if (d < table_.size()) return &table_[d];
   return nullptr;  // an entry from before the capture (or evicted by a smaller table than ours)
 }
 
 void HpackDecoder::add(Entry e) {
+  if (positioned_mode_) {
+    if (!at_position_) return;
+    positioned_[(*at_position_)++] = std::move(e);
+    // Memory only: an encoder's table holds far fewer entries than this.
+    while (positioned_.size() > 4096) positioned_.erase(positioned_.begin());
+    return;
+  }
   table_size_ += e.size;
   table_.push_front(std::move(e));
   evict();
@@ -151,6 +163,24 @@ bool HpackDecoder::decode_one(std::span<const std::uint8_t> b, std::size_t& at, 
   // stay here longer than in its table, which is harmless (below).
   if (indexing) add({name, value, (name ? name->size() : 0) + value->size() + kEntryOverhead});
   return true;
+}
+
+HeaderBlock HpackDecoder::decode_at(std::span<const std::uint8_t> block,
+                                    std::optional<std::uint64_t> position, bool truncated) {
+  HeaderBlock out;
+  positioned_mode_ = true;
+  at_position_ = position;
+  std::size_t at = 0;
+  while (at < block.size()) {
+    if (!decode_one(block, at, out)) {
+      // Cut by the kernel's copy: the fields before the cut stand. Otherwise not HPACK.
+      out.malformed = !truncated;
+      break;
+    }
+  }
+  positioned_mode_ = false;
+  at_position_.reset();
+  return out;
 }
 
 HeaderBlock HpackDecoder::decode(std::span<const std::uint8_t> block) {

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -49,6 +50,14 @@ class HpackDecoder {
   // come, in order, for the table to stay right; after a malformed one every later block is
   // malformed too (the table's state is lost).
   HeaderBlock decode(std::span<const std::uint8_t> block);
+  // Decodes one block whose place in the direction's table is known, in any order (the
+  // kernel's blocks, struct h2_block_copy): `position` entries had been added since the
+  // tracer began following the connection when the block began, so dynamic index d names
+  // entry position - 1 - d. Resolved only against entries added by blocks decoded this way;
+  // nullopt (the kernel lost count) leaves every dynamic index unresolved. A block cut short
+  // (`truncated`) gives the fields before the cut. Separate from decode()'s table.
+  HeaderBlock decode_at(std::span<const std::uint8_t> block, std::optional<std::uint64_t> position,
+                        bool truncated);
 
   std::size_t dynamic_entries() const { return table_.size(); }
   // Blocks may have been lost (a capture gap): the entries so far are no longer certain, and
@@ -78,6 +87,10 @@ class HpackDecoder {
   std::size_t table_size_ = 0;
   std::size_t max_size_ = 4096;
   bool broken_ = false;
+  // decode_at: entries by their position; the block's running position while one is decoded.
+  std::map<std::uint64_t, Entry> positioned_;
+  std::optional<std::uint64_t> at_position_;
+  bool positioned_mode_ = false;
 };
 
 }  // namespace difftrace::replay

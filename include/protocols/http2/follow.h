@@ -20,11 +20,10 @@
 #ifndef DIFFTRACE_HTTP2_FOLLOW_H
 #define DIFFTRACE_HTTP2_FOLLOW_H
 
-#include "protocols/http2/stream.h"
+#include "protocols/http2/stream_store.h"
 
 #define H2_ROLE_SERVER 1 /* enum http_role's values */
 #define H2_ROLE_CLIENT 2
-#define H2_STREAM_MASK (H2_MAX_STREAMS - 1)
 
 /* One call's walk, shared with the per-frame step. */
 struct h2_walk {
@@ -46,103 +45,104 @@ DT_INLINE int h2_req_dir(const struct h2_conn *c)
 	return c->role == H2_ROLE_SERVER ? DT_DIR_INGRESS : DT_DIR_EGRESS;
 }
 
-/* The table slot of a followed stream, -1 if none. */
-DT_INLINE int h2_find(const struct h2_conn *c, __u32 id)
+/* Copies a finished stream to *done and forgets it. */
+DT_INLINE void h2_finish_to(struct h2_conn *c, struct h2_stream *st, __u8 reason,
+			    struct h2_stream *done)
 {
-	int i;
-	if (!id)
-		return -1;
-	DT_NO_UNROLL
-	for (i = 0; i < H2_MAX_STREAMS; i++)
-		if (c->streams[i].id == id)
-			return i;
-	return -1;
+	DT_COPY(done, st, sizeof(*st));
+	done->end_reason = reason;
+	h2_free(c, st);
 }
 
-DT_INLINE void h2_finish(struct h2_walk *s, int i, __u8 reason)
-{
-	struct h2_stream *st = &s->c->streams[i & H2_STREAM_MASK];
-	DT_COPY(s->done, st, sizeof(*st));
-	s->done->end_reason = reason;
-	__builtin_memset(st, 0, sizeof(*st));
-	s->res |= DT_FEED_DONE;
-}
+/* What a frame does to its stream, by plain arguments: global functions in
+ * BPF, each verified once. Inlined in the frame step (a bpf_loop callback),
+ * their stream map lookups and branches multiplied its paths, several
+ * hundred thousand verified instructions. */
 
-/* Frame bytes moved for a stream: counted, and its times moved on. */
-DT_INLINE void h2_account(struct h2_walk *s, __u32 id, __u32 n)
+/* Frame bytes moved on stream id in direction dir at ts: counted, and its
+ * times moved on. */
+DT_GLOBAL int h2_stream_bytes(struct h2_conn *c, __u32 id, __u32 n, __u32 dir, __u64 ts)
 {
-	int i = h2_find(s->c, id);
 	struct h2_stream *st;
-	if (i < 0)
-		return;
-	st = &s->c->streams[i & H2_STREAM_MASK];
-	if (s->dir == h2_req_dir(s->c)) {
+	if (!c)
+		return 0;
+	st = h2_find(c, id);
+	if (!st)
+		return 0;
+	if (dir == (__u32)h2_req_dir(c)) {
 		st->req_bytes += n;
-		st->req_end_ns = s->ch->ts_exit;
+		st->req_end_ns = ts;
 	} else {
 		st->resp_bytes += n;
-		st->end_ns = s->ch->ts_exit;
+		st->end_ns = ts;
 	}
+	return 0;
 }
 
-/* END_STREAM from this direction. */
-DT_INLINE void h2_half_close(struct h2_walk *s, __u32 id)
+/* END_STREAM from direction dir on stream id: DT_FEED_DONE when that ends
+ * it (copied to *done). */
+DT_GLOBAL int h2_stream_end(struct h2_conn *c, __u32 id, __u32 dir, struct h2_stream *done)
 {
-	int i = h2_find(s->c, id);
 	struct h2_stream *st;
-	if (i < 0)
-		return;
-	st = &s->c->streams[i & H2_STREAM_MASK];
-	st->bits |= s->dir == h2_req_dir(s->c) ? H2_S_REQ_END : H2_S_RESP_END;
-	if ((st->bits & H2_S_REQ_END) && (st->bits & H2_S_RESP_END))
-		h2_finish(s, i, H2_END_COMPLETE);
+	if (!c || !done)
+		return 0;
+	st = h2_find(c, id);
+	if (!st)
+		return 0;
+	st->bits |= dir == (__u32)h2_req_dir(c) ? H2_S_REQ_END : H2_S_RESP_END;
+	if (!(st->bits & H2_S_REQ_END) || !(st->bits & H2_S_RESP_END))
+		return 0;
+	h2_finish_to(c, st, H2_END_COMPLETE, done);
+	return DT_FEED_DONE;
 }
 
-/* A free slot for a new stream, -1 when the table is full. */
-DT_INLINE int h2_open(struct h2_walk *s, __u32 id)
+/* RST_STREAM on stream id: DT_FEED_DONE when a followed stream ends. */
+DT_GLOBAL int h2_stream_reset(struct h2_conn *c, __u32 id, struct h2_stream *done)
 {
 	struct h2_stream *st;
-	int k;
-	DT_NO_UNROLL
-	for (k = 0; k < H2_MAX_STREAMS; k++) {
-		st = &s->c->streams[k];
-		if (st->id)
-			continue;
-		__builtin_memset(st, 0, sizeof(*st));
-		st->id = id;
-		st->bits = H2_S_REQ_HEADERS;
-		/* A server's span starts when it has read the request, a
-		 * client's when it begins writing it (as HTTP/1's). */
-		st->start_ns = s->dir == DT_DIR_INGRESS ? s->ch->ts_exit : s->ch->ts_enter;
-		st->req_end_ns = s->ch->ts_exit;
-		s->res |= DT_FEED_STARTED;
-		return k;
-	}
-	s->c->streams_untracked++;
-	return -1;
+	if (!c || !done)
+		return 0;
+	st = h2_find(c, id);
+	if (!st)
+		return 0;
+	st->bits |= H2_S_RESET;
+	h2_finish_to(c, st, H2_END_RESET, done);
+	return DT_FEED_DONE;
 }
 
-/* A HEADERS frame begins a header block on stream id: which one is it? */
-DT_INLINE __u8 h2_begin_headers(struct h2_walk *s, __u32 id)
+/* A HEADERS frame from direction dir (an I/O between ts_enter and ts_exit)
+ * begins a header block on stream id: which one is it (enum h2_block)?
+ * DT_FEED_STARTED << 8 is added when it opened a stream. */
+DT_GLOBAL int h2_stream_headers(struct h2_conn *c, __u32 id, __u32 dir, __u64 ts_enter,
+				__u64 ts_exit)
 {
-	struct h2_conn *c = s->c;
 	struct h2_stream *st;
-	int i;
 
+	if (!c)
+		return H2_BLOCK_UNTRACKED;
 	if (!c->role) /* whoever sends the first HEADERS opens streams */
-		c->role = s->dir == DT_DIR_INGRESS ? H2_ROLE_SERVER : H2_ROLE_CLIENT;
-	i = h2_find(c, id);
-	if (s->dir == h2_req_dir(c)) {
-		if (i >= 0)
+		c->role = dir == DT_DIR_INGRESS ? H2_ROLE_SERVER : H2_ROLE_CLIENT;
+	st = h2_find(c, id);
+	if (dir == (__u32)h2_req_dir(c)) {
+		if (st)
 			return H2_BLOCK_REQ_TRAILERS;
 		/* Past a GOAWAY's last id a stream is never processed. */
 		if (c->goaway_last && id > c->goaway_last)
 			return H2_BLOCK_UNTRACKED;
-		return h2_open(s, id) >= 0 ? H2_BLOCK_REQUEST : H2_BLOCK_UNTRACKED;
+		st = h2_new(c, id);
+		if (!st) {
+			c->streams_untracked++;
+			return H2_BLOCK_UNTRACKED;
+		}
+		st->bits = H2_S_REQ_HEADERS;
+		/* A server's span starts when it has read the request, a
+		 * client's when it begins writing it (as HTTP/1's). */
+		st->start_ns = dir == DT_DIR_INGRESS ? ts_exit : ts_enter;
+		st->req_end_ns = ts_exit;
+		return H2_BLOCK_REQUEST | DT_FEED_STARTED << 8;
 	}
-	if (i < 0)
+	if (!st)
 		return H2_BLOCK_UNTRACKED; /* opened before us, or pushed */
-	st = &c->streams[i & H2_STREAM_MASK];
 	st->bits |= H2_S_RESP_HEADERS;
 	if (st->resp_blocks < 255)
 		st->resp_blocks++;
@@ -150,6 +150,17 @@ DT_INLINE __u8 h2_begin_headers(struct h2_walk *s, __u32 id)
 		return H2_BLOCK_RESPONSE;
 	st->bits |= H2_S_TRAILERS;
 	return H2_BLOCK_TRAILERS;
+}
+
+DT_INLINE void h2_finish(struct h2_walk *s, struct h2_stream *st, __u8 reason)
+{
+	h2_finish_to(s->c, st, reason, s->done);
+	s->res |= DT_FEED_DONE;
+}
+
+DT_INLINE void h2_account(struct h2_walk *s, __u32 id, __u32 n)
+{
+	h2_stream_bytes(s->c, id, n, s->dir, s->ch->ts_exit);
 }
 
 DT_INLINE void h2_report(struct h2_walk *s, __u32 len, __u8 last)
@@ -170,10 +181,13 @@ DT_INLINE void h2_invalid(struct h2_walk *s)
 	s->res |= DT_FEED_INVALID;
 }
 
-/* The current frame's payload is all here: what it ends. */
-DT_INLINE void h2_frame_end(struct h2_walk *s, struct h2_dir *d)
+/* The current frame's payload is all here (direction dir): what it ends;
+ * DT_FEED_DONE when a stream finished (copied to *done). */
+DT_GLOBAL int h2_frame_done(struct h2_conn *c, struct h2_dir *d, __u32 dir,
+			    struct h2_stream *done)
 {
-	int i;
+	if (!c || !d || !done)
+		return 0;
 	switch (d->type) {
 	case H2_HEADERS:
 	case H2_CONTINUATION:
@@ -183,22 +197,23 @@ DT_INLINE void h2_frame_end(struct h2_walk *s, struct h2_dir *d)
 		d->block_open = 0;
 		/* END_STREAM counts once the block (with its CONTINUATIONs) ends. */
 		if (d->block_end_stream)
-			h2_half_close(s, d->block_stream);
+			return h2_stream_end(c, d->block_stream, dir, done);
 		break;
 	case H2_DATA:
 		if (d->flags & H2_F_END_STREAM)
-			h2_half_close(s, d->stream);
+			return h2_stream_end(c, d->stream, dir, done);
 		break;
 	case H2_RST_STREAM:
-		i = h2_find(s->c, d->stream);
-		if (i >= 0) {
-			s->c->streams[i & H2_STREAM_MASK].bits |= H2_S_RESET;
-			h2_finish(s, i, H2_END_RESET);
-		}
-		break;
+		return h2_stream_reset(c, d->stream, done);
 	default:
 		break;
 	}
+	return 0;
+}
+
+DT_INLINE void h2_frame_end(struct h2_walk *s, struct h2_dir *d)
+{
+	s->res |= (__u32)h2_frame_done(s->c, d, s->dir, s->done);
 }
 
 /* Bytes of the current frame's payload: a fragment's, or counted. */
@@ -225,7 +240,7 @@ DT_INLINE void h2_payload(struct h2_walk *s, struct h2_dir *d)
  * caller re-reads it at s->pos): the call stops either way. */
 DT_INLINE int h2_gather(struct h2_walk *s, struct h2_dir *d, __u32 need)
 {
-	__u32 have = d->head_len, want, k;
+	__u32 have = d->head_len, want;
 	if (have >= need)
 		return 1;
 	want = need - have;
@@ -237,12 +252,16 @@ DT_INLINE int h2_gather(struct h2_walk *s, struct h2_dir *d, __u32 need)
 		}
 		want = s->total - s->pos; /* the I/O ends inside the head */
 	}
-	DT_NO_UNROLL
-	for (k = 0; k < H2_HEAD_MAX; k++) {
-		if (k >= want)
-			break;
-		d->head[(have + k) & (H2_HEAD_MAX - 1)] = h2_byte(s->w, s->pos + k);
+	/* One copy, no loop: a byte loop here had the verifier walk a state
+	 * per (have, want) pair in the step callback, past 1,000,000. */
+	DT_BOUND(want);
+	if (want > H2_HEAD_MAX - have || have >= H2_HEAD_MAX) {
+		h2_invalid(s); /* never: a frame head and its prefix fit */
+		return 0;
 	}
+	if (want)
+		DT_COPY(d->head + (have & (H2_HEAD_MAX - 1)), &s->w->data[s->pos & DT_WIN_MASK],
+			want & (H2_HEAD_MAX * 2 - 1));
 	d->head_len = (__u8)(have + want);
 	s->pos += want;
 	return d->head_len >= need;
@@ -264,58 +283,99 @@ DT_INLINE int h2_prefix_len(const struct h2_frame *f)
 	}
 }
 
-/* A frame header (and prefix) is complete in d->head: the frame begins. */
-DT_INLINE void h2_frame_begin(struct h2_walk *s, struct h2_dir *d, const struct h2_frame *f,
-			      __u32 prefix)
-{
-	__u32 payload = f->length - prefix, pad = 0;
+/* h2_frame_setup's result bits, beside DT_FEED_STARTED. */
+#define H2_SETUP_INVALID 0x100     /* the frame breaks the framing */
+#define H2_SETUP_EMPTY_BLOCK 0x200 /* an empty header block that ends here */
 
-	s->c->frames++;
-	if (d->block_open && (f->type != H2_CONTINUATION || f->stream != d->block_stream)) {
-		h2_invalid(s); /* a header block is interrupted: a protocol error */
-		return;
-	}
-	if ((f->type == H2_HEADERS || f->type == H2_PUSH_PROMISE) && (f->flags & H2_F_PADDED))
+/* The frame head in d->head: -1 if it breaks its type's rules, else how
+ * many bytes of its payload are read with it. */
+DT_GLOBAL int h2_head_prefix(const struct h2_dir *d)
+{
+	struct h2_frame f;
+	int prefix;
+
+	if (!d)
+		return -1;
+	h2_frame_decode(d->head, &f);
+	prefix = h2_prefix_len(&f);
+	if (!h2_frame_valid(&f, 0) || (__u32)prefix > f.length)
+		return -1;
+	return prefix;
+}
+
+/* A frame header and its prefix are complete in d->head (the I/O ch, its
+ * direction and times): the frame begins. Bits:
+ * DT_FEED_STARTED, H2_SETUP_INVALID, H2_SETUP_EMPTY_BLOCK. A global
+ * function in BPF: the frame types' branches, inlined in the step, each
+ * carried their own copy of the rest of it through the verifier. */
+DT_GLOBAL int h2_frame_setup(struct h2_conn *c, struct h2_dir *d, const struct dt_chunk *ch,
+			     __u32 prefix)
+{
+	struct h2_frame f;
+	__u32 payload, pad = 0, dir;
+	int res = 0, kind;
+
+	if (!c || !d || !ch)
+		return H2_SETUP_INVALID;
+	dir = ch->dir & 1;
+	h2_frame_decode(d->head, &f);
+	payload = f.length - prefix;
+	c->frames++;
+	if (d->block_open && (f.type != H2_CONTINUATION || f.stream != d->block_stream))
+		return H2_SETUP_INVALID; /* a header block is interrupted: a protocol error */
+	if ((f.type == H2_HEADERS || f.type == H2_PUSH_PROMISE) && (f.flags & H2_F_PADDED))
 		pad = d->head[H2_FRAME_HEADER];
-	if (pad > payload) {
-		h2_invalid(s);
-		return;
-	}
-	d->type = f->type;
-	d->flags = f->flags;
-	d->stream = f->stream;
+	if (pad > payload)
+		return H2_SETUP_INVALID;
+	d->type = f.type;
+	d->flags = f.flags;
+	d->stream = f.stream;
 	d->remaining = payload;
 	d->frag_left = 0;
-	switch (f->type) {
+	switch (f.type) {
 	case H2_HEADERS:
-		d->block_kind = h2_begin_headers(s, f->stream);
-		d->block_end_stream = (f->flags & H2_F_END_STREAM) != 0;
+		kind = h2_stream_headers(c, f.stream, dir, ch->ts_enter, ch->ts_exit);
+		res |= (kind >> 8) & DT_FEED_STARTED;
+		d->block_kind = (__u8)kind;
+		d->block_end_stream = (f.flags & H2_F_END_STREAM) != 0;
 		break;
 	case H2_PUSH_PROMISE: /* its block is the promised request's: kept in step only */
 		d->block_kind = H2_BLOCK_UNTRACKED;
 		d->block_end_stream = 0;
 		break;
 	case H2_CONTINUATION:
-		if (!d->block_open) {
-			h2_invalid(s);
-			return;
-		}
+		if (!d->block_open)
+			return H2_SETUP_INVALID;
 		break;
 	case H2_GOAWAY:
-		s->c->goaway_last = h2_be32(d->head + H2_FRAME_HEADER) & 0x7fffffffu;
-		s->c->goaway = 1;
+		c->goaway_last = h2_be32(d->head + H2_FRAME_HEADER) & 0x7fffffffu;
+		c->goaway = 1;
 		break;
 	default:
 		break;
 	}
-	if (f->type == H2_HEADERS || f->type == H2_PUSH_PROMISE || f->type == H2_CONTINUATION) {
-		d->block_stream = f->stream;
+	if (f.type == H2_HEADERS || f.type == H2_PUSH_PROMISE || f.type == H2_CONTINUATION) {
+		d->block_stream = f.stream;
 		d->block_open = 1;
 		d->frag_left = payload - pad;
-		if (!d->frag_left && (f->flags & H2_F_END_HEADERS))
-			h2_report(s, 0, 1); /* an empty block still ends */
+		if (!d->frag_left && (f.flags & H2_F_END_HEADERS))
+			res |= H2_SETUP_EMPTY_BLOCK; /* an empty block still ends */
 	}
-	h2_account(s, f->stream, H2_FRAME_HEADER + prefix);
+	h2_stream_bytes(c, f.stream, H2_FRAME_HEADER + prefix, dir, ch->ts_exit);
+	return res;
+}
+
+DT_INLINE void h2_frame_begin(struct h2_walk *s, struct h2_dir *d, __u32 prefix)
+{
+	int r = h2_frame_setup(s->c, d, s->ch, prefix);
+
+	if (r & H2_SETUP_INVALID) {
+		h2_invalid(s);
+		return;
+	}
+	s->res |= (__u32)r & DT_FEED_STARTED;
+	if (r & H2_SETUP_EMPTY_BLOCK)
+		h2_report(s, 0, 1);
 	if (!d->remaining)
 		h2_frame_end(s, d);
 }
@@ -323,39 +383,34 @@ DT_INLINE void h2_frame_begin(struct h2_walk *s, struct h2_dir *d, const struct 
 /* At a frame head: gather it, check it, begin the frame. */
 DT_INLINE void h2_head(struct h2_walk *s, struct h2_dir *d)
 {
-	struct h2_frame f;
 	int prefix;
 
 	if (!h2_gather(s, d, H2_FRAME_HEADER))
 		return;
-	h2_frame_decode(d->head, &f);
-	prefix = h2_prefix_len(&f);
-	if (!h2_frame_valid(&f, 0) || (__u32)prefix > f.length) {
+	prefix = h2_head_prefix(d);
+	if (prefix < 0 || prefix > H2_HEAD_MAX - H2_FRAME_HEADER) {
 		h2_invalid(s);
 		return;
 	}
-	if (!h2_gather(s, d, H2_FRAME_HEADER + prefix))
+	if (!h2_gather(s, d, H2_FRAME_HEADER + (__u32)prefix))
 		return;
 	d->head_len = 0;
-	h2_frame_begin(s, d, &f, prefix);
+	h2_frame_begin(s, d, (__u32)prefix);
 }
 
 /* Skips the client preface, checking each byte the window holds. */
 DT_INLINE long h2_preface(struct h2_walk *s, struct h2_dir *d)
 {
-	__u32 k, n = s->total - s->pos;
+	__u32 n = s->total - s->pos, seen;
 
 	if (n > d->preface_left)
 		n = d->preface_left;
-	DT_NO_UNROLL
-	for (k = 0; k < H2_PREFACE_LEN; k++) {
-		__u32 at = H2_PREFACE_LEN - d->preface_left + k;
-		if (k >= n || s->pos + k >= s->win)
-			break;
-		if (h2_byte(s->w, s->pos + k) != h2_preface_byte(at)) {
-			h2_invalid(s);
-			return 1;
-		}
+	seen = s->pos < s->win ? s->win - s->pos : 0; /* bytes of it the window has */
+	if (seen > n)
+		seen = n;
+	if (!h2_preface_match(s->w, s->pos, H2_PREFACE_LEN - d->preface_left, seen)) {
+		h2_invalid(s);
+		return 1;
 	}
 	d->preface_left -= n;
 	s->pos += n;
@@ -388,15 +443,11 @@ static long h2_step(__u32 unused, void *vctx)
 DT_INLINE int h2_sweep(struct h2_walk *s)
 {
 	struct h2_conn *c = s->c;
-	int i;
-	DT_NO_UNROLL
-	for (i = 0; i < H2_MAX_STREAMS; i++) {
-		struct h2_stream *st = &c->streams[i];
-		if (st->id && st->id > c->goaway_last) {
-			st->bits |= H2_S_REFUSED;
-			h2_finish(s, i, H2_END_GOAWAY);
-			return 1;
-		}
+	struct h2_stream *st = h2_first_above(c, c->goaway_last);
+	if (st) {
+		st->bits |= H2_S_REFUSED;
+		h2_finish(s, st, H2_END_GOAWAY);
+		return 1;
 	}
 	c->goaway = 0;
 	return 0;
@@ -417,6 +468,10 @@ DT_GLOBAL int h2_feed(struct h2_conn *__restrict c, const struct dt_window *__re
 	s.ch = ch;
 	s.done = done;
 	s.out = out;
+	/* From unknowns: the step callback's first state then covers the
+	 * later ones (include/dt/portable.h, DT_UNKNOWN). */
+	s.pos = DT_UNKNOWN(0);
+	s.res = DT_UNKNOWN(0);
 	s.dir = ch->dir & 1;
 	s.total = ch->total_len > 0xffffffffULL ? 0xffffffffu : (__u32)ch->total_len;
 	s.win = ch->win_len < DT_WIN ? ch->win_len : DT_WIN;
@@ -483,7 +538,7 @@ DT_INLINE int h2_lost(struct h2_conn *c, int dir)
 DT_GLOBAL int h2_close(struct h2_conn *c, __u64 ts, struct h2_stream *done)
 {
 	struct h2_walk s = {};
-	int i;
+	struct h2_stream *st;
 
 	if (!c || !done)
 		return DT_FEED_NEED_MORE;
@@ -491,21 +546,20 @@ DT_GLOBAL int h2_close(struct h2_conn *c, __u64 ts, struct h2_stream *done)
 	s.done = done;
 	if (c->goaway && h2_sweep(&s))
 		return DT_FEED_DONE;
-	DT_NO_UNROLL
-	for (i = 0; i < H2_MAX_STREAMS; i++) {
-		struct h2_stream *st = &c->streams[i];
-		if (!st->id)
-			continue;
+	st = h2_first_above(c, 0);
+	if (st) {
 		if (!(st->bits & H2_S_RESP_HEADERS))
 			st->end_ns = ts; /* unanswered: it ends at the close */
-		h2_finish(&s, i, H2_END_CLOSE);
+		h2_finish(&s, st, H2_END_CLOSE);
 		return DT_FEED_DONE;
 	}
-	/* Every slot is free (and zeroed by h2_finish): the rest is cleared. */
+	/* Every stream is finished (and forgotten by h2_finish): the rest is
+	 * cleared, the key kept. */
 	__builtin_memset(c->dir, 0, sizeof(c->dir));
 	c->goaway_last = 0;
 	c->streams_untracked = 0;
 	c->frames = 0;
+	c->open = 0;
 	c->state = H2_CONN_NEW;
 	c->role = 0;
 	c->goaway = 0;
@@ -515,11 +569,7 @@ DT_GLOBAL int h2_close(struct h2_conn *c, __u64 ts, struct h2_stream *done)
 /* Streams still open (a caller that does not close counts them). */
 DT_INLINE __u32 h2_open_streams(const struct h2_conn *c)
 {
-	__u32 n = 0;
-	int i;
-	for (i = 0; i < H2_MAX_STREAMS; i++)
-		n += c->streams[i].id != 0;
-	return n;
+	return c->open;
 }
 
 #endif /* DIFFTRACE_HTTP2_FOLLOW_H */

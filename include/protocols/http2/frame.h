@@ -107,22 +107,64 @@ DT_INLINE __u8 h2_preface_byte(__u32 k)
 	return (__u8)(word >> ((k & 7) * 8));
 }
 
+/* 1: the n window bytes at pos are the preface's from its byte at on. A
+ * global function in BPF: verified once; inlined, its loop was walked once
+ * per state of each caller (the follower's step among them). */
+DT_GLOBAL int h2_preface_match(const struct dt_window *w, __u32 pos, __u32 at, __u32 n)
+{
+	__u32 k;
+	if (!w)
+		return 0;
+	DT_NO_UNROLL
+	for (k = 0; k < H2_PREFACE_LEN; k++) {
+		if (k >= n)
+			break;
+		if (h2_byte(w, pos + k) != h2_preface_byte(at + k))
+			return 0;
+	}
+	return 1;
+}
+
 /* The window starts with the preface (its first 16 bytes), or is shorter
  * and all of it is the preface's start (an I/O cut that short; what follows
  * is checked as it is skipped). */
 DT_INLINE int h2_is_preface(const struct dt_window *w, __u32 len)
 {
-	__u32 k;
 	if (!len)
 		return 0;
-	DT_NO_UNROLL
-	for (k = 0; k < H2_PREFACE_MATCH; k++) {
-		if (k >= len)
-			break;
-		if (h2_byte(w, k) != h2_preface_byte(k))
-			return 0;
+	return h2_preface_match(w, 0, 0, len < H2_PREFACE_MATCH ? len : H2_PREFACE_MATCH);
+}
+
+/* Inference's walk over the frame headers of a window. */
+struct h2_infer_walk {
+	const struct dt_window *w;
+	__u32 at;   /* the next frame header */
+	__u32 len;  /* bytes in the window */
+	int res;    /* DT_START_FRAMES until a header breaks a rule */
+	__u32 _pad;
+};
+
+/* One frame header: 1 stops (past the window, or a rule broken). A
+ * bpf_loop callback: unrolled, the frame types' rules multiplied the
+ * verifier's states by each header checked. */
+static long h2_infer_step(__u32 unused, void *vctx)
+{
+	struct h2_infer_walk *s = (struct h2_infer_walk *)vctx;
+	struct h2_frame f;
+	__u8 h[H2_FRAME_HEADER];
+
+	(void)unused;
+	if (s->at >= DT_WIN || s->at + H2_FRAME_HEADER > s->len)
+		return 1;
+	DT_COPY(h, &s->w->data[s->at & DT_WIN_MASK], H2_FRAME_HEADER);
+	h2_frame_decode(h, &f);
+	/* reserved bit: set by no sender we know */
+	if ((h[5] & 0x80) || f.length > H2_DEFAULT_MAX_FRAME || !h2_frame_valid(&f, 1)) {
+		s->res = DT_START_NONE;
+		return 1;
 	}
-	return 1;
+	s->at += H2_FRAME_HEADER + f.length;
+	return 0;
 }
 
 /* Does this I/O start HTTP/2? DT_START_REQUEST for the client preface;
@@ -132,9 +174,7 @@ DT_INLINE int h2_is_preface(const struct dt_window *w, __u32 len)
  * size, and one cut by the window's end is not judged. */
 DT_INLINE int h2_infer(const struct dt_window *w, __u32 len)
 {
-	struct h2_frame f;
-	__u8 h[H2_FRAME_HEADER];
-	__u32 at = 0, i, k;
+	struct h2_infer_walk s = {};
 
 	if (len > DT_WIN)
 		len = DT_WIN;
@@ -142,21 +182,12 @@ DT_INLINE int h2_infer(const struct dt_window *w, __u32 len)
 		return DT_START_REQUEST;
 	if (len < H2_FRAME_HEADER)
 		return DT_START_NONE;
-	DT_NO_UNROLL
-	for (i = 0; i < H2_INFER_FRAMES; i++) {
-		if (at + H2_FRAME_HEADER > len)
-			break;
-		DT_NO_UNROLL
-		for (k = 0; k < H2_FRAME_HEADER; k++)
-			h[k] = h2_byte(w, at + k);
-		h2_frame_decode(h, &f);
-		if (h[5] & 0x80)
-			return DT_START_NONE; /* reserved bit: set by no sender we know */
-		if (f.length > H2_DEFAULT_MAX_FRAME || !h2_frame_valid(&f, 1))
-			return DT_START_NONE;
-		at += H2_FRAME_HEADER + f.length;
-	}
-	return DT_START_FRAMES;
+	s.w = w;
+	s.at = DT_UNKNOWN(0);
+	s.len = len;
+	s.res = DT_START_FRAMES;
+	DT_LOOP(H2_INFER_FRAMES, h2_infer_step, &s);
+	return s.res;
 }
 
 #endif /* DIFFTRACE_HTTP2_FRAME_H */

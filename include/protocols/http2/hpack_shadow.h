@@ -49,7 +49,9 @@ struct h2s_result {
 	__u8 has_grpc_status;
 	__u8 content_type;  /* a content-type field was seen */
 	__u8 malformed;
-	__u8 _pad[2];
+	__u8 method;        /* :method by static index: 2 GET, 3 POST; 0: other or unresolved */
+	__u8 cut;           /* more than H2S_FIELDS representations: the walk stopped, and
+	                       the table is unknown from then on (t->broken) */
 };
 
 /* :status values of static indices 8-14. */
@@ -67,23 +69,42 @@ DT_INLINE __u16 h2s_static_status(__u32 i)
 	}
 }
 
-/* FNV-1a of n wire bytes at off, never 0 and never a flag bit pattern. */
-DT_INLINE __u32 h2s_hash(const struct dt_window *w, __u32 off, __u32 n)
+struct h2s_hash_walk {
+	const struct dt_window *w;
+	__u32 off;
+	__u32 h;
+};
+
+static long h2s_hash_step(__u32 k, void *vctx)
 {
-	__u32 h = 2166136261u, k;
-	DT_NO_UNROLL
-	for (k = 0; k < DT_WIN; k++) {
-		if (k >= n)
-			break;
-		h = (h ^ h2_byte(w, off + k)) * 16777619u;
-	}
-	return (h & 0x3fffffffu) | 1;
+	struct h2s_hash_walk *s = (struct h2s_hash_walk *)vctx;
+
+	s->h = (s->h ^ h2_byte(s->w, s->off + k)) * 16777619u;
+	return 0;
 }
 
-/* An HPACK integer with an n-bit prefix at *at (RFC 7541 5.1). 0: cut or too long. */
-DT_INLINE int h2s_int(const struct dt_window *w, __u32 *at, __u32 end, int n, __u32 *out)
+/* FNV-1a of n wire bytes at off, never 0 and never a flag bit pattern. A
+ * bpf_loop: as a byte loop in the field step, the verifier walked each of
+ * its DT_WIN turns once per state of the step. */
+DT_INLINE __u32 h2s_hash(const struct dt_window *w, __u32 off, __u32 n)
 {
-	__u32 max = (1u << n) - 1, v, k;
+	struct h2s_hash_walk s = {.w = w, .off = off, .h = 2166136261u};
+
+	if (n > DT_WIN)
+		n = DT_WIN;
+	DT_LOOP(n, h2s_hash_step, &s);
+	return (s.h & 0x3fffffffu) | 1;
+}
+
+/* An HPACK integer with an n-bit prefix at *at (RFC 7541 5.1). 0: cut or
+ * too long. This and h2s_string are global functions in BPF: verified once,
+ * and *at unknown after each call, where inlined they multiplied the field
+ * step's states by each way their loops can end. */
+DT_GLOBAL int h2s_int(const struct dt_window *w, __u32 *at, __u32 end, int n, __u32 *out)
+{
+	__u32 max = (1u << (n & 7)) - 1, v, k;
+	if (!w || !at || !out)
+		return 0;
 	if (*at >= end)
 		return 0;
 	v = h2_byte(w, *at) & max;
@@ -110,11 +131,14 @@ DT_INLINE int h2s_int(const struct dt_window *w, __u32 *at, __u32 end, int n, __
 
 /* A string literal at *at: its wire id, or for a status name plain digits
  * as a number. 0: cut. */
-DT_INLINE int h2s_string(const struct dt_window *w, __u32 *at, __u32 end, int number,
+DT_GLOBAL int h2s_string(const struct dt_window *w, __u32 *at, __u32 end, int number,
 			 __u32 *id)
 {
-	__u32 len, v = 0, k, s = *at;
+	__u32 len, v = 0, k, s;
 	int huffman;
+	if (!w || !at || !id)
+		return 0;
+	s = *at;
 	if (*at >= end)
 		return 0;
 	huffman = h2_byte(w, *at) & 0x80;
@@ -183,6 +207,8 @@ static long h2s_step(__u32 unused, void *vctx)
 		if (!h2s_int(s->w, &s->at, s->end, 7, &idx) || !idx)
 			goto bad;
 		if (idx <= H2S_STATIC) {
+			if (idx == 2 || idx == 3)
+				s->r->method = (__u8)idx;
 			h2s_field(s->r, idx >= 8 && idx <= 14 ? H2S_NAME_STATUS : idx,
 				  h2s_static_status(idx) | H2S_NUMBER);
 			return 0;
@@ -261,6 +287,10 @@ DT_INLINE void h2s_block(struct h2s_table *t, const struct dt_window *w, __u32 o
 	s.end = off + len > DT_WIN ? DT_WIN : off + len;
 	s.grpc_status_name = H2S_GRPC_STATUS_NAME;
 	DT_LOOP(H2S_FIELDS, h2s_step, &s);
+	if (s.at < s.end && !r->malformed) {
+		t->broken = 1;
+		r->cut = 1;
+	}
 }
 
 #endif /* DIFFTRACE_HTTP2_HPACK_SHADOW_H */

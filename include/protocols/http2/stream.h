@@ -1,13 +1,15 @@
-/* HTTP/2 follower state: the streams of a connection (a bounded table,
- * each stream one exchange) and each direction's place in its frames. */
+/* HTTP/2 follower state: the streams of a connection (each stream one
+ * exchange; where they are kept is stream_store.h's) and each direction's
+ * place in its frames. */
 #ifndef DIFFTRACE_HTTP2_STREAM_H
 #define DIFFTRACE_HTTP2_STREAM_H
 
 #include "protocols/http2/frame.h"
 
-/* Streams followed at once per connection. A stream opened while the table
- * is full is not followed (h2_conn.streams_untracked); its header blocks
- * are still reported, as HPACK needs every block in order. */
+/* Streams followed at once per connection on the host (the kernel keeps
+ * streams in a map, stream_store.h). A stream opened while the table is
+ * full is not followed (h2_conn.streams_untracked); its header blocks are
+ * still reported, as HPACK needs every block in order. */
 #ifndef H2_MAX_STREAMS
 #define H2_MAX_STREAMS 32
 #endif
@@ -87,17 +89,23 @@ enum h2_conn_state {
 };
 
 /* Per connection. role is enum http_role's meaning: 1 server (reads
- * requests), 2 client; 0 until the preface or the first HEADERS tells. */
+ * requests), 2 client; 0 until the preface or the first HEADERS tells.
+ * The kernel's copy (in struct dt_conn) has no stream table: its streams
+ * are in a map keyed by {key, stream id} (stream_store.h). */
 struct h2_conn {
 	struct h2_dir dir[2];          /* by enum dt_dir */
-	struct h2_stream streams[H2_MAX_STREAMS];
+	__u64 key;                     /* the kernel's conn_id: its streams' map key */
 	__u32 goaway_last;             /* a GOAWAY's last stream id */
 	__u32 streams_untracked;       /* opened while the table was full */
 	__u32 frames;                  /* frame headers read */
+	__u32 open;                    /* streams open now */
 	__u8 state;                    /* enum h2_conn_state */
 	__u8 role;
 	__u8 goaway;                   /* a GOAWAY was seen: sweep refused streams */
-	__u8 _pad;
+	__u8 _pad[5];
+#ifndef __bpf__
+	struct h2_stream streams[H2_MAX_STREAMS];
+#endif
 };
 
 /* A header block fragment in the data just fed: bytes [off, off + len) of

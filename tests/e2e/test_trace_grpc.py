@@ -1,0 +1,149 @@
+"""`difftrace trace` of a real gRPC server (Debian's python3-grpcio, tests/e2e/tools/grpc_live.py)
+over cleartext HTTP/2: the kernel follows the frames (bpf/lib/http2.bpf.h), and user space
+decodes the header blocks the reported spans carry. Every call the client made must be exactly
+one SERVER span with its service, method and grpc status, failures as errors, nothing invented;
+on a connection opened before the tracer started, fields indexed into HPACK entries added
+before it are unresolved and counted, never guessed.
+
+    flock /tmp/dt-live.lock /usr/bin/python3 -m pytest -q tests/e2e/test_trace_grpc.py
+"""
+import collections
+import json
+import os
+import subprocess
+
+import capture_helpers as ch
+
+TOOL = os.path.join(ch.E2E_DIR, "tools", "grpc_live.py")
+
+
+def _start_server(procs, workdir, port):
+    server = procs.spawn("grpc-server", ["/usr/bin/python3", TOOL, "server", str(port)], workdir)
+    ch.wait_for(lambda: ch.can_connect(port), 15, "the gRPC server to listen", proc=server)
+    return server
+
+
+def _start_client(procs, workdir, port, plan="all"):
+    """The client, its first channel open and used once (before the tracer starts)."""
+    out = open(os.path.join(workdir, "grpc-client.stdout"), "w+")
+    client = subprocess.Popen(["/usr/bin/python3", TOOL, "client", str(port), plan], stdout=out,
+                              stderr=open(os.path.join(workdir, "grpc-client.stderr"), "w"),
+                              stdin=subprocess.PIPE, text=True, start_new_session=True)
+    procs.items.append(("grpc-client", client))
+    ch.wait_for(lambda: "warm" in open(out.name).read(), 30, "the client's first call",
+                proc=client)
+    return client, out.name
+
+
+def _calls(client, out_path):
+    client.stdin.write("go\n")
+    client.stdin.close()
+    assert client.wait(timeout=120) == 0, ch.tail(out_path)
+    with open(out_path) as f:
+        return [json.loads(l) for l in f.read().splitlines() if l.startswith("{")]
+
+
+def test_grpc_server_spans(procs, workdir, start_tracer):
+    port = ch.free_port()
+    server = _start_server(procs, workdir, port)
+    client, out_path = _start_client(procs, workdir, port)
+    tracer = start_tracer(["--pid", str(server.pid)])
+    calls = _calls(client, out_path)
+    tracer.stop_ok()
+    assert len(calls) == 60
+
+    spans = [s for s in tracer.spans if s["attrs"].get("server.port") == port]
+    by_conn = collections.defaultdict(list)
+    for s in spans:
+        assert s["kind"] == ch.SERVER, s["raw"]
+        assert s["attrs"]["network.protocol.version"] == "2"
+        by_conn[s["attrs"]["client.port"]].append(s)
+    # Two connections: the one open before the tracer (fields indexed into HPACK entries it
+    # added before are unresolved), and the new one (all resolved).
+    assert len(by_conn) == 2, ({k: len(v) for k, v in by_conn.items()}, tracer.diag())
+    unresolved = {p: sum(s["attrs"].get("difftrace.hpack.unresolved_fields", 0) for s in v)
+                  for p, v in by_conn.items()}
+    old_port = max(unresolved, key=unresolved.get)
+    new_port = min(unresolved, key=unresolved.get)
+    assert unresolved[new_port] == 0 and unresolved[old_port] > 0, unresolved
+
+    def call_of(s):
+        a = s["attrs"]
+        if a.get("rpc.system") != "grpc":
+            return None, None
+        code = a.get("rpc.grpc.status_code")
+        if code is not None:
+            assert (s["status_code"] == 2) == (code != 0), s["raw"]  # ERROR: not OK
+        method = "/%s/%s" % (a["rpc.service"], a["rpc.method"]) if a.get("rpc.method") else None
+        return method, code
+
+    # The new connection: every call exactly one span with its method and status.
+    got_new = collections.Counter(call_of(s) for s in by_conn[new_port])
+    want_new = collections.Counter((c["method"], c["code"]) for c in calls
+                                   if c["channel"] == "new")
+    assert got_new == want_new
+    # The old one: one span per call; what it says is right, or missing and counted.
+    old_calls = [c for c in calls if c["channel"] == "old"]
+    assert len(by_conn[old_port]) == len(old_calls)
+    want_old = collections.Counter((c["method"], c["code"]) for c in old_calls)
+    for s in by_conn[old_port]:
+        method, code = call_of(s)
+        if method is None or code is None:
+            assert s["attrs"].get("difftrace.hpack.unresolved_fields", 0) > 0, s["raw"]
+        if method is not None and code is not None:
+            assert want_old[(method, code)] > 0, s["raw"]
+        if method is not None:
+            assert any(c["method"] == method for c in old_calls), s["raw"]
+    # Server spans nest in the calls the client timed (one clock, CLOCK_MONOTONIC).
+    durations = sorted(s["dur"] for s in spans)
+    client_durations = sorted(c["duration_ns"] for c in calls)
+    assert all(d <= c for d, c in zip(durations, client_durations)), (durations[-5:],
+                                                                       client_durations[-5:])
+    stats = tracer.stats()
+    assert stats["http2_io_not_followed"] == 0 and stats["http2_tail_call_failed"] == 0
+
+
+def test_grpc_platform_service_filtered_in_the_kernel(procs, workdir, start_tracer):
+    """The gRPC server as a platform service with the filter on: normal RPCs stay in the
+    kernel (at most 0.05 spans per normal RPC cross to user space), every failed or slow RPC
+    is reported, with the reason. Measured: 618 calls, 18 spans reported (12 status, 6
+    latency), 0 of the 600 normal ones."""
+    port = ch.free_port()
+    cfg = os.path.join(workdir, "difftrace.yaml")
+    with open(cfg, "w") as f:
+        f.write("services:\n  - name: grpc\n    match: {comm: dt-grpcserver}\n"
+                "    role: platform\n    latency: 100ms\nassembler: {wait: 300ms}\n")
+    server = _start_server(procs, workdir, port)
+    client, out_path = _start_client(procs, workdir, port, plan="filter")
+    tracer = start_tracer(["--comm", "dt-grpcserver"], extra=["--config", cfg], no_filter=False)
+    calls = _calls(client, out_path)
+    tracer.stop_ok()
+    assert len(calls) == 2 * 309, len(calls)
+
+    spans = [s for s in tracer.spans if s["attrs"].get("server.port") == port]
+    assert all(s["kind"] == ch.SERVER and s["attrs"]["network.protocol.version"] == "2"
+               for s in spans)
+    normal = [c for c in calls if c["code"] == 0 and not c["method"].endswith("/Slow")]
+    failed = [c for c in calls if c["code"] != 0]
+    slow = [c for c in calls if c["method"].endswith("/Slow")]
+    reasons = collections.Counter(s["attrs"].get("difftrace.reason") for s in spans)
+    normal_reported = [s for s in spans if s["attrs"].get("difftrace.reason") not in
+                       ("status", "latency")]
+    assert len(normal_reported) <= 0.05 * len(normal), (reasons, tracer.diag())
+    # Every failure, reported as such (a grpc status not OK, whatever the HTTP status); the
+    # old connection's may lack its method (HPACK entries from before the tracer).
+    by_reason = collections.defaultdict(list)
+    for s in spans:
+        by_reason[s["attrs"].get("difftrace.reason")].append(s)
+    assert len(by_reason["status"]) == len(failed), (reasons, tracer.diag())
+    assert all(s["status_code"] == 2 for s in by_reason["status"])
+    assert len(by_reason["latency"]) == len(slow), (reasons, tracer.diag())
+    stats = tracer.stats()
+    # Every stream after the tracer started went through the filter: reported, or stayed in
+    # the kernel. Not kept: an HTTP/2 stream has no trace id in the kernel yet (the kernel's
+    # own ids are HTTP/1's, bpf/lib/trace_inherit.bpf.h), so a normal one is dropped, counted.
+    assert stats["spans_seen"] == len(calls), tracer.diag()
+    assert stats["spans_seen"] == stats["spans_reported"] + stats["spans_kept"] + \
+        stats["spans_dropped_no_trace_id"] + stats["ringbuf_lost"], tracer.diag()
+    assert stats["reported_status"] == len(failed) and stats["reported_latency"] == len(slow)
+    assert stats["http2_io_not_followed"] == 0 and stats["http2_tail_call_failed"] == 0

@@ -88,9 +88,16 @@ $(BUILD)/fuzz_pcap: $(FUZZ_SRCS) $(wildcard user/replay/*.h include/*.h include/
 $(BUILD)/bpf:
 	@mkdir -p $@
 
+# A real grpc-go server for the HTTP/2 e2e tests (tests/e2e/test_trace_grpc.py), built from
+# Debian's Go module sources (golang-google-grpc-dev) in GOPATH mode: no network.
+$(BUILD)/go-grpc-server: tests/e2e/tools/go_grpc_server/main.go
+	cd tests/e2e/tools/go_grpc_server && GO111MODULE=off GOPROXY=off \
+	  GOPATH=$(abspath $(BUILD))/go/path:/usr/share/gocode GOCACHE=$(abspath $(BUILD))/go/cache \
+	  go build -o $(abspath $@) .
+
 # The test tiers: unit (no privileges), bpf (root, real kernel), e2e (root,
 # real servers and clients). scripts/run-tests.sh prints one closing line.
-test: deps all $(BUILD)/unit-tests $(BUILD)/bpf-tests $(BUILD)/fuzz_pcap
+test: deps all $(BUILD)/unit-tests $(BUILD)/bpf-tests $(BUILD)/fuzz_pcap $(BUILD)/go-grpc-server
 	@scripts/run-tests.sh
 
 unit-test: $(BUILD)/unit-tests

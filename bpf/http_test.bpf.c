@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Test entry for the HTTP boundary logic: runs one step (http1_feed or
- * http1_close, the functions capture.bpf.c calls, dt_path_template_of,
+ * http1_close, the functions capture.bpf.c calls; HTTP/2's h2_feed, h2_close
+ * or h2_lost on a connection state kept here; dt_path_template_of,
  * dt_filter_decide, or the whole filter step dt_filter_span over this
  * program's own filter maps, or only that step's copies of the span, or
  * the chunk building of bpf/sources/syscalls.bpf.h) on the state held in a
@@ -11,6 +12,7 @@
 
 #include "http_test.h"
 #include "lib/filter_maps.bpf.h"
+#include "protocols/http2/follow.h"
 #include "span_filter.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -22,6 +24,67 @@ struct {
 	__type(value, struct dt_http_test_step);
 } steps SEC(".maps");
 
+/* HTTP/2 connections' follower state, by the test's key (the kernel layout:
+ * its streams are in follow.h's stream map, not in the struct). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct h2_conn);
+} h2_test_conns SEC(".maps");
+
+/* A new connection's state and a step's chunk: off the stack, which the
+ * follower's call chain needs (512 bytes in all). */
+struct h2_test_scratch {
+	struct h2_conn fresh;
+	struct dt_chunk ch;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct h2_test_scratch);
+} h2_test_scratch SEC(".maps");
+
+/* One HTTP/2 step (DT_HTTP_TEST_H2_*) on connection s->h2_key. */
+static __always_inline int h2_test_step(struct dt_http_test_step *s)
+{
+	__u32 zero = 0;
+	struct h2_test_scratch *sc = bpf_map_lookup_elem(&h2_test_scratch, &zero);
+	struct dt_chunk *ch;
+	struct h2_conn *c;
+	__u64 key = s->h2_key;
+
+	if (!sc)
+		return 1;
+	ch = &sc->ch;
+	__builtin_memset(&sc->fresh, 0, sizeof(sc->fresh));
+	__builtin_memset(ch, 0, sizeof(*ch));
+	sc->fresh.key = key;
+	bpf_map_update_elem(&h2_test_conns, &key, &sc->fresh, BPF_NOEXIST);
+	c = bpf_map_lookup_elem(&h2_test_conns, &key);
+	if (!c)
+		return 1;
+	__builtin_memset(&s->h2_done, 0, sizeof(s->h2_done));
+	__builtin_memset(&s->h2_out, 0, sizeof(s->h2_out));
+	if (s->op == DT_HTTP_TEST_H2_LOST) {
+		s->result = (__u8)h2_lost(c, s->dir);
+		return 0;
+	}
+	if (s->op == DT_HTTP_TEST_H2_CLOSE) {
+		s->result = (__u8)h2_close(c, s->ts_exit, &s->h2_done);
+		return 0;
+	}
+	ch->win_len = s->win_len < DT_WIN ? s->win_len : DT_WIN;
+	ch->total_len = s->total_len;
+	ch->dir = s->dir;
+	ch->ts_enter = s->ts_enter;
+	ch->ts_exit = s->ts_exit;
+	s->result = (__u8)h2_feed(c, &s->win, ch, &s->h2_done, &s->h2_out);
+	return 0;
+}
+
 SEC("syscall")
 int http_test_step(void *ctx)
 {
@@ -31,6 +94,8 @@ int http_test_step(void *ctx)
 
 	if (!s)
 		return 1;
+	if (s->op >= DT_HTTP_TEST_H2_FEED && s->op <= DT_HTTP_TEST_H2_LOST)
+		return h2_test_step(s);
 	if (s->op == DT_HTTP_TEST_HIST) {
 		s->hist_bucket = dt_hist_bucket(s->hist_ns);
 		return 0;

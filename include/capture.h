@@ -102,7 +102,11 @@ struct dt_span_event {
 	char parent_id[16];
 	char trace_flags[2];
 	__u8 protocol;        /* enum dt_protocol */
-	__u8 _pad2[5];
+	/* HTTP/2: the response's last header block named HPACK entries from
+	 * before difftrace looked and no grpc-status was resolved: its status
+	 * is unknown, so the filter reports it rather than judge it normal. */
+	__u8 status_unresolved;
+	__u8 _pad2[4];
 	char resp_span_id[16]; /* DT_SPAN_F_RESP_SPAN_ID: the server's span id, hex text */
 	char comm[DT_COMM_LEN];
 	char path[DT_TARGET_MAX]; /* request target (HTTP: the path and query) */

@@ -38,6 +38,8 @@ enum dt_reason {
 	DT_REASON_FUNCTION = 7,      /* a function's span, reported by role */
 	DT_REASON_WARMUP = 8,        /* its endpoint has no threshold yet: too few samples */
 	DT_REASON_DEGRADED = 9,      /* the filter's maps were full: reported, not lost */
+	DT_REASON_UNRESOLVED = 10,   /* its status could not be read (HTTP/2 fields indexed
+	                                before difftrace looked): reported, not judged */
 	DT_REASON_MAX,
 };
 
@@ -53,7 +55,8 @@ struct dt_filter_input {
 	__u8 no_filter;
 	__u8 warming;          /* no threshold known for the endpoint yet */
 	__u8 rpc_error;        /* a gRPC call whose status is not OK (whatever the HTTP status) */
-	__u8 _pad[7];
+	__u8 status_unresolved; /* the status could not be read (HTTP/2) */
+	__u8 _pad[6];
 };
 
 struct dt_filter_result {
@@ -73,6 +76,8 @@ DT_INLINE struct dt_filter_result dt_filter_decide(const struct dt_filter_input 
 		r.reason = DT_REASON_STATUS;
 	else if (in->threshold_ns && in->duration_ns > in->threshold_ns)
 		r.reason = DT_REASON_LATENCY;
+	else if (in->status_unresolved && !in->no_filter)
+		r.reason = DT_REASON_UNRESOLVED;
 	else if (in->trace_flagged)
 		r.reason = DT_REASON_FLAGGED_TRACE;
 	else if (in->no_filter)

@@ -7,6 +7,7 @@
 #define DIFFTRACE_HTTP_TEST_H
 
 #include "protocols/http1/http1.h"
+#include "protocols/http2/stream.h"
 #include "capture.h"
 #include "dt/chunk_build.h"
 #include "filter_decision.h"
@@ -29,6 +30,14 @@ enum dt_http_test_op {
 	 * process's memory) into win, win_len, total_len, tail, tail_len, dir
 	 * and ts_enter; result 1 when the window could not be read. */
 	DT_HTTP_TEST_CHUNK = 7,
+	/* HTTP/2's frame follower on the kernel's own state of connection
+	 * h2_key (bpf/http_test.bpf.c's h2_test_conns, created empty on first
+	 * use; its streams in the follower's stream map): h2_feed of win (win_len,
+	 * total_len, dir, ts_enter, ts_exit) into result, h2_done and h2_out;
+	 * h2_close at ts_exit; h2_lost of dir. */
+	DT_HTTP_TEST_H2_FEED = 8,
+	DT_HTTP_TEST_H2_CLOSE = 9,
+	DT_HTTP_TEST_H2_LOST = 10,
 };
 
 /* The single entry of the test program's array map: input and output. */
@@ -58,6 +67,9 @@ struct dt_http_test_step {
 	struct dt_filter_settings fset; /* in */
 	struct dt_span_event ev;   /* in and out */
 	struct dt_io io;           /* in, DT_HTTP_TEST_CHUNK */
+	__u64 h2_key;              /* in, DT_HTTP_TEST_H2_*: the connection */
+	struct h2_stream h2_done;  /* out: a finished stream */
+	struct h2_out h2_out;      /* out */
 };
 
 #endif

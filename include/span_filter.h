@@ -237,6 +237,7 @@ DT_INLINE int dt_filter_span_in(dt_filter_env_t env, const struct dt_filter_sett
 	in.duration_ns = dur;
 	in.status = e->status;
 	in.rpc_error = (e->flags & DT_SPAN_F_GRPC_STATUS) && e->grpc_status != 0;
+	in.status_unresolved = e->status_unresolved;
 	in.closed_unanswered = (e->flags & DT_SPAN_F_NO_RESPONSE) != 0;
 	in.no_filter = set->no_filter;
 	if (has_trace && DT_MAP_LOOKUP(DT_FMAP(env, flagged), e->trace_id))

@@ -16,6 +16,8 @@ PACKAGES=(
   python3-grpcio
   # an HTTP/2 (h2c) server and client (scripts/kernels/run-steps.sh's HTTP/2 smoke test)
   nghttp2-server nghttp2-client
+  # grpc-go's sources, for a real Go gRPC server (tests/e2e/tools/go_grpc_server)
+  golang-google-grpc-dev
   # DNAT in a test network namespace (tests/e2e/test_peer_traced.py)
   nftables
   # the OTLP/HTTP test receiver (tests/e2e/otlp_receiver): Node and its npm packages

@@ -44,7 +44,8 @@ struct h2_stream_info {
 	__u8 method;           /* :method by static index: 2 GET, 3 POST */
 	__u8 grpc_status;
 	__u8 has_grpc_status;
-	__u8 _pad[3];
+	__u8 last_resp_unresolved; /* the newest response block had unresolved fields */
+	__u8 _pad[2];
 };
 
 struct {
@@ -259,6 +260,8 @@ __noinline int h2_on_fragment(struct h2_conn *h, const struct dt_window *w,
 		b->truncated = 1; /* a CONTINUATION: only the first fragment is kept */
 	}
 	info->tail.unresolved += r.unresolved;
+	if (f->kind != H2_BLOCK_REQUEST && f->kind != H2_BLOCK_REQ_TRAILERS)
+		info->last_resp_unresolved = r.unresolved || pos == H2_POS_UNKNOWN;
 	if (f->kind == H2_BLOCK_REQUEST && r.method)
 		info->method = r.method;
 	/* A block after an interim (1xx) response is the final one. */
@@ -295,6 +298,8 @@ __noinline int h2_span_event(struct dt_span_event *e, const struct dt_conn *c,
 	if (info->has_grpc_status) {
 		e->grpc_status = info->grpc_status;
 		e->flags |= DT_SPAN_F_GRPC_STATUS;
+	} else if (info->last_resp_unresolved) {
+		e->status_unresolved = 1;
 	}
 	return 0;
 }

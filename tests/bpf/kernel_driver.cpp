@@ -102,6 +102,39 @@ ChunkOut KernelDriver::chunk(const dt_io& io) {
   return out;
 }
 
+int KernelDriver::h2_feed(std::uint64_t key, const dt_window& w, const dt_chunk& ch,
+                          h2_stream& done, h2_out& out) {
+  auto& step = fresh_step(DT_HTTP_TEST_H2_FEED);
+  step.h2_key = key;
+  step.win = w;
+  step.win_len = ch.win_len;
+  step.total_len = ch.total_len;
+  step.dir = ch.dir;
+  step.ts_enter = ch.ts_enter;
+  step.ts_exit = ch.ts_exit;
+  run_stateless();
+  done = step_->h2_done;
+  out = step_->h2_out;
+  return step_->result;
+}
+
+int KernelDriver::h2_close(std::uint64_t key, std::uint64_t ts, h2_stream& done) {
+  auto& step = fresh_step(DT_HTTP_TEST_H2_CLOSE);
+  step.h2_key = key;
+  step.ts_exit = ts;
+  run_stateless();
+  done = step_->h2_done;
+  return step_->result;
+}
+
+int KernelDriver::h2_lost(std::uint64_t key, int dir) {
+  auto& step = fresh_step(DT_HTTP_TEST_H2_LOST);
+  step.h2_key = key;
+  step.dir = static_cast<__u8>(dir);
+  run_stateless();
+  return step_->result;
+}
+
 const bpf_object* KernelDriver::object() const { return skel_->obj; }
 
 int KernelDriver::run(http_exchange& x, http_exchange& done) {

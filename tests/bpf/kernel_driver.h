@@ -34,6 +34,12 @@ class KernelDriver : public Driver {
   // dt_chunk_window and dt_chunk_tail run in the kernel on io, whose data is in this
   // process's memory.
   ChunkOut chunk(const dt_io& io);
+  // HTTP/2's h2_feed, h2_close and h2_lost run in the kernel on the test entry's own state of
+  // connection key (created empty on its first step).
+  int h2_feed(std::uint64_t key, const dt_window& w, const dt_chunk& ch, h2_stream& done,
+              h2_out& out);
+  int h2_close(std::uint64_t key, std::uint64_t ts, h2_stream& done);
+  int h2_lost(std::uint64_t key, int dir);
   const bpf_object* object() const;
 
  private:

@@ -37,6 +37,19 @@ TEST_CASE("hpack shadow: status, grpc-status, and what it cannot know", "[http2]
     dt_window w{};
     std::memcpy(w.data, "\x0bgrpc-status", 12);
     CHECK((h2s_hash(&w, 0, 12) | H2S_LITERAL) == H2S_GRPC_STATUS_NAME);
+    // Huffman-coded (RFC 7541 appendix B), as grpc-go's encoder sends it
+    std::memcpy(w.data, "\x88\x9a\xca\xc8\xb2\x12\x34\xda\x8f", 9);
+    CHECK((h2s_hash(&w, 0, 9) | H2S_LITERAL) == H2S_GRPC_STATUS_HUFF);
+  }
+  SECTION("a Huffman-coded grpc-status name with a plain value (grpc-go's trailers)") {
+    // literal with incremental indexing, new name: Huffman "grpc-status", plain "5"
+    const h2s_result r =
+        shadow_block(t, std::string("\x40\x88\x9a\xca\xc8\xb2\x12\x34\xda\x8f") + str("5"));
+    CHECK(r.has_grpc_status);
+    CHECK(r.grpc_status == 5);
+    const h2s_result again = shadow_block(t, "\xbe");  // 62: the entry it added
+    CHECK(again.has_grpc_status);
+    CHECK(again.grpc_status == 5);
   }
   SECTION("static :status, literal grpc-status, content-type") {
     const h2s_result r = shadow_block(

@@ -46,6 +46,7 @@ const char* reason_name(int reason) {
     case DT_REASON_FUNCTION: return "function";
     case DT_REASON_WARMUP: return "warmup";
     case DT_REASON_DEGRADED: return "degraded";
+    case DT_REASON_UNRESOLVED: return "unresolved";
     default: return "";
   }
 }

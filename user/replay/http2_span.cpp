@@ -39,6 +39,12 @@ void http2_event_fields(dt_span_event& ev, const Http2Exchange& x) {
   }
   const std::string* status = x.has_response ? x.response.find(":status") : nullptr;
   if (status) ev.status = static_cast<__u16>(std::atoi(status->c_str()));
+  // As the kernel's shadow: the last response block named entries from before the capture
+  // and no grpc-status was read, so the status is unknown (reported, not judged).
+  const HeaderBlock* last = x.has_trailers ? &x.trailers : x.has_response ? &x.response : nullptr;
+  const bool grpc_status = (x.has_trailers && x.trailers.find("grpc-status")) ||
+                           (x.has_response && x.response.find("grpc-status"));
+  if (last && last->unresolved && !grpc_status) ev.status_unresolved = 1;
   trace_context(ev, x.request);
 }
 

@@ -188,7 +188,8 @@ struct h2s_walk {
 	const struct dt_window *w;
 	struct h2s_result *r;
 	__u32 at, end;
-	__u32 grpc_status_name; /* the id "grpc-status" has as a literal name */
+	__u32 grpc_status_name; /* the id "grpc-status" has as a literal name ... */
+	__u32 grpc_status_huff; /* ... and Huffman-coded */
 };
 
 static long h2s_step(__u32 unused, void *vctx)
@@ -216,7 +217,8 @@ static long h2s_step(__u32 unused, void *vctx)
 		e = h2s_dynamic(s->t, idx - H2S_STATIC - 1);
 		if (!e || !e->name || !e->value)
 			s->r->unresolved++;
-		else if (e->name == s->grpc_status_name && (e->value & H2S_NUMBER))
+		else if ((e->name == s->grpc_status_name || e->name == s->grpc_status_huff) &&
+			 (e->value & H2S_NUMBER))
 			s->r->grpc_status = (__u8)e->value, s->r->has_grpc_status = 1;
 		else
 			h2s_field(s->r, e->name, e->value);
@@ -242,12 +244,14 @@ static long h2s_step(__u32 unused, void *vctx)
 			goto bad;
 		name |= H2S_LITERAL;
 	}
-	status_name = name == H2S_NAME_STATUS || name == s->grpc_status_name;
+	status_name = name == H2S_NAME_STATUS || name == s->grpc_status_name ||
+		      name == s->grpc_status_huff;
 	if (!h2s_string(s->w, &s->at, s->end, status_name, &value))
 		goto bad;
 	if (!name)
 		s->r->unresolved++;
-	else if (name == s->grpc_status_name && (value & H2S_NUMBER))
+	else if ((name == s->grpc_status_name || name == s->grpc_status_huff) &&
+		 (value & H2S_NUMBER))
 		s->r->grpc_status = (__u8)value, s->r->has_grpc_status = 1;
 	else
 		h2s_field(s->r, name, value);
@@ -264,11 +268,14 @@ bad:
 	return 1;
 }
 
-/* The id "grpc-status" has as a plain literal name: h2s_hash of its wire
- * bytes "\x0bgrpc-status" (tests/unit/test_hpack_shadow.cpp checks it). Its
- * Huffman form is another id: such a block reads as a field the filter does
- * not need, never as a wrong one. */
+/* The ids "grpc-status" has as a literal name: h2s_hash of its wire bytes,
+ * plain "\x0bgrpc-status" (grpc-core's), and Huffman-coded
+ * "\x88\x9a\xca\xc8\xb2\x12\x34\xda\x8f" (grpc-go's: Go's encoder codes a
+ * string whenever that is shorter), with H2S_LITERAL (tests/unit/
+ * test_hpack_shadow.cpp checks both). Its values, one or two digits, are
+ * never shorter coded, so they come plain. */
 #define H2S_GRPC_STATUS_NAME 0xb13b021fu
+#define H2S_GRPC_STATUS_HUFF 0x8d138665u
 
 /* Walks one complete header block that lies in the window at [off, off + len). */
 DT_INLINE void h2s_block(struct h2s_table *t, const struct dt_window *w, __u32 off, __u32 len,
@@ -286,6 +293,7 @@ DT_INLINE void h2s_block(struct h2s_table *t, const struct dt_window *w, __u32 o
 	s.at = off;
 	s.end = off + len > DT_WIN ? DT_WIN : off + len;
 	s.grpc_status_name = H2S_GRPC_STATUS_NAME;
+	s.grpc_status_huff = H2S_GRPC_STATUS_HUFF;
 	DT_LOOP(H2S_FIELDS, h2s_step, &s);
 	if (s.at < s.end && !r->malformed) {
 		t->broken = 1;

@@ -4,21 +4,6 @@
 #include <cstring>
 
 namespace difftrace::assembler {
-namespace {
-
-// CausalJoin keys its groups by the trace id's bytes as a string.
-CausalJoin::Key join_key(const capture::TraceId& id) {
-  return CausalJoin::Key(reinterpret_cast<const char*>(id.data()), id.size());
-}
-
-capture::TraceId trace_id_of(const CausalJoin::Key& k) {
-  capture::TraceId id{};
-  std::memcpy(id.data(), k.data(), std::min(k.size(), id.size()));
-  return id;
-}
-
-}  // namespace
-
 Assembler::Assembler(std::uint64_t wait_ns, std::size_t max_traces, std::size_t max_spans,
                      Pull pull, Estimator* estimator, std::function<capture::SpanId()> next_id,
                      Judge judge)
@@ -61,9 +46,9 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     const Key own = key;
     const bool kernel_keyed = s.trace_from_header || s.trace_from_kernel;
     if (CausalJoin::joinable(s)) {
-      auto j = join_.join(s, join_key(key), now_ns, s.trace_from_header);
-      key = trace_id_of(j.key);
-      for (const auto& m : j.merged) merged.push_back(trace_id_of(m));
+      auto j = join_.join(s, key, now_ns, s.trace_from_header);
+      key = j.key;
+      merged = std::move(j.merged);
       s.trace_id = key;
     } else if (!kernel_keyed) {
       out.push_back(std::move(s));

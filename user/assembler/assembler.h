@@ -93,8 +93,7 @@ class Assembler {
   std::size_t recent_spans() const { return recent_spans_; }
 
  private:
-  // A trace id as it is, 16 bytes (CausalJoin's keys, strings, are converted at its door:
-  // only spans it can join pay for them).
+  // A trace id as it is, 16 bytes (CausalJoin's keys too).
   using Key = capture::TraceId;
   using KeyHash = capture::TraceIdHash;
   struct Open {

@@ -225,11 +225,14 @@ void Assembler::send_late(const Key& key, capture::Span&& s, std::vector<capture
     out.push_back(std::move(s));
     return;
   }
-  spans.push_back(std::move(s));
+  spans.emplace_back(s);
   recent_spans_++;
   linker_.link(spans, spans.size() - 1);
-  if (spans.back().parent_span_id) counters_.late_spans_linked++;
-  out.push_back(spans.back());
+  // What the linker set: its parent, and its own id if it owns the one it announced.
+  s.span_id = spans.back().span_id;
+  s.parent_span_id = spans.back().parent_span_id;
+  if (s.parent_span_id) counters_.late_spans_linked++;
+  out.push_back(std::move(s));
 }
 
 void Assembler::remember_sent(const Key& key, const std::vector<capture::Span>& spans,
@@ -242,7 +245,8 @@ void Assembler::remember_sent(const Key& key, const std::vector<capture::Span>& 
     }
   }
   auto [it, fresh] = recent_.try_emplace(key);
-  it->second.insert(it->second.end(), spans.begin(), spans.end());
+  it->second.reserve(it->second.size() + spans.size());
+  for (const auto& s : spans) it->second.emplace_back(s);
   recent_spans_ += spans.size();
   if (fresh) recent_order_.emplace_back(now_ns, key);
   while ((recent_.size() > std::min(max_traces_, kMaxRecentTraces) ||

@@ -23,6 +23,7 @@
 
 #include "assembler/causal_join.h"
 #include "assembler/estimator.h"
+#include "assembler/link_span.h"
 #include "assembler/linker.h"
 #include "capture/span.h"
 
@@ -140,7 +141,8 @@ class Assembler {
   std::deque<Key> sent_order_;
   Linker linker_;
   CausalJoin join_;
-  std::unordered_map<Key, std::vector<capture::Span>, KeyHash> recent_;  // sent, for late spans
+  // Sent, for late spans: what the linker needs of each span (a third of a capture::Span).
+  std::unordered_map<Key, std::vector<LinkSpan>, KeyHash> recent_;
   std::deque<std::pair<std::uint64_t, Key>> recent_order_;
   AssemblerCounters counters_;
   bool full_tracing_ = false;  // spans reported by --no-filter seen: estimate nothing

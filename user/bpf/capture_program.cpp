@@ -63,6 +63,7 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
     fail("sizing the keep-buffer", -err);
 
   pick_source(mode);
+  release_kernel_btf();  // picked: libbpf parses its own copies to load
 
   if (int err = capture__load(skel_.get())) {
     if (!log_buf.empty()) {

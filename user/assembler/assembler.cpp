@@ -14,6 +14,7 @@ Assembler::Assembler(std::uint64_t wait_ns, std::size_t max_traces, std::size_t 
       estimator_(estimator),
       next_id_(std::move(next_id)),
       judge_(std::move(judge)),
+      sent_(std::min(4 * max_traces_, kMaxSentIds)),
       join_(kRecentWaits * wait_ns, std::min(8 * max_spans_, kMaxJoinEntries)) {}
 
 bool Assembler::judge_all(Open& t) {
@@ -59,7 +60,7 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     auto it = open_.find(key);
     bool fresh = false;
     if (it == open_.end()) {
-      if (sent_.count(key)) {
+      if (sent_.contains(key)) {
         for (const Key& m : merged) send_merged_late(m, key, out);
         send_late(key, std::move(s), out);
         continue;
@@ -237,13 +238,7 @@ void Assembler::send_late(const Key& key, capture::Span&& s, std::vector<capture
 
 void Assembler::remember_sent(const Key& key, const std::vector<capture::Span>& spans,
                               std::uint64_t now_ns) {
-  if (sent_.insert(key).second) {
-    sent_order_.push_back(key);
-    while (sent_order_.size() > std::min(4 * max_traces_, kMaxSentIds)) {
-      sent_.erase(sent_order_.front());
-      sent_order_.pop_front();
-    }
-  }
+  sent_.insert(key);
   auto [it, fresh] = recent_.try_emplace(key);
   it->second.reserve(it->second.size() + spans.size());
   for (const auto& s : spans) it->second.emplace_back(s);

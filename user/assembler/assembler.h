@@ -24,6 +24,7 @@
 #include "assembler/causal_join.h"
 #include "assembler/estimator.h"
 #include "assembler/link_span.h"
+#include "assembler/recent_ids.h"
 #include "assembler/linker.h"
 #include "capture/span.h"
 
@@ -137,8 +138,7 @@ class Assembler {
   Judge judge_;
   std::unordered_map<Key, Open, KeyHash> open_;
   std::deque<std::pair<std::uint64_t, Key>> by_deadline_;  // deadlines grow with arrival
-  std::unordered_set<Key, KeyHash> sent_;
-  std::deque<Key> sent_order_;
+  RecentIds sent_;  // the last min(4 x max_traces, kMaxSentIds) sent
   Linker linker_;
   CausalJoin join_;
   // Sent, for late spans: what the linker needs of each span (a third of a capture::Span).

@@ -155,7 +155,8 @@ bool Assembler::expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bo
     auto it = open_.find(key);
     if (it == open_.end()) continue;
     // Spans still unjudged for want of a profile: wait for it, a while.
-    if (!flush && it->second.from_header && judge_all(it->second) &&
+    const bool judged = !flush && it->second.from_header;
+    if (judged && judge_all(it->second) &&
         now_ns < it->second.first_ns + kMaxHoldWaits * wait_ns_) {
       it->second.deadline_ns = now_ns + wait_ns_;
       by_deadline_.emplace_back(it->second.deadline_ns, key);
@@ -164,15 +165,16 @@ bool Assembler::expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bo
     Open t = std::move(it->second);
     open_.erase(it);
     open_spans_ -= t.spans.size();
-    send(key, std::move(t), now_ns, out);
+    send(key, std::move(t), now_ns, out, judged);
   }
   forget_recent(now_ns);
   return false;
 }
 
 void Assembler::send(const Key& key, Open&& t, std::uint64_t now_ns,
-                     std::vector<capture::Span>& out) {
-  judge_all(t);
+                     std::vector<capture::Span>& out, bool judged) {
+  // Judged just now (expire): the profiles have not changed since, nor would the verdicts.
+  if (!judged) judge_all(t);
   counters_.traces_exported++;
   if (t.anomaly) {
     counters_.traces_with_anomaly++;
@@ -202,9 +204,11 @@ void Assembler::send(const Key& key, Open&& t, std::uint64_t now_ns,
   // trace of function spans alone had its platform spans kept away. Under full tracing
   // nothing is ever estimated (above): learning would be work for nothing, a copy of every
   // span into the estimator's exemplars.
-  bool whole = t.anomaly;
-  for (const auto& s : t.spans) whole |= s.decision == "full" || s.reason == "warmup";
-  if (estimator_ && whole && !full_tracing_) estimator_->learn(t.spans);
+  if (estimator_ && !full_tracing_) {
+    bool whole = t.anomaly;
+    for (const auto& s : t.spans) whole |= s.decision == "full" || s.reason == "warmup";
+    if (whole) estimator_->learn(t.spans);
+  }
   remember_sent(key, t.spans, now_ns);
   for (auto& s : t.spans) out.push_back(std::move(s));
 }

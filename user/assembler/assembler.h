@@ -115,7 +115,9 @@ class Assembler {
     // kernel ids differed): their kept spans are pulled too.
     std::vector<Key> also_kept_as;
   };
-  void send(const Key& key, Open&& t, std::uint64_t now_ns, std::vector<capture::Span>& out);
+  // judged: its spans were just judged (judge_all), with the profiles as they are now.
+  void send(const Key& key, Open&& t, std::uint64_t now_ns, std::vector<capture::Span>& out,
+            bool judged = false);
   void send_late(const Key& key, capture::Span&& s, std::vector<capture::Span>& out);
   void merge_open(const Key& from, const Key& key, Open& into);
   static void note_kept_as(Open& t, const Key& own, const Key& key);

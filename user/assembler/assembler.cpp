@@ -34,8 +34,8 @@ bool Assembler::judge_all(Open& t) {
   return pending;
 }
 
-void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
-                    std::vector<capture::Span>& out) {
+bool Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
+                    std::vector<capture::Span>& out, std::size_t max_out) {
   for (auto& s : spans) {
     // Under --no-filter every span is reported: nothing is missing to be
     // estimated (a hop that answered an error itself did not call the next).
@@ -102,7 +102,7 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     open_spans_ -= t.spans.size();
     send(key, std::move(t), now_ns, out);
   }
-  expire(now_ns, out);
+  return expire(now_ns, out, false, max_out);
 }
 
 // Group from joins the open trace into, key (assembler/causal_join.h): its spans take

@@ -79,9 +79,11 @@ class Assembler {
   Assembler(std::uint64_t wait_ns, std::size_t max_traces, std::size_t max_spans, Pull pull,
             Estimator* estimator, std::function<capture::SpanId()> next_id, Judge judge = {});
 
-  // Takes reported spans seen at now_ns; what is ready goes to out.
-  void add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
-           std::vector<capture::Span>& out);
+  // Takes reported spans seen at now_ns; what is ready goes to out: spans that go out at
+  // once, then traces whose wait is over as expire() sends them, up to max_out spans (true:
+  // more are due; the caller exports out and calls expire()).
+  bool add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
+           std::vector<capture::Span>& out, std::size_t max_out = SIZE_MAX);
   // Sends the traces whose wait is over at now_ns (all of them if flush), whole traces
   // until out holds max_out spans or more; true when it stopped there, with more to send
   // (the caller exports out and calls again: its buffers stay the size of one batch).

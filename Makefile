@@ -130,7 +130,7 @@ vmlinux:
 # Benchmarks (BENCHMARKS.md): scripts/bench/run_all.sh writes build/bench/results.json
 # and results.md. Bench programs live in bench/ and are built only here, never by
 # `make` or `make test`.
-BENCH_BINS := $(BUILD)/ingest-bench $(BUILD)/ringbuf-ingest-bench $(BUILD)/gen-http-pcap \
+BENCH_BINS := $(BUILD)/ingest-bench $(BUILD)/ringbuf-ingest-bench $(BUILD)/pipeline-bench $(BUILD)/gen-http-pcap \
 	$(BUILD)/boundary-cost $(BUILD)/hook-floor $(BUILD)/json-parse-floor
 
 $(BUILD)/ingest-bench: $(BUILD)/obj/bench/ingest_bench.o $(USER_OBJS)
@@ -143,6 +143,10 @@ $(BUILD)/bpf/span_gen.bpf.o: bench/span_gen.bpf.c $(BPF_DEPS) | $(BUILD)/bpf
 $(BUILD)/obj/bench/ringbuf_ingest_bench.o: $(BUILD)/span_gen.skel.h
 
 $(BUILD)/ringbuf-ingest-bench: $(BUILD)/obj/bench/ringbuf_ingest_bench.o $(USER_OBJS)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+# The same loop past the ring buffer, one thread, no kernel: CPU per event, to compare builds.
+$(BUILD)/pipeline-bench: $(BUILD)/obj/bench/pipeline_bench.o $(USER_OBJS)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
 # The kernel's per-request steps through the test entry, timed by the kernel's run-time stats.

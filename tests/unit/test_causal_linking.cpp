@@ -249,11 +249,15 @@ TEST_CASE("causal: the join's memory is bounded", "[causal]") {
   assembler::CausalJoin j(1000 * ms, 100);
   for (std::uint64_t i = 0; i < 1000; i++) {
     auto t = chain(i * 10);
-    for (const auto& s : t) j.join(s, std::string(16, static_cast<char>(i)), i * ms);
+    capture::TraceId own{};
+    own.fill(static_cast<std::uint8_t>(i));
+    for (const auto& s : t) j.join(s, own, i * ms);
   }
   CHECK(j.entries() <= 200);
   // and old entries go with time
-  j.join(chain(50000)[0], std::string(16, 'z'), 100000 * ms);
+  capture::TraceId z{};
+  z.fill('z');
+  j.join(chain(50000)[0], z, 100000 * ms);
   CHECK(j.entries() <= 4);
 }
 

@@ -12,6 +12,7 @@
 #include "capture/request_target.h"
 #include "export/otlp_json.h"
 #include "export/resource.h"
+#include "export/utf8.h"
 #include "export_samples.h"
 
 using difftrace::capture::Span;
@@ -118,4 +119,41 @@ TEST_CASE("resource_order groups spans by resource as a stable sort by resource 
     });
     CHECK(difftrace::exporters::resource_order(spans) == expected);
   }
+}
+
+TEST_CASE("strings escape the same wherever the bytes to escape fall in 8-byte words",
+          "[otlp]") {
+  // append_json_string passes over words of plain ASCII at once: a byte to look at, at any
+  // offset and any length, is escaped as a byte-at-a-time reference does it.
+  auto reference = [](std::string_view s) {
+    std::string out = "\"";
+    for (std::size_t i = 0; i < s.size(); i++) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x80) {
+        const std::size_t len = difftrace::exporters::utf8_sequence_length(s, i);
+        out += len ? std::string(s.substr(i, len)) : "\xef\xbf\xbd";
+        if (len) i += len - 1;
+      } else if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c < 0x20 || c == 0x7f) {
+        out += fmt::format("\\u{:04x}", c);
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out + "\"";
+  };
+  const std::string specials[] = {"\"", "\\", "\n", std::string(1, '\0'), "\x1f", "\x7f",
+                                  "\xc3\xa9", "\xff", "\xe2\x82"};
+  for (std::size_t len = 0; len <= 24; len++)
+    for (std::size_t at = 0; at <= len; at++)
+      for (const auto& sp : specials) {
+        std::string s(len, 'a');
+        s.insert(at, sp);
+        fmt::memory_buffer out;
+        difftrace::exporters::append_json_string(out, s);
+        INFO("len " << len << " at " << at);
+        CHECK(std::string(out.data(), out.size()) == reference(s));
+      }
 }

@@ -4,21 +4,6 @@
 #include <cstring>
 
 namespace difftrace::assembler {
-namespace {
-
-// CausalJoin keys its groups by the trace id's bytes as a string.
-CausalJoin::Key join_key(const capture::TraceId& id) {
-  return CausalJoin::Key(reinterpret_cast<const char*>(id.data()), id.size());
-}
-
-capture::TraceId trace_id_of(const CausalJoin::Key& k) {
-  capture::TraceId id{};
-  std::memcpy(id.data(), k.data(), std::min(k.size(), id.size()));
-  return id;
-}
-
-}  // namespace
-
 Assembler::Assembler(std::uint64_t wait_ns, std::size_t max_traces, std::size_t max_spans,
                      Pull pull, Estimator* estimator, std::function<capture::SpanId()> next_id,
                      Judge judge)
@@ -29,6 +14,7 @@ Assembler::Assembler(std::uint64_t wait_ns, std::size_t max_traces, std::size_t 
       estimator_(estimator),
       next_id_(std::move(next_id)),
       judge_(std::move(judge)),
+      sent_(std::min(4 * max_traces_, kMaxSentIds)),
       join_(kRecentWaits * wait_ns, std::min(8 * max_spans_, kMaxJoinEntries)) {}
 
 bool Assembler::judge_all(Open& t) {
@@ -48,8 +34,8 @@ bool Assembler::judge_all(Open& t) {
   return pending;
 }
 
-void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
-                    std::vector<capture::Span>& out) {
+bool Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
+                    std::vector<capture::Span>& out, std::size_t max_out) {
   for (auto& s : spans) {
     // Under --no-filter every span is reported: nothing is missing to be
     // estimated (a hop that answered an error itself did not call the next).
@@ -61,9 +47,9 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     const Key own = key;
     const bool kernel_keyed = s.trace_from_header || s.trace_from_kernel;
     if (CausalJoin::joinable(s)) {
-      auto j = join_.join(s, join_key(key), now_ns, s.trace_from_header);
-      key = trace_id_of(j.key);
-      for (const auto& m : j.merged) merged.push_back(trace_id_of(m));
+      auto j = join_.join(s, key, now_ns, s.trace_from_header);
+      key = j.key;
+      merged = std::move(j.merged);
       s.trace_id = key;
     } else if (!kernel_keyed) {
       out.push_back(std::move(s));
@@ -74,7 +60,7 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     auto it = open_.find(key);
     bool fresh = false;
     if (it == open_.end()) {
-      if (sent_.count(key)) {
+      if (sent_.contains(key)) {
         for (const Key& m : merged) send_merged_late(m, key, out);
         send_late(key, std::move(s), out);
         continue;
@@ -116,7 +102,7 @@ void Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
     open_spans_ -= t.spans.size();
     send(key, std::move(t), now_ns, out);
   }
-  expire(now_ns, out);
+  return expire(now_ns, out, false, max_out);
 }
 
 // Group from joins the open trace into, key (assembler/causal_join.h): its spans take
@@ -169,7 +155,8 @@ bool Assembler::expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bo
     auto it = open_.find(key);
     if (it == open_.end()) continue;
     // Spans still unjudged for want of a profile: wait for it, a while.
-    if (!flush && it->second.from_header && judge_all(it->second) &&
+    const bool judged = !flush && it->second.from_header;
+    if (judged && judge_all(it->second) &&
         now_ns < it->second.first_ns + kMaxHoldWaits * wait_ns_) {
       it->second.deadline_ns = now_ns + wait_ns_;
       by_deadline_.emplace_back(it->second.deadline_ns, key);
@@ -178,15 +165,16 @@ bool Assembler::expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bo
     Open t = std::move(it->second);
     open_.erase(it);
     open_spans_ -= t.spans.size();
-    send(key, std::move(t), now_ns, out);
+    send(key, std::move(t), now_ns, out, judged);
   }
   forget_recent(now_ns);
   return false;
 }
 
 void Assembler::send(const Key& key, Open&& t, std::uint64_t now_ns,
-                     std::vector<capture::Span>& out) {
-  judge_all(t);
+                     std::vector<capture::Span>& out, bool judged) {
+  // Judged just now (expire): the profiles have not changed since, nor would the verdicts.
+  if (!judged) judge_all(t);
   counters_.traces_exported++;
   if (t.anomaly) {
     counters_.traces_with_anomaly++;
@@ -216,9 +204,11 @@ void Assembler::send(const Key& key, Open&& t, std::uint64_t now_ns,
   // trace of function spans alone had its platform spans kept away. Under full tracing
   // nothing is ever estimated (above): learning would be work for nothing, a copy of every
   // span into the estimator's exemplars.
-  bool whole = t.anomaly;
-  for (const auto& s : t.spans) whole |= s.decision == "full" || s.reason == "warmup";
-  if (estimator_ && whole && !full_tracing_) estimator_->learn(t.spans);
+  if (estimator_ && !full_tracing_) {
+    bool whole = t.anomaly;
+    for (const auto& s : t.spans) whole |= s.decision == "full" || s.reason == "warmup";
+    if (whole) estimator_->learn(t.spans);
+  }
   remember_sent(key, t.spans, now_ns);
   for (auto& s : t.spans) out.push_back(std::move(s));
 }
@@ -240,24 +230,22 @@ void Assembler::send_late(const Key& key, capture::Span&& s, std::vector<capture
     out.push_back(std::move(s));
     return;
   }
-  spans.push_back(std::move(s));
+  spans.emplace_back(s);
   recent_spans_++;
   linker_.link(spans, spans.size() - 1);
-  if (spans.back().parent_span_id) counters_.late_spans_linked++;
-  out.push_back(spans.back());
+  // What the linker set: its parent, and its own id if it owns the one it announced.
+  s.span_id = spans.back().span_id;
+  s.parent_span_id = spans.back().parent_span_id;
+  if (s.parent_span_id) counters_.late_spans_linked++;
+  out.push_back(std::move(s));
 }
 
 void Assembler::remember_sent(const Key& key, const std::vector<capture::Span>& spans,
                               std::uint64_t now_ns) {
-  if (sent_.insert(key).second) {
-    sent_order_.push_back(key);
-    while (sent_order_.size() > std::min(4 * max_traces_, kMaxSentIds)) {
-      sent_.erase(sent_order_.front());
-      sent_order_.pop_front();
-    }
-  }
+  sent_.insert(key);
   auto [it, fresh] = recent_.try_emplace(key);
-  it->second.insert(it->second.end(), spans.begin(), spans.end());
+  it->second.reserve(it->second.size() + spans.size());
+  for (const auto& s : spans) it->second.emplace_back(s);
   recent_spans_ += spans.size();
   if (fresh) recent_order_.emplace_back(now_ns, key);
   while ((recent_.size() > std::min(max_traces_, kMaxRecentTraces) ||

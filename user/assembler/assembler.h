@@ -23,6 +23,8 @@
 
 #include "assembler/causal_join.h"
 #include "assembler/estimator.h"
+#include "assembler/link_span.h"
+#include "assembler/recent_ids.h"
 #include "assembler/linker.h"
 #include "capture/span.h"
 
@@ -77,9 +79,11 @@ class Assembler {
   Assembler(std::uint64_t wait_ns, std::size_t max_traces, std::size_t max_spans, Pull pull,
             Estimator* estimator, std::function<capture::SpanId()> next_id, Judge judge = {});
 
-  // Takes reported spans seen at now_ns; what is ready goes to out.
-  void add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
-           std::vector<capture::Span>& out);
+  // Takes reported spans seen at now_ns; what is ready goes to out: spans that go out at
+  // once, then traces whose wait is over as expire() sends them, up to max_out spans (true:
+  // more are due; the caller exports out and calls expire()).
+  bool add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
+           std::vector<capture::Span>& out, std::size_t max_out = SIZE_MAX);
   // Sends the traces whose wait is over at now_ns (all of them if flush), whole traces
   // until out holds max_out spans or more; true when it stopped there, with more to send
   // (the caller exports out and calls again: its buffers stay the size of one batch).
@@ -93,8 +97,7 @@ class Assembler {
   std::size_t recent_spans() const { return recent_spans_; }
 
  private:
-  // A trace id as it is, 16 bytes (CausalJoin's keys, strings, are converted at its door:
-  // only spans it can join pay for them).
+  // A trace id as it is, 16 bytes (CausalJoin's keys too).
   using Key = capture::TraceId;
   using KeyHash = capture::TraceIdHash;
   struct Open {
@@ -114,7 +117,9 @@ class Assembler {
     // kernel ids differed): their kept spans are pulled too.
     std::vector<Key> also_kept_as;
   };
-  void send(const Key& key, Open&& t, std::uint64_t now_ns, std::vector<capture::Span>& out);
+  // judged: its spans were just judged (judge_all), with the profiles as they are now.
+  void send(const Key& key, Open&& t, std::uint64_t now_ns, std::vector<capture::Span>& out,
+            bool judged = false);
   void send_late(const Key& key, capture::Span&& s, std::vector<capture::Span>& out);
   void merge_open(const Key& from, const Key& key, Open& into);
   static void note_kept_as(Open& t, const Key& own, const Key& key);
@@ -137,11 +142,11 @@ class Assembler {
   Judge judge_;
   std::unordered_map<Key, Open, KeyHash> open_;
   std::deque<std::pair<std::uint64_t, Key>> by_deadline_;  // deadlines grow with arrival
-  std::unordered_set<Key, KeyHash> sent_;
-  std::deque<Key> sent_order_;
+  RecentIds sent_;  // the last min(4 x max_traces, kMaxSentIds) sent
   Linker linker_;
   CausalJoin join_;
-  std::unordered_map<Key, std::vector<capture::Span>, KeyHash> recent_;  // sent, for late spans
+  // Sent, for late spans: what the linker needs of each span (a third of a capture::Span).
+  std::unordered_map<Key, std::vector<LinkSpan>, KeyHash> recent_;
   std::deque<std::pair<std::uint64_t, Key>> recent_order_;
   AssemblerCounters counters_;
   bool full_tracing_ = false;  // spans reported by --no-filter seen: estimate nothing

@@ -1,6 +1,8 @@
 #include "assembler/causal_join.h"
 
 #include <algorithm>
+#include <functional>
+#include <string_view>
 
 #include "capture.h"
 
@@ -14,12 +16,22 @@ bool CausalJoin::joinable(const Span& s) {
                                s.cause == DT_CAUSE_FOUND);
 }
 
-std::string CausalJoin::wire_key(const capture::Endpoint& client_end, std::uint32_t seq) {
-  return client_end.address + '|' + std::to_string(client_end.port) + '|' + std::to_string(seq);
+std::size_t CausalJoin::IndexKeyHash::operator()(const IndexKey& k) const noexcept {
+  std::uint64_t h = std::hash<std::string_view>{}(k.address);
+  h ^= (k.conn + (std::uint64_t{k.num} << 24 | std::uint64_t{k.port} << 8 |
+                  static_cast<std::uint8_t>(k.kind))) *
+       0x9e3779b97f4a7c15ull;
+  h *= 0xbf58476d1ce4e5b9ull;
+  return static_cast<std::size_t>(h ^ (h >> 31));
 }
 
-std::string CausalJoin::exchange_key(std::uint64_t conn_id, std::uint32_t exch) {
-  return std::to_string(conn_id) + '.' + std::to_string(exch);
+CausalJoin::IndexKey CausalJoin::wire_key(char kind, const capture::Endpoint& client_end,
+                                          std::uint32_t seq) {
+  return {kind, client_end.port, seq, 0, client_end.address};
+}
+
+CausalJoin::IndexKey CausalJoin::exchange_key(std::uint64_t conn_id, std::uint32_t exch) {
+  return {'x', 0, exch, conn_id, {}};
 }
 
 CausalJoin::Key CausalJoin::find(const Key& k) {
@@ -33,32 +45,32 @@ CausalJoin::Key CausalJoin::find(const Key& k) {
          it = parent_.find(cur)) {
       Key next = it->second;
       it->second = root;
-      cur = std::move(next);
+      cur = next;
     }
   }
   return root;
 }
 
-void CausalJoin::put(const std::string& index_key, const Key& group, std::uint64_t now_ns) {
-  index_[index_key] = group;
-  order_.emplace_back(now_ns, 'i' + index_key);
+void CausalJoin::put(IndexKey&& index_key, const Key& group, std::uint64_t now_ns) {
+  auto [it, fresh] = index_.try_emplace(index_key, group);
+  if (!fresh) it->second = group;
+  order_.push_back({now_ns, 'i', std::move(index_key), {}});
 }
 
 void CausalJoin::unite(const Key& from, const Key& into, std::uint64_t now_ns) {
   if (from == into) return;
   parent_[from] = into;
-  order_.emplace_back(now_ns, 'p' + from);
+  order_.push_back({now_ns, 'p', {}, from});
 }
 
 void CausalJoin::forget_old(std::uint64_t now_ns) {
   while (!order_.empty() &&
-         (order_.front().first + max_age_ns_ < now_ns || order_.size() > max_entries_)) {
-    const std::string& e = order_.front().second;
-    const std::string k = e.substr(1);
-    if (e[0] == 'i') index_.erase(k);
-    else if (e[0] == 'w') waiting_.erase(k);
-    else if (e[0] == 'f') fixed_.erase(k);
-    else parent_.erase(k);
+         (order_.front().at_ns + max_age_ns_ < now_ns || order_.size() > max_entries_)) {
+    const Entry& e = order_.front();
+    if (e.what == 'i') index_.erase(e.index);
+    else if (e.what == 'w') waiting_.erase(e.index);
+    else if (e.what == 'f') fixed_.erase(e.id);
+    else parent_.erase(e.id);
     order_.pop_front();
   }
 }
@@ -72,30 +84,30 @@ CausalJoin::Result CausalJoin::join(const Span& s, const Key& own, std::uint64_t
   // would only cost (every span of a traced platform comes here).
   if (own_fixed && !server) return {own, {}};
   std::vector<Key> upstream, downstream;
-  auto look = [&](const std::string& k, std::vector<Key>& into) {
+  auto look = [&](const IndexKey& k, std::vector<Key>& into) {
     auto it = index_.find(k);
     if (it != index_.end()) into.push_back(find(it->second));
   };
-  const std::string wire =
-      s.req_seq && !own_fixed ? wire_key(s.client(), *s.req_seq) : std::string();
-  const std::string exch = server ? exchange_key(s.conn_id, s.exch_seq)
-                           : s.cause == DT_CAUSE_FOUND
-                               ? exchange_key(s.cause_conn_id, s.cause_exch)
-                               : std::string();
+  const bool has_wire = s.req_seq && !own_fixed;
+  const bool has_exch = server || s.cause == DT_CAUSE_FOUND;
+  const std::uint32_t seq = s.req_seq.value_or(0);
+  IndexKey exch = server ? exchange_key(s.conn_id, s.exch_seq)
+                  : has_exch ? exchange_key(s.cause_conn_id, s.cause_exch)
+                             : IndexKey{};
   if (server) {
-    if (!wire.empty()) look("c" + wire, upstream);
+    if (has_wire) look(wire_key('c', s.client(), seq), upstream);
     if (s.exch_seq) {
       auto it = waiting_.find(exch);
       if (it != waiting_.end())
         for (const Key& k : it->second) downstream.push_back(find(k));
     }
   } else {
-    if (!exch.empty()) look("x" + exch, upstream);
-    if (!wire.empty()) look("s" + wire, downstream);
+    if (has_exch) look(exch, upstream);
+    if (has_wire) look(wire_key('s', s.client(), seq), downstream);
   }
   Result r;
   r.key = upstream.empty() || own_fixed ? own : upstream.front();
-  if (own_fixed && fixed_.insert(own).second) order_.emplace_back(now_ns, 'f' + own);
+  if (own_fixed && fixed_.insert(own).second) order_.push_back({now_ns, 'f', {}, own});
   for (const Key& d : downstream)
     if (d != r.key && !fixed_.count(d) &&
         std::find(r.merged.begin(), r.merged.end(), d) == r.merged.end()) {
@@ -103,13 +115,13 @@ CausalJoin::Result CausalJoin::join(const Span& s, const Key& own, std::uint64_t
       r.merged.push_back(d);
     }
   if (server) {
-    if (!wire.empty()) put("s" + wire, r.key, now_ns);
-    if (s.exch_seq) put("x" + exch, r.key, now_ns);
+    if (has_wire) put(wire_key('s', s.client(), seq), r.key, now_ns);
+    if (s.exch_seq) put(std::move(exch), r.key, now_ns);
   } else {
-    if (!wire.empty()) put("c" + wire, r.key, now_ns);
-    if (!exch.empty()) {
+    if (has_wire) put(wire_key('c', s.client(), seq), r.key, now_ns);
+    if (has_exch) {
       auto& w = waiting_[exch];
-      if (w.empty()) order_.emplace_back(now_ns, 'w' + exch);
+      if (w.empty()) order_.push_back({now_ns, 'w', exch, {}});
       w.push_back(r.key);
     }
   }

@@ -10,6 +10,8 @@
 // up under its root SERVER span's trace id. Children end before their parents and so
 // usually arrive first: a group's key changes as its callers arrive. Index entries are
 // forgotten after max_age_ns (or beyond max_entries, oldest first): memory is bounded.
+// Keys are the bytes as they are (trace ids, connection numbers, ports), not texts: every
+// span of a traced server comes here, and a text per key was an allocation per key.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +27,7 @@ namespace difftrace::assembler {
 
 class CausalJoin {
  public:
-  using Key = std::string;  // a trace id's bytes, as the assembler keys traces
+  using Key = capture::TraceId;  // a trace id, as the assembler keys traces
 
   struct Result {
     Key key;                  // the group the span belongs to now
@@ -44,30 +46,48 @@ class CausalJoin {
   // The group a key belongs to now.
   Key find(const Key& k);
 
-  // Keys of the wire and the process, also the linker's (assembler/linker.cpp).
-  static std::string wire_key(const capture::Endpoint& client_end, std::uint32_t seq);
-  static std::string exchange_key(std::uint64_t conn_id, std::uint32_t exch);
-
   std::size_t entries() const { return index_.size() + waiting_.size() + parent_.size() + fixed_.size(); }
 
  private:
-  void put(const std::string& index_key, const Key& group, std::uint64_t now_ns);
+  // What a span is found by: kind 'c' / 's', a CLIENT or SERVER span at a client end
+  // (address, port) whose request starts at TCP sequence number num; 'x', a SERVER
+  // exchange (connection conn, exchange num).
+  struct IndexKey {
+    char kind = 0;
+    std::uint16_t port = 0;
+    std::uint32_t num = 0;
+    std::uint64_t conn = 0;
+    std::string address;
+    bool operator==(const IndexKey&) const = default;
+  };
+  struct IndexKeyHash {
+    std::size_t operator()(const IndexKey& k) const noexcept;
+  };
+  // When an entry came, to forget it: 'i' an index_ key, 'w' a waiting_ key (an exchange),
+  // 'p' a parent_ key, 'f' a fixed_ key.
+  struct Entry {
+    std::uint64_t at_ns = 0;
+    char what = 0;
+    IndexKey index;  // 'i', 'w'
+    Key id{};        // 'p', 'f'
+  };
+
+  static IndexKey wire_key(char kind, const capture::Endpoint& client_end, std::uint32_t seq);
+  static IndexKey exchange_key(std::uint64_t conn_id, std::uint32_t exch);
+  void put(IndexKey&& index_key, const Key& group, std::uint64_t now_ns);
   // Joins group from into into (both roots).
   void unite(const Key& from, const Key& into, std::uint64_t now_ns);
   void forget_old(std::uint64_t now_ns);
 
   std::uint64_t max_age_ns_;
   std::size_t max_entries_;
-  // "c"/"s" + wire key (a CLIENT or SERVER span at that end), "x" + exchange key (a
-  // SERVER exchange): their group.
-  std::unordered_map<std::string, Key> index_;
-  // exchange key -> the groups of the CLIENT spans it caused, that came before it
-  std::unordered_map<std::string, std::vector<Key>> waiting_;
-  std::unordered_map<Key, Key> parent_;  // union-find: a merged group -> the one it joined
-  std::unordered_set<Key> fixed_;         // header trace ids: they join no other group
-  // when each entry came: 'i' + index_ key, 'w' + waiting_ key, 'p' + parent_ key,
-  // 'f' + fixed_ key
-  std::deque<std::pair<std::uint64_t, std::string>> order_;
+  std::unordered_map<IndexKey, Key, IndexKeyHash> index_;  // a span's key -> its group
+  // exchange -> the groups of the CLIENT spans it caused, that came before it
+  std::unordered_map<IndexKey, std::vector<Key>, IndexKeyHash> waiting_;
+  // union-find: a merged group -> the one it joined
+  std::unordered_map<Key, Key, capture::TraceIdHash> parent_;
+  std::unordered_set<Key, capture::TraceIdHash> fixed_;  // header trace ids: they join no other group
+  std::deque<Entry> order_;
 };
 
 }  // namespace difftrace::assembler

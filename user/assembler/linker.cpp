@@ -2,20 +2,22 @@
 
 #include <algorithm>
 
+#include "assembler/link_span.h"
 #include "capture.h"
 
 namespace difftrace::assembler {
 namespace {
 
-using capture::Span;
 using capture::SpanKind;
 
-bool overlap(const Span& a, const Span& b) {
+template <typename S>
+bool overlap(const S& a, const S& b) {
   return a.start_unix_ns <= b.end_unix_ns && b.start_unix_ns <= a.end_unix_ns;
 }
 
 // outer holds inner in time.
-bool holds(const Span& outer, const Span& inner) {
+template <typename S>
+bool holds(const S& outer, const S& inner) {
   return outer.start_unix_ns <= inner.start_unix_ns && inner.end_unix_ns <= outer.end_unix_ns;
 }
 
@@ -24,48 +26,54 @@ bool holds(const Span& outer, const Span& inner) {
 // the client may have dialled another address and port than the server answered on. A
 // client end is one socket at a time, and the caller must also be in the same trace and
 // hold the server's span in time (overlap), so another client is not taken for it.
-bool mirrored(const Span& client, const Span& server) {
+template <typename S>
+bool mirrored(const S& client, const S& server) {
   return client.local.port == server.peer.port && client.local.address == server.peer.address;
 }
 
 // The same request byte at both ends of one connection: the kernel's TCP sequence number.
-bool same_request_byte(const Span& client, const Span& server) {
+template <typename S>
+bool same_request_byte(const S& client, const S& server) {
   return client.req_seq && server.req_seq && *client.req_seq == *server.req_seq &&
          mirrored(client, server);
 }
 
 // The SERVER span of trace that the kernel named as c's cause, if it is there.
-const Span* kernel_cause(const std::vector<Span>& trace, const Span& c) {
+template <typename S>
+const S* kernel_cause(const std::vector<S>& trace, const S& c) {
   if (c.cause != DT_CAUSE_FOUND) return nullptr;
-  for (const Span& s : trace)
+  for (const S& s : trace)
     if (s.kind == SpanKind::kServer && !s.is_estimated() && s.pid == c.pid &&
         s.conn_id == c.cause_conn_id && s.exch_seq == c.cause_exch)
       return &s;
   return nullptr;
 }
 
-bool same_target(const Span& a, const Span& b) { return a.method == b.method && a.path == b.path; }
+template <typename S>
+bool same_target(const S& a, const S& b) { return a.method == b.method && a.path == b.path; }
 
-bool owns_announced_id(const Span& s) {
+template <typename S>
+bool owns_announced_id(const S& s) {
   return s.announced_span_id && *s.announced_span_id == s.span_id;
 }
 
 // The one span of pool that every other holds in time, strictly narrower.
-const Span* innermost(const std::vector<const Span*>& pool) {
-  const Span* best = nullptr;
-  for (const Span* s : pool)
+template <typename S>
+const S* innermost(const std::vector<const S*>& pool) {
+  const S* best = nullptr;
+  for (const S* s : pool)
     if (!best || s->duration_ns() < best->duration_ns()) best = s;
-  for (const Span* s : pool) {
+  for (const S* s : pool) {
     if (s == best) continue;
     if (!holds(*s, *best) || s->duration_ns() == best->duration_ns()) return nullptr;
   }
   return best;
 }
 
-template <typename Keep>
-std::vector<const Span*> narrowed(const std::vector<const Span*>& pool, Keep keep) {
-  std::vector<const Span*> out;
-  for (const Span* s : pool)
+template <typename S, typename Keep>
+std::vector<const S*> narrowed(const std::vector<const S*>& pool, Keep keep) {
+  std::vector<const S*> out;
+  for (const S* s : pool)
     if (keep(*s)) out.push_back(s);
   return out;
 }
@@ -86,13 +94,15 @@ Linker::ProcessHabits& Linker::habits_of(std::uint32_t pid) {
   return it->second;
 }
 
-void Linker::learn(const Span& client, const Span& server) {
+template <typename S>
+void Linker::learn(const S& client, const S& server) {
   auto& h = habits_of(client.pid);
   (client.tid == server.tid ? h.same_thread : h.other_thread)++;
   (same_target(client, server) ? h.same_target : h.other_target)++;
 }
 
-void Linker::note_served(const Span& s) {
+template <typename S>
+void Linker::note_served(const S& s) {
   auto& h = habits_of(s.pid);
   if (h.shares_threads) return;
   for (const auto& r : h.recent)
@@ -102,15 +112,16 @@ void Linker::note_served(const Span& s) {
   h.recent[h.next++ % h.recent.size()] = {s.tid, s.start_unix_ns, s.end_unix_ns};
 }
 
-void Linker::adopt_announced_ids(std::vector<Span>& trace, std::size_t first) {
+template <typename S>
+void Linker::adopt_announced_ids(std::vector<S>& trace, std::size_t first) {
   for (std::size_t i = first; i < trace.size(); i++) {
-    Span& s = trace[i];
+    S& s = trace[i];
     if (s.kind != SpanKind::kServer || !s.announced_span_id || s.is_estimated()) continue;
     const capture::SpanId id = *s.announced_span_id;
     bool owner = true;
     for (std::size_t j = 0; j < trace.size() && owner; j++) {
       if (j == i) continue;
-      const Span& o = trace[j];
+      const S& o = trace[j];
       if (o.span_id == id) owner = false;  // taken (by an earlier owner)
       // Another span announcing it that s does not sit inside: s passed it on.
       if (o.kind == SpanKind::kServer && o.announced_span_id == id &&
@@ -121,13 +132,14 @@ void Linker::adopt_announced_ids(std::vector<Span>& trace, std::size_t first) {
   }
 }
 
-std::optional<capture::SpanId> Linker::server_parent(const std::vector<Span>& trace,
+template <typename S>
+std::optional<capture::SpanId> Linker::server_parent(const std::vector<S>& trace,
                                                      std::size_t i) {
-  const Span& s = trace[i];
-  const Span* caller = nullptr;
+  const S& s = trace[i];
+  const S* caller = nullptr;
   int callers = 0;
   for (std::size_t j = 0; j < trace.size(); j++) {
-    const Span& c = trace[j];
+    const S& c = trace[j];
     if (j != i && c.kind == SpanKind::kClient && !c.is_estimated() && same_request_byte(c, s)) {
       caller = &c;
       callers++;
@@ -140,7 +152,7 @@ std::optional<capture::SpanId> Linker::server_parent(const std::vector<Span>& tr
   caller = nullptr;
   callers = 0;
   for (std::size_t j = 0; j < trace.size(); j++) {
-    const Span& c = trace[j];
+    const S& c = trace[j];
     if (j == i || c.kind != SpanKind::kClient || c.is_estimated()) continue;
     if (mirrored(c, s) && overlap(c, s)) {
       caller = &c;
@@ -163,7 +175,7 @@ std::optional<capture::SpanId> Linker::server_parent(const std::vector<Span>& tr
   // A span that had the same header before this one: it was forwarded
   // unchanged, and names a caller's caller.
   for (std::size_t j = 0; j < trace.size(); j++) {
-    const Span& o = trace[j];
+    const S& o = trace[j];
     if (j != i && o.header_parent_id == s.header_parent_id &&
         o.start_unix_ns < s.start_unix_ns) {
       counters_.left_unlinked++;
@@ -176,12 +188,13 @@ std::optional<capture::SpanId> Linker::server_parent(const std::vector<Span>& tr
 
 // A CLIENT span's parent: the traceresponse rule (headers), then the kernel's cause, then
 // (traces with headers only) the process's SERVER spans by time, thread and target.
-std::optional<capture::SpanId> Linker::client_parent(const std::vector<Span>& trace,
+template <typename S>
+std::optional<capture::SpanId> Linker::client_parent(const std::vector<S>& trace,
                                                      std::size_t i) {
-  const Span& c = trace[i];
-  std::vector<const Span*> servers;
+  const S& c = trace[i];
+  std::vector<const S*> servers;
   for (std::size_t j = 0; j < trace.size(); j++) {
-    const Span& s = trace[j];
+    const S& s = trace[j];
     if (j != i && s.kind == SpanKind::kServer && !s.is_estimated() && s.pid == c.pid)
       servers.push_back(&s);
   }
@@ -189,18 +202,18 @@ std::optional<capture::SpanId> Linker::client_parent(const std::vector<Span>& tr
   // unless a request it was serving then came with that header: then it
   // only forwarded it.
   bool forwarded = false;
-  for (const Span* s : servers)
+  for (const S* s : servers)
     forwarded |= c.header_parent_id && s->header_parent_id == c.header_parent_id && holds(*s, c);
   if (c.header_parent_id && !forwarded)
-    for (const Span* s : servers)
+    for (const S* s : servers)
       if (owns_announced_id(*s) && s->span_id == *c.header_parent_id) {
-        const Span* cause = kernel_cause(trace, c);
+        const S* cause = kernel_cause(trace, c);
         if (cause && cause != s) counters_.cause_disagreements++;  // the header's stands
         counters_.parents_by_response++;
         return s->span_id;
       }
 
-  if (const Span* cause = kernel_cause(trace, c)) {
+  if (const S* cause = kernel_cause(trace, c)) {
     counters_.parents_by_cause++;
     return cause->span_id;
   }
@@ -209,7 +222,7 @@ std::optional<capture::SpanId> Linker::client_parent(const std::vector<Span>& tr
     (c.cause == DT_CAUSE_AMBIGUOUS ? counters_.left_ambiguous : counters_.left_unlinked)++;
     return std::nullopt;
   }
-  std::vector<const Span*> pool = narrowed(servers, [&](const Span& s) { return holds(s, c); });
+  std::vector<const S*> pool = narrowed(servers, [&](const S& s) { return holds(s, c); });
   if (pool.empty()) {
     counters_.left_unlinked++;
     return std::nullopt;
@@ -220,13 +233,13 @@ std::optional<capture::SpanId> Linker::client_parent(const std::vector<Span>& tr
   const bool by_thread = h && h->thread_per_request();
   const bool by_target = h && h->forwards_target();
   if (pool.size() == 1) learn(c, *pool[0]);
-  if (by_thread) pool = narrowed(pool, [&](const Span& s) { return s.tid == c.tid; });
-  if (by_target) pool = narrowed(pool, [&](const Span& s) { return same_target(s, c); });
+  if (by_thread) pool = narrowed(pool, [&](const S& s) { return s.tid == c.tid; });
+  if (by_target) pool = narrowed(pool, [&](const S& s) { return same_target(s, c); });
   if (pool.size() > 1) {
-    auto same = narrowed(pool, [&](const Span& s) { return same_target(s, c); });
+    auto same = narrowed(pool, [&](const S& s) { return same_target(s, c); });
     if (!same.empty()) pool = std::move(same);
   }
-  const Span* parent = nullptr;
+  const S* parent = nullptr;
   if (pool.size() == 1)
     parent = pool[0];
   else if (pool.size() > 1)
@@ -239,7 +252,8 @@ std::optional<capture::SpanId> Linker::client_parent(const std::vector<Span>& tr
   return parent->span_id;
 }
 
-void Linker::link(std::vector<Span>& trace, std::size_t first) {
+template <typename S>
+void Linker::link(std::vector<S>& trace, std::size_t first) {
   adopt_announced_ids(trace, first);
   for (std::size_t i = first; i < trace.size(); i++)
     if (trace[i].kind == SpanKind::kServer && !trace[i].is_estimated()) note_served(trace[i]);
@@ -249,5 +263,8 @@ void Linker::link(std::vector<Span>& trace, std::size_t first) {
         trace[i].kind == SpanKind::kServer ? server_parent(trace, i) : client_parent(trace, i);
   }
 }
+
+template void Linker::link(std::vector<capture::Span>&, std::size_t);
+template void Linker::link(std::vector<LinkSpan>&, std::size_t);
 
 }  // namespace difftrace::assembler

@@ -98,19 +98,24 @@ class Linker {
   // Sets the parents of trace[first..] (and adopts their announced ids).
   // Spans before first went out already: they can be parents, nothing of
   // theirs changes. Estimated spans are left as the estimator made them.
-  void link(std::vector<capture::Span>& trace, std::size_t first = 0);
+  // S: capture::Span, or the LinkSpan of a span sent already (assembler/link_span.h).
+  template <typename S>
+  void link(std::vector<S>& trace, std::size_t first = 0);
 
   const LinkerCounters& counters() const { return counters_; }
   const ProcessHabits* habits(std::uint32_t pid) const;
 
  private:
-  void adopt_announced_ids(std::vector<capture::Span>& trace, std::size_t first);
-  std::optional<capture::SpanId> server_parent(const std::vector<capture::Span>& trace,
-                                               std::size_t i);
-  std::optional<capture::SpanId> client_parent(const std::vector<capture::Span>& trace,
-                                               std::size_t i);
-  void learn(const capture::Span& client, const capture::Span& server);
-  void note_served(const capture::Span& server);
+  template <typename S>
+  void adopt_announced_ids(std::vector<S>& trace, std::size_t first);
+  template <typename S>
+  std::optional<capture::SpanId> server_parent(const std::vector<S>& trace, std::size_t i);
+  template <typename S>
+  std::optional<capture::SpanId> client_parent(const std::vector<S>& trace, std::size_t i);
+  template <typename S>
+  void learn(const S& client, const S& server);
+  template <typename S>
+  void note_served(const S& server);
   ProcessHabits& habits_of(std::uint32_t pid);
 
   std::unordered_map<std::uint32_t, ProcessHabits> habits_;

@@ -88,6 +88,7 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
       fail("sizing the keep-buffer", -err);
 
     pick_source(mode);
+    release_kernel_btf();  // picked: libbpf parses its own copies to load
     // The picked source's HTTP/2 follower (the others' are left out with their source).
     bool h2_tried = false;
     for (const auto& t : tail_call_targets(*skel_)) {

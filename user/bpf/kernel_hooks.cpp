@@ -7,7 +7,9 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <mutex>
 
 #include "bpf/program_verification.h"
 #include "error.h"
@@ -71,16 +73,49 @@ bool tracepoint_exists(const std::string& event) {
   return false;
 }
 
+namespace {
+
+// The functions asked about, answered from the kernel's BTF. The parsed BTF is ~5.5 MiB of
+// heap: it is kept only until release_kernel_btf() (once the capture program has picked its
+// source), not for the tracer's whole run; a function asked about later parses it again.
+class KernelFunctions {
+ public:
+  bool has(const std::string& fn) {
+    std::lock_guard lock(mu_);
+    if (auto it = known_.find(fn); it != known_.end()) return it->second;
+    if (!vmlinux_) vmlinux_.reset(btf__load_vmlinux_btf());
+    const bool yes =
+        vmlinux_ && btf__find_by_name_kind(vmlinux_.get(), fn.c_str(), BTF_KIND_FUNC) > 0;
+    known_.emplace(fn, yes);
+    return yes;
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    vmlinux_.reset();
+  }
+
+ private:
+  std::mutex mu_;
+  std::unique_ptr<btf, BtfDeleter> vmlinux_;
+  std::map<std::string, bool> known_;
+};
+
+KernelFunctions& kernel_functions() {
+  static KernelFunctions functions;
+  return functions;
+}
+
+}  // namespace
+
+void release_kernel_btf() { kernel_functions().release(); }
+
 const KernelHooks& probe_kernel_hooks() {
   static const KernelHooks hooks = [] {
     KernelHooks k;
     const TrampolineProbe t = probe_trampolines();
     k.trampolines = t.present;
     k.trampolines_detail = t.detail;
-    std::shared_ptr<btf> vmlinux(btf__load_vmlinux_btf(), BtfDeleter{});
-    k.has_function = [vmlinux](const std::string& fn) {
-      return vmlinux && btf__find_by_name_kind(vmlinux.get(), fn.c_str(), BTF_KIND_FUNC) > 0;
-    };
+    k.has_function = [](const std::string& fn) { return kernel_functions().has(fn); };
     k.has_tracepoint = tracepoint_exists;
     return k;
   }();

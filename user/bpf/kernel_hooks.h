@@ -21,6 +21,10 @@ TrampolineProbe probe_trampolines();
 // Probes the running kernel once and keeps the answer (the capture program is loaded more
 // than once in a process: check, the tests).
 const KernelHooks& probe_kernel_hooks();
+// Frees the kernel's BTF that probe_kernel_hooks().has_function parsed (its answers stay
+// known; another function asked about parses it again): ~5.5 MiB of heap the tracer would
+// otherwise keep for its whole run, beside the two copies libbpf parses while loading.
+void release_kernel_btf();
 
 // Does tracefs (or debugfs's tracing directory) have this event ("task/task_newtask")?
 bool tracepoint_exists(const std::string& event);

@@ -64,11 +64,31 @@ void append_span(fmt::memory_buffer& out, const capture::Span& s) {
 
 }  // namespace
 
+namespace {
+
+// Does one of the 8 bytes of w need a look: below 0x20, '"', '\\', 0x7f, or 0x80 and up (a
+// UTF-8 sequence to check)? Exact for "none" (the bit tricks can only mark bytes that do):
+// most of an exported string is 8-byte words of plain ASCII, passed over at once.
+inline bool needs_look(std::uint64_t w) {
+  constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  auto has_zero = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
+  const std::uint64_t below_space = (w - ones * 0x20) & ~w & highs;
+  return (below_space | has_zero(w ^ (ones * '"')) | has_zero(w ^ (ones * '\\')) |
+          has_zero(w ^ (ones * 0x7f)) | (w & highs)) != 0;
+}
+
+}  // namespace
+
 void append_json_string(fmt::memory_buffer& out, std::string_view s) {
   static const char* hex = "0123456789abcdef";
   out.push_back('"');
   std::size_t run = 0;  // start of the bytes that need no escape
   for (std::size_t i = 0; i < s.size(); i++) {
+    for (std::uint64_t w; i + 8 <= s.size(); i += 8) {
+      std::memcpy(&w, s.data() + i, 8);
+      if (needs_look(w)) break;
+    }
+    if (i >= s.size()) break;
     auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {  // a UTF-8 sequence passes as is; a byte that starts none is U+FFFD
       if (const std::size_t len = utf8_sequence_length(s, i)) {

@@ -103,8 +103,15 @@ void SpanPipeline::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns)
     if (s.path_template.empty()) s.path_template = capture::path_template(s.path);
   }
   std::vector<capture::Span> out;
-  out.reserve(spans.size());
-  assembler_.add(std::move(spans), now_ns, out);
+  out.reserve(std::max(spans.size(), kExportBatch));
+  // Traces due now go out in batches as tick() sends them: when a profile arrives, the
+  // traces held for it (all the warm-up's, up to a second of traffic) are due at once, and
+  // one vector and one export request of them all made the tracer's peak memory.
+  bool more = assembler_.add(std::move(spans), now_ns, out, kExportBatch);
+  while (more) {
+    send(out);
+    more = assembler_.expire(now_ns, out, false, kExportBatch);
+  }
   send(out);
 }
 

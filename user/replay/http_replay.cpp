@@ -376,7 +376,7 @@ void HttpReplay::emit_h2(const ConnKey& key, const Conn& conn, const Http2Exchan
   capture::Span span = decoder_.decode(ev);
   span.service_name = to_string(server);
   span.http_version = 2;
-  span.rpc = std::move(rpc);
+  if (rpc) span.rpc = std::make_shared<const capture::Rpc>(std::move(*rpc));
   span.unresolved_fields = x.unresolved;
   span.capture_gap = x.capture_gap;
   on_span_(std::move(span));

@@ -51,7 +51,7 @@ void Collector::decode(const void* data, size_t size, Span& into) {
   std::optional<Rpc> rpc = h2_blocks_.decode(h2_ev, tail, unresolved);
   decoder_.decode(h2_ev, into);
   into.http_version = 2;
-  into.rpc = std::move(rpc);
+  if (rpc) into.rpc = std::make_shared<const Rpc>(std::move(*rpc));
   into.unresolved_fields = unresolved;
 }
 

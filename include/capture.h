@@ -42,6 +42,9 @@ enum dt_span_flags {
 	/* req_seq holds the TCP sequence number of the request's first byte
 	 * (kernel only: replay leaves it unset). */
 	DT_SPAN_F_SEQ = 1 << 6,
+	/* A CLIENT span whose cause was found by goroutine, not by thread
+	 * (bpf/lib/go_causality.bpf.h): believed in a Go process. */
+	DT_SPAN_F_GO_CAUSE = 1 << 7,
 };
 
 /* What the kernel knows of the inbound request that caused a CLIENT span
@@ -130,6 +133,9 @@ enum dt_counter {
 	DT_C_TRACE_BY_CAUSE,    /* a CLIENT's, from the SERVER exchange that caused it */
 	DT_C_TRACE_BY_WIRE,     /* a SERVER's, from the traced CLIENT request it read */
 	DT_C_TRACE_WIRE_MISSED, /* ... minted: its traced caller's request was not found */
+	/* Go programs (bpf/lib/go_causality.bpf.h): */
+	DT_C_GO_PROBE_HITS,     /* uprobe hits in Go processes (each a trap: the cost) */
+	DT_C_GO_G_MISMATCH,     /* processes whose R14 was not the g in TLS: causes off there */
 	DT_C_REASON_FIRST,      /* then spans reported, by enum dt_reason */
 	DT_C_MAX = DT_C_REASON_FIRST + DT_REASON_MAX,
 };

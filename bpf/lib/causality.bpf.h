@@ -113,6 +113,10 @@ struct {
 	__type(value, __u8);
 } no_thread_causes SEC(".maps");
 
+/* bpf/lib/go_causality.bpf.h: causes by goroutine in Go processes. */
+__noinline int go_note_server_read(struct dt_conn *c, __u64 sock, __u64 id);
+__noinline int go_client_cause(struct dt_conn *c, __u64 id);
+
 /* The SERVER exchange of c leaves its thread's counts (its response began,
  * it ended, or its connection went). A global function: verified once. */
 __noinline int cause_uncount(struct dt_conn *c)
@@ -353,6 +357,8 @@ __noinline int dt_causality(struct dt_conn *c, const struct dt_io *io,
 		if (server)
 			c->trace_src = DT_TRACE_NONE; /* decided when needed */
 	}
+	if (server && dir == DT_DIR_INGRESS)
+		go_note_server_read(c, sock, id);
 	t = thread_io(tid, started && server);
 	if (started && server && t) {
 		t->open++;
@@ -369,8 +375,12 @@ __noinline int dt_causality(struct dt_conn *c, const struct dt_io *io,
 		t->next_recent++;
 	} else if (started && !server) {
 		/* its first request, when its connect found the cause */
+		int go;
+
 		if (c->exch_seq == 1 && c->cause_at_connect)
 			count_cause(DT_CAUSE_FOUND);
+		else if ((go = go_client_cause(c, id)) >= 0)
+			count_cause(go);
 		else
 			count_cause(decide_cause(c, t, tid, 1));
 		c->cause_at_connect = 0;

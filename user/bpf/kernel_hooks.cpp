@@ -82,6 +82,7 @@ const KernelHooks& probe_kernel_hooks() {
       return vmlinux && btf__find_by_name_kind(vmlinux.get(), fn.c_str(), BTF_KIND_FUNC) > 0;
     };
     k.has_tracepoint = tracepoint_exists;
+    k.uprobes = access("/sys/bus/event_source/devices/uprobe/type", F_OK) == 0;
     return k;
   }();
   return hooks;

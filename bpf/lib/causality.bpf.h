@@ -116,6 +116,7 @@ struct {
 /* bpf/lib/go_causality.bpf.h: causes by goroutine in Go processes. */
 __noinline int go_note_server_read(struct dt_conn *c, __u64 sock, __u64 id);
 __noinline int go_client_cause(struct dt_conn *c, __u64 id);
+__noinline int go_note_server_done(struct dt_conn *c, __u64 sock, __u64 id);
 
 /* The SERVER exchange of c leaves its thread's counts (its response began,
  * it ended, or its connection went). A global function: verified once. */
@@ -359,6 +360,8 @@ __noinline int dt_causality(struct dt_conn *c, const struct dt_io *io,
 	}
 	if (server && dir == DT_DIR_INGRESS)
 		go_note_server_read(c, sock, id);
+	if (server && (res & DT_FEED_DONE) && !started)
+		go_note_server_done(c, sock, id);
 	t = thread_io(tid, started && server);
 	if (started && server && t) {
 		t->open++;

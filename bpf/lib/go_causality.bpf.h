@@ -20,6 +20,15 @@
  *      goroutine that writes r: that goroutine -> r's cause (go_send_causes);
  *   4. the request's first write on a connection the syscall source follows,
  *      made by that goroutine (g from TLS again), takes the cause.
+ *   5. deferred work: a SERVER exchange answered 202 Accepted ("accepted for
+ *      processing, not yet done") leaves its request line (hashed) pending in
+ *      its process (go_deferred). A request later sent by a goroutine that
+ *      serves no inbound request, with the same request line, is the deferred
+ *      invocation of the one pending 202 with that line. With several pending
+ *      it is ambiguous (counted), and so is every one after it until none is
+ *      pending: which one was sent first is unknown. Pending entries go after
+ *      DT_GO_DEFERRED_NS (an invocation that never came). Wrong only where a
+ *      worker sends, unprompted, a request with a pending 202's very line.
  * Two uprobe hits per outbound request, none per inbound one.
  *
  * Correct or absent:
@@ -33,9 +42,9 @@
  *     they differ (an older ABI, another TLS layout) is marked bad, and its
  *     requests' causes are unknown from then on (counted);
  *   - a request sent by a goroutine that serves no inbound request (a worker
- *     fed from a queue, a timer) has no known cause: an asynchronous
- *     invocation starts its own trace here (the 202's trace is joined by
- *     user space where it can be, or not at all);
+ *     fed from a queue, a timer) has no cause by goroutine. One such case is
+ *     decided from HTTP itself (note 5): a deferred (asynchronous) invocation;
+ *     the others start traces of their own.
  *   - HTTP/2 (x/net/http2, Transport's h2 path) and hand-written protocols are
  *     not followed.
  * Uprobes are entry-only: a uretprobe's return trampoline breaks when Go moves
@@ -102,6 +111,30 @@ struct {
 	__type(value, struct dt_go_cause);
 } go_send_causes SEC(".maps");
 
+/* Deferred invocations pending in a process (note 5). */
+struct dt_go_deferred {
+	struct dt_go_cause cause; /* the last 202's exchange (believed when pending is 1) */
+	__u64 ts;                 /* when the last one was answered */
+	__u32 pending;            /* 202s with this line not yet invoked */
+	__u32 ambiguous;          /* more than one was pending since the list was last empty */
+};
+
+#define DT_GO_DEFERRED_NS (60ULL * 1000000000ULL)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct dt_go_key); /* addr: the request line's hash */
+	__type(value, struct dt_go_deferred);
+} go_deferred SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dt_go_deferred);
+} go_deferred_scratch SEC(".maps");
+
 /* A cause built here, not on the stack (the syscall path's stack is full). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -147,6 +180,63 @@ __noinline int go_note_server_read(struct dt_conn *c, __u64 sock, __u64 id)
 	return 0;
 }
 
+/* SERVER connection c (socket sock) of process/thread id finished an
+ * exchange (in done_scratch): a 202 leaves its request pending (note 5).
+ * A global function: verified once. */
+__noinline int go_note_server_done(struct dt_conn *c, __u64 sock, __u64 id)
+{
+	__u32 tgid = id >> 32, zero = 0;
+	struct dt_go_proc *p = bpf_map_lookup_elem(&go_procs, &tgid);
+	union dt_proto_state *done = bpf_map_lookup_elem(&done_scratch, &zero);
+	struct dt_go_key k = {.tgid = tgid};
+	struct dt_go_deferred *d, *n;
+	__u64 now;
+
+	if (!c || !p || p->bad || !done || done->http1.status != 202)
+		return 0;
+	now = bpf_ktime_get_ns();
+	k.addr = c->line_hash;
+	d = bpf_map_lookup_elem(&go_deferred, &k);
+	if (d && d->pending && now - d->ts < DT_GO_DEFERRED_NS) {
+		d->pending++;
+		d->ambiguous = 1;
+		d->ts = now;
+		return 0;
+	}
+	n = bpf_map_lookup_elem(&go_deferred_scratch, &zero);
+	if (!n)
+		return 0;
+	n->cause.sock = sock;
+	n->cause.conn_id = c->conn_id;
+	n->cause.exch = c->exch_seq;
+	n->cause.found = 1;
+	n->cause.trace_src = c->trace_src;
+	if (c->trace_src)
+		copy_trace_id(n->cause.trace.id, c->trace.id);
+	n->ts = now;
+	n->pending = 1;
+	n->ambiguous = 0;
+	bpf_map_update_elem(&go_deferred, &k, n, BPF_ANY);
+	return 0;
+}
+
+/* The deferred invocation CLIENT c starts (note 5): the pending 202 it
+ * invokes, or 0 (ambiguous sets *ambiguous). */
+static __always_inline struct dt_go_cause *go_deferred_cause(struct dt_conn *c, __u32 tgid,
+							     int *ambiguous)
+{
+	struct dt_go_key k = {.addr = c->line_hash, .tgid = tgid};
+	struct dt_go_deferred *d = bpf_map_lookup_elem(&go_deferred, &k);
+
+	if (!d || !d->pending || bpf_ktime_get_ns() - d->ts >= DT_GO_DEFERRED_NS)
+		return 0;
+	d->pending--;
+	if (!d->ambiguous && !d->pending)
+		return &d->cause; /* the entry stays: pending 0 is empty */
+	*ambiguous = 1;
+	return 0;
+}
+
 /* CLIENT connection c of process/thread id starts a request: its cause, when
  * its process is a Go one with uprobes (enum dt_cause), else -1 (the thread
  * decides). A global function: verified once. */
@@ -170,6 +260,16 @@ __noinline int go_client_cause(struct dt_conn *c, __u64 id)
 	v = k.addr ? bpf_map_lookup_elem(&go_send_causes, &k) : 0;
 	if (!v)
 		return DT_CAUSE_UNKNOWN;
+	if (!v->found) {
+		int ambiguous = 0;
+
+		bpf_map_delete_elem(&go_send_causes, &k);
+		v = go_deferred_cause(c, tgid, &ambiguous);
+		if (ambiguous)
+			c->cause = DT_CAUSE_AMBIGUOUS;
+		if (!v)
+			return c->cause;
+	}
 	if (v->found) {
 		c->cause = DT_CAUSE_FOUND;
 		c->cause_conn_id = v->conn_id;

@@ -33,11 +33,14 @@
  *
  * Correct or absent:
  *   - (1) is believed only while the goroutine is its connection's last
- *     reader and the exchange is the connection's current one: a goroutine
- *     gone with its connection closed, its g reused by another goroutine,
- *     finds its entry stale; so does the background reader of net/http that
- *     reads a next request's first byte (the handler's goroutine reads the
- *     rest, after it, and becomes the last reader);
+ *     reader and the exchange is the connection's current one, not yet
+ *     answered: a goroutine gone with its connection closed, its g reused by
+ *     another goroutine, finds its entry stale; so does the background reader
+ *     of net/http that reads a next request's first byte (the handler's
+ *     goroutine reads the rest, after it, and becomes the last reader; the
+ *     HTTP/1 parser holds that byte: start_line.h's HT_HELD_MAX); and a
+ *     request the kernel missed leaves the one before it answered. A handler
+ *     that sends after it began its response has no cause (absent);
  *   - every uprobe hit checks R14 against the g read from TLS: a binary where
  *     they differ (an older ABI, another TLS layout) is marked bad, and its
  *     requests' causes are unknown from then on (counted);
@@ -327,7 +330,7 @@ int go_round_trip(struct pt_regs *ctx)
 		reader = bpf_map_lookup_elem(&go_conn_reader, &sock);
 		l = bpf_map_lookup_elem(&conns, &sock);
 		if (reader && *reader == g.addr && l && l->conn_id == ref->conn_id &&
-		    l->exch_seq == ref->exch) {
+		    l->exch_seq == ref->exch && l->st.http1.phase == HTTP_PHASE_REQUEST) {
 			cause->sock = sock;
 			cause->conn_id = ref->conn_id;
 			cause->exch = ref->exch;

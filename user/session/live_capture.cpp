@@ -48,6 +48,7 @@ void LiveCapture::start(pipeline::SpanPipeline& into) {
       spdlog::debug("Go process {}: uprobes attached, causes by goroutine", pid);
   });
   program_->attach();
+  for (pid_t pid : targets_.pids) decoder_.look_at_process(static_cast<std::uint32_t>(pid));
   if (!program_->skipped().empty())
     spdlog::info("hooks this kernel lacks, left out: {}", fmt::join(program_->skipped(), ", "));
   if (!options_.ready_file.empty()) touch(options_.ready_file);

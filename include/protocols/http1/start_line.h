@@ -40,16 +40,16 @@ DT_INLINE int ht_match_ci(const struct dt_window *w, __u32 off, const char *lit,
 /* A word's first n bytes (1 <= n <= 8). */
 #define HT_FIRST_BYTES(n) ((n) >= 8 ? ~0ULL : (1ULL << ((n) * 8)) - 1)
 
-/* Method at the window start; *len gets the method's length (no space). */
-DT_INLINE int ht_method(const struct dt_window *w, __u32 n, __u32 *len)
+/* Method at the start of the n bytes whose first eight are v (little-endian);
+ * *len gets the method's length (no space). */
+DT_INLINE int ht_method_word(__u64 v, __u32 n, __u32 *len)
 {
-	__u64 v, want;
+	__u64 want;
 	__u32 m;
 	int method;
 
 	if (n < 4)
 		return HTTP_METHOD_NONE;
-	v = DT_LOAD64(w, 0);
 	switch ((__u32)v) {
 	case HT_U32('G', 'E', 'T', ' '):
 		m = 3; method = HTTP_METHOD_GET; want = HT_U64('G', 'E', 'T', ' ', 0, 0, 0, 0); break;
@@ -84,6 +84,60 @@ DT_INLINE int ht_method(const struct dt_window *w, __u32 n, __u32 *len)
 		return HTTP_METHOD_NONE;
 	*len = m;
 	return method;
+}
+
+/* Method at the window start; *len gets the method's length (no space). */
+DT_INLINE int ht_method(const struct dt_window *w, __u32 n, __u32 *len)
+{
+	return n < 4 ? HTTP_METHOD_NONE : ht_method_word(DT_LOAD64(w, 0), n, len);
+}
+
+/* A request's first bytes may come alone, ahead of the rest (Go's net/http
+ * server reads one byte ahead while a handler runs, to see the client go):
+ * up to HT_HELD_MAX upper-case letters on a connection between exchanges are
+ * held (http_exchange.held), and the next read in the same direction starts a
+ * request when they and it do. */
+#define HT_HELD_MAX 7
+
+DT_INLINE int ht_may_hold(const struct dt_window *w, __u32 n)
+{
+	__u32 i;
+
+	if (n == 0 || n > HT_HELD_MAX)
+		return 0;
+	for (i = 0; i < HT_HELD_MAX; i++) {
+		__u8 c = w->data[i];
+
+		if (i >= n)
+			break;
+		if (c < 'A' || c > 'Z')
+			return 0;
+	}
+	return 1;
+}
+
+/* The method of the request that the held bytes (held_len of them, the first
+ * in the lowest byte of held) and the window start, or HTTP_METHOD_NONE; *len
+ * gets its length counted from the held bytes' start. The target's first byte
+ * must be one a request target starts with (as in http1_infer). */
+DT_INLINE int ht_held_method(__u64 held, __u32 held_len, const struct dt_window *w, __u32 n,
+			     __u32 *len)
+{
+	__u64 v;
+	__u8 t, l;
+	int method;
+
+	if (held_len == 0 || held_len > HT_HELD_MAX || n < 8)
+		return HTTP_METHOD_NONE;
+	v = (DT_LOAD64(w, 0) << (8 * held_len)) | held;
+	method = ht_method_word(v, n + held_len, len);
+	if (method == HTTP_METHOD_NONE || *len < held_len)
+		return HTTP_METHOD_NONE;
+	t = ht_byte(w, *len + 1 - held_len);
+	l = ht_lower(t);
+	if (t == '/' || t == '*' || l == 'h')
+		return method;
+	return HTTP_METHOD_NONE;
 }
 
 DT_INLINE int ht_is_digit(__u8 c)

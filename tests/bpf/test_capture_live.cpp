@@ -76,6 +76,9 @@ TEST_CASE("loading, attaching and destroying the capture program leaks nothing",
       if (p.source == "process") {
         process++;
         CHECK(p.state == bpf::ProbeStatus::State::kAttached);
+      } else if (p.source == "go") {
+        // the Go uprobes: loaded where the kernel has uprobes, attached per Go process only
+        CHECK(p.state != bpf::ProbeStatus::State::kAttached);
       } else if (p.source == expected) {
         // tcp_sendpage is gone in 6.5: that optional program alone may be left out
         if (p.state != bpf::ProbeStatus::State::kAttached) CHECK(p.program == "sk_sendpage_exit");
@@ -85,6 +88,8 @@ TEST_CASE("loading, attaching and destroying the capture program leaks nothing",
       }
     }
     CHECK(process == 4);
+    // This test's own process is no Go program: its uprobes say why they are not attached.
+    CHECK_FALSE(program.attach_go(static_cast<std::uint32_t>(getpid())).empty());
     CHECK(own >= (expected == "sockets" ? 7u : 2u));
     CHECK(program.attached_count() == own + process);
     program.detach();

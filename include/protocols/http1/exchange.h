@@ -112,20 +112,16 @@ DT_INLINE __u32 ht_target_end(struct http_exchange *x, const struct dt_chunk *ch
 	return win;
 }
 
-/* A request starts in this window, after held_len bytes (held) read before it
- * (0: none; start_line.h's HT_HELD_MAX). */
+/* A request with this method starts in this window, its target at
+ * target_start, after held_len bytes (held) read before it (0: none;
+ * start_line.h's HT_HELD_MAX). */
 DT_INLINE int ht_begin_request(struct http_exchange *x, const struct dt_window *w,
-			       const struct dt_chunk *ch, __u64 ts, __u64 held, __u32 held_len)
+			       const struct dt_chunk *ch, __u64 ts, int method,
+			       __u32 target_start, __u64 held, __u32 held_len)
 {
 	struct ht_scan_io target = {};
-	__u32 mlen = 0;
 	http_exchange_reset(x);
-	if (held_len)
-		x->method = (__u8)ht_held_method(held, held_len, w, ch->win_len, &mlen);
-	else
-		x->method = (__u8)ht_method(w, ch->win_len, &mlen);
-	if (mlen < held_len)
-		return 0;
+	x->method = (__u8)method;
 	x->held = held;
 	x->held_len = (__u8)held_len;
 	x->phase = HTTP_PHASE_REQUEST;
@@ -134,11 +130,11 @@ DT_INLINE int ht_begin_request(struct http_exchange *x, const struct dt_window *
 	ht_msg_begin(&x->req);
 	x->req.total_bytes = held_len;
 	target.want_target = 1;
-	target.target_start = mlen + 1 - held_len;
+	target.target_start = target_start;
 	ht_msg_feed(&x->req, w, ch, &x->ctx, &target);
 	if (x->req.invalid)
 		return 0;
-	ht_path_append(x, w, mlen + 1 - held_len, ht_target_end(x, ch, &target));
+	ht_path_append(x, w, target_start, ht_target_end(x, ch, &target));
 	return 1;
 }
 
@@ -203,7 +199,8 @@ DT_INLINE int http_on_data(struct http_exchange *x, struct dt_window *w,
 	int dir = ch->dir;
 	__u64 ts_enter = ch->ts_enter, ts_exit = ch->ts_exit;
 	int req_dir, role_known = x->role != HTTP_ROLE_UNKNOWN;
-	__u32 held_len, mlen = 0;
+	__u32 held_len, mlen = 0, target_start;
+	int method;
 	__u16 status;
 
 	if (!role_known) {
@@ -220,7 +217,9 @@ DT_INLINE int http_on_data(struct http_exchange *x, struct dt_window *w,
 			return HTTP_ACT_NONE;
 		}
 		held_len = 0;
-		if (kind != DT_START_REQUEST) {
+		if (kind == DT_START_REQUEST) {
+			method = ht_method(w, ch->win_len, &mlen);
+		} else {
 			if (x->phase != HTTP_PHASE_IDLE) {
 				x->held_len = 0;
 				return HTTP_ACT_IGNORED;
@@ -229,18 +228,23 @@ DT_INLINE int http_on_data(struct http_exchange *x, struct dt_window *w,
 			if (ch->total_len == ch->win_len && ht_may_hold(w, ch->win_len)) {
 				x->held = DT_LOAD64(w, 0) & HT_FIRST_BYTES(ch->win_len);
 				x->held_len = (__u8)ch->win_len;
-				return HTTP_ACT_IGNORED;
+				return HTTP_ACT_NONE;
 			}
-			held_len = x->held_len;
+			held_len = x->held_len & HT_HELD_MAX;
 			x->held_len = 0;
-			if (!held_len ||
-			    ht_held_method(x->held, held_len, w, ch->win_len, &mlen) == HTTP_METHOD_NONE)
+			method = ht_held_start(DT_LOAD64(w, 0), x->held, held_len, ch->win_len);
+			if (!method)
 				return HTTP_ACT_IGNORED;
+			mlen = (__u32)method >> 8;
+			method &= 0xff;
 		}
 		if (x->phase == HTTP_PHASE_RESPONSE)
 			return HTTP_ACT_EMIT_RETRY; /* a response of unknown length ended */
-		if (!ht_begin_request(x, w, ch, dir == DT_DIR_INGRESS ? ts_exit : ts_enter, x->held,
-				      held_len)) {
+		/* One state on for every method and held length, not one each: the
+		 * target's start is masked where it is read. */
+		target_start = DT_UNKNOWN(mlen + 1 - held_len) & 15;
+		if (!ht_begin_request(x, w, ch, dir == DT_DIR_INGRESS ? ts_exit : ts_enter, method,
+				      target_start, x->held, held_len)) {
 			http_exchange_reset(x);
 			if (!role_known)
 				x->role = HTTP_ROLE_UNKNOWN; /* it only looked like HTTP */

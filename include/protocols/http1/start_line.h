@@ -94,50 +94,41 @@ DT_INLINE int ht_method(const struct dt_window *w, __u32 n, __u32 *len)
 
 /* A request's first bytes may come alone, ahead of the rest (Go's net/http
  * server reads one byte ahead while a handler runs, to see the client go):
- * up to HT_HELD_MAX upper-case letters on a connection between exchanges are
- * held (http_exchange.held), and the next read in the same direction starts a
- * request when they and it do. */
+ * up to HT_HELD_MAX bytes that begin with a method's first letter, on a
+ * connection between exchanges, are held (http_exchange.held), and the next
+ * read in the same direction starts a request when they and it do. */
 #define HT_HELD_MAX 7
 
 DT_INLINE int ht_may_hold(const struct dt_window *w, __u32 n)
 {
-	__u32 i;
+	__u8 c = w->data[0];
 
-	if (n == 0 || n > HT_HELD_MAX)
-		return 0;
-	for (i = 0; i < HT_HELD_MAX; i++) {
-		__u8 c = w->data[i];
-
-		if (i >= n)
-			break;
-		if (c < 'A' || c > 'Z')
-			return 0;
-	}
-	return 1;
+	/* a method's first letter; the rest is checked with the next read */
+	return n >= 1 && n <= HT_HELD_MAX &&
+	       (c == 'G' || c == 'P' || c == 'H' || c == 'D' || c == 'O' || c == 'C' || c == 'T');
 }
 
-/* The method of the request that the held bytes (held_len of them, the first
- * in the lowest byte of held) and the window start, or HTTP_METHOD_NONE; *len
- * gets its length counted from the held bytes' start. The target's first byte
- * must be one a request target starts with (as in http1_infer). */
-DT_INLINE int ht_held_method(__u64 held, __u32 held_len, const struct dt_window *w, __u32 n,
-			     __u32 *len)
+/* The request that the held bytes (held_len of them, the first in the lowest
+ * byte of held) and a read start, whose first eight bytes are v (n bytes in
+ * all): its method | its length from the held bytes' start << 8, or 0. The
+ * target's first byte must be one a request target starts with (as in
+ * http1_infer). A global function: verified once, not on every I/O path. */
+DT_GLOBAL int ht_held_start(__u64 v, __u64 held, __u32 held_len, __u32 n)
 {
-	__u64 v;
+	__u32 len = 0;
 	__u8 t, l;
 	int method;
 
 	if (held_len == 0 || held_len > HT_HELD_MAX || n < 8)
-		return HTTP_METHOD_NONE;
-	v = (DT_LOAD64(w, 0) << (8 * held_len)) | held;
-	method = ht_method_word(v, n + held_len, len);
-	if (method == HTTP_METHOD_NONE || *len < held_len)
-		return HTTP_METHOD_NONE;
-	t = ht_byte(w, *len + 1 - held_len);
+		return 0;
+	method = ht_method_word((v << (8 * held_len)) | held, n + held_len, &len);
+	if (method == HTTP_METHOD_NONE || len < held_len)
+		return 0;
+	t = (__u8)(v >> (8 * ((len + 1 - held_len) & 7)));
 	l = ht_lower(t);
 	if (t == '/' || t == '*' || l == 'h')
-		return method;
-	return HTTP_METHOD_NONE;
+		return method | (int)(len << 8);
+	return 0;
 }
 
 DT_INLINE int ht_is_digit(__u8 c)

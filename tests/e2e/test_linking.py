@@ -370,22 +370,30 @@ def build_platform_binaries():
     return REPO / "build/platform"
 
 
+def start_go_chain(procs, tmp):
+    """activator -> queue-proxy -> Python server (the platform's Go proxies); returns the
+    activator's port, the Python server and the chain's pids."""
+    assert shutil.which("go"), "go not installed: run scripts/install-deps.sh"
+    bins = build_platform_binaries()
+    py = PyServer(procs, tmp)
+    qport, aport = free_port(), free_port()
+    qp = procs.spawn("queue-proxy", [str(bins / "queue-proxy"), "-listen", "127.0.0.1:%d" % qport,
+                                     "-upstream", "127.0.0.1:%d" % py.port, "-function", "bytes"], tmp)
+    act = procs.spawn("activator", [str(bins / "activator"), "-listen", "127.0.0.1:%d" % aport,
+                                    "-route", "bytes=127.0.0.1:%d" % qport,
+                                    "-route", "sleep=127.0.0.1:%d" % qport], tmp)
+    for port, p in ((qport, qp), (aport, act)):
+        wait_for(lambda: can_connect(port), 15, "a Go proxy to listen", p)
+    return aport, py, {py.pid, qp.pid, act.pid}
+
+
 @pytest.fixture(scope="module")
 def go_chain(tmp_path_factory):
-    assert shutil.which("go"), "go not installed: run scripts/install-deps.sh"
     tmp = str(tmp_path_factory.mktemp("headerless-go"))
-    bins = build_platform_binaries()
     procs = Procs()
     try:
-        py = PyServer(procs, tmp)
-        qport, aport = free_port(), free_port()
-        qp = procs.spawn("queue-proxy", [str(bins / "queue-proxy"), "-listen", "127.0.0.1:%d" % qport,
-                                         "-upstream", "127.0.0.1:%d" % py.port, "-function", "bytes"], tmp)
-        act = procs.spawn("activator", [str(bins / "activator"), "-listen", "127.0.0.1:%d" % aport,
-                                        "-route", "bytes=127.0.0.1:%d" % qport], tmp)
-        for port, p in ((qport, qp), (aport, act)):
-            wait_for(lambda: can_connect(port), 15, "a Go proxy to listen", p)
-        tracer = Tracer(procs, tmp, pid_args({py.pid, qp.pid, act.pid}))
+        aport, py, pids = start_go_chain(procs, tmp)
+        tracer = Tracer(procs, tmp, pid_args(pids))
         tracer.start()
         rids = {}
         for conc in (4, 32):
@@ -439,3 +447,60 @@ def test_no_headers_go_async_under_the_202(go_chain):
         accepted, invoked = got[("activator", SERVER)], got[("activator", CLIENT)]
         assert accepted["attrs"].get("http.response.status_code") == 202, accepted
         assert invoked["start"] >= accepted["end"], (accepted, invoked)
+
+
+# The Go proxies under the filter, no headers: a request made slow at the function comes
+# with the exact spans of the Go hops in front of it (the trace id the kernel gave it,
+# inherited by goroutine), and a normal request's Go spans stay in the kernel, kept.
+GO_FILTER_CFG = """services:
+  - {name: activator, match: {comm: activator}, role: platform, latency: 5s}
+  - {name: queue-proxy, match: {comm: queue-proxy}, role: platform, latency: 5s}
+  - {name: dt-pyserver, match: {comm: dt-pyserver}, role: function, latency: 100ms}
+assembler: {wait: 300ms}
+"""
+
+
+@pytest.fixture(scope="module")
+def filtered_go_chain(tmp_path_factory):
+    tmp = str(tmp_path_factory.mktemp("headerless-go-filter"))
+    procs = Procs()
+    try:
+        aport, _, pids = start_go_chain(procs, tmp)
+        cfg = os.path.join(tmp, "difftrace.yaml")
+        with open(cfg, "w") as f:
+            f.write(GO_FILTER_CFG)
+        tracer = Tracer(procs, tmp, pid_args(pids), extra=["--config", cfg], no_filter=False)
+        tracer.start()
+        reqs = [{"method": "GET", "path": "/bytes/64/rq/%d" % (10000 + i)} for i in range(NORMAL)]
+        slow = [{"method": "GET", "path": "/sleep/150/rq/%d" % (20000 + i)} for i in range(SLOW)]
+        mixed = reqs[:NORMAL // 2] + slow + reqs[NORMAL // 2:]
+        run_pyclient(tmp, aport, conns_for(mixed, per_conn=len(mixed) // 4), concurrency=4,
+                     name="client-go-filter")
+        time.sleep(1.0)  # the last traces leave the assembler (300 ms)
+        tracer.stop_ok()
+        yield {"tracer": tracer, "spans": tracer.spans}
+    finally:
+        procs.kill_all()
+
+
+def test_no_headers_go_filter_anomaly_comes_with_every_hop(filtered_go_chain):
+    spans, tracer = filtered_go_chain["spans"], filtered_go_chain["tracer"]
+    rids = ["/rq/%d" % (20000 + i) for i in range(SLOW)]
+    whole, missing, wrong = headerless_report([s for s in spans if _frid(s) in rids], rids, _frid,
+                                              hops=GO_HOPS)
+    summary = "Go: %d/%d slow requests whole; incomplete %s\nwrong %s\n%s" % (
+        whole, SLOW, missing, wrong[:10], tracer.diag())
+    assert not wrong and whole == SLOW, summary
+    for s in spans:
+        if _frid(s) not in rids:
+            continue
+        d, why = s["attrs"].get("difftrace.decision"), s["attrs"].get("difftrace.reason")
+        if s["service"] == "dt-pyserver":
+            assert (d, why) == ("anomalous", "latency"), (s, summary)
+        else:
+            assert (d, why) in (("reported", "flagged_trace"), ("kept", None),
+                                ("reported", "degraded")), (s, summary)
+    # the normal requests' Go spans stayed in the kernel
+    normal = [s for s in spans if (_frid(s) or "").startswith("/rq/1")]
+    assert all(s["service"] == "dt-pyserver" or s["attrs"].get("difftrace.reason") == "degraded"
+               for s in normal), summary

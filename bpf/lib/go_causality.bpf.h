@@ -305,22 +305,35 @@ static __always_inline struct dt_go_proc *go_probe_proc(__u32 tgid, __u64 r14)
 	return p;
 }
 
+/* The programs exist on every architecture (user space names them); they
+ * read amd64's registers, and are attached on amd64 only
+ * (user/capture/go_probe_sites.h). */
 #if defined(__TARGET_ARCH_x86)
+#define DT_GO_G(ctx) ((ctx)->r14)
+#define DT_GO_ARG1(ctx) ((ctx)->ax)
+#define DT_GO_ARG2(ctx) ((ctx)->bx)
+#else
+#define DT_GO_G(ctx) 0
+#define DT_GO_ARG1(ctx) 0
+#define DT_GO_ARG2(ctx) 0
+#endif
+
 /* net/http.(*persistConn).roundTrip(pc, treq *transportRequest), on the
  * sending goroutine (note 2). treq's first field is its *Request. */
 SEC("uprobe")
 int go_round_trip(struct pt_regs *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
-	struct dt_go_key g = {.addr = ctx->r14, .tgid = tgid}, req = {.tgid = tgid};
+	struct dt_go_key g = {.addr = DT_GO_G(ctx), .tgid = tgid}, req = {.tgid = tgid};
 	struct dt_go_cause *cause = bpf_map_lookup_elem(&go_cause_scratch, &zero);
 	struct dt_exch_ref *ref;
 	struct dt_conn *l;
 	__u64 *reader, sock;
 
-	if (!cause || !go_probe_proc(tgid, ctx->r14))
+	if (!cause || !go_probe_proc(tgid, g.addr))
 		return 0;
-	if (bpf_probe_read_user(&req.addr, sizeof(req.addr), (const void *)ctx->bx) || !req.addr)
+	if (bpf_probe_read_user(&req.addr, sizeof(req.addr), (const void *)DT_GO_ARG2(ctx)) ||
+	    !req.addr)
 		return 0;
 	cause->found = 0;
 	cause->trace_src = DT_TRACE_NONE;
@@ -351,16 +364,16 @@ SEC("uprobe")
 int go_request_write(struct pt_regs *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct dt_go_key g = {.addr = ctx->r14, .tgid = tgid}, req = {.addr = ctx->ax, .tgid = tgid};
+	struct dt_go_key g = {.addr = DT_GO_G(ctx), .tgid = tgid};
+	struct dt_go_key req = {.addr = DT_GO_ARG1(ctx), .tgid = tgid};
 	struct dt_go_cause *cause;
 
-	if (!go_probe_proc(tgid, ctx->r14))
+	if (!go_probe_proc(tgid, g.addr))
 		return 0;
 	cause = bpf_map_lookup_elem(&go_req_causes, &req);
 	if (cause)
 		bpf_map_update_elem(&go_send_causes, &g, cause, BPF_ANY);
 	return 0;
 }
-#endif
 
 #endif

@@ -52,7 +52,8 @@
  *     not followed.
  * Uprobes are entry-only: a uretprobe's return trampoline breaks when Go moves
  * a goroutine's stack. An entry probe fires again when the function's stack
- * check grows the stack and restarts it: every write here is idempotent. */
+ * check grows the stack and restarts it: every write here is idempotent, or
+ * taken once. */
 #ifndef DIFFTRACE_GO_CAUSALITY_BPF_H
 #define DIFFTRACE_GO_CAUSALITY_BPF_H
 
@@ -370,9 +371,14 @@ int go_request_write(struct pt_regs *ctx)
 
 	if (!go_probe_proc(tgid, g.addr))
 		return 0;
+	/* taken once: a *Request written without a roundTrip before it (Request.Write
+	 * called by hand, at an address a sent one had) finds none; the hit again
+	 * after a stack growth finds none either, and leaves the first one's */
 	cause = bpf_map_lookup_elem(&go_req_causes, &req);
-	if (cause)
+	if (cause) {
 		bpf_map_update_elem(&go_send_causes, &g, cause, BPF_ANY);
+		bpf_map_delete_elem(&go_req_causes, &req);
+	}
 	return 0;
 }
 

@@ -26,7 +26,7 @@ trap 'kill $server 2>/dev/null; [ -n "$tracer" ] && kill -INT $tracer 2>/dev/nul
 sleep 0.5
 one() { "$D/$1" -url "http://127.0.0.1:$port/" -n "$N"; }
 declare -A us
-for r in $(seq "$ROUNDS"); do
+for _ in $(seq "$ROUNDS"); do
   us[untraced_symbols]+="$(one gohttp) " us[untraced_stripped]+="$(one gohttp-stripped) "
   # comm targets: the client is found, and its uprobes attached, at its first span (warm-up)
   bench_start_difftrace "$D" traced --comm gohttp --comm gohttp-stripped --no-filter

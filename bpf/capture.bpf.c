@@ -20,6 +20,7 @@
 #include "lib/trace_inherit.bpf.h"
 #include "lib/causality.bpf.h"
 #include "lib/emit.bpf.h"
+#include "lib/go_causality.bpf.h"
 #include "lib/on_io.bpf.h"
 #include "sources/syscalls.bpf.h"
 #include "sources/sockets.bpf.h"

@@ -106,7 +106,10 @@ struct dt_span_event {
 	 * before difftrace looked and no grpc-status was resolved: its status
 	 * is unknown, so the filter reports it rather than judge it normal. */
 	__u8 status_unresolved;
-	__u8 _pad2[4];
+	/* A CLIENT span whose cause was found by goroutine, not by thread
+	 * (bpf/lib/go_causality.bpf.h): believed in a Go process. */
+	__u8 go_cause;
+	__u8 _pad2[3];
 	char resp_span_id[16]; /* DT_SPAN_F_RESP_SPAN_ID: the server's span id, hex text */
 	char comm[DT_COMM_LEN];
 	char path[DT_TARGET_MAX]; /* request target (HTTP: the path and query) */
@@ -145,6 +148,9 @@ enum dt_counter {
 	DT_C_TRACE_BY_CAUSE,    /* a CLIENT's, from the SERVER exchange that caused it */
 	DT_C_TRACE_BY_WIRE,     /* a SERVER's, from the traced CLIENT request it read */
 	DT_C_TRACE_WIRE_MISSED, /* ... minted: its traced caller's request was not found */
+	/* Go programs (bpf/lib/go_causality.bpf.h): */
+	DT_C_GO_PROBE_HITS,     /* uprobe hits in Go processes (each a trap: the cost) */
+	DT_C_GO_G_MISMATCH,     /* processes whose R14 was not the g in TLS: causes off there */
 	DT_C_REASON_FIRST,      /* then spans reported, by enum dt_reason */
 	DT_C_MAX = DT_C_REASON_FIRST + DT_REASON_MAX,
 };

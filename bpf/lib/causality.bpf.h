@@ -113,6 +113,11 @@ struct {
 	__type(value, __u8);
 } no_thread_causes SEC(".maps");
 
+/* bpf/lib/go_causality.bpf.h: causes by goroutine in Go processes. */
+__noinline int go_note_server_read(struct dt_conn *c, __u64 sock, __u64 id);
+__noinline int go_client_cause(struct dt_conn *c, __u64 id);
+__noinline int go_note_server_done(struct dt_conn *c, __u64 sock, __u64 id);
+
 /* The SERVER exchange of c leaves its thread's counts (its response began,
  * it ended, or its connection went). A global function: verified once. */
 __noinline int cause_uncount(struct dt_conn *c)
@@ -156,13 +161,21 @@ static __always_inline struct dt_thread_io *thread_io(__u32 tid, int create)
 	return t;
 }
 
-/* FNV-1a of the request line at the start of window w (up to its CR, at
- * most DT_LINE_HASH_MAX bytes of the len there). */
+/* FNV-1a of the request line: its held_len bytes read before (held, the
+ * first in the lowest byte: http1's HT_HELD_MAX), then the start of window w
+ * (up to its CR, at most DT_LINE_HASH_MAX bytes of the len there). */
 #define DT_LINE_HASH_MAX 128
-static __always_inline __u64 line_hash(const struct dt_window *w, __u32 len)
+static __always_inline __u64 line_hash(const struct dt_window *w, __u32 len, __u64 held,
+				       __u32 held_len)
 {
 	__u64 h = 0xcbf29ce484222325ULL;
 	__u32 i;
+
+	for (i = 0; i < HT_HELD_MAX; i++) {
+		if (i >= held_len)
+			break;
+		h = (h ^ ((held >> (8 * i)) & 0xff)) * 0x100000001b3ULL;
+	}
 
 	for (i = 0; i < DT_LINE_HASH_MAX; i++) {
 		__u8 b;
@@ -347,12 +360,16 @@ __noinline int dt_causality(struct dt_conn *c, const struct dt_io *io,
 		 * number after the syscall, less what it moved. */
 		c->exch_seq++;
 		c->req_seq = (server ? BPF_CORE_READ(tp, copied_seq) : BPF_CORE_READ(tp, write_seq)) -
-			     len;
+			     len - c->st.http1.held_len;
 		c->has_seq = 1;
-		c->line_hash = line_hash(w, len);
+		c->line_hash = line_hash(w, len, c->st.http1.held, c->st.http1.held_len);
 		if (server)
 			c->trace_src = DT_TRACE_NONE; /* decided when needed */
 	}
+	if (server && dir == DT_DIR_INGRESS)
+		go_note_server_read(c, sock, id);
+	if (server && (res & DT_FEED_DONE) && !started)
+		go_note_server_done(c, sock, id);
 	t = thread_io(tid, started && server);
 	if (started && server && t) {
 		t->open++;
@@ -369,8 +386,12 @@ __noinline int dt_causality(struct dt_conn *c, const struct dt_io *io,
 		t->next_recent++;
 	} else if (started && !server) {
 		/* its first request, when its connect found the cause */
+		int go;
+
 		if (c->exch_seq == 1 && c->cause_at_connect)
 			count_cause(DT_CAUSE_FOUND);
+		else if ((go = go_client_cause(c, id)) >= 0)
+			count_cause(go);
 		else
 			count_cause(decide_cause(c, t, tid, 1));
 		c->cause_at_connect = 0;

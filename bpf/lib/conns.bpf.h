@@ -30,7 +30,8 @@ struct dt_conn {
 	__u8 counted;         /* SERVER: DT_COUNTED_* in thread counted_tid's counts */
 	__u8 has_seq;         /* req_seq is set */
 	__u8 cause_at_connect; /* CLIENT: its cause was found when it was connected */
-	__u8 _pad[2];
+	__u8 go_cause;        /* CLIENT: its cause was found by goroutine (go_causality.bpf.h) */
+	__u8 _pad;
 	__u32 exch_seq;       /* requests started on this connection */
 	__u32 req_seq;        /* TCP sequence number of the request's first byte */
 	__u32 counted_tid;

@@ -55,6 +55,8 @@ __noinline int emit(struct dt_conn *c, const union dt_proto_state *done, __u32 t
 		e->cause = c->cause;
 		e->cause_conn_id = c->cause_conn_id;
 		e->cause_exch = c->cause_exch;
+		if (c->go_cause)
+			e->go_cause = 1;
 	}
 	give_trace(c, e); /* no trace context: the kernel's (bpf/lib/trace_inherit.bpf.h) */
 	count(DT_C_SPANS_SEEN);

@@ -105,6 +105,7 @@ def load_spans(path):
                         "reason": a.get("difftrace.reason"),
                         "status": a.get("http.response.status_code"),
                         "path": a.get("url.path"),
+                        "client_port": a.get("client.port"),
                     })
     return spans
 

@@ -3,12 +3,13 @@
 
 A request counts as linked when its trace (the trace id it sent, or without trace headers
 the one the platform named in traceresponse, or with no trace header anywhere the trace of
-the one ingress SERVER span with its path inside its send and answer) holds exactly its path and nothing else, as one
-tree: the SERVER span of each hop in ground truth's `hops`, the CLIENT span each hop sent to
-the next one between them, every span the child of the one before it, and the root's parent
-the client's span from traceparent (none without trace headers). An async request answered
-202 must also show the async edge: the activator's SERVER span is the span the 202's
-traceresponse named, and the function's SERVER span starts after it ended.
+the one ingress SERVER span with its path and client port inside its send and answer)
+holds exactly its path and nothing else, as one tree: the SERVER span of each hop in
+ground truth's `hops`, the CLIENT span each hop sent to the next one between them, every
+span the child of the one before it, and the root's parent the client's span from
+traceparent (none without trace headers). An async request answered 202 must also show
+the async edge: the activator's SERVER span is the span the 202's traceresponse named, and
+the function's SERVER span starts after it ended.
 
   linking_eval.py --truth gt.jsonl --otlp spans.otlp.jsonl [--json out.json] [--min 0.99]
 
@@ -57,9 +58,11 @@ def ingress_index(spans):
 
 
 def trace_by_time(r, ingress):
-    """The trace of the one ingress SERVER span of r's path inside r's send and answer."""
+    """The trace of the one ingress SERVER span of r's path inside r's send and answer (and
+    from its connection's client port, when the ground truth has it)."""
     c = [s for s in ingress.get(r.get("path"), [])
-         if r["start_ns"] - CLOCK_SLACK_NS <= s["start"] and s["end"] <= r["end_ns"] + CLOCK_SLACK_NS]
+         if r["start_ns"] - CLOCK_SLACK_NS <= s["start"] and s["end"] <= r["end_ns"] + CLOCK_SLACK_NS
+         and (not r.get("client_port") or s.get("client_port") in (None, r["client_port"]))]
     return c[0]["trace_id"] if len(c) == 1 else None
 
 

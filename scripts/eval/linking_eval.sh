@@ -69,6 +69,7 @@ keys = ["spans_seen", "ringbuf_lost", "late_spans", "late_spans_linked", "parent
         "parents_by_header", "parents_by_response", "parents_in_process",
         "parents_left_ambiguous", "parents_left_unlinked", "parents_by_seq", "parents_by_cause",
         "client_cause_found", "client_cause_ambiguous", "client_cause_unknown", "go_causes_dropped",
+        "go_uprobe_hits", "go_g_mismatch",
         "trace_ids_minted", "trace_ids_by_cause", "trace_ids_by_wire", "trace_ids_wire_missed",
         "causal_merges"]
 print("  difftrace: " + ", ".join(f"{k} {st.get(k)}" for k in keys))

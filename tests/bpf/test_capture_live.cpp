@@ -84,6 +84,9 @@ TEST_CASE("loading, attaching and destroying the capture program leaks nothing",
       if (p.source == "process") {
         process++;
         CHECK(p.state == bpf::ProbeStatus::State::kAttached);
+      } else if (p.source == "go") {
+        // the Go uprobes: loaded where the kernel has uprobes, attached per Go process only
+        CHECK(p.state != bpf::ProbeStatus::State::kAttached);
       } else if (p.source == expected) {
         if (p.state != bpf::ProbeStatus::State::kAttached) CHECK(optional(p.program));
         else if (p.detail == "tail call") tail_called++;
@@ -93,6 +96,8 @@ TEST_CASE("loading, attaching and destroying the capture program leaks nothing",
       }
     }
     CHECK(process == 4);
+    // This test's own process is no Go program: its uprobes say why they are not attached.
+    CHECK_FALSE(program.attach_go(static_cast<std::uint32_t>(getpid())).empty());
     CHECK(own >= (expected == "sockets" ? 7u : 2u));
     CHECK(program.attached_count() == own + process);
     // The matrix's kernels all take HTTP/2's follower (docs/http2.md): h2_io from sys_exit,

@@ -12,6 +12,7 @@
 #include "assembler/causal_join.h"
 #include "assembler/linker.h"
 #include "capture.h"
+#include "capture/go_probe_sites.h"
 #include "capture/go_process.h"
 
 using namespace difftrace;
@@ -269,6 +270,34 @@ TEST_CASE("causal: Go binaries are told from others by their sections", "[causal
   CHECK_FALSE(capture::is_go_executable("/etc/hostname"));  // not ELF
   capture::GoProcesses gp;
   CHECK_FALSE(gp.is_go(static_cast<std::uint32_t>(getpid())));  // the unit tests are C++
+}
+
+TEST_CASE("causal: Go uprobe sites: a file without them says why", "[causal]") {
+  // Debian's own go command is stripped (no .symtab; .gopclntab only): no sites. The happy
+  // path (the demo platform's binaries, built with symbols) is tests/e2e/test_linking.py's.
+  auto go = capture::find_go_probe_sites("/usr/lib/go/bin/go");
+  REQUIRE_FALSE(go);
+  CHECK(go.error().message().find("stripped") != std::string::npos);
+  auto sh = capture::find_go_probe_sites("/bin/sh");
+  REQUIRE_FALSE(sh);
+  CHECK(sh.error().message().find("no symbols") != std::string::npos);
+  auto text = capture::find_go_probe_sites("/etc/hostname");
+  REQUIRE_FALSE(text);
+  CHECK(text.error().message().find("not an ELF file") != std::string::npos);
+  CHECK_FALSE(capture::find_go_probe_sites("/nonexistent"));
+}
+
+TEST_CASE("causal: the same client end at the same time with another sequence number is no "
+          "caller", "[causal]") {
+  // One host gives one ephemeral port to connections to different servers at once: the
+  // client end alone, even overlapping in time, is no connection when the bytes differ.
+  auto t = chain();
+  for (auto& s : t) s.trace_id = t[0].trace_id;
+  *t[4].req_seq += 1;
+  Linker l;
+  l.link(t);
+  CHECK_FALSE(t[4].parent_span_id);
+  CHECK(l.counters().parents_by_connection == 0);
 }
 
 TEST_CASE("causal: a header-less trace does not wait for endpoint profiles", "[causal]") {

@@ -154,6 +154,10 @@ std::optional<capture::SpanId> Linker::server_parent(const std::vector<S>& trace
   for (std::size_t j = 0; j < trace.size(); j++) {
     const S& c = trace[j];
     if (j == i || c.kind != SpanKind::kClient || c.is_estimated()) continue;
+    // Both ends' sequence numbers, and not the same: another connection whose client end
+    // has the same address and port (one host gives one ephemeral port to connections to
+    // different servers at once).
+    if (c.req_seq && s.req_seq) continue;
     if (mirrored(c, s) && overlap(c, s)) {
       caller = &c;
       callers++;

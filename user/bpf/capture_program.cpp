@@ -11,9 +11,11 @@
 #include <string_view>
 
 #include "filter_maps.h"  // types of the skeleton's rodata
+#include "go_causality.h"
 #include "capture.skel.h"
 #include "bpf/kernel_hooks.h"
 #include "bpf/source_selection.h"
+#include "capture/go_probe_sites.h"
 #include "error.h"
 
 namespace difftrace::bpf {
@@ -27,13 +29,13 @@ struct TailCallTarget {
   bpf_map* array;
 };
 
-std::vector<TailCallTarget> tail_call_targets(capture& skel) {
+std::vector<TailCallTarget> tail_call_targets(::capture& skel) {
   return {{skel.progs.h2_io, skel.maps.h2_progs},
           {skel.progs.sk_h2_sendmsg, skel.maps.h2_sendmsg_progs},
           {skel.progs.sk_h2_recvmsg, skel.maps.h2_recvmsg_progs}};
 }
 
-bool is_tail_call_target(capture& skel, const bpf_program* p) {
+bool is_tail_call_target(::capture& skel, const bpf_program* p) {
   for (const auto& t : tail_call_targets(skel))
     if (t.program == p) return true;
   return false;
@@ -43,9 +45,14 @@ bool is_tail_call_target(capture& skel, const bpf_program* p) {
   throw FatalError(ExitCode::kEnvironment, errno_message(step, err));
 }
 
+bool is_go_probe(std::string_view section) { return section.substr(0, 6) == "uprobe"; }
+
+// Go processes with uprobes attached at most: two links and a go_procs entry each.
+constexpr std::size_t kMaxGoProcesses = DT_MAX_TARGET_PIDS;
+
 }  // namespace
 
-void set_load_settings(capture& skel, const targets::TargetSet& targets,
+void set_load_settings(::capture& skel, const targets::TargetSet& targets,
                        const filter::FilterSettings& filter) {
   skel.rodata->self_tgid = static_cast<__u32>(getpid());
   skel.rodata->trace_all = targets.all;
@@ -58,7 +65,7 @@ void set_load_settings(capture& skel, const targets::TargetSet& targets,
       std::min<std::uint8_t>(filter.keep_spans, DT_KEEP_SPANS);
 }
 
-void CaptureProgram::SkelDeleter::operator()(capture* s) const { capture__destroy(s); }
+void CaptureProgram::SkelDeleter::operator()(::capture* s) const { capture__destroy(s); }
 
 CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
                                const filter::FilterSettings& filter, HookSourceMode mode) {
@@ -77,7 +84,7 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
   // verifier refuses them still gets every other program: HTTP/2 is then not followed, and
   // said so.
   for (bool with_h2 : {true, false}) {
-    capture* raw = capture__open_opts(&opts);
+    ::capture* raw = capture__open_opts(&opts);
     if (!raw) fail("opening the capture BPF object", errno);
     skel_.reset(raw);
     probes_.clear();
@@ -160,7 +167,8 @@ void CaptureProgram::pick_source(HookSourceMode mode) {
     st.program = bpf_program__name(prog);
     st.source = source_of(st.program);
     st.hook = bpf_program__section_name(prog);
-    if (st.source == "process")
+    if (is_go_probe(st.hook)) st.source = "go";  // attached per Go process (attach_go)
+    if (st.source == "process" || st.source == "go")
       st.detail = missing_hook(st.hook, kernel);
     else if (st.source != source_)
       st.detail = "source " + source_ + " was picked";
@@ -277,7 +285,7 @@ void CaptureProgram::attach() {
   bpf_object__for_each_program(prog, skel_->obj)
     if (!is_exit(prog)) order.push_back(prog);
   for (bpf_program* p : order) {
-    if (!bpf_program__autoload(p)) continue;
+    if (!bpf_program__autoload(p) || is_go_probe(bpf_program__section_name(p))) continue;
     ProbeStatus& st = probe(bpf_program__name(p));
     if (is_tail_call_target(*skel_, p)) {
       // In the object's program array from load on: running whenever its caller is.
@@ -304,6 +312,7 @@ void CaptureProgram::attach() {
 
 void CaptureProgram::detach() {
   links_.clear();
+  go_links_.clear();
   for (auto& p : probes_)
     if (p.state == ProbeStatus::State::kAttached) {
       p.state = ProbeStatus::State::kNotAttached;
@@ -332,6 +341,38 @@ void CaptureProgram::set_no_thread_causes(std::uint32_t pid) {
     spdlog::debug("no_thread_causes: pid {} not written (map full): its causes stay judged by "
                   "thread, and user space drops them",
                   pid);
+}
+
+std::string CaptureProgram::attach_go(std::uint32_t pid) {
+  bpf_program* progs[] = {skel_->progs.go_round_trip, skel_->progs.go_request_write};
+  if (!bpf_program__autoload(progs[0])) return probe(bpf_program__name(progs[0])).detail;
+  if (go_links_.size() >= 2 * kMaxGoProcesses)
+    return "uprobes already attached for " + std::to_string(kMaxGoProcesses) + " Go processes";
+  const std::string exe = "/proc/" + std::to_string(pid) + "/exe";
+  auto sites = capture::find_go_probe_sites(exe);
+  if (!sites) return sites.error().message();
+  const std::uint64_t offsets[] = {sites->round_trip, sites->request_write};
+  std::vector<LinkPtr> links;
+  for (int i = 0; i < 2; i++) {
+    bpf_uprobe_opts opts{};
+    opts.sz = sizeof opts;
+    bpf_link* l = bpf_program__attach_uprobe_opts(progs[i], static_cast<pid_t>(pid), exe.c_str(),
+                                                  offsets[i], &opts);
+    if (!l) return errno_message(std::string("attaching ") + bpf_program__name(progs[i]) + " to " + exe, errno);
+    links.emplace_back(l);
+  }
+  // Written once both probes are in: the kernel follows the process by goroutine from here.
+  dt_go_proc proc{};
+  proc.g_tls_off = sites->g_tls_offset;
+  if (bpf_map__update_elem(skel_->maps.go_procs, &pid, sizeof pid, &proc, sizeof proc, BPF_ANY))
+    return errno_message("adding pid " + std::to_string(pid) + " to go_procs", errno);
+  for (auto& l : links) go_links_.push_back(std::move(l));
+  for (bpf_program* p : progs) {
+    ProbeStatus& st = probe(bpf_program__name(p));
+    st.state = ProbeStatus::State::kAttached;
+    st.detail = "attached to " + std::to_string(go_links_.size() / 2) + " Go processes";
+  }
+  return "";
 }
 
 KernelCounters CaptureProgram::read_counters() const {

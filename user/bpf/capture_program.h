@@ -66,6 +66,10 @@ class CaptureProgram {
   // Process pid's threads tell nothing of its requests' causes (a Go program): the kernel
   // judges none of its outbound requests' causes from now on (bpf/lib/causality.bpf.h).
   void set_no_thread_causes(std::uint32_t pid);
+  // Go program pid's outbound requests get their causes by goroutine: the Go uprobes
+  // (bpf/lib/go_causality.bpf.h) are attached to its executable for it alone. Returns ""
+  // when attached, else why not (its causes then stay unknown). Never stops the process.
+  std::string attach_go(std::uint32_t pid);
   // Names of the picked source's and the process hooks' programs left out or not attached:
   // this kernel lacks their hook (the other sources' programs are not counted).
   std::vector<std::string> skipped() const;
@@ -87,6 +91,7 @@ class CaptureProgram {
   };
   std::unique_ptr<::capture, SkelDeleter> skel_;
   std::vector<LinkPtr> links_;
+  std::vector<LinkPtr> go_links_;  // two per Go process (attach_go)
   std::string source_;
   std::string source_reason_;
   std::vector<ProbeStatus> probes_;

@@ -117,6 +117,7 @@ const KernelHooks& probe_kernel_hooks() {
     k.trampolines_detail = t.detail;
     k.has_function = [](const std::string& fn) { return kernel_functions().has(fn); };
     k.has_tracepoint = tracepoint_exists;
+    k.uprobes = access("/sys/bus/event_source/devices/uprobe/type", F_OK) == 0;
     return k;
   }();
   return hooks;

@@ -31,6 +31,8 @@ std::string missing_hook(const std::string& section, const KernelHooks& kernel) 
       return "this kernel's BTF has no function " + function;
     return "";
   }
+  if (starts_with(section, "uprobe"))
+    return kernel.uprobes ? "" : "this kernel has no uprobes (no /sys/bus/event_source/devices/uprobe)";
   if (starts_with(section, "tracepoint/")) {
     const std::string tp = section.substr(std::string("tracepoint/").size());
     if (!kernel.has_tracepoint || !kernel.has_tracepoint(tp))

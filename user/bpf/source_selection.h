@@ -18,6 +18,7 @@ struct KernelHooks {
   std::string trampolines_detail;  // how that was found, or why they do not
   std::function<bool(const std::string& function)> has_function;      // in the kernel's BTF
   std::function<bool(const std::string& tracepoint)> has_tracepoint;  // "task/task_newtask"
+  bool uprobes = false;  // the uprobe event source (Go programs' probes)
 };
 
 // Why this kernel cannot run a program in section (libbpf's SEC name), or "" when it can.

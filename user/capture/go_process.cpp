@@ -1,39 +1,13 @@
 #include "capture/go_process.h"
 
-#include <elf.h>
-
-#include <cstring>
-#include <fstream>
-#include <vector>
+#include "capture/elf_file.h"
 
 namespace difftrace::capture {
 
 bool is_go_executable(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  Elf64_Ehdr eh{};
-  if (!f.read(reinterpret_cast<char*>(&eh), sizeof eh)) return false;
-  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-      eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shnum == 0 || eh.e_shnum > 4096 ||
-      eh.e_shstrndx >= eh.e_shnum)
-    return false;
-  std::vector<Elf64_Shdr> sh(eh.e_shnum);
-  f.seekg(static_cast<std::streamoff>(eh.e_shoff));
-  if (!f.read(reinterpret_cast<char*>(sh.data()),
-              static_cast<std::streamsize>(sh.size() * sizeof(Elf64_Shdr))))
-    return false;
-  const Elf64_Shdr& strtab = sh[eh.e_shstrndx];
-  if (strtab.sh_size > (1u << 20)) return false;
-  std::string names(strtab.sh_size, '\0');
-  f.seekg(static_cast<std::streamoff>(strtab.sh_offset));
-  if (!f.read(names.data(), static_cast<std::streamsize>(names.size()))) return false;
-  for (const auto& s : sh) {
-    if (s.sh_name >= names.size()) continue;
-    const char* n = names.c_str() + s.sh_name;
-    if (!std::strcmp(n, ".go.buildinfo") || !std::strcmp(n, ".gopclntab") ||
-        !std::strcmp(n, ".note.go.buildid"))
-      return true;
-  }
-  return false;
+  auto elf = ElfFile::open(path);
+  return elf && (elf->has_section(".go.buildinfo") || elf->has_section(".gopclntab") ||
+                 elf->has_section(".note.go.buildid"));
 }
 
 bool GoProcesses::is_go(std::uint32_t pid) {

@@ -138,8 +138,9 @@ void SpanDecoder::decode(const dt_span_event& ev, Span& s) {
   // Every span's process is looked at (once per pid), so that the kernel learns of a Go
   // process at its first span, not at its first cause.
   bool go_cause_dropped = false;
-  if (go_.is_go(ev.pid) && ev.cause == DT_CAUSE_FOUND) {
-    // Goroutines move between threads: the thread's open request is no cause.
+  if (go_.is_go(ev.pid) && ev.cause == DT_CAUSE_FOUND && !ev.go_cause) {
+    // Goroutines move between threads: the thread's open request is no cause (a cause found
+    // by goroutine, bpf/lib/go_causality.bpf.h, is).
     s.cause = DT_CAUSE_UNKNOWN;
     go_causes_dropped_++;
     go_cause_dropped = true;

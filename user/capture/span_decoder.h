@@ -28,6 +28,9 @@ class SpanDecoder {
   // Told each process found to run Go (before its span is decoded): the kernel should judge
   // no causes of its threads.
   void on_go_process(std::function<void(std::uint32_t)> found) { go_.on_found(std::move(found)); }
+  // Looks at process pid now (a --pid target), not at its first span: a Go one is announced
+  // before its first request.
+  void look_at_process(std::uint32_t pid) { go_.is_go(pid); }
   // CLIENT spans of Go processes whose trace id the kernel took from a cause not believed.
   std::uint64_t go_traces_renewed() const { return go_traces_renewed_; }
 

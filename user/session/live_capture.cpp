@@ -39,8 +39,16 @@ std::unique_ptr<filter::FilterStore> LiveCapture::make_store(
 void LiveCapture::start(pipeline::SpanPipeline& into) {
   pipeline_ = &into;
   collector_ = std::make_unique<capture::Collector>(program_->events_fd(), decoder_);
-  decoder_.on_go_process([this](std::uint32_t pid) { program_->set_no_thread_causes(pid); });
+  decoder_.on_go_process([this](std::uint32_t pid) {
+    program_->set_no_thread_causes(pid);
+    // By goroutine where the uprobes go in; else its outbound requests' causes stay unknown.
+    if (std::string why = program_->attach_go(pid); !why.empty())
+      spdlog::info("Go process {}: causes of its outbound requests unknown: {}", pid, why);
+    else
+      spdlog::debug("Go process {}: uprobes attached, causes by goroutine", pid);
+  });
   program_->attach();
+  for (pid_t pid : targets_.pids) decoder_.look_at_process(static_cast<std::uint32_t>(pid));
   if (!program_->skipped().empty())
     spdlog::info("hooks this kernel lacks, left out: {}", fmt::join(program_->skipped(), ", "));
   if (!options_.ready_file.empty()) touch(options_.ready_file);

@@ -43,6 +43,8 @@ const char* counter_name(int c) {
     case DT_C_TRACE_BY_CAUSE: return "trace_ids_by_cause";
     case DT_C_TRACE_BY_WIRE: return "trace_ids_by_wire";
     case DT_C_TRACE_WIRE_MISSED: return "trace_ids_wire_missed";
+    case DT_C_GO_PROBE_HITS: return "go_uprobe_hits";
+    case DT_C_GO_G_MISMATCH: return "go_g_mismatch";
     default: break;
   }
   if (c >= DT_C_REASON_FIRST && c < DT_C_MAX) {

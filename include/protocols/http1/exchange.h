@@ -112,23 +112,29 @@ DT_INLINE __u32 ht_target_end(struct http_exchange *x, const struct dt_chunk *ch
 	return win;
 }
 
+/* A request with this method starts in this window, its target at
+ * target_start, after held_len bytes (held) read before it (0: none;
+ * start_line.h's HT_HELD_MAX). */
 DT_INLINE int ht_begin_request(struct http_exchange *x, const struct dt_window *w,
-			       const struct dt_chunk *ch, __u64 ts)
+			       const struct dt_chunk *ch, __u64 ts, int method,
+			       __u32 target_start, __u64 held, __u32 held_len)
 {
 	struct ht_scan_io target = {};
-	__u32 mlen = 0;
 	http_exchange_reset(x);
-	x->method = (__u8)ht_method(w, ch->win_len, &mlen);
+	x->method = (__u8)method;
+	x->held = held;
+	x->held_len = (__u8)held_len;
 	x->phase = HTTP_PHASE_REQUEST;
 	x->start_ns = ts;
 	x->req_end_ns = ts;
 	ht_msg_begin(&x->req);
+	x->req.total_bytes = held_len;
 	target.want_target = 1;
-	target.target_start = mlen + 1;
+	target.target_start = target_start;
 	ht_msg_feed(&x->req, w, ch, &x->ctx, &target);
 	if (x->req.invalid)
 		return 0;
-	ht_path_append(x, w, mlen + 1, ht_target_end(x, ch, &target));
+	ht_path_append(x, w, target_start, ht_target_end(x, ch, &target));
 	return 1;
 }
 
@@ -193,6 +199,8 @@ DT_INLINE int http_on_data(struct http_exchange *x, struct dt_window *w,
 	int dir = ch->dir;
 	__u64 ts_enter = ch->ts_enter, ts_exit = ch->ts_exit;
 	int req_dir, role_known = x->role != HTTP_ROLE_UNKNOWN;
+	__u32 held_len, mlen = 0, target_start;
+	int method;
 	__u16 status;
 
 	if (!role_known) {
@@ -208,11 +216,35 @@ DT_INLINE int http_on_data(struct http_exchange *x, struct dt_window *w,
 			x->req_end_ns = ts_exit;
 			return HTTP_ACT_NONE;
 		}
-		if (kind != DT_START_REQUEST)
-			return HTTP_ACT_IGNORED;
+		held_len = 0;
+		if (kind == DT_START_REQUEST) {
+			method = ht_method(w, ch->win_len, &mlen);
+		} else {
+			if (x->phase != HTTP_PHASE_IDLE) {
+				x->held_len = 0;
+				return HTTP_ACT_IGNORED;
+			}
+			/* A next request's first bytes alone (start_line.h): held. */
+			if (ch->total_len == ch->win_len && ht_may_hold(w, ch->win_len)) {
+				x->held = DT_LOAD64(w, 0) & HT_FIRST_BYTES(ch->win_len);
+				x->held_len = (__u8)ch->win_len;
+				return HTTP_ACT_NONE;
+			}
+			held_len = x->held_len & HT_HELD_MAX;
+			x->held_len = 0;
+			method = ht_held_start(DT_LOAD64(w, 0), x->held, held_len, ch->win_len);
+			if (!method)
+				return HTTP_ACT_IGNORED;
+			mlen = (__u32)method >> 8;
+			method &= 0xff;
+		}
 		if (x->phase == HTTP_PHASE_RESPONSE)
 			return HTTP_ACT_EMIT_RETRY; /* a response of unknown length ended */
-		if (!ht_begin_request(x, w, ch, dir == DT_DIR_INGRESS ? ts_exit : ts_enter)) {
+		/* One state on for every method and held length, not one each: the
+		 * target's start is masked where it is read. */
+		target_start = DT_UNKNOWN(mlen + 1 - held_len) & 15;
+		if (!ht_begin_request(x, w, ch, dir == DT_DIR_INGRESS ? ts_exit : ts_enter, method,
+				      target_start, x->held, held_len)) {
 			http_exchange_reset(x);
 			if (!role_known)
 				x->role = HTTP_ROLE_UNKNOWN; /* it only looked like HTTP */

@@ -59,6 +59,8 @@ struct http_exchange {
 	__u64 start_ns;
 	__u64 end_ns;          /* last byte of the response moved (so far) */
 	__u64 req_end_ns;      /* last byte of the request moved (so far) */
+	__u64 held;            /* a next request's first bytes, read alone (start_line.h's
+	                          HT_HELD_MAX); kept in the request they began */
 	struct http_msg req;
 	struct http_msg resp;
 	struct dt_trace_ctx ctx;
@@ -70,6 +72,9 @@ struct http_exchange {
 	__u8 path_len;
 	__u8 end_reason;       /* enum http_end, set when the exchange finishes */
 	__u8 path_open;        /* the target went on past the first read */
+	__u8 held_len;         /* bytes in held: between exchanges, held for the next
+	                          request; in a request, its bytes before its first read */
+	__u8 _pad[7];
 	/* The target, NUL terminated within HTTP_PATH_MAX; the second half is
 	 * room for appending a fixed-size copy at any offset of the first. */
 	char path[HTTP_PATH_MAX * 2];

@@ -40,16 +40,16 @@ DT_INLINE int ht_match_ci(const struct dt_window *w, __u32 off, const char *lit,
 /* A word's first n bytes (1 <= n <= 8). */
 #define HT_FIRST_BYTES(n) ((n) >= 8 ? ~0ULL : (1ULL << ((n) * 8)) - 1)
 
-/* Method at the window start; *len gets the method's length (no space). */
-DT_INLINE int ht_method(const struct dt_window *w, __u32 n, __u32 *len)
+/* Method at the start of the n bytes whose first eight are v (little-endian);
+ * *len gets the method's length (no space). */
+DT_INLINE int ht_method_word(__u64 v, __u32 n, __u32 *len)
 {
-	__u64 v, want;
+	__u64 want;
 	__u32 m;
 	int method;
 
 	if (n < 4)
 		return HTTP_METHOD_NONE;
-	v = DT_LOAD64(w, 0);
 	switch ((__u32)v) {
 	case HT_U32('G', 'E', 'T', ' '):
 		m = 3; method = HTTP_METHOD_GET; want = HT_U64('G', 'E', 'T', ' ', 0, 0, 0, 0); break;
@@ -84,6 +84,51 @@ DT_INLINE int ht_method(const struct dt_window *w, __u32 n, __u32 *len)
 		return HTTP_METHOD_NONE;
 	*len = m;
 	return method;
+}
+
+/* Method at the window start; *len gets the method's length (no space). */
+DT_INLINE int ht_method(const struct dt_window *w, __u32 n, __u32 *len)
+{
+	return n < 4 ? HTTP_METHOD_NONE : ht_method_word(DT_LOAD64(w, 0), n, len);
+}
+
+/* A request's first bytes may come alone, ahead of the rest (Go's net/http
+ * server reads one byte ahead while a handler runs, to see the client go):
+ * up to HT_HELD_MAX bytes that begin with a method's first letter, on a
+ * connection between exchanges, are held (http_exchange.held), and the next
+ * read in the same direction starts a request when they and it do. */
+#define HT_HELD_MAX 7
+
+DT_INLINE int ht_may_hold(const struct dt_window *w, __u32 n)
+{
+	__u8 c = w->data[0];
+
+	/* a method's first letter; the rest is checked with the next read */
+	return n >= 1 && n <= HT_HELD_MAX &&
+	       (c == 'G' || c == 'P' || c == 'H' || c == 'D' || c == 'O' || c == 'C' || c == 'T');
+}
+
+/* The request that the held bytes (held_len of them, the first in the lowest
+ * byte of held) and a read start, whose first eight bytes are v (n bytes in
+ * all): its method | its length from the held bytes' start << 8, or 0. The
+ * target's first byte must be one a request target starts with (as in
+ * http1_infer). A global function: verified once, not on every I/O path. */
+DT_GLOBAL int ht_held_start(__u64 v, __u64 held, __u32 held_len, __u32 n)
+{
+	__u32 len = 0;
+	__u8 t, l;
+	int method;
+
+	if (held_len == 0 || held_len > HT_HELD_MAX || n < 8)
+		return 0;
+	method = ht_method_word((v << (8 * held_len)) | held, n + held_len, &len);
+	if (method == HTTP_METHOD_NONE || len < held_len)
+		return 0;
+	t = (__u8)(v >> (8 * ((len + 1 - held_len) & 7)));
+	l = ht_lower(t);
+	if (t == '/' || t == '*' || l == 'h')
+		return method | (int)(len << 8);
+	return 0;
 }
 
 DT_INLINE int ht_is_digit(__u8 c)

@@ -14,6 +14,7 @@ import (
 	"math/rand"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"strings"
@@ -181,6 +182,12 @@ func send(c config, client *http.Client, base *url.URL, r *request) *truth {
 	defer cancel()
 	u := *base
 	u.Path = r.target.path
+	clientPort := 0
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) {
+		if a, ok := ci.Conn.LocalAddr().(*net.TCPAddr); ok {
+			clientPort = a.Port
+		}
+	}})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if r.traceID != "" {
 		// Lower-case keys set directly go on the wire as written, as W3C spells them.
@@ -207,7 +214,9 @@ func send(c config, client *http.Client, base *url.URL, r *request) *truth {
 	if err != nil {
 		errKind = proxy.Classify(err)
 	}
-	return record(c, r, startNs, time.Now().UnixNano(), status, errKind, hdr)
+	t := record(c, r, startNs, time.Now().UnixNano(), status, errKind, hdr)
+	t.ClientPort = clientPort
+	return t
 }
 
 func record(c config, r *request, startNs, endNs int64, status int, errKind string, hdr http.Header) *truth {

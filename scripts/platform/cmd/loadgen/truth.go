@@ -34,6 +34,10 @@ type truth struct {
 	// The trace the platform named in its answer's traceresponse: the one the ingress started
 	// for a request without trace headers (or, async, the activator's).
 	ResponseTraceID string `json:"response_trace_id,omitempty"`
+	// The local port of the connection the request went out on: with no trace header
+	// anywhere, the one ingress span of the request is the one with this client port in its
+	// time (two requests to one path overlap often; on one connection they cannot).
+	ClientPort int `json:"client_port,omitempty"`
 }
 
 type truthAnomaly struct {

@@ -1,0 +1,3 @@
+module go_http_loop
+
+go 1.19

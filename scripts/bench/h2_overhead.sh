@@ -108,7 +108,7 @@ for r in $(seq "$ROUNDS"); do
     stats='{}'
     if [ -n "$tracer" ]; then
       bench_stop "$tracer"; tracer=
-      stats=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(json.dumps({k: v for k, v in s.items() if not isinstance(v, (list, dict))}))' "$dir/$mode.stats.json")
+      stats=$(bench_stats_flat "$dir/$mode.stats.json")
     fi
     echo "{\"round\": $r, \"mode\": \"$mode\", \"h2\": \"$a\", \"grpc\": \"$g\", \"stats\": $stats}" >>"$rows"
     echo "round $r $mode: h2load req/s mean_us - n $a | gRPC calls/s p50 p99 n $g" >&2

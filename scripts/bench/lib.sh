@@ -90,6 +90,12 @@ bench_stop() {
   wait "$1" 2>/dev/null || true
 }
 
+# bench_stats_flat FILE: difftrace's --stats-json FILE as one JSON object of its scalar fields
+# (its lists and objects left out), for a bench script's per-run rows.
+bench_stats_flat() {
+  python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(json.dumps({k: v for k, v in s.items() if not isinstance(v, (list, dict))}))' "$1"
+}
+
 # bench_rss_kib PID: "VmRSS VmHWM" of a live process, in KiB.
 bench_rss_kib() {
   awk '/^VmRSS/ {r=$2} /^VmHWM/ {h=$2} END {print r+0, h+0}' "/proc/$1/status"

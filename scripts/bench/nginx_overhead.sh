@@ -75,7 +75,7 @@ for r in $(seq "$ROUNDS"); do
     elif [ -n "$tracer" ]; then
       rss=$(bench_rss_kib "$tracer")
       bench_stop "$tracer"; tracer=
-      stats=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(json.dumps({k: v for k, v in s.items() if not isinstance(v, (list, dict))}))' "$dir/$mode.stats.json")
+      stats=$(bench_stats_flat "$dir/$mode.stats.json")
     fi
     echo "{\"round\": $r, \"mode\": \"$mode\", \"wrk\": \"$w\", \"lat\": \"$lat\", \"bpf\": \"$bpf\", \"rss_kib\": \"$rss\", \"stats\": $stats}" >>"$rows"
     echo "round $r $mode: wrk rps/p50/p99/n $w | one connection $lat | BPF ns/runs per request $bpf | RSS/HWM $rss KiB" >&2

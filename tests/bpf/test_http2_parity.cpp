@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "bpf_environment.h"
+#include "fixture_captures.h"
 #include "kernel_driver.h"
 #include "protocols/http2/follow.h"
 #include "replay/capture_replay.h"
@@ -23,7 +23,6 @@
 
 using namespace difftrace;
 using namespace difftrace::testing;
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -171,15 +170,6 @@ class LockstepSink : public replay::StreamSink {
   std::uint64_t next_key_ = 1;
   h2_out last_out_{};
 };
-
-std::vector<std::string> fixture_captures() {
-  fs::path root = fs::path(__FILE__).parent_path().parent_path() / "fixtures" / "pcap";
-  std::vector<std::string> files;
-  for (const auto& e : fs::recursive_directory_iterator(root))
-    if (e.path().extension() == ".pcap") files.push_back(e.path().string());
-  std::sort(files.begin(), files.end());
-  return files;
-}
 
 }  // namespace
 

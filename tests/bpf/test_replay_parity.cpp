@@ -3,18 +3,17 @@
 // entry. The kernel's decisions must give the very same spans and counters.
 #include <algorithm>
 #include <catch2/catch.hpp>
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "bpf_environment.h"
+#include "fixture_captures.h"
 #include "kernel_driver.h"
 #include "replay/capture_replay.h"
 #include "replay/http_replay.h"
 
 using namespace difftrace;
 using namespace difftrace::testing;
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -40,15 +39,6 @@ Outcome replay_with(const std::string& path, replay::BoundaryEngine* engine) {
   REQUIRE(r);
   out.counters = sink.counters();
   return out;
-}
-
-std::vector<std::string> fixture_captures() {
-  fs::path root = fs::path(__FILE__).parent_path().parent_path() / "fixtures" / "pcap";
-  std::vector<std::string> files;
-  for (const auto& e : fs::recursive_directory_iterator(root))
-    if (e.path().extension() == ".pcap") files.push_back(e.path().string());
-  std::sort(files.begin(), files.end());
-  return files;
 }
 
 }  // namespace

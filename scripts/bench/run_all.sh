@@ -6,6 +6,7 @@
 #   scripts/bench/platform_overhead.sh   the demo platform path: none / filter / --no-filter / bpftrace
 #   scripts/bench/nginx_overhead.sh      nginx serving a small file: none / floor / filter / --no-filter
 #   scripts/bench/h2_overhead.sh         HTTP/2: h2load on nghttpd, a gRPC unary loop: none / filter / --no-filter
+#   scripts/bench/go_uprobe_cost.sh      Go causality's uprobes: a Go client with and without symbols
 #   scripts/bench/data_volume.sh         events, bytes and spans per request, filter on and off
 #   scripts/bench/ringbuf_loss.sh        ring-buffer loss at rising request rates (--no-filter)
 #   scripts/bench/memory.sh              RSS and BPF map memory, idle and with 10,000 connections
@@ -19,7 +20,7 @@
 # PLATFORM_SAT_SECS=5 NGINX_ROUNDS=5 NGINX_SECS=5 VOLUME_REQUESTS=6000 VOLUME_WARM=2000
 # VOLUME_RATE=200 LOSS_SECS=5 LOSS_RATES="200 400 800" MEM_CONNS=10000 INGEST_EVENTS=2000000
 # RB_RATES=100000,200000,400000,1000000 RB_SECS=3 REPLAY_BYTES=1100000000 UNTARGETED_ROUNDS=5
-# UNTARGETED_COUNT=1000000 ANALYZE_SIZES="150000 600000" H2_ROUNDS=3 H2_SECS=5. BENCH_ONLY="platform nginx ..." runs
+# UNTARGETED_COUNT=1000000 ANALYZE_SIZES="150000 600000" H2_ROUNDS=3 H2_SECS=5 GO_ROUNDS=5 GO_REQUESTS=3000. BENCH_ONLY="platform nginx ..." runs
 # only those parts (the table then takes the other parts from their last JSON);
 # BENCH_REPORT_ONLY=1 remakes the table from the JSON.
 set -euo pipefail
@@ -44,6 +45,10 @@ if [ -z "${BENCH_REPORT_ONLY:-}" ]; then
   if want h2; then
     log "HTTP/2 overhead (h2load on nghttpd, a gRPC unary loop: none / filter / --no-filter)"
     scripts/bench/h2_overhead.sh "${H2_ROUNDS:-3}" "${H2_SECS:-5}" "$B/h2_overhead.json" >/dev/null
+  fi
+  if want go; then
+    log "Go causality's uprobes (a Go client, with symbols / stripped, untraced / traced)"
+    scripts/bench/go_uprobe_cost.sh "${GO_ROUNDS:-5}" "${GO_REQUESTS:-3000}" "$B/go_uprobe_cost.json" >/dev/null
   fi
   if want untargeted; then
     log "untargeted processes (dd and tar: none / empty programs / difftrace, nothing targeted)"
@@ -92,9 +97,9 @@ B, started, load_before, load_after = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def load(n):
     p = os.path.join(B, n + ".json")
     return json.load(open(p)) if os.path.exists(p) else None
-parts = ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory", "ingest", "ringbuf_ingest_paced", "replay_throughput", "untargeted", "analyze_throughput", "agent_platform", "h2_overhead")
+parts = ("platform_overhead", "nginx_overhead", "data_volume", "ringbuf_loss", "memory", "ingest", "ringbuf_ingest_paced", "replay_throughput", "untargeted", "analyze_throughput", "agent_platform", "h2_overhead", "go_uprobe_cost")
 R = {n: load(n) for n in parts}
-po, ng, dv, rl, mem, ing, rbp, rt, ut, at, ap, h2o = (R[n] for n in parts)
+po, ng, dv, rl, mem, ing, rbp, rt, ut, at, ap, h2o, gou = (R[n] for n in parts)
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
 machine = {"nproc": os.cpu_count(), "kernel": platform.release(), "cpu": cpu,
            "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
@@ -307,6 +312,12 @@ if h2o:
           "%.0f req/s / %.0f calls/s" % (m["h2_rps"], m["grpc_cps"]),
           "x%.3f / x%.3f; %.3f spans seen per request, %.4f ring-buffer events per request" % (
               m["h2_throughput_ratio"], m["grpc_throughput_ratio"], m["spans_seen_per_request"], m["ringbuf_events_per_request"]))
+
+if gou:
+    m = gou["us_per_request_median"]
+    r("Go client's request (sequential keep-alive GETs): cost of the Go uprobes", "difftrace --no-filter, the client with symbols (2 uprobe hits per request) / stripped (none)",
+      "%.1f / %.1f us per request" % (m["traced_symbols"], m["traced_stripped"]),
+      "%.1f us per uprobe hit (untraced: %.1f / %.1f us)" % (gou["us_per_uprobe_hit"], m["untraced_symbols"], m["untraced_stripped"]))
 
 md = ["Machine: %d cores, %s, Linux %s; %s UTC, %s; %s rounds interleaved, medians; measured in %d s; load average before/after %s / %s." % (
           machine["nproc"], machine["cpu"], machine["kernel"], machine["date_utc"], machine["git"], po["rounds"] if po else "-", seconds, load_before, load_after), "",

@@ -79,7 +79,7 @@ $(BUILD)/bpf-tests: $(BPFT_OBJS) $(USER_OBJS)
 # UB is made fatal so it counts.
 FUZZ_SRCS := tests/fuzz/fuzz_pcap.cpp $(wildcard user/replay/*.cpp) \
              user/capture/span.cpp user/capture/span_decoder.cpp user/capture/trace_context.cpp \
-             user/capture/go_process.cpp
+             user/capture/go_process.cpp user/capture/elf_file.cpp
 $(BUILD)/fuzz_pcap: $(FUZZ_SRCS) $(wildcard user/replay/*.h include/*.h include/protocols/*/*.h)
 	@mkdir -p $(BUILD)
 	clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

@@ -36,6 +36,13 @@ TEST_CASE("http2 inference: the preface, plausible frames, and not HTTP/2", "[ht
   CHECK(infer(h2_frame_bytes(H2_HEADERS, 4, 1, "abc") + "GET / HTTP/1.1") == DT_START_NONE);
   CHECK(infer(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc", 9)) == DT_START_NONE);  // TLS
   CHECK(infer(h2_frame_bytes(0x42, 0, 0, "x")) == DT_START_NONE);  // unknown type: says nothing
+  // A ClientHello's cipher list from its 45th byte, as a traced echo server read it: HEADERS,
+  // length 1043, flags 0x13 (two undefined), stream 0x02010000; refused for the flags.
+  CHECK(infer(std::string("\x00\x04\x13\x01\x13\x02\x01\x00\x00\x0b\x00\x00\x00\x07"
+                          "\x00\x05\x00\x00\x02\x64\x74", 21)) == DT_START_NONE);
+  CHECK(infer(h2_frame_bytes(H2_HEADERS, 0x25, 1, "abc")) == DT_START_FRAMES);  // all defined
+  CHECK(infer(h2_frame_bytes(H2_HEADERS, 0x02, 1, "abc")) == DT_START_NONE);
+  CHECK(infer(h2_frame_bytes(H2_SETTINGS, 0x02, 0, "")) == DT_START_NONE);
   CHECK(infer("PRI *") == DT_START_REQUEST);  // a cut preface: the rest is checked as it comes
   CHECK(infer("PRI x") == DT_START_NONE);
 }

@@ -91,6 +91,29 @@ DT_INLINE int h2_frame_valid(const struct h2_frame *f, int known_only)
 	}
 }
 
+/* The flags a known frame type defines (RFC 9113 section 6). A receiver
+ * ignores the others, but no sender we know sets them: inference refuses a
+ * header with one, as garbage that passes the type's other rules (a TLS
+ * ClientHello's cipher list read as a HEADERS frame) often has some. */
+DT_INLINE __u8 h2_defined_flags(__u8 type)
+{
+	switch (type) {
+	case H2_DATA:
+		return H2_F_END_STREAM | H2_F_PADDED;
+	case H2_HEADERS:
+		return H2_F_END_STREAM | H2_F_END_HEADERS | H2_F_PADDED | H2_F_PRIORITY;
+	case H2_SETTINGS:
+	case H2_PING:
+		return H2_F_ACK;
+	case H2_PUSH_PROMISE:
+		return H2_F_END_HEADERS | H2_F_PADDED;
+	case H2_CONTINUATION:
+		return H2_F_END_HEADERS;
+	default:
+		return 0;
+	}
+}
+
 /* The bytes of the window at off (masked: in bounds for the verifier). */
 DT_INLINE __u8 h2_byte(const struct dt_window *w, __u32 off)
 {
@@ -158,8 +181,9 @@ static long h2_infer_step(__u32 unused, void *vctx)
 		return 1;
 	DT_COPY(h, &s->w->data[s->at & DT_WIN_MASK], H2_FRAME_HEADER);
 	h2_frame_decode(h, &f);
-	/* reserved bit: set by no sender we know */
-	if ((h[5] & 0x80) || f.length > H2_DEFAULT_MAX_FRAME || !h2_frame_valid(&f, 1)) {
+	/* reserved bit and undefined flags: set by no sender we know */
+	if ((h[5] & 0x80) || f.length > H2_DEFAULT_MAX_FRAME || !h2_frame_valid(&f, 1) ||
+	    (f.flags & ~h2_defined_flags(f.type))) {
 		s->res = DT_START_NONE;
 		return 1;
 	}

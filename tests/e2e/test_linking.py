@@ -316,12 +316,16 @@ def filtered_chain(tmp_path_factory):
         procs.kill_all()
 
 
-def test_no_headers_filter_anomaly_comes_with_every_hop(filtered_chain):
-    spans, tracer = filtered_chain["spans"], filtered_chain["tracer"]
+def assert_slow_requests_whole(spans, tracer, label="", **report_args):
+    """Every slow request of a filtered chain is one whole trace with every parent right: the
+    function's span anomalous by latency, each hop in front of it reported as its flagged
+    trace's span or kept and pulled back, never estimated (degraded: the kernel had no room for
+    its endpoint's histogram, and reported it). The summary, for further checks."""
     rids = ["/rq/%d" % (20000 + i) for i in range(SLOW)]
-    whole, missing, wrong = headerless_report([s for s in spans if _frid(s) in rids], rids, _frid)
-    summary = "%d/%d slow requests whole; incomplete %s\nwrong %s\n%s" % (
-        whole, SLOW, missing, wrong[:10], tracer.diag())
+    whole, missing, wrong = headerless_report([s for s in spans if _frid(s) in rids], rids, _frid,
+                                              **report_args)
+    summary = "%s%d/%d slow requests whole; incomplete %s\nwrong %s\n%s" % (
+        label, whole, SLOW, missing, wrong[:10], tracer.diag())
     assert not wrong and whole == SLOW, summary
     for s in spans:
         if _frid(s) not in rids:
@@ -330,10 +334,14 @@ def test_no_headers_filter_anomaly_comes_with_every_hop(filtered_chain):
         if s["service"] == "dt-pyserver":
             assert (d, why) == ("anomalous", "latency"), (s, summary)
         else:
-            # reported as its flagged trace's span, or kept and pulled back: never estimated
-            # (degraded: the kernel had no room for its endpoint's histogram, and reported it)
             assert (d, why) in (("reported", "flagged_trace"), ("kept", None),
                                 ("reported", "degraded")), (s, summary)
+    return summary
+
+
+def test_no_headers_filter_anomaly_comes_with_every_hop(filtered_chain):
+    spans, tracer = filtered_chain["spans"], filtered_chain["tracer"]
+    assert_slow_requests_whole(spans, tracer)
 
 
 def test_no_headers_filter_keeps_normal_platform_spans(filtered_chain):
@@ -485,21 +493,7 @@ def filtered_go_chain(tmp_path_factory):
 
 def test_no_headers_go_filter_anomaly_comes_with_every_hop(filtered_go_chain):
     spans, tracer = filtered_go_chain["spans"], filtered_go_chain["tracer"]
-    rids = ["/rq/%d" % (20000 + i) for i in range(SLOW)]
-    whole, missing, wrong = headerless_report([s for s in spans if _frid(s) in rids], rids, _frid,
-                                              hops=GO_HOPS)
-    summary = "Go: %d/%d slow requests whole; incomplete %s\nwrong %s\n%s" % (
-        whole, SLOW, missing, wrong[:10], tracer.diag())
-    assert not wrong and whole == SLOW, summary
-    for s in spans:
-        if _frid(s) not in rids:
-            continue
-        d, why = s["attrs"].get("difftrace.decision"), s["attrs"].get("difftrace.reason")
-        if s["service"] == "dt-pyserver":
-            assert (d, why) == ("anomalous", "latency"), (s, summary)
-        else:
-            assert (d, why) in (("reported", "flagged_trace"), ("kept", None),
-                                ("reported", "degraded")), (s, summary)
+    summary = assert_slow_requests_whole(spans, tracer, "Go: ", hops=GO_HOPS)
     # the normal requests' Go spans stayed in the kernel
     normal = [s for s in spans if (_frid(s) or "").startswith("/rq/1")]
     assert all(s["service"] == "dt-pyserver" or s["attrs"].get("difftrace.reason") == "degraded"

@@ -22,7 +22,8 @@
 # RB_RATES=100000,200000,400000,1000000 RB_SECS=3 REPLAY_BYTES=1100000000 UNTARGETED_ROUNDS=5
 # UNTARGETED_COUNT=1000000 ANALYZE_SIZES="150000 600000" H2_ROUNDS=3 H2_SECS=5 GO_ROUNDS=5 GO_REQUESTS=3000. BENCH_ONLY="platform nginx ..." runs
 # only those parts (the table then takes the other parts from their last JSON);
-# BENCH_REPORT_ONLY=1 remakes the table from the JSON.
+# BENCH_REPORT_ONLY=1 remakes the table from the JSON. The goals table takes the guests' untargeted dd
+# from build/kernels/results.json (BENCH_KERNELS_RESULTS), written by `DT_BENCH=1 make test-kernels`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=build/bench
@@ -325,6 +326,63 @@ md = ["Machine: %d cores, %s, Linux %s; %s UTC, %s; %s rounds interleaved, media
 md += ["| " + " | ".join(x) + " |" for x in rows]
 md += ["", "| target | where it stands | |", "|---|---|---|"]
 md += ["| " + " | ".join(x) + " |" for x in targets]
+
+# Issue 13's goals, side by side, each from this run's parts (a part not run: "-"), and the
+# kernel matrix's untargeted dd (emulated, `DT_BENCH=1 make test-kernels`) where its results
+# carry it.
+goals = []  # figure, measured, goal, met
+def g(figure, measured, goal, met):
+    goals.append([figure, measured, goal, "-" if met is None else "met" if met else "NOT met"])
+nm = ng["modes"] if ng else None
+g("nginx small file, filter on (nginx a platform service): throughput",
+  "x%.3f (%.0f of %.0f req/s)" % (nm["filter"]["throughput_ratio"], nm["filter"]["rps"], nm["none"]["rps"]) if nm else "-", ">= x0.90",
+  nm["filter"]["throughput_ratio"] >= 0.90 if nm else None)
+g("nginx small file, every span reported (--no-filter): throughput",
+  "x%.3f" % nm["nofilter"]["throughput_ratio"] if nm else "-", ">= x0.85", nm["nofilter"]["throughput_ratio"] >= 0.85 if nm else None)
+if po:
+    g("demo platform path at saturation, filter on: throughput", "x%.3f" % po["modes"]["filter"]["sat_throughput_ratio"], ">= x0.97",
+      po["modes"]["filter"]["sat_throughput_ratio"] >= 0.97)
+else:
+    g("demo platform path at saturation, filter on: throughput", "-", ">= x0.97", None)
+if nm and "c1_p50_added_us" in nm["filter"]:
+    f1 = nm["filter"]
+    p99_added = f1.get("c1_p99_added_us", f1["c1_p99_us"] - nm["none"]["c1_p99_us"])
+    g("one traced hop (nginx, one connection), filter on: added latency",
+      "p50 %+.0f us, p99 %+.0f us (%.0f -> %.0f us, %.0f -> %.0f us)" % (f1["c1_p50_added_us"], p99_added, nm["none"]["c1_p50_us"], f1["c1_p50_us"], nm["none"]["c1_p99_us"], f1["c1_p99_us"]),
+      "<= +3 us p50, <= +10 us p99", f1["c1_p50_added_us"] <= 3 and p99_added <= 10)
+else:
+    g("one traced hop (nginx, one connection), filter on: added latency", "-", "<= +3 us p50, <= +10 us p99", None)
+if ut and "dd" in ut["workloads"]:
+    d = ut["workloads"]["dd"]
+    g("untargeted syscall-heavy process (dd bs=1), this kernel (syscalls source)",
+      "x%.2f time (the floor, empty programs on the same hooks: x%.2f)" % (d["ratio"]["difftrace"], d["ratio"]["floor"]), "<= x1.5, and the floor",
+      d["ratio"]["difftrace"] <= 1.5)
+else:
+    g("untargeted syscall-heavy process (dd bs=1), this kernel (syscalls source)", "-", "<= x1.5, and the floor", None)
+kres = os.environ.get("BENCH_KERNELS_RESULTS", "build/kernels/results.json")
+guest = []
+if os.path.exists(kres):
+    import statistics
+    for k in json.load(open(kres)).get("kernels", []):
+        b = k.get("bench") or {}
+        none, sk = b.get("none") or {}, b.get("sockets") or {}
+        ratios = [sk[r] / none[r] for r in sk if none.get(r)]
+        if ratios:
+            guest.append((k.get("label", "?"), statistics.median(ratios)))
+g("untargeted process, kernels with fentry (6.1, 6.12 guests, sockets source; emulated under TCG)",
+  ", ".join("%s x%.2f" % x for x in guest) + " (`DT_BENCH=1 make test-kernels`)" if guest else "- (run `DT_BENCH=1 make test-kernels`)",
+  "non-socket syscalls pay nothing (x1.00)", all(abs(x[1] - 1) <= 0.05 for x in guest) if guest else None)
+if rbp:
+    top = max(rbp["runs"], key=lambda x: x["offered_rate"])
+    g("ingest from a real ring buffer, per core", "%.2f M events per CPU-second (%.2f M/s offered, %.2f M/s consumed, %.1f%% lost)" % (
+        top["consumed_per_cpu_sec"] / 1e6, top["offered_per_sec"] / 1e6, top["consumed_per_sec"] / 1e6, 100 * top["lost_fraction"]), ">= 1 M events/s",
+      top["consumed_per_cpu_sec"] >= 1e6)
+else:
+    g("ingest from a real ring buffer, per core", "-", ">= 1 M events/s", None)
+g("RSS under --no-filter on nginx", "%.1f MiB at %.0f req/s" % (nm["nofilter"]["peak_rss_kib"] / 1024, nm["nofilter"]["rps"]) if nm else "-", "<= 64 MiB",
+  nm["nofilter"]["peak_rss_kib"] / 1024 <= 64 if nm else None)
+md += ["", "Issue 13's goals (this run):", "", "| figure | measured | goal | |", "|---|---|---|---|"]
+md += ["| " + " | ".join(x) + " |" for x in goals]
 for n in ("platform_overhead", "nginx_overhead", "h2_overhead", "data_volume", "ringbuf_loss", "memory", "replay_throughput", "analyze_throughput"):
     p = os.path.join(B, n + ".md")
     if R[n] and os.path.exists(p):

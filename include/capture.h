@@ -67,6 +67,12 @@ struct dt_tuple {
 	__u16 _pad;
 };
 
+/* A span event's end_reason that says the exchange was cut off: an HTTP/2
+ * stream reset (RST_STREAM) before its response ended (enum h2_end's
+ * H2_END_RESET; HTTP/1's enum http_end stops at 2). The filter judges it as a
+ * reset, as it does a connection closed with no response. */
+#define DT_END_RESET 3
+
 /* One span, sent from the kernel when an exchange completes. Times are
  * CLOCK_MONOTONIC ns (bpf_ktime_get_ns); user space converts them. */
 struct dt_span_event {
@@ -90,7 +96,7 @@ struct dt_span_event {
 	__u8 kind;            /* enum dt_span_kind */
 	__u8 method;          /* the request's operation (HTTP: enum http_method) */
 	__u8 flags;           /* enum dt_span_flags */
-	__u8 end_reason;      /* enum http_end */
+	__u8 end_reason;      /* enum http_end; HTTP/2: enum h2_end (DT_END_RESET) */
 	__u8 path_len;
 	__u8 ctx_kind;        /* enum dt_trace_ctx_kind */
 	__u8 decision;        /* enum dt_decision (include/span_filter.h fills these four) */

@@ -30,7 +30,8 @@ enum dt_decision {
 enum dt_reason {
 	DT_REASON_NONE = 0,          /* kept */
 	DT_REASON_NO_FILTER = 1,     /* --no-filter: everything is reported */
-	DT_REASON_RESET = 2,         /* the connection closed with no response */
+	DT_REASON_RESET = 2,         /* the connection closed with no response, or an HTTP/2
+	                              * stream was reset before its response ended */
 	DT_REASON_TIMEOUT = 3,       /* no response within the timeout */
 	DT_REASON_STATUS = 4,        /* 5xx (4xx when configured), a gRPC status not OK */
 	DT_REASON_LATENCY = 5,       /* over the endpoint's threshold */
@@ -50,7 +51,7 @@ struct dt_filter_input {
 	__u16 status;          /* 0: no response */
 	__u8 role;             /* enum dt_role */
 	__u8 errors_4xx;       /* 4xx statuses count as errors */
-	__u8 closed_unanswered;/* the connection closed before any response */
+	__u8 closed_unanswered;/* closed before any response, or reset before its end */
 	__u8 trace_flagged;    /* the span's trace is in the flagged-trace map */
 	__u8 no_filter;
 	__u8 warming;          /* no threshold known for the endpoint yet */

@@ -238,7 +238,8 @@ DT_INLINE int dt_filter_span_in(dt_filter_env_t env, const struct dt_filter_sett
 	in.status = e->status;
 	in.rpc_error = (e->flags & DT_SPAN_F_GRPC_STATUS) && e->grpc_status != 0;
 	in.status_unresolved = e->status_unresolved;
-	in.closed_unanswered = (e->flags & DT_SPAN_F_NO_RESPONSE) != 0;
+	in.closed_unanswered = (e->flags & DT_SPAN_F_NO_RESPONSE) != 0 ||
+			       (e->protocol == DT_PROTO_HTTP2 && e->end_reason == DT_END_RESET);
 	in.no_filter = set->no_filter;
 	if (has_trace && DT_MAP_LOOKUP(DT_FMAP(env, flagged), e->trace_id))
 		in.trace_flagged = 1;

@@ -192,6 +192,33 @@ TEST_CASE("h2c in replay: trailers-only, RST_STREAM, concurrent streams, close",
   CHECK(h.replay.counters().requests_unanswered == 2);
 }
 
+TEST_CASE("h2c: a reset before the response ended cuts the call off; one after it does not",
+          "[http2]") {
+  Harness h;
+  // 1: a server-streaming call the client cancels after the first message (grpc's cancel).
+  // 3: a bidirectional call the server answers whole, then resets the rest of the request
+  // with NO_ERROR (RFC 9113 8.1).
+  h.to_server(1, kH2Preface + h2_frame_bytes(H2_HEADERS, kHdr | kEnd, 1, kGrpcRequest) +
+                     h2_frame_bytes(H2_HEADERS, kHdr, 3, kGrpcRequest));
+  h.to_client(2, h2_frame_bytes(H2_HEADERS, kHdr, 1, idx(8) + lit("content-type", "application/grpc")) +
+                     h2_frame_bytes(H2_DATA, 0, 1, std::string("\0\0\0\0\x01x", 6)));
+  h.to_server(3, h2_frame_bytes(H2_RST_STREAM, 0, 1, std::string("\0\0\0\x08", 4)));  // CANCEL
+  h.to_client(4, h2_frame_bytes(H2_HEADERS, kHdr, 3, idx(8) + lit("content-type", "application/grpc")) +
+                     h2_frame_bytes(H2_HEADERS, kHdr | kEnd, 3, lit("grpc-status", "0")) +
+                     h2_frame_bytes(H2_RST_STREAM, 0, 3, std::string("\0\0\0\0", 4)));  // NO_ERROR
+  h.close(6, CloseReason::fin);
+  REQUIRE(h.spans.size() == 2);
+  CHECK(h.spans[0].status == 200);
+  CHECK(h.spans[0].stream_reset());
+  CHECK(h.spans[0].is_error());
+  CHECK(h.spans[0].error_text() == "stream reset");
+  CHECK(h.spans[0].end_unix_ns == 2'000'000);  // its last frame before the reset
+  CHECK_FALSE(h.spans[1].stream_reset());
+  CHECK(h.spans[1].end_reason == H2_END_COMPLETE);
+  CHECK(h.spans[1].rpc->grpc_status == 0);
+  CHECK_FALSE(h.spans[1].is_error());
+}
+
 TEST_CASE("h2c picked up mid-stream: the side that sends HEADERS is the client; old indices unresolved",
           "[http2]") {
   Harness h;

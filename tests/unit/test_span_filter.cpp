@@ -116,6 +116,12 @@ TEST_CASE("a function's spans are reported; errors and resets are anomalies", "[
   reset.flags = DT_SPAN_F_NO_RESPONSE;
   CHECK(store.filter(reset) == DT_OUT_REPORT);
   CHECK(reset.reason == DT_REASON_RESET);
+  // An HTTP/2 stream reset after its response headers (a cancelled call): a reset too.
+  auto h2_reset = server_event("gateway", "/", 1 * ms, 200, kTraceB);
+  h2_reset.protocol = DT_PROTO_HTTP2;
+  h2_reset.end_reason = DT_END_RESET;
+  CHECK(store.filter(h2_reset) == DT_OUT_REPORT);
+  CHECK(h2_reset.reason == DT_REASON_RESET);
 }
 
 TEST_CASE("static thresholds apply at once, endpoint over service", "[filter]") {

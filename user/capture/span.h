@@ -132,12 +132,16 @@ struct Span {
   // for clients; no response at all is an error too. A gRPC call is an error when its status
   // is not OK, whatever the HTTP status.
   bool is_error() const {
-    if (rpc_error()) return true;
+    if (rpc_error() || stream_reset()) return true;
     return status == 0 || status >= 500 || (kind == SpanKind::kClient && status >= 400);
   }
   bool rpc_error() const { return rpc && rpc->grpc_status && *rpc->grpc_status != 0; }
-  // Why is_error(), as the exporters' status message says it: "grpc-status 14", "HTTP 503",
-  // "no response".
+  // An HTTP/2 stream reset (RST_STREAM) before its response ended (difftrace.http2.reset):
+  // a cancelled call, a refused or failed stream. The value is capture.h's DT_END_RESET.
+  static constexpr std::uint8_t kEndReset = 3;
+  bool stream_reset() const { return http_version == 2 && end_reason == kEndReset; }
+  // Why is_error(), as the exporters' status message says it: "grpc-status 14",
+  // "stream reset", "HTTP 503", "no response".
   std::string error_text() const;
   const Endpoint& server() const { return kind == SpanKind::kServer ? local : peer; }
   const Endpoint& client() const { return kind == SpanKind::kServer ? peer : local; }

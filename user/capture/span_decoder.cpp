@@ -1,6 +1,7 @@
 #include "capture/span_decoder.h"
 
 #include "protocols/http1/message.h"  // method names
+#include "protocols/http2/stream.h"  // H2_END_RESET
 
 #include <arpa/inet.h>
 
@@ -13,6 +14,7 @@ namespace difftrace::capture {
 static_assert(sizeof(dt_span_event) % 8 == 0, "ring buffer records are 8-byte aligned");
 static_assert(offsetof(dt_span_event, tuple) % 8 == 0);
 static_assert(sizeof(dt_trace_ctx) == 56);
+static_assert(capture::Span::kEndReset == DT_END_RESET && H2_END_RESET == DT_END_RESET);
 
 const char* method_name(int method) {
   switch (method) {

@@ -37,6 +37,7 @@ void for_each_otlp_attribute(const capture::Span& s, Str&& str, Num&& num) {
   }
   if (s.unresolved_fields) num("difftrace.hpack.unresolved_fields", s.unresolved_fields);
   if (s.capture_gap) str("difftrace.capture_gap", std::string("true"));
+  if (s.stream_reset()) str("difftrace.http2.reset", std::string("true"));
   // The request carried no trace header: the trace is its, the id difftrace's kernel gave.
   if (s.trace_from_kernel) str("difftrace.trace_id.origin", std::string("kernel"));
   str("difftrace.decision", s.decision);

@@ -25,7 +25,11 @@ DT_INLINE void h2_span_fill(struct dt_span_event *e, const struct h2_stream *st,
 	e->kind = role == 2 ? DT_SPAN_CLIENT : DT_SPAN_SERVER;
 	if (!(st->bits & H2_S_RESP_HEADERS))
 		e->flags |= DT_SPAN_F_NO_RESPONSE;
+	/* A reset after the whole response (a server's RST_STREAM(NO_ERROR) to
+	 * stop a request body it no longer needs: RFC 9113 8.1) cut nothing off. */
 	e->end_reason = st->end_reason;
+	if (st->end_reason == H2_END_RESET && (st->bits & H2_S_RESP_END))
+		e->end_reason = H2_END_COMPLETE;
 	e->protocol = DT_PROTO_HTTP2;
 	e->decision = 1; /* DT_DECIDE_REPORT until a filter says otherwise */
 	__builtin_memcpy(&e->tuple, tuple, sizeof(e->tuple));

@@ -34,7 +34,7 @@ enum h2_stream_bits {
 enum h2_end {
 	H2_END_COMPLETE = 0, /* END_STREAM both ways */
 	H2_END_CLOSE = 1,    /* the connection closed with the stream open */
-	H2_END_RESET = 3,    /* RST_STREAM */
+	H2_END_RESET = 3,    /* RST_STREAM (DT_END_RESET when before the response ended) */
 	H2_END_GOAWAY = 4,   /* GOAWAY said it was never processed */
 };
 

@@ -1,6 +1,6 @@
 // The demo.Echo gRPC service of tests/e2e/tools/grpc_calls.py, served by grpc-go (Debian's
 // golang-google-grpc-dev) over cleartext HTTP/2, for tests/e2e/test_trace_grpc.py: the same
-// methods (Unary, Stream, Missing, Down, Slow) on raw bytes, so that the Python client of
+// methods (Unary, Stream, Missing, Down, Slow, ClientStream, Bidi, Cancel) on raw bytes, so that the Python client of
 // grpc_live.py calls it unchanged.
 //
 //	go-grpc-server PORT
@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"time"
@@ -74,6 +75,50 @@ func stream(_ interface{}, ss grpc.ServerStream) error {
 	return nil
 }
 
+func clientStream(_ interface{}, ss grpc.ServerStream) error {
+	var all []byte
+	for {
+		var in []byte
+		if err := ss.RecvMsg(&in); err == io.EOF {
+			return ss.SendMsg(&all)
+		} else if err != nil {
+			return err
+		}
+		all = append(all, in...)
+	}
+}
+
+func bidi(_ interface{}, ss grpc.ServerStream) error {
+	for {
+		var in []byte
+		if err := ss.RecvMsg(&in); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if err := ss.SendMsg(&in); err != nil {
+			return err
+		}
+	}
+}
+
+// One message, then nothing until the client cancels (at most 5 s).
+func cancelled(_ interface{}, ss grpc.ServerStream) error {
+	var in []byte
+	if err := ss.RecvMsg(&in); err != nil {
+		return err
+	}
+	if err := ss.SendMsg(&in); err != nil {
+		return err
+	}
+	select {
+	case <-ss.Context().Done():
+		return ss.Context().Err()
+	case <-time.After(5 * time.Second):
+		return nil
+	}
+}
+
 var echo = grpc.ServiceDesc{
 	ServiceName: "demo.Echo",
 	HandlerType: (*interface{})(nil),
@@ -83,7 +128,12 @@ var echo = grpc.ServiceDesc{
 		{MethodName: "Down", Handler: failing(codes.Unavailable, "try later")},
 		{MethodName: "Slow", Handler: slow},
 	},
-	Streams: []grpc.StreamDesc{{StreamName: "Stream", Handler: stream, ServerStreams: true}},
+	Streams: []grpc.StreamDesc{
+		{StreamName: "Stream", Handler: stream, ServerStreams: true},
+		{StreamName: "ClientStream", Handler: clientStream, ClientStreams: true},
+		{StreamName: "Bidi", Handler: bidi, ServerStreams: true, ClientStreams: true},
+		{StreamName: "Cancel", Handler: cancelled, ServerStreams: true},
+	},
 }
 
 func main() {

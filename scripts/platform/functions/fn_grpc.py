@@ -33,7 +33,7 @@ class Metadata:
 
 
 def unary(request, context):
-    import grpc
+    import grpc  # imported by main() after set_comm (grpc's threads inherit the comm); cached here
     md = Metadata(context.invocation_metadata())
     try:
         anomaly = fnlib.own_anomaly(md, NAME, ("slow", "500", "reset"))

@@ -58,7 +58,7 @@ cat "$OUT/difftrace.log"
 echo
 echo "== scored against the ground truth (scripts/eval/eval.py)"
 "$PYTHON" scripts/eval/eval.py --truth "$OUT/groundtruth.jsonl" --otlp "$OUT/spans.jsonl" \
-  --stats "$OUT/stats.json" | grep -E '^(recall|precision|spans|stats|complete \(flagged)'
+  --stats "$OUT/stats.json" | grep -E '^(recall|precision|spans|stats|complete \(flagged|gRPC(:| complete \(flagged))'
 
 echo
 echo "files: $OUT/console.txt (one line per span), $OUT/spans.jsonl (OTLP JSON),"

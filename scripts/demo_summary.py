@@ -23,6 +23,7 @@ def load_spans(path):
                             "service": service, "trace": s["traceId"], "name": s["name"],
                             "kind": "SERVER" if s["kind"] == 2 else "CLIENT",
                             "status": int(a.get("http.response.status_code", 0)),
+                            "grpc": a.get("rpc.grpc.status_code"),
                             "ms": (int(s["endTimeUnixNano"]) - int(s["startTimeUnixNano"])) / 1e6,
                             "start": int(s["startTimeUnixNano"]),
                             "decision": a.get("difftrace.decision", ""),
@@ -49,7 +50,7 @@ def main(out):
     for (svc, kind), n in sorted(by.items()):
         ms = sorted(s["ms"] for s in spans if s["service"] == svc and s["kind"] == kind)
         errs = sum(1 for s in spans if s["service"] == svc and s["kind"] == kind
-                   and (s["status"] == 0 or s["status"] >= 500))
+                   and (s["status"] == 0 or s["status"] >= 500 or int(s["grpc"] or 0) != 0))
         print("%-16s %-7s %7d %9.3f %9d" % (svc, kind, n, ms[len(ms) // 2], errs))
 
     traced = {t["trace_id"] for t in truth if t.get("trace_id")}

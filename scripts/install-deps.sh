@@ -18,6 +18,9 @@ PACKAGES=(
   nghttp2-server nghttp2-client
   # grpc-go's sources, for a real Go gRPC server (tests/e2e/tools/go_grpc_server)
   golang-google-grpc-dev
+  # x/net's http2 and h2c sources: the demo platform's Go proxies serve and forward gRPC over
+  # h2c (scripts/platform/go.mod replaces golang.org/x/net by them; offline)
+  golang-golang-x-net-dev
   # DNAT in a test network namespace (tests/e2e/test_peer_traced.py)
   nftables
   # the OTLP/HTTP test receiver (tests/e2e/otlp_receiver): Node and its npm packages

@@ -15,6 +15,10 @@ Metrics (docs/platform.md has the details):
                 --no-filter run (and 1 - spans_reported / spans_seen from --stats).
   completeness  a trace is complete when every hop of its path (ground truth "hops", by
                 comm = service.name) has a SERVER span, as many times as the path passes it.
+  gRPC          requests the ground truth marks "grpc" (h2c through every hop) count in all of
+                the above like the others; a gRPC call failed unexpectedly when its grpc-status
+                is not the expected one. Recall and completeness of the gRPC calls alone are
+                reported too, so that a hop whose HTTP/2 spans go missing shows.
 Exit status: 0, 1 when a --min-* bar is missed, 2 on unusable input.
 """
 import argparse
@@ -115,7 +119,9 @@ def ratio(a, b):
 
 
 def failed_unexpectedly(r):
-    return r.get("error") is not None or ("expect_status" in r and r["status"] != r["expect_status"])
+    if r.get("error") is not None or ("expect_status" in r and r["status"] != r["expect_status"]):
+        return True
+    return r.get("expect_grpc_status") is not None and r.get("grpc_status") != r["expect_grpc_status"]
 
 
 def by_trace(spans):
@@ -165,14 +171,8 @@ def time_match(unlabelled, spans):
     return caught
 
 
-def evaluate(truth, spans, stats=None, nf_spans=None, nf_truth=None):
-    sent = [r for r in truth if r.get("error") != "not_sent"]
-    known = {r["trace_id"]: r for r in sent if r.get("trace_id")}
-    traces = by_trace(spans)
-
-    # Recall.
-    injected = [r for r in sent if r.get("anomaly")]
-    labelled = [r for r in injected if r.get("trace_id")]
+def recall_of(labelled, traces):
+    """Injected anomalies (with a trace id) caught: (caught, caught strictly, per hop=kind)."""
     per_kind = collections.defaultdict(lambda: {"injected": 0, "caught": 0})
     caught = strict = 0
     for r in labelled:
@@ -184,6 +184,30 @@ def evaluate(truth, spans, stats=None, nf_spans=None, nf_truth=None):
             caught += 1
             k["caught"] += 1
             strict += any(s["reason"] != "flagged_trace" for s in at_hop)
+    return caught, strict, per_kind
+
+
+def grpc_part(sent, traces, flagged):
+    """The gRPC calls alone: recall and completeness, as for all requests."""
+    calls = [r for r in sent if r.get("grpc")]
+    labelled = [r for r in calls if r.get("anomaly") and r.get("trace_id")]
+    caught, strict, per_kind = recall_of(labelled, traces)
+    return {"requests": len(calls), "failed_unexpectedly": sum(map(failed_unexpectedly, calls)),
+            "injected_with_trace_id": len(labelled), "caught": caught, "recall": ratio(caught, len(labelled)),
+            "caught_strict": strict,
+            "by_hop_kind": {k: dict(v, recall=ratio(v["caught"], v["injected"])) for k, v in sorted(per_kind.items())},
+            "completeness": {"flagged": completeness(calls, traces, flagged), "all": completeness(calls, traces)}}
+
+
+def evaluate(truth, spans, stats=None, nf_spans=None, nf_truth=None):
+    sent = [r for r in truth if r.get("error") != "not_sent"]
+    known = {r["trace_id"]: r for r in sent if r.get("trace_id")}
+    traces = by_trace(spans)
+
+    # Recall.
+    injected = [r for r in sent if r.get("anomaly")]
+    labelled = [r for r in injected if r.get("trace_id")]
+    caught, strict, per_kind = recall_of(labelled, traces)
     unlabelled = [r for r in injected if not r.get("trace_id")]
     by_time = time_match(unlabelled, spans) if unlabelled else 0
 
@@ -213,6 +237,8 @@ def evaluate(truth, spans, stats=None, nf_spans=None, nf_truth=None):
         "completeness": {"flagged": completeness(sent, traces, flagged),
                          "all": completeness(sent, traces)},
     }
+    if any(r.get("grpc") for r in sent):
+        result["grpc"] = grpc_part(sent, traces, flagged)
     if stats is not None:
         seen, reported = stats.get("spans_seen"), stats.get("spans_reported")
         result["stats"] = {k: stats.get(k) for k in ("spans_seen", "spans_reported", "spans_dropped",
@@ -259,9 +285,18 @@ def report(res, out=sys.stdout):
         w(f"no-filter: {n['per_request']} spans per request, reduction {pct(n['reduction'])}, "
           f"completeness {pct(n['completeness']['ratio'])}\n")
     for name in ("flagged", "all"):
-        x = c[name]
-        w(f"complete ({name} traces): {pct(x['ratio'])} ({x['complete']}/{x['traces']})"
-          f"{'; missing ' + str(x['missing_spans_by_hop']) if x['missing_spans_by_hop'] else ''}\n")
+        w(complete_line(f"complete ({name} traces)", c[name]))
+    if "grpc" in res:
+        g = res["grpc"]
+        w(f"gRPC:      {g['requests']} calls ({g['failed_unexpectedly']} failed without injection), "
+          f"recall {pct(g['recall'])} ({g['caught']}/{g['injected_with_trace_id']})\n")
+        for name in ("flagged", "all"):
+            w(complete_line(f"gRPC complete ({name} traces)", g["completeness"][name]))
+
+
+def complete_line(label, x):
+    return (f"{label}: {pct(x['ratio'])} ({x['complete']}/{x['traces']})"
+            f"{'; missing ' + str(x['missing_spans_by_hop']) if x['missing_spans_by_hop'] else ''}\n")
 
 
 def main(argv=None):

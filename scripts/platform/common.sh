@@ -16,7 +16,7 @@ QP_PORT_BASE=${QP_PORT_BASE:-8100}  # queue-proxy of function i listens on QP_PO
 FN_PORT_BASE=${FN_PORT_BASE:-9000}  # function i listens on FN_PORT_BASE+i
 QP_CONCURRENCY=${QP_CONCURRENCY:-32}          # Knative containerConcurrency
 ACTIVATOR_CAPACITY=${ACTIVATOR_CAPACITY:-256} # in flight per function at the activator
-FUNCTIONS=(fn-hello fn-work fn-chain fn-async)
+FUNCTIONS=(fn-hello fn-work fn-chain fn-async fn-grpc)
 
 # platform_build compiles every Go program of the module into $BUILD_DIR. The caches live
 # under build/ so a fresh machine needs nothing but Debian's golang-go; when nothing changed

@@ -47,6 +47,8 @@ for i in "${!FUNCTIONS[@]}"; do
     fn-hello) add "$fn" "$fn" "$fport" /healthz "$PYTHON" "$PLATFORM_SRC/functions/fn_hello.py" --port "$fport" ;;
     fn-chain) add "$fn" "$fn" "$fport" /healthz "$PYTHON" "$PLATFORM_SRC/functions/fn_chain.py" --port "$fport" \
       --downstream "http://127.0.0.1:$INGRESS_PORT/fn-hello/" ;;
+    # gRPC over h2c only: any answer over HTTP/2 means it is up (h2c: in health_url).
+    fn-grpc) add "$fn" "$fn" "$fport" h2c:/ "$PYTHON" "$PLATFORM_SRC/functions/fn_grpc.py" --port "$fport" ;;
     *) add "$fn" "$fn" "$fport" /healthz "$BUILD_DIR/$fn" -listen "127.0.0.1:$fport" ;;
   esac
   add "queue-proxy[$fn]" queue-proxy "$qport" /healthz "$BUILD_DIR/queue-proxy" -listen "127.0.0.1:$qport" \
@@ -115,7 +117,9 @@ while :; do
       "$PLATFORM_SRC/down.sh" >&2
       exit 1
     fi
-    if curl -fsS -o /dev/null -m 1 "http://127.0.0.1:${PORTS[$i]}${HEALTH[$i]}" 2>/dev/null; then
+    health=${HEALTH[$i]} how=()
+    [[ $health == h2c:* ]] && health=${health#h2c:} how=(--http2-prior-knowledge)
+    if curl "${how[@]}" -fsS -o /dev/null -m 1 "http://127.0.0.1:${PORTS[$i]}$health" 2>/dev/null; then
       ready[$i]=1
     else
       pending=$((pending + 1))

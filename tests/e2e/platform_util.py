@@ -26,14 +26,14 @@ def _free(port):
 
 
 def free_ports():
-    """Ports for a test platform: a random block below the ephemeral range where all ten
+    """Ports for a test platform: a random block below the ephemeral range where all twelve
     are free, so neither a developer's platform on the defaults nor another suite's servers
     collide with it."""
     rng = random.Random()
     for _ in range(50):
         b = rng.randrange(20000, 32000, 100)
         ports = {"INGRESS_PORT": b, "ACTIVATOR_PORT": b + 1, "QP_PORT_BASE": b + 10, "FN_PORT_BASE": b + 20}
-        if all(_free(p) for p in [b, b + 1, *range(b + 11, b + 15), *range(b + 21, b + 25)]):
+        if all(_free(p) for p in [b, b + 1, *range(b + 11, b + 16), *range(b + 21, b + 26)]):
             return {k: str(v) for k, v in ports.items()}
     raise RuntimeError("no free block of ports between 20000 and 32000")
 

@@ -23,7 +23,7 @@ from platform_util import (DOWN, EVAL, LOADGEN_RUN, REPO, UP, free_ports, otlp_l
 SHAPES = ("steady", "fluctuating", "spikes", "jump")
 PER_SHAPE = 250
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
-PATH = {fn: ["haproxy", "activator", "queue-proxy", fn] for fn in ("fn-hello", "fn-work", "fn-chain", "fn-async")}
+PATH = {fn: ["haproxy", "activator", "queue-proxy", fn] for fn in ("fn-hello", "fn-work", "fn-chain", "fn-async", "fn-grpc")}
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +52,10 @@ def get(url, headers=None):
 def test_up_starts_every_component(platform):
     st = platform["state"]
     out = platform["up"].stdout
-    assert st["COMMS"] == "haproxy activator queue-proxy fn-hello fn-work fn-chain fn-async"
+    assert st["COMMS"] == "haproxy activator queue-proxy fn-hello fn-work fn-chain fn-async fn-grpc"
     assert st["INGRESS_PORT"] == platform["ports"]["INGRESS_PORT"]
     pids, comms = st["PIDS"].split(), st["PID_COMMS"].split()
-    assert len(pids) == 10 and comms.count("queue-proxy") == 4
+    assert len(pids) == 12 and comms.count("queue-proxy") == 5
     for pid, comm in zip(pids, comms):
         assert pid_alive(pid) and Path(f"/proc/{pid}/comm").read_text().strip() == comm
         assert re.search(rf"\b{comm}\s+\d+\s+{pid}\b", out), f"table lacks {comm} {pid}:\n{out}"
@@ -136,7 +136,7 @@ def test_load_all_shapes_ground_truth_is_complete_and_consistent(platform):
         records += recs
     assert len(records) == 1000
     assert len({r["trace_id"] for r in records}) == 1000
-    assert {r["target"] for r in records} == {"hello", "work-cpu", "work-mem", "chain", "async"}
+    assert {r["target"] for r in records} == {"hello", "work-cpu", "work-mem", "chain", "async", "grpc"}
 
     clean = []
     for r in records:
@@ -149,6 +149,9 @@ def test_load_all_shapes_ground_truth_is_complete_and_consistent(platform):
         a = r["anomaly"]
         if a is None or a["kind"] not in ("503", "500", "reset"):
             assert r["hops"] == full
+        if r["target"] == "grpc":  # every hop answers gRPC with 200; grpc-status tells the rest
+            assert r["grpc"] and r["status"] == 200 and r["grpc_status"] == r["expect_grpc_status"], r
+            assert (r["grpc_status"] == 0) == (a is None or a["kind"] not in ("503", "500", "reset")), r
         if a is None:
             assert r["status"] == (202 if r["async"] else 200)
             clean.append(ms)
@@ -158,7 +161,7 @@ def test_load_all_shapes_ground_truth_is_complete_and_consistent(platform):
         if a["kind"] in ("stall", "queue", "slow") and before_reply:
             assert ms >= a["amount_ms"], f"{a} but only {ms:.1f} ms: {r}"
         if a["kind"] in ("503", "500", "reset") and before_reply:
-            assert r["status"] >= 500 and r["hops"][-1] == a["hop"], r
+            assert (r["status"] >= 500 or r["grpc_status"]) and r["hops"][-1] == a["hop"], r
     clean.sort()
     assert clean[len(clean) // 2] < 50, f"median latency without anomalies {clean[len(clean) // 2]:.1f} ms"
 

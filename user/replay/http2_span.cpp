@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "capture/span_decoder.h"
+#include "dt/trace_context.h"
 #include "protocols/http1/message.h"  // enum http_method, which the event uses for both
 
 namespace difftrace::replay {
@@ -19,6 +20,27 @@ void trace_context(dt_span_event& ev, const HeaderBlock& request) {
   std::memcpy(ev.parent_id, tp->data() + 36, sizeof(ev.parent_id));
   std::memcpy(ev.trace_flags, tp->data() + 53, sizeof(ev.trace_flags));
   ev.ctx_kind = DT_CTX_W3C;
+}
+
+// A SERVER's response may name its span in traceresponse (W3C Trace Context level 2), as the
+// demo's ingress does for a request it started a trace for: read as the HTTP/1 header scan
+// reads it (http1_span_resp_ctx): the trace, when the request carried none, and the server's
+// own span id, when the trace is the span's.
+void response_context(dt_span_event& ev, const Http2Exchange& x) {
+  const std::string* tr = x.has_response ? x.response.find("traceresponse") : nullptr;
+  if (ev.kind != DT_SPAN_SERVER || !tr || tr->size() < 55 || (*tr)[2] != '-' || (*tr)[35] != '-' ||
+      (*tr)[52] != '-')
+    return;
+  if (ev.ctx_kind == DT_CTX_NONE) {
+    ev.ctx_kind = DT_CTX_W3C_RESPONSE;
+    std::memcpy(ev.trace_id, tr->data() + 3, sizeof(ev.trace_id));
+    std::memset(ev.parent_id, 0, sizeof(ev.parent_id));
+    std::memcpy(ev.trace_flags, tr->data() + 53, sizeof(ev.trace_flags));
+  } else if (!dt_same_trace_id(ev.trace_id, tr->data() + 3)) {
+    return;  // the server went on in a trace of its own
+  }
+  std::memcpy(ev.resp_span_id, tr->data() + 36, sizeof(ev.resp_span_id));
+  ev.flags |= DT_SPAN_F_RESP_SPAN_ID;
 }
 
 bool is_grpc_content(const std::string* content_type) {
@@ -46,6 +68,7 @@ void http2_event_fields(dt_span_event& ev, const Http2Exchange& x) {
                            (x.has_response && x.response.find("grpc-status"));
   if (last && last->unresolved && !grpc_status) ev.status_unresolved = 1;
   trace_context(ev, x.request);
+  response_context(ev, x);
 }
 
 std::optional<capture::Rpc> http2_grpc_call(const Http2Exchange& x) {

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -61,7 +62,16 @@ func main() {
 		if t, ok := rs[fn]; ok {
 			return t, breakers[fn], nil
 		}
-		return nil, nil, fmt.Errorf("no function %q (path must start with one of /%s/)", fn, strings.Join(names, "/, /"))
+		// A gRPC path names the service and method (/demo.Echo/Unary), not the function:
+		// the authority does, as Knative routes by host.
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if t, ok := rs[host]; ok {
+			return t, breakers[host], nil
+		}
+		return nil, nil, fmt.Errorf("no function %q (path must start with one of /%s/, or the authority name it)", fn, strings.Join(names, "/, /"))
 	}
 
 	async, err := newAsyncRunner(*workers, *asyncQueue, *asyncLog, *capacity)

@@ -149,6 +149,8 @@ func run(c config, base *url.URL, reqs []request, rec *recorder) {
 		IdleConnTimeout:     30 * time.Second, // below haproxy's keep-alive timeout
 		DisableCompression:  true,
 	}}
+	// gRPC calls share one h2c connection to the ingress, as a gRPC channel does.
+	grpcClient := &http.Client{Transport: proxy.NewH2CTransport()}
 	var inflight atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -171,7 +173,11 @@ func run(c config, base *url.URL, reqs []request, rec *recorder) {
 		go func() {
 			defer wg.Done()
 			defer inflight.Add(-1)
-			rec.add(send(c, client, base, r))
+			if r.target.grpc {
+				rec.add(send(c, grpcClient, base, r))
+			} else {
+				rec.add(send(c, client, base, r))
+			}
 		}()
 	}
 	wg.Wait()
@@ -189,6 +195,9 @@ func send(c config, client *http.Client, base *url.URL, r *request) *truth {
 		}
 	}})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if r.target.grpc {
+		req = grpcRequest(ctx, u.String(), r.target.function)
+	}
 	if r.traceID != "" {
 		// Lower-case keys set directly go on the wire as written, as W3C spells them.
 		req.Header["traceparent"] = []string{"00-" + r.traceID + "-" + r.spanID + "-01"}
@@ -210,6 +219,9 @@ func send(c config, client *http.Client, base *url.URL, r *request) *truth {
 		_, err = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		status, hdr = resp.StatusCode, resp.Header
+		if r.target.grpc && err == nil {
+			hdr = mergeTrailers(resp)
+		}
 	}
 	if err != nil {
 		errKind = proxy.Classify(err)
@@ -234,6 +246,13 @@ func record(c config, r *request, startNs, endNs int64, status int, errKind stri
 			AmountMs: r.anomaly.Amount.Milliseconds(), Header: r.anomaly.String()}
 	}
 	t.ExpectStatus, _ = expected(r.target, r.anomaly)
+	if r.target.grpc {
+		want := expectedGRPC(r.anomaly)
+		t.GRPC, t.ExpectGRPCStatus = true, &want
+		if hdr != nil {
+			t.GRPCStatus = grpcStatus(hdr)
+		}
+	}
 	if hdr != nil {
 		tp, ok := tracectx.Parse(strings.TrimSpace(hdr.Get("traceresponse")))
 		if ok {

@@ -14,11 +14,13 @@ import (
 
 // target is one kind of request the generator sends, and the hops (process comm names) it
 // passes in order. fn-chain calls fn-hello back through the ingress; an async request
-// passes haproxy and the activator before the 202 and its queue-proxy and function after.
+// passes haproxy and the activator before the 202 and its queue-proxy and function after;
+// a gRPC request (path /service/method) goes over h2c, its authority naming the function.
 type target struct {
 	name, path, function string
 	async                bool
 	hops                 []string
+	grpc                 bool
 }
 
 var platformHops = []string{"haproxy", "activator", "queue-proxy"}
@@ -32,14 +34,15 @@ func via(fns ...string) []string {
 }
 
 var targets = map[string]target{
-	"hello":    {"hello", "/fn-hello/", "fn-hello", false, via("fn-hello")},
-	"work-cpu": {"work-cpu", "/fn-work/cpu", "fn-work", false, via("fn-work")},
-	"work-mem": {"work-mem", "/fn-work/mem", "fn-work", false, via("fn-work")},
-	"chain":    {"chain", "/fn-chain/", "fn-chain", false, via("fn-chain", "fn-hello")},
-	"async":    {"async", "/fn-async/", "fn-async", true, via("fn-async")},
+	"hello":    {"hello", "/fn-hello/", "fn-hello", false, via("fn-hello"), false},
+	"work-cpu": {"work-cpu", "/fn-work/cpu", "fn-work", false, via("fn-work"), false},
+	"work-mem": {"work-mem", "/fn-work/mem", "fn-work", false, via("fn-work"), false},
+	"chain":    {"chain", "/fn-chain/", "fn-chain", false, via("fn-chain", "fn-hello"), false},
+	"async":    {"async", "/fn-async/", "fn-async", true, via("fn-async"), false},
+	"grpc":     {"grpc", "/demo.Echo/Unary", "fn-grpc", false, via("fn-grpc"), true},
 }
 
-const defaultMix = "hello=40,work-cpu=25,work-mem=3,chain=20,async=12"
+const defaultMix = "hello=36,work-cpu=22,work-mem=3,chain=18,async=11,grpc=10"
 
 // Every hop and kind the platform implements; amounts are long enough to stand out of
 // normal latency by an order of magnitude.
@@ -48,7 +51,8 @@ const defaultAnomalies = "haproxy=stall:100ms,haproxy=503," +
 	"queue-proxy=stall:150ms,queue-proxy=queue:150ms,queue-proxy=503," +
 	"fn-hello=slow:150ms,fn-hello=500,fn-hello=reset," +
 	"fn-work=slow:150ms,fn-work=500,fn-work=reset," +
-	"fn-chain=slow:150ms,fn-chain=500,fn-async=slow:150ms,fn-async=500"
+	"fn-chain=slow:150ms,fn-chain=500,fn-async=slow:150ms,fn-async=500," +
+	"fn-grpc=slow:150ms,fn-grpc=500,fn-grpc=reset"
 
 type weighted struct {
 	t target
@@ -150,6 +154,9 @@ func expected(t target, a *inject.Anomaly) (status int, minExtra time.Duration) 
 	if a == nil {
 		return ok, 0
 	}
+	if t.grpc { // every hop answers a gRPC request with HTTP 200; its grpc-status tells
+		return ok, a.Amount
+	}
 	// Hops after the activator run after the 202 of an async request: invisible to the client.
 	if t.async && a.Hop != "haproxy" && a.Hop != "activator" {
 		return 202, 0
@@ -166,6 +173,32 @@ func expected(t target, a *inject.Anomaly) (status int, minExtra time.Duration) 
 		return 502, 0 // the queue-proxy in front of the function answers 502
 	}
 	return ok, a.Amount
+}
+
+// gRPC status codes the platform answers with (expectedGRPC).
+const (
+	grpcOK          = 0
+	grpcCancelled   = 1
+	grpcInternal    = 13
+	grpcUnavailable = 14
+)
+
+// expectedGRPC is the grpc-status a gRPC request should end with: UNAVAILABLE from a
+// platform hop's 503 (gRPC's mapping of HTTP 503), INTERNAL from the function's "500",
+// CANCELLED from its "reset" (grpcio cancels the stream).
+func expectedGRPC(a *inject.Anomaly) int {
+	if a == nil {
+		return grpcOK
+	}
+	switch a.Kind {
+	case inject.Unavailable:
+		return grpcUnavailable
+	case inject.Fail:
+		return grpcInternal
+	case inject.Reset:
+		return grpcCancelled
+	}
+	return grpcOK
 }
 
 // expectedHops is the path a request really takes: it ends at the hop that answers an

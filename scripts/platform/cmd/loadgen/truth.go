@@ -14,23 +14,28 @@ import (
 // truth is one ground-truth line: what the client sent and saw. Times are the client's
 // wall clock in Unix nanoseconds.
 type truth struct {
-	Seq               int           `json:"seq"`
-	Shape             string        `json:"shape"`
-	TraceID           *string       `json:"trace_id"`       // null without trace headers
-	ParentSpanID      *string       `json:"parent_span_id"` // the client's span id in traceparent
-	Target            string        `json:"target"`
-	Function          string        `json:"function"`
-	Path              string        `json:"path"`
-	Async             bool          `json:"async"`
-	Hops              []string      `json:"hops"` // comm names in path order
-	StartNs           int64         `json:"start_ns"`
-	EndNs             int64         `json:"end_ns"`
-	Status            int           `json:"status"` // 0 when no response
-	Error             *string       `json:"error"`  // reset, eof, timeout, refused, other, not_sent
-	Anomaly           *truthAnomaly `json:"anomaly"`
-	ExpectStatus      int           `json:"expect_status"`
-	AsyncID           string        `json:"async_id,omitempty"`
-	AsyncParentSpanID string        `json:"async_parent_span_id,omitempty"` // from traceresponse
+	Seq          int           `json:"seq"`
+	Shape        string        `json:"shape"`
+	TraceID      *string       `json:"trace_id"`       // null without trace headers
+	ParentSpanID *string       `json:"parent_span_id"` // the client's span id in traceparent
+	Target       string        `json:"target"`
+	Function     string        `json:"function"`
+	Path         string        `json:"path"`
+	Async        bool          `json:"async"`
+	Hops         []string      `json:"hops"` // comm names in path order
+	StartNs      int64         `json:"start_ns"`
+	EndNs        int64         `json:"end_ns"`
+	Status       int           `json:"status"` // 0 when no response
+	Error        *string       `json:"error"`  // reset, eof, timeout, refused, other, not_sent
+	Anomaly      *truthAnomaly `json:"anomaly"`
+	ExpectStatus int           `json:"expect_status"`
+	// gRPC requests only: the grpc-status the call ended with (null when it got none: a
+	// connection or stream error) and the one it should have.
+	GRPCStatus        *int   `json:"grpc_status,omitempty"`
+	ExpectGRPCStatus  *int   `json:"expect_grpc_status,omitempty"`
+	GRPC              bool   `json:"grpc,omitempty"`
+	AsyncID           string `json:"async_id,omitempty"`
+	AsyncParentSpanID string `json:"async_parent_span_id,omitempty"` // from traceresponse
 	// The trace the platform named in its answer's traceresponse: the one the ingress started
 	// for a request without trace headers (or, async, the activator's).
 	ResponseTraceID string `json:"response_trace_id,omitempty"`
@@ -65,6 +70,7 @@ type summary struct {
 	NotSent    int            `json:"not_sent"`
 	OK         int            `json:"ok"` // 2xx
 	Status     map[string]int `json:"status"`
+	GRPCStatus map[string]int `json:"grpc_status"` // of gRPC requests, "none" without one
 	Errors     map[string]int `json:"errors"`
 	Injected   map[string]int `json:"injected"` // by hop=kind
 	Unexpected int            `json:"unexpected"`
@@ -85,7 +91,7 @@ func newRecorder(path string) (*recorder, error) {
 		return nil, fmt.Errorf("ground truth: %w", err)
 	}
 	w := bufio.NewWriterSize(f, 1<<16)
-	return &recorder{f: f, w: w, enc: json.NewEncoder(w), s: summary{Status: map[string]int{},
+	return &recorder{f: f, w: w, enc: json.NewEncoder(w), s: summary{Status: map[string]int{}, GRPCStatus: map[string]int{},
 		Errors: map[string]int{}, Injected: map[string]int{}, started: time.Now()}}, nil
 }
 
@@ -103,26 +109,44 @@ func (r *recorder) add(t *truth) {
 	if t.Anomaly != nil {
 		s.Injected[t.Anomaly.Hop+"="+t.Anomaly.Kind]++
 	}
+	if t.GRPC {
+		k := "none"
+		if t.GRPCStatus != nil {
+			k = fmt.Sprint(*t.GRPCStatus)
+		}
+		s.GRPCStatus[k]++
+	}
 	if t.Error != nil {
 		s.Errors[*t.Error]++
 	} else {
 		s.Status[fmt.Sprint(t.Status)]++
-		if t.Status/100 == 2 {
+		if t.Status/100 == 2 && (!t.GRPC || t.GRPCStatus != nil && *t.GRPCStatus == grpcOK) {
 			s.OK++
 		}
 		ms := float64(t.EndNs-t.StartNs) / 1e6
 		r.lat = append(r.lat, ms)
-		if t.Anomaly == nil && t.Status == t.ExpectStatus {
+		if t.Anomaly == nil && t.asExpected() {
 			r.ok = append(r.ok, ms)
 		}
 	}
-	if t.Error != nil || t.Status != t.ExpectStatus {
+	if t.Error != nil || !t.asExpected() {
 		s.Unexpected++
 		if len(s.Examples) < 5 {
 			line, _ := json.Marshal(t)
 			s.Examples = append(s.Examples, string(line))
 		}
 	}
+}
+
+// asExpected: the status (and for gRPC the grpc-status) the anomaly, if any, explains.
+func (t *truth) asExpected() bool {
+	if t.Status != t.ExpectStatus {
+		return false
+	}
+	if t.ExpectGRPCStatus == nil {
+		return true
+	}
+	return t.GRPCStatus != nil && *t.GRPCStatus == *t.ExpectGRPCStatus
 }
 
 func quantile(sorted []float64, q float64) float64 {
@@ -148,6 +172,9 @@ func (r *recorder) close() summary {
 func (s summary) print(w io.Writer) {
 	fmt.Fprintf(w, "sent %d (not sent: %d) in %.1fs, ok %d, status %v, errors %v\n",
 		s.Sent, s.NotSent, s.Seconds, s.OK, s.Status, s.Errors)
+	if len(s.GRPCStatus) > 0 {
+		fmt.Fprintf(w, "gRPC calls by grpc-status: %v\n", s.GRPCStatus)
+	}
 	n := 0
 	for _, v := range s.Injected {
 		n += v

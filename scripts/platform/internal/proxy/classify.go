@@ -6,14 +6,18 @@ import (
 	"io"
 	"net"
 	"syscall"
+
+	"golang.org/x/net/http2"
 )
 
 // Classify names a network error the way ground truth and logs do:
-// reset, refused, eof, timeout, canceled or other.
+// reset, refused, eof, timeout, canceled or other. An HTTP/2 stream reset (RST_STREAM) by the
+// upstream is a reset too: the stream's counterpart of a connection reset.
 func Classify(err error) string {
 	var ne net.Error
+	var se http2.StreamError
 	switch {
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.As(err, &se):
 		return "reset"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "refused"

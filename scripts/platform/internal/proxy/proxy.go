@@ -1,7 +1,9 @@
 // Package proxy is the request path shared by the activator and the queue-proxy: apply this
 // hop's injected anomaly, pass the concurrency breaker, and reverse-proxy to the upstream
 // over keep-alive connections. Trace headers (traceparent, tracestate, b3, X-B3-*) are
-// forwarded untouched, as every non-hop-by-hop header is.
+// forwarded untouched, as every non-hop-by-hop header is. A request that came over HTTP/2
+// (gRPC) goes upstream over cleartext HTTP/2 (h2c), streamed both ways, trailers (grpc-status)
+// passed through; a hop that answers it itself answers in gRPC's form (see Fail).
 package proxy
 
 import (
@@ -38,7 +40,8 @@ type Server struct {
 	route    Route
 	handoff  Handoff
 	breakers map[string]*breaker.Breaker // for /metrics only
-	rp       *httputil.ReverseProxy
+	rp       *httputil.ReverseProxy      // HTTP/1.1 upstream
+	rp2      *httputil.ReverseProxy      // h2c upstream, for requests that came over HTTP/2
 
 	requests atomic.Int64
 	mu       sync.Mutex
@@ -54,17 +57,17 @@ type targetKey struct{}
 // the other side had just closed is wanted.
 func New(hop string, route Route, handoff Handoff, breakers map[string]*breaker.Breaker, upstreamConns int, noRetry bool) *Server {
 	s := &Server{hop: hop, route: route, handoff: handoff, breakers: breakers, counts: map[string]int64{}}
-	s.rp = &httputil.ReverseProxy{
-		Director: func(out *http.Request) {
-			t := out.Context().Value(targetKey{}).(*url.URL)
-			out.URL.Scheme, out.URL.Host = t.Scheme, t.Host
-			if noRetry {
-				NoRetry(out)
-			}
-		},
-		Transport:    NewTransport(upstreamConns),
-		ErrorHandler: s.upstreamError,
+	director := func(out *http.Request) {
+		t := out.Context().Value(targetKey{}).(*url.URL)
+		out.URL.Scheme, out.URL.Host = t.Scheme, t.Host
+		if noRetry {
+			NoRetry(out)
+		}
 	}
+	s.rp = &httputil.ReverseProxy{Director: director, Transport: NewTransport(upstreamConns), ErrorHandler: s.upstreamError}
+	// FlushInterval -1: every message of a streaming RPC goes on at once.
+	s.rp2 = &httputil.ReverseProxy{Director: director, Transport: NewH2CTransport(), ErrorHandler: s.upstreamError,
+		FlushInterval: -1}
 	return s
 }
 
@@ -111,12 +114,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	target, br, err := s.route(r)
 	if err != nil {
-		http.Error(w, fmt.Sprintf("%s: %v", s.hop, err), http.StatusNotFound)
+		Fail(w, r, fmt.Sprintf("%s: %v", s.hop, err), http.StatusNotFound)
 		return
 	}
 	a, injected, err := inject.For(r.Header, s.hop, inject.Stall, inject.Queue, inject.Unavailable)
 	if err != nil {
-		http.Error(w, fmt.Sprintf("%s: %v", s.hop, err), http.StatusBadRequest)
+		Fail(w, r, fmt.Sprintf("%s: %v", s.hop, err), http.StatusBadRequest)
 		return
 	}
 	if injected {
@@ -126,18 +129,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	if injected && a.Kind == inject.Unavailable {
-		http.Error(w, "difftrace: injected 503 at "+s.hop, http.StatusServiceUnavailable)
+		Fail(w, r, "difftrace: injected 503 at "+s.hop, http.StatusServiceUnavailable)
 		return
 	}
 	if injected && a.Kind == inject.Queue {
 		if err := br.Hold(ctx, a.Amount); err != nil {
-			s.refuse(w, err)
+			s.refuse(w, r, err)
 			return
 		}
 	}
 	release, err := br.Acquire(ctx)
 	if err != nil {
-		s.refuse(w, err)
+		s.refuse(w, r, err)
 		return
 	}
 	defer release()
@@ -149,15 +152,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.handoff != nil && s.handoff(w, r, target) {
 		return
 	}
-	s.rp.ServeHTTP(w, r.WithContext(context.WithValue(ctx, targetKey{}, target)))
+	rp := s.rp
+	if r.ProtoMajor == 2 && IsGRPC(r.Header) {
+		rp = s.rp2 // gRPC: HTTP/2 all the way to the function; anything else goes on in HTTP/1.1
+	}
+	rp.ServeHTTP(w, r.WithContext(context.WithValue(ctx, targetKey{}, target)))
 }
 
 // refuse answers a request the breaker would not take.
-func (s *Server) refuse(w http.ResponseWriter, err error) {
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, breaker.ErrOverload) {
 		s.count("overload")
 		w.Header().Set("X-Difftrace-Overload", s.hop)
-		http.Error(w, fmt.Sprintf("%s: %v", s.hop, err), http.StatusServiceUnavailable)
+		Fail(w, r, fmt.Sprintf("%s: %v", s.hop, err), http.StatusServiceUnavailable)
 	}
 	// Otherwise the client went away while waiting: nobody to answer.
 }
@@ -174,7 +181,7 @@ func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, err error
 	if kind == "timeout" {
 		status = http.StatusGatewayTimeout
 	}
-	http.Error(w, fmt.Sprintf("%s: upstream %s", s.hop, kind), status)
+	Fail(w, r, fmt.Sprintf("%s: upstream %s", s.hop, kind), status)
 }
 
 func (s *Server) metrics(w http.ResponseWriter) {

@@ -63,6 +63,10 @@ def parse(log_path):
             m = re.match(r"BENCH mode=(\S+) round=(\d+) seconds=([0-9.]+)", rest)
             if m:
                 out["bench"].setdefault(m.group(1), {})[int(m.group(2))] = float(m.group(3))
+        elif rest.startswith("BENCH-RUNS "):
+            m = re.match(r"BENCH-RUNS mode=(\S+) syscalls=(\d+) runs=(-?\d+)", rest)
+            if m:
+                out.setdefault("bench_runs", {})[m.group(1)] = {"syscalls": int(m.group(2)), "runs": int(m.group(3))}
         elif rest.startswith("CHECK-JSON-BEGIN"):
             json_lines = []
         elif rest.strip() == "DONE":
@@ -110,13 +114,18 @@ def bench_table(kernels):
         for mode in ("syscalls", "sockets"):
             runs = b.get(mode, {})
             ratios = [runs[r] / b["none"][r] for r in runs if b["none"].get(r)]
-            row.append(f"{statistics.median(runs.values()):.2f} s (x{statistics.median(ratios):.2f})"
-                       if runs and ratios else "-")
+            cell = (f"{statistics.median(runs.values()):.2f} s (x{statistics.median(ratios):.2f})"
+                    if runs and ratios else "-")
+            counted = (k.get("bench_runs") or {}).get(mode)
+            if counted:
+                cell += f"; programs ran {counted['runs']:,} times in {counted['syscalls']:,} syscalls"
+            row.append(cell)
         rows.append(row)
     if not rows:
         return ""
     return ("Untargeted dd (DT_BENCH=1; QEMU TCG: emulated times, compare modes only; medians, "
-            "ratio = median of each round's ratio to nothing attached):\n\n"
+            "ratio = median of each round's ratio to nothing attached; program runs counted in a "
+            "run of their own with kernel.bpf_stats_enabled):\n\n"
             + table(["kernel", "nothing attached", "syscalls source", "sockets source"], rows) + "\n")
 
 

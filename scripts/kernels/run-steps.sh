@@ -329,7 +329,16 @@ CONF
 #   @@DT BENCH mode=<none|syscalls|sockets> round=<r> seconds=<s>
 # Times come from /proc/uptime (10 ms): COUNT is large enough for runs of seconds. In a QEMU
 # TCG guest the times are emulated: compare the modes with each other, not with a real machine.
+# Then, untimed, one more dd per hook source with the kernel's BPF statistics on: how many
+# times difftrace's programs ran during it (the run_cnt of each program fd difftrace holds,
+# from /proc/PID/fdinfo), a count no load on the host can move:
+#   @@DT BENCH-RUNS mode=<syscalls|sockets> syscalls=<2*COUNT> runs=<n>
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
+
+# Sum of run_cnt over the BPF programs process $1 holds (0 when statistics are off).
+prog_runs() {
+  cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '$1 == "run_cnt:" { n += $2 } END { print n + 0 }'
+}
 
 bench_one() {
   mode="$1" round="$2" count="$3"
@@ -346,14 +355,21 @@ bench_one() {
       return 1
     fi
   fi
+  [ -n "$dt_pid" ] && runs0="$(prog_runs "$dt_pid")"
   t0="$(uptime_s)"
   dd if=/dev/zero of=/dev/null bs=1 count="$count" 2>"$tmp/dd.err"
   t1="$(uptime_s)"
+  [ -n "$dt_pid" ] && runs="$(( $(prog_runs "$dt_pid") - runs0 ))"
   # busybox dd: "N+0 records out" (no byte count line); GNU dd prints both
   grep -q "^$count+0 records out" "$tmp/dd.err" || { cat "$tmp/dd.err"; echo "bench: dd did not copy $count bytes"; return 1; }
   if [ -n "$dt_pid" ]; then
     kill -INT "$dt_pid" 2>/dev/null || true
     wait "$dt_pid" || true
+  fi
+  if [ "$round" = runs ]; then
+    echo "bench: $mode: difftrace's programs ran $runs times in dd's $((2 * count)) syscalls"
+    mark "BENCH-RUNS mode=$mode syscalls=$((2 * count)) runs=$runs"
+    return 0
   fi
   secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')"
   echo "bench: round $round $mode: dd bs=1 count=$count took ${secs}s"
@@ -376,6 +392,13 @@ step_untargeted() {
     done
     r=$((r + 1))
   done
+  stats=/proc/sys/kernel/bpf_stats_enabled
+  [ -w "$stats" ] || { echo "bench: $stats missing: no program run counts"; return 0; }
+  echo 1 >"$stats"
+  for mode in syscalls sockets; do
+    bench_one "$mode" runs "$count" || { echo 0 >"$stats"; return 1; }
+  done
+  echo 0 >"$stats"
 }
 
 mark "KERNEL $(uname -r)"

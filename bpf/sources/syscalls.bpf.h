@@ -300,6 +300,10 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	id = bpf_get_current_pid_tgid();
 	if (known_untargeted(id) || !take_io(&a))
 		return 0;
+	/* A failed call (a nonblocking read's EAGAIN) has no work below: it
+	 * leaves before the read of the syscall number */
+	if (ret < 0 && ret != -DT_EINPROGRESS)
+		return 0;
 	/* An entry whose exit was never seen (difftrace attached in between)
 	 * must not be taken for this call's. */
 	if ((__u32)BPF_CORE_READ(regs, orig_ax) != a.nr)

@@ -1,6 +1,6 @@
 /* Which processes are traced: decided in the kernel so that untargeted
- * processes pay one lookup of their thread's cached verdict per followed
- * syscall and nothing more. */
+ * processes pay one (inlined) array lookup of their thread's cached verdict
+ * at a followed syscall's entry and at a syscall's exit, and nothing more. */
 #ifndef DIFFTRACE_TARGETS_BPF_H
 #define DIFFTRACE_TARGETS_BPF_H
 

@@ -29,7 +29,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define DT_CLONE_THREAD 0x00010000
 
-/* Processes forked by a --pid target are targets too. */
+/* A new thread may reuse an exited one's tid: it takes its own target
+ * verdict. Processes forked by a --pid target are targets too. */
 SEC("tracepoint/task/task_newtask")
 int on_newtask(struct trace_event_raw_task_newtask *ctx)
 {
@@ -37,6 +38,7 @@ int on_newtask(struct trace_event_raw_task_newtask *ctx)
 	__u32 child = ctx->pid;
 	__u8 one = 1;
 
+	forget_verdict(child);
 	if (!use_pid_targets || (ctx->clone_flags & DT_CLONE_THREAD))
 		return 0;
 	if (bpf_map_lookup_elem(&target_pids, &parent))

@@ -1,6 +1,6 @@
 /* Which processes are traced: decided in the kernel so that untargeted
- * processes pay one lookup of their thread's cached verdict per followed
- * syscall and nothing more. */
+ * processes pay one (inlined) array lookup of their thread's cached verdict
+ * at a followed syscall's entry and at a syscall's exit, and nothing more. */
 #ifndef DIFFTRACE_TARGETS_BPF_H
 #define DIFFTRACE_TARGETS_BPF_H
 
@@ -74,33 +74,75 @@ static __always_inline int is_target(__u64 pid_tgid)
 	return 0;
 }
 
-/* A thread's verdict (is it a target?), taken once and kept in the thread's
- * own storage, so that an untargeted thread pays one task-storage lookup per
- * followed syscall instead of is_target's map lookups (with comm targets: a
- * copy of the comm and a hash of it). */
-struct dt_verdict {
-	__u32 gen;   /* targets_gen when taken; 0: never taken */
-	__u8 target;
-	__u8 _pad[3];
-};
+/* A thread's verdict (is it a target?), taken once and cached, so that an
+ * untargeted thread pays one array lookup per followed syscall instead of
+ * is_target's map lookups (with comm targets: a copy of the comm and a hash
+ * of it). The cache is an array indexed by the low bits of the tid, one
+ * 64-bit word per slot, written and read whole (a thread sharing the slot
+ * overwrites it; the tid in the word tells whose it is):
+ *   tid << 32 | (generation & 0x7fffffff) << 1 | target
+ * An array lookup is inlined by the JIT: no helper call, unlike the task
+ * storage this cache lived in before (bpf_get_current_task_btf and
+ * bpf_task_storage_get, about 40 ns of each untargeted syscall here). A tid
+ * reused by a new thread must not inherit the old one's verdict: on_newtask
+ * clears the new thread's slot. */
+#define DT_VERDICT_SLOTS 65536
 
 struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct dt_verdict);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DT_VERDICT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
 } target_verdicts SEC(".maps");
 
 /* Moves on whenever a verdict taken before may be wrong now: user space
  * after it edits the target maps, the kernel when a thread is renamed (exec,
  * prctl) or moved to another cgroup (on_task_rename, on_cgroup_attach). A
  * thread's verdict holds while the generation it was taken in is current.
- * Never 0 (a new verdict's gen), unless it wraps after 2^32 changes. */
+ * Starts at 1: a cleared slot (0) holds no verdict for any thread but tid 0,
+ * the idle task, which makes no syscalls. */
 volatile __u32 targets_gen = 1;
 
 static __always_inline void targets_changed(void)
 {
 	__sync_fetch_and_add(&targets_gen, 1);
+}
+
+static __always_inline __u64 *verdict_slot(__u32 tid)
+{
+	__u32 i = tid & (DT_VERDICT_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&target_verdicts, &i);
+}
+
+/* The verdict word of thread tid in generation gen, target bit clear. */
+static __always_inline __u64 verdict_word(__u32 tid, __u32 gen)
+{
+	return (__u64)tid << 32 | (__u64)(gen & 0x7fffffff) << 1;
+}
+
+/* A new thread tid (it may reuse an exited one's tid): no verdict yet. */
+static __always_inline void forget_verdict(__u32 tid)
+{
+	__u64 *slot = verdict_slot(tid);
+
+	if (slot)
+		*(volatile __u64 *)slot = 0;
+}
+
+/* Did the current thread's last verdict, in any generation, say it is no
+ * target? Then its syscall entry saved nothing for its exit to take: a
+ * verdict that changes is taken again at an entry, never between an entry
+ * and its exit. */
+static __always_inline int known_untargeted(__u64 pid_tgid)
+{
+	__u64 *slot = verdict_slot((__u32)pid_tgid);
+	__u64 v;
+
+	if (!slot)
+		return 0;
+	v = *(volatile __u64 *)slot;
+	return (__u32)(v >> 32) == (__u32)pid_tgid && !(v & 1);
 }
 
 /* is_target for the current thread, from its cached verdict when the
@@ -110,19 +152,21 @@ static __always_inline int is_target_thread(__u64 pid_tgid)
 	/* read before the maps: a change made after this read moves the
 	 * generation past the one stored, so the next call looks again */
 	__u32 gen = targets_gen;
-	struct dt_verdict *v;
+	__u64 *slot, want, v;
+	int target;
 
 	if (trace_all || (pid_tgid >> 32) == self_tgid)
 		return is_target(pid_tgid);
-	v = bpf_task_storage_get(&target_verdicts, bpf_get_current_task_btf(), 0,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!v)
+	slot = verdict_slot((__u32)pid_tgid);
+	if (!slot)
 		return is_target(pid_tgid);
-	if (v->gen != gen) {
-		v->target = is_target(pid_tgid);
-		v->gen = gen;
-	}
-	return v->target;
+	want = verdict_word((__u32)pid_tgid, gen);
+	v = *(volatile __u64 *)slot;
+	if ((v & ~1ULL) == want)
+		return v & 1;
+	target = is_target(pid_tgid);
+	*(volatile __u64 *)slot = want | (target ? 1 : 0);
+	return target;
 }
 
 #endif

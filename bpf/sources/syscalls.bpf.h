@@ -284,7 +284,8 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-/* Every syscall exit: only a thread whose entry was saved has work here. */
+/* Every syscall exit: only a thread whose entry was saved has work here;
+ * untargeted threads leave at their cached verdict. */
 SEC("raw_tracepoint/sys_exit")
 int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -294,13 +295,19 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct io_args a;
 	struct dt_fd_sock *fs;
 
-	if (!take_io(&a))
+	/* An untargeted thread leaves at its cached verdict, before the task
+	 * storage lookup of take_io (two helper calls). */
+	id = bpf_get_current_pid_tgid();
+	if (known_untargeted(id) || !take_io(&a))
+		return 0;
+	/* A failed call (a nonblocking read's EAGAIN) has no work below: it
+	 * leaves before the read of the syscall number */
+	if (ret < 0 && ret != -DT_EINPROGRESS)
 		return 0;
 	/* An entry whose exit was never seen (difftrace attached in between)
 	 * must not be taken for this call's. */
 	if ((__u32)BPF_CORE_READ(regs, orig_ax) != a.nr)
 		return 0;
-	id = bpf_get_current_pid_tgid();
 	if (a.kind == IO_ACCEPT) {
 		if (ret >= 0)
 			track_fd(id, (__u32)ret);

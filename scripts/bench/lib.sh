@@ -30,12 +30,13 @@ LUA
 
 # bench_start_difftrace DIR NAME ARGS...: starts `build/difftrace trace ARGS` exporting OTLP
 # JSON to DIR/NAME.spans.json, stats to DIR/NAME.stats.json, log in DIR/NAME.log, and waits
-# until its probes are attached. Sets BENCH_PID to its pid.
+# until its probes are attached. Sets BENCH_PID to its pid. BENCH_DIFFTRACE names another
+# binary (another build's, for before/after runs interleaved in one session).
 bench_start_difftrace() {
   local dir=$1 name=$2
   shift 2
   rm -f "$dir/$name.ready" "$dir/$name.stats.json" "$dir/$name.spans.json"
-  build/difftrace trace "$@" --export "otlp-json:$dir/$name.spans.json" \
+  "${BENCH_DIFFTRACE:-build/difftrace}" trace "$@" --export "otlp-json:$dir/$name.spans.json" \
     --stats-json "$dir/$name.stats.json" --ready-file "$dir/$name.ready" 2>"$dir/$name.log" &
   # shellcheck disable=SC2034  # read by the caller
   BENCH_PID=$!

@@ -275,7 +275,7 @@ int main(int argc, char** argv) {
   }
   nlohmann::json res = {
       {"what",
-       "span_gen.bpf.c via BPF_PROG_TEST_RUN -> ring buffer (8 MiB) -> Collector::poll (libbpf "
+       "span_gen.bpf.c via BPF_PROG_TEST_RUN -> ring buffer (4 MiB) -> Collector::poll (libbpf "
        "consume + decode) -> SpanPipeline::add/tick (names, profiler, assembler, stats, export)"},
       {"export", spec},
       {"config", config_path},

@@ -20,8 +20,11 @@ Assembler::Assembler(std::uint64_t wait_ns, std::size_t max_traces, std::size_t 
 bool Assembler::judge_all(Open& t) {
   if (!judge_) return false;
   bool pending = false;
-  for (auto& s : t.spans) {
-    if (s.is_anomalous() || s.threshold_ns || s.reason == "flagged_trace") continue;
+  pool_.for_each(t.spans, [&](capture::Span& s) {
+    // Views: their == compares sizes first (a string's == with a literal: strlen, memcmp).
+    if (s.decision == std::string_view("anomalous") || s.threshold_ns ||
+        s.reason == std::string_view("flagged_trace"))
+      return;
     switch (judge_(s)) {
       case Judgement::kAnomalous:
         counters_.judged_anomalous++;
@@ -30,7 +33,7 @@ bool Assembler::judge_all(Open& t) {
       case Judgement::kNoProfileYet: pending = true; break;
       case Judgement::kNormal: break;
     }
-  }
+  });
   return pending;
 }
 
@@ -39,7 +42,7 @@ bool Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
   for (auto& s : spans) {
     // Under --no-filter every span is reported: nothing is missing to be
     // estimated (a hop that answered an error itself did not call the next).
-    full_tracing_ |= s.reason == "no_filter";
+    full_tracing_ |= s.reason == std::string_view("no_filter");
     // A span whose trace id was made up here has no trace to wait for,
     // unless the kernel saw what it is part of (assembler/causal_join.h).
     std::vector<Key> merged;
@@ -55,51 +58,52 @@ bool Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
       out.push_back(std::move(s));
       continue;
     }
+    // The groups the join merged into this one, out of open_ first (a trace taken out of
+    // open_ moves another's entry: the trace's own is looked up after).
+    std::vector<std::pair<Key, Open>> groups;
+    for (const Key& m : merged) {
+      Open g;
+      if (m != key && open_.take(m, g)) groups.emplace_back(m, std::move(g));
+    }
     // A trace waiting was not sent (send() takes it out of open_ first): most spans find
     // theirs there, one lookup.
-    auto it = open_.find(key);
-    bool fresh = false;
-    if (it == open_.end()) {
+    Open* t = open_.find(key);
+    if (!t) {
       if (sent_.contains(key)) {
-        for (const Key& m : merged) send_merged_late(m, key, out);
+        for (auto& [m, g] : groups) send_merged_late(std::move(g), key, out);
         send_late(key, std::move(s), out);
         continue;
       }
-      it = open_.try_emplace(key).first;
-      fresh = true;
+      t = open_.try_emplace(key).first;
+      t->first_ns = now_ns;
+      t->deadline_ns = now_ns + wait_ns_;
+      by_deadline_.emplace_back(t->deadline_ns, key);
     }
-    if (fresh) {
-      it->second.first_ns = now_ns;
-      it->second.deadline_ns = now_ns + wait_ns_;
-      by_deadline_.emplace_back(it->second.deadline_ns, key);
-    }
-    for (const Key& m : merged) merge_open(m, key, it->second);
-    it->second.anomaly |= s.is_anomalous();
-    it->second.kernel_keyed |= kernel_keyed;
-    it->second.from_header |= s.trace_from_header;
-    if (s.trace_from_kernel) note_kept_as(it->second, own, key);
-    it->second.spans.push_back(std::move(s));
+    for (auto& [m, g] : groups) merge_open(std::move(g), m, key, *t);
+    t->anomaly |= s.decision == std::string_view("anomalous");  // sizes first
+    t->kernel_keyed |= kernel_keyed;
+    t->from_header |= s.trace_from_header;
+    if (s.trace_from_kernel) note_kept_as(*t, own, key);
+    pool_.append(t->spans, std::move(s));
     open_spans_++;
-    if (it->second.spans.size() >= kMaxTraceSpans) {
+    if (t->spans.size >= kMaxTraceSpans) {
       // Its by_deadline_ entry stays behind: expire() skips it (or, if the id
       // comes back once sent_ has forgotten it, sends that new trace early).
       counters_.traces_sent_early++;
-      Open t = std::move(it->second);
-      open_.erase(it);
-      open_spans_ -= t.spans.size();
-      send(key, std::move(t), now_ns, out);
+      Open full;
+      open_.take(key, full);
+      open_spans_ -= full.spans.size;
+      send(key, std::move(full), now_ns, out);
     }
   }
   // Over a bound: the oldest traces go out before their time.
   while ((open_.size() > max_traces_ || open_spans_ > max_spans_) && !by_deadline_.empty()) {
     const Key key = by_deadline_.front().second;
     by_deadline_.pop_front();
-    auto it = open_.find(key);
-    if (it == open_.end()) continue;
+    Open t;
+    if (!open_.take(key, t)) continue;
     counters_.traces_sent_early++;
-    Open t = std::move(it->second);
-    open_.erase(it);
-    open_spans_ -= t.spans.size();
+    open_spans_ -= t.spans.size;
     send(key, std::move(t), now_ns, out);
   }
   return expire(now_ns, out, false, max_out);
@@ -107,21 +111,17 @@ bool Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
 
 // Group from joins the open trace into, key (assembler/causal_join.h): its spans take
 // that trace's id, and it waits no longer than the earlier of the two.
-void Assembler::merge_open(const Key& from, const Key& key, Open& into) {
-  auto it = open_.find(from);
-  if (it == open_.end()) return;  // sent already, or never waited
+// (The group was taken out of open_: its by_deadline_ entry stays behind, expire() skips it.)
+void Assembler::merge_open(Open&& from, const Key& from_key, const Key& key, Open& into) {
   counters_.causal_merges++;
-  into.anomaly |= it->second.anomaly;
-  into.kernel_keyed |= it->second.kernel_keyed;
-  into.from_header |= it->second.from_header;
-  if (it->second.kernel_keyed) note_kept_as(into, from, key);
-  for (const Key& k : it->second.also_kept_as) note_kept_as(into, k, key);
-  into.first_ns = std::min(into.first_ns, it->second.first_ns);
-  for (auto& s : it->second.spans) {
-    s.trace_id = key;
-    into.spans.push_back(std::move(s));
-  }
-  open_.erase(it);  // its by_deadline_ entry stays behind: expire() skips it
+  into.anomaly |= from.anomaly;
+  into.kernel_keyed |= from.kernel_keyed;
+  into.from_header |= from.from_header;
+  if (from.kernel_keyed) note_kept_as(into, from_key, key);
+  for (const Key& k : from.also_kept_as) note_kept_as(into, k, key);
+  into.first_ns = std::min(into.first_ns, from.first_ns);
+  pool_.for_each(from.spans, [&](capture::Span& s) { s.trace_id = key; });
+  pool_.splice(into.spans, from.spans);
 }
 
 // Trace t (key) holds spans the kernel's filter knows by trace id own: their kept spans are
@@ -133,14 +133,11 @@ void Assembler::note_kept_as(Open& t, const Key& own, const Key& key) {
 }
 
 // Group from joins trace key, which went out already: its spans follow late.
-void Assembler::send_merged_late(const Key& from, const Key& key,
-                                 std::vector<capture::Span>& out) {
-  auto it = open_.find(from);
-  if (it == open_.end()) return;
-  Open t = std::move(it->second);
-  open_.erase(it);
-  open_spans_ -= t.spans.size();
-  for (auto& s : t.spans) {
+void Assembler::send_merged_late(Open&& from, const Key& key, std::vector<capture::Span>& out) {
+  open_spans_ -= from.spans.size;
+  std::vector<capture::Span> spans;
+  pool_.take(from.spans, spans);
+  for (auto& s : spans) {
     s.trace_id = key;
     send_late(key, std::move(s), out);
   }
@@ -152,19 +149,18 @@ bool Assembler::expire(std::uint64_t now_ns, std::vector<capture::Span>& out, bo
     if (out.size() >= max_out) return true;
     const Key key = by_deadline_.front().second;
     by_deadline_.pop_front();
-    auto it = open_.find(key);
-    if (it == open_.end()) continue;
+    Open* waiting = open_.find(key);
+    if (!waiting) continue;
     // Spans still unjudged for want of a profile: wait for it, a while.
-    const bool judged = !flush && it->second.from_header;
-    if (judged && judge_all(it->second) &&
-        now_ns < it->second.first_ns + kMaxHoldWaits * wait_ns_) {
-      it->second.deadline_ns = now_ns + wait_ns_;
-      by_deadline_.emplace_back(it->second.deadline_ns, key);
+    const bool judged = !flush && waiting->from_header;
+    if (judged && judge_all(*waiting) && now_ns < waiting->first_ns + kMaxHoldWaits * wait_ns_) {
+      waiting->deadline_ns = now_ns + wait_ns_;
+      by_deadline_.emplace_back(waiting->deadline_ns, key);
       continue;
     }
-    Open t = std::move(it->second);
-    open_.erase(it);
-    open_spans_ -= t.spans.size();
+    Open t;
+    open_.take(key, t);
+    open_spans_ -= t.spans.size;
     send(key, std::move(t), now_ns, out, judged);
   }
   forget_recent(now_ns);
@@ -176,28 +172,32 @@ void Assembler::send(const Key& key, Open&& t, std::uint64_t now_ns,
   // Judged just now (expire): the profiles have not changed since, nor would the verdicts.
   if (!judged) judge_all(t);
   counters_.traces_exported++;
+  // The trace is linked, completed and remembered where it goes out: out[first..].
+  const std::size_t first = out.size();
+  pool_.take(t.spans, out);
+  auto trace = [&] { return std::span<capture::Span>(out).subspan(first); };
   if (t.anomaly) {
     counters_.traces_with_anomaly++;
     if (pull_) {
-      capture::Span of = t.spans.front();
-      const std::size_t before = t.spans.size();
-      for (auto& k : pull_(of)) t.spans.push_back(std::move(k));
+      capture::Span of = out[first];
+      const std::size_t before = out.size();
+      for (auto& k : pull_(of)) out.push_back(std::move(k));
       // Groups joined into it under other kernel ids: theirs too, under its id now.
       for (const Key& other : t.also_kept_as) {
         of.trace_id = other;
         for (auto& k : pull_(of)) {
           k.trace_id = key;
-          t.spans.push_back(std::move(k));
+          out.push_back(std::move(k));
         }
       }
-      counters_.spans_recovered_exact += t.spans.size() - before;
+      counters_.spans_recovered_exact += out.size() - before;
     }
   }
-  linker_.link(t.spans);
+  linker_.link(trace());
   if (t.anomaly && estimator_ && !full_tracing_) {
-    auto est = estimator_->estimate(t.spans, next_id_);
+    auto est = estimator_->estimate(trace(), next_id_);
     counters_.spans_estimated += est.size();
-    for (auto& e : est) t.spans.push_back(std::move(e));
+    for (auto& e : est) out.push_back(std::move(e));
   }
   // Learn the call graph from traces that likely hold all their hops: with
   // an anomaly (kept spans recovered), under --no-filter, or warming up. A
@@ -206,24 +206,24 @@ void Assembler::send(const Key& key, Open&& t, std::uint64_t now_ns,
   // span into the estimator's exemplars.
   if (estimator_ && !full_tracing_) {
     bool whole = t.anomaly;
-    for (const auto& s : t.spans) whole |= s.decision == "full" || s.reason == "warmup";
-    if (whole) estimator_->learn(t.spans);
+    for (const auto& s : trace())
+      whole |= s.decision == std::string_view("full") || s.reason == std::string_view("warmup");
+    if (whole) estimator_->learn(trace());
   }
-  remember_sent(key, t.spans, now_ns);
-  for (auto& s : t.spans) out.push_back(std::move(s));
+  remember_sent(key, trace(), now_ns);
 }
 
 void Assembler::send_late(const Key& key, capture::Span&& s, std::vector<capture::Span>& out) {
   counters_.late_spans++;
-  auto it = recent_.find(key);
-  if (it == recent_.end()) {
+  auto* sent = recent_.find(key);
+  if (!sent) {
     // Too late to link: without its trace nothing tells a root hop (whose
     // header names its parent) from a forwarded header. No parent.
     s.parent_span_id.reset();
     out.push_back(std::move(s));
     return;
   }
-  auto& spans = it->second;
+  auto& spans = *sent;
   if (spans.size() >= kMaxTraceSpans) {
     counters_.spans_past_trace_bound++;
     s.parent_span_id.reset();
@@ -240,12 +240,12 @@ void Assembler::send_late(const Key& key, capture::Span&& s, std::vector<capture
   out.push_back(std::move(s));
 }
 
-void Assembler::remember_sent(const Key& key, const std::vector<capture::Span>& spans,
+void Assembler::remember_sent(const Key& key, std::span<const capture::Span> spans,
                               std::uint64_t now_ns) {
   sent_.insert(key);
-  auto [it, fresh] = recent_.try_emplace(key);
-  it->second.reserve(it->second.size() + spans.size());
-  for (const auto& s : spans) it->second.emplace_back(s);
+  auto [linkable, fresh] = recent_.try_emplace(key);
+  linkable->reserve(linkable->size() + spans.size());
+  for (const auto& s : spans) linkable->emplace_back(s);
   recent_spans_ += spans.size();
   if (fresh) recent_order_.emplace_back(now_ns, key);
   while ((recent_.size() > std::min(max_traces_, kMaxRecentTraces) ||
@@ -255,11 +255,8 @@ void Assembler::remember_sent(const Key& key, const std::vector<capture::Span>& 
 }
 
 void Assembler::forget_oldest_recent() {
-  auto it = recent_.find(recent_order_.front().second);
-  if (it != recent_.end()) {
-    recent_spans_ -= it->second.size();
-    recent_.erase(it);
-  }
+  std::vector<LinkSpan> gone;
+  if (recent_.take(recent_order_.front().second, gone)) recent_spans_ -= gone.size();
   recent_order_.pop_front();
 }
 

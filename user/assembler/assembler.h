@@ -17,15 +17,16 @@
 #include <deque>
 #include <functional>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
+#include <span>
 #include <vector>
 
 #include "assembler/causal_join.h"
 #include "assembler/estimator.h"
 #include "assembler/link_span.h"
-#include "assembler/recent_ids.h"
 #include "assembler/linker.h"
+#include "assembler/recent_ids.h"
+#include "assembler/span_pool.h"
+#include "assembler/trace_map.h"
 #include "capture/span.h"
 
 namespace difftrace::assembler {
@@ -101,7 +102,7 @@ class Assembler {
   using Key = capture::TraceId;
   using KeyHash = capture::TraceIdHash;
   struct Open {
-    std::vector<capture::Span> spans;
+    SpanPool::Chain spans;  // in pool_
     std::uint64_t deadline_ns = 0;
     std::uint64_t first_ns = 0;
     bool anomaly = false;
@@ -121,12 +122,12 @@ class Assembler {
   void send(const Key& key, Open&& t, std::uint64_t now_ns, std::vector<capture::Span>& out,
             bool judged = false);
   void send_late(const Key& key, capture::Span&& s, std::vector<capture::Span>& out);
-  void merge_open(const Key& from, const Key& key, Open& into);
+  void merge_open(Open&& from, const Key& from_key, const Key& key, Open& into);
   static void note_kept_as(Open& t, const Key& own, const Key& key);
-  void send_merged_late(const Key& from, const Key& key, std::vector<capture::Span>& out);
+  void send_merged_late(Open&& from, const Key& key, std::vector<capture::Span>& out);
   // Judges the trace's unjudged spans; true when some still lack a profile.
   bool judge_all(Open& t);
-  void remember_sent(const Key& key, const std::vector<capture::Span>& spans,
+  void remember_sent(const Key& key, std::span<const capture::Span> spans,
                      std::uint64_t now_ns);
   void forget_recent(std::uint64_t now_ns);
   void forget_oldest_recent();
@@ -140,13 +141,14 @@ class Assembler {
   Estimator* estimator_;
   std::function<capture::SpanId()> next_id_;
   Judge judge_;
-  std::unordered_map<Key, Open, KeyHash> open_;
+  SpanPool pool_;  // the spans of open_'s traces
+  TraceMap<Open> open_;
   std::deque<std::pair<std::uint64_t, Key>> by_deadline_;  // deadlines grow with arrival
   RecentIds sent_;  // the last min(4 x max_traces, kMaxSentIds) sent
   Linker linker_;
   CausalJoin join_;
   // Sent, for late spans: what the linker needs of each span (a third of a capture::Span).
-  std::unordered_map<Key, std::vector<LinkSpan>, KeyHash> recent_;
+  TraceMap<std::vector<LinkSpan>> recent_;
   std::deque<std::pair<std::uint64_t, Key>> recent_order_;
   AssemblerCounters counters_;
   bool full_tracing_ = false;  // spans reported by --no-filter seen: estimate nothing

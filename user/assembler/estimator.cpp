@@ -15,7 +15,7 @@ Node node_of(const capture::Span& s) {
 namespace {
 
 // Whether span k of the trace hangs (through its parents) under span i.
-bool descends_from(const std::vector<capture::Span>& t, std::size_t k, std::size_t i) {
+bool descends_from(std::span<const capture::Span> t, std::size_t k, std::size_t i) {
   std::vector<int> parent = parent_index(t);
   for (int at = parent[k], steps = 0; at >= 0 && steps < static_cast<int>(t.size());
        at = parent[static_cast<std::size_t>(at)], steps++)
@@ -25,7 +25,7 @@ bool descends_from(const std::vector<capture::Span>& t, std::size_t k, std::size
 
 }  // namespace
 
-std::vector<int> parent_index(const std::vector<capture::Span>& t) {
+std::vector<int> parent_index(std::span<const capture::Span> t) {
   std::map<capture::SpanId, int> by_id;
   for (std::size_t i = 0; i < t.size(); i++) by_id.emplace(t[i].span_id, static_cast<int>(i));
   std::vector<int> parent(t.size(), -1);
@@ -57,7 +57,7 @@ std::int64_t Estimator::Window::median(std::int64_t Placement::*field) const {
   return *mid;
 }
 
-void Estimator::learn(const std::vector<capture::Span>& trace) {
+void Estimator::learn(std::span<const capture::Span> trace) {
   std::vector<int> parent = parent_index(trace);
   // Which nodes and calls a trace usually has is learned from traces without
   // estimates only; where a child sits in its parent, from any two spans seen.
@@ -188,9 +188,9 @@ std::optional<Estimator::Placed> Estimator::place_child(const capture::Span& par
 }
 
 std::vector<capture::Span> Estimator::estimate(
-    std::vector<capture::Span>& trace,
+    std::span<capture::Span> trace,
     const std::function<capture::SpanId()>& next_id) const {
-  std::vector<capture::Span> all = trace;
+  std::vector<capture::Span> all(trace.begin(), trace.end());
   std::set<Node> present;
   for (const auto& s : trace) present.insert(node_of(s));
   // A call is expected when most traces with one end had the other.

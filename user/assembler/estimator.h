@@ -38,6 +38,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -56,7 +57,7 @@ struct Node {
 Node node_of(const capture::Span& s);
 
 // Index of each span's parent (by parent_span_id) in the trace, or -1.
-std::vector<int> parent_index(const std::vector<capture::Span>& trace);
+std::vector<int> parent_index(std::span<const capture::Span> trace);
 
 class Estimator {
  public:
@@ -73,10 +74,10 @@ class Estimator {
   // that likely hold all their hops). Which nodes and calls a trace usually
   // has comes from traces without estimated spans only; where a child sits in
   // its parent, from any parent and child both seen.
-  void learn(const std::vector<capture::Span>& trace);
+  void learn(std::span<const capture::Span> trace);
   // Estimated spans for the nodes the trace lacks; new span ids from next_id.
   // Spans of the trace without a parent may get an estimated one.
-  std::vector<capture::Span> estimate(std::vector<capture::Span>& trace,
+  std::vector<capture::Span> estimate(std::span<capture::Span> trace,
                                       const std::function<capture::SpanId()>& next_id) const;
   std::size_t nodes() const { return seen_.size(); }
 

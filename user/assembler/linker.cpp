@@ -40,7 +40,7 @@ bool same_request_byte(const S& client, const S& server) {
 
 // The SERVER span of trace that the kernel named as c's cause, if it is there.
 template <typename S>
-const S* kernel_cause(const std::vector<S>& trace, const S& c) {
+const S* kernel_cause(std::span<S> trace, const S& c) {
   if (c.cause != DT_CAUSE_FOUND) return nullptr;
   for (const S& s : trace)
     if (s.kind == SpanKind::kServer && !s.is_estimated() && s.pid == c.pid &&
@@ -113,7 +113,7 @@ void Linker::note_served(const S& s) {
 }
 
 template <typename S>
-void Linker::adopt_announced_ids(std::vector<S>& trace, std::size_t first) {
+void Linker::adopt_announced_ids(std::span<S> trace, std::size_t first) {
   for (std::size_t i = first; i < trace.size(); i++) {
     S& s = trace[i];
     if (s.kind != SpanKind::kServer || !s.announced_span_id || s.is_estimated()) continue;
@@ -133,7 +133,7 @@ void Linker::adopt_announced_ids(std::vector<S>& trace, std::size_t first) {
 }
 
 template <typename S>
-std::optional<capture::SpanId> Linker::server_parent(const std::vector<S>& trace,
+std::optional<capture::SpanId> Linker::server_parent(std::span<S> trace,
                                                      std::size_t i) {
   const S& s = trace[i];
   const S* caller = nullptr;
@@ -193,7 +193,7 @@ std::optional<capture::SpanId> Linker::server_parent(const std::vector<S>& trace
 // A CLIENT span's parent: the traceresponse rule (headers), then the kernel's cause, then
 // (traces with headers only) the process's SERVER spans by time, thread and target.
 template <typename S>
-std::optional<capture::SpanId> Linker::client_parent(const std::vector<S>& trace,
+std::optional<capture::SpanId> Linker::client_parent(std::span<S> trace,
                                                      std::size_t i) {
   const S& c = trace[i];
   std::vector<const S*> servers;
@@ -257,7 +257,7 @@ std::optional<capture::SpanId> Linker::client_parent(const std::vector<S>& trace
 }
 
 template <typename S>
-void Linker::link(std::vector<S>& trace, std::size_t first) {
+void Linker::link(std::span<S> trace, std::size_t first) {
   adopt_announced_ids(trace, first);
   for (std::size_t i = first; i < trace.size(); i++)
     if (trace[i].kind == SpanKind::kServer && !trace[i].is_estimated()) note_served(trace[i]);
@@ -268,7 +268,7 @@ void Linker::link(std::vector<S>& trace, std::size_t first) {
   }
 }
 
-template void Linker::link(std::vector<capture::Span>&, std::size_t);
-template void Linker::link(std::vector<LinkSpan>&, std::size_t);
+template void Linker::link(std::span<capture::Span>, std::size_t);
+template void Linker::link(std::span<LinkSpan>, std::size_t);
 
 }  // namespace difftrace::assembler

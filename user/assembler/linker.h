@@ -37,6 +37,7 @@
 #include <cstddef>
 #include <array>
 #include <cstdint>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -99,19 +100,25 @@ class Linker {
   // Spans before first went out already: they can be parents, nothing of
   // theirs changes. Estimated spans are left as the estimator made them.
   // S: capture::Span, or the LinkSpan of a span sent already (assembler/link_span.h).
+  // The trace is any run of spans in one vector: the assembler links a trace where it
+  // sits in the export batch (assembler.cpp), the late spans' LinkSpans in their own.
   template <typename S>
-  void link(std::vector<S>& trace, std::size_t first = 0);
+  void link(std::span<S> trace, std::size_t first = 0);
+  template <typename S>
+  void link(std::vector<S>& trace, std::size_t first = 0) {
+    link(std::span<S>(trace), first);
+  }
 
   const LinkerCounters& counters() const { return counters_; }
   const ProcessHabits* habits(std::uint32_t pid) const;
 
  private:
   template <typename S>
-  void adopt_announced_ids(std::vector<S>& trace, std::size_t first);
+  void adopt_announced_ids(std::span<S> trace, std::size_t first);
   template <typename S>
-  std::optional<capture::SpanId> server_parent(const std::vector<S>& trace, std::size_t i);
+  std::optional<capture::SpanId> server_parent(std::span<S> trace, std::size_t i);
   template <typename S>
-  std::optional<capture::SpanId> client_parent(const std::vector<S>& trace, std::size_t i);
+  std::optional<capture::SpanId> client_parent(std::span<S> trace, std::size_t i);
   template <typename S>
   void learn(const S& client, const S& server);
   template <typename S>

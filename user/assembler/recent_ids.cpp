@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "assembler/trace_map.h"
+
 namespace difftrace::assembler {
 
 RecentIds::RecentIds(std::size_t capacity) : ring_(std::max<std::size_t>(capacity, 1)) {
@@ -25,7 +27,8 @@ std::size_t RecentIds::home(const capture::TraceId& id) const {
 
 std::size_t RecentIds::find(const capture::TraceId& id) const {
   std::size_t i = home(id);
-  while (slots_[i] != 0 && ring_[slots_[i] - 1] != id) i = (i + 1) & mask_;
+  while (slots_[i] != 0 && !same_trace_id(ring_[slots_[i] - 1], id))
+    i = (i + 1) & mask_;
   return i;
 }
 

@@ -40,6 +40,7 @@ struct {
 /* An open stream's header blocks and what the shadow read in them. */
 struct h2_stream_info {
 	struct h2_span_tail tail;
+	struct h2s_trace trace;   /* the request's traceparent (trace.found) */
 	__u16 status;          /* :status of the final response, 0: none resolved */
 	__u8 method;           /* :method by static index: 2 GET, 3 POST */
 	__u8 grpc_status;
@@ -226,7 +227,9 @@ __noinline int h2_on_fragment(struct h2_conn *h, const struct dt_window *w,
 	sh->block_open[d] = !f->last;
 	if (whole && !t->broken) {
 		pos = t->added;
-		h2s_block(t, w, f->off, f->len, &r);
+		h2s_block(t, w, f->off, f->len, f->kind == H2_BLOCK_REQUEST, &r);
+		if (r.trace.unread)
+			count(DT_C_H2_TRACE_UNREAD);
 	} else {
 		t->broken = 1;
 	}
@@ -264,6 +267,8 @@ __noinline int h2_on_fragment(struct h2_conn *h, const struct dt_window *w,
 		info->last_resp_unresolved = r.unresolved || pos == H2_POS_UNKNOWN;
 	if (f->kind == H2_BLOCK_REQUEST && r.method)
 		info->method = r.method;
+	if (f->kind == H2_BLOCK_REQUEST && r.trace.found)
+		info->trace = r.trace;
 	/* A block after an interim (1xx) response is the final one. */
 	if (r.status && (f->kind == H2_BLOCK_RESPONSE || info->status < 200))
 		info->status = r.status;
@@ -292,6 +297,14 @@ __noinline int h2_span_event(struct dt_span_event *e, const struct dt_conn *c,
 	if (!info)
 		return 0;
 	e->status = info->status;
+	/* the request's trace context: a normal stream is kept under its
+	 * trace id, and a flagged trace pulls it back, as HTTP/1's */
+	if (info->trace.found) {
+		__builtin_memcpy(e->trace_id, info->trace.trace_id, sizeof(e->trace_id));
+		__builtin_memcpy(e->parent_id, info->trace.parent_id, sizeof(e->parent_id));
+		__builtin_memcpy(e->trace_flags, info->trace.flags, sizeof(e->trace_flags));
+		e->ctx_kind = DT_CTX_W3C;
+	}
 	e->method = info->method == 2 ? HTTP_METHOD_GET
 		    : info->method == 3 ? HTTP_METHOD_POST
 					: HTTP_METHOD_NONE;

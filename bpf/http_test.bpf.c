@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Test entry for the HTTP boundary logic: runs one step (http1_feed or
  * http1_close, the functions capture.bpf.c calls; HTTP/2's h2_feed, h2_close
- * or h2_lost on a connection state kept here; dt_path_template_of,
+ * or h2_lost on a connection state kept here; the HPACK shadow's h2s_block; dt_path_template_of,
  * dt_filter_decide, or the whole filter step dt_filter_span over this
  * program's own filter maps, or only that step's copies of the span, or
  * the chunk building of bpf/sources/syscalls.bpf.h) on the state held in a
@@ -96,6 +96,11 @@ int http_test_step(void *ctx)
 		return 1;
 	if (s->op >= DT_HTTP_TEST_H2_FEED && s->op <= DT_HTTP_TEST_H2_LOST)
 		return h2_test_step(s);
+	if (s->op == DT_HTTP_TEST_H2S_BLOCK) {
+		h2s_block(&s->h2s, &s->win, 0, s->h2s_len < DT_WIN ? s->h2s_len : DT_WIN,
+			  s->h2s_request, &s->h2s_r);
+		return 0;
+	}
 	if (s->op == DT_HTTP_TEST_HIST) {
 		s->hist_bucket = dt_hist_bucket(s->hist_ns);
 		return 0;

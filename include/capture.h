@@ -154,6 +154,8 @@ enum dt_counter {
 				 * another thread's I/O on it came between (dropped; resync) */
 	DT_C_H2_BUSY,           /* HTTP/2 I/Os dropped: another CPU held the connection's
 				 * follower too long */
+	DT_C_H2_TRACE_UNREAD,   /* HTTP/2 requests' traceparent fields the kernel could not
+				 * read (indexed whole, or not W3C's shape): no trace id */
 	/* Trace ids the kernel gave header-less exchanges (bpf/lib/trace_inherit.bpf.h): */
 	DT_C_TRACE_MINTED,      /* a new trace: a root SERVER, or a CLIENT with no known cause */
 	DT_C_TRACE_BY_CAUSE,    /* a CLIENT's, from the SERVER exchange that caused it */

@@ -74,7 +74,9 @@ struct dt_kept_span {
 	__u32 exch_seq;
 	__u32 req_seq;
 	__u8 cause;
-	__u8 _pad3[3];
+	__u8 protocol;         /* enum dt_protocol */
+	__u8 grpc_status;      /* DT_SPAN_F_GRPC_STATUS */
+	__u8 _pad3;
 	__u32 pid;
 	__u32 tid;
 	__u16 status;

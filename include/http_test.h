@@ -8,6 +8,7 @@
 
 #include "protocols/http1/http1.h"
 #include "protocols/http2/stream.h"
+#include "protocols/http2/hpack_shadow.h"
 #include "capture.h"
 #include "dt/chunk_build.h"
 #include "filter_decision.h"
@@ -38,6 +39,9 @@ enum dt_http_test_op {
 	DT_HTTP_TEST_H2_FEED = 8,
 	DT_HTTP_TEST_H2_CLOSE = 9,
 	DT_HTTP_TEST_H2_LOST = 10,
+	/* The HPACK shadow: h2s_block of win at [0, h2s_len) on h2s (in and
+	 * out), a request's if h2s_request, into h2s_r. */
+	DT_HTTP_TEST_H2S_BLOCK = 11,
 };
 
 /* The single entry of the test program's array map: input and output. */
@@ -70,6 +74,11 @@ struct dt_http_test_step {
 	__u64 h2_key;              /* in, DT_HTTP_TEST_H2_*: the connection */
 	struct h2_stream h2_done;  /* out: a finished stream */
 	struct h2_out h2_out;      /* out */
+	struct h2s_table h2s;      /* in and out, DT_HTTP_TEST_H2S_BLOCK */
+	struct h2s_result h2s_r;   /* out */
+	__u32 h2s_len;             /* in */
+	__u8 h2s_request;          /* in */
+	__u8 _pad2[3];
 };
 
 #endif

@@ -105,7 +105,9 @@ DT_INLINE void dt_kept_span_of(struct dt_kept_span *k, const struct dt_span_even
 	k->exch_seq = e->exch_seq;
 	k->req_seq = e->req_seq;
 	k->cause = e->cause;
-	__builtin_memset(k->_pad3, 0, sizeof(k->_pad3));
+	k->protocol = e->protocol;
+	k->grpc_status = e->grpc_status;
+	k->_pad3 = 0;
 	k->pid = e->pid;
 	k->tid = e->tid;
 	k->status = e->status;

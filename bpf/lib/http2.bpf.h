@@ -26,12 +26,81 @@
 /* Streams a close finishes (the rest stay in the LRU stream map). */
 #define H2_CLOSE_STREAMS 64
 
+/* A header block that comes in pieces (a HEADERS frame cut by the end of
+ * an I/O: grpc-core's server reads a connection in parts, and after some
+ * calls one cuts a request's HEADERS) is gathered up to this many bytes and
+ * walked when it ends; a longer one makes the direction's shadow lose count. */
+#define H2_CARRY 256
+
 /* Each direction's shadow of its encoder's dynamic table. */
 struct h2_shadow {
 	struct h2s_table t[2];  /* by enum dt_dir of the bytes */
 	__u8 block_open[2];     /* a block's first fragment was seen, not its last */
-	__u8 _pad[6];
+	__u16 carry_len[2];     /* bytes of the open block gathered in carry */
+	__u8 _pad[2];
+	__u8 carry[2][2 * H2_CARRY]; /* twice: a copy at any offset below H2_CARRY fits */
 };
+
+/* The gathered block as a window for the shadow's walk (per CPU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dt_window);
+} h2_carry_win SEC(".maps");
+
+/* The shadow's walk of one block, as a global function: verified once, for
+ * the window of the I/O or the gathered block alike. H2_WALK_REQUEST in len:
+ * a request's block (five arguments at most). */
+#define H2_WALK_REQUEST 0x80000000u
+
+__noinline int h2_shadow_walk(struct h2s_table *t, const struct dt_window *w, __u32 off,
+			      __u32 len, struct h2s_result *r)
+{
+	if (!t || !w || !r)
+		return 0;
+	h2s_block(t, w, off, len & ~H2_WALK_REQUEST, (len & H2_WALK_REQUEST) != 0, r);
+	return 0;
+}
+
+/* Gathers fragment f (in the window: win bytes valid) of a block that comes
+ * in pieces into the direction's carry; at its last fragment, copies the
+ * block into the per-CPU carry window and returns its length (0: not yet,
+ * or lost: *lost). first: the block's first fragment. */
+static __always_inline __u32 h2_carry(struct h2_shadow *sh, __u32 d,
+				      const struct dt_window *w, const struct h2_fragment *f,
+				      __u32 win, int first, int *lost)
+{
+	__u32 zero = 0, at, n;
+	struct dt_window *cw;
+
+	if (first)
+		sh->carry_len[d & 1] = 0;
+	at = sh->carry_len[d & 1];
+	n = f->len;
+	if (f->off > win || n > win - f->off || at >= H2_CARRY || n > H2_CARRY - at) {
+		*lost = 1;
+		return 0;
+	}
+	DT_BOUND(n);
+	if (n > H2_CARRY)
+		return 0; /* never: a bound the verifier can see */
+	if (n && DT_COPY(&sh->carry[d & 1][at & (H2_CARRY - 1)],
+			 w->data + (f->off & DT_WIN_MASK), n)) {
+		*lost = 1;
+		return 0;
+	}
+	at += n;
+	sh->carry_len[d & 1] = (__u16)at;
+	if (!f->last)
+		return 0;
+	cw = bpf_map_lookup_elem(&h2_carry_win, &zero);
+	if (!cw || !at || at > H2_CARRY || DT_COPY(cw->data, sh->carry[d & 1], H2_CARRY)) {
+		*lost = 1;
+		return 0;
+	}
+	return at;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -43,6 +112,7 @@ struct {
 /* An open stream's header blocks and what the shadow read in them. */
 struct h2_stream_info {
 	struct h2_span_tail tail;
+	struct h2s_trace trace;   /* the request's traceparent (trace.found) */
 	__u16 status;          /* :status of the final response, 0: none resolved */
 	__u8 method;           /* :method by static index: 2 GET, 3 POST */
 	__u8 grpc_status;
@@ -213,9 +283,10 @@ __noinline int h2_on_fragment(struct h2_conn *h, const struct dt_window *w,
 	struct h2_stream_info *info;
 	struct h2_block_copy *b;
 	struct h2s_table *t;
-	__u32 pos = H2_POS_UNKNOWN, n, slot, d;
+	const struct dt_window *bw = w;
+	__u32 pos = H2_POS_UNKNOWN, n, slot, d, boff, blen = 0, zero = 0;
 	__u64 key;
-	int whole;
+	int whole, first, lost = 0;
 
 	if (!h || !w || !f)
 		return 0;
@@ -225,13 +296,28 @@ __noinline int h2_on_fragment(struct h2_conn *h, const struct dt_window *w,
 		return 0;
 	d = f->dir & 1;
 	t = &sh->t[d];
-	whole = !sh->block_open[d] && f->last && f->off <= win && f->len <= win - f->off;
+	first = !sh->block_open[d];
+	whole = first && f->last && f->off <= win && f->len <= win - f->off;
 	sh->block_open[d] = !f->last;
-	if (whole && !t->broken) {
-		pos = t->added;
-		h2s_block(t, w, f->off, f->len, &r);
-	} else {
+	boff = f->off;
+	if (!t->broken) {
+		pos = t->added; /* no entry is added before the block's walk */
+		if (whole) {
+			blen = f->len;
+		} else {
+			blen = h2_carry(sh, d, w, f, win, first, &lost);
+			bw = bpf_map_lookup_elem(&h2_carry_win, &zero);
+			boff = 0;
+		}
+	}
+	if (lost || !bw) {
 		t->broken = 1;
+		pos = H2_POS_UNKNOWN;
+	} else if (blen) {
+		h2_shadow_walk(t, bw, boff,
+			       blen | (f->kind == H2_BLOCK_REQUEST ? H2_WALK_REQUEST : 0), &r);
+		if (r.trace.unread)
+			count(DT_C_H2_TRACE_UNREAD);
 	}
 	if (f->kind < H2_BLOCK_REQUEST || f->kind > H2_BLOCK_TRAILERS)
 		return 0;
@@ -267,6 +353,8 @@ __noinline int h2_on_fragment(struct h2_conn *h, const struct dt_window *w,
 		info->last_resp_unresolved = r.unresolved || pos == H2_POS_UNKNOWN;
 	if (f->kind == H2_BLOCK_REQUEST && r.method)
 		info->method = r.method;
+	if (f->kind == H2_BLOCK_REQUEST && r.trace.found)
+		info->trace = r.trace;
 	/* A block after an interim (1xx) response is the final one. */
 	if (r.status && (f->kind == H2_BLOCK_RESPONSE || info->status < 200))
 		info->status = r.status;
@@ -295,6 +383,14 @@ __noinline int h2_span_event(struct dt_span_event *e, const struct dt_conn *c,
 	if (!info)
 		return 0;
 	e->status = info->status;
+	/* the request's trace context: a normal stream is kept under its
+	 * trace id, and a flagged trace pulls it back, as HTTP/1's */
+	if (info->trace.found) {
+		__builtin_memcpy(e->trace_id, info->trace.trace_id, sizeof(e->trace_id));
+		__builtin_memcpy(e->parent_id, info->trace.parent_id, sizeof(e->parent_id));
+		__builtin_memcpy(e->trace_flags, info->trace.flags, sizeof(e->trace_flags));
+		e->ctx_kind = DT_CTX_W3C;
+	}
 	e->method = info->method == 2 ? HTTP_METHOD_GET
 		    : info->method == 3 ? HTTP_METHOD_POST
 					: HTTP_METHOD_NONE;

@@ -135,6 +135,18 @@ int KernelDriver::h2_lost(std::uint64_t key, int dir) {
   return step_->result;
 }
 
+h2s_result KernelDriver::h2s_block(h2s_table& table, const std::string& block, bool request) {
+  auto& step = fresh_step(DT_HTTP_TEST_H2S_BLOCK);
+  REQUIRE(block.size() <= DT_WIN);
+  std::memcpy(step.win.data, block.data(), block.size());
+  step.h2s = table;
+  step.h2s_len = static_cast<__u32>(block.size());
+  step.h2s_request = request ? 1 : 0;
+  run_stateless();
+  table = step_->h2s;
+  return step_->h2s_r;
+}
+
 const bpf_object* KernelDriver::object() const { return skel_->obj; }
 
 int KernelDriver::run(http_exchange& x, http_exchange& done) {

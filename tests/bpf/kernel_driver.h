@@ -40,6 +40,8 @@ class KernelDriver : public Driver {
               h2_out& out);
   int h2_close(std::uint64_t key, std::uint64_t ts, h2_stream& done);
   int h2_lost(std::uint64_t key, int dir);
+  // The HPACK shadow's h2s_block run in the kernel on table (in and out) over block.
+  h2s_result h2s_block(h2s_table& table, const std::string& block, bool request);
   const bpf_object* object() const;
 
  private:

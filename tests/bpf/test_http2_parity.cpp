@@ -3,7 +3,9 @@
 // I/O) to the host's h2_feed and to the same function run in the kernel (bpf/http_test.bpf.c,
 // on a state the kernel keeps, its streams in the kernel's stream map). Every step must return
 // the same result, consume the same bytes, report the same header block fragment and finish
-// the same stream; gaps (h2_lost) and closes (h2_close) too.
+// the same stream; gaps (h2_lost) and closes (h2_close) too. The HPACK shadow's walk
+// (h2s_block, traceparent included) on the shadow cases, host and kernel: the same result and
+// the same table after every block.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "bpf_environment.h"
+#include "common/cases/hpack_shadow_cases.h"
 #include "fixture_captures.h"
 #include "kernel_driver.h"
 #include "protocols/http2/follow.h"
@@ -190,4 +193,32 @@ TEST_CASE("kernel and host follow HTTP/2 frames alike over every fixture capture
   // connections, 9 streams; lo_h2c_nghttpd 3 and 63; lo_grpc_calls 1 and 30).
   CHECK(followed >= 12);
   CHECK(streams >= 100);
+}
+
+TEST_CASE("kernel and host HPACK shadows agree, traceparent raw and Huffman-coded",
+          "[bpf][http2]") {
+  require_bpf_environment();
+  KernelDriver kernel;
+  std::size_t found = 0, unread = 0;
+  for (const auto& c : hpack_shadow_cases()) {
+    INFO(c.name);
+    h2s_table host{}, kern{};
+    int i = 0;
+    for (const auto& b : c.blocks) {
+      INFO("block " << i++);
+      dt_window w{};
+      std::memcpy(w.data, b.bytes.data(), b.bytes.size());
+      h2s_result hr{};
+      h2s_block(&host, &w, 0, static_cast<__u32>(b.bytes.size()), b.request, &hr);
+      const h2s_result kr = kernel.h2s_block(kern, b.bytes, b.request);
+      CHECK(std::memcmp(&hr, &kr, sizeof hr) == 0);
+      CHECK(std::memcmp(&host, &kern, sizeof host) == 0);
+      CHECK(bool(kr.trace.found) == !b.traceparent.empty());
+      found += kr.trace.found;
+      unread += kr.trace.unread;
+    }
+  }
+  // the footing: the cases read 71 traceparents and leave 4 unread
+  CHECK(found >= 70);
+  CHECK(unread >= 4);
 }

@@ -184,8 +184,9 @@ def test_grpc_platform_service_filtered_in_the_kernel(procs, workdir, start_trac
                for s in by_reason["reset"])
     stats = tracer.stats()
     # Every stream after the tracer started went through the filter: reported, or stayed in
-    # the kernel. Not kept: an HTTP/2 stream has no trace id in the kernel yet (the kernel's
-    # own ids are HTTP/1's, bpf/lib/trace_inherit.bpf.h), so a normal one is dropped, counted.
+    # the kernel. Not kept: these calls carry no traceparent (test_trace_grpc_keep.py's do),
+    # and the kernel's own ids are HTTP/1's (bpf/lib/trace_inherit.bpf.h), so a normal one is
+    # dropped, counted.
     assert stats["spans_seen"] == len(calls), tracer.diag()
     assert stats["spans_seen"] == stats["spans_reported"] + stats["spans_kept"] + \
         stats["spans_dropped_no_trace_id"] + stats["ringbuf_lost"], tracer.diag()

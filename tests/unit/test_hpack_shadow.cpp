@@ -1,12 +1,14 @@
 // [http2] The kernel's bounded HPACK shadow (include/protocols/http2/hpack_shadow.h), run on the
 // host: by hand on the fields the filter needs, and against replay's HpackDecoder (libnghttp2)
 // on every header block of the DeepFlow captures without gaps: the same unresolved counts, and
-// the same :status and grpc-status wherever the shadow gives one.
+// the same :status and grpc-status wherever the shadow gives one; a request's traceparent
+// (raw or Huffman-coded) on the shadow cases (tests/common/cases/hpack_shadow_cases.cpp).
 #include <catch2/catch.hpp>
 
 #include <cstring>
 #include <string>
 
+#include "common/cases/hpack_shadow_cases.h"
 #include "common/cases/http2_cases.h"
 #include "replay/capture_replay.h"
 #include "replay/hpack_decoder.h"
@@ -18,12 +20,12 @@ using namespace difftrace::replay;
 
 namespace {
 
-h2s_result shadow_block(h2s_table& t, const std::string& block) {
+h2s_result shadow_block(h2s_table& t, const std::string& block, bool request = false) {
   dt_window w{};
   REQUIRE(block.size() <= DT_WIN);
   std::memcpy(w.data, block.data(), block.size());
   h2s_result r{};
-  h2s_block(&t, &w, 0, static_cast<__u32>(block.size()), &r);
+  h2s_block(&t, &w, 0, static_cast<__u32>(block.size()), request, &r);
   return r;
 }
 
@@ -115,4 +117,44 @@ TEST_CASE("hpack shadow agrees with the HPACK decoder on the DeepFlow captures",
   feed(DT_DIR_INGRESS, c.c2s);
   feed(DT_DIR_EGRESS, c.s2c);
   CHECK(blocks > 0);
+}
+
+TEST_CASE("hpack shadow: the literal name ids of traceparent", "[http2]") {
+  dt_window w{};
+  std::memcpy(w.data, "\x0btraceparent", 12);
+  CHECK((h2s_hash(&w, 0, 12) | H2S_LITERAL) == H2S_TRACEPARENT_NAME);
+  std::memcpy(w.data, "\x88\x4d\x83\x21\x6b\x1d\x85\xa9\x3f", 9);
+  CHECK((h2s_hash(&w, 0, 9) | H2S_LITERAL) == H2S_TRACEPARENT_HUFF);
+  // as libnghttp2's encoder writes the name (literal with indexing, new name): the same bytes
+  const auto& first = testing::hpack_shadow_cases()[0].blocks[0].bytes;
+  CHECK(first.find("\x40\x88\x4d\x83\x21\x6b\x1d\x85\xa9\x3f") != std::string::npos);
+}
+
+TEST_CASE("hpack shadow reads a request's traceparent, raw or Huffman-coded", "[http2]") {
+  for (const auto& c : testing::hpack_shadow_cases()) {
+    INFO(c.name);
+    h2s_table t{};
+    HpackDecoder decoder;
+    int i = 0;
+    for (const auto& b : c.blocks) {
+      INFO("block " << i++);
+      const h2s_result r = shadow_block(t, b.bytes, b.request);
+      const HeaderBlock want =
+          decoder.decode({reinterpret_cast<const std::uint8_t*>(b.bytes.data()), b.bytes.size()});
+      CHECK_FALSE(r.malformed);
+      CHECK(r.trace.unread == b.unread);
+      CHECK(bool(r.trace.found) == !b.traceparent.empty());
+      if (r.trace.found) {
+        const std::string got = "00-" + std::string(r.trace.trace_id, 32) + "-" +
+                                std::string(r.trace.parent_id, 16) + "-" +
+                                std::string(r.trace.flags, 2);
+        CHECK(got == b.traceparent);
+        // libnghttp2's decoder reads the same text
+        REQUIRE(want.find("traceparent"));
+        CHECK(*want.find("traceparent") == got);
+      } else if (b.request && want.find("traceparent")) {
+        CHECK(r.trace.unread > 0);  // never missed silently
+      }
+    }
+  }
 }

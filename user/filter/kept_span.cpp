@@ -18,6 +18,8 @@ dt_span_event event_of(const dt_kept_span& k, const dt_trace_key& trace) {
   e.exch_seq = k.exch_seq;
   e.req_seq = k.req_seq;
   e.cause = k.cause;
+  e.protocol = k.protocol;
+  e.grpc_status = k.grpc_status;
   e.conn_id = k.conn_id;
   e.pid = k.pid;
   e.tid = k.tid;

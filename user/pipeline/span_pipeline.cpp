@@ -49,7 +49,18 @@ std::vector<capture::Span> SpanPipeline::pull(const capture::Span& of_trace) {
   std::vector<capture::Span> out;
   auto hex = capture::to_hex(of_trace.trace_id);
   for (const auto& kept : store_.take_kept(filter::trace_key(hex))) {
-    capture::Span s = decoder_.decode(filter::event_of(kept, filter::trace_key(hex)));
+    const dt_span_event ev = filter::event_of(kept, filter::trace_key(hex));
+    capture::Span s = decoder_.decode(ev);
+    // A kept HTTP/2 stream has no header blocks to decode (they never crossed): its version
+    // and grpc status are the event's; its :path was not kept (docs/http2.md).
+    if (ev.protocol == DT_PROTO_HTTP2) {
+      s.http_version = 2;
+      if (ev.flags & DT_SPAN_F_GRPC_STATUS) {
+        capture::Rpc rpc;
+        rpc.grpc_status = ev.grpc_status;
+        s.rpc = std::make_shared<const capture::Rpc>(std::move(rpc));
+      }
+    }
     enrich(s);
     out.push_back(std::move(s));
   }

@@ -13,7 +13,8 @@
  * H2S_LITERAL | a hash of the name's wire bytes. Value ids: for :status and
  * grpc-status written as plain digits, the number | H2S_NUMBER; else a hash
  * of the wire bytes. What a block gives: :status, grpc-status, whether
- * content-type was seen, and how many fields were unresolved. */
+ * content-type was seen, how many fields were unresolved, and a request's
+ * W3C traceparent as text (h2s_traceparent: raw, or Huffman-coded). */
 #ifndef DIFFTRACE_HTTP2_HPACK_SHADOW_H
 #define DIFFTRACE_HTTP2_HPACK_SHADOW_H
 
@@ -42,7 +43,20 @@ struct h2s_table {
 	__u32 broken; /* a malformed block: every later index is unresolved */
 };
 
+/* A request's traceparent, as the text HTTP/1's header scan copies
+ * (struct dt_trace_ctx's fields): user space checks the hex. */
+struct h2s_trace {
+	char trace_id[32];
+	char parent_id[16];
+	char flags[2];
+	__u8 found;   /* the three above were read */
+	__u8 unread;  /* traceparent fields whose value could not be read (indexed
+		       * whole, so its text is not held; Huffman symbols outside
+		       * [0-9a-f-]; not of traceparent's shape) */
+};
+
 struct h2s_result {
+	struct h2s_trace trace;
 	__u32 unresolved;   /* fields indexed past what the shadow holds */
 	__u16 status;       /* :status, 0: none resolved */
 	__u8 grpc_status;   /* valid when has_grpc_status */
@@ -165,6 +179,133 @@ DT_GLOBAL int h2s_string(const struct dt_window *w, __u32 *at, __u32 end, int nu
 	return 1;
 }
 
+/* traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>.
+ * Positions of the dashes, and of the three ids in its 55 characters. */
+#define H2S_TP_LEN 55
+#define H2S_TP_TRACE 3
+#define H2S_TP_PARENT 36
+#define H2S_TP_FLAGS 53
+
+/* One character of a Huffman-coded traceparent at each bpf_loop turn. */
+struct h2s_tp_walk {
+	const struct dt_window *w;
+	struct h2s_trace *out;
+	__u32 at;    /* the string's first byte in the window */
+	__u32 bit;   /* bits of it decoded */
+	__u32 bits;  /* its length in bits */
+	__u8 bad;
+	__u8 _pad[3];
+};
+
+/* A byte of the coded string, or all ones past its end (HPACK pads the
+ * last byte with the EOS code's ones). */
+DT_INLINE __u32 h2s_tp_byte(const struct h2s_tp_walk *s, __u32 k)
+{
+	return k < (s->bits >> 3) ? h2_byte(s->w, s->at + k) : 0xff;
+}
+
+/* The symbol at s->bit among the only ones a traceparent uses (RFC 7541
+ * appendix B): 5-bit 0 1 2 a c e, 6-bit - 3-9 b d f. Anything else ends the
+ * decoding: it is not a traceparent we can read. */
+static long h2s_tp_step(__u32 k, void *vctx)
+{
+	struct h2s_tp_walk *s = (struct h2s_tp_walk *)vctx;
+	__u32 byte = s->bit >> 3, v, v5, v6, n = 6;
+	char c;
+
+	v = (h2s_tp_byte(s, byte) << 8) | h2s_tp_byte(s, byte + 1);
+	v6 = (v >> (10 - (s->bit & 7))) & 0x3f;
+	v5 = v6 >> 1;
+	if (v5 <= 2)
+		c = (char)('0' + v5), n = 5;
+	else if (v5 <= 5)
+		c = (char)('a' + 2 * (v5 - 3)), n = 5;
+	else if (v6 == 0x16)
+		c = '-';
+	else if (v6 >= 0x19 && v6 <= 0x1f)
+		c = (char)('3' + (v6 - 0x19));
+	else if (v6 >= 0x23 && v6 <= 0x25)
+		c = (char)('b' + 2 * (v6 - 0x23));
+	else
+		c = 0;
+	if (!c || s->bit + n > s->bits) {
+		s->bad = 1;
+		return 1;
+	}
+	s->bit += n;
+	if (k == 2 || k == H2S_TP_PARENT - 1 || k == H2S_TP_FLAGS - 1) {
+		if (c != '-') {
+			s->bad = 1;
+			return 1;
+		}
+		return 0;
+	}
+	if (c == '-') {
+		s->bad = 1;
+		return 1;
+	}
+	if (k >= H2S_TP_TRACE && k < H2S_TP_TRACE + 32)
+		s->out->trace_id[(k - H2S_TP_TRACE) & 31] = c;
+	else if (k >= H2S_TP_PARENT && k < H2S_TP_PARENT + 16)
+		s->out->parent_id[(k - H2S_TP_PARENT) & 15] = c;
+	else if (k >= H2S_TP_FLAGS && k < H2S_TP_FLAGS + 2)
+		s->out->flags[(k - H2S_TP_FLAGS) & 1] = c;
+	return 0;
+}
+
+/* A traceparent value, the string literal at `at`, into out (found), or
+ * counted as unread. Raw: copied as HTTP/1's header scan copies it (its
+ * dashes checked; the hex is user space's to check). Huffman-coded (as
+ * grpc-go and nghttp2 send it whenever that is shorter, which for hex it
+ * is): decoded symbol by symbol, 55 of them, each one of the 17 that
+ * traceparent's alphabet has, and then only the padding may be left (a
+ * longer value, a later version's, is left unread). A
+ * global function in BPF: verified once. */
+DT_GLOBAL int h2s_traceparent(const struct dt_window *w, __u32 at, __u32 end,
+			      struct h2s_trace *out)
+{
+	struct h2s_tp_walk s = {};
+	__u32 len;
+	int huffman;
+
+	if (!w || !out)
+		return 0;
+	out->found = 0;
+	if (at >= end)
+		goto unread;
+	huffman = h2_byte(w, at) & 0x80;
+	if (!h2s_int(w, &at, end, 7, &len) || len > end - at || len > DT_WIN)
+		goto unread;
+	if (!huffman) {
+		if (len < H2S_TP_LEN || h2_byte(w, at + 2) != '-' ||
+		    h2_byte(w, at + H2S_TP_PARENT - 1) != '-' ||
+		    h2_byte(w, at + H2S_TP_FLAGS - 1) != '-')
+			goto unread;
+		DT_COPY(out->trace_id, &w->data[(at + H2S_TP_TRACE) & DT_WIN_MASK], 32);
+		DT_COPY(out->parent_id, &w->data[(at + H2S_TP_PARENT) & DT_WIN_MASK], 16);
+		DT_COPY(out->flags, &w->data[(at + H2S_TP_FLAGS) & DT_WIN_MASK], 2);
+		out->found = 1;
+		return 1;
+	}
+	s.w = w;
+	s.out = out;
+	s.at = at;
+	s.bits = len * 8;
+	/* unknown to the verifier: from a known 0 it would walk each turn's
+	 * bit offset as a state of its own (include/dt/portable.h) */
+	s.bit = DT_UNKNOWN(0);
+	DT_LOOP(H2S_TP_LEN, h2s_tp_step, &s);
+	/* 55 symbols, then only the padding: fewer than 8 bits, all ones */
+	if (s.bad || s.bit + 8 <= s.bits ||
+	    (s.bit < s.bits && (~h2_byte(w, at + (s.bit >> 3)) & (0xffu >> (s.bit & 7)))))
+		goto unread;
+	out->found = 1;
+	return 1;
+unread:
+	out->unread++;
+	return 0;
+}
+
 /* The entry behind a dynamic index d (0: newest); 0 when not held. */
 DT_INLINE const struct h2s_entry *h2s_dynamic(const struct h2s_table *t, __u32 d)
 {
@@ -190,13 +331,15 @@ struct h2s_walk {
 	__u32 at, end;
 	__u32 grpc_status_name; /* the id "grpc-status" has as a literal name ... */
 	__u32 grpc_status_huff; /* ... and Huffman-coded */
+	__u32 traceparent_name; /* the same for "traceparent" (~0: not looked for) */
+	__u32 traceparent_huff;
 };
 
 static long h2s_step(__u32 unused, void *vctx)
 {
 	struct h2s_walk *s = (struct h2s_walk *)vctx;
 	const struct h2s_entry *e = 0;
-	__u32 idx = 0, name = 0, value = 0;
+	__u32 idx = 0, name = 0, value = 0, value_at;
 	__u8 c;
 	int indexing, status_name;
 
@@ -217,6 +360,8 @@ static long h2s_step(__u32 unused, void *vctx)
 		e = h2s_dynamic(s->t, idx - H2S_STATIC - 1);
 		if (!e || !e->name || !e->value)
 			s->r->unresolved++;
+		else if (e->name == s->traceparent_name || e->name == s->traceparent_huff)
+			s->r->trace.unread++; /* indexed whole: its text is not held */
 		else if ((e->name == s->grpc_status_name || e->name == s->grpc_status_huff) &&
 			 (e->value & H2S_NUMBER))
 			s->r->grpc_status = (__u8)e->value, s->r->has_grpc_status = 1;
@@ -246,8 +391,11 @@ static long h2s_step(__u32 unused, void *vctx)
 	}
 	status_name = name == H2S_NAME_STATUS || name == s->grpc_status_name ||
 		      name == s->grpc_status_huff;
+	value_at = s->at;
 	if (!h2s_string(s->w, &s->at, s->end, status_name, &value))
 		goto bad;
+	if (name == s->traceparent_name || name == s->traceparent_huff)
+		h2s_traceparent(s->w, value_at, s->end, &s->r->trace);
 	if (!name)
 		s->r->unresolved++;
 	else if ((name == s->grpc_status_name || name == s->grpc_status_huff) &&
@@ -276,10 +424,17 @@ bad:
  * never shorter coded, so they come plain. */
 #define H2S_GRPC_STATUS_NAME 0xb13b021fu
 #define H2S_GRPC_STATUS_HUFF 0x8d138665u
+/* The same for "traceparent": plain "\x0btraceparent", and Huffman-coded
+ * "\x88\x4d\x83\x21\x6b\x1d\x85\xa9\x3f" (8 bytes for 11: grpc-go and
+ * nghttp2 send it so; tests/unit/test_hpack_shadow.cpp checks both against
+ * libnghttp2's encoder). */
+#define H2S_TRACEPARENT_NAME 0xacce2057u
+#define H2S_TRACEPARENT_HUFF 0xba0fee21u
 
-/* Walks one complete header block that lies in the window at [off, off + len). */
+/* Walks one complete header block that lies in the window at [off, off + len);
+ * a request's (request != 0) traceparent is read too. */
 DT_INLINE void h2s_block(struct h2s_table *t, const struct dt_window *w, __u32 off, __u32 len,
-			 struct h2s_result *r)
+			 int request, struct h2s_result *r)
 {
 	struct h2s_walk s = {};
 	__builtin_memset(r, 0, sizeof(*r));
@@ -294,6 +449,9 @@ DT_INLINE void h2s_block(struct h2s_table *t, const struct dt_window *w, __u32 o
 	s.end = off + len > DT_WIN ? DT_WIN : off + len;
 	s.grpc_status_name = H2S_GRPC_STATUS_NAME;
 	s.grpc_status_huff = H2S_GRPC_STATUS_HUFF;
+	/* a name id is never ~0 (h2s_hash) */
+	s.traceparent_name = request ? H2S_TRACEPARENT_NAME : ~0u;
+	s.traceparent_huff = request ? H2S_TRACEPARENT_HUFF : ~0u;
 	DT_LOOP(H2S_FIELDS, h2s_step, &s);
 	if (s.at < s.end && !r->malformed) {
 		t->broken = 1;

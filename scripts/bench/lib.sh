@@ -2,12 +2,22 @@
 # Shared by the scripts in scripts/bench/. Sourced, not run; the caller is at the repo root.
 
 # bench_wrk ARGS...: runs wrk --latency ARGS and prints "requests_per_sec p50_us p99_us requests".
+# A server that answered errors (non-2xx/3xx) or dropped connections, or a run with no request
+# completed, is a broken measurement, not a throughput: it says so and fails.
 bench_wrk() {
   wrk --latency "$@" |
     awk '/Requests\/sec/ {rps=$2} / requests in / {n=$1}
          /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
+         /Non-2xx or 3xx responses:/ {bad=$NF}
+         /Socket errors:/ {errs=$0}
          function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return v*1000; if (v ~ /s$/) return v*1e6; return v }
-         END {print rps+0, us(p50), us(p99), n+0}'
+         END {
+           if (bad + 0 > 0 || n + 0 == 0 || errs ~ /(connect|read|write|timeout) [1-9]/) {
+             printf "bench_wrk: broken run: %d requests, %d non-2xx/3xx answers; %s\n", n, bad, errs > "/dev/stderr"
+             exit 1
+           }
+           print rps+0, us(p50), us(p99), n+0
+         }'
 }
 
 # bench_traceparent_lua PATH: a wrk script that gives every request a trace of its own (a

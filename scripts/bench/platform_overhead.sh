@@ -137,9 +137,10 @@ for mode in ("none", "filter", "nofilter", "bpftrace"):
     if mode in ("filter", "nofilter"):
         m["peak_rss_kib"] = max(r["rss_kib"] for r in rs)
         X = [r["extra"] for r in rs]
-        for k in ("spans_seen", "spans_reported", "spans_kept", "ringbuf_lost", "anomalies_lost",
-                  "reported_warmup", "reported_latency", "reported_function", "reported_no_filter",
-                  "reported_flagged_trace", "reported_degraded", "spans_exported", "io_calls"):
+        # Every reason a span was reported for (reported_*), so that they add up to spans_reported.
+        reasons = sorted({k for x in X for k in x if k.startswith("reported_")})
+        for k in ["spans_seen", "spans_reported", "spans_kept", "ringbuf_lost", "anomalies_lost",
+                  "spans_exported", "io_calls"] + reasons:
             m[k] = sum(x.get(k) or 0 for x in X)
         # Requests each round: the load generator's and both wrk runs' (all with the tracer on).
         n = sum(x[2] for x in L) + sum(y[3] for y in S) + sum(int(r["bpf"].split()[2]) for r in rs)

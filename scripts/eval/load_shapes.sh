@@ -4,8 +4,9 @@
 # Writes OUT/gt-SHAPE.jsonl (ground truth) and OUT/load-SHAPE.json per shape, and
 # OUT/groundtruth.jsonl (all four). Used by filter_eval.sh and analyze_eval.sh.
 #   usage: scripts/eval/load_shapes.sh OUT MINUTES RATE ANOMALY_RATE
-# LOAD_MIX (environment) replaces the load generator's target mix (its --mix), e.g. the mix
-# before the gRPC function joined it: LOAD_MIX=hello=40,work-cpu=25,work-mem=3,chain=20,async=12
+# LOAD_ARGS (environment): more load generator options, e.g. the mix and anomalies from before
+# the gRPC function joined them (to compare with runs made then):
+#   LOAD_ARGS="--mix hello=40,work-cpu=25,work-mem=3,chain=20,async=12 --anomalies ..."
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=$1 MINUTES=$2 RATE=$3 ANOMALY_RATE=$4
@@ -14,7 +15,7 @@ echo "== load: steady, fluctuating, spikes, jump; ${phase_s}s each at $RATE req/
 seed=1
 for shape in steady fluctuating spikes jump; do
   scripts/load/run.sh --shape "$shape" --rate "$RATE" --duration "${phase_s}s" \
-    --anomaly-rate "$ANOMALY_RATE" --seed "$seed" --out "$OUT/gt-$shape.jsonl" ${LOAD_MIX:+--mix "$LOAD_MIX"} \
+    --anomaly-rate "$ANOMALY_RATE" --seed "$seed" --out "$OUT/gt-$shape.jsonl" ${LOAD_ARGS:-} \
     --summary "$OUT/load-$shape.json" | tail -n 3
   seed=$((seed + 1))
 done

@@ -112,3 +112,24 @@ TEST_CASE("decoder: the kernel's trace id is the span's, not a header's", "[deco
   CHECK_FALSE(s.header_parent_id);
   CHECK(d.invalid_trace_contexts() == 0);
 }
+
+TEST_CASE("http1_span_fill leaves nothing of the span before it in the event", "[decoder]") {
+  // The kernel fills events in reused memory (ring buffer records, per-CPU scratch): every
+  // byte but comm (the caller's) and the response's span id (read only under its flag) must
+  // come from the exchange. Two fills over different garbage must give the same bytes.
+  http_exchange x = exchange(HTTP_ROLE_SERVER);
+  dt_tuple t{};
+  dt_span_event a, b;
+  std::memset(&a, 0xa5, sizeof a);
+  std::memset(&b, 0x5a, sizeof b);
+  http1_span_fill(&a, &x, &t, 1, 100, 100);
+  http1_span_fill(&b, &x, &t, 1, 100, 100);
+  REQUIRE_FALSE(a.flags & DT_SPAN_F_RESP_SPAN_ID);
+  for (dt_span_event* e : {&a, &b}) {
+    std::memset(e->comm, 0, sizeof e->comm);
+    std::memset(e->resp_span_id, 0, sizeof e->resp_span_id);
+  }
+  CHECK(a.status_unresolved == 0);  // an HTTP/2 span's, left over, made HTTP/1 spans unresolved
+  CHECK(a.go_cause == 0);
+  CHECK(std::memcmp(&a, &b, sizeof a) == 0);
+}

@@ -49,6 +49,13 @@ DT_INLINE void http1_span_fill(struct dt_span_event *e, const struct http_exchan
 	e->exch_seq = 0;
 	e->req_seq = 0;
 	e->cause = DT_CAUSE_NONE;
+	/* HTTP/2's and Go's bytes too: the event's memory (a ring buffer
+	 * record, a per-CPU scratch) holds whatever the last span left there,
+	 * and an HTTP/2 span's status_unresolved made every HTTP/1 span after
+	 * it on that CPU "unresolved" (reported, never kept). */
+	e->grpc_status = 0;
+	e->status_unresolved = 0;
+	e->go_cause = 0;
 	__builtin_memset(e->_pad3, 0, sizeof(e->_pad3));
 	e->pid = pid;
 	e->tid = tid;

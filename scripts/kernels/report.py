@@ -254,6 +254,9 @@ def main():
                         ],
                         "check": k["check"],
                         "problems": k["problems"],
+                        # DT_BENCH=1: the untargeted dd's times and program-run counts
+                        "bench": k.get("bench") or {},
+                        "bench_runs": k.get("bench_runs") or {},
                     }
                     for k in kernels
                 ],

@@ -23,17 +23,8 @@ A=${BENCH_DIFFTRACE:-build/difftrace}
 B=${BENCH_DIFFTRACE_B:-}
 dir=$(mktemp -d)
 tracer=
-cleanup() {
-  [ -n "$tracer" ] && bench_stop "$tracer"
-  sysctl -qw kernel.bpf_stats_enabled=0 || true
-  bench_nginx_stop "$dir"
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-bench_nginx_start "$dir" "$PORT"
-bench_nginx_config "$dir/nginx.yaml"
-bench_traceparent_lua "$dir/traceparent.lua"
+trap 'bench_nginx_cleanup "$dir" "$tracer"' EXIT
+bench_nginx_setup "$dir" "$PORT"
 url="http://127.0.0.1:$PORT/index.html"
 bench_wrk -t1 -c32 -d1s -s "$dir/traceparent.lua" "$url" >/dev/null  # warm up
 

@@ -209,6 +209,22 @@ profiler: {interval: 1s, window: 30s, min_samples: 50}
 YAML
 }
 
+# bench_nginx_setup DIR PORT: nginx serving the small file on PORT (state in DIR), difftrace's
+# config making it a platform service (DIR/nginx.yaml), a wrk script giving every request a
+# trace of its own (DIR/traceparent.lua). bench_nginx_cleanup DIR TRACER undoes it (the trap).
+bench_nginx_setup() {
+  bench_nginx_start "$1" "$2"
+  bench_nginx_config "$1/nginx.yaml"
+  bench_traceparent_lua "$1/traceparent.lua"
+}
+
+bench_nginx_cleanup() {
+  [ -n "$2" ] && bench_stop "$2"
+  sysctl -qw kernel.bpf_stats_enabled=0 || true
+  bench_nginx_stop "$1"
+  rm -rf "$1"
+}
+
 # bench_prog_ids: the ids of every BPF program loaded now, space-separated. A tracer's
 # programs are the ids that appear when it attaches (bench_new_ids BEFORE).
 bench_prog_ids() {

@@ -35,17 +35,8 @@ mkdir -p "$(dirname "$OUT")"
 [ -x build/difftrace ] || { echo "nginx_overhead: build/difftrace missing; run make" >&2; exit 1; }
 dir=$(mktemp -d)
 tracer=
-cleanup() {
-  [ -n "$tracer" ] && bench_stop "$tracer"
-  sysctl -qw kernel.bpf_stats_enabled=0 || true
-  bench_nginx_stop "$dir"
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-bench_nginx_start "$dir" "$PORT"
-bench_nginx_config "$dir/nginx.yaml"
-bench_traceparent_lua "$dir/traceparent.lua"
+trap 'bench_nginx_cleanup "$dir" "$tracer"' EXIT
+bench_nginx_setup "$dir" "$PORT"
 # BENCH_NO_TRACE_HEADER=1: requests without any trace header (the kernel gives each its own
 # trace id to keep its span by: bpf/lib/trace_inherit.bpf.h); an empty wrk script.
 [ "${BENCH_NO_TRACE_HEADER:-0}" = 1 ] && : > "$dir/traceparent.lua"

@@ -1,8 +1,10 @@
 """Helpers for tests/e2e/test_platform.py: run the demo platform's scripts on private ports
 and directories, run the load generator, and build hand-made OTLP/JSON for eval.py."""
+import contextlib
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -104,3 +106,25 @@ def truth_line(seq, trace, function, hops, anomaly=None, status=200, start_ms=0,
 
 def run_eval(args):
     return subprocess.run([sys.executable, str(EVAL), *map(str, args)], capture_output=True, text=True, timeout=60)
+
+
+@contextlib.contextmanager
+def traced_platform_up(tmp):
+    """difftrace first (--config scripts/platform/difftrace.yaml --no-filter: the platform's
+    processes are its targets by comm), then a fresh platform on private ports; yields
+    (tracer, env), and stops both (and every process started) after."""
+    from capture_helpers import Procs, Tracer  # capture_helpers is the e2e tests' own module
+    for tool in ("haproxy", "go"):
+        assert shutil.which(tool), f"{tool} not installed: run scripts/install-deps.sh"
+    procs = Procs()
+    tracer = Tracer(procs, str(tmp), [], extra=["--config", str(REPO / "scripts/platform/difftrace.yaml")])
+    tracer.start()
+    env = platform_env(tmp, free_ports())
+    try:
+        run([UP], env, timeout=300)
+        yield tracer, env
+    finally:
+        if tracer.proc.poll() is None:
+            tracer.stop()
+        run([DOWN], env, check=False)
+        procs.kill_all()

@@ -23,7 +23,7 @@ import pytest
 
 from capture_helpers import (CLIENT, SERVER, Nginx, Procs, PyServer, Tracer, can_connect, conns_for,
                              free_port, run_pyclient, wait_for)
-from platform_util import DOWN, LOADGEN_RUN, REPO, UP, free_ports, platform_env, read_jsonl, read_state, run
+from platform_util import LOADGEN_RUN, REPO, read_jsonl, read_state, run, traced_platform_up
 
 _spec = importlib.util.spec_from_file_location("linking_eval", REPO / "scripts/eval/linking_eval.py")
 linking = importlib.util.module_from_spec(_spec)
@@ -36,15 +36,8 @@ ABSENT = ("roots (unlinked spans)", "missing ", "no spans")
 
 @pytest.fixture(scope="module")
 def traced_platform(tmp_path_factory):
-    for tool in ("haproxy", "go"):
-        assert shutil.which(tool), f"{tool} not installed: run scripts/install-deps.sh"
     tmp = tmp_path_factory.mktemp("linking")
-    procs = Procs()
-    tracer = Tracer(procs, str(tmp), [], extra=["--config", str(REPO / "scripts/platform/difftrace.yaml")])
-    tracer.start()
-    env = platform_env(tmp, free_ports())
-    try:
-        run([UP], env, timeout=300)
+    with traced_platform_up(tmp) as (tracer, env):
         truth = {}
         for mode, flags in (("traceparent", []), ("no-header", ["--no-trace-header"])):
             out = tmp / f"truth-{mode}.jsonl"
@@ -55,11 +48,6 @@ def traced_platform(tmp_path_factory):
         tracer.stop_ok()
         yield {"tracer": tracer, "truth": truth, "state": read_state(env),
                "spans": linking.ev.load_spans(tracer.out)}
-    finally:
-        if tracer.proc.poll() is None:
-            tracer.stop()
-        run([DOWN], env, check=False)
-        procs.kill_all()
 
 
 def check_mode(traced_platform, mode):

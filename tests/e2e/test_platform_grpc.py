@@ -11,13 +11,12 @@ Run (root, after `make`): /usr/bin/python3 -m pytest -q tests/e2e/test_platform_
 """
 import collections
 import json
-import shutil
 import time
 
 import pytest
 
-from capture_helpers import SERVER, Procs, Tracer
-from platform_util import DOWN, LOADGEN_RUN, REPO, UP, free_ports, platform_env, read_jsonl, run
+from capture_helpers import SERVER
+from platform_util import LOADGEN_RUN, read_jsonl, run, traced_platform_up
 
 CALLS = 40
 # Errors and delays at every kind of hop: each one fires in some call of the 40.
@@ -33,15 +32,8 @@ def grpc_call_span(s):
 
 @pytest.fixture(scope="module")
 def traced_grpc(tmp_path_factory):
-    for tool in ("haproxy", "go"):
-        assert shutil.which(tool), f"{tool} not installed: run scripts/install-deps.sh"
     tmp = tmp_path_factory.mktemp("platform-grpc")
-    procs = Procs()
-    tracer = Tracer(procs, str(tmp), [], extra=["--config", str(REPO / "scripts/platform/difftrace.yaml")])
-    tracer.start()
-    env = platform_env(tmp, free_ports())
-    try:
-        run([UP], env, timeout=300)
+    with traced_platform_up(tmp) as (tracer, env):
         truth, summary = tmp / "truth.jsonl", tmp / "summary.json"
         load = run([LOADGEN_RUN, "--mix", "grpc=1", "--requests", CALLS, "--rate", "40", "--duration", "1s",
                     "--anomaly-rate", "0.3", "--anomalies", ANOMALIES, "--seed", "7", "--strict",
@@ -50,11 +42,6 @@ def traced_grpc(tmp_path_factory):
         tracer.stop_ok()
         yield {"tracer": tracer, "load": load, "truth": read_jsonl(truth),
                "summary": json.loads(summary.read_text())}
-    finally:
-        if tracer.proc.poll() is None:
-            tracer.stop()
-        run([DOWN], env, check=False)
-        procs.kill_all()
 
 
 def test_grpc_calls_cross_every_hop_as_expected(traced_grpc):

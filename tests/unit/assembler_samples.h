@@ -21,6 +21,14 @@ inline capture::TraceId trace(std::uint8_t n) {
   return t;
 }
 
+// Ids that differ in their last 8 bytes only, as a generator's do (the id tables' worst case).
+inline capture::TraceId close_trace_id(std::uint64_t n) {
+  capture::TraceId id{};
+  id.fill(0x4b);
+  for (int i = 0; i < 8; i++) id[15 - i] = static_cast<std::uint8_t>(n >> (8 * i));
+  return id;
+}
+
 inline capture::SpanId next_id() {
   static std::uint64_t n = 1;
   capture::SpanId id{};

@@ -5,6 +5,7 @@
 #include <deque>
 #include <set>
 
+#include "assembler_samples.h"
 #include "assembler/recent_ids.h"
 
 using difftrace::assembler::RecentIds;
@@ -12,12 +13,7 @@ using difftrace::capture::TraceId;
 
 namespace {
 
-TraceId id_of(std::uint64_t n) {
-  TraceId id{};
-  id.fill(0x4b);
-  for (int i = 0; i < 8; i++) id[15 - i] = static_cast<std::uint8_t>(n >> (8 * i));
-  return id;
-}
+TraceId id_of(std::uint64_t n) { return difftrace::testing::close_trace_id(n); }
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <vector>
 
+#include "assembler_samples.h"
 #include "assembler/span_pool.h"
 #include "assembler/trace_map.h"
 
@@ -16,12 +17,7 @@ using difftrace::capture::TraceId;
 
 namespace {
 
-TraceId id_of(std::uint64_t n) {
-  TraceId id{};
-  id.fill(0x4b);
-  for (int i = 0; i < 8; i++) id[15 - i] = static_cast<std::uint8_t>(n >> (8 * i));
-  return id;
-}
+TraceId id_of(std::uint64_t n) { return difftrace::testing::close_trace_id(n); }
 
 Span span_named(std::uint64_t n) {
   Span s;

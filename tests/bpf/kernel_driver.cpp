@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "http_test.skel.h"
 
@@ -12,8 +14,30 @@ namespace difftrace::testing {
 
 void KernelDriver::SkelDeleter::operator()(http_test* s) const { http_test__destroy(s); }
 
+namespace {
+
+// Why the test entry did not load: loaded again with the verifier's messages and statistics
+// (log level 4: no instruction dump, so a small buffer holds it), the log's last lines.
+std::string load_failure() {
+  static std::vector<char> log(1u << 20, '\0');
+  LIBBPF_OPTS(bpf_object_open_opts, opts);
+  opts.kernel_log_buf = log.data();
+  opts.kernel_log_size = log.size();
+  opts.kernel_log_level = 4;
+  http_test* s = http_test__open_opts(&opts);
+  if (!s) return "http_test__open_opts failed: " + std::string(std::strerror(errno));
+  const int err = http_test__load(s);
+  http_test__destroy(s);
+  std::string text(log.data());
+  const size_t keep = 3000;
+  if (text.size() > keep) text = "..." + text.substr(text.size() - keep);
+  return "load: " + std::string(std::strerror(-err)) + "\nverifier log (end):\n" + text;
+}
+
+}  // namespace
+
 KernelDriver::KernelDriver() : skel_(http_test__open_and_load()) {
-  REQUIRE(skel_ != nullptr);
+  if (!skel_) FAIL("the test entry (bpf/http_test.bpf.c) did not load: " << load_failure());
   step_ = std::make_unique<dt_http_test_step>();
 }
 

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from capture_helpers import Procs, Tracer
+
 REPO = Path(__file__).resolve().parents[2]
 UP = REPO / "scripts/platform/up.sh"
 DOWN = REPO / "scripts/platform/down.sh"
@@ -113,7 +115,6 @@ def traced_platform_up(tmp):
     """difftrace first (--config scripts/platform/difftrace.yaml --no-filter: the platform's
     processes are its targets by comm), then a fresh platform on private ports; yields
     (tracer, env), and stops both (and every process started) after."""
-    from capture_helpers import Procs, Tracer  # capture_helpers is the e2e tests' own module
     for tool in ("haproxy", "go"):
         assert shutil.which(tool), f"{tool} not installed: run scripts/install-deps.sh"
     procs = Procs()

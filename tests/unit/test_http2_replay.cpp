@@ -192,6 +192,18 @@ TEST_CASE("h2c in replay: trailers-only, RST_STREAM, concurrent streams, close",
   CHECK(h.replay.counters().requests_unanswered == 2);
 }
 
+TEST_CASE("h2c in replay: streams over the table's size are counted, also after the close",
+          "[http2]") {
+  Harness h;
+  std::string requests;
+  for (int i = 0; i <= H2_MAX_STREAMS; i++)
+    requests += h2_frame_bytes(H2_HEADERS, kHdr | kEnd, 2 * i + 1, idx(2) + idx(4));
+  h.to_server(1, kH2Preface + requests);
+  h.close(2, CloseReason::fin);  // the close finishes the followed ones and clears the follower
+  CHECK(h.spans.size() == H2_MAX_STREAMS);
+  CHECK(h.replay.counters().http2_streams_untracked == 1);
+}
+
 TEST_CASE("h2c: a reset before the response ended cuts the call off; one after it does not",
           "[http2]") {
   Harness h;

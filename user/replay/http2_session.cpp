@@ -14,7 +14,10 @@ bool Http2Session::on_data(int dir, std::uint64_t ts_ns, std::span<const std::ui
   return !(http2_feed_io(conn_, dir, ts_ns, ts_ns, bytes, callbacks_) & DT_FEED_INVALID);
 }
 
-void Http2Session::on_close(std::uint64_t ts_ns) { http2_close(conn_, ts_ns, callbacks_); }
+void Http2Session::on_close(std::uint64_t ts_ns) {
+  counters_.streams_untracked += conn_.streams_untracked;
+  http2_close(conn_, ts_ns, callbacks_);
+}
 
 bool Http2Session::on_gap(int dir) {
   if (!h2_lost(&conn_, dir)) return false;

@@ -33,6 +33,7 @@ struct Http2Counters {
   std::uint64_t blocks_malformed = 0;  // not HPACK: the direction's table is lost after them
   std::uint64_t fields_unresolved = 0; // in every block, the streams' and the others'
   std::uint64_t gaps_resynced = 0;     // capture gaps between frames, followed past
+  std::uint64_t streams_untracked = 0; // opened while the stream table was full (at close)
 };
 
 class Http2Session {
@@ -51,7 +52,11 @@ class Http2Session {
   bool on_gap(int dir);
 
   std::uint32_t open_streams() const { return h2_open_streams(&conn_); }
-  std::uint32_t streams_untracked() const { return conn_.streams_untracked; }
+  // Streams opened while the table was full, before and since the last close (which clears
+  // the follower's own count with the rest of the connection's state).
+  std::uint64_t streams_untracked() const {
+    return counters_.streams_untracked + conn_.streams_untracked;
+  }
   const Http2Counters& counters() const { return counters_; }
 
  private:

@@ -90,6 +90,32 @@ class Procs:
         self.items.clear()
 
 
+class Tcpdump:
+    """tcpdump of TCP port on loopback into WORKDIR/NAME.pcap, started by procs (killed at
+    teardown). --immediate-mode and -U: no packet waits in a buffer when it stops; -B: a kernel
+    buffer big enough that nothing drops (stop() fails the test if anything did). The file is
+    readable by anyone, for an unprivileged replay."""
+
+    def __init__(self, procs, workdir, port, name="traffic"):
+        self.path = os.path.join(workdir, name + ".pcap")
+        self.err = os.path.join(workdir, name + ".stderr")
+        self.proc = procs.spawn(name, ["tcpdump", "-i", "lo", "-B", "32768", "-Z", "root",
+                                       "--immediate-mode", "-U", "-s", "0", "-w", self.path,
+                                       "tcp port %d" % port], workdir)
+        wait_for(lambda: "listening on" in open(self.err).read(), 15, "tcpdump to listen",
+                 self.proc, lambda: tail(self.err))
+
+    def stop(self):
+        """Stops it (after the last packets' settle time); the pcap's path."""
+        time.sleep(0.3)
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(15)
+        text = open(self.err).read()
+        assert "\n0 packets dropped by kernel" in "\n" + text, text
+        os.chmod(self.path, 0o644)
+        return self.path
+
+
 def wait_for(pred, timeout, what, proc=None, diag=lambda: ""):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

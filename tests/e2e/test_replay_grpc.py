@@ -10,7 +10,6 @@ what a real encoder writes.
 import collections
 import json
 import os
-import signal
 import subprocess
 
 import capture_helpers as ch
@@ -18,31 +17,16 @@ import capture_helpers as ch
 TOOL = os.path.join(ch.E2E_DIR, "tools", "grpc_calls.py")
 
 
-def _capture_calls(outdir):
+def _capture_calls(procs, outdir):
     port = ch.free_port()
-    pcap = os.path.join(outdir, "grpc.pcap")
-    err = os.path.join(outdir, "tcpdump.err")
-    # --immediate-mode: no packet waits in the ring when tcpdump is stopped; -B: no drops (as
-    # tests/fixtures/pcap/make_fixtures.sh records its captures).
-    with open(err, "w") as errf:
-        dump = subprocess.Popen(["tcpdump", "-i", "lo", "-B", "32768", "-Z", "root",
-                                 "--immediate-mode", "-U", "-s", "0", "-w", pcap,
-                                 "tcp port %d" % port], stderr=errf)
-    try:
-        ch.wait_for(lambda: "listening on" in open(err).read(), 10, "tcpdump to start",
-                    proc=dump)
-        calls = subprocess.run(["/usr/bin/python3", TOOL, str(port)], capture_output=True,
-                               text=True, timeout=60, check=True)
-    finally:
-        dump.send_signal(signal.SIGINT)
-        dump.wait(timeout=10)
-    assert "\n0 packets dropped by kernel" in "\n" + open(err).read(), open(err).read()
-    os.chmod(pcap, 0o644)
-    return pcap, port, [json.loads(l) for l in calls.stdout.splitlines() if l.strip()]
+    dump = ch.Tcpdump(procs, outdir, port, name="grpc")
+    calls = subprocess.run(["/usr/bin/python3", TOOL, str(port)], capture_output=True,
+                           text=True, timeout=60, check=True)
+    return dump.stop(), port, [json.loads(l) for l in calls.stdout.splitlines() if l.strip()]
 
 
-def test_grpc_calls_are_spans(outdir):
-    pcap, port, calls = _capture_calls(outdir)
+def test_grpc_calls_are_spans(procs, outdir):
+    pcap, port, calls = _capture_calls(procs, outdir)
     assert len(calls) == 30
     otlp = os.path.join(outdir, "spans.json")
     stats = os.path.join(outdir, "stats.json")

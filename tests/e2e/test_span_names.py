@@ -11,9 +11,7 @@ and no token value in any byte difftrace wrote. With `query_values: keep` the va
 """
 import json
 import os
-import signal
 import subprocess
-import time
 import uuid
 
 import capture_helpers as ch
@@ -44,21 +42,6 @@ def _requests():
                 req["body_size"] = 10
             reqs.append(req)
     return reqs
-
-
-class Tcpdump:
-    def __init__(self, procs, workdir, port):
-        self.path = os.path.join(workdir, "traffic.pcap")
-        self.proc = procs.spawn("tcpdump", ["tcpdump", "-i", "lo", "-s", "0", "-U", "-w",
-                                            self.path, "tcp port %d" % port], workdir)
-        err = os.path.join(workdir, "tcpdump.stderr")
-        ch.wait_for(lambda: os.path.exists(err) and b"listening on" in open(err, "rb").read(),
-                    15, "tcpdump to listen", self.proc, lambda: ch.tail(err))
-
-    def stop(self):
-        time.sleep(0.3)
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(15)
 
 
 def _names(spans, pid=None):
@@ -118,7 +101,7 @@ def _leaks(paths, reqs):
 def test_issue15_item8_span_names_and_redacted_query_in_every_exporter(
         pyserver, start_tracer, procs, workdir, receiver):  # noqa: F811
     srv = pyserver()
-    dump = Tcpdump(procs, workdir, srv.port)
+    dump = ch.Tcpdump(procs, workdir, srv.port)
     otlp = receiver()
     with ZipkinReceiver() as zipkin:
         tr = start_tracer(["--pid", str(srv.pid)],

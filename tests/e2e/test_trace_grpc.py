@@ -58,8 +58,10 @@ def test_grpc_server_spans(procs, workdir, start_tracer, kind):
     server = _start_server(procs, workdir, port, kind)
     client, out_path = _start_client(procs, workdir, port)
     tracer = start_tracer(["--pid", str(server.pid)])
+    dump = ch.Tcpdump(procs, workdir, port)
     calls = _calls(client, out_path)
     tracer.stop_ok()
+    pcap = dump.stop()
     channels = collections.Counter(c["channel"] for c in calls)
     assert channels == {"old": 39, "new": 39, "new-concurrent": 100}, channels
 
@@ -116,6 +118,30 @@ def test_grpc_server_spans(procs, workdir, start_tracer, kind):
                                                                        client_durations[-5:])
     stats = tracer.stats()
     assert stats["http2_io_not_followed"] == 0 and stats["http2_tail_call_failed"] == 0
+    _assert_durations_match_the_wire(workdir, pcap, by_conn[new_port], new_port)
+
+
+def _assert_durations_match_the_wire(workdir, pcap, live, client_port):
+    """The new connection's one-at-a-time calls, as the wire saw them: `difftrace replay` of
+    tcpdump's capture times each stream from its first packet to its last, by the packets'
+    timestamps, where the live span times it by the server's syscalls. Each live span is
+    within 1 ms of the wire's (the client's own timer also holds its Python stack: see the
+    nesting check above). The 100 concurrent calls come last on that connection; streams
+    open together are not matched one to one by start order."""
+    otlp = os.path.join(workdir, "replay.json")
+    proc = subprocess.run([ch.TRACER_BIN, "replay", pcap, "--export", "otlp-json:" + otlp],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    wire = sorted((s for s in ch.load_spans(otlp) if s["kind"] == ch.SERVER and
+                   s["attrs"].get("client.port") == client_port), key=lambda s: s["start"])
+    live = sorted(live, key=lambda s: s["start"])
+    assert len(wire) == len(live), (len(wire), len(live))
+    sequential = len(live) - 100
+    off = [(s["attrs"].get("url.path"), s["dur"] - w["dur"])
+           for s, w in zip(live[:sequential], wire[:sequential])
+           if s["attrs"].get("url.path") == w["attrs"].get("url.path")]
+    assert len(off) == sequential, "calls out of order against the wire"
+    assert all(abs(d) <= 1_000_000 for _, d in off), sorted(off, key=lambda x: -abs(x[1]))[:5]
 
 
 @pytest.mark.parametrize("kind", ["python", "go"])

@@ -68,8 +68,9 @@ int on_cgroup_attach(void *ctx)
 }
 
 /* Each connection of an exiting process: its exchange finishes as at close
- * (a request the process never answered is a span, status 0), and its state
- * goes. The kernel closes an exiting process's fds without a close call. */
+ * (a request the process never answered is a span, status 0; HTTP/2: every
+ * stream still open, as dt_on_close does), and its state goes. The kernel
+ * closes an exiting process's fds without a close call. */
 static long drop_conn_of_exited(struct bpf_map *map, const __u64 *sock, struct dt_conn *c,
 				void *vtgid)
 {
@@ -77,6 +78,8 @@ static long drop_conn_of_exited(struct bpf_map *map, const __u64 *sock, struct d
 
 	if (c->tgid != tgid)
 		return 0;
+	if (c->protocol == DT_PROTO_HTTP2)
+		h2_close_conn(*sock);
 	close_exchange(c, tgid);
 	drop_conn(sock, c);
 	return 0;

@@ -11,6 +11,7 @@ import collections
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -220,3 +221,46 @@ def test_grpc_platform_service_filtered_in_the_kernel(procs, workdir, start_trac
         stats["spans_dropped_no_trace_id"] + stats["ringbuf_lost"], tracer.diag()
     assert stats["reported_latency"] == len(slow)
     assert stats["http2_io_not_followed"] == 0 and stats["http2_tail_call_failed"] == 0
+
+
+# A client on a connection opened after the tracer: one normal call, then one the server is
+# killed in the middle of (Slow sleeps 200 ms before it answers).
+_DYING_CALL_CLIENT = """
+import sys
+sys.path.insert(0, %r)
+import grpc, grpc_calls
+with grpc.insecure_channel("127.0.0.1:%d") as channel:
+    print(grpc_calls.call(channel, "Unary")[1], flush=True)
+    print("slow", flush=True)
+    print(grpc_calls.call(channel, "Slow")[1], flush=True)
+"""
+
+
+def test_grpc_server_killed_mid_call_leaves_its_span(procs, workdir, start_tracer):
+    """The kernel closes a killed process's sockets without a close call: at its exit, the
+    streams still open on its HTTP/2 connections finish as at a close, so the call it never
+    answered is a SERVER span (no status, reason reset), as an HTTP/1 request is."""
+    port = ch.free_port()
+    server = _start_server(procs, workdir, port)
+    tracer = start_tracer(["--pid", str(server.pid)])
+    client = procs.spawn("dying-call-client", ["/usr/bin/python3", "-c", _DYING_CALL_CLIENT % (
+        os.path.join(ch.E2E_DIR, "tools"), port)], workdir)
+    out = os.path.join(workdir, "dying-call-client.stdout")
+    ch.wait_for(lambda: "slow" in open(out).read(), 30, "the client's slow call", proc=client)
+    time.sleep(0.1)  # into the 200 ms the server sleeps
+    server.kill()
+    assert server.wait(10) == -9, "harness: the server did not die as planned"
+    assert client.wait(30) == 0, ch.tail(out)
+    codes = open(out).read().split()
+    assert codes[0] == "0" and codes[2] != "0", codes  # Unary OK; Slow failed (UNAVAILABLE)
+    tracer.stop_ok()
+    by_path = collections.defaultdict(list)
+    for s in tracer.spans:
+        if s["attrs"].get("server.port") == port:
+            by_path[s["path"]].append(s)
+    assert len(by_path["/demo.Echo/Unary"]) == 1, (dict(by_path), tracer.diag())
+    slow = by_path["/demo.Echo/Slow"]
+    assert len(slow) == 1, (dict(by_path), tracer.diag())
+    s = slow[0]
+    assert s["kind"] == ch.SERVER and not s["status"], s["raw"]
+    assert s["attrs"].get("difftrace.reason") == "reset" and s["status_code"] == 2, s["raw"]

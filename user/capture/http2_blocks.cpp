@@ -64,9 +64,13 @@ std::optional<Rpc> Http2BlockDecoder::decode(dt_span_event& ev, const h2_span_ta
   }
   std::optional<Rpc> rpc = replay::http2_grpc_call(x);
   if (kernel.flags & DT_SPAN_F_GRPC_STATUS) {
-    if (!rpc) rpc = Rpc{};  // a grpc-status field: a gRPC call, its :path unresolved
+    if (!rpc) rpc = Rpc{};  // a grpc-status field: a gRPC call
     if (!rpc->grpc_status) rpc->grpc_status = kernel.grpc_status;
   }
+  // An indexed :path whose entry was added by a stream that stayed in the kernel (kept, as
+  // most normal ones are) is unresolved here, but the kernel's shadow kept its text.
+  if (rpc && rpc->service.empty() && ev.path_len)
+    replay::grpc_method_of_path(*rpc, std::string_view(ev.path, ev.path_len));
   return rpc;
 }
 

@@ -20,6 +20,7 @@
 #ifndef DIFFTRACE_HTTP2_HPACK_SHADOW_H
 #define DIFFTRACE_HTTP2_HPACK_SHADOW_H
 
+#include "dt/trace_context.h"
 #include "protocols/http2/frame.h"
 #include "protocols/http2/huffman.h"
 
@@ -220,13 +221,6 @@ DT_GLOBAL int h2s_string(const struct dt_window *w, __u32 *at, __u32 end, int nu
 	return 1;
 }
 
-/* traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>.
- * Positions of the dashes, and of the three ids in its 55 characters. */
-#define H2S_TP_LEN 55
-#define H2S_TP_TRACE 3
-#define H2S_TP_PARENT 36
-#define H2S_TP_FLAGS 53
-
 /* One character of a Huffman-coded traceparent at each bpf_loop turn. */
 struct h2s_tp_walk {
 	const struct dt_window *w;
@@ -274,7 +268,7 @@ static long h2s_tp_step(__u32 k, void *vctx)
 		return 1;
 	}
 	s->bit += n;
-	if (k == 2 || k == H2S_TP_PARENT - 1 || k == H2S_TP_FLAGS - 1) {
+	if (k == 2 || k == DT_TP_PARENT - 1 || k == DT_TP_FLAGS - 1) {
 		if (c != '-') {
 			s->bad = 1;
 			return 1;
@@ -285,12 +279,12 @@ static long h2s_tp_step(__u32 k, void *vctx)
 		s->bad = 1;
 		return 1;
 	}
-	if (k >= H2S_TP_TRACE && k < H2S_TP_TRACE + 32)
-		s->out->trace_id[(k - H2S_TP_TRACE) & 31] = c;
-	else if (k >= H2S_TP_PARENT && k < H2S_TP_PARENT + 16)
-		s->out->parent_id[(k - H2S_TP_PARENT) & 15] = c;
-	else if (k >= H2S_TP_FLAGS && k < H2S_TP_FLAGS + 2)
-		s->out->flags[(k - H2S_TP_FLAGS) & 1] = c;
+	if (k >= DT_TP_TRACE && k < DT_TP_TRACE + 32)
+		s->out->trace_id[(k - DT_TP_TRACE) & 31] = c;
+	else if (k >= DT_TP_PARENT && k < DT_TP_PARENT + 16)
+		s->out->parent_id[(k - DT_TP_PARENT) & 15] = c;
+	else if (k >= DT_TP_FLAGS && k < DT_TP_FLAGS + 2)
+		s->out->flags[(k - DT_TP_FLAGS) & 1] = c;
 	return 0;
 }
 
@@ -317,14 +311,10 @@ DT_GLOBAL int h2s_traceparent(const struct dt_window *w, __u32 at, __u32 end,
 	huffman = h2_byte(w, at) & 0x80;
 	if (!h2s_int(w, &at, end, 7, &len) || len > end - at || len > DT_WIN)
 		goto unread;
-	if (!huffman) {
-		if (len < H2S_TP_LEN || h2_byte(w, at + 2) != '-' ||
-		    h2_byte(w, at + H2S_TP_PARENT - 1) != '-' ||
-		    h2_byte(w, at + H2S_TP_FLAGS - 1) != '-')
+	if (!huffman) { /* as HTTP/1's header scan reads it */
+		if (!dt_parse_traceparent(w, at, at + len, out->trace_id, out->parent_id,
+					  out->flags))
 			goto unread;
-		DT_COPY(out->trace_id, &w->data[(at + H2S_TP_TRACE) & DT_WIN_MASK], 32);
-		DT_COPY(out->parent_id, &w->data[(at + H2S_TP_PARENT) & DT_WIN_MASK], 16);
-		DT_COPY(out->flags, &w->data[(at + H2S_TP_FLAGS) & DT_WIN_MASK], 2);
 		out->found = 1;
 		return 1;
 	}
@@ -335,7 +325,7 @@ DT_GLOBAL int h2s_traceparent(const struct dt_window *w, __u32 at, __u32 end,
 	/* unknown to the verifier: from a known 0 it would walk each turn's
 	 * bit offset as a state of its own (include/dt/portable.h) */
 	s.bit = DT_UNKNOWN(0);
-	DT_LOOP(H2S_TP_LEN, h2s_tp_step, &s);
+	DT_LOOP(DT_TP_LEN, h2s_tp_step, &s);
 	/* 55 symbols, then only the padding: fewer than 8 bits, all ones */
 	if (s.bad || s.bit + 8 <= s.bits ||
 	    (s.bit < s.bits && (~h2_byte(w, at + (s.bit >> 3)) & (0xffu >> (s.bit & 7)))))

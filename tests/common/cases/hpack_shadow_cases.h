@@ -17,7 +17,7 @@ struct ShadowBlock {
   unsigned unread = 0;       // traceparent fields that must be counted as unread
   // The :path that must be read (its first H2S_PATH_MAX bytes), when path_state says so.
   int path_state = kPathUnchecked;
-  std::string path;
+  std::string path = "";
 
   static constexpr int kPathUnchecked = -1;  // else enum h2s_path_state
 };

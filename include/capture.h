@@ -120,7 +120,11 @@ struct dt_span_event {
 	/* A CLIENT span whose cause was found by goroutine, not by thread
 	 * (bpf/lib/go_causality.bpf.h): believed in a Go process. */
 	__u8 go_cause;
-	__u8 _pad2[3];
+	/* HTTP/2: the request block may name a :path the kernel's shadow does
+	 * not hold (an entry from before it looked, or evicted): path is empty
+	 * and the span is keyed as the endpoint with no path; nothing guessed. */
+	__u8 path_unresolved;
+	__u8 _pad2[2];
 	char resp_span_id[16]; /* DT_SPAN_F_RESP_SPAN_ID: the server's span id, hex text */
 	char comm[DT_COMM_LEN];
 	char path[DT_TARGET_MAX]; /* request target (HTTP: the path and query) */
@@ -156,6 +160,8 @@ enum dt_counter {
 				 * follower too long */
 	DT_C_H2_TRACE_UNREAD,   /* HTTP/2 requests' traceparent fields the kernel could not
 				 * read (indexed whole, or not W3C's shape): no trace id */
+	DT_C_H2_PATH_UNRESOLVED, /* HTTP/2 requests whose :path the kernel could not read
+				  * (an entry from before it looked, or evicted): no path */
 	/* Trace ids the kernel gave header-less exchanges (bpf/lib/trace_inherit.bpf.h): */
 	DT_C_TRACE_MINTED,      /* a new trace: a root SERVER, or a CLIENT with no known cause */
 	DT_C_TRACE_BY_CAUSE,    /* a CLIENT's, from the SERVER exchange that caused it */

@@ -87,7 +87,8 @@ struct dt_kept_span {
 	__u8 end_reason;
 	__u8 path_len;
 	__u8 ctx_kind;
-	__u8 _pad[6];
+	__u8 path_unresolved;  /* as struct dt_span_event's */
+	__u8 _pad[5];
 	char parent_id[16];
 	char trace_flags[2];
 	__u8 _pad2[6];

@@ -118,6 +118,7 @@ DT_INLINE void dt_kept_span_of(struct dt_kept_span *k, const struct dt_span_even
 	k->end_reason = e->end_reason;
 	k->path_len = e->path_len < DT_KEEP_PATH - 1 ? e->path_len : DT_KEEP_PATH - 1;
 	k->ctx_kind = e->ctx_kind;
+	k->path_unresolved = e->path_unresolved;
 	__builtin_memset(k->_pad, 0, sizeof(k->_pad));
 	__builtin_memset(k->_pad2, 0, sizeof(k->_pad2));
 	__builtin_memcpy(k->parent_id, e->parent_id, sizeof(k->parent_id));

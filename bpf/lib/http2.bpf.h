@@ -49,6 +49,15 @@ struct {
 	__type(value, struct dt_window);
 } h2_carry_win SEC(".maps");
 
+/* What the shadow's walk of a block read (per CPU: too big for the stack
+ * of h2_on_fragment's call chain, which 6.1 holds to 512 bytes). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct h2s_result);
+} h2_walk_result SEC(".maps");
+
 /* The shadow's walk of one block, as a global function: verified once, for
  * the window of the I/O or the gathered block alike. H2_WALK_REQUEST in len:
  * a request's block (five arguments at most). */
@@ -113,6 +122,7 @@ struct {
 struct h2_stream_info {
 	struct h2_span_tail tail;
 	struct h2s_trace trace;   /* the request's traceparent (trace.found) */
+	struct h2s_path path;     /* the request's :path (path.state) */
 	__u16 status;          /* :status of the final response, 0: none resolved */
 	__u8 method;           /* :method by static index: 2 GET, 3 POST */
 	__u8 grpc_status;
@@ -278,7 +288,7 @@ __noinline int h2_on_fragment(struct h2_conn *h, const struct dt_window *w,
 			      const struct h2_fragment *f, __u32 win)
 {
 	struct h2_stream_key k = {};
-	struct h2s_result r = {};
+	struct h2s_result *r;
 	struct h2_shadow *sh;
 	struct h2_stream_info *info;
 	struct h2_block_copy *b;
@@ -291,6 +301,10 @@ __noinline int h2_on_fragment(struct h2_conn *h, const struct dt_window *w,
 	if (!h || !w || !f)
 		return 0;
 	key = h->key;
+	r = bpf_map_lookup_elem(&h2_walk_result, &zero);
+	if (!r)
+		return 0;
+	__builtin_memset(r, 0, sizeof(*r));
 	sh = h2_lookup_or_zero(&h2_shadows, &key, 0);
 	if (!sh)
 		return 0;
@@ -315,8 +329,8 @@ __noinline int h2_on_fragment(struct h2_conn *h, const struct dt_window *w,
 		pos = H2_POS_UNKNOWN;
 	} else if (blen) {
 		h2_shadow_walk(t, bw, boff,
-			       blen | (f->kind == H2_BLOCK_REQUEST ? H2_WALK_REQUEST : 0), &r);
-		if (r.trace.unread)
+			       blen | (f->kind == H2_BLOCK_REQUEST ? H2_WALK_REQUEST : 0), r);
+		if (r->trace.unread)
 			count(DT_C_H2_TRACE_UNREAD);
 	}
 	if (f->kind < H2_BLOCK_REQUEST || f->kind > H2_BLOCK_TRAILERS)
@@ -348,18 +362,28 @@ __noinline int h2_on_fragment(struct h2_conn *h, const struct dt_window *w,
 	} else {
 		b->truncated = 1; /* a CONTINUATION: only the first fragment is kept */
 	}
-	info->tail.unresolved += r.unresolved;
+	info->tail.unresolved += r->unresolved;
 	if (f->kind != H2_BLOCK_REQUEST && f->kind != H2_BLOCK_REQ_TRAILERS)
-		info->last_resp_unresolved = r.unresolved || pos == H2_POS_UNKNOWN;
-	if (f->kind == H2_BLOCK_REQUEST && r.method)
-		info->method = r.method;
-	if (f->kind == H2_BLOCK_REQUEST && r.trace.found)
-		info->trace = r.trace;
+		info->last_resp_unresolved = r->unresolved || pos == H2_POS_UNKNOWN;
+	if (f->kind == H2_BLOCK_REQUEST && r->method)
+		info->method = r->method;
+	if (f->kind == H2_BLOCK_REQUEST && r->trace.found)
+		info->trace = r->trace;
+	/* the request's :path: what the walk read, or unresolved when the
+	 * block could not be walked (the shadow had lost count) */
+	if (f->kind == H2_BLOCK_REQUEST && info->path.state != H2S_PATH_UNRESOLVED) {
+		if (pos == H2_POS_UNKNOWN)
+			info->path.state = H2S_PATH_UNRESOLVED;
+		else if (blen)
+			info->path = r->path;
+		if (info->path.state == H2S_PATH_UNRESOLVED)
+			count(DT_C_H2_PATH_UNRESOLVED);
+	}
 	/* A block after an interim (1xx) response is the final one. */
-	if (r.status && (f->kind == H2_BLOCK_RESPONSE || info->status < 200))
-		info->status = r.status;
-	if (f->kind != H2_BLOCK_REQUEST && r.has_grpc_status) {
-		info->grpc_status = r.grpc_status;
+	if (r->status && (f->kind == H2_BLOCK_RESPONSE || info->status < 200))
+		info->status = r->status;
+	if (f->kind != H2_BLOCK_REQUEST && r->has_grpc_status) {
+		info->grpc_status = r->grpc_status;
 		info->has_grpc_status = 1;
 	}
 	return 0;
@@ -390,6 +414,16 @@ __noinline int h2_span_event(struct dt_span_event *e, const struct dt_conn *c,
 		__builtin_memcpy(e->parent_id, info->trace.parent_id, sizeof(e->parent_id));
 		__builtin_memcpy(e->trace_flags, info->trace.flags, sizeof(e->trace_flags));
 		e->ctx_kind = DT_CTX_W3C;
+	}
+	/* the request's :path, for the endpoint key and the kept span; the
+	 * reported span's is user space's decoding of the block */
+	if (info->path.state == H2S_PATH_FOUND) {
+		__builtin_memcpy(e->path, info->path.text, H2S_PATH_MAX);
+		e->path_len = info->path.len < H2S_PATH_MAX ? info->path.len : H2S_PATH_MAX;
+		if (info->path.truncated)
+			e->flags |= DT_SPAN_F_PATH_TRUNCATED;
+	} else if (info->path.state == H2S_PATH_UNRESOLVED) {
+		e->path_unresolved = 1;
 	}
 	e->method = info->method == 2 ? HTTP_METHOD_GET
 		    : info->method == 3 ? HTTP_METHOD_POST

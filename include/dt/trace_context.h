@@ -3,6 +3,7 @@
 #ifndef DIFFTRACE_DT_TRACE_CONTEXT_H
 #define DIFFTRACE_DT_TRACE_CONTEXT_H
 
+#include "dt/chunk.h" /* struct dt_window */
 #include "dt/portable.h"
 
 enum dt_trace_ctx_kind {
@@ -43,6 +44,33 @@ DT_INLINE int dt_same_trace_id(const char *a, const char *b)
 	__builtin_memcpy(x, a, sizeof(x));
 	__builtin_memcpy(y, b, sizeof(y));
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
+/* W3C traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>.
+ * Its length, and where its three ids start. */
+#define DT_TP_LEN 55
+#define DT_TP_TRACE 3
+#define DT_TP_PARENT 36
+#define DT_TP_FLAGS 53
+
+/* A traceparent as the text [v, end) of window w, for every protocol that
+ * carries it as text (HTTP/1's header line, HTTP/2's raw HPACK string): its
+ * length and dashes checked, its three ids copied as text (the hex is user
+ * space's to check: decoding it here costs the verifier too much). 1 when
+ * copied; a later version's longer value is read by its first 55 bytes. */
+DT_INLINE int dt_parse_traceparent(const struct dt_window *w, __u32 v, __u32 end,
+				   char *trace_id, char *parent_id, char *flags)
+{
+	if (end < v + DT_TP_LEN)
+		return 0;
+	if (w->data[(v + DT_TP_TRACE - 1) & DT_WIN_MASK] != '-' ||
+	    w->data[(v + DT_TP_PARENT - 1) & DT_WIN_MASK] != '-' ||
+	    w->data[(v + DT_TP_FLAGS - 1) & DT_WIN_MASK] != '-')
+		return 0;
+	DT_COPY(trace_id, &w->data[(v + DT_TP_TRACE) & DT_WIN_MASK], 32);
+	DT_COPY(parent_id, &w->data[(v + DT_TP_PARENT) & DT_WIN_MASK], 16);
+	DT_COPY(flags, &w->data[(v + DT_TP_FLAGS) & DT_WIN_MASK], 2);
+	return 1;
 }
 
 #endif /* DIFFTRACE_DT_TRACE_CONTEXT_H */

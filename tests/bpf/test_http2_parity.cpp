@@ -195,11 +195,11 @@ TEST_CASE("kernel and host follow HTTP/2 frames alike over every fixture capture
   CHECK(streams >= 100);
 }
 
-TEST_CASE("kernel and host HPACK shadows agree, traceparent raw and Huffman-coded",
+TEST_CASE("kernel and host HPACK shadows agree, traceparent and :path raw and Huffman-coded",
           "[bpf][http2]") {
   require_bpf_environment();
   KernelDriver kernel;
-  std::size_t found = 0, unread = 0;
+  std::size_t found = 0, unread = 0, paths = 0, paths_unresolved = 0;
   for (const auto& c : hpack_shadow_cases()) {
     INFO(c.name);
     h2s_table host{}, kern{};
@@ -216,9 +216,18 @@ TEST_CASE("kernel and host HPACK shadows agree, traceparent raw and Huffman-code
       CHECK(bool(kr.trace.found) == !b.traceparent.empty());
       found += kr.trace.found;
       unread += kr.trace.unread;
+      paths += kr.path.state == H2S_PATH_FOUND;
+      paths_unresolved += kr.path.state == H2S_PATH_UNRESOLVED;
+      if (b.path_state != ShadowBlock::kPathUnchecked) {
+        CHECK(int(kr.path.state) == b.path_state);
+        CHECK(std::string(kr.path.text, kr.path.len) == b.path);
+      }
     }
   }
   // the footing: the cases read 71 traceparents and leave 4 unread
   CHECK(found >= 70);
   CHECK(unread >= 4);
+  // and 256 + 79 :paths (every Huffman symbol among them), 2 unresolved
+  CHECK(paths >= 300);
+  CHECK(paths_unresolved >= 2);
 }

@@ -6,7 +6,9 @@ front of it, as HTTP/1's do (test_linking.py, assert_slow_requests_whole).
 
 The front (tests/e2e/tools/grpc_chain.py) answers at once and invokes the back asynchronously
 with the same trace id, so its SERVER span is over and kept before the back's call turns slow or
-fails. Both are platform services with the filter on.
+fails. Both are platform services with the filter on. The back's Slow method has a latency
+threshold of its own: the kernel reads each request's :path, so its endpoint key (and so its
+threshold) is per gRPC method, and a pulled-back span has its rpc.service and rpc.method.
 
     flock /tmp/dt-live.lock /usr/bin/python3 -m pytest -q tests/e2e/test_trace_grpc_keep.py
 """
@@ -34,7 +36,8 @@ def test_flagged_grpc_trace_pulls_back_the_front_hop(procs, workdir, start_trace
         # (default-executor), whose comm would match no service
         f.write("services:\n"
                 "  - {name: front, match: {listen_port: %d}, role: platform, latency: 100ms}\n"
-                "  - {name: back, match: {listen_port: %d}, role: platform, latency: 100ms}\n"
+                "  - {name: back, match: {listen_port: %d}, role: platform, latency: 100ms,\n"
+                "     endpoints: {\"POST /demo.Echo/Slow\": {latency: 150ms}}}\n"
                 "assembler: {wait: 300ms}\n" % (front_port, back_port))
     _serve(procs, workdir, "grpc-back", ["back", str(back_port)], back_port)
     _serve(procs, workdir, "grpc-front", ["front", str(front_port), str(back_port)], front_port)
@@ -71,6 +74,11 @@ def test_flagged_grpc_trace_pulls_back_the_front_hop(procs, workdir, start_trace
     assert stats["spans_seen"] == stats["spans_reported"] + stats["spans_kept"] + \
         stats["spans_dropped_no_trace_id"] + stats["ringbuf_lost"], summary
     assert stats["http2_traceparent_unread"] == 0, summary
+    # every request's :path read in the kernel (all connections opened after the tracer), and
+    # where a span crossed, the same as libnghttp2's decoding of its block
+    assert stats["http2_path_unresolved"] == 0, summary
+    assert stats["http2_kernel_path_agreed"] >= len(flagged), summary
+    assert stats["http2_kernel_path_differed"] == 0, summary
     # every normal stream had a trace id to be kept by (HTTP/2 before issue 17's change: none;
     # with it but without gathering a HEADERS frame cut across reads, about half: grpc-core's
     # server reads in parts and, after some 60 calls, cuts a request's HEADERS)
@@ -85,9 +93,17 @@ def test_flagged_grpc_trace_pulls_back_the_front_hop(procs, workdir, start_trace
         back = [s for s in t if s["service"] == "back" and s["kind"] == ch.SERVER]
         assert [(s["attrs"].get("difftrace.decision"), s["attrs"].get("difftrace.reason"))
                 for s in back] == [("anomalous", want)], flagged_traces + "\n" + summary
+        # judged in the kernel against its method's threshold: Slow's own, Down's the service's
+        want_ns = 150_000_000 if c["back"] == "Slow" else 100_000_000
+        assert back[0]["attrs"].get("difftrace.threshold_ns") == want_ns, back
+        assert back[0]["attrs"].get("rpc.method") == c["back"], back
         front = [s for s in t if s["service"] == "front" and s["kind"] == ch.SERVER]
         assert len(front) == 1, flagged_traces + "\n" + summary
         assert front[0]["attrs"].get("difftrace.decision") == "kept", flagged_traces
         assert front[0]["attrs"]["network.protocol.version"] == "2", front
         assert front[0]["parent_span_id"], front
+        # its :path as the kernel read it, kept with it: url.path and the gRPC call
+        assert front[0]["attrs"].get("url.path") == "/demo.Front/Call", front
+        assert front[0]["attrs"].get("rpc.service") == "demo.Front", front
+        assert front[0]["attrs"].get("rpc.method") == "Call", front
     assert stats["spans_recovered_exact"] >= len(flagged), summary

@@ -5,12 +5,17 @@
 // are reached too; the reassembled streams go on into HttpReplay, so the HTTP/1.x boundary code
 // (include/protocols/http1/) and the HTTP/2 follower see them. The same bytes also drive the
 // HTTP/2 follower and HPACK decoding directly (fuzz_http2: pcap framing would keep most inputs
-// from reaching them), as I/Os and gaps of either direction on one connection. The first input byte also picks a link type for a direct decode_packet() call
+// from reaching them), as I/Os and gaps of either direction on one connection, and the kernel's
+// HPACK shadow (fuzz_hpack_shadow) over the same bytes. The first input byte also picks a link type for a direct decode_packet() call
 // over the rest, so every link layer decoder sees arbitrary bytes, not only the file's link type.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <utility>
 #include <vector>
+
+#include "protocols/http2/hpack_shadow.h"
 
 #include "replay/capture_replay.h"
 #include "replay/hpack_decoder.h"
@@ -54,6 +59,24 @@ class CheckingSink : public StreamSink {
                    }};
 };
 
+// The kernel's HPACK shadow (include/protocols/http2/hpack_shadow.h) over the input as two
+// request blocks on one table (its halves): its :path (Huffman decoder, path store) and
+// traceparent walks must keep their bounds on any bytes.
+void fuzz_hpack_shadow(const uint8_t* data, size_t size) {
+  static dt_window w;
+  h2s_table t{};
+  const size_t half = size / 2;
+  for (const auto& [off, n] : {std::pair<size_t, size_t>{0, half}, {half, size - half}}) {
+    const size_t len = n < DT_WIN ? n : DT_WIN;
+    std::memset(&w, 0, sizeof w);
+    std::memcpy(w.data, data + off, len);
+    h2s_result r{};
+    h2s_block(&t, &w, 0, static_cast<__u32>(len), 1, &r);
+    if (r.path.len > H2S_PATH_MAX || r.path.state > H2S_PATH_UNRESOLVED) __builtin_trap();
+    if (r.path.state != H2S_PATH_FOUND && r.path.len) __builtin_trap();
+  }
+}
+
 // Bytes as I/Os on one HTTP/2 connection: each control byte says the direction (bit 7), a gap
 // (0x7f in the low bits) or the length of the I/O that follows (low 7 bits). Every exchange's
 // record must keep the follower's own bounds; HPACK sees every header block. tests/fuzz/seeds
@@ -83,6 +106,7 @@ void fuzz_http2(const uint8_t* data, size_t size) {
   if (session.open_streams() != 0) __builtin_trap();
   HpackDecoder hpack;  // the whole input as one header block too
   hpack.decode({data, size});
+  fuzz_hpack_shadow(data, size);
 }
 
 constexpr LinkType kLinkTypes[] = {LinkType::ethernet, LinkType::linux_sll, LinkType::linux_sll2,

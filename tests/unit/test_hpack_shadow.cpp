@@ -31,6 +31,19 @@ h2s_result shadow_block(h2s_table& t, const std::string& block, bool request = f
 
 std::string str(const std::string& s) { return std::string(1, static_cast<char>(s.size())) + s; }
 
+// The shadow's :path against libnghttp2's decoding of the same request block: the same text
+// (its first H2S_PATH_MAX bytes) when the shadow read one, and never a path missed silently.
+void check_path_against_decoder(const h2s_result& r, const HeaderBlock& want) {
+  const std::string* path = want.find(":path");
+  if (r.path.state == H2S_PATH_FOUND) {
+    REQUIRE(path);
+    CHECK(std::string(r.path.text, r.path.len) == path->substr(0, H2S_PATH_MAX));
+    CHECK(bool(r.path.truncated) == (path->size() > H2S_PATH_MAX));
+  } else if (path) {
+    CHECK(r.path.state == H2S_PATH_UNRESOLVED);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("hpack shadow: status, grpc-status, and what it cannot know", "[http2]") {
@@ -94,7 +107,7 @@ TEST_CASE("hpack shadow agrees with the HPACK decoder on the DeepFlow captures",
   HpackDecoder decoder[2];
   h2s_table shadow[2]{};
   std::string open[2];
-  int blocks = 0;
+  int blocks = 0, paths = 0;
   Http2Callbacks cb;
   cb.on_fragment = [&](const h2_fragment& f, std::span<const std::uint8_t> b) {
     std::string& block = open[f.dir & 1];
@@ -102,8 +115,11 @@ TEST_CASE("hpack shadow agrees with the HPACK decoder on the DeepFlow captures",
     if (!f.last) return;
     const HeaderBlock want = decoder[f.dir & 1].decode(
         {reinterpret_cast<const std::uint8_t*>(block.data()), block.size()});
-    const h2s_result got = shadow_block(shadow[f.dir & 1], block);
+    const bool request = f.dir == DT_DIR_INGRESS;  // c2s is fed as ingress
+    const h2s_result got = shadow_block(shadow[f.dir & 1], block, request);
     blocks++;
+    if (request) check_path_against_decoder(got, want);
+    if (request && got.path.state == H2S_PATH_FOUND) paths++;
     CHECK(got.unresolved == want.unresolved);
     CHECK_FALSE(got.malformed);
     if (got.status) CHECK(want.find(":status"));
@@ -117,6 +133,7 @@ TEST_CASE("hpack shadow agrees with the HPACK decoder on the DeepFlow captures",
   feed(DT_DIR_INGRESS, c.c2s);
   feed(DT_DIR_EGRESS, c.s2c);
   CHECK(blocks > 0);
+  if (name == "h2c_ascii.pcap" || name == "grpc-unary.pcap") CHECK(paths > 0);
 }
 
 TEST_CASE("hpack shadow: the literal name ids of traceparent", "[http2]") {
@@ -130,7 +147,34 @@ TEST_CASE("hpack shadow: the literal name ids of traceparent", "[http2]") {
   CHECK(first.find("\x40\x88\x4d\x83\x21\x6b\x1d\x85\xa9\x3f") != std::string::npos);
 }
 
-TEST_CASE("hpack shadow reads a request's traceparent, raw or Huffman-coded", "[http2]") {
+TEST_CASE("hpack shadow: the literal name ids of :path", "[http2]") {
+  dt_window w{};
+  std::memcpy(w.data, "\x05:path", 6);
+  CHECK((h2s_hash(&w, 0, 6) | H2S_LITERAL) == H2S_PATH_NAME);
+  std::memcpy(w.data, "\x84\xb9\x58\xd3\x3f", 5);
+  CHECK((h2s_hash(&w, 0, 5) | H2S_LITERAL) == H2S_PATH_HUFF);
+  // libnghttp2's encoder always names :path by its static index, so the Huffman-coded literal
+  // name is checked with its decoder
+  HpackDecoder decoder;
+  const std::string b = std::string("\0\x84\xb9\x58\xd3\x3f", 6) + str("/a");
+  const HeaderBlock got = decoder.decode({reinterpret_cast<const std::uint8_t*>(b.data()), b.size()});
+  REQUIRE(got.find(":path"));
+  CHECK(*got.find(":path") == "/a");
+}
+
+TEST_CASE("hpack shadow: the Huffman decoder's groups give every symbol its code", "[http2]") {
+  // the canonical code rebuilt from the groups: each symbol once, codes consecutive
+  int seen[257] = {};
+  for (int g = 0; g < H2_HUFF_GROUPS; g++) {
+    const int next_off = g + 1 < H2_HUFF_GROUPS ? h2_huff_groups[g + 1].off : 257;
+    const std::uint64_t last = h2_huff_groups[g].first + (next_off - h2_huff_groups[g].off);
+    CHECK(h2_huff_groups[g].limit == last << (32 - h2_huff_groups[g].len));
+    for (int i = h2_huff_groups[g].off; i < next_off; i++) seen[i < 256 ? h2_huff_syms[i] : 256]++;
+  }
+  for (int s = 0; s < 257; s++) CHECK(seen[s] == 1);
+}
+
+TEST_CASE("hpack shadow reads a request's traceparent and :path, raw or Huffman-coded", "[http2]") {
   for (const auto& c : testing::hpack_shadow_cases()) {
     INFO(c.name);
     h2s_table t{};
@@ -142,6 +186,11 @@ TEST_CASE("hpack shadow reads a request's traceparent, raw or Huffman-coded", "[
       const HeaderBlock want =
           decoder.decode({reinterpret_cast<const std::uint8_t*>(b.bytes.data()), b.bytes.size()});
       CHECK_FALSE(r.malformed);
+      if (b.request) check_path_against_decoder(r, want);
+      if (b.path_state != testing::ShadowBlock::kPathUnchecked) {
+        CHECK(int(r.path.state) == b.path_state);
+        CHECK(std::string(r.path.text, r.path.len) == b.path);
+      }
       CHECK(r.trace.unread == b.unread);
       CHECK(bool(r.trace.found) == !b.traceparent.empty());
       if (r.trace.found) {

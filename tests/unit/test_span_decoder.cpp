@@ -131,5 +131,6 @@ TEST_CASE("http1_span_fill leaves nothing of the span before it in the event", "
   }
   CHECK(a.status_unresolved == 0);  // an HTTP/2 span's, left over, made HTTP/1 spans unresolved
   CHECK(a.go_cause == 0);
+  CHECK(a.path_unresolved == 0);  // nor an HTTP/2 span's unresolved :path
   CHECK(std::memcmp(&a, &b, sizeof a) == 0);
 }

@@ -161,3 +161,80 @@ TEST_CASE("issue 15 item 6: a span's service is the filter's, not a config pid's
   CHECK(name_of["/reused"] == "bash");  // its comm, as a process no service matches
   CHECK(name_of["/comm"] == "gateway");
 }
+
+namespace {
+
+// A finished HTTP/2 gRPC SERVER stream of the gateway as the kernel gives it: its :path as the
+// HPACK shadow read it (empty and marked when unresolved), grpc-status 0.
+dt_span_event grpc_span(const char* path, std::uint64_t start, std::uint64_t dur) {
+  dt_span_event e = gateway_span(path, start, dur);
+  e.protocol = DT_PROTO_HTTP2;
+  e.method = HTTP_METHOD_POST;
+  e.flags |= DT_SPAN_F_GRPC_STATUS;
+  e.grpc_status = 0;
+  if (!*path) e.path_unresolved = 1;
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("HTTP/2: thresholds per gRPC method, and kept streams pulled back with their call",
+          "[pipeline][keep][http2]") {
+  config::Config cfg;
+  config::Service gw;
+  gw.name = "gateway";
+  gw.match.comms = {"gateway"};
+  gw.role = config::Role::kPlatform;
+  gw.latency.static_ns = 10 * ms;
+  config::Endpoint slow_method;  // slow by design: a threshold of its own
+  slow_method.method = "POST";
+  slow_method.path_template = "/demo.Echo/Slow";
+  slow_method.latency.static_ns = 100 * ms;
+  gw.endpoints.push_back(slow_method);
+  cfg.services.push_back(gw);
+
+  filter::FilterSettings settings;
+  settings.keep_spans = DT_KEEP_SPANS;
+  Run run(cfg, settings);
+  auto& [clock, store, decoder, exported, exporters, pipeline] = run;
+  pipeline.start(0);
+
+  const std::uint64_t t0 = 1'000'000'000;
+  // 50 ms: normal for Slow (its 100 ms), kept; so is a fast Say and one whose path the
+  // kernel could not resolve (the service's 10 ms)
+  auto slow = grpc_span("/demo.Echo/Slow", t0, 50 * ms);
+  REQUIRE(store.filter(slow) == DT_OUT_KEPT);
+  CHECK(slow.threshold_us == 100'000);
+  auto say = grpc_span("/demo.Echo/Say", t0 + 60 * ms, 1 * ms);
+  REQUIRE(store.filter(say) == DT_OUT_KEPT);
+  auto unresolved = grpc_span("", t0 + 70 * ms, 1 * ms);
+  REQUIRE(store.filter(unresolved) == DT_OUT_KEPT);
+  // 50 ms on Say is over its threshold (the service's): an anomaly, which pulls the rest back
+  auto late = grpc_span("/demo.Echo/Say", t0 + 80 * ms, 50 * ms);
+  REQUIRE(store.filter(late) == DT_OUT_REPORT);
+  CHECK(late.reason == DT_REASON_LATENCY);
+  CHECK(late.threshold_us == 10'000);
+  std::vector<capture::Span> reported{decoder.decode(late)};
+  pipeline.add(std::move(reported), t0 + 140 * ms);
+  pipeline.finish();
+
+  std::map<std::string, const capture::Span*> kept;
+  for (const auto& s : exported)
+    if (s.decision == "kept") kept[s.path] = &s;
+  REQUIRE(kept.size() == 3);
+  for (const char* method : {"Slow", "Say"}) {
+    const capture::Span* s = kept[std::string("/demo.Echo/") + method];
+    REQUIRE(s);
+    CHECK(s->http_version == 2);
+    REQUIRE(s->rpc);
+    CHECK(s->rpc->service == "demo.Echo");
+    CHECK(s->rpc->method == method);
+    CHECK(s->rpc->grpc_status == 0);
+    CHECK(s->unresolved_fields == 0);
+  }
+  const capture::Span* s = kept[""];
+  REQUIRE(s);
+  REQUIRE(s->rpc);
+  CHECK(s->rpc->method.empty());  // nothing guessed
+  CHECK(s->unresolved_fields == 1);
+}

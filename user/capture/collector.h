@@ -26,6 +26,7 @@ class Collector {
   bool drain();
   std::vector<Span> take();
   std::uint64_t malformed() const { return malformed_; }
+  const Http2BlockDecoder& http2_blocks() const { return h2_blocks_; }
 
  private:
   static int on_event(void* ctx, void* data, size_t size);

@@ -27,10 +27,17 @@ class Http2BlockDecoder {
   // returns the gRPC call, if the stream is one. unresolved: fields left unresolved.
   std::optional<Rpc> decode(dt_span_event& ev, const h2_span_tail& tail, std::uint32_t& unresolved);
 
+  // Streams whose :path both the kernel's shadow and the decoder read: the same text (the
+  // kernel's is the first H2S_PATH_MAX bytes), or not (a defect in the shadow).
+  std::uint64_t kernel_paths_agreed() const { return paths_agreed_; }
+  std::uint64_t kernel_paths_differed() const { return paths_differed_; }
+
  private:
   // One decoder per connection and direction (requests' and responses').
   std::unordered_map<std::uint64_t, replay::HpackDecoder> tables_;
   replay::HpackDecoder& table(std::uint64_t conn_id, int dir);
+  std::uint64_t paths_agreed_ = 0;
+  std::uint64_t paths_differed_ = 0;
 };
 
 }  // namespace difftrace::capture

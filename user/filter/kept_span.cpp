@@ -30,6 +30,7 @@ dt_span_event event_of(const dt_kept_span& k, const dt_trace_key& trace) {
   e.end_reason = k.end_reason;
   e.path_len = k.path_len;
   e.ctx_kind = k.ctx_kind;
+  e.path_unresolved = k.path_unresolved;
   e.decision = DT_DECIDE_KEEP;
   e.reason = DT_REASON_NONE;
   e.service = k.service;

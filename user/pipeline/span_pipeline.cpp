@@ -6,6 +6,7 @@
 #include "capture/request_target.h"
 #include "filter/kept_span.h"
 #include "pipeline/service_name_enricher.h"
+#include "replay/http2_span.h"
 
 namespace difftrace::pipeline {
 
@@ -51,13 +52,16 @@ std::vector<capture::Span> SpanPipeline::pull(const capture::Span& of_trace) {
   for (const auto& kept : store_.take_kept(filter::trace_key(hex))) {
     const dt_span_event ev = filter::event_of(kept, filter::trace_key(hex));
     capture::Span s = decoder_.decode(ev);
-    // A kept HTTP/2 stream has no header blocks to decode (they never crossed): its version
-    // and grpc status are the event's; its :path was not kept (docs/http2.md).
+    // A kept HTTP/2 stream has no header blocks to decode (they never crossed): its version,
+    // grpc status and :path (as the kernel's HPACK shadow read it, or marked unresolved) are
+    // the event's, and a gRPC call's service and method come from that path (docs/http2.md).
     if (ev.protocol == DT_PROTO_HTTP2) {
       s.http_version = 2;
+      if (ev.path_unresolved) s.unresolved_fields = std::max<std::uint32_t>(s.unresolved_fields, 1);
       if (ev.flags & DT_SPAN_F_GRPC_STATUS) {
         capture::Rpc rpc;
         rpc.grpc_status = ev.grpc_status;
+        replay::grpc_method_of_path(rpc, s.path);
         s.rpc = std::make_shared<const capture::Rpc>(std::move(rpc));
       }
     }

@@ -78,15 +78,18 @@ std::optional<capture::Rpc> http2_grpc_call(const Http2Exchange& x) {
       !is_grpc_content(x.response.find("content-type")) && !grpc_status)
     return std::nullopt;
   capture::Rpc rpc;
-  const std::string* path = x.request.find(":path");
-  const size_t slash = path ? path->find('/', 1) : std::string::npos;
-  if (path && path->size() >= 4 && (*path)[0] == '/' && slash != std::string::npos &&
-      slash + 1 < path->size()) {
-    rpc.service = path->substr(1, slash - 1);
-    rpc.method = path->substr(slash + 1);
-  }
+  if (const std::string* path = x.request.find(":path")) grpc_method_of_path(rpc, *path);
   if (grpc_status) rpc.grpc_status = std::atoi(grpc_status->c_str());
   return rpc;
+}
+
+void grpc_method_of_path(capture::Rpc& rpc, std::string_view path) {
+  const size_t slash = path.find('/', 1);
+  if (path.size() >= 4 && path[0] == '/' && slash != std::string_view::npos &&
+      slash + 1 < path.size()) {
+    rpc.service = std::string(path.substr(1, slash - 1));
+    rpc.method = std::string(path.substr(slash + 1));
+  }
 }
 
 }  // namespace difftrace::replay

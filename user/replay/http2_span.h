@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <string_view>
 
 #include "capture.h"
 #include "capture/span.h"
@@ -19,5 +20,9 @@ void http2_event_fields(dt_span_event& ev, const Http2Exchange& x);
 // service and method from :path ("/package.Service/Method"; empty when unresolved), grpc-status
 // from the trailers or a trailers-only response.
 std::optional<capture::Rpc> http2_grpc_call(const Http2Exchange& x);
+
+// rpc.service and rpc.method of a gRPC :path ("/package.Service/Method"); left empty when the
+// path is not of that shape. Also for a kept span pulled back, whose path the kernel read.
+void grpc_method_of_path(capture::Rpc& rpc, std::string_view path);
 
 }  // namespace difftrace::replay

@@ -84,6 +84,11 @@ void LiveCapture::add_counters(stats::RunStats& stats) const {
   stats.add_user_counter("go_causes_dropped", decoder_.go_causes_dropped());
   stats.add_user_counter("go_trace_ids_renewed", decoder_.go_traces_renewed());
   stats.add_user_counter("malformed_events", collector_ ? collector_->malformed() : 0);
+  if (collector_) {
+    stats.add_user_counter("http2_kernel_path_agreed", collector_->http2_blocks().kernel_paths_agreed());
+    stats.add_user_counter("http2_kernel_path_differed",
+                           collector_->http2_blocks().kernel_paths_differed());
+  }
 }
 
 }  // namespace difftrace::session

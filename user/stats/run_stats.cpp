@@ -40,6 +40,7 @@ const char* counter_name(int c) {
     case DT_C_H2_OUT_OF_ORDER: return "http2_io_out_of_order";
     case DT_C_H2_BUSY: return "http2_io_busy";
     case DT_C_H2_TRACE_UNREAD: return "http2_traceparent_unread";
+    case DT_C_H2_PATH_UNRESOLVED: return "http2_path_unresolved";
     case DT_C_TRACE_MINTED: return "trace_ids_minted";
     case DT_C_TRACE_BY_CAUSE: return "trace_ids_by_cause";
     case DT_C_TRACE_BY_WIRE: return "trace_ids_by_wire";

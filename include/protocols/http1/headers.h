@@ -26,19 +26,13 @@ DT_INLINE __u32 ht_skip_ows(const struct dt_window *w, __u32 off, __u32 end)
 /* Copies n bytes of the window at off (n is a constant <= HTTP_PATH_MAX). */
 #define HT_TEXT(w, off, dst, n) DT_COPY((dst), &(w)->data[(off) & DT_WIN_MASK], (n))
 
-/* traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags> */
+/* traceparent (or traceresponse: the same shape), dt_parse_traceparent's */
 DT_NOINLINE void ht_parse_traceparent(const struct dt_window *w, __u32 v, __u32 end,
 				      struct dt_trace_ctx *ctx)
 {
-	if (end < v + 55)
-		return;
-	if (ht_byte(w, v + 2) != '-' || ht_byte(w, v + 35) != '-' || ht_byte(w, v + 52) != '-')
-		return;
 	/* traceparent wins over B3 when both are present */
-	HT_TEXT(w, v + 3, ctx->trace_id, 32);
-	HT_TEXT(w, v + 36, ctx->parent_id, 16);
-	HT_TEXT(w, v + 53, ctx->flags, 2);
-	ctx->kind = DT_CTX_W3C;
+	if (dt_parse_traceparent(w, v, end, ctx->trace_id, ctx->parent_id, ctx->flags))
+		ctx->kind = DT_CTX_W3C;
 }
 
 /* A B3 trace id of 32 or 16 hex digits, value [v, end) or followed by '-'. */

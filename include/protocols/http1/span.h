@@ -56,6 +56,7 @@ DT_INLINE void http1_span_fill(struct dt_span_event *e, const struct http_exchan
 	e->grpc_status = 0;
 	e->status_unresolved = 0;
 	e->go_cause = 0;
+	e->path_unresolved = 0;
 	__builtin_memset(e->_pad3, 0, sizeof(e->_pad3));
 	e->pid = pid;
 	e->tid = tid;

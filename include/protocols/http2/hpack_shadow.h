@@ -13,12 +13,16 @@
  * H2S_LITERAL | a hash of the name's wire bytes. Value ids: for :status and
  * grpc-status written as plain digits, the number | H2S_NUMBER; else a hash
  * of the wire bytes. What a block gives: :status, grpc-status, whether
- * content-type was seen, how many fields were unresolved, and a request's
- * W3C traceparent as text (h2s_traceparent: raw, or Huffman-coded). */
+ * content-type was seen, how many fields were unresolved, a request's
+ * W3C traceparent as text (h2s_traceparent: raw, or Huffman-coded), and
+ * its :path as text (h2s_path_value; the values of the newest :path
+ * entries are kept, struct h2s_path_slot). */
 #ifndef DIFFTRACE_HTTP2_HPACK_SHADOW_H
 #define DIFFTRACE_HTTP2_HPACK_SHADOW_H
 
+#include "dt/trace_context.h"
 #include "protocols/http2/frame.h"
+#include "protocols/http2/huffman.h"
 
 #define H2S_ENTRIES 64 /* power of two */
 #define H2S_MASK (H2S_ENTRIES - 1)
@@ -29,8 +33,42 @@
 #define H2S_FIELDS 64
 
 /* Static table names the filter needs (RFC 7541 appendix A). */
+#define H2S_NAME_PATH 4          /* :path "/" (5: "/index.html", the same name) */
+#define H2S_NAME_PATH_INDEX 5
 #define H2S_NAME_STATUS 8        /* :status (8-14 with values) */
 #define H2S_NAME_CONTENT_TYPE 31
+
+/* A request's :path as text, for the endpoint key and the kept span: its
+ * first H2S_PATH_MAX bytes (DT_KEEP_PATH, DT_TEMPLATE_MAX). The values of
+ * the newest H2S_PATHS dynamic entries named :path are kept per direction
+ * (struct h2s_table.paths), so that a client indexing its paths (grpc-core
+ * does) still gives them; an entry older than those, or from before we
+ * looked, gives an unresolved path, never a guessed one. */
+#define H2S_PATH_MAX 64
+#define H2S_PATH_MASK (H2S_PATH_MAX - 1)
+#define H2S_PATHS 4 /* power of two */
+
+enum h2s_path_state {
+	H2S_PATH_NONE = 0,       /* no :path in the block */
+	H2S_PATH_FOUND = 1,      /* text[0, len) */
+	H2S_PATH_UNRESOLVED = 2, /* the block may name one the shadow does not hold:
+				  * a field indexed past it, an evicted :path entry,
+				  * an undecodable value, a lost or cut block */
+};
+
+struct h2s_path {
+	char text[H2S_PATH_MAX];
+	__u8 len;
+	__u8 truncated;  /* the value was longer than text */
+	__u8 state;      /* enum h2s_path_state */
+	__u8 _pad;
+};
+
+/* A dynamic entry named :path and its value. */
+struct h2s_path_slot {
+	__u32 entry;     /* the entry's number (h2s_table.added when added) + 1; 0: empty */
+	struct h2s_path path;
+};
 
 struct h2s_entry {
 	__u32 name;  /* name id (above); 0: unknown */
@@ -41,6 +79,9 @@ struct h2s_table {
 	struct h2s_entry e[H2S_ENTRIES];
 	__u32 added;  /* entries added since we looked: the newest min(added, H2S_ENTRIES) */
 	__u32 broken; /* a malformed block: every later index is unresolved */
+	__u32 paths_added; /* :path entries added: the newest min(paths_added, H2S_PATHS) */
+	__u32 _pad;
+	struct h2s_path_slot paths[H2S_PATHS];
 };
 
 /* A request's traceparent, as the text HTTP/1's header scan copies
@@ -56,6 +97,7 @@ struct h2s_trace {
 };
 
 struct h2s_result {
+	struct h2s_path path; /* a request's :path */
 	struct h2s_trace trace;
 	__u32 unresolved;   /* fields indexed past what the shadow holds */
 	__u16 status;       /* :status, 0: none resolved */
@@ -179,13 +221,6 @@ DT_GLOBAL int h2s_string(const struct dt_window *w, __u32 *at, __u32 end, int nu
 	return 1;
 }
 
-/* traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>.
- * Positions of the dashes, and of the three ids in its 55 characters. */
-#define H2S_TP_LEN 55
-#define H2S_TP_TRACE 3
-#define H2S_TP_PARENT 36
-#define H2S_TP_FLAGS 53
-
 /* One character of a Huffman-coded traceparent at each bpf_loop turn. */
 struct h2s_tp_walk {
 	const struct dt_window *w;
@@ -233,7 +268,7 @@ static long h2s_tp_step(__u32 k, void *vctx)
 		return 1;
 	}
 	s->bit += n;
-	if (k == 2 || k == H2S_TP_PARENT - 1 || k == H2S_TP_FLAGS - 1) {
+	if (k == 2 || k == DT_TP_PARENT - 1 || k == DT_TP_FLAGS - 1) {
 		if (c != '-') {
 			s->bad = 1;
 			return 1;
@@ -244,12 +279,12 @@ static long h2s_tp_step(__u32 k, void *vctx)
 		s->bad = 1;
 		return 1;
 	}
-	if (k >= H2S_TP_TRACE && k < H2S_TP_TRACE + 32)
-		s->out->trace_id[(k - H2S_TP_TRACE) & 31] = c;
-	else if (k >= H2S_TP_PARENT && k < H2S_TP_PARENT + 16)
-		s->out->parent_id[(k - H2S_TP_PARENT) & 15] = c;
-	else if (k >= H2S_TP_FLAGS && k < H2S_TP_FLAGS + 2)
-		s->out->flags[(k - H2S_TP_FLAGS) & 1] = c;
+	if (k >= DT_TP_TRACE && k < DT_TP_TRACE + 32)
+		s->out->trace_id[(k - DT_TP_TRACE) & 31] = c;
+	else if (k >= DT_TP_PARENT && k < DT_TP_PARENT + 16)
+		s->out->parent_id[(k - DT_TP_PARENT) & 15] = c;
+	else if (k >= DT_TP_FLAGS && k < DT_TP_FLAGS + 2)
+		s->out->flags[(k - DT_TP_FLAGS) & 1] = c;
 	return 0;
 }
 
@@ -276,14 +311,10 @@ DT_GLOBAL int h2s_traceparent(const struct dt_window *w, __u32 at, __u32 end,
 	huffman = h2_byte(w, at) & 0x80;
 	if (!h2s_int(w, &at, end, 7, &len) || len > end - at || len > DT_WIN)
 		goto unread;
-	if (!huffman) {
-		if (len < H2S_TP_LEN || h2_byte(w, at + 2) != '-' ||
-		    h2_byte(w, at + H2S_TP_PARENT - 1) != '-' ||
-		    h2_byte(w, at + H2S_TP_FLAGS - 1) != '-')
+	if (!huffman) { /* as HTTP/1's header scan reads it */
+		if (!dt_parse_traceparent(w, at, at + len, out->trace_id, out->parent_id,
+					  out->flags))
 			goto unread;
-		DT_COPY(out->trace_id, &w->data[(at + H2S_TP_TRACE) & DT_WIN_MASK], 32);
-		DT_COPY(out->parent_id, &w->data[(at + H2S_TP_PARENT) & DT_WIN_MASK], 16);
-		DT_COPY(out->flags, &w->data[(at + H2S_TP_FLAGS) & DT_WIN_MASK], 2);
 		out->found = 1;
 		return 1;
 	}
@@ -294,7 +325,7 @@ DT_GLOBAL int h2s_traceparent(const struct dt_window *w, __u32 at, __u32 end,
 	/* unknown to the verifier: from a known 0 it would walk each turn's
 	 * bit offset as a state of its own (include/dt/portable.h) */
 	s.bit = DT_UNKNOWN(0);
-	DT_LOOP(H2S_TP_LEN, h2s_tp_step, &s);
+	DT_LOOP(DT_TP_LEN, h2s_tp_step, &s);
 	/* 55 symbols, then only the padding: fewer than 8 bits, all ones */
 	if (s.bad || s.bit + 8 <= s.bits ||
 	    (s.bit < s.bits && (~h2_byte(w, at + (s.bit >> 3)) & (0xffu >> (s.bit & 7)))))
@@ -306,12 +337,164 @@ unread:
 	return 0;
 }
 
+/* One symbol of a Huffman-coded :path at each bpf_loop turn. */
+struct h2s_huff_walk {
+	const struct dt_window *w;
+	struct h2s_path *out;
+	__u32 at;    /* the string's first byte in the window */
+	__u32 bit;   /* bits of it decoded */
+	__u32 bits;  /* its length in bits */
+	__u8 bad;
+	__u8 _pad[3];
+};
+
+/* A byte of the coded string, or all ones past its end (HPACK pads the
+ * last byte with the EOS code's ones). */
+DT_INLINE __u32 h2s_huff_byte(const struct h2s_huff_walk *s, __u32 k)
+{
+	return k < (s->bits >> 3) ? h2_byte(s->w, s->at + k) : 0xff;
+}
+
+static long h2s_huff_step(__u32 k, void *vctx)
+{
+	struct h2s_huff_walk *s = (struct h2s_huff_walk *)vctx;
+	__u32 byte = s->bit >> 3, left, v, n;
+	__u64 x;
+	int sym;
+
+	(void)k;
+	if (s->bit >= s->bits)
+		return 1;
+	left = s->bits - s->bit;
+	x = ((__u64)h2s_huff_byte(s, byte) << 32) | ((__u64)h2s_huff_byte(s, byte + 1) << 24) |
+	    ((__u64)h2s_huff_byte(s, byte + 2) << 16) | ((__u64)h2s_huff_byte(s, byte + 3) << 8) |
+	    (__u64)h2s_huff_byte(s, byte + 4);
+	v = (__u32)(x >> (8 - (s->bit & 7)));
+	/* the padding: fewer than 8 bits, all ones (no code of 7 bits or
+	 * fewer is all ones) */
+	if (left < 8 && (v >> (32 - left)) == (1u << left) - 1) {
+		s->bit = s->bits;
+		return 1;
+	}
+	sym = h2_huff_symbol(v);
+	n = (__u32)sym >> 16;
+	sym &= 0xffff;
+	if (sym == H2_HUFF_EOS || n > left) {
+		s->bad = 1;
+		return 1;
+	}
+	if (s->out->len >= H2S_PATH_MAX) {
+		s->out->truncated = 1;
+		return 1;
+	}
+	s->out->text[s->out->len & H2S_PATH_MASK] = (char)sym;
+	s->out->len++;
+	s->bit += n;
+	return 0;
+}
+
+/* A :path value, the string literal at `at`, into out: raw, its first
+ * H2S_PATH_MAX bytes copied; Huffman-coded, decoded symbol by symbol up to
+ * as many. 1: found; 0: unreadable (cut, or not a valid code), out's state
+ * unresolved. A global function in BPF: verified once. */
+DT_GLOBAL int h2s_path_value(const struct dt_window *w, __u32 at, __u32 end,
+			     struct h2s_path *out)
+{
+	struct h2s_huff_walk s = {};
+	__u32 len, n;
+	int huffman;
+
+	if (!w || !out)
+		return 0;
+	out->len = 0;
+	out->truncated = 0;
+	out->state = H2S_PATH_UNRESOLVED;
+	if (at >= end)
+		return 0;
+	huffman = h2_byte(w, at) & 0x80;
+	if (!h2s_int(w, &at, end, 7, &len) || len > end - at || len > DT_WIN)
+		return 0;
+	if (!huffman) {
+		n = len < H2S_PATH_MAX ? len : H2S_PATH_MAX;
+		DT_BOUND(n);
+		if (n > H2S_PATH_MAX)
+			return 0; /* never: a bound the verifier can see */
+		if (n) /* within the window's slack; a failed copy leaves zeros */
+			DT_COPY(out->text, &w->data[at & DT_WIN_MASK], n);
+		out->len = (__u8)n;
+		out->truncated = len > n;
+		out->state = H2S_PATH_FOUND;
+		return 1;
+	}
+	s.w = w;
+	s.out = out;
+	s.at = at;
+	s.bits = len * 8;
+	s.bit = DT_UNKNOWN(0); /* as h2s_traceparent's walk */
+	DT_LOOP(H2S_PATH_MAX + 1, h2s_huff_step, &s);
+	if (s.bad) {
+		out->len = 0;
+		return 0;
+	}
+	out->state = H2S_PATH_FOUND;
+	return 1;
+}
+
+/* The :path text of entry number `entry` (h2s_table.added when it was
+ * added), into out: unresolved when its slot was taken by a newer one. */
+DT_INLINE void h2s_path_of_entry(const struct h2s_table *t, __u32 entry, struct h2s_path *out)
+{
+	__u32 k;
+
+	DT_NO_UNROLL
+	for (k = 0; k < H2S_PATHS; k++) {
+		if (t->paths[k].entry == entry + 1) {
+			*out = t->paths[k].path;
+			return;
+		}
+	}
+	out->len = 0;
+	out->state = H2S_PATH_UNRESOLVED;
+}
+
+/* The ids ":path" has as a literal name (encoders name it by its static
+ * index, but may not): plain "\x05:path", and Huffman-coded
+ * "\x84\xb9\x58\xd3\x3f" (tests/unit/test_hpack_shadow.cpp checks both). */
+#define H2S_PATH_NAME 0x986006a5u
+#define H2S_PATH_HUFF 0xa20f9ca5u
+
+DT_INLINE int h2s_is_path_name(__u32 name)
+{
+	return name == H2S_NAME_PATH || name == H2S_NAME_PATH_INDEX || name == H2S_PATH_NAME ||
+	       name == H2S_PATH_HUFF;
+}
+
 /* The entry behind a dynamic index d (0: newest); 0 when not held. */
 DT_INLINE const struct h2s_entry *h2s_dynamic(const struct h2s_table *t, __u32 d)
 {
 	if (t->broken || d >= t->added || d >= H2S_ENTRIES)
 		return 0;
 	return &t->e[(t->added - 1 - d) & H2S_MASK];
+}
+
+/* :path of static index 4 ("/") or 5 ("/index.html"). */
+DT_INLINE void h2s_static_path(struct h2s_path *out, __u32 idx)
+{
+	/* stores of immediates: no string in .rodata */
+	__u64 index_html = 0x682e7865646e692full; /* "/index.h" little-endian */
+
+	out->truncated = 0;
+	out->state = H2S_PATH_FOUND;
+	if (idx == H2S_NAME_PATH) {
+		out->text[0] = '/';
+		out->len = 1;
+		return;
+	}
+	__builtin_memcpy(out->text, &index_html, 8);
+	out->text[8] = 't';
+	out->text[9] = 'm';
+	out->text[10] = 'l';
+	out->len = 11;
 }
 
 /* A resolved field: what it tells the filter. */
@@ -353,6 +536,8 @@ static long h2s_step(__u32 unused, void *vctx)
 		if (idx <= H2S_STATIC) {
 			if (idx == 2 || idx == 3)
 				s->r->method = (__u8)idx;
+			if (h2s_is_path_name(idx))
+				h2s_static_path(&s->r->path, idx);
 			h2s_field(s->r, idx >= 8 && idx <= 14 ? H2S_NAME_STATUS : idx,
 				  h2s_static_status(idx) | H2S_NUMBER);
 			return 0;
@@ -360,6 +545,9 @@ static long h2s_step(__u32 unused, void *vctx)
 		e = h2s_dynamic(s->t, idx - H2S_STATIC - 1);
 		if (!e || !e->name || !e->value)
 			s->r->unresolved++;
+		else if (h2s_is_path_name(e->name))
+			h2s_path_of_entry(s->t, s->t->added - 1 - (idx - H2S_STATIC - 1),
+					  &s->r->path);
 		else if (e->name == s->traceparent_name || e->name == s->traceparent_huff)
 			s->r->trace.unread++; /* indexed whole: its text is not held */
 		else if ((e->name == s->grpc_status_name || e->name == s->grpc_status_huff) &&
@@ -396,6 +584,15 @@ static long h2s_step(__u32 unused, void *vctx)
 		goto bad;
 	if (name == s->traceparent_name || name == s->traceparent_huff)
 		h2s_traceparent(s->w, value_at, s->end, &s->r->trace);
+	if (h2s_is_path_name(name)) {
+		h2s_path_value(s->w, value_at, s->end, &s->r->path);
+		if (indexing) { /* the entry added below, as entry number added */
+			struct h2s_path_slot *p = &s->t->paths[s->t->paths_added & (H2S_PATHS - 1)];
+			p->entry = s->t->added + 1;
+			p->path = s->r->path;
+			s->t->paths_added++;
+		}
+	}
 	if (!name)
 		s->r->unresolved++;
 	else if ((name == s->grpc_status_name || name == s->grpc_status_huff) &&
@@ -440,6 +637,8 @@ DT_INLINE void h2s_block(struct h2s_table *t, const struct dt_window *w, __u32 o
 	__builtin_memset(r, 0, sizeof(*r));
 	if (t->broken) {
 		r->malformed = 1;
+		if (request)
+			r->path.state = H2S_PATH_UNRESOLVED;
 		return;
 	}
 	s.t = t;
@@ -457,6 +656,9 @@ DT_INLINE void h2s_block(struct h2s_table *t, const struct dt_window *w, __u32 o
 		t->broken = 1;
 		r->cut = 1;
 	}
+	/* A field it could not resolve may have been the :path. */
+	if (request && r->path.state == H2S_PATH_NONE && (r->unresolved || r->cut || r->malformed))
+		r->path.state = H2S_PATH_UNRESOLVED;
 }
 
 #endif /* DIFFTRACE_HTTP2_HPACK_SHADOW_H */

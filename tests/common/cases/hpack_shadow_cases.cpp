@@ -2,6 +2,8 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "protocols/http2/hpack_shadow.h"  // enum h2s_path_state, H2S_PATH_MAX
+
 #include <cstdint>
 #include <stdexcept>
 #include <utility>
@@ -54,6 +56,88 @@ Fields grpc_request(const std::string& tp) {
   return {{":method", "POST"}, {":scheme", "http"}, {":path", "/demo.Echo/Say"},
           {":authority", "localhost:50051"}, {"content-type", "application/grpc"},
           {"te", "trailers"}, {"traceparent", tp}};
+}
+
+ShadowBlock path_block(std::string bytes, int state, std::string path = "") {
+  ShadowBlock b{std::move(bytes), true, "", 0};
+  b.path_state = state;
+  b.path = std::move(path);
+  return b;
+}
+
+ShadowBlock path_found(std::string bytes, std::string path) {
+  return path_block(std::move(bytes), H2S_PATH_FOUND, std::move(path));
+}
+
+// The :path cases: literal raw and Huffman-coded, with and without indexing, static, indexed
+// from the dynamic table, evicted from the shadow's path store, and from before attach.
+void add_path_cases(std::vector<ShadowCase>& cases) {
+  const std::string method = "\x83\x86";  // :method POST, :scheme http
+  cases.push_back({":path static: / and /index.html",
+                   {path_found(method + "\x84", "/"), path_found(method + "\x85", "/index.html")}});
+  // grpc-core's: literal with incremental indexing, name :path (static 4), raw value; then
+  // indexed whole from the dynamic table (62)
+  cases.push_back({":path raw, added, then indexed from the dynamic table",
+                   {path_found(method + "\x44" + str("/demo.Echo/Say"), "/demo.Echo/Say"),
+                    path_found(method + "\xbe", "/demo.Echo/Say"),
+                    // a second one: the first is now 63
+                    path_found(method + "\x44" + str("/demo.Echo/Slow"), "/demo.Echo/Slow"),
+                    path_found(method + "\xbf", "/demo.Echo/Say"),
+                    path_found(method + "\xbe", "/demo.Echo/Slow")}});
+  {
+    // libnghttp2 Huffman-codes the value and never indexes :path; the same bytes with the
+    // indexing bit set are a valid literal with incremental indexing
+    Deflater d;
+    const std::string p = "/grpc.health.v1.Health/Check";
+    std::string b = d.block({{":path", p}});
+    if (b.empty() || b[0] != '\x04' || !(static_cast<unsigned char>(b[1]) & 0x80))
+      throw std::runtime_error("nghttp2 wrote :path otherwise than expected");
+    std::string indexed = b;
+    indexed[0] = '\x44';
+    cases.push_back({":path Huffman-coded, not indexed, then indexed and named again",
+                     {path_found(b, p), path_found(indexed, p), path_found(method + "\xbe", p)}});
+  }
+  {
+    // five paths added: the store holds the newest H2S_PATHS (4), so the first is evicted
+    // (unresolved, nothing guessed) while the dynamic table still names it
+    ShadowCase c{":path evicted from the shadow's path store", {}};
+    for (int i = 0; i < 5; i++) {
+      const std::string p = "/svc.S/M" + std::to_string(i);
+      c.blocks.push_back(path_found(method + "\x44" + str(p), p));
+    }
+    c.blocks.push_back(path_block(method + "\xc2", H2S_PATH_UNRESOLVED));  // 66: the first
+    c.blocks.push_back(path_found(method + "\xc1", "/svc.S/M1"));          // 65
+    cases.push_back(std::move(c));
+  }
+  // an entry from before the shadow looked (64 with nothing added): any field unresolved may
+  // have been the :path
+  cases.push_back({":path from before attach: unresolved",
+                   {path_block(method + "\xc0", H2S_PATH_UNRESOLVED),
+                    path_block("\x83\x86\x84\xc0", H2S_PATH_FOUND, "/")}});
+  {
+    // longer than H2S_PATH_MAX, Huffman-coded and raw: the first 64 bytes
+    Deflater d;
+    std::string p = "/very.long.package.name.for.testing.Service";
+    p += "/" + std::string(40, 'm');
+    cases.push_back({":path longer than the shadow keeps",
+                     {path_found(d.block({{":path", p}}), p.substr(0, H2S_PATH_MAX)),
+                      // the name as a literal, not by its static index
+                      path_found(method + std::string(1, '\0') + str(":path") + str(p),
+                                 p.substr(0, H2S_PATH_MAX)),
+                      path_found(method + std::string("\0\x84\xb9\x58\xd3\x3f", 6) + str("/a/b"),
+                                 "/a/b")}});
+  }
+  {
+    // every byte value Huffman-coded, after 18 5-bit symbols so that libnghttp2 codes even the
+    // 30-bit ones; at each bit offset of the byte by the prefix's length
+    Deflater d;
+    ShadowCase c{":path Huffman-coded: every symbol", {}};
+    for (int v = 0; v < 256; v++) {
+      const std::string p = "/" + std::string(17 + v % 8, '0') + static_cast<char>(v) + "a";
+      c.blocks.push_back(path_found(d.block({{":path", p}}), p));
+    }
+    cases.push_back(std::move(c));
+  }
 }
 
 std::vector<ShadowCase> make_cases() {
@@ -125,6 +209,7 @@ std::vector<ShadowCase> make_cases() {
     cases.push_back({"a response's traceparent is not read",
                      {{d.block({{":status", "200"}, {"traceparent", kTp1}}), false, ""}}});
   }
+  add_path_cases(cases);
   return cases;
 }
 

@@ -121,6 +121,7 @@ int main(int argc, char** argv) {
   dt_filter_settings set{};
   set.default_role = DT_ROLE_FUNCTION;
   set.keep_spans = DT_KEEP_SPANS;
+  set.keep_mask = DT_KEEP_TRACES - 1;
   dt_filter_settings no_keep = set;
   no_keep.keep_spans = 0;
 

@@ -125,6 +125,7 @@ int http_test_step(void *ctx)
 		s->ev = *e;
 		s->overwritten = (__u8)fs->overwritten;
 		s->hist_full = (__u8)fs->hist_full;
+		s->evicted = (__u8)fs->evicted;
 		return 0;
 	}
 	if (s->op == DT_HTTP_TEST_SPAN_COPY) {

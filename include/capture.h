@@ -170,6 +170,7 @@ enum dt_counter {
 	/* Go programs (bpf/lib/go_causality.bpf.h): */
 	DT_C_GO_PROBE_HITS,     /* uprobe hits in Go processes (each a trap: the cost) */
 	DT_C_GO_G_MISMATCH,     /* processes whose R14 was not the g in TLS: causes off there */
+	DT_C_KEEP_EVICTED,      /* kept traces whose keep slot another trace took before a pull */
 	DT_C_REASON_FIRST,      /* then spans reported, by enum dt_reason */
 	DT_C_MAX = DT_C_REASON_FIRST + DT_REASON_MAX,
 };

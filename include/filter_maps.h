@@ -8,7 +8,13 @@
  *   thresholds     endpoint -> threshold written by the profiler
  *   hists          endpoint+epoch -> histogram of normal spans (per CPU)
  *   flagged        trace id -> when      an anomaly was seen in the trace
- *   keep           trace id -> the trace's last DT_KEEP_SPANS kept spans
+ *   keep           slot -> a trace id and its last DT_KEEP_SPANS kept spans
+ *   keep_locks     slot -> who writes the slot now (0: nobody)
+ *
+ * keep is direct-mapped: a trace's slot is a hash of its id (dt_keep_slot_of),
+ * and a span of a trace whose slot holds another trace takes the slot over
+ * (the other's spans are evicted, counted). Keeping a span so costs no insert,
+ * no free list and no LRU lock, and writes one span, not a whole entry.
  */
 #ifndef DIFFTRACE_FILTER_MAPS_H
 #define DIFFTRACE_FILTER_MAPS_H
@@ -21,7 +27,7 @@
 #define DT_MAX_SERVICE_COMMS 256
 #define DT_MAX_ENDPOINTS 4096     /* thresholds; histograms hold two epochs */
 #define DT_MAX_FLAGGED 16384
-#define DT_KEEP_TRACES 8192       /* default; user space may resize before load */
+#define DT_KEEP_TRACES 8192       /* keep slots by default (a power of two); resized before load */
 #define DT_KEEP_SPANS 8           /* kept spans per trace, the last ones win */
 #define DT_KEEP_PATH 64
 
@@ -98,11 +104,26 @@ struct dt_kept_span {
 	char path[DT_KEEP_PATH];
 };
 
+/* A keep slot. Written only by whoever holds its keep_locks entry (the
+ * filter step, or user space taking the trace out); a trace taking the slot
+ * over resets key and count only: spans at count and above are not valid. */
 struct dt_kept_trace {
-	__u32 count;           /* spans ever kept; the last DT_KEEP_SPANS are here */
+	struct dt_trace_key key; /* whose spans these are; all zero: none */
+	__u32 count;           /* spans kept since the trace got the slot; the last DT_KEEP_SPANS are here */
 	__u32 _pad;
 	struct dt_kept_span spans[DT_KEEP_SPANS];
 };
+
+/* The slot of a trace: its id's four words folded and multiplied, the high
+ * half of the product masked (mask: slots - 1, slots a power of two). */
+DT_INLINE __u32 dt_keep_slot_of(const struct dt_trace_key *k, __u32 mask)
+{
+	__u64 w[4], h;
+
+	__builtin_memcpy(w, k->id, sizeof(w));
+	h = (w[0] ^ w[1] ^ w[2] ^ w[3]) * 0x9e3779b97f4a7c15ull;
+	return (__u32)(h >> 32) & mask;
+}
 
 /* What the filter decided for a span, besides the event's own fields. */
 enum dt_filter_outcome {
@@ -116,17 +137,19 @@ struct dt_filter_settings {
 	__u8 no_filter;
 	__u8 default_role;     /* role of processes no service matched */
 	__u8 keep_spans;       /* <= DT_KEEP_SPANS; 0: keep nothing */
-	__u8 _pad[5];
+	__u8 _pad;
+	__u32 keep_mask;       /* keep slots - 1 (the slots a power of two) */
 };
 
 /* Per-CPU room for what does not fit on the BPF stack. */
 struct dt_filter_scratch {
 	struct dt_endpoint_key key;
 	struct dt_path_template tmpl;
-	struct dt_kept_trace kept;
 	struct dt_hist hist;   /* all zero, always (a new histogram's value) */
 	__u32 overwritten;     /* out: a kept span replaced an older one of its trace */
 	__u32 hist_full;       /* out: the histogram map refused a new endpoint */
+	__u32 evicted;         /* out: the span's trace took its keep slot from another trace */
+	__u32 _pad;
 };
 
 #endif /* DIFFTRACE_FILTER_MAPS_H */

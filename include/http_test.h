@@ -67,7 +67,7 @@ struct dt_http_test_step {
 	__u8 outcome;              /* out: enum dt_filter_outcome */
 	__u8 overwritten;          /* out: the filter scratch's flags */
 	__u8 hist_full;
-	__u8 _pad;
+	__u8 evicted;
 	struct dt_filter_settings fset; /* in */
 	struct dt_span_event ev;   /* in and out */
 	struct dt_io io;           /* in, DT_HTTP_TEST_CHUNK */

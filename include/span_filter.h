@@ -29,12 +29,16 @@ typedef int dt_filter_env_t;
 #define DT_FMAP(env, name) ((void *)&name)
 #define DT_MAP_LOOKUP(m, k) bpf_map_lookup_elem((m), (k))
 #define DT_MAP_UPDATE(m, k, v, f) bpf_map_update_elem((m), (k), (v), (f))
-#define DT_FETCH_ADD(p, v) __sync_fetch_and_add((p), (v))
+/* A keep slot's lock (include/filter_maps.h): taken if it was free, never waited
+ * for; given back with an exchange, a full barrier after the slot's writes. */
+#define DT_TRY_LOCK(p) (__sync_val_compare_and_swap((p), 0, 1) == 0)
+#define DT_UNLOCK(p) ((void)__sync_lock_test_and_set((p), 0))
 #else
 #include <string.h>
 struct dt_host_map;
 struct dt_filter_env {
-	struct dt_host_map *service_pids, *service_comms, *thresholds, *hists, *flagged, *keep;
+	struct dt_host_map *service_pids, *service_comms, *thresholds, *hists, *flagged, *keep,
+		*keep_locks;
 };
 typedef struct dt_filter_env *dt_filter_env_t;
 #ifdef __cplusplus
@@ -48,7 +52,8 @@ long dt_host_map_update(struct dt_host_map *m, const void *key, const void *valu
 #define DT_FMAP(env, name) ((env)->name)
 #define DT_MAP_LOOKUP(m, k) dt_host_map_lookup((m), (k))
 #define DT_MAP_UPDATE(m, k, v, f) dt_host_map_update((m), (k), (v), (f))
-#define DT_FETCH_ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#define DT_TRY_LOCK(p) (__sync_val_compare_and_swap((p), 0, 1) == 0)
+#define DT_UNLOCK(p) __atomic_store_n((p), 0, __ATOMIC_RELEASE)
 #ifndef BPF_ANY
 #define BPF_ANY 0
 #define BPF_NOEXIST 1
@@ -129,29 +134,44 @@ DT_INLINE void dt_kept_span_of(struct dt_kept_span *k, const struct dt_span_even
 	__builtin_memcpy(k->path, e->path, DT_KEEP_PATH);
 }
 
-/* Adds the span to its trace's kept spans; 0 on success. */
+DT_INLINE int dt_trace_key_equal(const struct dt_trace_key *a, const struct dt_trace_key *b)
+{
+	__u64 x[4], y[4];
+
+	__builtin_memcpy(x, a->id, sizeof(x));
+	__builtin_memcpy(y, b->id, sizeof(y));
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]));
+}
+
+/* Adds the span to its trace's keep slot (include/filter_maps.h); 0 on
+ * success. A slot held by another writer (another CPU's span of a trace
+ * with this slot, or user space taking a trace out) is not waited for: the
+ * span is reported instead, as when a map refuses an entry. */
 DT_INLINE int dt_keep_span(dt_filter_env_t env, const struct dt_filter_settings *set,
 			   const struct dt_span_event *e, struct dt_filter_scratch *s)
 {
 	const struct dt_trace_key *tk = (const struct dt_trace_key *)e->trace_id;
-	struct dt_kept_trace *kt = (struct dt_kept_trace *)DT_MAP_LOOKUP(DT_FMAP(env, keep), tk);
+	__u32 i = dt_keep_slot_of(tk, set->keep_mask);
+	struct dt_kept_trace *kt = (struct dt_kept_trace *)DT_MAP_LOOKUP(DT_FMAP(env, keep), &i);
+	__u32 *lock = (__u32 *)DT_MAP_LOOKUP(DT_FMAP(env, keep_locks), &i);
 	__u32 n, slot;
 
-	if (!kt) {
-		s->kept.count = 1;
-		dt_kept_span_of(&s->kept.spans[0], e);
-		if (!DT_MAP_UPDATE(DT_FMAP(env, keep), tk, &s->kept, BPF_NOEXIST))
-			return 0;
-		/* another CPU made the entry first: append to it */
-		kt = (struct dt_kept_trace *)DT_MAP_LOOKUP(DT_FMAP(env, keep), tk);
-		if (!kt)
-			return -1;
+	if (!kt || !lock || !DT_TRY_LOCK(lock))
+		return -1;
+	if (!dt_trace_key_equal(&kt->key, tk)) {
+		/* Taken over: the header only, the spans past count are not read. */
+		if (kt->count)
+			s->evicted = 1;
+		__builtin_memcpy(&kt->key, tk, sizeof(kt->key));
+		kt->count = 0;
 	}
-	n = DT_FETCH_ADD(&kt->count, 1);
+	n = kt->count;
+	kt->count = n + 1;
 	slot = n % set->keep_spans;
 	if (n >= set->keep_spans)
 		s->overwritten = 1;
 	dt_kept_span_of(&kt->spans[slot & (DT_KEEP_SPANS - 1)], e);
+	DT_UNLOCK(lock);
 	return 0;
 }
 
@@ -205,6 +225,7 @@ DT_INLINE int dt_filter_span_in(dt_filter_env_t env, const struct dt_filter_sett
 	has_trace = e->ctx_kind != DT_CTX_NONE;
 	s->overwritten = 0;
 	s->hist_full = 0;
+	s->evicted = 0;
 	svc = (const struct dt_service *)DT_MAP_LOOKUP(DT_FMAP(env, service_pids), &e->pid);
 	if (!svc)
 		svc = (const struct dt_service *)DT_MAP_LOOKUP(DT_FMAP(env, service_comms), e->comm);

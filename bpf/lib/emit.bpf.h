@@ -72,11 +72,14 @@ __noinline int emit(struct dt_conn *c, const union dt_proto_state *done, __u32 t
 	set.no_filter = filter_settings.no_filter;
 	set.default_role = filter_settings.default_role;
 	set.keep_spans = filter_settings.keep_spans;
+	set.keep_mask = filter_settings.keep_mask;
 	out = dt_filter_span_bpf(&set, hist_epoch & 1);
 	if (fs->overwritten)
 		count(DT_C_KEEP_OVERWRITTEN);
 	if (fs->hist_full)
 		count(DT_C_HIST_MAP_FULL);
+	if (fs->evicted)
+		count(DT_C_KEEP_EVICTED);
 	if (out == DT_OUT_KEPT) {
 		count(DT_C_SPANS_KEPT);
 		return 0;

@@ -44,12 +44,23 @@ struct {
 	__type(value, __u64);
 } flagged SEC(".maps");
 
+/* Direct-mapped by dt_keep_slot_of; user space sizes both to the same power
+ * of two and maps keep_locks to take a slot's lock as the kernel does
+ * (user/bpf/kernel_filter_store.cpp). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, DT_KEEP_TRACES);
-	__type(key, struct dt_trace_key);
+	__type(key, __u32);
 	__type(value, struct dt_kept_trace);
 } keep SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DT_KEEP_TRACES);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u32);
+} keep_locks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -69,6 +80,7 @@ struct {
 /* Fixed for the run; set through the skeleton's rodata before load. */
 const volatile struct dt_filter_settings filter_settings = {
 	.no_filter = 0, .default_role = DT_ROLE_FUNCTION, .keep_spans = DT_KEEP_SPANS,
+	.keep_mask = DT_KEEP_TRACES - 1,
 };
 
 /* Which half of hists the kernel writes; user space flips it (.bss). */

@@ -100,7 +100,7 @@ std::uint32_t KernelDriver::hist_bucket(std::uint64_t ns) {
 }
 
 int KernelDriver::filter_span(dt_span_event& ev, const dt_filter_settings& settings,
-                              std::uint8_t epoch, bool* overwritten) {
+                              std::uint8_t epoch, bool* overwritten, bool* evicted) {
   auto& step = fresh_step(DT_HTTP_TEST_FILTER_SPAN);
   step.ev = ev;
   step.fset = settings;
@@ -108,6 +108,7 @@ int KernelDriver::filter_span(dt_span_event& ev, const dt_filter_settings& setti
   run_stateless();
   ev = step_->ev;
   if (overwritten) *overwritten = step_->overwritten;
+  if (evicted) *evicted = step_->evicted;
   return step_->outcome;
 }
 

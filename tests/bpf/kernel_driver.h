@@ -30,7 +30,7 @@ class KernelDriver : public Driver {
   std::uint32_t hist_bucket(std::uint64_t ns);
   // dt_filter_span run in the kernel on the test entry's filter maps; ev in and out.
   int filter_span(dt_span_event& ev, const dt_filter_settings& settings, std::uint8_t epoch,
-                  bool* overwritten = nullptr);
+                  bool* overwritten = nullptr, bool* evicted = nullptr);
   // dt_chunk_window and dt_chunk_tail run in the kernel on io, whose data is in this
   // process's memory.
   ChunkOut chunk(const dt_io& io);

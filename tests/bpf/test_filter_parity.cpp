@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <string>
 
 #include "bpf/kernel_driver.h"
 #include "bpf/kernel_filter_store.h"
@@ -126,6 +127,7 @@ TEST_CASE("the kernel and the host run the same filter step", "[bpf][filter]") {
   dt_filter_settings ks{};
   ks.default_role = DT_ROLE_FUNCTION;
   ks.keep_spans = DT_KEEP_SPANS;
+  ks.keep_mask = DT_KEEP_TRACES - 1;
 
   std::vector<Ev> all = events();
   for (const auto& e : overflow()) all.push_back(e);
@@ -168,4 +170,68 @@ TEST_CASE("the kernel and the host run the same filter step", "[bpf][filter]") {
   // Taken means gone, on both sides.
   CHECK(kstore.take_kept(filter::trace_key(T1)).empty());
   CHECK(kstore.take_histograms().empty());
+}
+
+// Two traces of one keep slot (two slots, so a trace finds one of the others' half the
+// time): the later takes the slot over, its spans are the slot's, and the earlier's pull
+// finds nothing rather than another trace's spans; the same on both sides.
+TEST_CASE("a trace that takes another's keep slot evicts it, in the kernel as on the host",
+          "[bpf][filter]") {
+  KernelDriver kernel;
+  std::uint8_t kernel_epoch = 0;
+  bpf::KernelFilterStore kstore(
+      kernel.object(), [&] { return kernel_epoch; }, [&](std::uint8_t e) { kernel_epoch = e; },
+      DT_KEEP_SPANS, 1);
+  filter::FilterSettings hs;
+  hs.keep_traces = 3;  // two slots: the largest power of two not above it
+  filter::HostFilterStore host(hs);
+  setup(kstore);
+  setup(host);
+  dt_filter_settings ks{};
+  ks.default_role = DT_ROLE_FUNCTION;
+  ks.keep_spans = DT_KEEP_SPANS;
+  ks.keep_mask = 1;
+
+  const char* a = T1;
+  const dt_trace_key ka = filter::trace_key(a);
+  std::string b;  // a trace id of a's slot
+  for (char c : std::string("0123456789abcdef")) {
+    std::string id(a);
+    id[0] = c;
+    const dt_trace_key kb = filter::trace_key(id);
+    if (id != a && dt_keep_slot_of(&kb, 1) == dt_keep_slot_of(&ka, 1)) {
+      b = id;
+      break;
+    }
+  }
+  REQUIRE_FALSE(b.empty());
+  std::uint64_t t = 1'000'000'000;
+  const std::vector<Ev> evs = {{"gateway", 10, "/item/1", 5 * ms, 200, a},
+                               {"gateway", 10, "/item/2", 6 * ms, 200, a},
+                               {"gateway", 10, "/item/3", 7 * ms, 200, b.c_str()}};
+  std::vector<bool> evicted;
+  for (const auto& ev : evs) {
+    dt_span_event k = make(ev, t), h = make(ev, t);
+    t += 10 * ms;
+    bool ke = false;
+    CHECK(kernel.filter_span(k, ks, kernel_epoch, nullptr, &ke) == DT_OUT_KEPT);
+    CHECK(host.filter(h) == DT_OUT_KEPT);
+    evicted.push_back(ke);
+  }
+  CHECK(evicted == std::vector<bool>{false, false, true});
+  CHECK(host.counters()[DT_C_KEEP_EVICTED] == 1);
+  CHECK(kstore.take_kept(filter::trace_key(a)).empty());
+  CHECK(host.take_kept(filter::trace_key(a)).empty());
+  auto k = kstore.take_kept(filter::trace_key(b));
+  auto h = host.take_kept(filter::trace_key(b));
+  REQUIRE(k.size() == 1);
+  REQUIRE(h.size() == 1);
+  CHECK(k[0].end_ns - k[0].start_ns == 7 * ms);
+  CHECK(std::memcmp(&k[0], &h[0], sizeof k[0]) == 0);
+  // Taken out: the slot is empty, and the next trace in it evicts nothing.
+  CHECK(kstore.take_kept(filter::trace_key(b)).empty());
+  dt_span_event k2 = make(evs[0], t);
+  bool ke = true;
+  CHECK(kernel.filter_span(k2, ks, kernel_epoch, nullptr, &ke) == DT_OUT_KEPT);
+  CHECK_FALSE(ke);
 }

@@ -203,6 +203,31 @@ TEST_CASE("the keep-buffer holds the last spans of a trace", "[filter]") {
   CHECK(store.counters()[DT_C_KEEP_OVERWRITTEN] == 2);
 }
 
+TEST_CASE("a trace taking another's keep slot evicts it: a pull never gets another's spans",
+          "[filter][keep]") {
+  auto cfg = platform_config();
+  cfg.services[0].latency.static_ns = 10 * ms;
+  filter::FilterSettings s;
+  s.keep_traces = 1;  // one slot: every trace shares it
+  filter::HostFilterStore store(s);
+  filter::ServiceRegistry services(cfg);
+  services.publish(store);
+  profiler::Profiler prof(cfg, services);
+  prof.start(store);
+  auto a = server_event("gateway", "/", 1 * ms, 200, kTraceA);
+  auto b = server_event("gateway", "/", 2 * ms, 200, kTraceB);
+  REQUIRE(store.filter(a) == DT_OUT_KEPT);
+  REQUIRE(store.filter(b) == DT_OUT_KEPT);
+  CHECK(store.counters()[DT_C_KEEP_EVICTED] == 1);
+  CHECK(store.take_kept(filter::trace_key(kTraceA)).empty());
+  auto kept = store.take_kept(filter::trace_key(kTraceB));
+  REQUIRE(kept.size() == 1);
+  CHECK(kept[0].end_ns - kept[0].start_ns == 2 * ms);
+  // Taken out, the slot is empty: the next trace in it evicts nothing.
+  REQUIRE(store.filter(a) == DT_OUT_KEPT);
+  CHECK(store.counters()[DT_C_KEEP_EVICTED] == 1);
+}
+
 TEST_CASE("a kept span keeps what links it without headers: causality and sequence number",
           "[filter]") {
   filter::FilterSettings set;

@@ -35,6 +35,7 @@ constexpr Plain kCounters[] = {
     {"ringbuf_lost", "ringbuf_lost_spans", "Span events the ring buffer had no room for"},
     {"anomalies_lost", "anomalies_lost", "Anomalous span events the ring buffer had no room for"},
     {"kept_spans_overwritten", "kept_spans_overwritten", "Kept spans replaced by later ones of their trace"},
+    {"kept_traces_evicted", "kept_traces_evicted", "Kept traces whose keep-buffer slot another trace took before they were pulled"},
     {"traces_exported", "traces_exported", "Traces sent to the exporters"},
     {"traces_with_anomaly", "traces_with_anomaly", "Traces sent with at least one anomalous span"},
     {"io_calls", "io_calls", "Traced send and receive system calls with data"},

@@ -63,6 +63,7 @@ void set_load_settings(::capture& skel, const targets::TargetSet& targets,
   skel.rodata->filter_settings.default_role = filter.default_role;
   skel.rodata->filter_settings.keep_spans =
       std::min<std::uint8_t>(filter.keep_spans, DT_KEEP_SPANS);
+  skel.rodata->filter_settings.keep_mask = filter::keep_slots(filter.keep_traces) - 1;
 }
 
 void CaptureProgram::SkelDeleter::operator()(::capture* s) const { capture__destroy(s); }
@@ -91,8 +92,9 @@ CaptureProgram::CaptureProgram(const targets::TargetSet& targets,
     source_.clear();
 
     set_load_settings(*skel_, targets, filter);
-    if (int err = bpf_map__set_max_entries(skel_->maps.keep, std::max(1u, filter.keep_traces)))
-      fail("sizing the keep-buffer", -err);
+    for (bpf_map* m : {skel_->maps.keep, skel_->maps.keep_locks})
+      if (int err = bpf_map__set_max_entries(m, filter::keep_slots(filter.keep_traces)))
+        fail("sizing the keep-buffer", -err);
 
     pick_source(mode);
     release_kernel_btf();  // picked: libbpf parses its own copies to load
@@ -328,6 +330,10 @@ std::uint8_t CaptureProgram::hist_epoch() const { return skel_->bss->hist_epoch;
 
 std::uint8_t CaptureProgram::keep_spans() const {
   return skel_->rodata->filter_settings.keep_spans;
+}
+
+std::uint32_t CaptureProgram::keep_mask() const {
+  return skel_->rodata->filter_settings.keep_mask;
 }
 
 void CaptureProgram::set_hist_epoch(std::uint8_t epoch) {

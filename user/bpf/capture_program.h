@@ -62,6 +62,8 @@ class CaptureProgram {
   void set_hist_epoch(std::uint8_t epoch);
   // Kept spans per trace the loaded program writes (its keep_spans setting).
   std::uint8_t keep_spans() const;
+  // Keep slots - 1 of the loaded program (dt_keep_slot_of's mask).
+  std::uint32_t keep_mask() const;
   KernelCounters read_counters() const;
   // Process pid's threads tell nothing of its requests' causes (a Go program): the kernel
   // judges none of its outbound requests' causes from now on (bpf/lib/causality.bpf.h).

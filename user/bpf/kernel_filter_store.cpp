@@ -4,11 +4,17 @@
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
+#include <string>
+#include <thread>
 
 #include "error.h"
 #include "filter/kept_span.h"
+#include "span_filter.h"
 
 namespace difftrace::bpf {
 namespace {
@@ -35,19 +41,43 @@ std::optional<Error> KernelFilterStore::update(int fd, const void* key, const vo
 KernelFilterStore::KernelFilterStore(CaptureProgram& program)
     : KernelFilterStore(
           program.object(), [&program] { return program.hist_epoch(); },
-          [&program](std::uint8_t e) { program.set_hist_epoch(e); }, program.keep_spans()) {}
+          [&program](std::uint8_t e) { program.set_hist_epoch(e); }, program.keep_spans(),
+          program.keep_mask()) {}
 
 KernelFilterStore::KernelFilterStore(const bpf_object* obj, GetEpoch get_epoch,
-                                     SetEpoch set_epoch, std::uint8_t keep_spans)
+                                     SetEpoch set_epoch, std::uint8_t keep_spans,
+                                     std::uint32_t keep_mask)
     : get_epoch_(std::move(get_epoch)),
       set_epoch_(std::move(set_epoch)),
       keep_spans_(keep_spans),
+      keep_mask_(keep_mask),
       service_pids_(must_fd(obj, "service_pids")),
       service_comms_(must_fd(obj, "service_comms")),
       thresholds_(must_fd(obj, "thresholds")),
       hists_(must_fd(obj, "hists")),
       keep_(must_fd(obj, "keep")),
-      ncpu_(libbpf_num_possible_cpus()) {}
+      ncpu_(libbpf_num_possible_cpus()) {
+  const bpf_map* locks = bpf_object__find_map_by_name(obj, "keep_locks");
+  const int fd = locks ? bpf_map__fd(locks) : -1;
+  if (fd < 0)
+    throw FatalError(ExitCode::kEnvironment, "the BPF object has no map keep_locks");
+  const std::uint32_t slots = bpf_map__max_entries(locks);
+  if (slots < std::uint64_t{keep_mask_} + 1)
+    throw FatalError(ExitCode::kEnvironment,
+                     "the BPF object's keep_locks has " + std::to_string(slots) +
+                         " slots, fewer than its keep_mask says");
+  const long page = sysconf(_SC_PAGESIZE);
+  keep_locks_size_ = (std::size_t{slots} * sizeof(__u32) + page - 1) / page * page;
+  void* m = mmap(nullptr, keep_locks_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED)
+    throw FatalError(ExitCode::kEnvironment, Error{"could not map the kernel's", "keep_locks",
+                                                   errno, ""}.message());
+  keep_locks_ = static_cast<__u32*>(m);
+}
+
+KernelFilterStore::~KernelFilterStore() {
+  if (keep_locks_) munmap(keep_locks_, keep_locks_size_);
+}
 
 void KernelFilterStore::set_service_pid(std::uint32_t pid, const dt_service& service) {
   update(service_pids_, &pid, &service, "a service pid", "service_pids");
@@ -161,9 +191,35 @@ std::vector<filter::EndpointHistogram> KernelFilterStore::take_histograms() {
 }
 
 std::vector<dt_kept_span> KernelFilterStore::take_kept(const dt_trace_key& key) {
+  const std::uint32_t i = dt_keep_slot_of(&key, keep_mask_);
+  __u32* lock = keep_locks_ + i;
+  // The kernel holds a slot for the copy of one span and never waits for it: waiting a
+  // little here is enough, unless its program was preempted, when the pull gives up.
+  int tries = 0;
+  while (!DT_TRY_LOCK(lock)) {
+    if (++tries == 10000) {
+      if (take_busy_++ == 0)
+        spdlog::warn("keep slot {} stayed locked: the kept spans of trace {:.32} not pulled "
+                     "(further cases are counted, not logged)",
+                     i, key.id);
+      return {};
+    }
+    std::this_thread::yield();
+  }
+  std::vector<dt_kept_span> out;
   dt_kept_trace t;
-  if (bpf_map_lookup_and_delete_elem(keep_, &key, &t)) return {};
-  return filter::written_spans(t, keep_spans_);
+  // Another trace may have taken the slot over: the key read under the lock says whose
+  // spans these are. Taken out by giving the slot back empty.
+  if (bpf_map_lookup_elem(keep_, &i, &t) == 0 && dt_trace_key_equal(&t.key, &key) && t.count) {
+    out = filter::written_spans(t, keep_spans_);
+    t.key = dt_trace_key{};
+    t.count = 0;
+    if (bpf_map_update_elem(keep_, &i, &t, BPF_ANY))
+      spdlog::warn("{}", Error{"could not empty a slot of the kernel's", "keep", errno, ""}
+                             .message());
+  }
+  DT_UNLOCK(lock);
+  return out;
 }
 
 }  // namespace difftrace::bpf

@@ -22,9 +22,13 @@ class KernelFilterStore : public filter::FilterStore {
 
   explicit KernelFilterStore(CaptureProgram& program);
   // Any loaded object with the filter's maps (bpf/lib/filter_maps.bpf.h), run with
-  // keep_spans: tests use the test entry's.
+  // keep_spans and keep_mask: tests use the test entry's.
   KernelFilterStore(const bpf_object* obj, GetEpoch get_epoch, SetEpoch set_epoch,
-                    std::uint8_t keep_spans = DT_KEEP_SPANS);
+                    std::uint8_t keep_spans = DT_KEEP_SPANS,
+                    std::uint32_t keep_mask = DT_KEEP_TRACES - 1);
+  ~KernelFilterStore() override;
+  KernelFilterStore(const KernelFilterStore&) = delete;
+  KernelFilterStore& operator=(const KernelFilterStore&) = delete;
 
   void set_service_pid(std::uint32_t pid, const dt_service& service) override;
   void remove_service_pid(std::uint32_t pid) override;
@@ -39,6 +43,8 @@ class KernelFilterStore : public filter::FilterStore {
   // Entries the kernel did not delete (one it had no entry for aside): a service pid's
   // process may still be given its service, a threshold still applied.
   std::uint64_t remove_failures() const { return remove_failures_; }
+  // Pulls that found their keep slot's lock held for too long, and gave up on its spans.
+  std::uint64_t take_busy() const { return take_busy_; }
 
  private:
   // Writes one entry; a refusal is counted (update_failures) and returned.
@@ -52,10 +58,16 @@ class KernelFilterStore : public filter::FilterStore {
   GetEpoch get_epoch_;
   SetEpoch set_epoch_;
   std::uint8_t keep_spans_;
+  std::uint32_t keep_mask_;
   ProgramQuiescence quiescence_;
   int service_pids_, service_comms_, thresholds_, hists_, keep_;
   int ncpu_;
+  // keep_locks mapped into this process: a slot's lock is taken with the kernel's compare
+  // and exchange (32 KiB for 8192 slots; the slots themselves are read through keep_).
+  __u32* keep_locks_ = nullptr;
+  std::size_t keep_locks_size_ = 0;
   std::uint64_t remove_failures_ = 0;
+  std::uint64_t take_busy_ = 0;
 };
 
 }  // namespace difftrace::bpf

@@ -76,8 +76,9 @@ struct Profiler {
   bool operator==(const Profiler&) const = default;
 };
 
-// The in-kernel keep-buffer: traces (LRU) and the last spans kept per trace
-// (at most DT_KEEP_SPANS). Each trace takes about 1.6 KB of kernel memory.
+// The in-kernel keep-buffer: trace slots (rounded down to a power of two: include/filter_maps.h)
+// and the last spans kept per trace (at most DT_KEEP_SPANS). Each slot takes about 1.9 KB of
+// kernel memory.
 struct Keep {
   std::uint32_t traces = 8192;
   std::uint32_t spans_per_trace = 8;

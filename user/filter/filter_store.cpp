@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace difftrace::filter {
@@ -23,6 +24,10 @@ dt_endpoint_key endpoint_key(std::uint16_t service, int kind, int method,
   k.method = static_cast<__u8>(method);
   std::memcpy(k.tmpl, path_template.data(), std::min(path_template.size(), sizeof k.tmpl - 1));
   return k;
+}
+
+std::uint32_t keep_slots(std::uint32_t keep_traces) {
+  return keep_traces ? std::bit_floor(keep_traces) : 1;
 }
 
 dt_endpoint_key service_key(std::uint16_t service) { return endpoint_key(service, 0, 0, ""); }

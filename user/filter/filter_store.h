@@ -25,6 +25,10 @@ struct FilterSettings {
   std::uint32_t keep_traces = DT_KEEP_TRACES;
 };
 
+// The keep-buffer's slots for keep_traces: the largest power of two not above it (at least
+// one), so that a trace's slot is bits of its hash (dt_keep_slot_of).
+std::uint32_t keep_slots(std::uint32_t keep_traces);
+
 // An endpoint's histogram since the last take, merged over CPUs.
 struct EndpointHistogram {
   dt_endpoint_key key{};  // epoch zeroed

@@ -1,7 +1,9 @@
 #include "filter/host_filter_store.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <list>
 #include <string>
 #include <unordered_map>
@@ -9,8 +11,12 @@
 #include "filter/kept_span.h"
 
 // A BPF hash map in memory: fixed key and value sizes, a capacity, and for
-// LRU maps eviction of the least recently used entry instead of refusal.
+// LRU maps eviction of the least recently used entry instead of refusal. Or
+// an array map (kind kArray): capacity zeroed values at indexes below it,
+// allocated zero and so only taking memory where written, as the kernel's
+// keep slots take none in a process.
 struct dt_host_map {
+  enum Kind { kHash, kLru, kArray };
   struct Entry {
     std::unique_ptr<std::uint8_t[]> value;  // stable address, as a map value's
     std::list<std::string>::iterator order;
@@ -19,9 +25,17 @@ struct dt_host_map {
   bool lru;
   std::unordered_map<std::string, Entry> entries;
   std::list<std::string> order;  // most recently used first
+  std::unique_ptr<std::uint8_t, decltype(&std::free)> array{nullptr, &std::free};
 
-  dt_host_map(std::size_t k, std::size_t v, std::size_t cap, bool is_lru)
-      : key_size(k), value_size(v), capacity(cap), lru(is_lru) {}
+  dt_host_map(std::size_t k, std::size_t v, std::size_t cap, Kind kind)
+      : key_size(k), value_size(v), capacity(cap), lru(kind == kLru) {
+    if (kind != kArray) return;
+    array.reset(static_cast<std::uint8_t*>(std::calloc(cap, v)));
+    if (!array) throw std::bad_alloc();
+  }
+  std::uint8_t* element(std::uint32_t i) const {
+    return i < capacity ? array.get() + std::size_t{i} * value_size : nullptr;
+  }
 
   std::string key_of(const void* key) const {
     return std::string(static_cast<const char*>(key), key_size);
@@ -35,6 +49,11 @@ struct dt_host_map {
 };
 
 extern "C" void* dt_host_map_lookup(dt_host_map* m, const void* key) {
+  if (m->array) {
+    std::uint32_t i;
+    std::memcpy(&i, key, sizeof i);
+    return m->element(i);
+  }
   auto it = m->entries.find(m->key_of(key));
   if (it == m->entries.end()) return nullptr;
   if (m->lru) m->order.splice(m->order.begin(), m->order, it->second.order);
@@ -43,6 +62,14 @@ extern "C" void* dt_host_map_lookup(dt_host_map* m, const void* key) {
 
 extern "C" long dt_host_map_update(dt_host_map* m, const void* key, const void* value,
                                    __u64 flags) {
+  if (m->array) {
+    std::uint32_t i;
+    std::memcpy(&i, key, sizeof i);
+    if (!m->element(i)) return -E2BIG;
+    if (flags == BPF_NOEXIST) return -EEXIST;
+    std::memcpy(m->element(i), value, m->value_size);
+    return 0;
+  }
   std::string k = m->key_of(key);
   auto it = m->entries.find(k);
   if (it != m->entries.end()) {
@@ -68,23 +95,26 @@ namespace difftrace::filter {
 
 HostFilterStore::HostFilterStore(const FilterSettings& s)
     : service_pids_(std::make_unique<dt_host_map>(sizeof(__u32), sizeof(dt_service),
-                                                  DT_MAX_SERVICE_PIDS, false)),
+                                                  DT_MAX_SERVICE_PIDS, dt_host_map::kHash)),
       service_comms_(std::make_unique<dt_host_map>(DT_COMM_LEN, sizeof(dt_service),
-                                                   DT_MAX_SERVICE_COMMS, false)),
+                                                   DT_MAX_SERVICE_COMMS, dt_host_map::kHash)),
       thresholds_(std::make_unique<dt_host_map>(sizeof(dt_endpoint_key), sizeof(dt_threshold),
-                                                DT_MAX_ENDPOINTS, false)),
+                                                DT_MAX_ENDPOINTS, dt_host_map::kHash)),
       hists_(std::make_unique<dt_host_map>(sizeof(dt_endpoint_key), sizeof(dt_hist),
-                                           2 * DT_MAX_ENDPOINTS, false)),
+                                           2 * DT_MAX_ENDPOINTS, dt_host_map::kHash)),
       flagged_(std::make_unique<dt_host_map>(sizeof(dt_trace_key), sizeof(__u64), DT_MAX_FLAGGED,
-                                             true)),
-      keep_(std::make_unique<dt_host_map>(sizeof(dt_trace_key), sizeof(dt_kept_trace),
-                                          s.keep_traces, true)),
+                                             dt_host_map::kLru)),
+      keep_(std::make_unique<dt_host_map>(sizeof(__u32), sizeof(dt_kept_trace),
+                                          keep_slots(s.keep_traces), dt_host_map::kArray)),
+      keep_locks_(std::make_unique<dt_host_map>(sizeof(__u32), sizeof(__u32),
+                                                keep_slots(s.keep_traces), dt_host_map::kArray)),
       scratch_(std::make_unique<dt_filter_scratch>()) {
   settings_.no_filter = s.no_filter;
   settings_.default_role = s.default_role;
   settings_.keep_spans = s.keep_spans;
-  env_ = {service_pids_.get(), service_comms_.get(), thresholds_.get(),
-          hists_.get(),        flagged_.get(),       keep_.get()};
+  settings_.keep_mask = keep_slots(s.keep_traces) - 1;
+  env_ = {service_pids_.get(), service_comms_.get(), thresholds_.get(), hists_.get(),
+          flagged_.get(),      keep_.get(),          keep_locks_.get()};
 }
 
 HostFilterStore::~HostFilterStore() = default;
@@ -96,6 +126,7 @@ dt_filter_outcome HostFilterStore::filter(dt_span_event& e) {
       dt_filter_span(&env_, &settings_, &e, epoch_, scratch_.get()));
   if (scratch_->overwritten) counters_[DT_C_KEEP_OVERWRITTEN]++;
   if (scratch_->hist_full) counters_[DT_C_HIST_MAP_FULL]++;
+  if (scratch_->evicted) counters_[DT_C_KEEP_EVICTED]++;
   if (out == DT_OUT_KEPT) {
     counters_[DT_C_SPANS_KEPT]++;
   } else if (out == DT_OUT_DROPPED) {
@@ -175,12 +206,19 @@ std::vector<EndpointHistogram> HostFilterStore::take_histograms() {
 }
 
 std::vector<dt_kept_span> HostFilterStore::take_kept(const dt_trace_key& key) {
-  auto it = keep_->entries.find(keep_->key_of(&key));
-  if (it == keep_->entries.end()) return {};
-  dt_kept_trace t;
-  std::memcpy(&t, it->second.value.get(), sizeof t);
-  keep_->erase(it->first);
-  return written_spans(t, settings_.keep_spans);
+  // One thread runs the filter here: the slot's lock is free, and taken only to say so.
+  const std::uint32_t i = dt_keep_slot_of(&key, settings_.keep_mask);
+  auto* t = reinterpret_cast<dt_kept_trace*>(keep_->element(i));
+  auto* lock = reinterpret_cast<__u32*>(keep_locks_->element(i));
+  if (!t || !lock || !DT_TRY_LOCK(lock)) return {};
+  std::vector<dt_kept_span> out;
+  if (dt_trace_key_equal(&t->key, &key)) {
+    out = written_spans(*t, settings_.keep_spans);
+    t->key = dt_trace_key{};
+    t->count = 0;
+  }
+  DT_UNLOCK(lock);
+  return out;
 }
 
 }  // namespace difftrace::filter

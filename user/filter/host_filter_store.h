@@ -41,7 +41,8 @@ class HostFilterStore : public FilterStore {
               const char* map_name);
 
   dt_filter_settings settings_{};
-  std::unique_ptr<dt_host_map> service_pids_, service_comms_, thresholds_, hists_, flagged_, keep_;
+  std::unique_ptr<dt_host_map> service_pids_, service_comms_, thresholds_, hists_, flagged_, keep_,
+      keep_locks_;
   dt_filter_env env_{};
   std::unique_ptr<dt_filter_scratch> scratch_;
   std::uint8_t epoch_ = 0;

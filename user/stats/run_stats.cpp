@@ -47,6 +47,7 @@ const char* counter_name(int c) {
     case DT_C_TRACE_WIRE_MISSED: return "trace_ids_wire_missed";
     case DT_C_GO_PROBE_HITS: return "go_uprobe_hits";
     case DT_C_GO_G_MISMATCH: return "go_g_mismatch";
+    case DT_C_KEEP_EVICTED: return "kept_traces_evicted";
     default: break;
   }
   if (c >= DT_C_REASON_FIRST && c < DT_C_MAX) {

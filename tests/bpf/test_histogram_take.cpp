@@ -90,10 +90,15 @@ TEST_CASE("issue 15 item 7: histogram counts taken while the kernel counts are a
   const auto k = program.read_counters();
   INFO(takes << " takes, " << k[DT_C_SPANS_SEEN] << " spans seen, " << k[DT_C_SPANS_KEPT]
              << " kept, " << k[DT_C_SPANS_DROPPED] << " dropped, " << k[DT_C_SPANS_REPORTED]
-             << " reported, " << k[DT_C_HIST_MAP_FULL] << " without a histogram");
+             << " reported (" << k[DT_C_REASON_FIRST + DT_REASON_DEGRADED] << " degraded), "
+             << k[DT_C_HIST_MAP_FULL] << " without a histogram");
   CHECK(k[DT_C_SPANS_SEEN] > 10'000);
   CHECK(k[DT_C_HIST_MAP_FULL] == 0);
-  CHECK(k[DT_C_SPANS_REPORTED] == 0);
-  CHECK(k[DT_C_SPANS_KEPT] + k[DT_C_SPANS_DROPPED] == k[DT_C_SPANS_SEEN]);
+  // None crosses, but for a keep whose slot another CPU held at that instant (two of
+  // 1.4 million here): not waited for, reported as degraded (include/span_filter.h).
+  const auto degraded = k[DT_C_REASON_FIRST + DT_REASON_DEGRADED];
+  CHECK(k[DT_C_SPANS_REPORTED] == degraded);
+  CHECK(degraded * 10'000 < k[DT_C_SPANS_SEEN]);
+  CHECK(k[DT_C_SPANS_KEPT] + k[DT_C_SPANS_DROPPED] + degraded == k[DT_C_SPANS_SEEN]);
   CHECK(taken == k[DT_C_SPANS_SEEN]);
 }

@@ -80,12 +80,14 @@ bool Assembler::add(std::vector<capture::Span>&& spans, std::uint64_t now_ns,
       by_deadline_.emplace_back(t->deadline_ns, key);
     }
     for (auto& [m, g] : groups) merge_open(std::move(g), m, key, *t);
-    t->anomaly |= s.decision == std::string_view("anomalous");  // sizes first
+    const bool anomalous = s.decision == std::string_view("anomalous");  // sizes first
+    t->anomaly |= anomalous;
     t->kernel_keyed |= kernel_keyed;
     t->from_header |= s.trace_from_header;
     if (s.trace_from_kernel) note_kept_as(*t, own, key);
     pool_.append(t->spans, std::move(s));
     open_spans_++;
+    if (anomalous && kernel_keyed && !t->pulled) pull_now(*t, own, key);
     if (t->spans.size >= kMaxTraceSpans) {
       // Its by_deadline_ entry stays behind: expire() skips it (or, if the id
       // comes back once sent_ has forgotten it, sends that new trace early).
@@ -211,6 +213,24 @@ void Assembler::send(const Key& key, Open&& t, std::uint64_t now_ns,
     if (whole) estimator_->learn(trace());
   }
   remember_sent(key, trace(), now_ns);
+}
+
+// The keep-buffer is a direct-mapped table (include/filter_maps.h): any later trace whose id
+// falls on the same slot takes it, so a kept trace is safe only for a while (at 2,800 traces/s
+// over 8,192 slots, 29% of them are taken within the second a trace waits here). Its kept
+// spans are pulled when the anomaly arrives: the kernel has flagged the trace by then, and its
+// later spans are reported, not kept. send() pulls again for any kept while the flag was set.
+void Assembler::pull_now(Open& t, const Key& own, const Key& key) {
+  t.pulled = true;
+  if (!pull_) return;
+  capture::Span of;
+  of.trace_id = own;
+  for (auto& k : pull_(of)) {
+    k.trace_id = key;
+    pool_.append(t.spans, std::move(k));
+    open_spans_++;
+    counters_.spans_recovered_exact++;
+  }
 }
 
 void Assembler::send_late(const Key& key, capture::Span&& s, std::vector<capture::Span>& out) {

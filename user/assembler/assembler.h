@@ -110,6 +110,8 @@ class Assembler {
     // in it: an anomaly pulls its kept spans. A trace of spans with user-space ids alone
     // (joined by the kernel's causality) has none to pull.
     bool kernel_keyed = false;
+    // Its kept spans were pulled when its first anomaly arrived (pull_now).
+    bool pulled = false;
     // A span with a header trace id is in it: only such a trace waits for the profiles of
     // its warm-up spans (kMaxHoldWaits). One without headers goes out after the wait, as
     // before the kernel gave it an id; its warm-up spans are still judged when it does.
@@ -122,6 +124,9 @@ class Assembler {
   void send(const Key& key, Open&& t, std::uint64_t now_ns, std::vector<capture::Span>& out,
             bool judged = false);
   void send_late(const Key& key, capture::Span&& s, std::vector<capture::Span>& out);
+  // Trace t (key) has just had an anomaly: its kept spans (the kernel's filter keeps them
+  // under own), out of the keep-buffer now, to wait with it.
+  void pull_now(Open& t, const Key& own, const Key& key);
   void merge_open(Open&& from, const Key& from_key, const Key& key, Open& into);
   static void note_kept_as(Open& t, const Key& own, const Key& key);
   void send_merged_late(Open&& from, const Key& key, std::vector<capture::Span>& out);

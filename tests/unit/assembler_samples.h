@@ -56,7 +56,7 @@ inline Span span(std::uint8_t tr, const char* service, SpanKind kind, std::uint6
   s.service_name = service;
   s.local = {"127.0.0.1", local_port};
   s.peer = {"127.0.0.1", peer_port};
-  s.decision = decision;
+  s.decision = capture::Label::of_static(decision);  // callers pass literals
   s.threshold_ns = 1;  // judged
   return s;
 }

@@ -102,9 +102,7 @@ class Assembler {
   using Key = capture::TraceId;
   using KeyHash = capture::TraceIdHash;
   struct Open {
-    SpanPool::Chain spans;  // in pool_
-    std::uint64_t deadline_ns = 0;
-    std::uint64_t first_ns = 0;
+    SpanPool::Chain spans;  // in pool_ (12 bytes: the flags below fill the 4 after it)
     bool anomaly = false;
     // A span whose trace id the kernel's filter knows (a header's, or the kernel's own) is
     // in it: an anomaly pulls its kept spans. A trace of spans with user-space ids alone
@@ -116,6 +114,8 @@ class Assembler {
     // its warm-up spans (kMaxHoldWaits). One without headers goes out after the wait, as
     // before the kernel gave it an id; its warm-up spans are still judged when it does.
     bool from_header = false;
+    std::uint64_t deadline_ns = 0;
+    std::uint64_t first_ns = 0;
     // Other trace ids the kernel's filter knows its spans by (groups joined into it, whose
     // kernel ids differed): their kept spans are pulled too.
     std::vector<Key> also_kept_as;

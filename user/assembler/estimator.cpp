@@ -226,11 +226,12 @@ std::vector<capture::Span> Estimator::estimate(
           e.reason.clear();
           e.threshold_ns = 0;
           e.path = other.path_template;
+          e.path_template = capture::path_template(e.path);  // its path's, as for any span
           e.status = 0;
           e.request_bytes = e.response_bytes = 0;
           e.start_unix_ns = placed->start_ns;
           e.end_unix_ns = placed->end_ns;
-          e.estimate_method = placed->method;
+          e.estimate_method = capture::Label::of_static(placed->method);  // a literal
           e.estimate_samples = calls.usual().recent.size();
           e.estimate_profile_samples = placed->profile_samples;
           if (down) {

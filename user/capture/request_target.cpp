@@ -37,7 +37,9 @@ void split_target(Span& s, bool keep_query_values) {
     }
     s.path.resize(end);
   }
-  s.path_template = path_template(s.path);
+  // A template ends where the query or fragment starts: one made from the whole target (the
+  // pipeline makes it once, as a span comes in) is the split path's.
+  if (s.path_template.empty()) s.path_template = path_template(s.path);
 }
 
 std::string span_name(const Span& s) {

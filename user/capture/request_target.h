@@ -16,7 +16,8 @@ namespace difftrace::capture {
 std::string redact_query_values(std::string_view query);
 
 // Splits span.path (the target as captured) into path, query and template, once: a span
-// whose path holds no query any more keeps the query it has.
+// whose path holds no query any more keeps the query it has, one with a template (of its
+// path: whole or split, they have the same) keeps its template.
 void split_target(Span& span, bool keep_query_values);
 
 // `{method} {url.template}`; the template made from the path for a span not split yet.

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "capture/label.h"
+
 namespace difftrace::capture {
 
 using TraceId = std::array<std::uint8_t, 16>;
@@ -63,13 +65,13 @@ struct Span {
   // proxy passes its upstream's on, so the linker decides who owns it.
   std::optional<SpanId> announced_span_id;
   SpanKind kind = SpanKind::kServer;
+  int status = 0;  // 0: no response (next to kind: no padding after either)
   std::string method;
   // The request target as captured (first 127 bytes), path and query, until the pipeline
   // splits it for export (capture/request_target.h): then url.path, without the query.
   std::string path;
   std::string query;          // url.query (no '?'), values redacted unless the config keeps them
   std::string path_template;  // url.template: the endpoint's template (/item/{n})
-  int status = 0;  // 0: no response
   std::uint64_t start_unix_ns = 0;
   std::uint64_t end_unix_ns = 0;
   std::uint32_t pid = 0;
@@ -92,20 +94,20 @@ struct Span {
   std::uint32_t cause_exch = 0;
   std::uint8_t flags = 0;       // dt_span_flags
   std::uint8_t end_reason = 0;  // dt_span_end
+  std::uint16_t service_id = 0;  // the kernel filter's service (0: none matched)
   // The filter's verdict (ARCHITECTURE.md): decision is anomalous | reported | kept |
   // estimated | full; reason why it was reported (latency | status | reset | timeout |
   // flagged_trace | function | warmup | degraded | no_filter), empty when kept; the latency
   // threshold it was judged against, 0 when none was known.
-  std::string decision = "full";
-  std::string reason;
+  Label decision = "full";
+  Label reason;
   std::uint64_t threshold_ns = 0;
-  std::uint16_t service_id = 0;  // the kernel filter's service (0: none matched)
   // For an estimated span (assembler/estimator.h): how it was placed
   // (difftrace.estimate.method: around_child | before_child | inside_parent |
   // after_parent), from how many learned calls (difftrace.estimate.samples), and, when
   // its length is the endpoint profile's median, that profile's spans
   // (difftrace.estimate.profile_samples; 0 otherwise).
-  std::string estimate_method;
+  Label estimate_method;
   std::uint64_t estimate_samples = 0;
   std::uint64_t estimate_profile_samples = 0;
   int http_version = 1;          // 2: HTTP/2 (network.protocol.version), else HTTP/1.x

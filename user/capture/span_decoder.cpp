@@ -154,8 +154,8 @@ void SpanDecoder::decode(const dt_span_event& ev, Span& s) {
   s.flags = ev.flags;
   s.end_reason = ev.end_reason;
   s.span_id = new_span_id();
-  s.decision = decision_name(ev.decision, ev.reason);
-  s.reason = reason_name(ev.reason);
+  s.decision = Label::of_static(decision_name(ev.decision, ev.reason));
+  s.reason = Label::of_static(reason_name(ev.reason));
   s.threshold_ns = std::uint64_t{ev.threshold_us} * 1000;
   s.service_id = ev.service;
 

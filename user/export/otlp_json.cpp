@@ -1,6 +1,6 @@
 #include "export/otlp_json.h"
 
-#include "capture/request_target.h"
+#include "capture/endpoint_template.h"
 #include "export/span_attributes.h"
 
 #include "export/resource.h"
@@ -35,8 +35,16 @@ void append_span(fmt::memory_buffer& out, const capture::Span& s) {
     append(out, ",\"parentSpanId\":");
     append_hex(out, s.parent_span_id->data(), s.parent_span_id->size());
   }
-  append(out, ",\"name\":");
-  append_json_string(out, capture::span_name(s));
+  // The span name, `{method} {template}` (capture::span_name), escaped in two parts: no
+  // string made per span. The same bytes: a UTF-8 sequence cannot run across the space.
+  append(out, ",\"name\":\"");
+  append_json_chars(out, s.method);
+  out.push_back(' ');
+  if (!s.path_template.empty())
+    append_json_chars(out, s.path_template);
+  else
+    append_json_chars(out, capture::path_template(s.path));
+  out.push_back('"');
   append(out, s.kind == capture::SpanKind::kServer ? ",\"kind\":2" : ",\"kind\":3");
   append(out, ",\"startTimeUnixNano\":\"");
   append_uint(out, s.start_unix_ns);
@@ -80,8 +88,13 @@ inline bool needs_look(std::uint64_t w) {
 }  // namespace
 
 void append_json_string(fmt::memory_buffer& out, std::string_view s) {
-  static const char* hex = "0123456789abcdef";
   out.push_back('"');
+  append_json_chars(out, s);
+  out.push_back('"');
+}
+
+void append_json_chars(fmt::memory_buffer& out, std::string_view s) {
+  static const char* hex = "0123456789abcdef";
   std::size_t run = 0;  // start of the bytes that need no escape
   for (std::size_t i = 0; i < s.size(); i++) {
     for (std::uint64_t w; i + 8 <= s.size(); i += 8) {
@@ -112,7 +125,6 @@ void append_json_string(fmt::memory_buffer& out, std::string_view s) {
     }
   }
   append(out, s.substr(run));
-  out.push_back('"');
 }
 
 void append_otlp_request(fmt::memory_buffer& out, const std::vector<capture::Span>& spans,

@@ -22,6 +22,8 @@ void append_otlp_request(fmt::memory_buffer& out, const std::vector<capture::Spa
 // JSON string escaping (quotes, backslash, control bytes); UTF-8 as is, and
 // bytes that are not UTF-8 as U+FFFD (utf8.h).
 void append_json_string(fmt::memory_buffer& out, std::string_view s);
+// The same without the quotes: a string written in parts.
+void append_json_chars(fmt::memory_buffer& out, std::string_view s);
 
 // The pieces the JSON writers (OTLP, Zipkin) are made of. No format strings on
 // this path: with every span exported it is the tracer's main cost, and fmt's

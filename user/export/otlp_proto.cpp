@@ -9,10 +9,10 @@ namespace difftrace::exporters {
 namespace {
 
 // proto3 strings must be UTF-8: a receiver refuses a request with one that is not.
-std::string utf8(const std::string& s) { return is_valid_utf8(s) ? s : valid_utf8(s); }
+std::string utf8(std::string_view s) { return is_valid_utf8(s) ? std::string(s) : valid_utf8(s); }
 
 void str_attr(google::protobuf::RepeatedPtrField<otlp::KeyValue>& attrs, const char* key,
-              const std::string& value) {
+              std::string_view value) {
   auto* kv = attrs.Add();
   kv->set_key(key);
   kv->mutable_value()->set_string_value(utf8(value));
@@ -36,7 +36,7 @@ void fill_span(otlp::Span& out, const capture::Span& s) {
   out.set_end_time_unix_nano(s.end_unix_ns);
   auto& a = *out.mutable_attributes();
   for_each_otlp_attribute(
-      s, [&](const char* key, const std::string& value) { str_attr(a, key, value); },
+      s, [&](const char* key, std::string_view value) { str_attr(a, key, value); },
       [&](const char* key, std::uint64_t value) { int_attr(a, key, value); });
   if (s.is_error()) {
     auto* st = out.mutable_status();

@@ -24,6 +24,25 @@ __noinline int h2_span_event(struct dt_span_event *e, const struct dt_conn *c,
 __noinline int h2_ringbuf_output(const struct dt_conn *c, const struct dt_span_event *e,
 				 __u64 flags);
 
+/* The span's comm, the name its service is matched by (service_comms; user
+ * space's config match): the thread's own when a service has that name,
+ * else its process's (the main thread's), as a target's comm is matched
+ * (targets.bpf.h). Servers name their threads: grpc-core does its I/O on
+ * "default-executo", which no config names, in a process named fn-grpc. (By
+ * pid, user space names such a process only at its next rescan, a second
+ * later: a new function instance's first calls would get the default role.) */
+static __always_inline void comm_of_service(struct dt_span_event *e)
+{
+	struct task_struct *task;
+	char proc[DT_COMM_LEN];
+
+	if (bpf_map_lookup_elem(&service_comms, e->comm))
+		return;
+	task = (struct task_struct *)bpf_get_current_task();
+	if (BPF_CORE_READ_STR_INTO(&proc, task, group_leader, comm) > 0)
+		__builtin_memcpy(e->comm, proc, sizeof(e->comm));
+}
+
 /* Filters a finished exchange of connection c and sends it as a span event
  * when the filter reports it. A global function: verified once on its own,
  * not again at each of its callers. */
@@ -65,6 +84,7 @@ __noinline int emit(struct dt_conn *c, const union dt_proto_state *done, __u32 t
 	if (e->flags & DT_SPAN_F_NO_RESPONSE)
 		count(DT_C_UNANSWERED);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	comm_of_service(e);
 	if (e->kind == DT_SPAN_SERVER && peer_traced(&c->tuple))
 		e->flags |= DT_SPAN_F_PEER_TRACED;
 	/* Read field by field: through a non-volatile pointer the compiler

@@ -18,8 +18,8 @@ namespace difftrace::testing {
 class FakeProcessView : public filter::ProcessView {
  public:
   void run(std::uint32_t pid, std::uint64_t start_time, std::string exe,
-           std::set<std::uint16_t> ports = {}) {
-    procs_[pid] = {pid, start_time, std::move(exe), std::move(ports)};
+           std::set<std::uint16_t> ports = {}, std::string comm = {}) {
+    procs_[pid] = {pid, start_time, std::move(exe), std::move(ports), std::move(comm)};
   }
   void exit(std::uint32_t pid) { procs_.erase(pid); }
 

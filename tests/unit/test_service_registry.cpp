@@ -118,6 +118,25 @@ TEST_CASE("issue15 item6: a config pid names the process it had at start, not la
   }
 }
 
+TEST_CASE("a comm names the process: threads that name themselves otherwise are its service's",
+          "[service_registry]") {
+  config::Config cfg;
+  cfg.services.push_back(service("fn-grpc", config::Role::kFunction));
+  cfg.services.back().match.comms = {"fn-grpc"};
+  FakeProcessView procs;
+  filter::HostFilterStore store({});
+  filter::ServiceRegistry services(cfg, procs);
+  procs.run(4242, 100, "/usr/bin/python3.11", {}, "fn-grpc");
+  procs.run(4343, 100, "/usr/bin/python3.11", {}, "other");
+  services.publish(store);
+  // service_of's events carry no comm (grpc-core's "default-executo" thread, say): by pid.
+  CHECK(service_of(store, 4242) == 1);
+  CHECK(service_of(store, 4343) == 0);
+  procs.exit(4242);
+  services.rescan(store);
+  CHECK(service_of(store, 4242) == 0);
+}
+
 TEST_CASE("ProcProcessView: this process's start time, exe and listen port; an exited child",
           "[service_registry]") {
   filter::ProcProcessView view;
@@ -160,6 +179,11 @@ TEST_CASE("ProcProcessView: this process's start time, exe and listen port; an e
   char c;
   REQUIRE(::read(ready[0], &c, 1) == 1);
   auto child_start = view.start_time(static_cast<std::uint32_t>(child));
+  auto all = view.processes(false);
+  auto kid = std::find_if(all.begin(), all.end(),
+                          [&](const auto& p) { return p.pid == static_cast<std::uint32_t>(child); });
+  REQUIRE(kid != all.end());
+  CHECK(kid->comm == "a) b (c");
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
   ::close(ready[0]);

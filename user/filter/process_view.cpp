@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -37,9 +38,15 @@ std::string read_link_at(int dir, const char* name) {
   return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
 }
 
-// Field 22 of stat ("pid (comm) state ppid ..."): comm may hold spaces and
-// parentheses, so count fields from the last ')'.
-std::optional<std::uint64_t> start_time_at(int dir) {
+// What stat ("pid (comm) state ppid ...") says of a process: its start time (field 22) and
+// its name (field 2, its main thread's comm). comm may hold spaces and parentheses, so
+// fields are counted from the last ')'.
+struct StatFields {
+  std::uint64_t start_time = 0;
+  std::string comm;
+};
+
+std::optional<StatFields> stat_at(int dir) {
   if (dir < 0) return std::nullopt;
   int fd = ::openat(dir, "stat", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
@@ -54,16 +61,19 @@ std::optional<std::uint64_t> start_time_at(int dir) {
       p = buf + i + 1;
       break;
     }
-  if (!p) return std::nullopt;
+  const char* open = std::strchr(buf, '(');
+  if (!p || !open || open >= p) return std::nullopt;
+  StatFields f;
+  f.comm.assign(open + 1, p - 1);
   for (int field = 3; field < 22; field++) {  // p is before field 3
     while (*p == ' ') p++;
     while (*p && *p != ' ') p++;
     if (!*p) return std::nullopt;
   }
   char* end = nullptr;
-  unsigned long long v = std::strtoull(p, &end, 10);
+  f.start_time = std::strtoull(p, &end, 10);
   if (end == p) return std::nullopt;
-  return v;
+  return f;
 }
 
 // Inodes of listening TCP sockets by local port, from /proc/net/tcp{,6}.
@@ -120,7 +130,9 @@ bool is_pid(const char* name) {
 
 std::optional<std::uint64_t> ProcProcessView::start_time(std::uint32_t pid) const {
   ProcDir dir(std::to_string(pid));
-  return start_time_at(dir.fd());
+  auto f = stat_at(dir.fd());
+  if (!f) return std::nullopt;
+  return f->start_time;
 }
 
 std::vector<ProcessInfo> ProcProcessView::processes(bool want_ports) const {
@@ -133,9 +145,10 @@ std::vector<ProcessInfo> ProcProcessView::processes(bool want_ports) const {
     ProcDir dir(e->d_name);
     ProcessInfo p;
     p.pid = static_cast<std::uint32_t>(std::strtoul(e->d_name, nullptr, 10));
-    auto start = start_time_at(dir.fd());
-    if (!start) continue;  // gone already
-    p.start_time = *start;
+    auto stat = stat_at(dir.fd());
+    if (!stat) continue;  // gone already
+    p.start_time = stat->start_time;
+    p.comm = std::move(stat->comm);
     p.exe = read_link_at(dir.fd(), "exe");
     if (want_ports) p.listen_ports = ports_at(dir.fd(), inodes);
     out.push_back(std::move(p));

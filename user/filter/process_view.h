@@ -1,6 +1,6 @@
 // The processes running now, as service matching needs them: each with its
 // start time (which tells a process from a later one that reuses its pid),
-// its executable and the TCP ports it listens on. ProcProcessView reads
+// its name, its executable and the TCP ports it listens on. ProcProcessView reads
 // /proc; tests give their own.
 #pragma once
 
@@ -17,6 +17,7 @@ struct ProcessInfo {
   std::uint64_t start_time = 0;  // clock ticks after boot, field 22 of /proc/PID/stat
   std::string exe;               // empty when unreadable (a kernel thread, say)
   std::set<std::uint16_t> listen_ports;
+  std::string comm;              // the process's name: its main thread's comm
 };
 
 class ProcessView {

@@ -131,6 +131,11 @@ std::optional<std::size_t> ServiceRegistry::match(const ProcessInfo& proc) const
   for (std::size_t i = 0; i < config_.services.size(); i++) {
     const auto& m = config_.services[i].match;
     bool hit = std::any_of(m.pids.begin(), m.pids.end(), named_pid);
+    // A comm names the process too, as it does a target (bpf/lib/targets.bpf.h): servers
+    // name their threads (grpc-core's default-executor, the JVM's), and the kernel's
+    // service_comms lookup sees only the thread's name.
+    hit |= !proc.comm.empty() &&
+           std::find(m.comms.begin(), m.comms.end(), proc.comm) != m.comms.end();
     hit |= !proc.exe.empty() && std::any_of(m.exes.begin(), m.exes.end(), [&](const auto& e) {
       return e == proc.exe || e == fs::path(proc.exe).filename().string();
     });
@@ -162,7 +167,7 @@ void ServiceRegistry::rescan(FilterStore& store) {
 
   bool want_list = false, want_ports = false;
   for (const auto& s : config_.services) {
-    want_list |= !s.match.exes.empty() || !s.match.listen_ports.empty() ||
+    want_list |= !s.match.comms.empty() || !s.match.exes.empty() || !s.match.listen_ports.empty() ||
                  (s.match.k8s && k8s_match_);
     want_ports |= !s.match.listen_ports.empty();
   }

@@ -1,7 +1,8 @@
 // The config's services as the kernel filter knows them: each by its id
 // (ServiceIds: by name, kept across apply(); 0 is "none matched"), with its
 // role and 4xx rule, written into the filter's service maps by comm and by
-// pid. Pid, exe and listen_port matches are resolved from /proc, again at
+// pid. Comm (the process's own name, for threads named otherwise), pid, exe and
+// listen_port matches are resolved from /proc to pids, again at
 // every rescan, so processes started later are found too, and a process that
 // is gone, or whose pid is another process's now (told apart by start time),
 // loses its entry: service_pids holds no exited process past one rescan.

@@ -71,16 +71,22 @@ dt_span_event gateway_span(const char* path, std::uint64_t start, std::uint64_t 
   return e;
 }
 
-}  // namespace
-
-TEST_CASE("issue 15 item 1: a kept-span pull with keep.spans_per_trace < 8 exports no empty span",
-          "[pipeline][keep]") {
-  config::Config cfg;
+// The gateway: a platform service with a static 10 ms threshold, matched by its comm.
+config::Service platform_gateway() {
   config::Service gw;
   gw.name = "gateway";
   gw.match.comms = {"gateway"};
   gw.role = config::Role::kPlatform;
   gw.latency.static_ns = 10 * ms;
+  return gw;
+}
+
+}  // namespace
+
+TEST_CASE("issue 15 item 1: a kept-span pull with keep.spans_per_trace < 8 exports no empty span",
+          "[pipeline][keep]") {
+  config::Config cfg;
+  config::Service gw = platform_gateway();
   cfg.services.push_back(gw);
   cfg.keep.spans_per_trace = 2;
 
@@ -181,11 +187,7 @@ dt_span_event grpc_span(const char* path, std::uint64_t start, std::uint64_t dur
 TEST_CASE("HTTP/2: thresholds per gRPC method, and kept streams pulled back with their call",
           "[pipeline][keep][http2]") {
   config::Config cfg;
-  config::Service gw;
-  gw.name = "gateway";
-  gw.match.comms = {"gateway"};
-  gw.role = config::Role::kPlatform;
-  gw.latency.static_ns = 10 * ms;
+  config::Service gw = platform_gateway();
   config::Endpoint slow_method;  // slow by design: a threshold of its own
   slow_method.method = "POST";
   slow_method.path_template = "/demo.Echo/Slow";

@@ -162,6 +162,41 @@ TEST_CASE("h2c gRPC in replay: a unary call with its status in the trailers", "[
   CHECK(h.replay.counters().http2_connections == 1);
 }
 
+TEST_CASE("h2c: a request's B3 headers, single or multi, give its trace as HTTP/1's do",
+          "[http2]") {
+  struct Case {
+    std::string headers, trace, parent;
+  } cases[] = {
+      {lit("b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90"),
+       "80f198ee56343ba864fe8b2a57d3eff7", "e457b5a2e4d86bd1"},
+      {lit("b3", "64fe8b2a57d3eff7-e457b5a2e4d86bd1"), "000000000000000064fe8b2a57d3eff7",
+       "e457b5a2e4d86bd1"},
+      {lit("x-b3-traceid", "80f198ee56343ba864fe8b2a57d3eff7") +
+           lit("x-b3-spanid", "e457b5a2e4d86bd1") + lit("x-b3-sampled", "1"),
+       "80f198ee56343ba864fe8b2a57d3eff7", "e457b5a2e4d86bd1"},
+      // traceparent wins when both are there
+      {lit("b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1") +
+           lit("traceparent", kTraceparent),
+       "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"},
+      // a trace id without a span id is no context
+      {lit("x-b3-traceid", "80f198ee56343ba864fe8b2a57d3eff7"), "", ""},
+  };
+  for (const auto& c : cases) {
+    Harness h;
+    h.to_server(1, kH2Preface + h2_frame_bytes(H2_HEADERS, kHdr | kEnd, 1,
+                                               idx(2) + lit(":path", "/b3") + c.headers));
+    h.to_client(2, h2_frame_bytes(H2_HEADERS, kHdr | kEnd, 1, idx(8)));
+    REQUIRE(h.spans.size() == 1);
+    const capture::Span& s = h.spans[0];
+    INFO(c.headers);
+    CHECK(s.trace_from_header == !c.trace.empty());
+    if (c.trace.empty()) continue;
+    CHECK(capture::to_hex(s.trace_id) == c.trace);
+    REQUIRE(s.header_parent_id);
+    CHECK(capture::to_hex(*s.header_parent_id) == c.parent);
+  }
+}
+
 TEST_CASE("h2c in replay: trailers-only, RST_STREAM, concurrent streams, close", "[http2]") {
   Harness h;
   h.to_server(1, kH2Preface + h2_frame_bytes(H2_HEADERS, kHdr | kEnd, 1, kGrpcRequest) +

@@ -11,15 +11,53 @@
 namespace difftrace::replay {
 namespace {
 
+// A B3 trace id of 32 or 16 hex digits at the start of v, the whole of it or before a '-':
+// its length, 0 if none.
+std::size_t b3_trace_len(const std::string& v) {
+  for (std::size_t n : {32u, 16u})
+    if (v.size() == n || (v.size() > n && v[n] == '-')) return n;
+  return 0;
+}
+
+// The trace id as the event holds it: a 16-digit B3 id padded with zeros to 32.
+void b3_trace_id(dt_span_event& ev, const std::string& v, std::size_t n) {
+  std::memset(ev.trace_id, '0', sizeof(ev.trace_id) - n);
+  std::memcpy(ev.trace_id + sizeof(ev.trace_id) - n, v.data(), n);
+}
+
+// B3, single (b3: {traceid}-{spanid}[-{sampled}[-{parentspanid}]]) or multi (x-b3-traceid and
+// x-b3-spanid), read as the HTTP/1 header scan reads it (include/protocols/http1/headers.h).
+bool b3_context(dt_span_event& ev, const HeaderBlock& request) {
+  if (const std::string* b3 = request.find("b3")) {
+    const std::size_t n = b3_trace_len(*b3);
+    if (n && b3->size() >= n + 17 && (*b3)[n] == '-') {
+      b3_trace_id(ev, *b3, n);
+      std::memcpy(ev.parent_id, b3->data() + n + 1, sizeof(ev.parent_id));
+      return true;
+    }
+  }
+  const std::string* trace = request.find("x-b3-traceid");
+  const std::string* span = request.find("x-b3-spanid");
+  const std::size_t n = trace ? b3_trace_len(*trace) : 0;
+  if (!n || !span || span->size() < sizeof(ev.parent_id)) return false;
+  b3_trace_id(ev, *trace, n);
+  std::memcpy(ev.parent_id, span->data(), sizeof(ev.parent_id));
+  return true;
+}
+
 // traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>, copied as the HTTP/1
-// header scan copies it (the decoder checks the hex).
+// header scan copies it (the decoder checks the hex); else B3, sampled.
 void trace_context(dt_span_event& ev, const HeaderBlock& request) {
   const std::string* tp = request.find("traceparent");
-  if (!tp || tp->size() < 55 || (*tp)[2] != '-' || (*tp)[35] != '-' || (*tp)[52] != '-') return;
-  std::memcpy(ev.trace_id, tp->data() + 3, sizeof(ev.trace_id));
-  std::memcpy(ev.parent_id, tp->data() + 36, sizeof(ev.parent_id));
-  std::memcpy(ev.trace_flags, tp->data() + 53, sizeof(ev.trace_flags));
-  ev.ctx_kind = DT_CTX_W3C;
+  if (tp && tp->size() >= 55 && (*tp)[2] == '-' && (*tp)[35] == '-' && (*tp)[52] == '-') {
+    std::memcpy(ev.trace_id, tp->data() + 3, sizeof(ev.trace_id));
+    std::memcpy(ev.parent_id, tp->data() + 36, sizeof(ev.parent_id));
+    std::memcpy(ev.trace_flags, tp->data() + 53, sizeof(ev.trace_flags));
+    ev.ctx_kind = DT_CTX_W3C;
+  } else if (b3_context(ev, request)) {
+    std::memcpy(ev.trace_flags, "01", sizeof(ev.trace_flags));
+    ev.ctx_kind = DT_CTX_B3;
+  }
 }
 
 // A SERVER's response may name its span in traceresponse (W3C Trace Context level 2), as the

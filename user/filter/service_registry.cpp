@@ -132,8 +132,9 @@ std::optional<std::size_t> ServiceRegistry::match(const ProcessInfo& proc) const
     const auto& m = config_.services[i].match;
     bool hit = std::any_of(m.pids.begin(), m.pids.end(), named_pid);
     // A comm names the process too, as it does a target (bpf/lib/targets.bpf.h): servers
-    // name their threads (grpc-core's default-executor, the JVM's), and the kernel's
-    // service_comms lookup sees only the thread's name.
+    // name their threads (grpc-core's default-executor, the JVM's). By pid the kernel finds
+    // the service whatever the thread's name; emit's comm (bpf/lib/emit.bpf.h) covers a
+    // process started since the last rescan.
     hit |= !proc.comm.empty() &&
            std::find(m.comms.begin(), m.comms.end(), proc.comm) != m.comms.end();
     hit |= !proc.exe.empty() && std::any_of(m.exes.begin(), m.exes.end(), [&](const auto& e) {

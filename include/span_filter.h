@@ -134,15 +134,6 @@ DT_INLINE void dt_kept_span_of(struct dt_kept_span *k, const struct dt_span_even
 	__builtin_memcpy(k->path, e->path, DT_KEEP_PATH);
 }
 
-DT_INLINE int dt_trace_key_equal(const struct dt_trace_key *a, const struct dt_trace_key *b)
-{
-	__u64 x[4], y[4];
-
-	__builtin_memcpy(x, a->id, sizeof(x));
-	__builtin_memcpy(y, b->id, sizeof(y));
-	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]));
-}
-
 /* Adds the span to its trace's keep slot (include/filter_maps.h); 0 on
  * success. A slot held by another writer (another CPU's span of a trace
  * with this slot, or user space taking a trace out) is not waited for: the
@@ -158,7 +149,7 @@ DT_INLINE int dt_keep_span(dt_filter_env_t env, const struct dt_filter_settings 
 
 	if (!kt || !lock || !DT_TRY_LOCK(lock))
 		return -1;
-	if (!dt_trace_key_equal(&kt->key, tk)) {
+	if (!dt_same_trace_id(kt->key.id, tk->id)) {
 		/* Taken over: the header only, the spans past count are not read. */
 		if (kt->count)
 			s->evicted = 1;

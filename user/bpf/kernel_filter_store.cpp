@@ -210,7 +210,7 @@ std::vector<dt_kept_span> KernelFilterStore::take_kept(const dt_trace_key& key) 
   dt_kept_trace t;
   // Another trace may have taken the slot over: the key read under the lock says whose
   // spans these are. Taken out by giving the slot back empty.
-  if (bpf_map_lookup_elem(keep_, &i, &t) == 0 && dt_trace_key_equal(&t.key, &key) && t.count) {
+  if (bpf_map_lookup_elem(keep_, &i, &t) == 0 && dt_same_trace_id(t.key.id, key.id) && t.count) {
     out = filter::written_spans(t, keep_spans_);
     t.key = dt_trace_key{};
     t.count = 0;

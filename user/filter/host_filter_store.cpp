@@ -212,7 +212,7 @@ std::vector<dt_kept_span> HostFilterStore::take_kept(const dt_trace_key& key) {
   auto* lock = reinterpret_cast<__u32*>(keep_locks_->element(i));
   if (!t || !lock || !DT_TRY_LOCK(lock)) return {};
   std::vector<dt_kept_span> out;
-  if (dt_trace_key_equal(&t->key, &key)) {
+  if (dt_same_trace_id(t->key.id, key.id)) {
     out = written_spans(*t, settings_.keep_spans);
     t->key = dt_trace_key{};
     t->count = 0;

@@ -45,14 +45,21 @@ bool b3_context(dt_span_event& ev, const HeaderBlock& request) {
   return true;
 }
 
-// traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>, copied as the HTTP/1
-// header scan copies it (the decoder checks the hex); else B3, sampled.
+// A traceparent-shaped value (traceparent, traceresponse): 00-<32 hex trace id>-<16 hex
+// parent id>-<2 hex flags>, its length and dashes checked as dt_parse_traceparent checks them
+// (the decoder checks the hex).
+bool traceparent_shaped(const std::string* v) {
+  return v && v->size() >= DT_TP_LEN && (*v)[DT_TP_TRACE - 1] == '-' &&
+         (*v)[DT_TP_PARENT - 1] == '-' && (*v)[DT_TP_FLAGS - 1] == '-';
+}
+
+// traceparent, copied as the HTTP/1 header scan copies it; else B3, sampled.
 void trace_context(dt_span_event& ev, const HeaderBlock& request) {
   const std::string* tp = request.find("traceparent");
-  if (tp && tp->size() >= 55 && (*tp)[2] == '-' && (*tp)[35] == '-' && (*tp)[52] == '-') {
-    std::memcpy(ev.trace_id, tp->data() + 3, sizeof(ev.trace_id));
-    std::memcpy(ev.parent_id, tp->data() + 36, sizeof(ev.parent_id));
-    std::memcpy(ev.trace_flags, tp->data() + 53, sizeof(ev.trace_flags));
+  if (traceparent_shaped(tp)) {
+    std::memcpy(ev.trace_id, tp->data() + DT_TP_TRACE, sizeof(ev.trace_id));
+    std::memcpy(ev.parent_id, tp->data() + DT_TP_PARENT, sizeof(ev.parent_id));
+    std::memcpy(ev.trace_flags, tp->data() + DT_TP_FLAGS, sizeof(ev.trace_flags));
     ev.ctx_kind = DT_CTX_W3C;
   } else if (b3_context(ev, request)) {
     std::memcpy(ev.trace_flags, "01", sizeof(ev.trace_flags));
@@ -66,18 +73,16 @@ void trace_context(dt_span_event& ev, const HeaderBlock& request) {
 // own span id, when the trace is the span's.
 void response_context(dt_span_event& ev, const Http2Exchange& x) {
   const std::string* tr = x.has_response ? x.response.find("traceresponse") : nullptr;
-  if (ev.kind != DT_SPAN_SERVER || !tr || tr->size() < 55 || (*tr)[2] != '-' || (*tr)[35] != '-' ||
-      (*tr)[52] != '-')
-    return;
+  if (ev.kind != DT_SPAN_SERVER || !traceparent_shaped(tr)) return;
   if (ev.ctx_kind == DT_CTX_NONE) {
     ev.ctx_kind = DT_CTX_W3C_RESPONSE;
-    std::memcpy(ev.trace_id, tr->data() + 3, sizeof(ev.trace_id));
+    std::memcpy(ev.trace_id, tr->data() + DT_TP_TRACE, sizeof(ev.trace_id));
     std::memset(ev.parent_id, 0, sizeof(ev.parent_id));
-    std::memcpy(ev.trace_flags, tr->data() + 53, sizeof(ev.trace_flags));
-  } else if (!dt_same_trace_id(ev.trace_id, tr->data() + 3)) {
+    std::memcpy(ev.trace_flags, tr->data() + DT_TP_FLAGS, sizeof(ev.trace_flags));
+  } else if (!dt_same_trace_id(ev.trace_id, tr->data() + DT_TP_TRACE)) {
     return;  // the server went on in a trace of its own
   }
-  std::memcpy(ev.resp_span_id, tr->data() + 36, sizeof(ev.resp_span_id));
+  std::memcpy(ev.resp_span_id, tr->data() + DT_TP_PARENT, sizeof(ev.resp_span_id));
   ev.flags |= DT_SPAN_F_RESP_SPAN_ID;
 }
 

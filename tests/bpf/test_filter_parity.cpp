@@ -112,6 +112,16 @@ std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> summary(
   return out;
 }
 
+// The kernel side's filter settings in these tests: default role function, every kept
+// span, keep slots keep_mask + 1.
+dt_filter_settings kernel_settings(std::uint32_t keep_mask) {
+  dt_filter_settings ks{};
+  ks.default_role = DT_ROLE_FUNCTION;
+  ks.keep_spans = DT_KEEP_SPANS;
+  ks.keep_mask = keep_mask;
+  return ks;
+}
+
 }  // namespace
 
 TEST_CASE("the kernel and the host run the same filter step", "[bpf][filter]") {
@@ -124,10 +134,7 @@ TEST_CASE("the kernel and the host run the same filter step", "[bpf][filter]") {
   filter::HostFilterStore host(hs);
   setup(kstore);
   setup(host);
-  dt_filter_settings ks{};
-  ks.default_role = DT_ROLE_FUNCTION;
-  ks.keep_spans = DT_KEEP_SPANS;
-  ks.keep_mask = DT_KEEP_TRACES - 1;
+  const dt_filter_settings ks = kernel_settings(DT_KEEP_TRACES - 1);
 
   std::vector<Ev> all = events();
   for (const auto& e : overflow()) all.push_back(e);
@@ -187,10 +194,7 @@ TEST_CASE("a trace that takes another's keep slot evicts it, in the kernel as on
   filter::HostFilterStore host(hs);
   setup(kstore);
   setup(host);
-  dt_filter_settings ks{};
-  ks.default_role = DT_ROLE_FUNCTION;
-  ks.keep_spans = DT_KEEP_SPANS;
-  ks.keep_mask = 1;
+  const dt_filter_settings ks = kernel_settings(1);
 
   const char* a = T1;
   const dt_trace_key ka = filter::trace_key(a);

@@ -69,20 +69,12 @@ std::uint64_t quantile(std::vector<std::uint64_t> v, double q) {
 
 }  // namespace
 
-std::size_t RunStats::KeyHash::operator()(const KeyView& k) const noexcept {
-  std::hash<std::string_view> h;
-  std::size_t v = h(std::get<0>(k));
-  for (std::string_view part : {std::get<1>(k), std::get<2>(k), std::get<3>(k)})
-    v = (v ^ h(part)) * 0x9e3779b97f4a7c15ull;
-  return v;
-}
-
 void RunStats::add(const capture::Span& s) {
   received_++;
   // Keyed by template, so that ids in paths do not make endpoints unbounded. A span split
   // for export (capture::split_target) carries the template of its path already.
   const std::string made = s.path_template.empty() ? capture::path_template(s.path) : "";
-  const KeyView at{
+  const std::tuple<std::string_view, std::string_view, std::string_view, std::string_view> at{
       s.service_name, s.kind == capture::SpanKind::kServer ? "server" : "client", s.method,
       s.path_template.empty() ? made : s.path_template};
   auto it = endpoints_.find(at);
@@ -118,12 +110,7 @@ nlohmann::json RunStats::to_json() const {
   j["spans_received"] = received_;
   for (const auto& [name, v] : user_) j[name] = v;
   nlohmann::json eps = nlohmann::json::array();
-  std::vector<const std::pair<const Key, Endpoint>*> sorted;
-  sorted.reserve(endpoints_.size());
-  for (const auto& kv : endpoints_) sorted.push_back(&kv);
-  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
-  for (const auto* kv : sorted) {
-    const auto& [key, e] = *kv;
+  for (const auto& [key, e] : endpoints_) {
     const auto& [service, kind, method, path_template] = key;
     eps.push_back({{"service", service},
                    {"kind", kind},

@@ -7,9 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <string_view>
 #include <tuple>
-#include <unordered_map>
 #include <vector>
 
 #include "bpf/kernel_counters.h"
@@ -41,18 +39,9 @@ class RunStats {
     std::vector<std::uint64_t> samples_ns;
   };
   using Key = std::tuple<std::string, std::string, std::string, std::string>;
-  using KeyView = std::tuple<std::string_view, std::string_view, std::string_view, std::string_view>;
-  // Transparent: a span's endpoint is looked up by views of its strings, and copied into a
-  // key only the first time. Hashed, not ordered (a std::map's lookup compared the strings
-  // of several keys for every span sent); to_json() sorts.
-  struct KeyHash {
-    using is_transparent = void;
-    std::size_t operator()(const KeyView& k) const noexcept;
-    std::size_t operator()(const Key& k) const noexcept {
-      return (*this)(KeyView{std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k)});
-    }
-  };
-  std::unordered_map<Key, Endpoint, KeyHash, std::equal_to<>> endpoints_;
+  // Transparent: a span's endpoint is looked up by views of its strings, and copied
+  // into a key only the first time.
+  std::map<Key, Endpoint, std::less<>> endpoints_;
   bpf::KernelCounters kernel_{};
   std::map<std::string, std::uint64_t> user_;
   nlohmann::json profile_ = nlohmann::json::array();

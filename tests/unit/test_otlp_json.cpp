@@ -39,6 +39,77 @@ std::map<std::string, nlohmann::json> attrs(const nlohmann::json& list) {
   return m;
 }
 
+
+// Spans that between them write every attribute, every status message and every escape.
+std::vector<Span> pinned_spans() {
+  using difftrace::capture::Rpc;
+  using difftrace::capture::SpanId;
+  auto pod = std::make_shared<const difftrace::capture::ResourceAttributes>(
+      difftrace::capture::ResourceAttributes{{"container.id", "c0ffee"},
+                                             {"k8s.pod.name", "web-7d\"f\\8"}});
+  auto pod_copy = std::make_shared<const difftrace::capture::ResourceAttributes>(*pod);
+
+  // A server span of an HTTP/1 request, with every optional field of its own set.
+  Span a = difftrace::testing::sample_span(10, "nginx", "/item/42", 200);
+  a.trace_id = {0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6,
+                0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36};
+  a.span_id = {0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7};
+  a.parent_span_id = SpanId{0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10};
+  a.query = "a=1&b=%22";
+  a.path_template = "/item/{n}";
+  a.resource = pod;
+  a.trace_from_kernel = true;
+  a.capture_gap = true;
+  a.decision = "reported";
+  a.reason = "latency";
+  a.threshold_ns = 5'000'000;
+
+  // A gRPC client call over HTTP/2 that failed and was reset: the rpc status wins.
+  Span b = difftrace::testing::sample_span(20, "svc \"x\"\\\xc3\xa9", "/pkg.Svc/Get", 200,
+                                           SpanKind::kClient);
+  b.span_id = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88};
+  b.http_version = 2;
+  b.method = "POST";
+  b.rpc = std::make_shared<const Rpc>(Rpc{"pkg.Svc", "Get", 14});
+  b.unresolved_fields = 3;
+  b.end_reason = Span::kEndReset;
+  b.local = {"10.0.0.2", 51000};
+  b.peer = {"10.0.0.3", 50051};
+  b.request_bytes = 0;
+  b.response_bytes = 18'446'744'073'709'551'615ull;
+  b.start_unix_ns = 0;
+  b.end_unix_ns = 9;
+
+  // No response, a path with bytes to escape and bytes that are not UTF-8, no template of its
+  // own (the name's is made from the path); estimated. The same resource as a's, by value.
+  Span c = difftrace::testing::sample_span(10, "nginx", "/q\"\\\x01\x1f\x7f/\xc3\xa9\xff/17", 0);
+  c.resource = pod_copy;
+  c.decision = "estimated";
+  c.estimate_method = "around_child";
+  c.estimate_samples = 12;
+  c.estimate_profile_samples = 40;
+
+  // A client's 404 (an error for a client), HTTP/2 with an rpc of method only and status OK.
+  Span d = difftrace::testing::sample_span(30, "api", "/x", 404, SpanKind::kClient);
+  d.http_version = 2;
+  d.rpc = std::make_shared<const Rpc>(Rpc{"", "M", 0});
+  d.estimate_method = "after_parent";
+  d.estimate_samples = 0;
+
+  // A server's reset HTTP/2 stream without rpc, and a server's 503; ports and ids of 0.
+  Span e = difftrace::testing::sample_span(30, "api", "/", 200);
+  e.http_version = 2;
+  e.end_reason = Span::kEndReset;
+  e.local = {"", 0};
+  e.peer = {"::1", 0};
+  e.tid = 0;
+  e.trace_id = {};
+  e.span_id = {};
+  Span f = difftrace::testing::sample_span(30, "api", "/health", 503);
+  f.method = "";
+  return {a, b, c, d, e, f};
+}
+
 }  // namespace
 
 TEST_CASE("spans encode as an OTLP ExportTraceServiceRequest", "[otlp]") {
@@ -156,4 +227,145 @@ TEST_CASE("strings escape the same wherever the bytes to escape fall in 8-byte w
         INFO("len " << len << " at " << at);
         CHECK(std::string(out.data(), out.size()) == reference(s));
       }
+}
+
+TEST_CASE("the encoding of spans with every attribute, status and escape is pinned byte for byte",
+          "[otlp]") {
+  // Written by the encoder before its cursor rewrite and checked by hand against the span
+  // fields: any change to the bytes written (order, spacing, escapes, numbers) fails here.
+  const std::string expected =
+      R"({"resourceSpans":[)"
+      R"({"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"nginx"}})"
+      R"(,{"key":"process.pid","value":{"intValue":"10"}})"
+      R"(,{"key":"host.name","value":{"stringValue":"host-a"}})"
+      R"(,{"key":"container.id","value":{"stringValue":"c0ffee"}})"
+      R"(,{"key":"k8s.pod.name","value":{"stringValue":"web-7d\"f\\8"}})"
+      R"(]},"scopeSpans":[{"scope":{"name":"difftrace"},"spans":[)"
+      R"({"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7","parentSpanId":"fedcba9876543210")"
+      R"(,"name":"GET /item/{n}")"
+      R"(,"kind":2,"startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000001234567")"
+      R"(,"attributes":[{"key":"http.request.method","value":{"stringValue":"GET"}})"
+      R"(,{"key":"url.path","value":{"stringValue":"/item/42"}})"
+      R"(,{"key":"url.query","value":{"stringValue":"a=1&b=%22"}})"
+      R"(,{"key":"url.template","value":{"stringValue":"/item/{n}"}})"
+      R"(,{"key":"http.response.status_code","value":{"intValue":"200"}})"
+      R"(,{"key":"server.address","value":{"stringValue":"127.0.0.1"}})"
+      R"(,{"key":"server.port","value":{"intValue":"8080"}})"
+      R"(,{"key":"client.address","value":{"stringValue":"127.0.0.1"}})"
+      R"(,{"key":"client.port","value":{"intValue":"40000"}})"
+      R"(,{"key":"thread.id","value":{"intValue":"11"}})"
+      R"(,{"key":"http.request.size","value":{"intValue":"77"}})"
+      R"(,{"key":"http.response.size","value":{"intValue":"99"}})"
+      R"(,{"key":"difftrace.capture_gap","value":{"stringValue":"true"}})"
+      R"(,{"key":"difftrace.trace_id.origin","value":{"stringValue":"kernel"}})"
+      R"(,{"key":"difftrace.decision","value":{"stringValue":"reported"}})"
+      R"(,{"key":"difftrace.reason","value":{"stringValue":"latency"}})"
+      R"(,{"key":"difftrace.threshold_ns","value":{"intValue":"5000000"}})"
+      R"(],"status":{}},)"
+      R"({"traceId":"abababababababababababababababab","spanId":"0101010101010101")"
+      R"(,"name":"GET /q\"\\\u0001\u001f\u007f/)" "\xc3\xa9\xef\xbf\xbd" R"(/{n}")"
+      R"(,"kind":2,"startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000001234567")"
+      R"(,"attributes":[{"key":"http.request.method","value":{"stringValue":"GET"}})"
+      R"(,{"key":"url.path","value":{"stringValue":"/q\"\\\u0001\u001f\u007f/)" "\xc3\xa9\xef\xbf\xbd" R"(/17"}})"
+      R"(,{"key":"server.address","value":{"stringValue":"127.0.0.1"}})"
+      R"(,{"key":"server.port","value":{"intValue":"8080"}})"
+      R"(,{"key":"client.address","value":{"stringValue":"127.0.0.1"}})"
+      R"(,{"key":"client.port","value":{"intValue":"40000"}})"
+      R"(,{"key":"thread.id","value":{"intValue":"11"}})"
+      R"(,{"key":"http.request.size","value":{"intValue":"77"}})"
+      R"(,{"key":"http.response.size","value":{"intValue":"99"}})"
+      R"(,{"key":"difftrace.decision","value":{"stringValue":"estimated"}})"
+      R"(,{"key":"difftrace.estimate.method","value":{"stringValue":"around_child"}})"
+      R"(,{"key":"difftrace.estimate.samples","value":{"intValue":"12"}})"
+      R"(,{"key":"difftrace.estimate.profile_samples","value":{"intValue":"40"}})"
+      R"(],"status":{"code":2,"message":"no response"}}]}]},)"
+      R"({"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc \"x\"\\)" "\xc3\xa9" R"("}})"
+      R"(,{"key":"process.pid","value":{"intValue":"20"}})"
+      R"(,{"key":"host.name","value":{"stringValue":"host-a"}})"
+      R"(]},"scopeSpans":[{"scope":{"name":"difftrace"},"spans":[)"
+      R"({"traceId":"abababababababababababababababab","spanId":"1122334455667788")"
+      R"(,"name":"POST /pkg.Svc/Get")"
+      R"(,"kind":3,"startTimeUnixNano":"0","endTimeUnixNano":"9")"
+      R"(,"attributes":[{"key":"network.protocol.name","value":{"stringValue":"http"}})"
+      R"(,{"key":"network.protocol.version","value":{"stringValue":"2"}})"
+      R"(,{"key":"http.request.method","value":{"stringValue":"POST"}})"
+      R"(,{"key":"url.path","value":{"stringValue":"/pkg.Svc/Get"}})"
+      R"(,{"key":"http.response.status_code","value":{"intValue":"200"}})"
+      R"(,{"key":"server.address","value":{"stringValue":"10.0.0.3"}})"
+      R"(,{"key":"server.port","value":{"intValue":"50051"}})"
+      R"(,{"key":"client.address","value":{"stringValue":"10.0.0.2"}})"
+      R"(,{"key":"client.port","value":{"intValue":"51000"}})"
+      R"(,{"key":"thread.id","value":{"intValue":"21"}})"
+      R"(,{"key":"http.request.size","value":{"intValue":"0"}})"
+      R"(,{"key":"http.response.size","value":{"intValue":"18446744073709551615"}})"
+      R"(,{"key":"rpc.system","value":{"stringValue":"grpc"}})"
+      R"(,{"key":"rpc.service","value":{"stringValue":"pkg.Svc"}})"
+      R"(,{"key":"rpc.method","value":{"stringValue":"Get"}})"
+      R"(,{"key":"rpc.grpc.status_code","value":{"intValue":"14"}})"
+      R"(,{"key":"difftrace.hpack.unresolved_fields","value":{"intValue":"3"}})"
+      R"(,{"key":"difftrace.http2.reset","value":{"stringValue":"true"}})"
+      R"(,{"key":"difftrace.decision","value":{"stringValue":"full"}})"
+      R"(],"status":{"code":2,"message":"grpc-status 14"}}]}]},)"
+      R"({"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}})"
+      R"(,{"key":"process.pid","value":{"intValue":"30"}})"
+      R"(,{"key":"host.name","value":{"stringValue":"host-a"}})"
+      R"(]},"scopeSpans":[{"scope":{"name":"difftrace"},"spans":[)"
+      R"({"traceId":"abababababababababababababababab","spanId":"0101010101010101")"
+      R"(,"name":"GET /x")"
+      R"(,"kind":3,"startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000001234567")"
+      R"(,"attributes":[{"key":"network.protocol.name","value":{"stringValue":"http"}})"
+      R"(,{"key":"network.protocol.version","value":{"stringValue":"2"}})"
+      R"(,{"key":"http.request.method","value":{"stringValue":"GET"}})"
+      R"(,{"key":"url.path","value":{"stringValue":"/x"}})"
+      R"(,{"key":"http.response.status_code","value":{"intValue":"404"}})"
+      R"(,{"key":"server.address","value":{"stringValue":"127.0.0.1"}})"
+      R"(,{"key":"server.port","value":{"intValue":"40000"}})"
+      R"(,{"key":"client.address","value":{"stringValue":"127.0.0.1"}})"
+      R"(,{"key":"client.port","value":{"intValue":"8080"}})"
+      R"(,{"key":"thread.id","value":{"intValue":"31"}})"
+      R"(,{"key":"http.request.size","value":{"intValue":"77"}})"
+      R"(,{"key":"http.response.size","value":{"intValue":"99"}})"
+      R"(,{"key":"rpc.system","value":{"stringValue":"grpc"}})"
+      R"(,{"key":"rpc.method","value":{"stringValue":"M"}})"
+      R"(,{"key":"rpc.grpc.status_code","value":{"intValue":"0"}})"
+      R"(,{"key":"difftrace.decision","value":{"stringValue":"full"}})"
+      R"(,{"key":"difftrace.estimate.method","value":{"stringValue":"after_parent"}})"
+      R"(,{"key":"difftrace.estimate.samples","value":{"intValue":"0"}})"
+      R"(],"status":{"code":2,"message":"HTTP 404"}},)"
+      R"({"traceId":"00000000000000000000000000000000","spanId":"0000000000000000")"
+      R"(,"name":"GET /")"
+      R"(,"kind":2,"startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000001234567")"
+      R"(,"attributes":[{"key":"network.protocol.name","value":{"stringValue":"http"}})"
+      R"(,{"key":"network.protocol.version","value":{"stringValue":"2"}})"
+      R"(,{"key":"http.request.method","value":{"stringValue":"GET"}})"
+      R"(,{"key":"url.path","value":{"stringValue":"/"}})"
+      R"(,{"key":"http.response.status_code","value":{"intValue":"200"}})"
+      R"(,{"key":"server.address","value":{"stringValue":""}})"
+      R"(,{"key":"server.port","value":{"intValue":"0"}})"
+      R"(,{"key":"client.address","value":{"stringValue":"::1"}})"
+      R"(,{"key":"client.port","value":{"intValue":"0"}})"
+      R"(,{"key":"thread.id","value":{"intValue":"0"}})"
+      R"(,{"key":"http.request.size","value":{"intValue":"77"}})"
+      R"(,{"key":"http.response.size","value":{"intValue":"99"}})"
+      R"(,{"key":"difftrace.http2.reset","value":{"stringValue":"true"}})"
+      R"(,{"key":"difftrace.decision","value":{"stringValue":"full"}})"
+      R"(],"status":{"code":2,"message":"stream reset"}},)"
+      R"({"traceId":"abababababababababababababababab","spanId":"0101010101010101")"
+      R"(,"name":" /health")"
+      R"(,"kind":2,"startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000001234567")"
+      R"(,"attributes":[{"key":"http.request.method","value":{"stringValue":""}})"
+      R"(,{"key":"url.path","value":{"stringValue":"/health"}})"
+      R"(,{"key":"http.response.status_code","value":{"intValue":"503"}})"
+      R"(,{"key":"server.address","value":{"stringValue":"127.0.0.1"}})"
+      R"(,{"key":"server.port","value":{"intValue":"8080"}})"
+      R"(,{"key":"client.address","value":{"stringValue":"127.0.0.1"}})"
+      R"(,{"key":"client.port","value":{"intValue":"40000"}})"
+      R"(,{"key":"thread.id","value":{"intValue":"31"}})"
+      R"(,{"key":"http.request.size","value":{"intValue":"77"}})"
+      R"(,{"key":"http.response.size","value":{"intValue":"99"}})"
+      R"(,{"key":"difftrace.decision","value":{"stringValue":"full"}})"
+      R"(],"status":{"code":2,"message":"HTTP 503"}}]}]}]})";
+  fmt::memory_buffer b;
+  difftrace::exporters::append_otlp_request(b, pinned_spans(), "host-a");
+  CHECK(std::string(b.data(), b.size()) == expected);
 }

@@ -1,5 +1,7 @@
 #include "export/otlp_json.h"
 
+#include <array>
+
 #include "capture/endpoint_template.h"
 #include "export/span_attributes.h"
 
@@ -9,70 +11,36 @@
 namespace difftrace::exporters {
 namespace {
 
-void str_attr(fmt::memory_buffer& out, std::string_view key, std::string_view value, bool first = false) {
-  append(out, first ? "{\"key\":\"" : ",{\"key\":\"");
-  append(out, key);
-  append(out, "\",\"value\":{\"stringValue\":");
-  append_json_string(out, value);
-  append(out, "}}");
-}
+// What one escaped byte can become at most: a control byte is \u00XX.
+constexpr std::size_t kEscapedMax = 6;
 
-// OTLP JSON carries 64-bit integers as decimal strings.
-void int_attr(fmt::memory_buffer& out, std::string_view key, std::uint64_t value) {
-  append(out, ",{\"key\":\"");
-  append(out, key);
-  append(out, "\",\"value\":{\"intValue\":\"");
-  append_uint(out, value);
-  append(out, "\"}}");
-}
-
-void append_span(fmt::memory_buffer& out, const capture::Span& s) {
-  append(out, "{\"traceId\":");
-  append_hex(out, s.trace_id.data(), s.trace_id.size());
-  append(out, ",\"spanId\":");
-  append_hex(out, s.span_id.data(), s.span_id.size());
-  if (s.parent_span_id) {
-    append(out, ",\"parentSpanId\":");
-    append_hex(out, s.parent_span_id->data(), s.parent_span_id->size());
+// "00" "01" ... "99": two decimal digits at a time.
+constexpr auto kDigitPairs = [] {
+  std::array<char, 200> t{};
+  for (int i = 0; i < 100; i++) {
+    t[2 * i] = static_cast<char>('0' + i / 10);
+    t[2 * i + 1] = static_cast<char>('0' + i % 10);
   }
-  // The span name, `{method} {template}` (capture::span_name), escaped in two parts: no
-  // string made per span. The same bytes: a UTF-8 sequence cannot run across the space.
-  append(out, ",\"name\":\"");
-  append_json_chars(out, s.method);
-  out.push_back(' ');
-  if (!s.path_template.empty())
-    append_json_chars(out, s.path_template);
-  else
-    append_json_chars(out, capture::path_template(s.path));
-  out.push_back('"');
-  append(out, s.kind == capture::SpanKind::kServer ? ",\"kind\":2" : ",\"kind\":3");
-  append(out, ",\"startTimeUnixNano\":\"");
-  append_uint(out, s.start_unix_ns);
-  append(out, "\",\"endTimeUnixNano\":\"");
-  append_uint(out, s.end_unix_ns);
-  append(out, "\",\"attributes\":[");
-  bool first = true;
-  for_each_otlp_attribute(
-      s,
-      [&](std::string_view key, std::string_view value) {
-        str_attr(out, key, value, first);
-        first = false;
-      },
-      [&](std::string_view key, std::uint64_t value) { int_attr(out, key, value); });
-  append(out, "],\"status\":");
-  if (s.is_error()) {
-    append(out, "{\"code\":2,\"message\":\"");
-    append(out, s.error_text());  // no character that JSON escapes
-    append(out, "\"}");
-  } else {
-    append(out, "{}");
+  return t;
+}();
+
+// "00" "01" ... "ff": a byte's two lowercase hex digits.
+constexpr auto kHexPairs = [] {
+  constexpr char digits[] = "0123456789abcdef";
+  std::array<char, 512> t{};
+  for (int i = 0; i < 256; i++) {
+    t[2 * i] = digits[i >> 4];
+    t[2 * i + 1] = digits[i & 15];
   }
-  append(out, "}");
-}
+  return t;
+}();
 
-}  // namespace
-
-namespace {
+constexpr auto kPowersOf10 = [] {
+  std::array<std::uint64_t, 20> t{};
+  t[0] = 1;
+  for (std::size_t i = 1; i < t.size(); i++) t[i] = t[i - 1] * 10;
+  return t;
+}();
 
 // Does one of the 8 bytes of w need a look: below 0x20, '"', '\\', 0x7f, or 0x80 and up (a
 // UTF-8 sequence to check)? Exact for "none" (the bit tricks can only mark bytes that do):
@@ -85,46 +53,251 @@ inline bool needs_look(std::uint64_t w) {
           has_zero(w ^ (ones * 0x7f)) | (w & highs)) != 0;
 }
 
+// Writes into memory reserved beforehand for a piece of known bound (a span, a resource's
+// head, a string): no capacity check and no call per piece. fmt's append checks the
+// capacity and calls memcpy for each of a span's ~100 pieces, most a few bytes long, which
+// was most of the encoding's time with every span exported.
+class Cursor {
+ public:
+  explicit Cursor(char* at) : p_(at) {}
+  char* end() const { return p_; }
+
+  // A literal's length is known here, so its copy is a few stores.
+  template <std::size_t N>
+  void lit(const char (&s)[N]) {
+    std::memcpy(p_, s, N - 1);
+    p_ += N - 1;
+  }
+  void put(char c) { *p_++ = c; }
+  void raw(std::string_view s) {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+
+  // Decimal, as std::to_string and fmt write it: the digits counted first, then written
+  // in place from the last, two at a time. At most 20 bytes.
+  void uint(std::uint64_t v) {
+    const int bits = 64 - __builtin_clzll(v | 1);
+    const int t = (bits * 1233) >> 12;  // log10(2) ~ 1233 / 4096
+    const std::size_t n = static_cast<std::size_t>(t) + ((v | 1) >= kPowersOf10[t] ? 1 : 0);
+    char* q = p_ + n;
+    while (v >= 10000) {  // four digits per 64-bit division, two per 32-bit one
+      const auto r = static_cast<std::uint32_t>(v % 10000);
+      v /= 10000;
+      q -= 4;
+      std::memcpy(q, &kDigitPairs[(r / 100) * 2], 2);
+      std::memcpy(q + 2, &kDigitPairs[(r % 100) * 2], 2);
+    }
+    auto r = static_cast<std::uint32_t>(v);
+    if (r >= 100) {
+      q -= 2;
+      std::memcpy(q, &kDigitPairs[(r % 100) * 2], 2);
+      r /= 100;
+    }
+    if (r >= 10) {
+      q -= 2;
+      std::memcpy(q, &kDigitPairs[r * 2], 2);
+    } else {
+      *--q = static_cast<char>('0' + r);
+    }
+    p_ += n;
+  }
+
+  // An id as a JSON string of lowercase hex: 2 * n + 2 bytes.
+  void hex(const std::uint8_t* b, std::size_t n) {
+    *p_++ = '"';
+    for (std::size_t i = 0; i < n; i++) std::memcpy(p_ + 2 * i, &kHexPairs[b[i] * 2], 2);
+    p_ += 2 * n;
+    *p_++ = '"';
+  }
+
+  // Writes the n (< 8) bytes at d as they are when none needs escaping, and says so; else
+  // writes nothing. Two loads that together cover them, overlapping where they must, and
+  // their bytes looked at at once as needs_look does (bytes no load sets are plain spaces).
+  bool short_plain(const char* d, std::size_t n) {
+    if (n >= 4) {
+      std::uint32_t lo, hi;
+      std::memcpy(&lo, d, 4);
+      std::memcpy(&hi, d + n - 4, 4);
+      if (needs_look(lo | (std::uint64_t{hi} << 32))) return false;
+      std::memcpy(p_, &lo, 4);
+      std::memcpy(p_ + n - 4, &hi, 4);
+    } else if (n > 0) {
+      const char a = d[0], b = d[n / 2], c = d[n - 1];
+      const auto byte = [](char x) { return std::uint64_t{static_cast<unsigned char>(x)}; };
+      if (needs_look(0x2020202020000000ull | byte(a) | byte(b) << 8 | byte(c) << 16))
+        return false;
+      p_[0] = a;
+      p_[n / 2] = b;
+      p_[n - 1] = c;
+    }
+    p_ += n;
+    return true;
+  }
+
+  // JSON string escaping without the quotes: at most kEscapedMax bytes per byte of s.
+  void chars(std::string_view s) {
+    const char* d = s.data();
+    const std::size_t n = s.size();
+    if (n < 8 && short_plain(d, n)) return;  // a method, a label: one look
+    for (std::size_t i = 0;;) {
+      for (std::uint64_t w; i + 8 <= n; i += 8) {
+        std::memcpy(&w, d + i, 8);
+        if (needs_look(w)) break;
+        std::memcpy(p_, &w, 8);
+        p_ += 8;
+      }
+      if (i >= n) return;
+      if (n >= 8 && i > n - 8) {  // the last bytes: one word that ends with them
+        std::uint64_t w;
+        std::memcpy(&w, d + n - 8, 8);
+        if (!needs_look(w)) {
+          // Its bytes before d[i] were plain too, so written as they are, just before p_.
+          std::memcpy(p_ - (i - (n - 8)), &w, 8);
+          p_ += n - i;
+          return;
+        }
+      }
+      const auto c = static_cast<unsigned char>(d[i]);
+      if (c >= 0x80) {  // a UTF-8 sequence passes as is; a byte that starts none is U+FFFD
+        if (const std::size_t len = utf8_sequence_length(s, i)) {
+          std::memcpy(p_, d + i, len);
+          p_ += len;
+          i += len;
+        } else {
+          lit("\xef\xbf\xbd");
+          i++;
+        }
+        continue;
+      }
+      i++;
+      if (c == '"' || c == '\\') {
+        *p_++ = '\\';
+        *p_++ = static_cast<char>(c);
+      } else if (c < 0x20 || c == 0x7f) {
+        lit("\\u00");
+        std::memcpy(p_, &kHexPairs[c * 2], 2);
+        p_ += 2;
+      } else {
+        *p_++ = static_cast<char>(c);
+      }
+    }
+  }
+  void string(std::string_view s) {
+    *p_++ = '"';
+    chars(s);
+    *p_++ = '"';
+  }
+
+ private:
+  char* p_;
+};
+
+// Reserves room for `bound` more bytes, writes them with `write(Cursor&)` and keeps what
+// was written (never more than the bound).
+template <typename Write>
+void write_bounded(fmt::memory_buffer& out, std::size_t bound, Write&& write) {
+  const std::size_t at = out.size();
+  out.try_reserve(at + bound);  // a memory_buffer always grows to the capacity asked
+  Cursor c(out.data() + at);
+  write(c);
+  out.try_resize(static_cast<std::size_t>(c.end() - out.data()));
+}
+
+// Inlined where the keys are literals: their copies become a few stores, not memcpy calls.
+[[gnu::always_inline]] inline void str_attr(Cursor& c, std::string_view key,
+                                            std::string_view value, bool first = false) {
+  if (first)
+    c.lit("{\"key\":\"");
+  else
+    c.lit(",{\"key\":\"");
+  c.raw(key);
+  c.lit("\",\"value\":{\"stringValue\":\"");
+  c.chars(value);
+  c.lit("\"}}");
+}
+
+// OTLP JSON carries 64-bit integers as decimal strings.
+[[gnu::always_inline]] inline void int_attr(Cursor& c, std::string_view key,
+                                            std::uint64_t value) {
+  c.lit(",{\"key\":\"");
+  c.raw(key);
+  c.lit("\",\"value\":{\"intValue\":\"");
+  c.uint(value);
+  c.lit("\"}}");
+}
+
+// Everything of a span's JSON but its escaped strings, with room to spare: the literals,
+// keys and numbers of every attribute that can be set add up to under 3,000 bytes.
+constexpr std::size_t kSpanFixedMax = 4096;
+
+void append_span(fmt::memory_buffer& out, const capture::Span& s) {
+  // The span name, `{method} {template}` (capture::span_name), escaped in two parts: no
+  // string made per span. The same bytes: a UTF-8 sequence cannot run across the space.
+  std::string made_template;
+  std::string_view name_template = s.path_template;
+  if (name_template.empty()) name_template = made_template = capture::path_template(s.path);
+  std::string error_text;
+  if (s.is_error()) error_text = s.error_text();  // no character that JSON escapes
+
+  // Every string that is escaped, at its longest escaped. The labels (decision, reason,
+  // estimate method) are short static names, within the fixed part.
+  std::size_t strings = 2 * s.method.size() + name_template.size() + s.path.size() +
+                        s.query.size() + s.path_template.size() + s.local.address.size() +
+                        s.peer.address.size() + error_text.size();
+  if (s.rpc) strings += s.rpc->service.size() + s.rpc->method.size();
+  write_bounded(out, kSpanFixedMax + kEscapedMax * strings, [&](Cursor& c) {
+    c.lit("{\"traceId\":");
+    c.hex(s.trace_id.data(), s.trace_id.size());
+    c.lit(",\"spanId\":");
+    c.hex(s.span_id.data(), s.span_id.size());
+    if (s.parent_span_id) {
+      c.lit(",\"parentSpanId\":");
+      c.hex(s.parent_span_id->data(), s.parent_span_id->size());
+    }
+    c.lit(",\"name\":\"");
+    c.chars(s.method);
+    c.put(' ');
+    c.chars(name_template);
+    c.put('"');
+    if (s.kind == capture::SpanKind::kServer)
+      c.lit(",\"kind\":2");
+    else
+      c.lit(",\"kind\":3");
+    c.lit(",\"startTimeUnixNano\":\"");
+    c.uint(s.start_unix_ns);
+    c.lit("\",\"endTimeUnixNano\":\"");
+    c.uint(s.end_unix_ns);
+    c.lit("\",\"attributes\":[");
+    bool first = true;
+    for_each_otlp_attribute(
+        s,
+        [&](std::string_view key, std::string_view value) __attribute__((always_inline)) {
+          str_attr(c, key, value, first);
+          first = false;
+        },
+        [&](std::string_view key, std::uint64_t value)
+            __attribute__((always_inline)) { int_attr(c, key, value); });
+    c.lit("],\"status\":");
+    if (!error_text.empty()) {
+      c.lit("{\"code\":2,\"message\":\"");
+      c.raw(error_text);
+      c.lit("\"}");
+    } else {
+      c.lit("{}");
+    }
+    c.put('}');
+  });
+}
+
 }  // namespace
 
 void append_json_string(fmt::memory_buffer& out, std::string_view s) {
-  out.push_back('"');
-  append_json_chars(out, s);
-  out.push_back('"');
+  write_bounded(out, kEscapedMax * s.size() + 2, [&](Cursor& c) { c.string(s); });
 }
 
 void append_json_chars(fmt::memory_buffer& out, std::string_view s) {
-  static const char* hex = "0123456789abcdef";
-  std::size_t run = 0;  // start of the bytes that need no escape
-  for (std::size_t i = 0; i < s.size(); i++) {
-    for (std::uint64_t w; i + 8 <= s.size(); i += 8) {
-      std::memcpy(&w, s.data() + i, 8);
-      if (needs_look(w)) break;
-    }
-    if (i >= s.size()) break;
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {  // a UTF-8 sequence passes as is; a byte that starts none is U+FFFD
-      if (const std::size_t len = utf8_sequence_length(s, i)) {
-        i += len - 1;
-        continue;
-      }
-      append(out, s.substr(run, i - run));
-      run = i + 1;
-      append(out, "\xef\xbf\xbd");
-      continue;
-    }
-    if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7f) continue;
-    append(out, s.substr(run, i - run));
-    run = i + 1;
-    if (c == '"' || c == '\\') {
-      const char esc[] = {'\\', static_cast<char>(c)};
-      append(out, std::string_view(esc, sizeof esc));
-    } else {
-      const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-      append(out, std::string_view(esc, sizeof esc));
-    }
-  }
-  append(out, s.substr(run));
+  write_bounded(out, kEscapedMax * s.size(), [&](Cursor& c) { c.chars(s); });
 }
 
 void append_otlp_request(fmt::memory_buffer& out, const std::vector<capture::Span>& spans,
@@ -133,17 +306,22 @@ void append_otlp_request(fmt::memory_buffer& out, const std::vector<capture::Spa
   append(out, "{\"resourceSpans\":[");
   for (std::size_t i = 0; i < order.size(); i++) {
     const auto& first = spans[order[i]];
-    if (i) append(out, ",");
-    append(out, "{\"resource\":{\"attributes\":[");
-    str_attr(out, "service.name", first.service_name, true);
-    int_attr(out, "process.pid", first.pid);
-    str_attr(out, "host.name", host_name);
-    for (const auto& [key, value] : extra_resource(first)) str_attr(out, key, value);
-    append(out, "]},\"scopeSpans\":[{\"scope\":{\"name\":\"difftrace\"},\"spans\":[");
+    const auto& extra = extra_resource(first);
+    std::size_t bound = 256 + kEscapedMax * (first.service_name.size() + host_name.size());
+    for (const auto& [key, value] : extra) bound += 64 + key.size() + kEscapedMax * value.size();
+    write_bounded(out, bound, [&](Cursor& c) {
+      if (i) c.put(',');
+      c.lit("{\"resource\":{\"attributes\":[");
+      str_attr(c, "service.name", first.service_name, true);
+      int_attr(c, "process.pid", first.pid);
+      str_attr(c, "host.name", host_name);
+      for (const auto& [key, value] : extra) str_attr(c, key, value);
+      c.lit("]},\"scopeSpans\":[{\"scope\":{\"name\":\"difftrace\"},\"spans\":[");
+    });
     for (std::size_t j = i; j < order.size(); j++) {
       const auto& s = spans[order[j]];
       if (!same_resource(s, first)) break;
-      if (j > i) append(out, ",");
+      if (j > i) out.push_back(',');
       append_span(out, s);
       i = j;
     }

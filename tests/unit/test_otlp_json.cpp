@@ -369,3 +369,34 @@ TEST_CASE("the encoding of spans with every attribute, status and escape is pinn
   difftrace::exporters::append_otlp_request(b, pinned_spans(), "host-a");
   CHECK(std::string(b.data(), b.size()) == expected);
 }
+
+TEST_CASE("spans whose every string escapes at its longest encode whole", "[otlp]") {
+  // Each span is written into room reserved for it beforehand: the bound must hold for
+  // strings that grow the most (a control byte is 6 bytes, a stray byte U+FFFD's 3).
+  for (const std::string unit : {std::string(1, '\x01'), std::string("\xff")}) {
+    std::string s;
+    while (s.size() < 127) s += unit;
+    Span span = pinned_spans()[1];  // HTTP/2, gRPC, an error: the most attributes
+    span.method = span.path = span.query = span.path_template = s;
+    span.local.address = span.peer.address = s;
+    span.rpc = std::make_shared<const difftrace::capture::Rpc>(
+        difftrace::capture::Rpc{s, s, 2});
+    span.resource = std::make_shared<const difftrace::capture::ResourceAttributes>(
+        difftrace::capture::ResourceAttributes{{"k8s.pod.name", s}});
+    span.service_name = s;
+    auto j = encode({span, span});
+    const auto& out = j["resourceSpans"][0]["scopeSpans"][0]["spans"];
+    REQUIRE(out.size() == 2);
+    auto a = attrs(out[1]["attributes"]);
+    if (unit == "\xff") {
+      std::string fffd;
+      for (std::size_t i = 0; i < s.size(); i++) fffd += "\xef\xbf\xbd";
+      CHECK(a["url.query"]["stringValue"] == fffd);
+      CHECK(a["rpc.method"]["stringValue"] == fffd);
+    } else {
+      CHECK(a["url.query"]["stringValue"] == s);
+      CHECK(a["rpc.method"]["stringValue"] == s);
+      CHECK(out[1]["name"] == s + " " + s);
+    }
+  }
+}

@@ -35,6 +35,7 @@ constexpr auto kHexPairs = [] {
   return t;
 }();
 
+// 10^0 ... 10^19: a number's digit count from its bit width.
 constexpr auto kPowersOf10 = [] {
   std::array<std::uint64_t, 20> t{};
   t[0] = 1;

@@ -303,7 +303,7 @@ TEST_CASE("causal: the same client end at the same time with another sequence nu
 TEST_CASE("causal: a header-less trace does not wait for endpoint profiles", "[causal]") {
   // No profile for any endpoint yet: a header trace would be held up to kMaxHoldWaits waits.
   Assembler a{1000 * ms, 64, 4096, nullptr, nullptr, [] { return id(999); },
-              [](Span&) { return Assembler::Judgement::kNoProfileYet; }};
+              [](assembler::WaitingSpan&) { return Assembler::Judgement::kNoProfileYet; }};
   std::vector<Span> out;
   for (auto& s : chain()) a.add({s}, 100 * ms, out);
   a.expire(1200 * ms, out);

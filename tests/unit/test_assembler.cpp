@@ -130,7 +130,7 @@ TEST_CASE("a warm-up span waits for its profile, then is judged", "[assembler]")
   bool profile = false;
   Assembler a(
       100 * ms, 16, 1024, [](const Span&) { return std::vector<Span>{}; }, nullptr, next_id,
-      [&](Span& s) {
+      [&](assembler::WaitingSpan& s) {
         if (!profile) return Assembler::Judgement::kNoProfileYet;
         s.threshold_ns = 10 * ms;
         if (s.duration_ns() <= s.threshold_ns) return Assembler::Judgement::kNormal;
@@ -155,7 +155,7 @@ TEST_CASE("a warm-up span waits for its profile, then is judged", "[assembler]")
 
 TEST_CASE("a warm-up span without a profile goes out after the longest hold", "[assembler]") {
   Assembler a(100 * ms, 16, 1024, [](const Span&) { return std::vector<Span>{}; }, nullptr, next_id,
-              [](Span&) { return Assembler::Judgement::kNoProfileYet; });
+              [](assembler::WaitingSpan&) { return Assembler::Judgement::kNoProfileYet; });
   std::vector<Span> out;
   auto s = span(5, "gw", SpanKind::kServer, 0, 3, 81, 41000, 2);
   s.threshold_ns = 0;

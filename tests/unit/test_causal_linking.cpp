@@ -303,7 +303,7 @@ TEST_CASE("causal: the same client end at the same time with another sequence nu
 TEST_CASE("causal: a header-less trace does not wait for endpoint profiles", "[causal]") {
   // No profile for any endpoint yet: a header trace would be held up to kMaxHoldWaits waits.
   Assembler a{1000 * ms, 64, 4096, nullptr, nullptr, [] { return id(999); },
-              [](Span&) { return Assembler::Judgement::kNoProfileYet; }};
+              [](assembler::WaitingSpan&) { return Assembler::Judgement::kNoProfileYet; }};
   std::vector<Span> out;
   for (auto& s : chain()) a.add({s}, 100 * ms, out);
   a.expire(1200 * ms, out);
@@ -349,4 +349,34 @@ TEST_CASE("causal: an anomaly pulls the kept spans of every kernel trace id the 
   // B when the anomaly (kept under B) arrived; then, as the trace went out, A and B again.
   CHECK(asked == std::vector<capture::TraceId>{b, a, b});
   CHECK(r.a.counters().spans_recovered_exact == 1);
+}
+
+TEST_CASE("causal: client ends pair by their whole address, however long its text", "[causal]") {
+  // The join keeps an address in 16 bytes: a text that long as it is, an IPv6 one as its
+  // bytes, any other as hashes. Texts that differ past the 16th byte stay apart.
+  struct Case {
+    const char* client_local;
+    const char* server_peer;
+    bool joins;
+  };
+  const Case cases[] = {
+      {"127.0.0.1", "127.0.0.1", true},
+      {"127.0.0.1", "127.0.0.2", false},
+      {"2001:db8:85a3::8a2e:370:7334", "2001:db8:85a3::8a2e:370:7334", true},
+      {"2001:db8:85a3::8a2e:370:7334", "2001:db8:85a3::8a2e:370:7335", false},
+      {"fd00::1", "fd00::1", true},
+      {"an address text of no family 1", "an address text of no family 1", true},
+      {"an address text of no family 1", "an address text of no family 2", false},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.client_local, c.server_peer);
+    assembler::CausalJoin j(1000 * ms, 100);
+    Span client = span(1, SpanKind::kClient, 0, 10, 41000, 81, 1, 11, 200);
+    client.local.address = c.client_local;
+    Span server = span(2, SpanKind::kServer, 1, 9, 81, 41000, 2, 12, 200);
+    server.peer.address = c.server_peer;
+    j.join(client, client.trace_id, 1 * ms);
+    const auto r = j.join(server, server.trace_id, 2 * ms);
+    CHECK((r.key == client.trace_id) == c.joins);
+  }
 }

@@ -94,7 +94,7 @@ TEST_CASE("span pool: chains keep their spans in order through splices and reuse
   std::size_t waiting = 0;
   for (std::size_t c = 0; c < chains.size(); c++) {
     std::vector<std::uint64_t> seen;
-    pool.for_each(chains[c], [&](const Span& s) { seen.push_back(s.start_unix_ns); });
+    pool.for_each(chains[c], [&](const difftrace::assembler::WaitingSpan& s) { seen.push_back(s.start_unix_ns); });
     CHECK(seen == model[c]);
     waiting += model[c].size();
   }

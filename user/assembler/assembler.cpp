@@ -20,7 +20,7 @@ Assembler::Assembler(std::uint64_t wait_ns, std::size_t max_traces, std::size_t 
 bool Assembler::judge_all(Open& t) {
   if (!judge_) return false;
   bool pending = false;
-  pool_.for_each(t.spans, [&](capture::Span& s) {
+  pool_.for_each(t.spans, [&](WaitingSpan& s) {
     // Views: their == compares sizes first (a string's == with a literal: strlen, memcmp).
     if (s.decision == std::string_view("anomalous") || s.threshold_ns ||
         s.reason == std::string_view("flagged_trace"))
@@ -122,7 +122,7 @@ void Assembler::merge_open(Open&& from, const Key& from_key, const Key& key, Ope
   if (from.kernel_keyed) note_kept_as(into, from_key, key);
   for (const Key& k : from.also_kept_as) note_kept_as(into, k, key);
   into.first_ns = std::min(into.first_ns, from.first_ns);
-  pool_.for_each(from.spans, [&](capture::Span& s) { s.trace_id = key; });
+  pool_.for_each(from.spans, [&](WaitingSpan& s) { s.trace_id = key; });
   pool_.splice(into.spans, from.spans);
 }
 

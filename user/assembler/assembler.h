@@ -52,7 +52,8 @@ class Assembler {
   // warming up) is judged against the profile as it is now: kJudged (and
   // marked anomalous if over), kJudgedNormal, or kNoProfileYet.
   enum class Judgement { kAnomalous, kNormal, kNoProfileYet };
-  using Judge = std::function<Judgement(capture::Span& span)>;
+  // The span waits in its packed form (its fields, and its texts to read).
+  using Judge = std::function<Judgement(WaitingSpan& span)>;
 
   // A trace with spans not judged yet waits for their profile up to
   // kMaxHoldWaits times the wait.

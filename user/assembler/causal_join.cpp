@@ -1,6 +1,9 @@
 #include "assembler/causal_join.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <string_view>
 
@@ -17,7 +20,10 @@ bool CausalJoin::joinable(const Span& s) {
 }
 
 std::size_t CausalJoin::IndexKeyHash::operator()(const IndexKey& k) const noexcept {
-  std::uint64_t h = std::hash<std::string_view>{}(k.address);
+  std::uint64_t a0, a1;
+  std::memcpy(&a0, k.address.data(), 8);
+  std::memcpy(&a1, k.address.data() + 8, 8);
+  std::uint64_t h = (a0 ^ (a1 * 0x9e3779b97f4a7c15ull) ^ k.address_form) * 0xbf58476d1ce4e5b9ull;
   h ^= (k.conn + (std::uint64_t{k.num} << 24 | std::uint64_t{k.port} << 8 |
                   static_cast<std::uint8_t>(k.kind))) *
        0x9e3779b97f4a7c15ull;
@@ -27,11 +33,33 @@ std::size_t CausalJoin::IndexKeyHash::operator()(const IndexKey& k) const noexce
 
 CausalJoin::IndexKey CausalJoin::wire_key(char kind, const capture::Endpoint& client_end,
                                           std::uint32_t seq) {
-  return {kind, client_end.port, seq, 0, client_end.address};
+  IndexKey k;
+  k.kind = kind;
+  k.port = client_end.port;
+  k.num = seq;
+  const std::string& a = client_end.address;
+  if (a.size() <= k.address.size()) {
+    k.address_form = static_cast<std::uint8_t>(a.size());
+    std::memcpy(k.address.data(), a.data(), a.size());
+  } else if (inet_pton(AF_INET6, a.c_str(), k.address.data()) == 1) {
+    k.address_form = kIpv6;
+  } else {
+    k.address_form = kHashed;
+    const std::uint64_t h0 = std::hash<std::string_view>{}(a);
+    std::uint64_t h1 = 1469598103934665603ull;  // FNV-1a
+    for (unsigned char c : a) h1 = (h1 ^ c) * 1099511628211ull;
+    std::memcpy(k.address.data(), &h0, 8);
+    std::memcpy(k.address.data() + 8, &h1, 8);
+  }
+  return k;
 }
 
 CausalJoin::IndexKey CausalJoin::exchange_key(std::uint64_t conn_id, std::uint32_t exch) {
-  return {'x', 0, exch, conn_id, {}};
+  IndexKey k;
+  k.kind = 'x';
+  k.num = exch;
+  k.conn = conn_id;
+  return k;
 }
 
 CausalJoin::Key CausalJoin::find(const Key& k) {
@@ -54,13 +82,13 @@ CausalJoin::Key CausalJoin::find(const Key& k) {
 void CausalJoin::put(IndexKey&& index_key, const Key& group, std::uint64_t now_ns) {
   auto [it, fresh] = index_.try_emplace(index_key, group);
   if (!fresh) it->second = group;
-  order_.push_back({now_ns, 'i', std::move(index_key), {}});
+  order_.emplace_back(now_ns, 'i', index_key);
 }
 
 void CausalJoin::unite(const Key& from, const Key& into, std::uint64_t now_ns) {
   if (from == into) return;
   parent_[from] = into;
-  order_.push_back({now_ns, 'p', {}, from});
+  order_.emplace_back(now_ns, 'p', from);
 }
 
 void CausalJoin::forget_old(std::uint64_t now_ns) {
@@ -107,7 +135,7 @@ CausalJoin::Result CausalJoin::join(const Span& s, const Key& own, std::uint64_t
   }
   Result r;
   r.key = upstream.empty() || own_fixed ? own : upstream.front();
-  if (own_fixed && fixed_.insert(own).second) order_.push_back({now_ns, 'f', {}, own});
+  if (own_fixed && fixed_.insert(own).second) order_.emplace_back(now_ns, 'f', own);
   for (const Key& d : downstream)
     if (d != r.key && !fixed_.count(d) &&
         std::find(r.merged.begin(), r.merged.end(), d) == r.merged.end()) {
@@ -121,7 +149,7 @@ CausalJoin::Result CausalJoin::join(const Span& s, const Key& own, std::uint64_t
     if (has_wire) put(wire_key('c', s.client(), seq), r.key, now_ns);
     if (has_exch) {
       auto& w = waiting_[exch];
-      if (w.empty()) order_.push_back({now_ns, 'w', exch, {}});
+      if (w.empty()) order_.emplace_back(now_ns, 'w', exch);
       w.push_back(r.key);
     }
   }

@@ -14,6 +14,7 @@
 // span of a traced server comes here, and a text per key was an allocation per key.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -51,15 +52,22 @@ class CausalJoin {
  private:
   // What a span is found by: kind 'c' / 's', a CLIENT or SERVER span at a client end
   // (address, port) whose request starts at TCP sequence number num; 'x', a SERVER
-  // exchange (connection conn, exchange num).
+  // exchange (connection conn, exchange num). 32 bytes and no heap: the address is its text
+  // when that is 16 bytes or less (any IPv4 text), else the 16 bytes of the IPv6 address it
+  // names (inet_ntop's texts, the only ones captures make, are one per address), else (no
+  // address at all) two hashes of the text. An std::string here made each of the up to
+  // kMaxJoinEntries remembered entries 80 bytes, and each index node 96.
   struct IndexKey {
     char kind = 0;
+    std::uint8_t address_form = 0;  // the text's length (<= 16), kIpv6 or kHashed
     std::uint16_t port = 0;
     std::uint32_t num = 0;
     std::uint64_t conn = 0;
-    std::string address;
+    std::array<char, 16> address{};
     bool operator==(const IndexKey&) const = default;
   };
+  static constexpr std::uint8_t kIpv6 = 0xfe;
+  static constexpr std::uint8_t kHashed = 0xff;
   struct IndexKeyHash {
     std::size_t operator()(const IndexKey& k) const noexcept;
   };
@@ -67,9 +75,13 @@ class CausalJoin {
   // 'p' a parent_ key, 'f' a fixed_ key.
   struct Entry {
     std::uint64_t at_ns = 0;
+    union {
+      IndexKey index;  // 'i', 'w'
+      Key id;          // 'p', 'f'
+    };
     char what = 0;
-    IndexKey index;  // 'i', 'w'
-    Key id{};        // 'p', 'f'
+    Entry(std::uint64_t at, char w, const IndexKey& k) : at_ns(at), index(k), what(w) {}
+    Entry(std::uint64_t at, char w, const Key& k) : at_ns(at), id(k), what(w) {}
   };
 
   static IndexKey wire_key(char kind, const capture::Endpoint& client_end, std::uint32_t seq);

@@ -9,10 +9,10 @@ void SpanPool::append(Chain& chain, capture::Span&& span) {
     free_.pop_back();
   } else {
     i = static_cast<Index>(next_.size());
-    if (i % kChunk == 0) chunks_.push_back(std::make_unique<capture::Span[]>(kChunk));
+    if (i % kChunk == 0) chunks_.push_back(std::make_unique<WaitingSpan[]>(kChunk));
     next_.push_back(kNone);
   }
-  at(i) = std::move(span);
+  at(i).pack(std::move(span));
   next_[i] = kNone;
   if (chain.last == kNone)
     chain.first = i;
@@ -35,13 +35,13 @@ void SpanPool::splice(Chain& into, Chain& from) {
 
 void SpanPool::take(Chain& chain, std::vector<capture::Span>& out) {
   for (Index i = chain.first; i != kNone;) {
-    out.push_back(std::move(at(i)));
+    at(i).unpack_into(out.emplace_back());
     free_.push_back(i);
     i = next_[i];
   }
   chain = Chain{};
   if (free_.size() == next_.size() && chunks_.size() > 1) {  // nothing waits: let go
-    chunks_ = std::vector<std::unique_ptr<capture::Span[]>>();
+    chunks_ = std::vector<std::unique_ptr<WaitingSpan[]>>();
     next_ = std::vector<Index>();
     free_ = std::vector<Index>();
   }

@@ -1,14 +1,16 @@
 // The spans waiting in the assembler, in one pool: each trace a chain of slots (first,
-// last, next), so a span is moved once into its slot and once out into the export batch.
-// A vector per trace grew 1, 2, 4, 8 (about one more move per span of a 600-byte span with
-// 13 strings) and was an allocation per trace. Slots are reused through a free list and
-// the pool is let go once nothing waits (after a burst, the memory goes back).
+// last, next), so a span is packed once into its slot (assembler/waiting_span.h: 336 bytes,
+// its texts in one buffer) and expanded once into the export batch. A vector per trace grew
+// 1, 2, 4, 8 (about one more move per span of a 600-byte span with 13 strings) and was an
+// allocation per trace. Slots are reused through a free list and the pool is let go once
+// nothing waits (after a burst, the memory goes back).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "assembler/waiting_span.h"
 #include "capture/span.h"
 
 namespace difftrace::assembler {
@@ -27,7 +29,7 @@ class SpanPool {
   void append(Chain& chain, capture::Span&& span);
   // from's spans after into's, in their order; from is left empty.
   void splice(Chain& into, Chain& from);
-  // Moves the chain's spans into out, in their order; the chain is left empty.
+  // Expands the chain's spans into out, in their order; the chain is left empty.
   void take(Chain& chain, std::vector<capture::Span>& out);
 
   template <typename F>
@@ -39,9 +41,9 @@ class SpanPool {
  private:
   // Slots in chunks of kChunk: growing moves no span.
   static constexpr std::size_t kChunk = 64;
-  capture::Span& at(Index i) { return chunks_[i / kChunk][i % kChunk]; }
+  WaitingSpan& at(Index i) { return chunks_[i / kChunk][i % kChunk]; }
 
-  std::vector<std::unique_ptr<capture::Span[]>> chunks_;
+  std::vector<std::unique_ptr<WaitingSpan[]>> chunks_;
   std::vector<Index> next_;  // per slot made: the chain's next slot, kNone at its end
   std::vector<Index> free_;
 };

@@ -16,7 +16,7 @@ std::string to_hex(const std::uint8_t* bytes, std::size_t n) {
   return s;
 }
 
-std::string Span::error_text() const {
+std::string SpanFields::error_text() const {
   if (rpc_error()) return "grpc-status " + std::to_string(*rpc->grpc_status);
   if (stream_reset()) return "stream reset";
   return status ? "HTTP " + std::to_string(status) : "no response";

@@ -48,7 +48,10 @@ struct Rpc {
   std::optional<int> grpc_status;  // rpc.grpc.status_code: trailers, or a trailers-only response
 };
 
-struct Span {
+// A span's fields other than its texts: what the assembler's pool keeps as it is while the
+// span waits, its texts packed apart (assembler/waiting_span.h). A field added here is kept
+// there with no more code; a text (std::string) belongs in Span below, and in WaitingSpan.
+struct SpanFields {
   TraceId trace_id{};
   SpanId span_id{};
   std::optional<SpanId> parent_span_id;  // set by the assembler's linker
@@ -66,20 +69,10 @@ struct Span {
   std::optional<SpanId> announced_span_id;
   SpanKind kind = SpanKind::kServer;
   int status = 0;  // 0: no response (next to kind: no padding after either)
-  std::string method;
-  // The request target as captured (first 127 bytes), path and query, until the pipeline
-  // splits it for export (capture/request_target.h): then url.path, without the query.
-  std::string path;
-  std::string query;          // url.query (no '?'), values redacted unless the config keeps them
-  std::string path_template;  // url.template: the endpoint's template (/item/{n})
   std::uint64_t start_unix_ns = 0;
   std::uint64_t end_unix_ns = 0;
   std::uint32_t pid = 0;
   std::uint32_t tid = 0;
-  std::string comm;
-  std::string service_name;
-  Endpoint local;
-  Endpoint peer;
   std::uint64_t request_bytes = 0;
   std::uint64_t response_bytes = 0;
   std::uint64_t conn_id = 0;
@@ -111,12 +104,12 @@ struct Span {
   std::uint64_t estimate_samples = 0;
   std::uint64_t estimate_profile_samples = 0;
   int http_version = 1;          // 2: HTTP/2 (network.protocol.version), else HTTP/1.x
-  // gRPC; shared and never changed once set: most spans have none, and an optional<Rpc>
-  // made every span (moved three times, waiting a second in the assembler) 64 bytes larger.
-  std::shared_ptr<const Rpc> rpc;
   // HPACK fields of its header blocks indexed into a table built before the capture or the
   // tracer started: counted, never guessed (difftrace.hpack.unresolved_fields).
   std::uint32_t unresolved_fields = 0;
+  // gRPC; shared and never changed once set: most spans have none, and an optional<Rpc>
+  // made every span (moved three times, waiting a second in the assembler) 64 bytes larger.
+  std::shared_ptr<const Rpc> rpc;
   // Bytes of its connection were lost by the capture while it was open, between frames it did
   // not need (difftrace.capture_gap).
   bool capture_gap = false;
@@ -145,6 +138,20 @@ struct Span {
   // Why is_error(), as the exporters' status message says it: "grpc-status 14",
   // "stream reset", "HTTP 503", "no response".
   std::string error_text() const;
+};
+
+struct Span : SpanFields {
+  std::string method;
+  // The request target as captured (first 127 bytes), path and query, until the pipeline
+  // splits it for export (capture/request_target.h): then url.path, without the query.
+  std::string path;
+  std::string query;          // url.query (no '?'), values redacted unless the config keeps them
+  std::string path_template;  // url.template: the endpoint's template (/item/{n})
+  std::string comm;
+  std::string service_name;
+  Endpoint local;
+  Endpoint peer;
+
   const Endpoint& server() const { return kind == SpanKind::kServer ? local : peer; }
   const Endpoint& client() const { return kind == SpanKind::kServer ? peer : local; }
 };

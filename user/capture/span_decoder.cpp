@@ -31,7 +31,7 @@ const char* method_name(int method) {
   }
 }
 
-int method_number(const std::string& name) {
+int method_number(std::string_view name) {
   for (int m = 1; m < 16; m++)
     if (name == method_name(m)) return m;
   return HTTP_METHOD_NONE;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "capture.h"
@@ -58,7 +59,7 @@ class SpanDecoder {
 
 const char* method_name(int method);
 // enum http_method of a name, HTTP_METHOD_NONE for others.
-int method_number(const std::string& name);
+int method_number(std::string_view name);
 // The filter's verdict as exported: decision and reason names.
 const char* decision_name(int decision, int reason);
 const char* reason_name(int reason);

@@ -24,7 +24,7 @@ SpanPipeline::SpanPipeline(const config::Config& config, filter::FilterStore& st
                  config.assembler.max_spans,
                  [this](const capture::Span& s) { return pull(s); }, &estimator_,
                  [this] { return decoder_.new_span_id(); },
-                 [this](capture::Span& s) { return judge(s); }) {
+                 [this](assembler::WaitingSpan& s) { return judge(s); }) {
   add_enricher(std::make_unique<ServiceNameEnricher>(services_, config_));
 }
 
@@ -71,17 +71,22 @@ std::vector<capture::Span> SpanPipeline::pull(const capture::Span& of_trace) {
   return out;
 }
 
-const profiler::EndpointProfile* SpanPipeline::profile_of(const capture::Span& s) const {
+const profiler::EndpointProfile* SpanPipeline::profile_of(std::uint16_t service_id,
+                                                        capture::SpanKind kind,
+                                                        std::string_view method,
+                                                        std::string_view path_template,
+                                                        std::string_view path) const {
   // The template add() gave the span (a template ends where the query starts, so the
   // whole target's and the split path's are the same), else one made now.
+  std::string made;
+  if (path_template.empty()) path_template = made = capture::path_template(path);
   return profiler_.find(filter::endpoint_key(
-      s.service_id, s.kind == capture::SpanKind::kServer ? DT_SPAN_SERVER : DT_SPAN_CLIENT,
-      capture::method_number(s.method),
-      s.path_template.empty() ? capture::path_template(s.path) : s.path_template));
+      service_id, kind == capture::SpanKind::kServer ? DT_SPAN_SERVER : DT_SPAN_CLIENT,
+      capture::method_number(method), path_template));
 }
 
 std::optional<assembler::Estimator::Profiled> SpanPipeline::median(const capture::Span& s) const {
-  const auto* p = profile_of(s);
+  const auto* p = profile_of(s.service_id, s.kind, s.method, s.path_template, s.path);
   if (!p || p->whole_run.count() == 0) return std::nullopt;
   // The profiler's window when it holds enough spans: an estimate follows the load as it
   // is now (a hop is slower under a spike than over the whole run); else the whole run.
@@ -90,9 +95,9 @@ std::optional<assembler::Estimator::Profiled> SpanPipeline::median(const capture
   return assembler::Estimator::Profiled{h.quantile(0.5), h.count()};
 }
 
-assembler::Assembler::Judgement SpanPipeline::judge(capture::Span& s) const {
+assembler::Assembler::Judgement SpanPipeline::judge(assembler::WaitingSpan& s) const {
   using J = assembler::Assembler::Judgement;
-  const auto* p = profile_of(s);
+  const auto* p = profile_of(s.service_id, s.kind, s.method(), s.path_template(), s.path());
   if (!p || !p->threshold_ns) return J::kNoProfileYet;
   s.threshold_ns = p->threshold_ns;
   if (s.duration_ns() <= p->threshold_ns) return J::kNormal;

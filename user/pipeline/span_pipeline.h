@@ -64,8 +64,13 @@ class SpanPipeline {
   std::vector<capture::Span> pull(const capture::Span& of_trace);
   void enrich(capture::Span& s) const;
   std::optional<assembler::Estimator::Profiled> median(const capture::Span& exemplar) const;
-  assembler::Assembler::Judgement judge(capture::Span& span) const;
-  const profiler::EndpointProfile* profile_of(const capture::Span& span) const;
+  assembler::Assembler::Judgement judge(assembler::WaitingSpan& span) const;
+  // The profile of a span's endpoint: its service, kind, method, and template (else the
+  // template of its target).
+  const profiler::EndpointProfile* profile_of(std::uint16_t service_id, capture::SpanKind kind,
+                                              std::string_view method,
+                                              std::string_view path_template,
+                                              std::string_view path) const;
   void send(std::vector<capture::Span>& out);
 
   const config::Config& config_;

@@ -73,6 +73,15 @@ struct {
 	__type(value, struct io_args);
 } inflight_io SEC(".maps");
 
+/* Where sys_exit takes its thread's I/O to: per CPU, off its stack (6.1
+ * refuses a deeper one along sys_exit's longest chain of calls). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct io_args);
+} exit_args SEC(".maps");
+
 static __always_inline struct io_slot *io_slot_of(__u32 tid)
 {
 	__u32 i = tid & (DT_IO_SLOTS - 1);
@@ -181,21 +190,30 @@ __noinline __u64 refresh_fd_sock(__u64 key, __u32 fd, __u64 old, __u64 now)
 	return (__u64)sk;
 }
 
+/* The I/O's time for sock_of_fd: a send's entry time; for a receive (its
+ * entry read no clock), its exit time, read into *recv_at once. */
+static __always_inline __u64 io_now(__u64 sent_at, __u64 *recv_at)
+{
+	if (sent_at)
+		return sent_at;
+	if (!*recv_at)
+		*recv_at = bpf_ktime_get_ns();
+	return *recv_at;
+}
+
 /* The socket behind fd for data that starts with start (enum
  * dt_start_kind), or 0: fd is no TCP socket, or it is not cached and the
- * data starts no request. *now is the I/O's time, 0 for a receive (its
- * entry reads no clock): read here only when needed, and left in *now. */
-static __always_inline __u64 sock_of_fd(__u64 id, __u32 fd, int start, __u64 *now)
+ * data starts no request. The I/O's time is read only when needed
+ * (io_now). */
+static __always_inline __u64 sock_of_fd(__u64 id, __u32 fd, int start, __u64 sent_at,
+					__u64 *recv_at)
 {
 	__u64 key = fd_key(id, fd), old = 0;
 	struct dt_fd_sock *fs = bpf_map_lookup_elem(&fd_socks, &key);
 
 	if (fs) {
-		if (start != DT_START_REQUEST)
-			return fs->sock;
-		if (!*now)
-			*now = bpf_ktime_get_ns();
-		if (*now - fs->checked_ns <= DT_RECHECK_NS)
+		if (start != DT_START_REQUEST ||
+		    io_now(sent_at, recv_at) - fs->checked_ns <= DT_RECHECK_NS)
 			return fs->sock;
 		old = fs->sock;
 	} else if (start != DT_START_REQUEST && start != DT_START_FRAMES) {
@@ -205,9 +223,7 @@ static __always_inline __u64 sock_of_fd(__u64 id, __u32 fd, int start, __u64 *no
 		 * instructions on 6.1; not yet.) */
 		return 0;
 	}
-	if (!*now)
-		*now = bpf_ktime_get_ns();
-	return refresh_fd_sock(key, fd, old, *now);
+	return refresh_fd_sock(key, fd, old, io_now(sent_at, recv_at));
 }
 
 /* A targeted thread (tid) enters syscall nr: remember its fd and buffer,
@@ -249,7 +265,6 @@ static __always_inline void on_syscall_data(const struct io_args *a, __u64 id, _
 	struct dt_window *w = io_window();
 	struct dt_io io = {};
 	struct dt_chunk ch = {};
-	__u64 now;
 	int start;
 
 	if (!w)
@@ -272,14 +287,14 @@ static __always_inline void on_syscall_data(const struct io_args *a, __u64 id, _
 	if (dt_chunk_window(&io, w, &ch))
 		return;
 	start = dt_infer(w, ch.win_len);
-	now = a->ts;
-	io.sock = sock_of_fd(id, a->fd, start, &now);
+	io.sock = sock_of_fd(id, a->fd, start, a->ts, &ch.ts_exit);
 	if (!io.sock)
 		return; /* a file's, a pipe's: a receive reads no clock */
 	if (!io.ts_enter) {
 		/* a receive on a connection: one clock read, its exit time, which
 		 * dt_on_io keeps (a receive's entry time is never read) */
-		ch.ts_exit = now ? now : bpf_ktime_get_ns();
+		if (!ch.ts_exit)
+			ch.ts_exit = bpf_ktime_get_ns();
 		ch.ts_enter = ch.ts_exit;
 		io.ts_enter = ch.ts_exit; /* HTTP/2's later pieces of this I/O */
 	}
@@ -389,13 +404,16 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	long ret = (long)ctx->args[1];
 	__u64 id, key, sk;
-	struct io_args a;
+	struct io_args *a;
 	struct dt_fd_sock *fs;
+	__u32 zero = 0;
 
-	/* An untargeted thread leaves at its cached verdict, before the task
-	 * storage lookup of take_io (two helper calls). */
+	/* An untargeted thread leaves at its cached verdict, before take_io. */
 	id = bpf_get_current_pid_tgid();
-	if (known_untargeted(id) || !take_io((__u32)id, &a))
+	if (known_untargeted(id))
+		return 0;
+	a = bpf_map_lookup_elem(&exit_args, &zero);
+	if (!a || !take_io((__u32)id, a))
 		return 0;
 	/* A failed call (a nonblocking read's EAGAIN) has no work below: it
 	 * leaves before the read of the syscall number */
@@ -403,20 +421,20 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	/* An entry whose exit was never seen (difftrace attached in between)
 	 * must not be taken for this call's. */
-	if ((__u32)BPF_CORE_READ(regs, orig_ax) != a.nr)
+	if ((__u32)BPF_CORE_READ(regs, orig_ax) != a->nr)
 		return 0;
-	if (a.kind == IO_ACCEPT) {
+	if (a->kind == IO_ACCEPT) {
 		if (ret >= 0)
 			track_fd(id, (__u32)ret);
-	} else if (a.kind == IO_CONNECT) {
+	} else if (a->kind == IO_CONNECT) {
 		/* its entry checked the target */
-		if ((ret == 0 || ret == -DT_EINPROGRESS) && (sk = track_fd(id, a.fd)))
+		if ((ret == 0 || ret == -DT_EINPROGRESS) && (sk = track_fd(id, a->fd)))
 			dt_cause_at_connect(sk, id);
 	} else if (ret > 0) {
-		on_syscall_data(&a, id, (__u64)ret);
+		on_syscall_data(a, id, (__u64)ret);
 		dt_tail_continue(ctx, &h2_progs); /* HTTP/2: h2_io (bpf/lib/http2.bpf.h) */
-	} else if (ret == 0 && a.dir == DT_DIR_INGRESS) {
-		key = fd_key(id, a.fd);
+	} else if (ret == 0 && a->dir == DT_DIR_INGRESS) {
+		key = fd_key(id, a->fd);
 		fs = bpf_map_lookup_elem(&fd_socks, &key);
 		if (fs)
 			dt_on_eof(fs->sock, id >> 32);

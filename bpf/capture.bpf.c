@@ -30,7 +30,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define DT_CLONE_THREAD 0x00010000
 
 /* A new thread may reuse an exited one's tid: it takes its own target
- * verdict. Processes forked by a --pid target are targets too. */
+ * verdict and I/O slot. Processes forked by a --pid target are targets too. */
 SEC("tracepoint/task/task_newtask")
 int on_newtask(struct trace_event_raw_task_newtask *ctx)
 {
@@ -39,6 +39,7 @@ int on_newtask(struct trace_event_raw_task_newtask *ctx)
 	__u8 one = 1;
 
 	forget_verdict(child);
+	forget_io_slot(child);
 	if (!use_pid_targets || (ctx->clone_flags & DT_CLONE_THREAD))
 		return 0;
 	if (bpf_map_lookup_elem(&target_pids, &parent))

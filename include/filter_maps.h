@@ -144,6 +144,7 @@ struct dt_filter_settings {
 /* Per-CPU room for what does not fit on the BPF stack. */
 struct dt_filter_scratch {
 	struct dt_endpoint_key key;
+	struct dt_endpoint_key svc_key; /* a service's default threshold's key */
 	struct dt_path_template tmpl;
 	struct dt_hist hist;   /* all zero, always (a new histogram's value) */
 	__u32 overwritten;     /* out: a kept span replaced an older one of its trace */

@@ -225,28 +225,27 @@ DT_INLINE int dt_filter_span_in(dt_filter_env_t env, const struct dt_filter_sett
 
 	__builtin_memset(&s->key, 0, sizeof(s->key));
 	s->key.service = svc ? svc->id : 0;
-	/* Warming up until a threshold is known: the service's default, or
-	 * the endpoint's own, which overrides it. (Flags rather than testing
-	 * the pointers later: the verifier refuses pointer arithmetic.) */
-	in.warming = 1;
-	th = (const struct dt_threshold *)DT_MAP_LOOKUP(DT_FMAP(env, thresholds), &s->key);
-	if (th) {
-		in.threshold_ns = th->latency_ns;
-		in.timeout_ns = th->timeout_ns;
-		in.warming = 0;
-	}
 	s->key.kind = e->kind;
 	s->key.method = e->method;
 	dt_path_template_of(e->path, e->path_len, &s->tmpl);
 	dt_key_set_template(&s->key, &s->tmpl);
-	{
-		const struct dt_threshold *eth =
-			(const struct dt_threshold *)DT_MAP_LOOKUP(DT_FMAP(env, thresholds), &s->key);
-		if (eth) {
-			in.threshold_ns = eth->latency_ns;
-			in.timeout_ns = eth->timeout_ns;
-			in.warming = 0;
-		}
+	/* Warming up until a threshold is known: the endpoint's own, else the
+	 * service's default (the key with the service alone), looked up only
+	 * when the endpoint has none: one lookup of the 72-byte key per span
+	 * once endpoints are profiled. (Flags rather than testing the pointers
+	 * later: the verifier refuses pointer arithmetic.) */
+	in.warming = 1;
+	th = (const struct dt_threshold *)DT_MAP_LOOKUP(DT_FMAP(env, thresholds), &s->key);
+	if (!th) {
+		__builtin_memset(&s->svc_key, 0, sizeof(s->svc_key));
+		s->svc_key.service = s->key.service;
+		th = (const struct dt_threshold *)DT_MAP_LOOKUP(DT_FMAP(env, thresholds),
+								&s->svc_key);
+	}
+	if (th) {
+		in.threshold_ns = th->latency_ns;
+		in.timeout_ns = th->timeout_ns;
+		in.warming = 0;
 	}
 
 	in.duration_ns = dur;

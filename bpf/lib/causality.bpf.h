@@ -118,6 +118,12 @@ __noinline int go_note_server_read(struct dt_conn *c, __u64 sock, __u64 id);
 __noinline int go_client_cause(struct dt_conn *c, __u64 id);
 __noinline int go_note_server_done(struct dt_conn *c, __u64 sock, __u64 id);
 
+/* Set by user space once a Go process has its uprobes (a go_procs entry):
+ * until then no I/O has a Go process to note, and skips the calls and
+ * their go_procs lookups (a miss each): two per request a server answers,
+ * one per request a client sends. */
+volatile __u32 go_procs_known = 0;
+
 /* The SERVER exchange of c leaves its thread's counts (its response began,
  * it ended, or its connection went). A global function: verified once. */
 __noinline int cause_uncount(struct dt_conn *c)
@@ -366,9 +372,9 @@ __noinline int dt_causality(struct dt_conn *c, const struct dt_io *io,
 		if (server)
 			c->trace_src = DT_TRACE_NONE; /* decided when needed */
 	}
-	if (server && dir == DT_DIR_INGRESS)
+	if (go_procs_known && server && dir == DT_DIR_INGRESS)
 		go_note_server_read(c, sock, id);
-	if (server && (res & DT_FEED_DONE) && !started)
+	if (go_procs_known && server && (res & DT_FEED_DONE) && !started)
 		go_note_server_done(c, sock, id);
 	t = thread_io(tid, started && server);
 	if (started && server && t) {
@@ -390,7 +396,7 @@ __noinline int dt_causality(struct dt_conn *c, const struct dt_io *io,
 
 		if (c->exch_seq == 1 && c->cause_at_connect)
 			count_cause(DT_CAUSE_FOUND);
-		else if ((go = go_client_cause(c, id)) >= 0)
+		else if (go_procs_known && (go = go_client_cause(c, id)) >= 0)
 			count_cause(go);
 		else
 			count_cause(decide_cause(c, t, tid, 1));

@@ -74,8 +74,10 @@ static __always_inline void dt_on_io(const struct dt_io *io, struct dt_window *w
 				      : DT_PROTO_HTTP1;
 		c->st.h2.key = c->conn_id; /* read only if HTTP/2 */
 	}
-	if (c->protocol == DT_PROTO_HTTP2) {
+	/* a source may have read the clock at the exit already (a receive) */
+	if (!ch->ts_exit)
 		ch->ts_exit = bpf_ktime_get_ns();
+	if (c->protocol == DT_PROTO_HTTP2) {
 		c->tid = (__u32)id;
 		h2_hand_over(io, ch, id);
 		return;
@@ -84,7 +86,6 @@ static __always_inline void dt_on_io(const struct dt_io *io, struct dt_window *w
 	done = bpf_map_lookup_elem(&done_scratch, &zero);
 	if (!done)
 		return;
-	ch->ts_exit = bpf_ktime_get_ns();
 	res = http1_feed(&c->st.http1, w, ch, &done->http1);
 	publish_client(c);
 	if (res & DT_FEED_STARTED)

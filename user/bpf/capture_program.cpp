@@ -372,6 +372,7 @@ std::string CaptureProgram::attach_go(std::uint32_t pid) {
   proc.g_tls_off = sites->g_tls_offset;
   if (bpf_map__update_elem(skel_->maps.go_procs, &pid, sizeof pid, &proc, sizeof proc, BPF_ANY))
     return errno_message("adding pid " + std::to_string(pid) + " to go_procs", errno);
+  skel_->bss->go_procs_known = 1;  // the kernel looks in go_procs from now on
   for (auto& l : links) go_links_.push_back(std::move(l));
   for (bpf_program* p : progs) {
     ProbeStatus& st = probe(bpf_program__name(p));

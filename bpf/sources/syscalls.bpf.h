@@ -44,9 +44,11 @@ struct io_args {
  * targeted thread (about 10% of difftrace's BPF time on nginx). A slot
  * belongs to the thread whose tid its owner word holds:
  *   owner = tid << 32 | pending
- * and only that thread writes the rest of it. A thread takes a slot whose
- * owner has nothing pending (compare-and-swap: two threads sharing the slot
- * may try at once); when the slot's other thread has an I/O pending there
+ * and only that thread writes the rest of it, while pending. A thread takes
+ * a slot whose owner has nothing pending, its own or another's, and marks it
+ * pending in one compare-and-swap (two threads sharing the slot may try at
+ * once: one wins, the other's I/O goes to its task storage); when the slot's
+ * other thread has an I/O pending there
  * (it is blocked in a read, say), the I/O goes to the thread's task storage
  * instead, as all of them did before. The exit looks in the task storage
  * only when the slot is not the thread's: a thread that owns its slot has
@@ -89,13 +91,15 @@ static __always_inline struct io_slot *io_slot_of(__u32 tid)
 	return bpf_map_lookup_elem(&inflight_slots, &i);
 }
 
-/* Takes slot s for thread tid's entry: it is the thread's already, or no
- * thread has an I/O pending in it. */
+/* Takes slot s for thread tid's entry when no I/O is pending in it (the
+ * thread's own slot, or one another thread left), marking it pending in
+ * the same compare-and-swap: a check and then a store would race another
+ * thread taking the same slot in between. */
 static __always_inline int io_slot_take(struct io_slot *s, __u32 tid)
 {
-	__u64 mine = (__u64)tid << 32, v = *(volatile __u64 *)&s->owner;
+	__u64 v = *(volatile __u64 *)&s->owner;
 
-	return v == mine || ((v & 1) == 0 && __sync_val_compare_and_swap(&s->owner, v, mine) == v);
+	return (v & 1) == 0 && __sync_val_compare_and_swap(&s->owner, v, (__u64)tid << 32 | 1) == v;
 }
 
 /* The current thread's pending syscall, taken (cleared) as it is read. */
@@ -129,9 +133,13 @@ static __always_inline int take_io(__u32 tid, struct io_args *out)
 static __always_inline void forget_io_slot(__u32 tid)
 {
 	struct io_slot *s = io_slot_of(tid);
+	__u64 v;
 
-	if (s && (__u32)(*(volatile __u64 *)&s->owner >> 32) == tid)
-		*(volatile __u64 *)&s->owner = 0;
+	if (!s)
+		return;
+	v = *(volatile __u64 *)&s->owner;
+	if ((__u32)(v >> 32) == tid) /* no store over a sharing thread's take */
+		__sync_val_compare_and_swap(&s->owner, v, 0);
 }
 
 /* A traced fd's socket, and when it was last checked. */
@@ -254,9 +262,7 @@ static __always_inline void save_io(struct pt_regs *regs, __u32 tid, __u32 nr, _
 	 * its write begins); a receive's span times are taken at its exit,
 	 * so its entry skips the clock read (about 40 ns here, in a VM). */
 	a->ts = dir == DT_DIR_EGRESS ? bpf_ktime_get_ns() : 0;
-	a->valid = 1;
-	if (s)
-		*(volatile __u64 *)&s->owner = (__u64)tid << 32 | 1;
+	a->valid = 1; /* read in the task storage only: a slot is pending since its take */
 }
 
 /* A send/receive syscall moved ret bytes: its chunk, its socket, dt_on_io. */

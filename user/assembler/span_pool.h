@@ -1,5 +1,5 @@
 // The spans waiting in the assembler, in one pool: each trace a chain of slots (first,
-// last, next), so a span is packed once into its slot (assembler/waiting_span.h: 336 bytes,
+// last, next), so a span is packed once into its slot (assembler/waiting_span.h: 384 bytes,
 // its texts in one buffer) and expanded once into the export batch. A vector per trace grew
 // 1, 2, 4, 8 (about one more move per span of a 600-byte span with 13 strings) and was an
 // allocation per trace. Slots are reused through a free list and the pool is let go once

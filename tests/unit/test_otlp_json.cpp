@@ -373,7 +373,7 @@ TEST_CASE("the encoding of spans with every attribute, status and escape is pinn
 TEST_CASE("spans whose every string escapes at its longest encode whole", "[otlp]") {
   // Each span is written into room reserved for it beforehand: the bound must hold for
   // strings that grow the most (a control byte is 6 bytes, a stray byte U+FFFD's 3).
-  for (const std::string unit : {std::string(1, '\x01'), std::string("\xff")}) {
+  for (const std::string& unit : {std::string(1, '\x01'), std::string("\xff")}) {
     std::string s;
     while (s.size() < 127) s += unit;
     Span span = pinned_spans()[1];  // HTTP/2, gRPC, an error: the most attributes

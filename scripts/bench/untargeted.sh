@@ -56,6 +56,9 @@ start_mode() {
     floor)
       bench_start_floor "$dir" floor
       holder=$BENCH_PID
+      # the floor's two programs must be in the kernel, or the floor measures nothing
+      bpftool -j prog show | python3 -c 'import json, sys; n = {p.get("name") for p in json.load(sys.stdin)}; sys.exit(0 if {"floor_enter", "floor_exit"} <= n else 1)' ||
+        { echo "untargeted: hook-floor's programs floor_enter/floor_exit are not loaded" >&2; exit 1; }
       ;;
     difftrace)
       bench_start_difftrace "$dir" untargeted --comm dt-nobody

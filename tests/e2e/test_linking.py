@@ -427,6 +427,11 @@ def test_no_headers_go_proxies_whole_traces(go_chain, conc):
     # two uprobe hits per request a Go proxy sends, none per request it reads
     sent = 2 * (2 * GO_REQUESTS + GO_ASYNC)
     assert sent <= st["go_uprobe_hits"] <= 2 * sent * 1.05, st
+    # each probe on its function's stack-check branch (one trap per hit, not two): the
+    # platform's Go binaries (Debian's Go 1.19) have the lea/cmp/jbe prologue, the jbe at +12
+    placed = re.findall(r"uprobes attached, causes by goroutine \(\S+\+(\d+), \S+\+(\d+)\)",
+                        tracer.stderr())
+    assert len(placed) == 2 and all(int(a) > 0 and int(b) > 0 for a, b in placed), tracer.diag()
 
 
 def test_no_headers_go_async_under_the_202(go_chain):

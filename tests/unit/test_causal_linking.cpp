@@ -287,6 +287,35 @@ TEST_CASE("causal: Go uprobe sites: a file without them says why", "[causal]") {
   CHECK_FALSE(capture::find_go_probe_sites("/nonexistent"));
 }
 
+TEST_CASE("causal: a Go uprobe sits on its function's stack-check branch, or on its entry",
+          "[causal]") {
+  using capture::go_prologue_branch;
+  // The three prologues of the demo platform's activator (Go 1.19), bytes as objdump shows
+  // them: net/http.(*persistConn).roundTrip (lea r12 with a 32-bit displacement),
+  // internal/cpu.processOptions (an 8-bit one), net/http.idnaASCII (a small frame: rsp).
+  const std::vector<std::uint8_t> lea32{0x4c, 0x8d, 0xa4, 0x24, 0xd0, 0xfd, 0xff, 0xff, 0x4d,
+                                        0x3b, 0x66, 0x10, 0x0f, 0x86, 0xc3, 0x0e, 0x00, 0x00};
+  const std::vector<std::uint8_t> lea8{0x4c, 0x8d, 0x64, 0x24, 0xf8, 0x4d, 0x3b,
+                                       0x66, 0x10, 0x0f, 0x86, 0x2a, 0x05, 0x00, 0x00};
+  const std::vector<std::uint8_t> small{0x49, 0x3b, 0x66, 0x10, 0x76, 0x5b};
+  CHECK(go_prologue_branch(lea32) == 12);
+  CHECK(go_prologue_branch(lea8) == 9);
+  CHECK(go_prologue_branch(small) == 4);
+  // Anything else is probed at its entry: a frame too large for these (mov r12, rsp; sub ...),
+  // a C prologue, a branch cut short by the bytes read, another condition, nothing read.
+  CHECK(go_prologue_branch(std::vector<std::uint8_t>{0x49, 0x89, 0xe4, 0x49, 0x81, 0xec}) == 0);
+  CHECK(go_prologue_branch(std::vector<std::uint8_t>{0x55, 0x48, 0x89, 0xe5}) == 0);
+  CHECK(go_prologue_branch(std::span(lea32).first(15)) == 0);
+  CHECK(go_prologue_branch(std::span(small).first(5)) == 0);
+  auto jb = small;
+  jb[4] = 0x72;
+  CHECK(go_prologue_branch(jb) == 0);
+  auto r13 = lea8;  // cmp r12, [r13+0x10]: not g's stack guard
+  r13[7] = 0x65;
+  CHECK(go_prologue_branch(r13) == 0);
+  CHECK(go_prologue_branch({}) == 0);
+}
+
 TEST_CASE("causal: the same client end at the same time with another sequence number is no "
           "caller", "[causal]") {
   // One host gives one ephemeral port to connections to different servers at once: the

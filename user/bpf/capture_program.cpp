@@ -374,6 +374,10 @@ std::string CaptureProgram::attach_go(std::uint32_t pid) {
     return errno_message("adding pid " + std::to_string(pid) + " to go_procs", errno);
   skel_->bss->go_procs_known = 1;  // the kernel looks in go_procs from now on
   for (auto& l : links) go_links_.push_back(std::move(l));
+  // A probe past its function's entry sits on the prologue's branch: one trap per hit, not two.
+  spdlog::info("Go process {}: uprobes attached, causes by goroutine ({}+{}, {}+{})", pid,
+               capture::kGoRoundTripSymbol, sites->round_trip_branch,
+               capture::kGoRequestWriteSymbol, sites->request_write_branch);
   for (bpf_program* p : progs) {
     ProbeStatus& st = probe(bpf_program__name(p));
     st.state = ProbeStatus::State::kAttached;

@@ -90,4 +90,11 @@ std::optional<std::uint64_t> ElfFile::file_offset(std::uint64_t vaddr) const {
   return std::nullopt;
 }
 
+std::vector<std::uint8_t> ElfFile::read_bytes(std::uint64_t off, std::size_t n) const {
+  std::vector<std::uint8_t> bytes(n);
+  std::ifstream f(path_, std::ios::binary);
+  if (!read_at(f, off, bytes.data(), n)) bytes.clear();
+  return bytes;
+}
+
 }  // namespace difftrace::capture

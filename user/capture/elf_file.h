@@ -27,6 +27,8 @@ class ElfFile {
       const std::vector<std::string>& names) const;
   // The file offset of virtual address vaddr (in a PT_LOAD segment), for uprobes.
   std::optional<std::uint64_t> file_offset(std::uint64_t vaddr) const;
+  // n bytes of the file from offset off; empty when the file ends before them.
+  std::vector<std::uint8_t> read_bytes(std::uint64_t off, std::size_t n) const;
 
  private:
   std::string path_;

@@ -44,8 +44,6 @@ void LiveCapture::start(pipeline::SpanPipeline& into) {
     // By goroutine where the uprobes go in; else its outbound requests' causes stay unknown.
     if (std::string why = program_->attach_go(pid); !why.empty())
       spdlog::info("Go process {}: causes of its outbound requests unknown: {}", pid, why);
-    else
-      spdlog::debug("Go process {}: uprobes attached, causes by goroutine", pid);
   });
   program_->attach();
   for (pid_t pid : targets_.pids) decoder_.look_at_process(static_cast<std::uint32_t>(pid));

@@ -31,7 +31,7 @@ struct dt_conn {
 	__u8 has_seq;         /* req_seq is set */
 	__u8 cause_at_connect; /* CLIENT: its cause was found when it was connected */
 	__u8 go_cause;        /* CLIENT: its cause was found by goroutine (go_causality.bpf.h) */
-	__u8 _pad;
+	__u8 peer_traced;     /* SERVER: its peer was found a target's client end (emit) */
 	__u32 exch_seq;       /* requests started on this connection */
 	__u32 req_seq;        /* TCP sequence number of the request's first byte */
 	__u32 counted_tid;

@@ -85,7 +85,12 @@ __noinline int emit(struct dt_conn *c, const union dt_proto_state *done, __u32 t
 		count(DT_C_UNANSWERED);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	comm_of_service(e);
-	if (e->kind == DT_SPAN_SERVER && peer_traced(&c->tuple))
+	/* A peer found traced stays so for the connection's life (its client
+	 * end stays in client_ends while it is open): the lookup, a miss in a
+	 * large map at each span, is made until then only. */
+	if (e->kind == DT_SPAN_SERVER && !c->peer_traced && peer_traced(&c->tuple))
+		c->peer_traced = 1;
+	if (e->kind == DT_SPAN_SERVER && c->peer_traced)
 		e->flags |= DT_SPAN_F_PEER_TRACED;
 	/* Read field by field: through a non-volatile pointer the compiler
 	 * would fold the initial values in, and miss what user space set. */

@@ -173,7 +173,8 @@ __noinline int go_note_server_read(struct dt_conn *c, __u64 sock, __u64 id)
 	__u32 tgid = id >> 32;
 	struct dt_go_proc *p = bpf_map_lookup_elem(&go_procs, &tgid);
 	struct dt_go_key k = {.tgid = tgid};
-	struct dt_exch_ref ref = {.sock = sock};
+	struct dt_exch_ref ref = {.sock = sock}, *cur;
+	__u64 *reader;
 
 	if (!c || !p || p->bad || !c->exch_seq || c->st.http1.phase != HTTP_PHASE_REQUEST)
 		return 0;
@@ -182,8 +183,21 @@ __noinline int go_note_server_read(struct dt_conn *c, __u64 sock, __u64 id)
 		return 0;
 	ref.conn_id = c->conn_id;
 	ref.exch = c->exch_seq;
-	bpf_map_update_elem(&go_serving, &k, &ref, BPF_ANY);
-	bpf_map_update_elem(&go_conn_reader, &sock, &k.addr, BPF_ANY);
+	/* Written in place when the entries exist (a keep-alive connection's
+	 * goroutine reads request after request): an LRU map's update takes a
+	 * free element and links it in, several times a lookup's cost. Only
+	 * the goroutine itself reads its go_serving entry (go_round_trip), and
+	 * a go_conn_reader entry is one word. */
+	cur = bpf_map_lookup_elem(&go_serving, &k);
+	if (cur)
+		*cur = ref;
+	else
+		bpf_map_update_elem(&go_serving, &k, &ref, BPF_ANY);
+	reader = bpf_map_lookup_elem(&go_conn_reader, &sock);
+	if (reader)
+		*(volatile __u64 *)reader = k.addr;
+	else
+		bpf_map_update_elem(&go_conn_reader, &sock, &k.addr, BPF_ANY);
 	return 0;
 }
 

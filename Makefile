@@ -131,7 +131,7 @@ vmlinux:
 # and results.md. Bench programs live in bench/ and are built only here, never by
 # `make` or `make test`.
 BENCH_BINS := $(BUILD)/ingest-bench $(BUILD)/ringbuf-ingest-bench $(BUILD)/pipeline-bench $(BUILD)/gen-http-pcap \
-	$(BUILD)/boundary-cost $(BUILD)/hook-floor $(BUILD)/json-parse-floor
+	$(BUILD)/boundary-cost $(BUILD)/hook-floor $(BUILD)/json-parse-floor $(BUILD)/bpf-jit-lines
 
 $(BUILD)/ingest-bench: $(BUILD)/obj/bench/ingest_bench.o $(USER_OBJS)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
@@ -162,6 +162,10 @@ $(BUILD)/bpf/hook_floor.bpf.o: bench/hook_floor.bpf.c | $(BUILD)/bpf
 $(BUILD)/obj/bench/hook_floor.o: $(BUILD)/hook_floor.skel.h
 
 $(BUILD)/hook-floor: $(BUILD)/obj/bench/hook_floor.o
+	$(CXX) $(CXXFLAGS) $^ -o $@ -lbpf -lelf -lz
+
+# Where each source line's JIT code starts in loaded programs (scripts/bench/bpf_call_sites.py).
+$(BUILD)/bpf-jit-lines: $(BUILD)/obj/bench/bpf_jit_lines.o
 	$(CXX) $(CXXFLAGS) $^ -o $@ -lbpf -lelf -lz
 
 # The parse floor under analyze's throughput (simdjson, libsimdjson-dev); -march=native for this

@@ -83,7 +83,8 @@ struct dt_go_cause {
 	__u32 exch;
 	__u8 found;       /* 0: its goroutine served no inbound request */
 	__u8 trace_src;   /* the exchange's trace id below (enum dt_trace_src), 0: none */
-	__u8 _pad[2];
+	__u8 live;        /* go_req_causes, go_send_causes: not taken yet (see below) */
+	__u8 _pad;
 	struct dt_trace_key trace;
 };
 
@@ -104,6 +105,12 @@ struct {
 	__type(value, __u64);
 } go_conn_reader SEC(".maps");
 
+/* A request's cause (by its *Request), then a writeLoop goroutine's (by its
+ * g), each taken once: its taker clears live rather than deleting it, and
+ * the next cause under the same key is written over it in place (Go reuses
+ * a freed *Request's memory; a connection keeps its writeLoop goroutine).
+ * An LRU map's update and delete each take or give back an element under a
+ * lock, several times a lookup's cost; once per request and hop here. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, DT_MAX_GOROUTINES);
@@ -266,7 +273,7 @@ __noinline int go_client_cause(struct dt_conn *c, __u64 id)
 	__u32 tgid = id >> 32;
 	struct dt_go_proc *p = bpf_map_lookup_elem(&go_procs, &tgid);
 	struct dt_go_key k = {.tgid = tgid};
-	struct dt_go_cause *v;
+	struct dt_go_cause *v, *sent;
 
 	if (!c || !p)
 		return -1;
@@ -278,13 +285,14 @@ __noinline int go_client_cause(struct dt_conn *c, __u64 id)
 	if (p->bad)
 		return DT_CAUSE_UNKNOWN;
 	k.addr = go_current_g(p);
-	v = k.addr ? bpf_map_lookup_elem(&go_send_causes, &k) : 0;
-	if (!v)
+	sent = k.addr ? bpf_map_lookup_elem(&go_send_causes, &k) : 0;
+	if (!sent || !sent->live)
 		return DT_CAUSE_UNKNOWN;
+	sent->live = 0; /* taken */
+	v = sent;
 	if (!v->found) {
 		int ambiguous = 0;
 
-		bpf_map_delete_elem(&go_send_causes, &k);
 		v = go_deferred_cause(c, tgid, &ambiguous);
 		if (ambiguous)
 			c->cause = DT_CAUSE_AMBIGUOUS;
@@ -302,7 +310,6 @@ __noinline int go_client_cause(struct dt_conn *c, __u64 id)
 			count(DT_C_TRACE_BY_CAUSE);
 		}
 	}
-	bpf_map_delete_elem(&go_send_causes, &k);
 	return c->cause;
 }
 
@@ -343,7 +350,7 @@ int go_round_trip(struct pt_regs *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
 	struct dt_go_key g = {.addr = DT_GO_G(ctx), .tgid = tgid}, req = {.tgid = tgid};
-	struct dt_go_cause *cause = bpf_map_lookup_elem(&go_cause_scratch, &zero);
+	struct dt_go_cause *cause = bpf_map_lookup_elem(&go_cause_scratch, &zero), *cur;
 	struct dt_exch_ref *ref;
 	struct dt_conn *l;
 	__u64 *reader, sock;
@@ -355,6 +362,7 @@ int go_round_trip(struct pt_regs *ctx)
 		return 0;
 	cause->found = 0;
 	cause->trace_src = DT_TRACE_NONE;
+	cause->live = 1;
 	ref = bpf_map_lookup_elem(&go_serving, &g);
 	if (ref) {
 		sock = ref->sock;
@@ -373,7 +381,11 @@ int go_round_trip(struct pt_regs *ctx)
 			}
 		}
 	}
-	bpf_map_update_elem(&go_req_causes, &req, cause, BPF_ANY);
+	cur = bpf_map_lookup_elem(&go_req_causes, &req);
+	if (cur)
+		*cur = *cause;
+	else
+		bpf_map_update_elem(&go_req_causes, &req, cause, BPF_ANY);
 	return 0;
 }
 
@@ -384,7 +396,7 @@ int go_request_write(struct pt_regs *ctx)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct dt_go_key g = {.addr = DT_GO_G(ctx), .tgid = tgid};
 	struct dt_go_key req = {.addr = DT_GO_ARG1(ctx), .tgid = tgid};
-	struct dt_go_cause *cause;
+	struct dt_go_cause *cause, *cur;
 
 	if (!go_probe_proc(tgid, g.addr))
 		return 0;
@@ -392,9 +404,13 @@ int go_request_write(struct pt_regs *ctx)
 	 * called by hand, at an address a sent one had) finds none; the hit again
 	 * after a stack growth finds none either, and leaves the first one's */
 	cause = bpf_map_lookup_elem(&go_req_causes, &req);
-	if (cause) {
-		bpf_map_update_elem(&go_send_causes, &g, cause, BPF_ANY);
-		bpf_map_delete_elem(&go_req_causes, &req);
+	if (cause && cause->live) {
+		cur = bpf_map_lookup_elem(&go_send_causes, &g);
+		if (cur)
+			*cur = *cause; /* live */
+		else
+			bpf_map_update_elem(&go_send_causes, &g, cause, BPF_ANY);
+		cause->live = 0; /* taken */
 	}
 	return 0;
 }

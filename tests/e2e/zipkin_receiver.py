@@ -102,9 +102,11 @@ class ZipkinReceiver:
                 except (OSError, ValueError) as e:
                     rec["error"] = str(e)
                     self.send_response(400)
+                # Recorded before the answer goes out: once answered, the exporter may exit and
+                # the test read requests before this thread appended (a lost request, seen).
+                receiver.requests.append(rec)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
-                receiver.requests.append(rec)
 
             def log_message(self, *args):
                 pass

@@ -187,3 +187,47 @@ TEST_CASE("under --no-filter nothing is estimated, not even for an anomaly", "[a
   CHECK(out.size() == 2);
   CHECK(a.counters().spans_estimated == 0);
 }
+
+TEST_CASE("late spans link by their texts, whatever the remembered traces' moves",
+          "[assembler]") {
+  // Remembered spans keep their texts in blocks of their trace (assembler/link_span.h):
+  // traces sent before and after, and one forgotten (the others' entries move into its
+  // place), must leave them readable. Texts past the 15 bytes a string holds in place.
+  Assembler a(100 * ms, 32, 1u << 20, [](const Span&) { return std::vector<Span>{}; },
+              nullptr, next_id);
+  auto longer = [](Span s) {
+    s.path = "/api/v1/orders/12345/items?expand=true&with=customer";
+    s.method = "PROPFIND-LONGER-THAN-SSO";
+    s.local.address = "2001:db8:85a3::8a2e:370:" + std::to_string(s.local.port);
+    s.peer.address = "2001:db8:85a3::8a2e:370:" + std::to_string(s.peer.port);
+    return s;
+  };
+  std::vector<Span> out;
+  for (std::uint8_t tr = 1; tr <= 40; tr++) {
+    std::vector<Span> spans;
+    for (auto& s : chain(tr, tr)) spans.push_back(longer(s));
+    spans.pop_back();  // each trace's fn SERVER span comes late
+    a.add(std::move(spans), tr * ms, out);
+  }
+  a.expire(0, out, /*flush=*/true);
+  CHECK(out.size() == 40 * 4);
+  // The gw CLIENT's end is the late fn SERVER's peer: linked by address, port and target.
+  for (std::uint8_t tr : {40, 9, 17}) {
+    const auto gw_client = std::find_if(out.begin(), out.end(), [&](const Span& s) {
+      return s.trace_id == trace(tr) && s.kind == SpanKind::kClient && s.service_name == "gw";
+    });
+    REQUIRE(gw_client != out.end());
+    const auto parent = gw_client->span_id;
+    std::vector<Span> late;
+    a.add({longer(chain(tr, tr).back())}, 300 * ms, late);
+    REQUIRE(late.size() == 1);
+    CHECK(late[0].parent_span_id == parent);
+  }
+  CHECK(a.counters().late_spans == 3);
+  CHECK(a.counters().late_spans_linked == 3);
+  // Trace 1 was forgotten (32 remembered at most): its late span goes out unlinked.
+  std::vector<Span> late;
+  a.add({longer(chain(1, 1).back())}, 300 * ms, late);
+  REQUIRE(late.size() == 1);
+  CHECK_FALSE(late[0].parent_span_id);
+}

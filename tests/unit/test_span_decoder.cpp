@@ -7,6 +7,7 @@
 #include "capture.h"
 #include "protocols/http1/span.h"
 #include "capture/span_decoder.h"
+#include "capture/trace_context.h"
 
 using namespace difftrace;
 
@@ -133,4 +134,53 @@ TEST_CASE("http1_span_fill leaves nothing of the span before it in the event", "
   CHECK(a.go_cause == 0);
   CHECK(a.path_unresolved == 0);  // nor an HTTP/2 span's unresolved :path
   CHECK(std::memcmp(&a, &b, sizeof a) == 0);
+}
+
+TEST_CASE("trace context: hex digits of either case, anything else or all zeros refused",
+          "[decoder]") {
+  auto ctx = [](const char* trace, const char* parent, const char* flags,
+                int kind = DT_CTX_W3C) {
+    char t[32], p[16], f[2];
+    std::memcpy(t, trace, 32);
+    std::memcpy(p, parent, 16);
+    std::memcpy(f, flags, 2);
+    return capture::decode_trace_context(kind, t, p, f);
+  };
+  auto c = ctx("0AF7651916CD43DD8448EB211C80319C", "B7ad6b7169203331", "01");
+  REQUIRE(c);
+  CHECK(capture::to_hex(c->trace_id) == kTrace);
+  REQUIRE(c->parent_id);
+  CHECK(capture::to_hex(*c->parent_id) == kParent);
+  CHECK(c->sampled);
+  CHECK_FALSE(ctx(kTrace, kParent, "00")->sampled);
+  // One bad digit anywhere (the first, the last, a byte past 'f', a high byte) refuses it.
+  for (int at : {0, 17, 31}) {
+    for (char bad : {'g', 'G', '/', ':', '@', '`', ' ', '\0', static_cast<char>(0xe1)}) {
+      char t[33];
+      std::memcpy(t, kTrace, 33);
+      t[at] = bad;
+      CHECK_FALSE(ctx(t, kParent, "01"));
+      char p[17];
+      std::memcpy(p, kParent, 17);
+      p[at % 16] = bad;
+      CHECK_FALSE(ctx(kTrace, p, "01"));
+      CHECK_FALSE(ctx(kTrace, kParent, at == 0 ? "0x" : "x1"));
+      char s[17];
+      std::memcpy(s, kOwn, 17);
+      s[at % 16] = bad;
+      char own[16];
+      std::memcpy(own, s, 16);
+      CHECK_FALSE(capture::decode_span_id(own));
+    }
+  }
+  CHECK_FALSE(ctx("00000000000000000000000000000000", kParent, "01"));
+  CHECK_FALSE(ctx(kTrace, "0000000000000000", "01"));
+  // A traceresponse's or the kernel's: no parent read (zeros there are fine).
+  auto r = ctx(kTrace, "0000000000000000", "01", DT_CTX_W3C_RESPONSE);
+  REQUIRE(r);
+  CHECK_FALSE(r->parent_id);
+  char own[16];
+  std::memcpy(own, kOwn, 16);
+  REQUIRE(capture::decode_span_id(own));
+  CHECK(capture::to_hex(*capture::decode_span_id(own)) == kOwn);
 }

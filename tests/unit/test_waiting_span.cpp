@@ -99,6 +99,22 @@ TEST_CASE("a waiting span expands back into the span it was", "[assembler]") {
     w.unpack_into(back);
     check_same(back, s);
   }
+  SECTION("texts equal but not a pair stored once (template, service, peer) each kept") {
+    Span s = sample();
+    s.method = "x";
+    s.query = "x";                    // the method's text, not its pair: stored again
+    s.path_template = "nginx";        // the comm's, not the path's
+    s.service_name = "/index.html";   // the path's, not the comm's
+    s.peer.address = "";              // empty beside a local address
+    WaitingSpan w{Span(s)};
+    CHECK(w.text(WaitingSpan::kQuery) == "x");
+    CHECK(w.path_template() == "nginx");
+    CHECK(w.text(WaitingSpan::kServiceName) == "/index.html");
+    CHECK(w.text(WaitingSpan::kPeerAddress).empty());
+    Span back;
+    w.unpack_into(back);
+    check_same(back, s);
+  }
   SECTION("a slot packed again holds the new span only") {
     Span big = sample();
     big.path = std::string(200, 'p');

@@ -243,15 +243,15 @@ void Assembler::send_late(const Key& key, capture::Span&& s, std::vector<capture
     out.push_back(std::move(s));
     return;
   }
-  auto& spans = *sent;
-  if (spans.size() >= kMaxTraceSpans) {
+  if (sent->size() >= kMaxTraceSpans) {
     counters_.spans_past_trace_bound++;
     s.parent_span_id.reset();
     out.push_back(std::move(s));
     return;
   }
-  spans.emplace_back(s);
+  sent->add(s);
   recent_spans_++;
+  auto& spans = sent->spans();
   linker_.link(spans, spans.size() - 1);
   // What the linker set: its parent, and its own id if it owns the one it announced.
   s.span_id = spans.back().span_id;
@@ -264,8 +264,7 @@ void Assembler::remember_sent(const Key& key, std::span<const capture::Span> spa
                               std::uint64_t now_ns) {
   sent_.insert(key);
   auto [linkable, fresh] = recent_.try_emplace(key);
-  linkable->reserve(linkable->size() + spans.size());
-  for (const auto& s : spans) linkable->emplace_back(s);
+  linkable->add(spans);
   recent_spans_ += spans.size();
   if (fresh) recent_order_.emplace_back(now_ns, key);
   while ((recent_.size() > std::min(max_traces_, kMaxRecentTraces) ||
@@ -275,7 +274,7 @@ void Assembler::remember_sent(const Key& key, std::span<const capture::Span> spa
 }
 
 void Assembler::forget_oldest_recent() {
-  std::vector<LinkSpan> gone;
+  SentTrace gone;
   if (recent_.take(recent_order_.front().second, gone)) recent_spans_ -= gone.size();
   recent_order_.pop_front();
 }

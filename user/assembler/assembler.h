@@ -154,7 +154,7 @@ class Assembler {
   Linker linker_;
   CausalJoin join_;
   // Sent, for late spans: what the linker needs of each span (a third of a capture::Span).
-  TraceMap<std::vector<LinkSpan>> recent_;
+  TraceMap<SentTrace> recent_;
   std::deque<std::pair<std::uint64_t, Key>> recent_order_;
   AssemblerCounters counters_;
   bool full_tracing_ = false;  // spans reported by --no-filter seen: estimate nothing

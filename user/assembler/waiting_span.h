@@ -1,7 +1,8 @@
 // A span as it waits in the assembler's pool (assembler/span_pool.h): its fields as they are
 // (capture::SpanFields), its eight texts (method, target, query, template, comm, service
-// name, the two addresses) packed into one buffer, a text equal to an earlier one stored once
-// (a service named after its comm, a template that is the path, loopback's two addresses).
+// name, the two addresses) packed into one buffer, a text equal to the one it most often
+// repeats stored once (a service named after its comm, a template that is the path, loopback's
+// two addresses).
 // 384 bytes where a capture::Span is 536, with texts up to kInline bytes in the slot itself
 // (nginx's spans: 28 bytes) and longer ones in one block of their exact size: under
 // --no-filter on a busy server the pool holds a second of spans, most of the tracer's heap.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string_view>
 #include <tuple>
 
@@ -67,6 +68,36 @@ std::uint64_t quantile(std::vector<std::uint64_t> v, double q) {
   return v[i];
 }
 
+using Views = std::tuple<std::string_view, std::string_view, std::string_view, std::string_view>;
+
+// A span's endpoint texts, hashed by their lengths and first and last 8 bytes: only to pick
+// a slot of found_ (a hit compares the texts whole).
+std::uint64_t hash_view(std::uint64_t h, std::string_view v) {
+  std::uint64_t head = 0, tail = 0;
+  if (!v.empty()) {
+    std::memcpy(&head, v.data(), std::min<std::size_t>(v.size(), 8));
+    if (v.size() > 8) std::memcpy(&tail, v.data() + v.size() - 8, 8);
+  }
+  h ^= head + v.size();
+  h *= 0x9e3779b97f4a7c15ull;
+  h ^= tail;
+  h *= 0xbf58476d1ce4e5b9ull;
+  return h ^ (h >> 29);
+}
+
+std::uint64_t hash_views(const Views& v) {
+  std::uint64_t h = hash_view(0, std::get<0>(v));
+  h = hash_view(h, std::get<1>(v));
+  h = hash_view(h, std::get<2>(v));
+  return hash_view(h, std::get<3>(v));
+}
+
+template <typename K>
+bool same_key(const K& key, const Views& v) {
+  return std::get<3>(key) == std::get<3>(v) && std::get<0>(key) == std::get<0>(v) &&
+         std::get<2>(key) == std::get<2>(v) && std::get<1>(key) == std::get<1>(v);
+}
+
 }  // namespace
 
 void RunStats::add(const capture::Span& s) {
@@ -77,11 +108,16 @@ void RunStats::add(const capture::Span& s) {
   const std::tuple<std::string_view, std::string_view, std::string_view, std::string_view> at{
       s.service_name, s.kind == capture::SpanKind::kServer ? "server" : "client", s.method,
       s.path_template.empty() ? made : s.path_template};
-  auto it = endpoints_.find(at);
-  if (it == endpoints_.end())
-    it = endpoints_.emplace(Key{std::get<0>(at), std::get<1>(at), std::get<2>(at), std::get<3>(at)},
-                            Endpoint{}).first;
-  auto& e = it->second;
+  const std::uint64_t hash = hash_views(at);
+  auto& slot = found_.slots[hash % FoundEndpoints::kSlots];
+  if (!slot.entry || slot.hash != hash || !same_key(slot.entry->first, at)) {
+    auto it = endpoints_.find(at);
+    if (it == endpoints_.end())
+      it = endpoints_.emplace(Key{std::get<0>(at), std::get<1>(at), std::get<2>(at), std::get<3>(at)},
+                              Endpoint{}).first;
+    slot = {hash, &*it};
+  }
+  auto& e = slot.entry->second;
   e.count++;
   if (s.is_error()) e.errors++;
   if (e.samples_ns.size() < kMaxSamples) {

@@ -155,13 +155,15 @@ $(BUILD)/obj/bench/boundary_cost.o: $(BUILD)/http_test.skel.h
 $(BUILD)/boundary-cost: $(BUILD)/obj/bench/boundary_cost.o
 	$(CXX) $(CXXFLAGS) $^ -o $@ -lbpf -lelf -lz
 
-# Empty programs on the capture program's hooks: the floor of what an untargeted process pays.
+# Empty programs on the capture program's hooks (and the Go uprobes' sites): the floor of what
+# a process pays.
 $(BUILD)/bpf/hook_floor.bpf.o: bench/hook_floor.bpf.c | $(BUILD)/bpf
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/bench/hook_floor.o: $(BUILD)/hook_floor.skel.h
 
-$(BUILD)/hook-floor: $(BUILD)/obj/bench/hook_floor.o
+$(BUILD)/hook-floor: $(BUILD)/obj/bench/hook_floor.o $(BUILD)/obj/user/capture/go_probe_sites.o \
+		$(BUILD)/obj/user/capture/elf_file.o $(BUILD)/obj/user/error.o
 	$(CXX) $(CXXFLAGS) $^ -o $@ -lbpf -lelf -lz
 
 # Where each source line's JIT code starts in loaded programs (scripts/bench/bpf_call_sites.py).

@@ -53,14 +53,16 @@ bench_start_difftrace() {
   bench_wait_attached "$dir" "$name" difftrace
 }
 
-# bench_start_floor DIR NAME: starts build/hook-floor, empty programs on the capture program's
-# raw sys_enter/sys_exit hooks (the floor of any tracer on those hooks), log in DIR/NAME.log,
-# and waits until they are attached. Sets BENCH_PID.
+# bench_start_floor DIR NAME [GO_EXECUTABLE...]: starts build/hook-floor, empty programs on the
+# capture program's raw sys_enter/sys_exit hooks and at the Go uprobes' sites in each Go
+# executable given (the floor of any tracer on those hooks), log in DIR/NAME.log, and waits
+# until they are attached. Sets BENCH_PID.
 bench_start_floor() {
   local dir=$1 name=$2
+  shift 2
   [ -x build/hook-floor ] || { echo "bench: build/hook-floor missing; run make build/hook-floor" >&2; return 1; }
   rm -f "$dir/$name.ready"
-  build/hook-floor "$dir/$name.ready" 2>"$dir/$name.log" &
+  build/hook-floor "$dir/$name.ready" "$@" 2>"$dir/$name.log" &
   # shellcheck disable=SC2034  # read by the caller
   BENCH_PID=$!
   bench_wait_attached "$dir" "$name" hook-floor

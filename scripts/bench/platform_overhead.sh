@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Overhead on the demo platform's request path (haproxy -> activator -> queue-proxy ->
-# function), in interleaved rounds of four modes:
+# function), in interleaved rounds of five modes:
 #   none       nothing attached
+#   floor      empty programs on difftrace's hooks (build/hook-floor): raw sys_enter/sys_exit
+#              and the Go uprobes' two sites in activator and queue-proxy; what any tracer on
+#              these hooks pays here, before doing any work
 #   filter     `difftrace trace --config scripts/platform/difftrace.yaml`: the in-kernel
 #              filter on (platform spans kept in the kernel unless anomalous, function
 #              spans reported); its targets are the config's comms, every platform comm
@@ -18,7 +21,8 @@
 #   usage: scripts/bench/platform_overhead.sh [ROUNDS=3] [RATE=100] [LOAD_SECS=15] [SAT_SECS=5]
 #                                             [OUT=build/bench/platform_overhead.json]
 # Starts its own platform on ports 182xx (BENCH_* to change) unless one is already up in
-# build/bench/platform, and stops it again. Needs root, build/difftrace, bpftrace, wrk.
+# build/bench/platform, and stops it again. Needs root, build/difftrace, build/hook-floor,
+# bpftrace, wrk.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/bench/lib.sh
@@ -31,9 +35,12 @@ SAT_CONNS=${BENCH_SAT_CONNS:-16}
 BPF_SECS=${BENCH_BPF_SECS:-3}
 CONFIG=${BENCH_PLATFORM_CONFIG:-scripts/platform/difftrace.yaml}
 bench_platform_env
+GO_BINS=${PLATFORM_BUILD_DIR:-build/platform}  # the Go proxies' executables (scripts/platform/common.sh)
 mkdir -p "$(dirname "$OUT")" build/bench
 command -v bpftrace >/dev/null || { echo "platform_overhead: bpftrace not found; run scripts/install-deps.sh" >&2; exit 1; }
-[ -x build/difftrace ] || { echo "platform_overhead: build/difftrace missing; run make" >&2; exit 1; }
+for b in build/difftrace build/hook-floor; do
+  [ -x $b ] || { echo "platform_overhead: $b missing; run make all build/hook-floor" >&2; exit 1; }
+done
 
 dir=$(mktemp -d)
 tracer='' started_platform=''
@@ -53,6 +60,7 @@ start_tracer() {  # $1 = mode
   before=$(bench_prog_ids)
   case $1 in
     none) return 0 ;;
+    floor) bench_start_floor "$dir" floor "$GO_BINS/activator" "$GO_BINS/queue-proxy"; tracer=$BENCH_PID ;;
     filter) bench_start_difftrace "$dir" difftrace --config "$CONFIG"; tracer=$BENCH_PID ;;
     nofilter) bench_start_difftrace "$dir" difftrace --config "$CONFIG" --no-filter; tracer=$BENCH_PID ;;
     bpftrace)
@@ -80,12 +88,12 @@ run_wrk() {  # prints "requests_per_sec p50_us p99_us requests"
 # Warm up (Python functions, Go pools, haproxy) before the first measured round.
 wrk -t1 -c"$SAT_CONNS" -d2s "$INGRESS_URL/fn-hello/" >/dev/null
 
-modes=(none filter nofilter bpftrace)
+modes=(none floor filter nofilter bpftrace)
 rows="$dir/rows.jsonl"
 : >"$rows"
 for r in $(seq "$ROUNDS"); do
-  for k in 0 1 2 3; do
-    mode=${modes[$(( (k + r - 1) % 4 ))]}
+  for k in "${!modes[@]}"; do
+    mode=${modes[$(( (k + r - 1) % ${#modes[@]} ))]}
     start_tracer "$mode"
     load=$(run_load)
     sat=$(run_wrk)
@@ -116,7 +124,7 @@ res = {
     "rounds": max(r["round"] for r in rows),
     "modes": {},
 }
-for mode in ("none", "filter", "nofilter", "bpftrace"):
+for mode in ("none", "floor", "filter", "nofilter", "bpftrace"):
     rs = [r for r in rows if r["mode"] == mode]
     L = [[float(x) for x in r["load"].split()] for r in rs]
     S = [[float(x) for x in r["sat"].split()] for r in rs]
@@ -148,7 +156,7 @@ for mode in ("none", "filter", "nofilter", "bpftrace"):
         m["ringbuf_events_per_request"] = round(m["spans_reported"] / max(n, 1), 3)
     res["modes"][mode] = m
 base = res["modes"]["none"]
-for mode in ("filter", "nofilter", "bpftrace"):
+for mode in ("floor", "filter", "nofilter", "bpftrace"):
     m = res["modes"][mode]
     m["moderate_p50_ratio"] = round(m["moderate_p50_us"] / base["moderate_p50_us"], 3)
     m["moderate_p99_ratio"] = round(m["moderate_p99_us"] / base["moderate_p99_us"], 3)
@@ -157,10 +165,10 @@ for mode in ("filter", "nofilter", "bpftrace"):
 json.dump(res, open(out, "w"), indent=2)
 md = ["| platform path | p50 @%s/s (us) | p99 @%s/s (us) | p50 ratio | p99 ratio | wrk req/s | throughput ratio | BPF ns/req (sat) |" % (rate, rate),
       "|---|---:|---:|---:|---:|---:|---:|---:|"]
-for mode in ("none", "filter", "nofilter", "bpftrace"):
+for mode in ("none", "floor", "filter", "nofilter", "bpftrace"):
     m = res["modes"][mode]
     md.append("| %s | %.0f | %.0f | %s | %s | %.0f | %s | %s |" % (
-        {"none": "nothing attached", "filter": "difftrace, filter on", "nofilter": "difftrace --no-filter", "bpftrace": "bpftrace equivalent"}[mode],
+        {"none": "nothing attached", "floor": "empty programs on difftrace's hooks, Go uprobes included (the floor)", "filter": "difftrace, filter on", "nofilter": "difftrace --no-filter", "bpftrace": "bpftrace equivalent"}[mode],
         m["moderate_p50_us"], m["moderate_p99_us"], m.get("moderate_p50_ratio", "1"), m.get("moderate_p99_ratio", "1"),
         m["sat_rps"], m.get("sat_throughput_ratio", "1"), m.get("bpf_ns_per_request_sat", "-")))
 open(out[:-5] + ".md" if out.endswith(".json") else out + ".md", "w").write("\n".join(md) + "\n")

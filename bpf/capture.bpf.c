@@ -48,13 +48,15 @@ int on_newtask(struct trace_event_raw_task_newtask *ctx)
 }
 
 /* A thread renamed (exec, prctl PR_SET_NAME, /proc/PID/comm) may match
- * other comm targets: every cached verdict is taken again. Renames are rare
- * next to syscalls. */
+ * other comm targets, and other services: every cached verdict and
+ * connection's service is taken again. Renames are rare next to syscalls. */
 SEC("tracepoint/task/task_rename")
 int on_task_rename(void *ctx)
 {
 	if (use_comm_targets)
 		targets_changed();
+	/* and the service a connection's spans are matched to by comm (emit.bpf.h) */
+	__sync_fetch_and_add(&services_gen, 1);
 	return 0;
 }
 

@@ -132,13 +132,19 @@ enum dt_filter_outcome {
 	DT_OUT_DROPPED = 2,    /* normal, but no trace id to keep it by: histogram only */
 };
 
-/* Settings fixed for a run (rodata in the kernel). */
+/* Settings fixed for a run (rodata in the kernel), and the span's service
+ * when the caller already knows it. */
 struct dt_filter_settings {
 	__u8 no_filter;
 	__u8 default_role;     /* role of processes no service matched */
 	__u8 keep_spans;       /* <= DT_KEEP_SPANS; 0: keep nothing */
-	__u8 _pad;
+	__u8 svc_given;        /* svc_found and svc are the span's service, as the
+				* lookups by pid and comm would find it (emit's cache
+				* per connection); 0: the filter looks it up */
 	__u32 keep_mask;       /* keep slots - 1 (the slots a power of two) */
+	struct dt_service svc; /* with svc_given and svc_found */
+	__u8 svc_found;        /* with svc_given: 0, no service matched */
+	__u8 _pad[7];
 };
 
 /* Per-CPU room for what does not fit on the BPF stack. */

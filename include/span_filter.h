@@ -217,9 +217,14 @@ DT_INLINE int dt_filter_span_in(dt_filter_env_t env, const struct dt_filter_sett
 	s->overwritten = 0;
 	s->hist_full = 0;
 	s->evicted = 0;
-	svc = (const struct dt_service *)DT_MAP_LOOKUP(DT_FMAP(env, service_pids), &e->pid);
-	if (!svc)
-		svc = (const struct dt_service *)DT_MAP_LOOKUP(DT_FMAP(env, service_comms), e->comm);
+	if (set->svc_given) {
+		svc = set->svc_found ? &set->svc : 0;
+	} else {
+		svc = (const struct dt_service *)DT_MAP_LOOKUP(DT_FMAP(env, service_pids), &e->pid);
+		if (!svc)
+			svc = (const struct dt_service *)DT_MAP_LOOKUP(DT_FMAP(env, service_comms),
+									e->comm);
+	}
 	in.role = svc ? svc->role : set->default_role;
 	in.errors_4xx = svc ? svc->errors_4xx : 0;
 

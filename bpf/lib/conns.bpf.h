@@ -43,7 +43,16 @@ struct dt_conn {
 	/* The exchange's trace id when its request had none (bpf/lib/trace_inherit.bpf.h): */
 	struct dt_trace_key trace;
 	__u8 trace_src;       /* enum dt_trace_src; 0: none given yet */
-	__u8 _pad3[7];
+	/* The service of its last span (emit.bpf.h's service_of_span): what the
+	 * lookups by pid and comm found, good while services_gen, the pid and
+	 * the thread's comm are the same. */
+	__u8 svc_found;
+	__u8 svc_leader_comm; /* the span's comm is its process's, not the thread's */
+	__u8 _pad3[5];
+	struct dt_service svc;
+	__u32 svc_gen;        /* services_gen when found, + 1 (0: never) */
+	__u32 svc_pid;
+	char svc_thread_comm[DT_COMM_LEN];
 };
 
 struct {

@@ -26,6 +26,11 @@ struct {
 	__type(value, struct dt_threshold);
 } thresholds SEC(".maps");
 
+/* Moved on by user space after it changes service_pids or service_comms, and
+ * by a rename (a process's comm names its service): a connection's cached
+ * service (emit.bpf.h) is good while this has not moved. */
+volatile __u32 services_gen = 1;
+
 /* Two epochs per endpoint: the profiler reads and zeroes the one the kernel
  * stopped writing to (never deletes: user/bpf/kernel_filter_store.cpp says
  * why). Entries are made on first use, not before. */

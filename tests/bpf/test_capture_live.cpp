@@ -22,6 +22,7 @@
 
 #include "protocols/http1/message.h"  // the spans' methods and end reasons
 #include "bpf/capture_program.h"
+#include "bpf/kernel_filter_store.h"
 #include "bpf/kernel_hooks.h"
 #include "bpf_test_support.h"
 #include "capture/collector.h"
@@ -280,6 +281,53 @@ TEST_CASE("processes that are not targets pay nothing and give nothing", "[bpf]"
 // cgroup and a change of the target maps must each make it be taken again. Each child below
 // makes one exchange before it becomes a target (its verdict cached: not a target) and one
 // after: only the second may give spans.
+TEST_CASE("a connection's spans follow a change of the service their process matches",
+          "[bpf]") {
+  require_bpf_environment();
+  // emit keeps each connection's service (bpf/lib/emit.bpf.h) until user space says the
+  // service maps changed: spans after the change, on the same keep-alive connection, must
+  // have the new service, not the one cached for the first.
+  int asked[2], told[2];
+  REQUIRE(pipe(asked) == 0);
+  REQUIRE(pipe(told) == 0);
+  HeldChild held([&] {
+    prctl(PR_SET_NAME, "dt-svc-child");
+    LoopbackPair p;
+    exchange(p, "/first");
+    char c = 1;
+    if (write(asked[1], &c, 1) != 1 || read(told[0], &c, 1) != 1) return 5;
+    exchange(p, "/second");
+    return 0;
+  });
+  const pid_t child = held.pid();
+  std::vector<capture::Span> spans;
+  {
+    bpf::CaptureProgram program(pid_target(child));
+    program.attach();
+    bpf::KernelFilterStore store(program);
+    store.set_service_comm("dt-svc-child", dt_service{7, DT_ROLE_FUNCTION, 0, 0});
+    capture::WallClock clock;
+    capture::SpanDecoder decoder(clock);
+    capture::Collector collector(program.events_fd(), decoder);
+    held.release();
+    char c = 0;
+    REQUIRE(read(asked[0], &c, 1) == 1);
+    store.set_service_comm("dt-svc-child", dt_service{9, DT_ROLE_FUNCTION, 0, 0});
+    REQUIRE(write(told[1], &c, 1) == 1);
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    drain_into(collector, spans);
+  }
+  for (int fd : {asked[0], asked[1], told[0], told[1]}) close(fd);
+  REQUIRE(spans.size() == 4);  // a server and a client span of each exchange
+  for (const auto& s : spans) {
+    INFO(s.path << (s.kind == capture::SpanKind::kServer ? " server" : " client"));
+    CHECK(s.service_id == (s.path == "/first" ? 7 : 9));
+  }
+}
+
 TEST_CASE("a thread renamed into a comm target is traced from then on, not before", "[bpf]") {
   require_bpf_environment();
   auto spans = trace_child(

@@ -257,6 +257,10 @@ void CaptureProgram::set_targets(const targets::TargetSet& next) {
   targets_.changeable = true;
 }
 
+void CaptureProgram::services_changed() {
+  __atomic_fetch_add(&skel_->data->services_gen, 1, __ATOMIC_SEQ_CST);
+}
+
 std::vector<LoadedProgram> CaptureProgram::loaded_programs() const {
   std::vector<LoadedProgram> out;
   for (const auto& p : probes_) {

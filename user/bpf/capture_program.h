@@ -60,6 +60,9 @@ class CaptureProgram {
   // The histogram epoch the kernel writes to (.bss, read at every span).
   std::uint8_t hist_epoch() const;
   void set_hist_epoch(std::uint8_t epoch);
+  // After service_pids or service_comms changed: connections match their spans' service
+  // again (bpf/lib/emit.bpf.h's cache).
+  void services_changed();
   // Kept spans per trace the loaded program writes (its keep_spans setting).
   std::uint8_t keep_spans() const;
   // Keep slots - 1 of the loaded program (dt_keep_slot_of's mask).

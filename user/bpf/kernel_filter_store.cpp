@@ -42,13 +42,14 @@ KernelFilterStore::KernelFilterStore(CaptureProgram& program)
     : KernelFilterStore(
           program.object(), [&program] { return program.hist_epoch(); },
           [&program](std::uint8_t e) { program.set_hist_epoch(e); }, program.keep_spans(),
-          program.keep_mask()) {}
+          program.keep_mask(), [&program] { program.services_changed(); }) {}
 
 KernelFilterStore::KernelFilterStore(const bpf_object* obj, GetEpoch get_epoch,
                                      SetEpoch set_epoch, std::uint8_t keep_spans,
-                                     std::uint32_t keep_mask)
+                                     std::uint32_t keep_mask, ServicesChanged services_changed)
     : get_epoch_(std::move(get_epoch)),
       set_epoch_(std::move(set_epoch)),
+      services_changed_(std::move(services_changed)),
       keep_spans_(keep_spans),
       keep_mask_(keep_mask),
       service_pids_(must_fd(obj, "service_pids")),
@@ -79,14 +80,20 @@ KernelFilterStore::~KernelFilterStore() {
   if (keep_locks_) munmap(keep_locks_, keep_locks_size_);
 }
 
+void KernelFilterStore::services_moved() const {
+  if (services_changed_) services_changed_();
+}
+
 void KernelFilterStore::set_service_pid(std::uint32_t pid, const dt_service& service) {
   update(service_pids_, &pid, &service, "a service pid", "service_pids");
+  services_moved();
 }
 
 void KernelFilterStore::remove_service_pid(std::uint32_t pid) {
-  if (bpf_map_delete_elem(service_pids_, &pid) == 0) return;
+  const int rc = bpf_map_delete_elem(service_pids_, &pid);
   const int err = errno;
-  if (err == ENOENT) return;
+  services_moved();
+  if (rc == 0 || err == ENOENT) return;
   if (remove_failures_++ == 0)
     spdlog::warn(
         "could not delete service pid {} from the kernel's service_pids: {} (a later process "
@@ -98,6 +105,7 @@ void KernelFilterStore::set_service_comm(const std::string& comm, const dt_servi
   char key[DT_COMM_LEN] = {};
   std::memcpy(key, comm.data(), std::min(comm.size(), sizeof key - 1));
   update(service_comms_, key, &service, "a service comm", "service_comms");
+  services_moved();
 }
 
 void KernelFilterStore::remove(int fd, const void* key, const char* what, const char* map) {
@@ -114,6 +122,7 @@ void KernelFilterStore::remove_service_comm(const std::string& comm) {
   char key[DT_COMM_LEN] = {};
   std::memcpy(key, comm.data(), std::min(comm.size(), sizeof key - 1));
   remove(service_comms_, key, "a service comm", "service_comms");
+  services_moved();
 }
 
 void KernelFilterStore::remove_threshold(const dt_endpoint_key& key) {

@@ -19,13 +19,17 @@ class KernelFilterStore : public filter::FilterStore {
   // The histogram epoch the kernel writes to: read it, move it.
   using GetEpoch = std::function<std::uint8_t()>;
   using SetEpoch = std::function<void(std::uint8_t)>;
+  // Called after service_pids or service_comms changed: the capture program's connections
+  // keep the service their spans were matched to until told (bpf/lib/emit.bpf.h).
+  using ServicesChanged = std::function<void()>;
 
   explicit KernelFilterStore(CaptureProgram& program);
   // Any loaded object with the filter's maps (bpf/lib/filter_maps.bpf.h), run with
   // keep_spans and keep_mask: tests use the test entry's.
   KernelFilterStore(const bpf_object* obj, GetEpoch get_epoch, SetEpoch set_epoch,
                     std::uint8_t keep_spans = DT_KEEP_SPANS,
-                    std::uint32_t keep_mask = DT_KEEP_TRACES - 1);
+                    std::uint32_t keep_mask = DT_KEEP_TRACES - 1,
+                    ServicesChanged services_changed = {});
   ~KernelFilterStore() override;
   KernelFilterStore(const KernelFilterStore&) = delete;
   KernelFilterStore& operator=(const KernelFilterStore&) = delete;
@@ -55,8 +59,12 @@ class KernelFilterStore : public filter::FilterStore {
   // The keys of an endpoint-keyed map (thresholds, hists) that belong to service.
   std::vector<dt_endpoint_key> keys_of(int fd, std::uint16_t service) const;
 
+  // After a change of the service maps (services_changed_, when given).
+  void services_moved() const;
+
   GetEpoch get_epoch_;
   SetEpoch set_epoch_;
+  ServicesChanged services_changed_;
   std::uint8_t keep_spans_;
   std::uint32_t keep_mask_;
   ProgramQuiescence quiescence_;

@@ -178,12 +178,16 @@ static __always_inline __u64 go_current_g(const struct dt_go_proc *p)
 __noinline int go_note_server_read(struct dt_conn *c, __u64 sock, __u64 id)
 {
 	__u32 tgid = id >> 32;
-	struct dt_go_proc *p = bpf_map_lookup_elem(&go_procs, &tgid);
+	struct dt_go_proc *p;
 	struct dt_go_key k = {.tgid = tgid};
 	struct dt_exch_ref ref = {.sock = sock}, *cur;
 	__u64 *reader;
 
-	if (!c || !p || p->bad || !c->exch_seq || c->st.http1.phase != HTTP_PHASE_REQUEST)
+	/* the connection's own tests first: go_procs misses for other processes */
+	if (!c || !c->exch_seq || c->st.http1.phase != HTTP_PHASE_REQUEST)
+		return 0;
+	p = bpf_map_lookup_elem(&go_procs, &tgid);
+	if (!p || p->bad)
 		return 0;
 	k.addr = go_current_g(p);
 	if (!k.addr)
@@ -214,13 +218,18 @@ __noinline int go_note_server_read(struct dt_conn *c, __u64 sock, __u64 id)
 __noinline int go_note_server_done(struct dt_conn *c, __u64 sock, __u64 id)
 {
 	__u32 tgid = id >> 32, zero = 0;
-	struct dt_go_proc *p = bpf_map_lookup_elem(&go_procs, &tgid);
+	struct dt_go_proc *p;
 	union dt_proto_state *done = bpf_map_lookup_elem(&done_scratch, &zero);
 	struct dt_go_key k = {.tgid = tgid};
 	struct dt_go_deferred *d, *n;
 	__u64 now;
 
-	if (!c || !p || p->bad || !done || done->http1.status != 202)
+	/* the status first: go_procs misses for other processes, and only a
+	 * 202 has work here */
+	if (!c || !done || done->http1.status != 202)
+		return 0;
+	p = bpf_map_lookup_elem(&go_procs, &tgid);
+	if (!p || p->bad)
 		return 0;
 	now = bpf_ktime_get_ns();
 	k.addr = c->line_hash;

@@ -2,6 +2,7 @@
 // server named in its response (traceresponse), as http1_span_fill makes them.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cstring>
 
 #include "capture.h"
@@ -183,4 +184,47 @@ TEST_CASE("trace context: hex digits of either case, anything else or all zeros 
   std::memcpy(own, kOwn, 16);
   REQUIRE(capture::decode_span_id(own));
   CHECK(capture::to_hex(*capture::decode_span_id(own)) == kOwn);
+}
+
+// The ids are decoded 8 digits at a time (range tests on a 64-bit word): every byte value at
+// every place of a trace id and a parent id, valid or not as a digit-at-a-time reference
+// says, and when valid the same bytes; neighbours of either case and at the ranges' edges.
+TEST_CASE("trace context: every byte value at every place decodes as digit by digit",
+          "[decoder]") {
+  const auto value = [](unsigned char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  const char* fills[] = {"0af7651916cd43dd8448eb211c80319c", "9FA09fa09FA09fa09FA09fa09FA09fa0",
+                         "ffffffffffffffffffffffffffffffff"};
+  for (const char* fill : fills)
+    for (int at = 0; at < 32 + 16; at++)
+      for (int b = 0; b < 256; b++) {
+        char t[32], p[16], f[2] = {'0', '1'};
+        std::memcpy(t, fill, 32);
+        std::memcpy(p, fill + 16, 16);
+        (at < 32 ? t[at] : p[at - 32]) = static_cast<char>(b);
+        bool valid = true;
+        std::array<std::uint8_t, 16> want_t{};
+        std::array<std::uint8_t, 8> want_p{};
+        for (int i = 0; i < 32; i++) {
+          const int v = value(static_cast<unsigned char>(t[i]));
+          valid &= v >= 0;
+          want_t[i / 2] |= static_cast<std::uint8_t>((v & 15) << (i % 2 ? 0 : 4));
+        }
+        for (int i = 0; i < 16; i++) {
+          const int v = value(static_cast<unsigned char>(p[i]));
+          valid &= v >= 0;
+          want_p[i / 2] |= static_cast<std::uint8_t>((v & 15) << (i % 2 ? 0 : 4));
+        }
+        const auto c = capture::decode_trace_context(DT_CTX_W3C, t, p, f);
+        INFO("fill " << fill << " at " << at << " byte " << b);
+        REQUIRE(c.has_value() == valid);
+        if (!valid) continue;
+        CHECK(c->trace_id == want_t);
+        REQUIRE(c->parent_id);
+        CHECK(*c->parent_id == want_p);
+      }
 }

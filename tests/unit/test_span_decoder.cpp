@@ -5,6 +5,8 @@
 #include <array>
 #include <cstring>
 
+#include <sys/socket.h>
+
 #include "capture.h"
 #include "protocols/http1/span.h"
 #include "capture/span_decoder.h"
@@ -227,4 +229,44 @@ TEST_CASE("trace context: every byte value at every place decodes as digit by di
         REQUIRE(c->parent_id);
         CHECK(*c->parent_id == want_p);
       }
+}
+
+// Each side's last address is remembered before the address cache's lookup: runs of one
+// address, the two sides swapped, the same 16 bytes under another family, and more addresses
+// than the cache holds (it is cleared at 4096), each span's texts as address_text makes them.
+TEST_CASE("decoder: address texts stay right through the remembered last address", "[decoder]") {
+  capture::WallClock clock(0);
+  capture::SpanDecoder d(clock);
+  const auto addr = [](std::uint32_t n) {
+    std::array<std::uint8_t, 16> a{};
+    a[0] = 10;
+    std::memcpy(a.data() + 1, &n, 4);
+    a[15] = static_cast<std::uint8_t>(n);
+    return a;
+  };
+  std::uint32_t state = 7;
+  for (int k = 0; k < 12000; k++) {
+    state = state * 1103515245u + 12345u;
+    dt_span_event e{};
+    e.kind = DT_SPAN_SERVER;
+    // Runs of the same pair, then a swap, then fresh addresses past the cache's bound.
+    const std::uint32_t local = k < 3000 ? (k / 7) % 3 : k < 6000 ? (k / 5) % 2 + 1 : k;
+    const std::uint32_t peer = k < 3000 ? (k / 11) % 3 : k < 6000 ? (k / 5 + 1) % 2 + 1 : k + 1;
+    e.tuple.family = (state >> 16) % 3 == 0 ? AF_INET6 : AF_INET;
+    const auto l = addr(local), p = addr(peer);
+    std::memcpy(e.tuple.local_addr, l.data(), 16);
+    std::memcpy(e.tuple.peer_addr, p.data(), 16);
+    e.tuple.local_port = 80;
+    e.tuple.peer_port = static_cast<std::uint16_t>(k);
+    capture::Span s;
+    d.decode(e, s);
+    INFO("span " << k);
+    std::uint8_t lb[16], pb[16];
+    std::memcpy(lb, l.data(), 16);
+    std::memcpy(pb, p.data(), 16);
+    REQUIRE(s.local.address == capture::address_text(e.tuple.family, lb));
+    REQUIRE(s.peer.address == capture::address_text(e.tuple.family, pb));
+    REQUIRE(s.local.port == 80);
+    REQUIRE(s.peer.port == static_cast<std::uint16_t>(k));
+  }
 }

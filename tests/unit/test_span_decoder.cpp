@@ -270,3 +270,18 @@ TEST_CASE("decoder: address texts stay right through the remembered last address
     REQUIRE(s.peer.port == static_cast<std::uint16_t>(k));
   }
 }
+
+TEST_CASE("decoder: method numbers and names go both ways", "[decoder]") {
+  for (int m = 1; m < 16; m++) {
+    const std::string name = capture::method_name(m);
+    INFO("method " << m << " " << name);
+    if (name == "UNKNOWN") continue;
+    CHECK(capture::method_number(name) == m);
+    CHECK(capture::method_number(name + "X") == HTTP_METHOD_NONE);
+    CHECK(capture::method_number(name.substr(0, name.size() - 1)) == HTTP_METHOD_NONE);
+    std::string lower = name;
+    lower[0] = static_cast<char>(lower[0] | 0x20);
+    CHECK(capture::method_number(lower) == HTTP_METHOD_NONE);
+  }
+  CHECK(capture::method_number("") == HTTP_METHOD_NONE);
+}

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <numeric>
 #include <tuple>
@@ -25,6 +26,27 @@ Span make_span(std::uint32_t pid, const std::string& service, const std::string&
   Span s = difftrace::testing::sample_span(pid, service, path, status);
   s.end_unix_ns = s.start_unix_ns + 1234;
   return s;
+}
+
+// JSON string escaping a byte at a time, for the tests of the word-at-a-time encoder.
+std::string escaped_reference(std::string_view s) {
+  std::string out = "\"";
+  for (std::size_t i = 0; i < s.size(); i++) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      const std::size_t len = difftrace::exporters::utf8_sequence_length(s, i);
+      out += len ? std::string(s.substr(i, len)) : "\xef\xbf\xbd";
+      if (len) i += len - 1;
+    } else if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\u{:04x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
 }
 
 nlohmann::json encode(const std::vector<Span>& spans) {
@@ -196,25 +218,7 @@ TEST_CASE("strings escape the same wherever the bytes to escape fall in 8-byte w
           "[otlp]") {
   // append_json_string passes over words of plain ASCII at once: a byte to look at, at any
   // offset and any length, is escaped as a byte-at-a-time reference does it.
-  auto reference = [](std::string_view s) {
-    std::string out = "\"";
-    for (std::size_t i = 0; i < s.size(); i++) {
-      const auto c = static_cast<unsigned char>(s[i]);
-      if (c >= 0x80) {
-        const std::size_t len = difftrace::exporters::utf8_sequence_length(s, i);
-        out += len ? std::string(s.substr(i, len)) : "\xef\xbf\xbd";
-        if (len) i += len - 1;
-      } else if (c == '"' || c == '\\') {
-        out += '\\';
-        out += static_cast<char>(c);
-      } else if (c < 0x20 || c == 0x7f) {
-        out += fmt::format("\\u{:04x}", c);
-      } else {
-        out += static_cast<char>(c);
-      }
-    }
-    return out + "\"";
-  };
+  const auto reference = escaped_reference;
   const std::string specials[] = {"\"", "\\", "\n", std::string(1, '\0'), "\x1f", "\x7f",
                                   "\xc3\xa9", "\xff", "\xe2\x82"};
   for (std::size_t len = 0; len <= 24; len++)
@@ -399,4 +403,81 @@ TEST_CASE("spans whose every string escapes at its longest encode whole", "[otlp
       CHECK(out[1]["name"] == s + " " + s);
     }
   }
+}
+
+// The id writer turns 4 bytes at a time into 8 digits (hex_digits4): every byte value, at
+// each of a trace id's 16 places and a span id's 8, against snprintf's %02x.
+TEST_CASE("ids encode as lowercase hex for every byte value at every place", "[otlp]") {
+  std::vector<Span> spans;
+  for (int k = 0; k < 256; k++) {
+    Span s = make_span(1, "svc", "/x", 200);
+    for (int i = 0; i < 16; i++) s.trace_id[i] = static_cast<std::uint8_t>(k + 17 * i);
+    for (int i = 0; i < 8; i++) s.span_id[i] = static_cast<std::uint8_t>(k * 3 + 29 * i);
+    s.parent_span_id = std::array<std::uint8_t, 8>{};
+    for (int i = 0; i < 8; i++) (*s.parent_span_id)[i] = static_cast<std::uint8_t>(255 - k - i);
+    spans.push_back(s);
+  }
+  const auto hex = [](const std::uint8_t* b, std::size_t n) {
+    std::string t;
+    char two[3];
+    for (std::size_t i = 0; i < n; i++) {
+      std::snprintf(two, sizeof two, "%02x", b[i]);
+      t += two;
+    }
+    return t;
+  };
+  const auto j = encode(spans);
+  const auto& out = j["resourceSpans"][0]["scopeSpans"][0]["spans"];
+  REQUIRE(out.size() == spans.size());
+  for (std::size_t k = 0; k < spans.size(); k++) {
+    INFO("span " << k);
+    CHECK(out[k]["traceId"] == hex(spans[k].trace_id.data(), 16));
+    CHECK(out[k]["spanId"] == hex(spans[k].span_id.data(), 8));
+    CHECK(out[k]["parentSpanId"] == hex(spans[k].parent_span_id->data(), 8));
+  }
+}
+
+// Decimal as std::to_string writes it, at each digit count's edges (the writer counts the
+// digits first and writes four at a time).
+TEST_CASE("numbers encode as std::to_string writes them at every digit count's edges",
+          "[otlp]") {
+  std::vector<std::uint64_t> values = {0, 1, UINT64_MAX, UINT64_MAX - 1};
+  for (std::uint64_t p = 1; p <= UINT64_MAX / 10; p *= 10) {
+    values.push_back(p * 10 - 1);
+    values.push_back(p * 10);
+    values.push_back(p * 10 + 1);
+    values.push_back(p * 7 + 3);
+  }
+  values.push_back(10'000'000'000'000'000'000ull);
+  for (const std::uint64_t v : values) {
+    INFO("value " << v);
+    Span s = make_span(1, "svc", "/x", 200);
+    s.start_unix_ns = v;
+    s.request_bytes = v;
+    fmt::memory_buffer b;
+    difftrace::exporters::append_otlp_request(b, {s}, "host-a");
+    const std::string text(b.data(), b.size());
+    const std::string want = std::to_string(v);
+    CHECK(text.find("\"startTimeUnixNano\":\"" + want + "\"") != std::string::npos);
+    CHECK(text.find(R"({"key":"http.request.size","value":{"intValue":")" + want + "\"}}") !=
+          std::string::npos);
+  }
+}
+
+// The word tests (needs_look) act on each byte's low 7 bits with additions that must not
+// carry into a neighbour: every byte value at every place of strings of 1 to 20 bytes,
+// among fillers next to the values looked for (space, '!', '#', '[', ']', '~').
+TEST_CASE("every byte value escapes as a byte-at-a-time reference does, among any neighbours",
+          "[otlp]") {
+  for (const char filler : {' ', '!', '#', '[', ']', '~'})
+    for (std::size_t len = 1; len <= 20; len++)
+      for (std::size_t at = 0; at < len; at++)
+        for (int c = 0; c < 256; c++) {
+          std::string s(len, filler);
+          s[at] = static_cast<char>(c);
+          fmt::memory_buffer out;
+          difftrace::exporters::append_json_string(out, s);
+          INFO("filler " << filler << " len " << len << " at " << at << " byte " << c);
+          REQUIRE(std::string(out.data(), out.size()) == escaped_reference(s));
+        }
 }

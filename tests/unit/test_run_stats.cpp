@@ -79,3 +79,32 @@ TEST_CASE("run stats count each span under its own endpoint", "[stats]") {
   CHECK(count_of(other.to_json(), "svc", "server", "GET", a) == 4);
   CHECK(count_of(stats.to_json(), "svc", "server", "GET", a) == 3);
 }
+
+// The slot's hash reads texts in loads of fixed sizes (3 bytes, two of 4, two of 8): texts
+// of every length to 20 that differ in one byte anywhere are each their own endpoint.
+TEST_CASE("run stats tell apart texts that differ in one byte, at any length", "[stats]") {
+  using capture::SpanKind;
+  stats::RunStats stats;
+  std::size_t endpoints = 0;
+  for (std::size_t len = 1; len <= 20; len++) {
+    const std::string base(len, 'm');
+    for (std::size_t at = 0; at < len; at++) {
+      std::string t = base;
+      t[at] = 'X';
+      for (int round = 0; round < 2; round++) {
+        stats.add(span("svc", SpanKind::kServer, t, "/"));
+        stats.add(span(t, SpanKind::kServer, "GET", "/"));
+      }
+      endpoints += 2;
+    }
+    stats.add(span("svc", SpanKind::kServer, base, "/"));
+    endpoints++;
+  }
+  const auto j = stats.to_json();
+  CHECK(j["endpoints"].size() == endpoints);
+  for (const auto& e : j["endpoints"]) {
+    const std::string m = e["method"], s = e["service"];
+    const bool is_base = m.find('X') == std::string::npos && s == "svc";
+    CHECK(e["count"] == (is_base ? 1 : 2));
+  }
+}

@@ -2,7 +2,10 @@
 // server named in its response (traceresponse), as http1_span_fill makes them.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cstring>
+
+#include <sys/socket.h>
 
 #include "capture.h"
 #include "protocols/http1/span.h"
@@ -183,4 +186,102 @@ TEST_CASE("trace context: hex digits of either case, anything else or all zeros 
   std::memcpy(own, kOwn, 16);
   REQUIRE(capture::decode_span_id(own));
   CHECK(capture::to_hex(*capture::decode_span_id(own)) == kOwn);
+}
+
+// The ids are decoded 8 digits at a time (range tests on a 64-bit word): every byte value at
+// every place of a trace id and a parent id, valid or not as a digit-at-a-time reference
+// says, and when valid the same bytes; neighbours of either case and at the ranges' edges.
+TEST_CASE("trace context: every byte value at every place decodes as digit by digit",
+          "[decoder]") {
+  const auto value = [](unsigned char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  const char* fills[] = {"0af7651916cd43dd8448eb211c80319c", "9FA09fa09FA09fa09FA09fa09FA09fa0",
+                         "ffffffffffffffffffffffffffffffff"};
+  for (const char* fill : fills)
+    for (int at = 0; at < 32 + 16; at++)
+      for (int b = 0; b < 256; b++) {
+        char t[32], p[16], f[2] = {'0', '1'};
+        std::memcpy(t, fill, 32);
+        std::memcpy(p, fill + 16, 16);
+        (at < 32 ? t[at] : p[at - 32]) = static_cast<char>(b);
+        bool valid = true;
+        std::array<std::uint8_t, 16> want_t{};
+        std::array<std::uint8_t, 8> want_p{};
+        for (int i = 0; i < 32; i++) {
+          const int v = value(static_cast<unsigned char>(t[i]));
+          valid &= v >= 0;
+          want_t[i / 2] |= static_cast<std::uint8_t>((v & 15) << (i % 2 ? 0 : 4));
+        }
+        for (int i = 0; i < 16; i++) {
+          const int v = value(static_cast<unsigned char>(p[i]));
+          valid &= v >= 0;
+          want_p[i / 2] |= static_cast<std::uint8_t>((v & 15) << (i % 2 ? 0 : 4));
+        }
+        const auto c = capture::decode_trace_context(DT_CTX_W3C, t, p, f);
+        INFO("fill " << fill << " at " << at << " byte " << b);
+        REQUIRE(c.has_value() == valid);
+        if (!valid) continue;
+        CHECK(c->trace_id == want_t);
+        REQUIRE(c->parent_id);
+        CHECK(*c->parent_id == want_p);
+      }
+}
+
+// Each side's last address is remembered before the address cache's lookup: runs of one
+// address, the two sides swapped, the same 16 bytes under another family, and more addresses
+// than the cache holds (it is cleared at 4096), each span's texts as address_text makes them.
+TEST_CASE("decoder: address texts stay right through the remembered last address", "[decoder]") {
+  capture::WallClock clock(0);
+  capture::SpanDecoder d(clock);
+  const auto addr = [](std::uint32_t n) {
+    std::array<std::uint8_t, 16> a{};
+    a[0] = 10;
+    std::memcpy(a.data() + 1, &n, 4);
+    a[15] = static_cast<std::uint8_t>(n);
+    return a;
+  };
+  std::uint32_t state = 7;
+  for (int k = 0; k < 12000; k++) {
+    state = state * 1103515245u + 12345u;
+    dt_span_event e{};
+    e.kind = DT_SPAN_SERVER;
+    // Runs of the same pair, then a swap, then fresh addresses past the cache's bound.
+    const std::uint32_t local = k < 3000 ? (k / 7) % 3 : k < 6000 ? (k / 5) % 2 + 1 : k;
+    const std::uint32_t peer = k < 3000 ? (k / 11) % 3 : k < 6000 ? (k / 5 + 1) % 2 + 1 : k + 1;
+    e.tuple.family = (state >> 16) % 3 == 0 ? AF_INET6 : AF_INET;
+    const auto l = addr(local), p = addr(peer);
+    std::memcpy(e.tuple.local_addr, l.data(), 16);
+    std::memcpy(e.tuple.peer_addr, p.data(), 16);
+    e.tuple.local_port = 80;
+    e.tuple.peer_port = static_cast<std::uint16_t>(k);
+    capture::Span s;
+    d.decode(e, s);
+    INFO("span " << k);
+    std::uint8_t lb[16], pb[16];
+    std::memcpy(lb, l.data(), 16);
+    std::memcpy(pb, p.data(), 16);
+    REQUIRE(s.local.address == capture::address_text(e.tuple.family, lb));
+    REQUIRE(s.peer.address == capture::address_text(e.tuple.family, pb));
+    REQUIRE(s.local.port == 80);
+    REQUIRE(s.peer.port == static_cast<std::uint16_t>(k));
+  }
+}
+
+TEST_CASE("decoder: method numbers and names go both ways", "[decoder]") {
+  for (int m = 1; m < 16; m++) {
+    const std::string name = capture::method_name(m);
+    INFO("method " << m << " " << name);
+    if (name == "UNKNOWN") continue;
+    CHECK(capture::method_number(name) == m);
+    CHECK(capture::method_number(name + "X") == HTTP_METHOD_NONE);
+    CHECK(capture::method_number(name.substr(0, name.size() - 1)) == HTTP_METHOD_NONE);
+    std::string lower = name;
+    lower[0] = static_cast<char>(lower[0] | 0x20);
+    CHECK(capture::method_number(lower) == HTTP_METHOD_NONE);
+  }
+  CHECK(capture::method_number("") == HTTP_METHOD_NONE);
 }

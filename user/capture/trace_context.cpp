@@ -1,6 +1,8 @@
 #include "capture/trace_context.h"
 
 #include <array>
+#include <bit>
+#include <cstring>
 
 #include "protocols/http1/http1.h"
 
@@ -24,18 +26,43 @@ int hex_value(char c) {
   return v < 16 ? v : -1;
 }
 
+// The 4 bytes that 8 hex digits (in memory order) spell, in memory order, and whether every
+// one of the 8 is a hex digit. Range tests on all 8 bytes at once: a byte under 0x80 plus
+// (0x80 - bound) sets its bit 7 exactly when it is at least the bound, and never carries
+// into the next byte. The table's load per digit before (kHexValue) took ~18 instructions a
+// byte decoded, ~440 for a span's W3C ids.
+inline bool hex_word(const char* text, std::uint32_t& out) {
+  static_assert(std::endian::native == std::endian::little);
+  constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  std::uint64_t w;
+  std::memcpy(&w, text, 8);
+  const auto at_least = [&](std::uint64_t x, unsigned bound) { return x + ones * (0x80 - bound); };
+  const std::uint64_t digit = at_least(w, '0') & ~at_least(w, '9' + 1);
+  const std::uint64_t lower = w | ones * 0x20;  // 'A'-'F' as 'a'-'f'
+  const std::uint64_t letter = at_least(lower, 'a') & ~at_least(lower, 'f' + 1);
+  const bool valid = (((digit | letter) & ~w & highs) == highs);
+  // A digit's value is its low nibble; a letter's, its low nibble (1-6) plus 9.
+  std::uint64_t v = (w & ones * 0x0f) + ((letter & highs) >> 7) * 9;
+  v = (v & 0x00ff00ff00ff00ffull) << 4 | ((v >> 8) & 0x00ff00ff00ff00ffull);  // 2 digits a byte
+  v = (v | v >> 8) & 0x0000ffff0000ffffull;
+  v = (v | v >> 16) & 0xffffffffull;
+  out = static_cast<std::uint32_t>(v);
+  return valid;
+}
+
 template <std::size_t N>
 bool decode_hex(const char* text, std::array<std::uint8_t, N>& out) {
-  // Invalid digits are or-ed together and tested once, at the end (out is then not used).
-  unsigned bad = 0, any = 0;
-  for (std::size_t i = 0; i < N; i++) {
-    const unsigned hi = kHexValue[static_cast<unsigned char>(text[2 * i])];
-    const unsigned lo = kHexValue[static_cast<unsigned char>(text[2 * i + 1])];
-    bad |= hi | lo;
-    out[i] = static_cast<std::uint8_t>(hi << 4 | (lo & 0xf));
-    any |= out[i];
+  static_assert(N % 4 == 0);
+  // Invalid digits are and-ed together and tested once, at the end (out is then not used).
+  bool valid = true;
+  std::uint32_t any = 0;
+  for (std::size_t i = 0; i < N; i += 4) {
+    std::uint32_t bytes;
+    valid &= hex_word(text + 2 * i, bytes);
+    std::memcpy(out.data() + i, &bytes, 4);
+    any |= bytes;
   }
-  return bad < 16 && any != 0;  // all-zero ids are invalid in both W3C and B3
+  return valid && any != 0;  // all-zero ids are invalid in both W3C and B3
 }
 
 }  // namespace

@@ -8,8 +8,5 @@
 namespace difftrace::capture {
 
 std::string path_template(std::string_view path);
-// The same through include/path_template.h's C code as the kernel runs it (path_template
-// is its port to locals, ~4x cheaper): for the tests that compare the two.
-std::string path_template_kernel_code(std::string_view path);
 
 }  // namespace difftrace::capture

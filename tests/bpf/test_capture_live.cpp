@@ -277,10 +277,6 @@ TEST_CASE("processes that are not targets pay nothing and give nothing", "[bpf]"
   CHECK(k[DT_C_CONNS_TRACKED] == 0);
 }
 
-// A thread's verdict (target or not) is cached in the kernel; a rename, a move to another
-// cgroup and a change of the target maps must each make it be taken again. Each child below
-// makes one exchange before it becomes a target (its verdict cached: not a target) and one
-// after: only the second may give spans.
 TEST_CASE("a connection's spans follow a change of the service their process matches",
           "[bpf]") {
   require_bpf_environment();
@@ -328,6 +324,10 @@ TEST_CASE("a connection's spans follow a change of the service their process mat
   }
 }
 
+// A thread's verdict (target or not) is cached in the kernel; a rename, a move to another
+// cgroup and a change of the target maps must each make it be taken again. Each child below
+// makes one exchange before it becomes a target (its verdict cached: not a target) and one
+// after: only the second may give spans.
 TEST_CASE("a thread renamed into a comm target is traced from then on, not before", "[bpf]") {
   require_bpf_environment();
   auto spans = trace_child(

@@ -220,8 +220,15 @@ def test_grpc_platform_service_filtered_in_the_kernel(procs, workdir, start_trac
     # Every stream after the tracer started went through the filter: reported, or stayed in
     # the kernel. Not kept: these calls carry no traceparent (test_trace_grpc_keep.py's do),
     # and the kernel's own ids are HTTP/1's (bpf/lib/trace_inherit.bpf.h), so a normal one is
-    # dropped, counted.
-    assert stats["spans_seen"] == len(calls), tracer.diag()
+    # dropped, counted. A stream goes missing only with an I/O the follower dropped, counted:
+    # a CPU that found the connection's follower taken for longer than its bounded wait (the
+    # holder's vCPU descheduled by the host, under load), and that direction's next I/O then
+    # out of order (docs/http2.md). A loaded CI rehearsal saw 620 of 622, one of each.
+    dropped = stats["http2_io_busy"] + stats["http2_io_out_of_order"]
+    if dropped == 0:
+        assert stats["spans_seen"] == len(calls), tracer.diag()
+    else:
+        assert len(calls) - 4 * dropped <= stats["spans_seen"] < len(calls), tracer.diag()
     assert stats["spans_seen"] == stats["spans_reported"] + stats["spans_kept"] + \
         stats["spans_dropped_no_trace_id"] + stats["ringbuf_lost"], tracer.diag()
     assert stats["reported_latency"] == len(slow)

@@ -242,7 +242,8 @@ class Cursor {
 // Reserves room for `bound` more bytes, writes them with `write(Cursor&)` and keeps what
 // was written (never more than the bound).
 template <typename Write>
-[[gnu::always_inline]] inline void write_bounded(fmt::memory_buffer& out, std::size_t bound, Write&& write) {
+[[gnu::always_inline]] inline void write_bounded(fmt::memory_buffer& out, std::size_t bound,
+                                                  Write&& write) {
   const std::size_t at = out.size();
   out.try_reserve(at + bound);  // a memory_buffer always grows to the capacity asked
   Cursor c(out.data() + at);
@@ -292,7 +293,8 @@ void append_span(fmt::memory_buffer& out, const capture::Span& s) {
                         s.query.size() + s.path_template.size() + s.local.address.size() +
                         s.peer.address.size() + error_text.size();
   if (s.rpc) strings += s.rpc->service.size() + s.rpc->method.size();
-  write_bounded(out, kSpanFixedMax + kEscapedMax * strings, [&](Cursor& c) __attribute__((always_inline)) {
+  const std::size_t bound = kSpanFixedMax + kEscapedMax * strings;
+  write_bounded(out, bound, [&](Cursor& c) __attribute__((always_inline)) {
     c.lit("{\"traceId\":");
     c.hex(s.trace_id);
     c.lit(",\"spanId\":");

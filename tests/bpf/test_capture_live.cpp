@@ -328,6 +328,67 @@ TEST_CASE("a connection's spans follow a change of the service their process mat
 // cgroup and a change of the target maps must each make it be taken again. Each child below
 // makes one exchange before it becomes a target (its verdict cached: not a target) and one
 // after: only the second may give spans.
+// A server span's caller is traced (DT_SPAN_F_PEER_TRACED, which the linker trusts over a
+// header's parent) when its client end is a target's client connection: a call from an
+// untargeted process is not, before or while a traced client connection is open (emit skips
+// the lookup while no client end is published, and looks it up while one is).
+TEST_CASE("a server span's caller is traced only when its client connection is a target's",
+          "[bpf]") {
+  require_bpf_environment();
+  auto spans = trace_child(
+      [] {
+        prctl(PR_SET_NAME, "dt-peer-srv");
+        int listener = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) || listen(listener, 4) ||
+            getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len))
+          _exit(3);
+        // One exchange whose client is another process, renamed out of the targets.
+        auto untraced_call = [&](const std::string& path) {
+          const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
+          const std::string r = response(200, 10);
+          pid_t g = fork();
+          if (g == 0) {
+            prctl(PR_SET_NAME, "dt-peer-cli");
+            int c = socket(AF_INET, SOCK_STREAM, 0);
+            if (connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a)) _exit(4);
+            write_all(c, req);
+            read_exactly(c, r.size());
+            close(c);
+            _exit(0);
+          }
+          int s = accept4(listener, nullptr, nullptr, 0);
+          read_exactly(s, req.size());
+          write_all(s, r);
+          int status = 0;
+          waitpid(g, &status, 0);
+          close(s);
+          if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) _exit(5);
+        };
+        untraced_call("/untraced-first");
+        LoopbackPair p;
+        exchange(p, "/traced");
+        untraced_call("/untraced-while-a-client-is-open");
+        close(listener);
+      },
+      nullptr,
+      [](pid_t) {
+        targets::TargetSet t;
+        t.comms.push_back("dt-peer-srv");
+        return t;
+      });
+  auto servers = of_kind(spans, capture::SpanKind::kServer);
+  REQUIRE(paths_of(servers) == std::vector<std::string>{"/untraced-first", "/traced",
+                                                        "/untraced-while-a-client-is-open"});
+  CHECK((servers[0].flags & DT_SPAN_F_PEER_TRACED) == 0);
+  CHECK((servers[1].flags & DT_SPAN_F_PEER_TRACED) != 0);
+  CHECK((servers[2].flags & DT_SPAN_F_PEER_TRACED) == 0);
+  CHECK(paths_of(of_kind(spans, capture::SpanKind::kClient)) == std::vector<std::string>{"/traced"});
+}
+
 TEST_CASE("a thread renamed into a comm target is traced from then on, not before", "[bpf]") {
   require_bpf_environment();
   auto spans = trace_child(

@@ -335,11 +335,12 @@ goals = []  # figure, measured, goal, met
 def g(figure, measured, goal, met):
     goals.append([figure, measured, goal, "-" if met is None else "met" if met else "NOT met"])
 nm = ng["modes"] if ng else None
+nfloor = " (the floor, empty programs on the same hooks: x%.3f)" % nm["floor"]["throughput_ratio"] if nm and "floor" in nm else ""
 g("nginx small file, filter on (nginx a platform service): throughput",
-  "x%.3f (%.0f of %.0f req/s)" % (nm["filter"]["throughput_ratio"], nm["filter"]["rps"], nm["none"]["rps"]) if nm else "-", ">= x0.90",
+  "x%.3f (%.0f of %.0f req/s)%s" % (nm["filter"]["throughput_ratio"], nm["filter"]["rps"], nm["none"]["rps"], nfloor) if nm else "-", ">= x0.90",
   nm["filter"]["throughput_ratio"] >= 0.90 if nm else None)
 g("nginx small file, every span reported (--no-filter): throughput",
-  "x%.3f" % nm["nofilter"]["throughput_ratio"] if nm else "-", ">= x0.85", nm["nofilter"]["throughput_ratio"] >= 0.85 if nm else None)
+  "x%.3f%s" % (nm["nofilter"]["throughput_ratio"], nfloor) if nm else "-", ">= x0.85", nm["nofilter"]["throughput_ratio"] >= 0.85 if nm else None)
 if po:
     g("demo platform path at saturation, filter on: throughput", "x%.3f%s" % (po["modes"]["filter"]["sat_throughput_ratio"],
       " (the floor, empty programs on the same hooks and Go uprobe sites: x%.3f)" % po["modes"]["floor"]["sat_throughput_ratio"] if "floor" in po["modes"] else ""), ">= x0.97",
@@ -350,8 +351,13 @@ if nm and "c1_p50_added_us" in nm["filter"]:
     f1 = nm["filter"]
     p99_added = f1.get("c1_p99_added_us", f1["c1_p99_us"] - nm["none"]["c1_p99_us"])
     g("one traced hop (nginx, one connection), filter on: added latency",
-      "p50 %+.0f us, p99 %+.0f us (%.0f -> %.0f us, %.0f -> %.0f us)" % (f1["c1_p50_added_us"], p99_added, nm["none"]["c1_p50_us"], f1["c1_p50_us"], nm["none"]["c1_p99_us"], f1["c1_p99_us"]),
-      "<= +3 us p50, <= +10 us p99", f1["c1_p50_added_us"] <= 3 and p99_added <= 10)
+      "p50 %+.0f us, p99 %+.0f us (%.0f -> %.0f us, %.0f -> %.0f us)%s%s" % (f1["c1_p50_added_us"], p99_added, nm["none"]["c1_p50_us"], f1["c1_p50_us"], nm["none"]["c1_p99_us"], f1["c1_p99_us"],
+        "; the floor p50 %+.0f us" % nm["floor"]["c1_p50_added_us"] if "floor" in nm else "",
+        "; difftrace's BPF time per request at one connection, all on its path: %.1f us" % (f1["c1_bpf_ns_per_request"] / 1000) if "c1_bpf_ns_per_request" in f1 else ""),
+      "<= +3 us p50, <= +10 us p99",
+      # a p50 difference of a few us is within the rounds' noise: met only when the CPU the
+      # probes spend on the request's path says so too
+      f1["c1_p50_added_us"] <= 3 and p99_added <= 10 and f1.get("c1_bpf_ns_per_request", 0) <= 3000)
 else:
     g("one traced hop (nginx, one connection), filter on: added latency", "-", "<= +3 us p50, <= +10 us p99", None)
 if ut and "dd" in ut["workloads"]:

@@ -124,17 +124,10 @@ __noinline int go_note_server_done(struct dt_conn *c, __u64 sock, __u64 id);
  * one per request a client sends. */
 volatile __u32 go_procs_known = 0;
 
-/* The SERVER exchange of c leaves its thread's counts (its response began,
- * it ended, or its connection went). A global function: verified once. */
-__noinline int cause_uncount(struct dt_conn *c)
+/* The SERVER exchange of c leaves the counts of t, the thread it is counted
+ * on (counted_tid's entry, or 0 when it has none). */
+static __always_inline void uncount_from(struct dt_conn *c, struct dt_thread_io *t)
 {
-	struct dt_thread_io *t;
-	__u32 tid;
-
-	if (!c || !c->counted)
-		return 0;
-	tid = c->counted_tid;
-	t = bpf_map_lookup_elem(&threads, &tid);
 	if (t && t->gen == c->counted_gen) {
 		if ((c->counted & DT_COUNTED_OPEN) && t->open)
 			t->open--;
@@ -142,6 +135,18 @@ __noinline int cause_uncount(struct dt_conn *c)
 			t->unmatched--;
 	}
 	c->counted = 0;
+}
+
+/* The SERVER exchange of c leaves its thread's counts (its response began,
+ * it ended, or its connection went). A global function: verified once. */
+__noinline int cause_uncount(struct dt_conn *c)
+{
+	__u32 tid;
+
+	if (!c || !c->counted)
+		return 0;
+	tid = c->counted_tid;
+	uncount_from(c, bpf_map_lookup_elem(&threads, &tid));
 	return 0;
 }
 
@@ -357,9 +362,6 @@ __noinline int dt_causality(struct dt_conn *c, const struct dt_io *io,
 	dir = io->dir;
 	tp = (struct tcp_sock *)sock;
 	started = (res & DT_FEED_STARTED) != 0;
-	if (c->counted && (started || (res & DT_FEED_DONE) ||
-			   c->st.http1.phase != HTTP_PHASE_REQUEST))
-		cause_uncount(c);
 	server = conn_is_server(c);
 	if (started) {
 		/* The request starts this I/O's data: the socket's sequence
@@ -377,6 +379,16 @@ __noinline int dt_causality(struct dt_conn *c, const struct dt_io *io,
 	if (go_procs_known && server && (res & DT_FEED_DONE) && !started)
 		go_note_server_done(c, sock, id);
 	t = thread_io(tid, started && server);
+	/* (none of the above changes c's count or phase) */
+	if (c->counted && (started || (res & DT_FEED_DONE) ||
+			   c->st.http1.phase != HTTP_PHASE_REQUEST)) {
+		/* a server's response is most often written by the thread that
+		 * read its request: its entry is t, looked up once */
+		if (c->counted_tid == tid)
+			uncount_from(c, t);
+		else
+			cause_uncount(c);
+	}
 	if (started && server && t) {
 		t->open++;
 		t->unmatched++;

@@ -56,6 +56,15 @@ struct io_args {
 struct io_slot {
 	__u64 owner;
 	struct io_args a;
+	/* The HTTP/1 server connection this thread last moved data on: its fd,
+	 * while fd_socks_gen is still the one read before its socket was found
+	 * (server_tid: whose it is; written and read by that thread only). A
+	 * send there is a response, which begins no exchange: its entry reads
+	 * no clock (a response's times are taken at its exit). */
+	__u32 server_tid;
+	__u32 server_fd;
+	__u32 server_gen;
+	__u32 _pad;
 };
 
 #define DT_IO_SLOTS 65536
@@ -157,6 +166,16 @@ struct {
 	__type(value, struct dt_fd_sock);
 } fd_socks SEC(".maps");
 
+/* Moves on at every change of fd_socks (an entry made, renewed or removed):
+ * an fd a thread saw as a server connection's is still that while it has
+ * not moved (struct io_slot). Changes are per connection, not per I/O. */
+volatile __u32 fd_socks_gen = 0;
+
+static __always_inline void fd_socks_changed(void)
+{
+	__sync_fetch_and_add(&fd_socks_gen, 1);
+}
+
 /* An fd's socket is checked again when a message starts on it this long
  * after its last check; busy keep-alive connections skip the walk. */
 #define DT_RECHECK_NS 1000000000ULL
@@ -171,6 +190,7 @@ static __always_inline void remember_fd_sock(__u64 key, __u64 sk, __u64 now)
 {
 	struct dt_fd_sock v = {.sock = sk, .checked_ns = now};
 
+	fd_socks_changed();
 	bpf_map_update_elem(&fd_socks, &key, &v, BPF_ANY);
 }
 
@@ -185,8 +205,10 @@ __noinline __u64 refresh_fd_sock(__u64 key, __u32 fd, __u64 old, __u64 now)
 	struct dt_conn *c;
 
 	if (!sk) {
-		if (old)
+		if (old) {
+			fd_socks_changed();
 			bpf_map_delete_elem(&fd_socks, &key);
+		}
 		return 0;
 	}
 	if (old && old != (__u64)sk) {
@@ -260,13 +282,20 @@ static __always_inline void save_io(struct pt_regs *regs, __u32 tid, __u32 nr, _
 	a->dir = dir;
 	/* Only a send's entry time is read (a client's request starts when
 	 * its write begins); a receive's span times are taken at its exit,
-	 * so its entry skips the clock read (about 40 ns here, in a VM). */
-	a->ts = dir == DT_DIR_EGRESS ? bpf_ktime_get_ns() : 0;
+	 * so its entry skips the clock read (60 ns and more here, in a VM),
+	 * and so does a send on the server connection the thread last read
+	 * from or wrote to (a response: its times are taken at its exit). */
+	a->ts = dir == DT_DIR_EGRESS && !(s && s->server_tid == tid && s->server_fd == a->fd &&
+					  s->server_gen == fd_socks_gen)
+			? bpf_ktime_get_ns()
+			: 0;
 	a->valid = 1; /* read in the task storage only: a slot is pending since its take */
 }
 
-/* A send/receive syscall moved ret bytes: its chunk, its socket, dt_on_io. */
-static __always_inline void on_syscall_data(const struct io_args *a, __u64 id, __u64 ret)
+/* A send/receive syscall moved ret bytes: its chunk, its socket, dt_on_io.
+ * gen: fd_socks_gen, read before the fd's socket is looked up. */
+static __always_inline void on_syscall_data(const struct io_args *a, __u64 id, __u64 ret,
+					    __u32 gen)
 {
 	struct dt_window *w = io_window();
 	struct dt_io io = {};
@@ -296,6 +325,9 @@ static __always_inline void on_syscall_data(const struct io_args *a, __u64 id, _
 	io.sock = sock_of_fd(id, a->fd, start, a->ts, &ch.ts_exit);
 	if (!io.sock)
 		return; /* a file's, a pipe's: a receive reads no clock */
+	io.by_fd = 1;
+	io.fd = a->fd;
+	io.fd_gen = gen;
 	if (!io.ts_enter) {
 		/* a receive on a connection: one clock read, its exit time, which
 		 * dt_on_io keeps (a receive's entry time is never read) */
@@ -305,6 +337,23 @@ static __always_inline void on_syscall_data(const struct io_args *a, __u64 id, _
 		io.ts_enter = ch.ts_exit; /* HTTP/2's later pieces of this I/O */
 	}
 	dt_on_io(&io, w, &ch, start, id);
+}
+
+/* Thread id's I/O on fd was on an HTTP/1 server connection, found with
+ * fd_socks at gen (dt_causality tells): its next send there reads no clock
+ * at its entry. Only in the thread's own slot. A global function: verified
+ * once. */
+__noinline int note_server_fd(__u32 fd, __u32 gen, __u64 id)
+{
+	__u32 tid = (__u32)id;
+	struct io_slot *s = io_slot_of(tid);
+
+	if (!s || (__u32)(*(volatile __u64 *)&s->owner >> 32) != tid)
+		return 0;
+	s->server_tid = tid;
+	s->server_fd = fd;
+	s->server_gen = gen;
+	return 0;
 }
 
 /* A targeted thread has a new connection on fd: fresh state for it; its
@@ -332,6 +381,7 @@ static __always_inline void on_close(struct pt_regs *regs, __u64 id)
 	if (!fs)
 		return;
 	sock = fs->sock;
+	fd_socks_changed();
 	bpf_map_delete_elem(&fd_socks, &key);
 	if (last_ref_of_fd(fd))
 		dt_on_close(sock, id >> 32);
@@ -412,7 +462,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	__u64 id, key, sk;
 	struct io_args *a;
 	struct dt_fd_sock *fs;
-	__u32 zero = 0;
+	__u32 zero = 0, gen;
 
 	/* An untargeted thread leaves at its cached verdict, before take_io. */
 	id = bpf_get_current_pid_tgid();
@@ -437,7 +487,8 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		if ((ret == 0 || ret == -DT_EINPROGRESS) && (sk = track_fd(id, a->fd)))
 			dt_cause_at_connect(sk, id);
 	} else if (ret > 0) {
-		on_syscall_data(a, id, (__u64)ret);
+		gen = fd_socks_gen; /* before the fd's socket is looked up */
+		on_syscall_data(a, id, (__u64)ret, gen);
 		dt_tail_continue(ctx, &h2_progs); /* HTTP/2: h2_io (bpf/lib/http2.bpf.h) */
 	} else if (ret == 0 && a->dir == DT_DIR_INGRESS) {
 		key = fd_key(id, a->fd);
@@ -452,8 +503,10 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 static long forget_fds_of_exited(struct bpf_map *map, const __u64 *key, struct dt_fd_sock *v,
 				 void *vtgid)
 {
-	if ((__u32)(*key >> 32) == *(__u32 *)vtgid)
+	if ((__u32)(*key >> 32) == *(__u32 *)vtgid) {
+		fd_socks_changed();
 		bpf_map_delete_elem(map, key);
+	}
 	return 0;
 }
 

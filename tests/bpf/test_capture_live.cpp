@@ -389,6 +389,73 @@ TEST_CASE("a server span's caller is traced only when its client connection is a
   CHECK(paths_of(of_kind(spans, capture::SpanKind::kClient)) == std::vector<std::string>{"/traced"});
 }
 
+// A send's entry reads the clock (a request starts when its write begins) unless the thread's
+// last I/O on that fd was a server connection's and no fd's socket changed since (struct
+// io_slot in bpf/sources/syscalls.bpf.h): a thread that served on an fd number, then sends a
+// request on a new connection with that number, still starts the request at its send's entry.
+// The server reads the request's body slowly here, so its one write() blocks: taken at the
+// write's exit, the client span would start long after the server span.
+TEST_CASE("a request sent on the fd number of a connection the thread served starts at its "
+          "send's entry",
+          "[bpf]") {
+  require_bpf_environment();
+  const std::size_t body = 1 << 20;
+  auto spans = trace_child([] {
+    auto* served = new LoopbackPair;
+    exchange(*served, "/served");  // this thread's last server I/O: on served->server
+    const int reused = served->server;
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    const int small = 16384;  // small buffers: the request's write blocks on the reader
+    setsockopt(listener, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) || listen(listener, 4) ||
+        getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len))
+      _exit(3);
+    delete served;
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (c != reused) {
+      if (dup2(c, reused) != reused) _exit(4);
+      close(c);
+      c = reused;
+    }
+    setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    if (connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a)) _exit(5);
+    const std::string req = "POST /sent HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                            std::to_string(body) + "\r\n\r\n" + std::string(body, 'q');
+    const std::string r = response(200, 10);
+    std::thread server([&] {
+      int s = accept4(listener, nullptr, nullptr, 0);
+      std::vector<char> buf(small);
+      for (std::size_t got = 0; got < req.size();) {
+        ssize_t n = read(s, buf.data(), std::min(buf.size(), req.size() - got));
+        if (n <= 0) _exit(6);
+        got += static_cast<std::size_t>(n);
+        usleep(2000);
+      }
+      write_all(s, r);
+      close(s);
+    });
+    write_all(c, req);
+    read_exactly(c, r.size());
+    server.join();
+    close(c);
+    close(listener);
+  });
+  const capture::Span* client = nullptr;
+  const capture::Span* server = nullptr;
+  for (const auto& s : spans)
+    if (s.path == "/sent") (s.kind == capture::SpanKind::kClient ? client : server) = &s;
+  REQUIRE(client);
+  REQUIRE(server);
+  CHECK(client->start_unix_ns <= server->start_unix_ns);
+  CHECK(server->end_unix_ns <= client->end_unix_ns);
+  // the write blocked: the server's span is long, and the client's holds it
+  CHECK(server->end_unix_ns - server->start_unix_ns > 20'000'000u);
+}
+
 TEST_CASE("a thread renamed into a comm target is traced from then on, not before", "[bpf]") {
   require_bpf_environment();
   auto spans = trace_child(

@@ -118,7 +118,7 @@ __noinline int go_note_server_read(struct dt_conn *c, __u64 sock, __u64 id);
 __noinline int go_client_cause(struct dt_conn *c, __u64 id);
 __noinline int go_note_server_done(struct dt_conn *c, __u64 sock, __u64 id);
 /* bpf/sources/syscalls.bpf.h: a thread's I/O on an fd was a server connection's. */
-__noinline int note_server_fd(__u32 fd, __u32 gen, __u64 id);
+__noinline int note_server_fd(__u32 gen, __u64 id);
 
 /* Set by user space once a Go process has its uprobes (a go_procs entry):
  * until then no I/O has a Go process to note, and skips the calls and
@@ -418,7 +418,7 @@ __noinline int dt_causality(struct dt_conn *c, const struct dt_io *io,
 		client_trace(c);
 	}
 	if (server && io->by_fd)
-		note_server_fd(io->fd, io->fd_gen, id);
+		note_server_fd(io->fd_gen, id);
 	if (!t)
 		return 0;
 	t->epoch++;

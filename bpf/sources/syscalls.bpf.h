@@ -292,10 +292,8 @@ static __always_inline void save_io(struct pt_regs *regs, __u32 tid, __u32 nr, _
 	a->valid = 1; /* read in the task storage only: a slot is pending since its take */
 }
 
-/* A send/receive syscall moved ret bytes: its chunk, its socket, dt_on_io.
- * gen: fd_socks_gen, read before the fd's socket is looked up. */
-static __always_inline void on_syscall_data(const struct io_args *a, __u64 id, __u64 ret,
-					    __u32 gen)
+/* A send/receive syscall moved ret bytes: its chunk, its socket, dt_on_io. */
+static __always_inline void on_syscall_data(const struct io_args *a, __u64 id, __u64 ret)
 {
 	struct dt_window *w = io_window();
 	struct dt_io io = {};
@@ -322,12 +320,11 @@ static __always_inline void on_syscall_data(const struct io_args *a, __u64 id, _
 	if (dt_chunk_window(&io, w, &ch))
 		return;
 	start = dt_infer(w, ch.win_len);
+	io.fd_gen = fd_socks_gen; /* before the fd's socket is looked up */
 	io.sock = sock_of_fd(id, a->fd, start, a->ts, &ch.ts_exit);
 	if (!io.sock)
 		return; /* a file's, a pipe's: a receive reads no clock */
 	io.by_fd = 1;
-	io.fd = a->fd;
-	io.fd_gen = gen;
 	if (!io.ts_enter) {
 		/* a receive on a connection: one clock read, its exit time, which
 		 * dt_on_io keeps (a receive's entry time is never read) */
@@ -339,19 +336,20 @@ static __always_inline void on_syscall_data(const struct io_args *a, __u64 id, _
 	dt_on_io(&io, w, &ch, start, id);
 }
 
-/* Thread id's I/O on fd was on an HTTP/1 server connection, found with
- * fd_socks at gen (dt_causality tells): its next send there reads no clock
- * at its entry. Only in the thread's own slot. A global function: verified
- * once. */
-__noinline int note_server_fd(__u32 fd, __u32 gen, __u64 id)
+/* Thread id's I/O (sys_exit's, in exit_args) was on an HTTP/1 server
+ * connection, its fd's socket found with fd_socks at gen (dt_causality
+ * tells): its next send there reads no clock at its entry. Only in the
+ * thread's own slot. A global function: verified once. */
+__noinline int note_server_fd(__u32 gen, __u64 id)
 {
-	__u32 tid = (__u32)id;
+	__u32 tid = (__u32)id, zero = 0;
 	struct io_slot *s = io_slot_of(tid);
+	struct io_args *a = bpf_map_lookup_elem(&exit_args, &zero);
 
-	if (!s || (__u32)(*(volatile __u64 *)&s->owner >> 32) != tid)
+	if (!s || !a || (__u32)(*(volatile __u64 *)&s->owner >> 32) != tid)
 		return 0;
 	s->server_tid = tid;
-	s->server_fd = fd;
+	s->server_fd = a->fd;
 	s->server_gen = gen;
 	return 0;
 }
@@ -462,7 +460,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	__u64 id, key, sk;
 	struct io_args *a;
 	struct dt_fd_sock *fs;
-	__u32 zero = 0, gen;
+	__u32 zero = 0;
 
 	/* An untargeted thread leaves at its cached verdict, before take_io. */
 	id = bpf_get_current_pid_tgid();
@@ -487,8 +485,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		if ((ret == 0 || ret == -DT_EINPROGRESS) && (sk = track_fd(id, a->fd)))
 			dt_cause_at_connect(sk, id);
 	} else if (ret > 0) {
-		gen = fd_socks_gen; /* before the fd's socket is looked up */
-		on_syscall_data(a, id, (__u64)ret, gen);
+		on_syscall_data(a, id, (__u64)ret);
 		dt_tail_continue(ctx, &h2_progs); /* HTTP/2: h2_io (bpf/lib/http2.bpf.h) */
 	} else if (ret == 0 && a->dir == DT_DIR_INGRESS) {
 		key = fd_key(id, a->fd);

@@ -30,11 +30,9 @@ struct dt_io {
 	__u64 ts_enter; /* when the I/O began */
 	__u8 layout;    /* enum dt_io_layout */
 	__u8 dir;       /* enum dt_dir */
-	__u8 by_fd;     /* a syscall's on fd, whose socket fd_socks gave at fd_gen */
+	__u8 by_fd;     /* a syscall's, on an fd whose socket fd_socks gave at fd_gen */
 	__u8 _pad;
-	__u32 fd;
-	__u32 fd_gen;
-	__u32 _pad2;
+	__u32 fd_gen;   /* (no bigger: sys_exit's stack on 6.1 has no room left) */
 };
 
 /* struct iovec of a 64-bit process. */

@@ -1,5 +1,5 @@
 // A hash map for the assembler's hot tables (traces by id, CausalJoin's index): the entries
-// in one dense vector, found through an open-addressing index of 4-byte slots (linear
+// in one dense vector, found through an open-addressing index of 8-byte slots (linear
 // probing, backward-shift deletion, as RecentIds). An std::unordered_map took a node and a
 // cache miss per entry, and an allocation and a free for every entry that came and went:
 // ~5% of the tracer's CPU under --no-filter for the traces, and most of CausalJoin's cost
@@ -24,7 +24,7 @@ class FlatMap {
 
   V* find(const Key& key) {
     if (slots_.empty()) return nullptr;
-    const std::uint32_t s = slots_[slot_of(key)];
+    const std::uint32_t s = slots_[slot_of(key)].at;
     return s ? &entries_[s - 1].second : nullptr;
   }
   bool contains(const Key& key) { return find(key) != nullptr; }
@@ -33,10 +33,11 @@ class FlatMap {
   std::pair<V*, bool> try_emplace(const Key& key) {
     if (2 * (entries_.size() + 1) > slots_.size())
       rehash(std::max<std::size_t>(16, 2 * slots_.size()));
-    const std::size_t slot = slot_of(key);
-    if (slots_[slot]) return {&entries_[slots_[slot] - 1].second, false};
+    const std::uint32_t tag = tag_of(key);
+    const std::size_t slot = slot_of(key, tag);
+    if (slots_[slot].at) return {&entries_[slots_[slot].at - 1].second, false};
     entries_.emplace_back(key, V{});
-    slots_[slot] = static_cast<std::uint32_t>(entries_.size());
+    slots_[slot] = {static_cast<std::uint32_t>(entries_.size()), tag};
     return {&entries_.back().second, true};
   }
 
@@ -44,12 +45,12 @@ class FlatMap {
   bool take(const Key& key, V& out) {
     if (slots_.empty()) return false;
     const std::size_t slot = slot_of(key);
-    if (!slots_[slot]) return false;
-    const std::size_t at = slots_[slot] - 1;
+    if (!slots_[slot].at) return false;
+    const std::size_t at = slots_[slot].at - 1;
     out = std::move(entries_[at].second);
     erase_slot(slot);
     if (at + 1 != entries_.size()) {  // the last entry fills the hole
-      slots_[slot_of(entries_.back().first)] = static_cast<std::uint32_t>(at + 1);
+      slots_[slot_of(entries_.back().first)].at = static_cast<std::uint32_t>(at + 1);
       entries_[at] = std::move(entries_.back());
     }
     entries_.pop_back();
@@ -69,39 +70,56 @@ class FlatMap {
   bool empty() const { return entries_.empty(); }
 
  private:
-  std::size_t home(const Key& key) const {
-    const std::uint64_t h = Hash{}(key) * 0x9e3779b97f4a7c15ull;
-    return static_cast<std::size_t>(h >> shift_);
+  // A slot: its entry, and the high half of the key's hash times the golden ratio (whose
+  // high bits are the home slot). Probes read an entry only where the tags are alike, and
+  // erasing finds where the run's entries belong from the tags alone: an entry read is a
+  // cache miss when the entry is old, as every one CausalJoin forgets is.
+  struct Slot {
+    std::uint32_t at = 0;  // 0: empty, else 1 + the entry's place in entries_
+    std::uint32_t tag = 0;
+  };
+  static std::uint32_t tag_of(const Key& key) {
+    return static_cast<std::uint32_t>((Hash{}(key) * 0x9e3779b97f4a7c15ull) >> 32);
+  }
+  std::size_t home(std::uint32_t tag) const {  // at most 2^32 slots: shift_ >= 32
+    return static_cast<std::size_t>(std::uint64_t{tag} >> (shift_ - 32));
   }
   // The slot holding key, or the empty one where it would go.
-  std::size_t slot_of(const Key& key) const {
-    std::size_t i = home(key);
-    while (slots_[i] && !Eq{}(entries_[slots_[i] - 1].first, key))
+  std::size_t slot_of(const Key& key) const { return slot_of(key, tag_of(key)); }
+  std::size_t slot_of(const Key& key, std::uint32_t tag) const {
+    std::size_t i = home(tag);
+    while (slots_[i].at &&
+           !(slots_[i].tag == tag && Eq{}(entries_[slots_[i].at - 1].first, key)))
       i = (i + 1) & mask_;
     return i;
   }
   void erase_slot(std::size_t hole) {
-    for (std::size_t j = (hole + 1) & mask_; slots_[j]; j = (j + 1) & mask_) {
-      const std::size_t k = home(entries_[slots_[j] - 1].first);
+    for (std::size_t j = (hole + 1) & mask_; slots_[j].at; j = (j + 1) & mask_) {
+      const std::size_t k = home(slots_[j].tag);
       const bool stays = hole <= j ? (hole < k && k <= j) : (hole < k || k <= j);
       if (stays) continue;
       slots_[hole] = slots_[j];
       hole = j;
     }
-    slots_[hole] = 0;
+    slots_[hole] = Slot{};
   }
   void rehash(std::size_t n) {  // n: a power of two
     int bits = 0;
     while ((std::size_t{1} << bits) < n) bits++;
-    slots_.assign(std::size_t{1} << bits, 0);
+    std::vector<Slot> old(std::size_t{1} << bits);
+    slots_.swap(old);
     mask_ = slots_.size() - 1;
     shift_ = 64 - bits;
-    for (std::size_t e = 0; e < entries_.size(); e++)
-      slots_[slot_of(entries_[e].first)] = static_cast<std::uint32_t>(e + 1);
+    for (const Slot& s : old) {
+      if (!s.at) continue;
+      std::size_t i = home(s.tag);
+      while (slots_[i].at) i = (i + 1) & mask_;
+      slots_[i] = s;
+    }
   }
 
   std::vector<std::pair<Key, V>> entries_;
-  std::vector<std::uint32_t> slots_;  // 0: empty, else 1 + the entry's place in entries_
+  std::vector<Slot> slots_;
   std::size_t mask_ = 0;
   int shift_ = 64;
 };

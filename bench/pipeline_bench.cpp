@@ -5,13 +5,17 @@
 // bench/span_gen.bpf.c writes them): 8 spans a trace, each trace a W3C trace id of its
 // own, decision full as --no-filter reports them. The pipeline's clock advances at a
 // nominal rate (--rate events/s), so the assembler's waits hold as many spans as they
-// would at that rate, whatever the speed of the machine.
+// would at that rate, whatever the speed of the machine. --shape nginx: instead, one SERVER
+// span a trace as nginx's under wrk with a fresh traceparent per request (32 keep-alive
+// connections, each span with its connection, exchange and TCP sequence numbers: the
+// causal join's work for every span of a traced server; synthetic_events.h's nginx_event).
 //
 // No producer thread and no ring buffer: what it measures is the consumer's CPU per event,
 // repeatable on a machine shared with other work (where the ring-buffer bench's producer
 // and consumer both compete for the cores), to compare two builds.
 //
-//   build/pipeline-bench [--events N] [--rate R] [--config FILE] [--export SPEC]
+//   build/pipeline-bench [--events N] [--rate R] [--shape platform|nginx] [--config FILE]
+//                        [--export SPEC]
 #include <time.h>
 
 #include <cstdio>
@@ -35,6 +39,7 @@ using namespace difftrace;
 namespace {
 
 constexpr std::size_t kSpansPerTrace = 8;  // span_gen.bpf.c's GEN_SPANS_PER_TRACE
+constexpr std::uint64_t kNginxConns = 32;  // wrk -c32, as the nginx benches run it
 constexpr std::size_t kBatch = 256;        // ringbuf-ingest-bench's default --batch
 
 long vm_hwm_kib() {
@@ -50,7 +55,7 @@ long vm_hwm_kib() {
 int main(int argc, char** argv) {
   std::size_t events = 1'000'000;
   double rate = 500'000;
-  std::string spec = "otlp-json:/dev/null", config_path;
+  std::string spec = "otlp-json:/dev/null", config_path, shape = "platform";
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     auto val = [&]() -> std::string {
@@ -64,12 +69,19 @@ int main(int argc, char** argv) {
     else if (a == "--rate") rate = std::stod(val());
     else if (a == "--config") config_path = val();
     else if (a == "--export") spec = val();
+    else if (a == "--shape") shape = val();
     else {
       std::fprintf(stderr,
-                   "usage: pipeline-bench [--events N] [--rate R] [--config FILE] [--export SPEC]\n");
+                   "usage: pipeline-bench [--events N] [--rate R] [--shape platform|nginx] "
+                   "[--config FILE] [--export SPEC]\n");
       return 2;
     }
   }
+  if (shape != "platform" && shape != "nginx") {
+    std::fprintf(stderr, "pipeline-bench: --shape %s: platform or nginx\n", shape.c_str());
+    return 2;
+  }
+  const bool nginx = shape == "nginx";
   config::Config cfg;
   if (!config_path.empty()) cfg = config::load_config(config_path);
 
@@ -103,6 +115,10 @@ int main(int argc, char** argv) {
     const std::uint64_t now = t0 + static_cast<std::uint64_t>(n / rate * 1e9);
     batch.reserve(kBatch);
     for (std::size_t k = 0; k < kBatch && n < events; k++, n++) {
+      if (nginx) {
+        decoder.decode(bench::nginx_event(n, kNginxConns, now), batch.emplace_back());
+        continue;
+      }
       dt_span_event e = pool[n % pool.size()];
       e.end_ns = now;
       e.start_ns = now - (pool[n % pool.size()].end_ns - pool[n % pool.size()].start_ns);
@@ -117,9 +133,10 @@ int main(int argc, char** argv) {
   pipeline.finish();
   const double cpu = bench::now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
   std::printf(
-      "{\"events\": %zu, \"nominal_rate\": %.0f, \"cpu_s\": %.3f, \"events_per_cpu_s\": %.0f, "
+      "{\"shape\": \"%s\", \"events\": %zu, \"nominal_rate\": %.0f, \"cpu_s\": %.3f, "
+      "\"events_per_cpu_s\": %.0f, "
       "\"ns_per_event\": %.0f, \"spans_exported\": %llu, \"peak_rss_kib\": %ld}\n",
-      events, rate, cpu, events / cpu, cpu * 1e9 / events,
+      shape.c_str(), events, rate, cpu, events / cpu, cpu * 1e9 / events,
       static_cast<unsigned long long>(pipeline.spans_exported()), vm_hwm_kib());
   return 0;
 }

@@ -64,15 +64,13 @@ CausalJoin::IndexKey CausalJoin::exchange_key(std::uint64_t conn_id, std::uint32
 
 CausalJoin::Key CausalJoin::find(const Key& k) {
   Key root = k;
-  for (auto it = parent_.find(root); it != parent_.end(); it = parent_.find(root))
-    root = it->second;
+  for (const Key* up = parent_.find(root); up; up = parent_.find(root)) root = *up;
   // Path compression: the next find of k is one step.
-  if (root != k) {
+  if (!same_trace_id(root, k)) {
     Key cur = k;
-    for (auto it = parent_.find(cur); it != parent_.end() && it->second != root;
-         it = parent_.find(cur)) {
-      Key next = it->second;
-      it->second = root;
+    for (Key* up = parent_.find(cur); up && !same_trace_id(*up, root); up = parent_.find(cur)) {
+      Key next = *up;
+      *up = root;
       cur = next;
     }
   }
@@ -80,14 +78,13 @@ CausalJoin::Key CausalJoin::find(const Key& k) {
 }
 
 void CausalJoin::put(IndexKey&& index_key, const Key& group, std::uint64_t now_ns) {
-  auto [it, fresh] = index_.try_emplace(index_key, group);
-  if (!fresh) it->second = group;
+  *index_.try_emplace(index_key).first = group;
   order_.emplace_back(now_ns, 'i', index_key);
 }
 
 void CausalJoin::unite(const Key& from, const Key& into, std::uint64_t now_ns) {
-  if (from == into) return;
-  parent_[from] = into;
+  if (same_trace_id(from, into)) return;
+  *parent_.try_emplace(from).first = into;
   order_.emplace_back(now_ns, 'p', from);
 }
 
@@ -113,8 +110,7 @@ CausalJoin::Result CausalJoin::join(const Span& s, const Key& own, std::uint64_t
   if (own_fixed && !server) return {own, {}};
   std::vector<Key> upstream, downstream;
   auto look = [&](const IndexKey& k, std::vector<Key>& into) {
-    auto it = index_.find(k);
-    if (it != index_.end()) into.push_back(find(it->second));
+    if (const Key* group = index_.find(k)) into.push_back(find(*group));
   };
   const bool has_wire = s.req_seq && !own_fixed;
   const bool has_exch = server || s.cause == DT_CAUSE_FOUND;
@@ -125,9 +121,8 @@ CausalJoin::Result CausalJoin::join(const Span& s, const Key& own, std::uint64_t
   if (server) {
     if (has_wire) look(wire_key('c', s.client(), seq), upstream);
     if (s.exch_seq) {
-      auto it = waiting_.find(exch);
-      if (it != waiting_.end())
-        for (const Key& k : it->second) downstream.push_back(find(k));
+      if (const std::vector<Key>* callers = waiting_.find(exch))
+        for (const Key& k : *callers) downstream.push_back(find(k));
     }
   } else {
     if (has_exch) look(exch, upstream);
@@ -135,10 +130,11 @@ CausalJoin::Result CausalJoin::join(const Span& s, const Key& own, std::uint64_t
   }
   Result r;
   r.key = upstream.empty() || own_fixed ? own : upstream.front();
-  if (own_fixed && fixed_.insert(own).second) order_.emplace_back(now_ns, 'f', own);
+  if (own_fixed && fixed_.try_emplace(own).second) order_.emplace_back(now_ns, 'f', own);
   for (const Key& d : downstream)
-    if (d != r.key && !fixed_.count(d) &&
-        std::find(r.merged.begin(), r.merged.end(), d) == r.merged.end()) {
+    if (!same_trace_id(d, r.key) && !fixed_.contains(d) &&
+        std::none_of(r.merged.begin(), r.merged.end(),
+                     [&](const Key& m) { return same_trace_id(m, d); })) {
       unite(d, r.key, now_ns);
       r.merged.push_back(d);
     }
@@ -148,7 +144,7 @@ CausalJoin::Result CausalJoin::join(const Span& s, const Key& own, std::uint64_t
   } else {
     if (has_wire) put(wire_key('c', s.client(), seq), r.key, now_ns);
     if (has_exch) {
-      auto& w = waiting_[exch];
+      std::vector<Key>& w = *waiting_.try_emplace(exch).first;
       if (w.empty()) order_.emplace_back(now_ns, 'w', exch);
       w.push_back(r.key);
     }

@@ -11,17 +11,22 @@
 // usually arrive first: a group's key changes as its callers arrive. Index entries are
 // forgotten after max_age_ns (or beyond max_entries, oldest first): memory is bounded.
 // Keys are the bytes as they are (trace ids, connection numbers, ports), not texts: every
-// span of a traced server comes here, and a text per key was an allocation per key.
+// span of a traced server comes here, and a text per key was an allocation per key. The
+// tables are flat (flat_map.h): on nginx's one-span traces with a header (each: a miss in
+// waiting_, one fixed_ and one index_ entry made, two old ones forgotten), std::unordered's
+// node per entry, with its allocation, free and cache misses, was most of the cost.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <cstring>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
+#include <type_traits>
 #include <vector>
 
+#include "assembler/flat_map.h"
+#include "assembler/trace_map.h"
 #include "capture/span.h"
 
 namespace difftrace::assembler {
@@ -47,7 +52,9 @@ class CausalJoin {
   // The group a key belongs to now.
   Key find(const Key& k);
 
-  std::size_t entries() const { return index_.size() + waiting_.size() + parent_.size() + fixed_.size(); }
+  std::size_t entries() const {
+    return index_.size() + waiting_.size() + parent_.size() + fixed_.size();
+  }
 
  private:
   // What a span is found by: kind 'c' / 's', a CLIENT or SERVER span at a client end
@@ -64,13 +71,25 @@ class CausalJoin {
     std::uint32_t num = 0;
     std::uint64_t conn = 0;
     std::array<char, 16> address{};
-    bool operator==(const IndexKey&) const = default;
   };
+  static_assert(sizeof(IndexKey) == 32 && std::has_unique_object_representations_v<IndexKey>);
   static constexpr std::uint8_t kIpv6 = 0xfe;
   static constexpr std::uint8_t kHashed = 0xff;
   struct IndexKeyHash {
     std::size_t operator()(const IndexKey& k) const noexcept;
   };
+  // Four 8-byte compares (a defaulted == compared member by member, the address a memcmp
+  // call).
+  struct SameIndexKey {
+    bool operator()(const IndexKey& a, const IndexKey& b) const noexcept {
+      std::uint64_t x[4], y[4];
+      std::memcpy(x, &a, sizeof x);
+      std::memcpy(y, &b, sizeof y);
+      return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])) == 0;
+    }
+  };
+  template <typename V>
+  using IndexMap = FlatMap<IndexKey, V, IndexKeyHash, SameIndexKey>;
   // When an entry came, to forget it: 'i' an index_ key, 'w' a waiting_ key (an exchange),
   // 'p' a parent_ key, 'f' a fixed_ key.
   struct Entry {
@@ -93,12 +112,12 @@ class CausalJoin {
 
   std::uint64_t max_age_ns_;
   std::size_t max_entries_;
-  std::unordered_map<IndexKey, Key, IndexKeyHash> index_;  // a span's key -> its group
+  IndexMap<Key> index_;  // a span's key -> its group
   // exchange -> the groups of the CLIENT spans it caused, that came before it
-  std::unordered_map<IndexKey, std::vector<Key>, IndexKeyHash> waiting_;
+  IndexMap<std::vector<Key>> waiting_;
   // union-find: a merged group -> the one it joined
-  std::unordered_map<Key, Key, capture::TraceIdHash> parent_;
-  std::unordered_set<Key, capture::TraceIdHash> fixed_;  // header trace ids: they join no other group
+  TraceMap<Key> parent_;
+  TraceMap<bool> fixed_;  // a set: header trace ids, they join no other group
   std::deque<Entry> order_;
 };
 

@@ -1,19 +1,11 @@
-// A map from trace id to V for the assembler's traces (waiting, and sent ones remembered):
-// the entries in one dense vector, found through an open-addressing index of 4-byte slots
-// (linear probing, backward-shift deletion, as RecentIds). An std::unordered_map took a
-// node and a cache miss per trace, and an allocation and a free for every trace that came
-// and went: ~5% of the tracer's CPU under --no-filter. Erasing moves the last entry into
-// the hole, and growing moves them all: a pointer from find() or try_emplace() holds only
-// until the next try_emplace() or erase().
+// A map from trace id to V for the assembler's traces (waiting, and sent ones remembered)
+// and CausalJoin's tables keyed by trace id: a FlatMap (flat_map.h) on 16-byte trace ids.
 #pragma once
 
-#include <algorithm>
-#include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <utility>
-#include <vector>
 
+#include "assembler/flat_map.h"
 #include "capture/span.h"
 
 namespace difftrace::assembler {
@@ -29,93 +21,13 @@ inline bool same_trace_id(const capture::TraceId& a, const capture::TraceId& b) 
   return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
-template <typename V>
-class TraceMap {
- public:
-  using Key = capture::TraceId;
-
-  V* find(const Key& key) {
-    if (slots_.empty()) return nullptr;
-    const std::uint32_t s = slots_[slot_of(key)];
-    return s ? &entries_[s - 1].second : nullptr;
+struct SameTraceId {
+  bool operator()(const capture::TraceId& a, const capture::TraceId& b) const noexcept {
+    return same_trace_id(a, b);
   }
-  bool contains(const Key& key) { return find(key) != nullptr; }
-
-  // The entry of key, made (V{}) if there was none; true when made.
-  std::pair<V*, bool> try_emplace(const Key& key) {
-    if (2 * (entries_.size() + 1) > slots_.size())
-      rehash(std::max<std::size_t>(16, 2 * slots_.size()));
-    const std::size_t slot = slot_of(key);
-    if (slots_[slot]) return {&entries_[slots_[slot] - 1].second, false};
-    entries_.emplace_back(key, V{});
-    slots_[slot] = static_cast<std::uint32_t>(entries_.size());
-    return {&entries_.back().second, true};
-  }
-
-  // Takes key's entry out (its value moved into out); false when there was none.
-  bool take(const Key& key, V& out) {
-    if (slots_.empty()) return false;
-    const std::size_t slot = slot_of(key);
-    if (!slots_[slot]) return false;
-    const std::size_t at = slots_[slot] - 1;
-    out = std::move(entries_[at].second);
-    erase_slot(slot);
-    if (at + 1 != entries_.size()) {  // the last entry fills the hole
-      slots_[slot_of(entries_.back().first)] = static_cast<std::uint32_t>(at + 1);
-      entries_[at] = std::move(entries_.back());
-    }
-    entries_.pop_back();
-    // After a burst, the memory goes back (a table 8 times too large shrinks by 4).
-    if (slots_.size() > 64 && 16 * entries_.size() < slots_.size()) {
-      rehash(slots_.size() / 4);
-      entries_.shrink_to_fit();
-    }
-    return true;
-  }
-  bool erase(const Key& key) {
-    V gone;
-    return take(key, gone);
-  }
-
-  std::size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
-
- private:
-  std::size_t home(const Key& key) const {
-    const std::uint64_t h = capture::TraceIdHash{}(key) * 0x9e3779b97f4a7c15ull;
-    return static_cast<std::size_t>(h >> shift_);
-  }
-  // The slot holding key, or the empty one where it would go.
-  std::size_t slot_of(const Key& key) const {
-    std::size_t i = home(key);
-    while (slots_[i] && !same_trace_id(entries_[slots_[i] - 1].first, key))
-      i = (i + 1) & mask_;
-    return i;
-  }
-  void erase_slot(std::size_t hole) {
-    for (std::size_t j = (hole + 1) & mask_; slots_[j]; j = (j + 1) & mask_) {
-      const std::size_t k = home(entries_[slots_[j] - 1].first);
-      const bool stays = hole <= j ? (hole < k && k <= j) : (hole < k || k <= j);
-      if (stays) continue;
-      slots_[hole] = slots_[j];
-      hole = j;
-    }
-    slots_[hole] = 0;
-  }
-  void rehash(std::size_t n) {  // n: a power of two
-    int bits = 0;
-    while ((std::size_t{1} << bits) < n) bits++;
-    slots_.assign(std::size_t{1} << bits, 0);
-    mask_ = slots_.size() - 1;
-    shift_ = 64 - bits;
-    for (std::size_t e = 0; e < entries_.size(); e++)
-      slots_[slot_of(entries_[e].first)] = static_cast<std::uint32_t>(e + 1);
-  }
-
-  std::vector<std::pair<Key, V>> entries_;
-  std::vector<std::uint32_t> slots_;  // 0: empty, else 1 + the entry's place in entries_
-  std::size_t mask_ = 0;
-  int shift_ = 64;
 };
+
+template <typename V>
+using TraceMap = FlatMap<capture::TraceId, V, capture::TraceIdHash, SameTraceId>;
 
 }  // namespace difftrace::assembler

@@ -4,6 +4,7 @@
 // no parent where the evidence does not decide.
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <map>
@@ -244,6 +245,52 @@ TEST_CASE("causal: header-less spans below a header trace join it", "[causal]") 
   for (const auto& s : r.out) CHECK(s.trace_id == capture::TraceId{0xab});
   CHECK(r.parents()[4] == 3);
   CHECK(r.parents()[5] == 4);
+}
+
+// A header trace id F, forgotten by the join (its entry aged out) while an index entry of a
+// header-less hop under it lives on, is joined into a header-less group G downstream of it;
+// F comes back with a span whose waiting callers are G's. Joining G under F then would close
+// a cycle F -> G -> F, and find() would walk it for ever: the join runs in a child, given
+// seconds, so that a hang fails the test instead of hanging the tier.
+TEST_CASE("causal: a forgotten header trace that comes back over its own group makes no cycle",
+          "[causal]") {
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    alarm(10);
+    using assembler::same_trace_id;
+    assembler::CausalJoin j(1000 * ms, 1000);
+    capture::TraceId f{};
+    f.fill(0xf0);
+    // 1: F's SERVER span (exchange 11/1); 2: a header-less CLIENT span it caused, whose
+    // SERVER span 3 (exchange 13/1) at the other end joins F by the wire.
+    Span s1 = span(1, SpanKind::kServer, 0, 10, 80, 40000, 1, 11, 100);
+    Span s2 = caused_client(2, 1, 9, 41000, 81, 1, 12, 200, 11);
+    Span s3 = span(3, SpanKind::kServer, 2, 8, 81, 41000, 2, 13, 200);
+    if (!same_trace_id(j.join(s1, f, 0, true).key, f)) _exit(11);
+    if (!same_trace_id(j.join(s2, s2.trace_id, 500 * ms).key, f)) _exit(12);
+    if (!same_trace_id(j.join(s3, s3.trace_id, 600 * ms).key, f)) _exit(13);
+    // 1,200 ms: F's own entries are gone, span 3's live on. A header-less CLIENT span 4 (no
+    // known cause) on span 3's wire finds F downstream of it: F joins 4's group G.
+    Span s4 = span(4, SpanKind::kClient, 0, 0, 41000, 81, 9, 14, 200);
+    const capture::TraceId g = s4.trace_id;
+    if (!same_trace_id(j.join(s4, g, 1200 * ms).key, g)) _exit(14);
+    if (!same_trace_id(j.find(f), g)) _exit(15);
+    // A CLIENT span caused by exchange 13/1 waits there under G; then F's header comes back
+    // on exchange 13/1's SERVER span: its waiting callers are G's.
+    Span s5 = caused_client(5, 0, 0, 42000, 82, 2, 15, 300, 13);
+    if (!same_trace_id(j.join(s5, s5.trace_id, 1250 * ms).key, g)) _exit(16);
+    Span s6 = span(6, SpanKind::kServer, 0, 0, 81, 41001, 2, 13, 0);
+    j.join(s6, f, 1300 * ms, true);
+    // every group still has a root
+    if (!same_trace_id(j.find(f), g) || !same_trace_id(j.find(g), g)) _exit(17);
+    _exit(0);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  INFO("child status " << status << (WIFSIGNALED(status) ? " (killed: the join hung)" : ""));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
 
 TEST_CASE("causal: the join's memory is bounded", "[causal]") {

@@ -84,6 +84,12 @@ void CausalJoin::put(IndexKey&& index_key, const Key& group, std::uint64_t now_n
 
 void CausalJoin::unite(const Key& from, const Key& into, std::uint64_t now_ns) {
   if (same_trace_id(from, into)) return;
+  // into's group may already lie under from: a header trace id, forgotten (fixed_'s entry
+  // aged out) and joined into a group downstream of it, that comes back with a span whose
+  // callers are that group. Joining from under into then would make a cycle, and find()
+  // would never end: from stays where it is.
+  for (const Key* up = &into; up; up = parent_.find(*up))
+    if (same_trace_id(*up, from)) return;
   *parent_.try_emplace(from).first = into;
   order_.emplace_back(now_ns, 'p', from);
 }

@@ -44,6 +44,21 @@ void exchange(const LoopbackPair& p, const std::string& path) {
   read_exactly(p.client, r.size());
 }
 
+// A listening socket on a free loopback port, its address in a; rcvbuf > 0: the receive
+// buffer its connections take. In a traced child: exits it when the socket cannot be made.
+int loopback_listener(sockaddr_in& a, int rcvbuf = 0) {
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  if (rcvbuf > 0) setsockopt(listener, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  a = sockaddr_in{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) || listen(listener, 4) ||
+      getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len))
+    _exit(3);
+  return listener;
+}
+
 std::vector<std::string> paths_of(const std::vector<capture::Span>& spans) {
   std::vector<std::string> out;
   for (const auto& s : spans) out.push_back(s.path);
@@ -338,14 +353,8 @@ TEST_CASE("a server span's caller is traced only when its client connection is a
   auto spans = trace_child(
       [] {
         prctl(PR_SET_NAME, "dt-peer-srv");
-        int listener = socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        if (bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) || listen(listener, 4) ||
-            getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len))
-          _exit(3);
+        const int listener = loopback_listener(a);
         // One exchange whose client is another process, renamed out of the targets.
         auto untraced_call = [&](const std::string& path) {
           const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -404,16 +413,9 @@ TEST_CASE("a request sent on the fd number of a connection the thread served sta
     auto* served = new LoopbackPair;
     exchange(*served, "/served");  // this thread's last server I/O: on served->server
     const int reused = served->server;
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
     const int small = 16384;  // small buffers: the request's write blocks on the reader
-    setsockopt(listener, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) || listen(listener, 4) ||
-        getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len))
-      _exit(3);
+    const int listener = loopback_listener(a, small);
     delete served;
     int c = socket(AF_INET, SOCK_STREAM, 0);
     if (c != reused) {

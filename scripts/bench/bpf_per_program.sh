@@ -21,12 +21,7 @@ COUNT=${3:-300000}
 PORT=${BENCH_PORT:-18191}
 A=${BENCH_DIFFTRACE:-build/difftrace}
 B=${BENCH_DIFFTRACE_B:-}
-dir=$(mktemp -d)
-tracer=
-trap 'bench_nginx_cleanup "$dir" "$tracer"' EXIT
-bench_nginx_setup "$dir" "$PORT"
-url="http://127.0.0.1:$PORT/index.html"
-bench_wrk -t1 -c32 -d1s -s "$dir/traceparent.lua" "$url" >/dev/null  # warm up
+bench_nginx_begin "$PORT"
 
 # per_prog IDS: "id name run_time_ns run_cnt" per program.
 per_prog() {

@@ -220,6 +220,18 @@ bench_nginx_setup() {
   bench_traceparent_lua "$1/traceparent.lua"
 }
 
+# bench_nginx_begin PORT: nginx serving the bench file on PORT from a fresh temporary dir,
+# cleaned up at exit with the tracer whose pid is in $tracer; one second of wrk to warm it up.
+# Sets dir, tracer and url (shellcheck: they are the caller's).
+bench_nginx_begin() {
+  dir=$(mktemp -d)
+  tracer=
+  trap 'bench_nginx_cleanup "$dir" "$tracer"' EXIT
+  bench_nginx_setup "$dir" "$1"
+  url="http://127.0.0.1:$1/index.html"
+  bench_wrk -t1 -c32 -d1s -s "$dir/traceparent.lua" "$url" >/dev/null  # warm up
+}
+
 bench_nginx_cleanup() {
   [ -n "$2" ] && bench_stop "$2"
   sysctl -qw kernel.bpf_stats_enabled=0 || true

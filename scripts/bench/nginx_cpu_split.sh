@@ -17,12 +17,7 @@ source scripts/bench/lib.sh
 SECS=${1:-4}
 MODES=${2:-none floor filter nofilter}
 PORT=${BENCH_PORT:-18192}
-dir=$(mktemp -d)
-tracer=
-trap 'bench_nginx_cleanup "$dir" "$tracer"' EXIT
-bench_nginx_setup "$dir" "$PORT"
-url="http://127.0.0.1:$PORT/index.html"
-bench_wrk -t1 -c32 -d1s -s "$dir/traceparent.lua" "$url" >/dev/null  # warm up
+bench_nginx_begin "$PORT"
 for mode in $MODES; do
   tracer=
   case $mode in

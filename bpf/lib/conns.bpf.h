@@ -194,15 +194,20 @@ static __always_inline int conn_is_server(const struct dt_conn *c)
 	return c->protocol == DT_PROTO_HTTP1 && c->st.http1.role == HTTP_ROLE_SERVER;
 }
 
+/* Is k a target's client connection's end? Looked up only while some are
+ * published (client_ends_live). */
+static __always_inline int client_end_known(const struct dt_client_end *k)
+{
+	return client_ends_live && bpf_map_lookup_elem(&client_ends, k) != 0;
+}
+
 /* Is the other end of this connection a target's client connection? */
 static __always_inline int peer_traced(const struct dt_tuple *t)
 {
 	struct dt_client_end k;
 
-	if (!client_ends_live)
-		return 0;
 	client_end_of(&k, t->peer_addr, t->peer_port, t->family);
-	return bpf_map_lookup_elem(&client_ends, &k) != 0;
+	return client_end_known(&k);
 }
 
 #endif

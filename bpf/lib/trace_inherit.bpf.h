@@ -155,7 +155,7 @@ __noinline int server_trace(struct dt_conn *c, int may_have_header)
 		s->peer.port = c->tuple.peer_port;
 		s->peer.family = c->tuple.family;
 		s->peer._pad = 0;
-		if (client_ends_live && bpf_map_lookup_elem(&client_ends, &s->peer))
+		if (client_end_known(&s->peer))
 			count(DT_C_TRACE_WIRE_MISSED);
 	}
 	mint_trace_id(&c->trace, s);

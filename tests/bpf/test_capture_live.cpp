@@ -453,8 +453,9 @@ TEST_CASE("a request sent on the fd number of a connection the thread served sta
   REQUIRE(client);
   REQUIRE(server);
   CHECK(client->start_unix_ns <= server->start_unix_ns);
-  CHECK(server->end_unix_ns <= client->end_unix_ns);
-  // the write blocked: the server's span is long, and the client's holds it
+  // (Not the ends: the server is another thread here, whose response write may return after
+  // the client's read of it did; the 6.12 guest's sockets source saw it end 270 us later.)
+  // The write blocked: the server's span is long.
   CHECK(server->end_unix_ns - server->start_unix_ns > 20'000'000u);
 }
 
